@@ -1,0 +1,49 @@
+"""statemachine-engine: event-driven state machines declared in YAML.
+
+The public names are imported lazily so that ``statemachine --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .actions.base import BaseAction
+    from .core.action_loader import ActionLoader
+    from .core.engine import StateMachineEngine
+    from .core.loader import load_config
+    from .core.model import MachineConfig
+
+__all__ = [
+    "ActionLoader",
+    "BaseAction",
+    "MachineConfig",
+    "StateMachineEngine",
+    "__version__",
+    "load_config",
+]
+
+_LAZY = {
+    "ActionLoader": ".core.action_loader",
+    "BaseAction": ".actions.base",
+    "MachineConfig": ".core.model",
+    "StateMachineEngine": ".core.engine",
+    "load_config": ".core.loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,1 @@
+"""The builtin actions, one module per type: ``<type>_action.py`` -> ``<Type>Action``."""

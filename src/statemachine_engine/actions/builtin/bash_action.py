@@ -1,0 +1,176 @@
+"""``bash``: run a shell command in its own process group.
+
+Options:
+    command: the command line. ``{placeholders}`` are filled from the context and
+        shell-quoted for where they land; ``{x|raw}`` inserts a trusted value verbatim
+        and ``quote: false`` turns quoting off for the whole command.
+    timeout: seconds before the whole process group is killed (default 300).
+    cwd: working directory. env: extra environment variables (mapping).
+    success: event on exit status 0 (default ``job_done``).
+    error: event on any other status or a timeout (default ``error``).
+    error_mappings: ``{exit_status: event}`` overriding ``error`` per status.
+    store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
+
+Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
+each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
+``last_error``. A job's data never supplies the command: only the config does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ...core.interpolation import render_shell
+from ..base import BaseAction
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+TIMEOUT_EXIT_CODE = 124
+KILL_GRACE_SECONDS = 2.0
+MAX_CAPTURE_BYTES = 1024 * 1024
+
+
+class BashAction(BaseAction):
+    """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
+
+    default_success: ClassVar[str | None] = "job_done"
+    raw_options = frozenset({"command"})
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        template = self.get_config_value("command")
+        if not template:
+            raise ValueError("bash action needs a 'command'")
+        quote = self.get_config_value("quote", True) is not False
+        command = render_shell(str(template), context, quote=quote)
+        timeout = float(self.get_config_value("timeout", DEFAULT_TIMEOUT_SECONDS))
+        self.logger.debug("running: %s", command, extra={"action": "bash_start"})
+
+        result = await run_command(
+            command,
+            timeout=timeout,
+            cwd=self.get_config_value("cwd"),
+            env=self.get_config_value("env"),
+        )
+        outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
+        context.update(outputs)
+        store_as = self.get_config_value("store_as")
+        if store_as:
+            context[str(store_as)] = outputs
+        if result.exit_code == 0:
+            return self.success_event
+        if result.timed_out:
+            context["last_error"] = f"command timed out after {timeout:g}s"
+        else:
+            detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+            context["last_error"] = f"command exited with status {result.exit_code}" + (
+                f": {detail}" if detail else ""
+            )
+        self.logger.info(
+            "[%s] %s",
+            context.get("machine_name", "?"),
+            context["last_error"],
+            extra={"action": "bash_failed", "exit_code": result.exit_code},
+        )
+        return self._mapped_error(result.exit_code)
+
+    def _mapped_error(self, exit_code: int) -> str:
+        mappings = self.get_config_value("error_mappings")
+        if isinstance(mappings, Mapping):
+            for key, event in mappings.items():
+                if str(key) == str(exit_code):
+                    return str(event)
+        return self.error_event
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    exit_code: int
+    timed_out: bool = False
+
+
+async def run_command(
+    command: str,
+    *,
+    timeout: float,
+    cwd: str | None = None,
+    env: Mapping[str, Any] | None = None,
+) -> CommandResult:
+    """Run ``command`` with bash in a new session.
+
+    The whole process group is killed on timeout (exit code 124) and when the
+    calling task is cancelled (the machine left the state).
+    """
+    full_env = None
+    if env:
+        full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env=full_env,
+        start_new_session=True,
+    )
+    try:
+        out, err = await asyncio.wait_for(_collect(process), timeout)
+    except asyncio.TimeoutError:
+        await _kill_group(process)
+        return CommandResult("", "", TIMEOUT_EXIT_CODE, timed_out=True)
+    except BaseException:
+        await asyncio.shield(_kill_group(process))
+        raise
+    # Children that outlived the shell still belong to the group: end them too.
+    _signal_group(process.pid, signal.SIGKILL)
+    assert process.returncode is not None
+    return CommandResult(_decode(out), _decode(err), process.returncode)
+
+
+async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+    assert process.stdout is not None and process.stderr is not None
+    out, err, _ = await asyncio.gather(
+        _read_capped(process.stdout), _read_capped(process.stderr), process.wait()
+    )
+    return out, err
+
+
+async def _read_capped(stream: asyncio.StreamReader) -> bytes:
+    """Read to EOF, keeping at most the last :data:`MAX_CAPTURE_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        while size - len(chunks[0]) >= MAX_CAPTURE_BYTES:
+            size -= len(chunks.pop(0))
+    return b"".join(chunks)[-MAX_CAPTURE_BYTES:]
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the group, SIGKILL whatever is left after a grace period, reap the shell."""
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), KILL_GRACE_SECONDS)
+    except asyncio.TimeoutError:
+        pass
+    _signal_group(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await process.wait()

@@ -1,0 +1,30 @@
+"""``sleep``: wait a number of seconds (cancelled at once if the state is left).
+
+Options:
+    duration: seconds to wait (``seconds`` is accepted too; default 1).
+    success: event returned afterwards (default ``wake_up``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from ..base import BaseAction
+
+
+class SleepAction(BaseAction):
+    """Pause the state's action list."""
+
+    default_success: ClassVar[str | None] = "wake_up"
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        raw = self.get_config_value("duration", self.get_config_value("seconds", 1))
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"sleep duration must be a number of seconds, got {raw!r}") from None
+        if seconds < 0:
+            raise ValueError(f"sleep duration must not be negative, got {seconds:g}")
+        await asyncio.sleep(seconds)
+        return self.success_event

@@ -1,0 +1,168 @@
+"""``statemachine CONFIG.yaml``: run one machine until it ends.
+
+Kept light: ``--help`` and ``--version`` import nothing beyond argparse; the engine
+and asyncio load only when a machine actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .core.engine import StateMachineEngine
+
+PROG = "statemachine"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run one state machine declared in a YAML config until it ends "
+        "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM.",
+        epilog="Events reach a running machine through its control socket "
+        "(see docs/quickstart.md). Exit status: 0 when the machine ends or is stopped "
+        "with SIGTERM, 1 on an error, 2 on bad usage, 130 on SIGINT.",
+    )
+    parser.add_argument("config", metavar="CONFIG.yaml", help="the machine's YAML config")
+    parser.add_argument(
+        "--machine-name",
+        metavar="N",
+        help="this instance's name (default: metadata.machine_name, else the file's stem)",
+    )
+    parser.add_argument(
+        "--actions-dir",
+        metavar="DIR",
+        help="directory of custom <type>_action.py files, searched before the builtins",
+    )
+    parser.add_argument(
+        "--initial-context",
+        metavar="JSON",
+        help='JSON object seeded into the context, e.g. \'{"input": "a.txt"}\'',
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the store shared by machines and tools (env STATEMACHINE_DB; "
+        "default data/pipeline.db under the working directory)",
+    )
+    parser.add_argument(
+        "--control-socket-prefix",
+        metavar="P",
+        help="serve the control socket at P-<machine>.sock instead of "
+        "control-<machine>.sock in the private socket directory "
+        "(env STATEMACHINE_SOCKET_DIR chooses that directory)",
+    )
+    parser.add_argument(
+        "--event-socket-path",
+        metavar="P",
+        help="where monitors listen for realtime events (default: events.sock in the "
+        "private socket directory)",
+    )
+    parser.add_argument(
+        "--no-control-socket",
+        action="store_true",
+        help="do not serve a control socket (the machine hears only its own actions and timers)",
+    )
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``statemachine``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
+
+
+def _parse_initial_context(raw: str | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"--initial-context is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise UsageError("--initial-context must be a JSON object, e.g. '{\"key\": 1}'")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .core.action_loader import ActionLoader
+    from .core.engine import StateMachineEngine
+    from .core.loader import load_config
+    from .logs import configure_logging
+    from .settings import DB_ENV, resolve_db_path
+
+    configure_logging(debug=args.debug, json_lines=args.log_json)
+    initial_context = _parse_initial_context(args.initial_context)
+    actions = ActionLoader(args.actions_dir)
+    config = load_config(
+        args.config, is_known_action=actions.is_known, known_actions=actions.known_types
+    )
+    actions.preload({spec.type for specs in config.actions.values() for spec in specs})
+    # Spawned machines and commands inherit one store.
+    os.environ[DB_ENV] = resolve_db_path(args.db)
+    engine = StateMachineEngine(
+        config,
+        machine_name=args.machine_name,
+        action_loader=actions,
+        initial_context=initial_context,
+    )
+    return asyncio.run(_serve(engine, args))
+
+
+async def _serve(engine: StateMachineEngine, args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from .messaging.control import ControlSocket
+    from .settings import control_socket_path
+
+    control = None
+    if not args.no_control_socket:
+        path = control_socket_path(engine.machine_name, args.control_socket_prefix)
+        control = ControlSocket(
+            path,
+            engine.machine_name,
+            lambda name, payload, job_id, source: engine.send_event(
+                name, payload, job_id=job_id, source=source or "control"
+            ),
+        )
+        control.open()
+
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        engine.request_stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        await engine.run()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        if control is not None:
+            control.close()
+    if received and received[0] == signal.SIGINT:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

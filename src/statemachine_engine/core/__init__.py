@@ -1,0 +1,32 @@
+"""The core: a pure layer (model, loader, transitions, interpolation, context) and the
+async runtime built on it (engine, action loader)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .action_loader import ActionLoader
+    from .engine import StateMachineEngine
+    from .loader import load_config
+    from .model import MachineConfig
+
+__all__ = ["ActionLoader", "MachineConfig", "StateMachineEngine", "load_config"]
+
+_LAZY = {
+    "ActionLoader": ".action_loader",
+    "MachineConfig": ".model",
+    "StateMachineEngine": ".engine",
+    "load_config": ".loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,38 @@
+"""An event on its way to a machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event for a machine's inbox.
+
+    Attributes:
+        name: the event type, matched against transitions.
+        payload: data carried by the event (usually a mapping).
+        source: who sent it: a machine name, ``"cli"``, ``"timer"``, ``"action"``...
+        job_id: the job the event is about, if any.
+        generation: for timer events, the state entry that armed them; a timer
+            from an earlier visit to a state is stale and ignored.
+    """
+
+    name: str
+    payload: Any = field(default_factory=dict)
+    source: str | None = None
+    job_id: str | None = None
+    generation: int | None = None
+
+    @property
+    def from_action(self) -> bool:
+        return self.source == ACTION_SOURCE
+
+    @property
+    def from_timer(self) -> bool:
+        return self.source == TIMER_SOURCE
+
+
+ACTION_SOURCE = "action"
+TIMER_SOURCE = "timer"

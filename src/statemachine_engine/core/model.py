@@ -1,0 +1,134 @@
+"""The typed, frozen model of a machine config.
+
+YAML becomes these objects once (see :mod:`.loader`); the engine, the linter, the
+diagram tools and the UI read them, never raw dicts. Every element remembers where
+it was written so errors can point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+WILDCARD = "*"
+START_EVENT = "start"
+DEFAULT_TERMINAL_STATES = frozenset({"stopped", "shutdown", "completed"})
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where an element was written: file and 1-based line/column."""
+
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.path or "<config>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+        return ":".join(parts)
+
+
+NOWHERE = Position()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """``from`` --``event``--> ``to``. ``timeout`` is set for ``timeout(N)`` events."""
+
+    source: str
+    target: str
+    event: str
+    timeout: float | None = None
+    position: Position = NOWHERE
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.source == WILDCARD
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One entry of a state's action list.
+
+    ``options`` holds the action's settings with ``params:`` already merged into the
+    top level (``params`` wins on a clash); ``type`` is not among them.
+    """
+
+    type: str
+    options: Mapping[str, Any] = field(default_factory=_empty)
+    position: Position = NOWHERE
+
+    @property
+    def description(self) -> str | None:
+        value = self.options.get("description")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """A declared event, with the payload fields it promotes into context."""
+
+    name: str
+    # context key -> dotted path inside the event (``payload.user.name``)
+    context_map: Mapping[str, str] = field(default_factory=_empty)
+    position: Position = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class MachineConfig:
+    """A whole machine config.
+
+    Attributes:
+        name: the human label (``name:``), or the file stem.
+        initial_state: where the machine starts.
+        states: declared states in file order, followed by states that are only
+            mentioned by transitions or actions.
+        declared_states: whether ``states:`` was given (unknown states are then errors).
+        groups: state -> group name, from ``# === GROUP ===`` comments or ``groups:``.
+        events: declared events by name.
+        transitions: in file order.
+        actions: state -> its entry actions, in order.
+        final_states: states in which the machine ends when nothing leads out.
+        metadata: the free-form ``metadata:`` mapping.
+        template: ``template: true`` marks a config run as many instances.
+    """
+
+    name: str
+    initial_state: str
+    states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    actions: Mapping[str, tuple[ActionSpec, ...]] = field(default_factory=_empty)
+    events: Mapping[str, EventSpec] = field(default_factory=_empty)
+    groups: Mapping[str, str] = field(default_factory=_empty)
+    final_states: frozenset[str] = DEFAULT_TERMINAL_STATES
+    declared_states: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+    description: str | None = None
+    template: bool = False
+    path: str | None = None
+    positions: Mapping[str, Position] = field(default_factory=_empty, compare=False)
+
+    @property
+    def default_machine_name(self) -> str | None:
+        value = self.metadata.get("machine_name")
+        return str(value) if value else None
+
+    def group_of(self, state: str) -> str | None:
+        return self.groups.get(state)
+
+    def is_terminal(self, state: str) -> bool:
+        return state in self.final_states
+
+    def position_of(self, key: str) -> Position:
+        """Position of a top-level key (``initial_state``, ``states``...), or the file."""
+        return self.positions.get(key, Position(self.path))

@@ -1,0 +1,117 @@
+"""Transition lookup and timeout events: pure functions over the config model.
+
+Lookup rules: a transition whose source is the current state wins over a wildcard
+(``from: "*"``) one; among several with the same source and event, the first in file
+order wins. ``timeout(N)`` events are armed when a state is entered and fire after
+``N`` seconds unless the state is left first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .model import WILDCARD, Transition
+
+_TIMEOUT = re.compile(r"^timeout\s*\((?P<body>.*)\)$", re.DOTALL)
+_DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class MalformedTimeout(ValueError):
+    """``timeout(...)`` whose duration is not a positive number of seconds."""
+
+
+def is_timeout_event(event: str) -> bool:
+    """Whether ``event`` is written as a timeout (``timeout(...)``), well-formed or not."""
+    return event.startswith("timeout(") or bool(_TIMEOUT.match(event))
+
+
+def parse_timeout(event: str) -> float | None:
+    """Seconds of a ``timeout(N)`` event, or None for an ordinary event.
+
+    ``N`` is a positive number with an optional unit: ``timeout(5)``, ``timeout(2.5s)``,
+    ``timeout(500ms)``, ``timeout(10m)``, ``timeout(1h)``.
+
+    Raises:
+        MalformedTimeout: the event looks like a timeout but its duration is unusable.
+    """
+    if not is_timeout_event(event):
+        return None
+    match = _TIMEOUT.match(event)
+    duration = _DURATION.match(match["body"]) if match else None
+    if duration is None:
+        raise MalformedTimeout(
+            f"malformed timeout event {event!r}: write timeout(N) with N a positive "
+            "number of seconds, e.g. timeout(5) or timeout(500ms)"
+        )
+    seconds = float(duration["value"]) * _UNIT_SECONDS[duration["unit"]]
+    if seconds <= 0:
+        raise MalformedTimeout(f"malformed timeout event {event!r}: the duration must be > 0")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionTable:
+    """Index of a config's transitions for O(1) lookup."""
+
+    exact: Mapping[tuple[str, str], Transition]
+    wildcard: Mapping[str, Transition]
+    timeouts: Mapping[str, tuple[Transition, ...]]
+    wildcard_timeouts: tuple[Transition, ...] = ()
+    events: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def build(cls, transitions: Iterable[Transition]) -> TransitionTable:
+        exact: dict[tuple[str, str], Transition] = {}
+        wildcard: dict[str, Transition] = {}
+        timeouts: dict[str, list[Transition]] = {}
+        wildcard_timeouts: list[Transition] = []
+        events: set[str] = set()
+        for transition in transitions:
+            events.add(transition.event)
+            if transition.is_wildcard:
+                if transition.event in wildcard:
+                    continue
+                wildcard[transition.event] = transition
+                if transition.timeout is not None:
+                    wildcard_timeouts.append(transition)
+            else:
+                key = (transition.source, transition.event)
+                if key in exact:
+                    continue
+                exact[key] = transition
+                if transition.timeout is not None:
+                    timeouts.setdefault(transition.source, []).append(transition)
+        return cls(
+            exact=exact,
+            wildcard=wildcard,
+            timeouts={state: tuple(sorted(items, key=_seconds)) for state, items in timeouts.items()},
+            wildcard_timeouts=tuple(wildcard_timeouts),
+            events=frozenset(events),
+        )
+
+    def lookup(self, state: str, event: str) -> Transition | None:
+        """The transition ``event`` takes from ``state``, or None."""
+        found = self.exact.get((state, event))
+        if found is not None:
+            return found
+        return self.wildcard.get(event)
+
+    def timeouts_for(self, state: str) -> tuple[Transition, ...]:
+        """Timeout transitions armed on entering ``state`` (shortest first)."""
+        own = self.timeouts.get(state, ())
+        if not self.wildcard_timeouts:
+            return own
+        shadowed = {t.event for t in own}
+        inherited = tuple(t for t in self.wildcard_timeouts if t.event not in shadowed)
+        return tuple(sorted(own + inherited, key=_seconds))
+
+    def handles(self, event: str) -> bool:
+        """Whether any state has a transition on ``event``."""
+        return event in self.events
+
+
+def _seconds(transition: Transition) -> float:
+    return transition.timeout or 0.0

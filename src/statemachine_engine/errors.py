@@ -1,0 +1,87 @@
+"""The exceptions statemachine-engine raises on purpose.
+
+Every error meant for a user derives from :class:`StateMachineError`; the CLIs print
+its message on one line and exit non-zero, without a traceback::
+
+    StateMachineError
+    ├── ConfigError               a config file cannot be used (carries path, line, column)
+    │   └── UnknownActionError    an action ``type`` that no actions dir or builtin provides
+    ├── ActionError               an action was misconfigured or failed in a way it reports
+    └── UsageError                a command-line argument is wrong (exit status 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class StateMachineError(Exception):
+    """Root of every error raised deliberately by statemachine-engine."""
+
+
+class ConfigError(StateMachineError):
+    """A machine config is invalid.
+
+    Attributes:
+        message: what is wrong, in plain words.
+        path: the config file, when known.
+        line: 1-based line of the offending YAML node, when known.
+        column: 1-based column, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(self.__str__())
+
+    @property
+    def location(self) -> str:
+        """``file:line:column`` (as much of it as is known)."""
+        parts = [self.path or "<config>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class UnknownActionError(ConfigError):
+    """An action ``type`` that neither the actions dir nor the builtins provide."""
+
+    def __init__(
+        self,
+        action_type: str,
+        known: Sequence[str],
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.action_type = action_type
+        self.known = tuple(known)
+        super().__init__(
+            f"unknown action type {action_type!r}; known types: {', '.join(self.known)}",
+            path=path,
+            line=line,
+            column=column,
+        )
+
+
+class ActionError(StateMachineError):
+    """An action is misconfigured or failed; the engine turns it into the action's error event."""
+
+
+class UsageError(StateMachineError):
+    """A command-line argument is wrong."""

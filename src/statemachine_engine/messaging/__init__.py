@@ -1,0 +1,1 @@
+"""How machines hear from the outside: control sockets (wake-ups and events)."""

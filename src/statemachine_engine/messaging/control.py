@@ -1,0 +1,156 @@
+"""A machine's control socket: a Unix datagram socket that receives events.
+
+Wire format (kept from the earlier implementation): one JSON object per datagram,
+``{"type": EVENT, "payload": {...} or "<json string>", "job_id": ..., "source": ...}``.
+Reading is event-driven (the loop watches the socket's file descriptor); nothing polls.
+
+The socket file is created owner-only, and a lock file next to it makes sure only one
+live process serves a machine name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import StateMachineError
+
+logger = logging.getLogger("statemachine_engine.control")
+
+#: Largest datagram accepted; bigger payloads go through the store.
+MAX_DATAGRAM = 4 * 1024 * 1024
+
+ControlHandler = Callable[[str, Any, str | None, str | None], None]
+
+
+class MachineAlreadyRunning(StateMachineError):
+    """Another live process serves this machine name."""
+
+
+class ControlSocket:
+    """Serve ``path`` and hand each valid message to ``handler(type, payload, job_id, source)``."""
+
+    def __init__(self, path: Path, machine_name: str, handler: ControlHandler) -> None:
+        self.path = path
+        self.machine_name = machine_name
+        self._handler = handler
+        self._lock_fd: int | None = None
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def open(self) -> None:
+        """Take the name's lock, bind the socket (mode 0600) and start reading."""
+        self._take_lock()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # stale: its owner no longer holds the lock
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(str(self.path))
+        except OSError as exc:
+            sock.close()
+            self._release_lock()
+            raise StateMachineError(f"cannot bind control socket {self.path}: {exc.strerror}") from exc
+        finally:
+            os.umask(old_umask)
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._on_readable)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        self._release_lock()
+
+    # -- lock ---------------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise MachineAlreadyRunning(
+                f"machine {self.machine_name!r} is already running (pid {holder}); "
+                "stop it first or choose another --machine-name"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- reading ------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data = self._sock.recv(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            self._dispatch(data)
+
+    def _dispatch(self, data: bytes) -> None:
+        message = parse_message(data)
+        if message is None:
+            return
+        self._handler(*message)
+
+
+def parse_message(data: bytes) -> tuple[str, Any, str | None, str | None] | None:
+    """Decode one datagram into (type, payload, job_id, source); None (logged) if invalid."""
+    try:
+        message = json.loads(data)
+    except ValueError as exc:
+        logger.error(
+            "control socket: ignoring a message that is not JSON (%s): %.200r",
+            exc,
+            data,
+            extra={"action": "control_bad_message"},
+        )
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        logger.error(
+            'control socket: ignoring a message without a "type": %.200r',
+            data,
+            extra={"action": "control_bad_message"},
+        )
+        return None
+    payload = message.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload) if payload.strip() else {}
+        except ValueError:
+            logger.error(
+                "control socket: payload of %r is not valid JSON; passing it as text",
+                message["type"],
+                extra={"action": "control_bad_payload"},
+            )
+    job_id = message.get("job_id")
+    source = message.get("source") or message.get("source_machine")
+    return (
+        message["type"],
+        {} if payload is None else payload,
+        None if job_id is None else str(job_id),
+        None if source is None else str(source),
+    )

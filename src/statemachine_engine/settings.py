@@ -1,0 +1,78 @@
+"""Where a machine keeps its sockets and data: defaults, environment, flags.
+
+Precedence is always flag > environment variable > default.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import StateMachineError
+
+DB_ENV = "STATEMACHINE_DB"
+DEFAULT_DB = Path("data") / "pipeline.db"
+SOCKET_DIR_ENV = "STATEMACHINE_SOCKET_DIR"
+SOCKET_DIR_MODE = 0o700
+
+
+def resolve_db_path(flag: str | None) -> str:
+    """``--db``, else ``$STATEMACHINE_DB``, else ``data/pipeline.db`` under the cwd.
+
+    URLs (``postgresql://...``) are returned as given; paths are made absolute so that
+    spawned machines share the same store whatever their working directory.
+    """
+    value = flag or os.environ.get(DB_ENV) or str(DEFAULT_DB)
+    if "://" in value:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def socket_dir() -> Path:
+    """The private per-user directory holding control and event sockets.
+
+    ``$STATEMACHINE_SOCKET_DIR``, else ``$XDG_RUNTIME_DIR/statemachine``, else
+    ``/tmp/statemachine-<uid>``. It is created with mode 0700; one that belongs to
+    another user, or that others can write to, is refused.
+    """
+    explicit = os.environ.get(SOCKET_DIR_ENV)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if explicit:
+        directory = Path(explicit)
+    elif runtime and Path(runtime).is_dir():
+        directory = Path(runtime) / "statemachine"
+    else:
+        directory = Path("/tmp") / f"statemachine-{os.getuid()}"  # noqa: S108 - private, checked
+    return ensure_private_dir(directory)
+
+
+def ensure_private_dir(directory: Path) -> Path:
+    """Create ``directory`` owner-only, or check that an existing one is ours and private."""
+    try:
+        directory.mkdir(mode=SOCKET_DIR_MODE, parents=True, exist_ok=True)
+        info = directory.lstat()
+    except OSError as exc:
+        raise StateMachineError(f"cannot create socket directory {directory}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(info.st_mode):
+        raise StateMachineError(f"socket directory {directory} is not a directory")
+    if info.st_uid != os.getuid():
+        raise StateMachineError(
+            f"socket directory {directory} belongs to another user (uid {info.st_uid}); "
+            f"set {SOCKET_DIR_ENV} to a directory of your own"
+        )
+    if info.st_mode & 0o077:
+        directory.chmod(SOCKET_DIR_MODE)
+    return directory
+
+
+def control_socket_path(machine_name: str, prefix: str | None = None) -> Path:
+    """The control socket of ``machine_name``.
+
+    With ``--control-socket-prefix P`` it is ``P-<machine>.sock`` (the earlier layout
+    used ``/tmp/statemachine-control``); otherwise ``control-<machine>.sock`` in
+    :func:`socket_dir`.
+    """
+    if prefix:
+        return Path(f"{prefix}-{machine_name}.sock")
+    return socket_dir() / f"control-{machine_name}.sock"
