@@ -172,8 +172,13 @@ def placeholders(template: str) -> list[str]:
 
 # --- shell commands --------------------------------------------------------------
 
-_BARE, _SINGLE, _DOUBLE = 0, 1, 2
+# Where a placeholder lands: a bare word, inside '...', inside "...", inside $'...'
+# (ANSI-C quoting, where backslash escapes), or in a # comment (which a newline ends).
+_BARE, _SINGLE, _DOUBLE, _ANSI, _COMMENT = 0, 1, 2, 3, 4
 _DOUBLE_QUOTED_SPECIALS = re.compile(r'([\\"$`])')
+_ANSI_QUOTED_SPECIALS = re.compile(r"([\\'])")
+# A # starts a comment only at the start of a word.
+_WORD_BREAKS = frozenset(" \t\n;&|()<>")
 
 
 def _quote_for(state: int, text: str) -> str:
@@ -181,25 +186,43 @@ def _quote_for(state: int, text: str) -> str:
         return text.replace("'", "'\\''")
     if state == _DOUBLE:
         return _DOUBLE_QUOTED_SPECIALS.sub(r"\\\1", text)
+    if state == _ANSI:
+        return _ANSI_QUOTED_SPECIALS.sub(r"\\\1", text)
+    if state == _COMMENT:
+        return text.replace("\n", " ")  # a newline would end the comment
     return shlex.quote(text)
 
 
-def _advance(state: int, segment: str) -> int:
-    """Shell quoting state after reading ``segment`` literally."""
+def _advance(state: int, segment: str, previous: str) -> tuple[int, str]:
+    """Shell quoting state after reading ``segment`` literally, and its last character.
+
+    ``previous`` is the character written just before ``segment`` ("" at the start).
+    """
     escaped = False
     for char in segment:
         if escaped:
             escaped = False
-        elif state == _SINGLE:
+            previous = "\\" + char  # neither a word break nor the "$" of $'...'
+            continue
+        if state == _SINGLE:
             if char == "'":
+                state = _BARE
+        elif state == _COMMENT:
+            if char == "\n":
                 state = _BARE
         elif char == "\\":
             escaped = True
+        elif state == _ANSI:
+            if char == "'":
+                state = _BARE
         elif char == '"':
             state = _BARE if state == _DOUBLE else _DOUBLE
         elif char == "'" and state == _BARE:
-            state = _SINGLE
-    return state
+            state = _ANSI if previous == "$" else _SINGLE
+        elif char == "#" and state == _BARE and (not previous or previous in _WORD_BREAKS):
+            state = _COMMENT
+        previous = char
+    return state, previous
 
 
 def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = True) -> str:
@@ -213,20 +236,22 @@ def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = Tru
     if "{" not in template:
         return template
     out: list[str] = []
-    state = _BARE
+    state, previous = _BARE, ""
     last = 0
     for match in _PLACEHOLDER.finditer(template):
         literal = template[last : match.start()]
-        state = _advance(state, literal)
+        state, previous = _advance(state, literal, previous)
         out.append(literal)
         last = match.end()
         value = evaluate(match, context)
         if value is MISSING:
+            state, previous = _advance(state, match[0], previous)
             out.append(match[0])
-            state = _advance(state, match[0])
             continue
         text = to_text(value)
         raw = not quote or any(name == "raw" for name, _ in _split_filters(match["filters"]))
-        out.append(text if raw else _quote_for(state, text))
+        inserted = text if raw else _quote_for(state, text)
+        out.append(inserted)
+        previous = inserted[-1:] or previous
     out.append(template[last:])
     return "".join(out)

@@ -140,7 +140,11 @@ class _ConfigBuilder:
             mention(state)
 
         groups = self.groups(data, seen)
-        name = data.get("name") or metadata.get("name") or (Path(self.path).stem if self.path else "machine")
+        name = (
+            data.get("name")
+            or metadata.get("name")
+            or (Path(self.path).stem if self.path else "machine")
+        )
         return MachineConfig(
             name=str(name),
             initial_state=initial,
@@ -235,7 +239,9 @@ class _ConfigBuilder:
                 raise self.error(str(exc), (*at, "event")) from exc
             sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
             for source_index, source in enumerate(sources):
-                where = (*at, "from", source_index) if isinstance(item["from"], list) else (*at, "from")
+                where = (
+                    (*at, "from", source_index) if isinstance(item["from"], list) else (*at, "from")
+                )
                 result.append(
                     Transition(
                         source=self.string(source, where, "from"),
@@ -286,7 +292,11 @@ class _ConfigBuilder:
             known = self.known_actions() if self.known_actions else []
             line = self.doc.line_of((*at, "type"))
             raise UnknownActionError(
-                action_type, known, path=self.path, line=line, column=self.doc.column_of((*at, "type"))
+                action_type,
+                known,
+                path=self.path,
+                line=line,
+                column=self.doc.column_of((*at, "type")),
             )
         return ActionSpec(action_type, MappingProxyType(options), self.pos(at))
 

@@ -12,10 +12,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .model import WILDCARD, Transition
+from .model import Transition
 
-_TIMEOUT = re.compile(r"^timeout\s*\((?P<body>.*)\)$", re.DOTALL)
-_DURATION = re.compile(r"^\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?\s*$")
+# Anything that starts like a timeout is one, so that a typo is an error rather than an
+# ordinary event that never fires. The duration itself is strict: ``timeout(5 )`` and
+# ``timeout(5)`` would be two different events, so only the canonical spelling is valid.
+_TIMEOUT = re.compile(r"timeout\s*\(")
+_DURATION = re.compile(r"timeout\((?P<value>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h)?\)", re.ASCII)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
@@ -25,7 +28,7 @@ class MalformedTimeout(ValueError):
 
 def is_timeout_event(event: str) -> bool:
     """Whether ``event`` is written as a timeout (``timeout(...)``), well-formed or not."""
-    return event.startswith("timeout(") or bool(_TIMEOUT.match(event))
+    return bool(_TIMEOUT.match(event))
 
 
 def parse_timeout(event: str) -> float | None:
@@ -39,8 +42,7 @@ def parse_timeout(event: str) -> float | None:
     """
     if not is_timeout_event(event):
         return None
-    match = _TIMEOUT.match(event)
-    duration = _DURATION.match(match["body"]) if match else None
+    duration = _DURATION.fullmatch(event)
     if duration is None:
         raise MalformedTimeout(
             f"malformed timeout event {event!r}: write timeout(N) with N a positive "
@@ -87,7 +89,9 @@ class TransitionTable:
         return cls(
             exact=exact,
             wildcard=wildcard,
-            timeouts={state: tuple(sorted(items, key=_seconds)) for state, items in timeouts.items()},
+            timeouts={
+                state: tuple(sorted(items, key=_seconds)) for state, items in timeouts.items()
+            },
             wildcard_timeouts=tuple(wildcard_timeouts),
             events=frozenset(events),
         )

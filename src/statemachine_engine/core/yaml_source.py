@@ -25,6 +25,8 @@ from ..errors import ConfigError
 YamlPath = tuple[str | int, ...]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 _GROUP_COMMENT = re.compile(r"^\s*#\s*={2,}\s*(?P<name>.*?)\s*={2,}\s*$")
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -105,6 +107,11 @@ class _Builder:
         self._positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._loader.construct_object(node)
+        if node.tag not in _COLLECTION_TAGS:
+            # Python tags on collections would otherwise pass as plain lists and mappings.
+            raise self._error(
+                f"invalid YAML: could not determine a constructor for the tag {node.tag!r}", node
+            )
         if id(node) in self._active:
             raise self._error("a YAML alias refers to a node that contains it", node)
         self._active.add(id(node))
@@ -118,9 +125,15 @@ class _Builder:
             self._active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, at: YamlPath) -> dict[Any, Any]:
-        self._loader.flatten_mapping(node)
+        # Keys merged in with ``<<: *anchor`` are defaults: the mapping's own keys override
+        # them and, among several merged mappings, the first listed wins. Only a key
+        # written twice in the mapping itself is a duplicate.
+        merged: dict[Any, tuple[Any, dict[YamlPath, tuple[int, int]]]] = {}
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge(value_node, at, merged)
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._error("mapping keys must be plain values", key_node)
             key = self._loader.construct_object(key_node)
@@ -129,7 +142,31 @@ class _Builder:
             if key in result:
                 raise self._error(f"duplicate key {key!r} (the later one would win)", key_node)
             result[key] = self.build(value_node, (*at, str(key)))
-        return result
+        defaults = {key: value for key, (value, _) in merged.items() if key not in result}
+        for key in defaults:
+            self._positions.update(merged[key][1])
+        return {**defaults, **result}
+
+    def _merge(
+        self,
+        node: yaml.Node,
+        at: YamlPath,
+        merged: dict[Any, tuple[Any, dict[YamlPath, tuple[int, int]]]],
+    ) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise self._error("'<<' must merge a mapping or a list of mappings", source)
+            outer, self._positions = self._positions, {}
+            try:
+                built = self.build(source, at)
+                scratch = self._positions
+            finally:
+                self._positions = outer
+            for key, value in built.items():
+                prefix = (*at, str(key))
+                where = {p: pos for p, pos in scratch.items() if p[: len(prefix)] == prefix}
+                merged.setdefault(key, (value, where))
 
     def _error(self, message: str, node: yaml.Node) -> ConfigError:
         return ConfigError(

@@ -110,17 +110,28 @@ async def run_command(
     full_env = None
     if env:
         full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "-c",
-        command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=cwd,
-        env=full_env,
-        start_new_session=True,
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            "bash",
+            "-c",
+            command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+            env=full_env,
+            start_new_session=True,
+        )
     )
+    try:
+        process = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        # Cancelled while the shell was starting (it may already be running): asyncio
+        # would kill only the shell and then wait for pipes its children hold open.
+        # Let the start finish, then end the whole group.
+        with contextlib.suppress(Exception):
+            await _kill_group(await spawn)
+        raise
     try:
         out, err = await asyncio.wait_for(_collect(process), timeout)
     except asyncio.TimeoutError:
@@ -136,7 +147,8 @@ async def run_command(
 
 
 async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     out, err, _ = await asyncio.gather(
         _read_capped(process.stdout), _read_capped(process.stderr), process.wait()
     )
@@ -167,10 +179,8 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
     """SIGTERM the group, SIGKILL whatever is left after a grace period, reap the shell."""
     _signal_group(process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(process.wait(), KILL_GRACE_SECONDS)
-    except asyncio.TimeoutError:
-        pass
     _signal_group(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         await process.wait()

@@ -16,11 +16,17 @@ from ...core.context import ENGINE_KEYS
 from ..base import BaseAction
 
 
+def check_key(key: str) -> None:
+    """Refuse keys (or dotted paths) under a key the engine manages."""
+    root = key.split(".", 1)[0]
+    if root in ENGINE_KEYS and root != "last_error":
+        raise ValueError(f"{root!r} is managed by the engine and cannot be set")
+
+
 def set_path(context: dict[str, Any], key: str, value: Any) -> None:
     """Set ``key`` (dotted for nested mappings, created as needed) to ``value``."""
+    check_key(key)
     parts = key.split(".")
-    if parts[0] in ENGINE_KEYS and parts[0] not in ("last_error",):
-        raise ValueError(f"{parts[0]!r} is managed by the engine and cannot be set")
     target = context
     for part in parts[:-1]:
         child = target.get(part)
@@ -41,11 +47,15 @@ class SetContextAction(BaseAction):
         key = self.get_config_value("key")
         if values is None and key is None:
             raise ValueError("set_context needs 'key' and 'value', or a 'values' mapping")
+        updates: list[tuple[str, Any]] = []
         if values is not None:
             if not isinstance(values, Mapping):
                 raise ValueError("set_context 'values' must be a mapping of keys to values")
-            for name, value in values.items():
-                set_path(context, str(name), value)
+            updates.extend((str(name), value) for name, value in values.items())
         if key is not None:
-            set_path(context, str(key), self.get_config_value("value"))
+            updates.append((str(key), self.get_config_value("value")))
+        for name, _ in updates:
+            check_key(name)  # all or nothing: a refused key leaves the context untouched
+        for name, value in updates:
+            set_path(context, name, value)
         return self.success_event

@@ -1,0 +1,27 @@
+"""Shared printing for the benchmarks: one line per figure, with its bar."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+from collections.abc import Sequence
+
+
+def header(title: str) -> None:
+    print(f"== {title} ==")
+    print(f"   python {platform.python_version()} on {platform.machine()}, {platform.system()}")
+
+
+def figure(label: str, value: float, unit: str, *, bar: str | None = None, ok: bool | None = None,
+           reference: float | None = None) -> None:
+    line = f"{label:<46} {value:>12,.1f} {unit}"
+    if reference is not None:
+        line += f"   [earlier implementation: {reference:,.1f} {unit}]"
+    if bar is not None:
+        verdict = "" if ok is None else ("  PASS" if ok else "  MISS")
+        line += f"   bar: {bar}{verdict}"
+    print(line)
+
+
+def median_ms(samples: Sequence[float]) -> float:
+    return statistics.median(samples) * 1000.0

@@ -1,0 +1,44 @@
+"""Shared fixtures: every test runs with a clean environment and private sockets."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+COMPAT_CONFIGS = REPO.parent / "shared" / "compat-configs"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """No STATEMACHINE_* variable leaks in; sockets go to a per-test private directory."""
+    for key in list(os.environ):
+        if key.startswith("STATEMACHINE_"):
+            monkeypatch.delenv(key)
+    # Unix socket paths are limited to ~107 bytes: keep the directory short.
+    socket_dir = Path(tmp_path_factory.mktemp("s", numbered=True))
+    monkeypatch.setenv("STATEMACHINE_SOCKET_DIR", str(socket_dir))
+    yield
+
+
+@pytest.fixture
+def compat_config() -> "callable":  # type: ignore[valid-type]
+    """Path of a config from ../shared/compat-configs (skips when the checkout lacks it)."""
+
+    def get(name: str) -> Path:
+        path = COMPAT_CONFIGS / name
+        if not path.exists():
+            pytest.skip(f"{path} not found: put ../shared beside the checkout")
+        return path
+
+    return get
+
+
+PYTHON = sys.executable

@@ -1,0 +1,73 @@
+"""Light imports: ``statemachine --help`` loads neither asyncio nor YAML (STYLE.md #9)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HEAVY = [
+    "asyncio",
+    "yaml",
+    "sqlite3",
+    "statemachine_engine.core.engine",
+    "statemachine_engine.core.loader",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+]
+
+
+def modules_after(code: str) -> set[str]:
+    script = textwrap.dedent(code) + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_cli_parser_is_light() -> None:
+    loaded = modules_after(
+        """
+        from statemachine_engine.cli import build_parser
+        parser = build_parser()
+        parser.format_help()
+        """
+    )
+    assert "statemachine_engine.cli" in loaded
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_importing_the_package_is_light() -> None:
+    loaded = modules_after("import statemachine_engine, statemachine_engine.core")
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_pure_core_does_not_import_the_runtime() -> None:
+    loaded = modules_after(
+        """
+        import statemachine_engine.core.loader
+        import statemachine_engine.core.transitions
+        import statemachine_engine.core.interpolation
+        import statemachine_engine.core.context
+        """
+    )
+    assert "yaml" in loaded
+    assert sorted(loaded & {"asyncio", "sqlite3", "statemachine_engine.core.engine"}) == []
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_statemachine_help_exits_zero(flag: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "statemachine_engine", flag],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: statemachine ")
+    assert "--actions-dir" in result.stdout
+    assert result.stderr == ""
