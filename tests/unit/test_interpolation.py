@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 import subprocess
 from typing import Any
 
@@ -15,7 +16,9 @@ from statemachine_engine.core.interpolation import (
     interpolate,
     interpolate_text,
     placeholders,
+    ShellCommand,
     render_shell,
+    shell_command,
     resolve_path,
     to_text,
 )
@@ -330,10 +333,14 @@ BASH_SETTINGS = settings(
 )
 
 
-def bash_output(command: str) -> str:
+def bash_output(command: str | ShellCommand) -> str:
+    """What bash prints running ``command`` (a prepared one with its values in the env)."""
     assert BASH is not None
+    env: dict[str, str] = {}
+    if isinstance(command, ShellCommand):
+        command, env = command.command, dict(command.env)
     result = subprocess.run(
-        [BASH, "-c", command], capture_output=True, timeout=10, check=True, env={}
+        [BASH, "-c", command], capture_output=True, timeout=10, check=True, env=env
     )
     return result.stdout.decode("utf-8", "surrogateescape")
 
@@ -362,24 +369,27 @@ EXPECTED = {
 @BASH_SETTINGS
 @given(value=VALUES)
 def test_bash_prints_the_value_exactly(template: str, value: str) -> None:
-    command = render_shell(template, {"v": value})
     expected = EXPECTED.get(template, "{v}").replace("{v}", value)
-    assert bash_output(command) == expected
+    assert bash_output(shell_command(template, {"v": value})) == expected
+    # The quoted text shown in logs means the same to bash.
+    assert bash_output(render_shell(template, {"v": value})) == expected
 
 
 @needs_bash
 @BASH_SETTINGS
 @given(value=VALUES)
 def test_no_injection_through_a_comment_placeholder(value: str) -> None:
-    command = render_shell("printf %s start # {v}\nprintf %s end", {"v": value})
-    assert bash_output(command) == "startend"
+    template = "printf %s start # {v}\nprintf %s end"
+    assert bash_output(shell_command(template, {"v": value})) == "startend"
+    assert bash_output(render_shell(template, {"v": value})) == "startend"
 
 
 @needs_bash
 @BASH_SETTINGS
 @given(first=VALUES, second=VALUES)
 def test_several_values_in_one_command(first: str, second: str) -> None:
-    command = render_shell("printf '%s|' {a} \"{b}\" '{a}{b}'", {"a": first, "b": second})
+    template = "printf '%s|' {a} \"{b}\" '{a}{b}'"
+    command = shell_command(template, {"a": first, "b": second})
     assert bash_output(command) == f"{first}|{second}|{first}{second}|"
 
 
@@ -401,3 +411,37 @@ def test_quote_false_values_are_shell_syntax() -> None:
 def test_raw_is_inserted_verbatim(value: str) -> None:
     assert render_shell("x {v|raw} y", {"v": value}) == f"x {value} y"
     assert render_shell("x '{v}' \"{v}\"", {"v": value}, quote=False) == f"x '{value}' \"{value}\""
+
+
+# Constructs the position tracking does not model: values passed through the
+# environment still cannot run code there.
+NESTED_TEMPLATES = [
+    "printf %s \"$(printf %s '{v}')\"",
+    "cat <<EOF\n{v}\nEOF",
+    "printf %s `printf %s {v}`",
+]
+
+
+@needs_bash
+@pytest.mark.parametrize("template", NESTED_TEMPLATES)
+def test_no_injection_in_nested_constructs(template: str, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    for attack in (f"'; touch {marker}; '", f"$(touch {marker})", f"`touch {marker}`",
+                   f"\nEOF\ntouch {marker}\ncat <<EOF\n"):
+        bash_output(shell_command(template, {"v": attack}))
+        assert not marker.exists(), (template, attack)
+
+
+def test_shell_command_passes_values_through_the_environment() -> None:
+    command = shell_command("echo {a} '{b}' \"{c}\" {missing} {d|raw}", {
+        "a": "1", "b": "2", "c": "3", "d": "$HOME"})
+    assert command.command == (
+        'echo "${_SM_VALUE_1}" \'\'"${_SM_VALUE_2}"\'\' "${_SM_VALUE_3}" {missing} $HOME'
+    )
+    assert command.env == {"_SM_VALUE_1": "1", "_SM_VALUE_2": "2", "_SM_VALUE_3": "3"}
+    assert command.display == "echo 1 '2' \"3\" {missing} $HOME"
+
+
+def test_shell_command_quote_false_inlines_everything() -> None:
+    command = shell_command("echo {a}", {"a": "x y"}, quote=False)
+    assert command == ShellCommand("echo x y", {}, "echo x y")

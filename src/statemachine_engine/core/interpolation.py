@@ -22,6 +22,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 _PLACEHOLDER = re.compile(
@@ -225,8 +226,78 @@ def _advance(state: int, segment: str, previous: str) -> tuple[int, str]:
     return state, previous
 
 
+@dataclass(frozen=True, slots=True)
+class ShellCommand:
+    """A command ready for ``bash -c``.
+
+    Attributes:
+        command: the text to run; each value is a reference to a variable of ``env``.
+        env: the values, by variable name, to add to the process environment.
+        display: the same command with the values written in, quoted (for logs).
+    """
+
+    command: str
+    env: Mapping[str, str]
+    display: str
+
+
+#: How a reference to variable ``{name}`` is written where a placeholder lands so that
+#: the shell expands it to exactly the value, as one word where a word is expected.
+_REFERENCE = {
+    _BARE: '"${{{name}}}"',
+    _DOUBLE: "${{{name}}}",
+    _SINGLE: "'\"${{{name}}}\"'",
+    _ANSI: "'\"${{{name}}}\"$'",
+    _COMMENT: "${{{name}}}",
+}
+SHELL_VARIABLE_PREFIX = "_SM_VALUE_"
+
+
+def shell_command(template: str, context: Mapping[str, Any], *, quote: bool = True) -> ShellCommand:
+    """Prepare a shell command whose values can never become shell syntax.
+
+    Each value goes into an environment variable and the command refers to it, written
+    for where the placeholder lands (bare word, ``'...'``, ``"..."``, ``$'...'``). The
+    shell expands a variable without parsing its contents again, so no value, however
+    written, can run code; this holds even inside constructs the position tracking
+    does not model (backquotes, ``$(...)`` in double quotes, here-documents), where
+    at worst the reference is printed literally. ``{x|raw}`` and ``quote=False``
+    insert values verbatim, for trusted values that are meant to be shell syntax.
+    """
+    display = render_shell(template, context, quote=quote)
+    if not quote or "{" not in template:
+        return ShellCommand(display, {}, display)
+    env: dict[str, str] = {}
+    out: list[str] = []
+    state, previous = _BARE, ""
+    last = 0
+    for match in _PLACEHOLDER.finditer(template):
+        literal = template[last : match.start()]
+        state, previous = _advance(state, literal, previous)
+        out.append(literal)
+        last = match.end()
+        value = evaluate(match, context)
+        if value is MISSING:
+            state, previous = _advance(state, match[0], previous)
+            out.append(match[0])
+            continue
+        text = to_text(value)
+        if any(name == "raw" for name, _ in _split_filters(match["filters"])):
+            out.append(text)
+            previous = text[-1:] or previous
+            continue
+        name = f"{SHELL_VARIABLE_PREFIX}{len(env) + 1}"
+        env[name] = text
+        out.append(_REFERENCE[state].format(name=name))
+        previous = "x"  # a reference ends in a word character or a quote
+    out.append(template[last:])
+    return ShellCommand("".join(out), env, display)
+
+
 def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = True) -> str:
-    """Render a shell command, quoting each inserted value for where it lands.
+    """Render a shell command as text, quoting each inserted value for where it lands.
+
+    Used to show commands in logs; :func:`shell_command` prepares the command that runs.
 
     Args:
         template: the command as written in the config.

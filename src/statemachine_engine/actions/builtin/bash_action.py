@@ -1,9 +1,10 @@
 """``bash``: run a shell command in its own process group.
 
 Options:
-    command: the command line. ``{placeholders}`` are filled from the context and
-        shell-quoted for where they land; ``{x|raw}`` inserts a trusted value verbatim
-        and ``quote: false`` turns quoting off for the whole command.
+    command: the command line. ``{placeholders}`` are filled from the context without
+        ever becoming shell syntax (each value reaches bash as an environment variable
+        the command refers to); ``{x|raw}`` inserts a trusted value verbatim and
+        ``quote: false`` does so for the whole command.
     timeout: seconds before the whole process group is killed (default 300).
     cwd: working directory. env: extra environment variables (mapping).
     success: event on exit status 0 (default ``job_done``).
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ...core.interpolation import render_shell
+from ...core.interpolation import shell_command
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -46,15 +47,18 @@ class BashAction(BaseAction):
         if not template:
             raise ValueError("bash action needs a 'command'")
         quote = self.get_config_value("quote", True) is not False
-        command = render_shell(str(template), context, quote=quote)
+        prepared = shell_command(str(template), context, quote=quote)
         timeout = float(self.get_config_value("timeout", DEFAULT_TIMEOUT_SECONDS))
-        self.logger.debug("running: %s", command, extra={"action": "bash_start"})
+        self.logger.debug("running: %s", prepared.display, extra={"action": "bash_start"})
+        extra_env = self.get_config_value("env") or {}
+        if not isinstance(extra_env, Mapping):
+            raise ValueError("bash 'env' must be a mapping of variable names to values")
 
         result = await run_command(
-            command,
+            prepared.command,
             timeout=timeout,
             cwd=self.get_config_value("cwd"),
-            env=self.get_config_value("env"),
+            env={**extra_env, **prepared.env},
         )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
