@@ -12,8 +12,15 @@ def header(title: str) -> None:
     print(f"   python {platform.python_version()} on {platform.machine()}, {platform.system()}")
 
 
-def figure(label: str, value: float, unit: str, *, bar: str | None = None, ok: bool | None = None,
-           reference: float | None = None) -> None:
+def figure(
+    label: str,
+    value: float,
+    unit: str,
+    *,
+    bar: str | None = None,
+    ok: bool | None = None,
+    reference: float | None = None,
+) -> None:
     line = f"{label:<46} {value:>12,.1f} {unit}"
     if reference is not None:
         line += f"   [earlier implementation: {reference:,.1f} {unit}]"

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from _report import figure, header
-
 from statemachine_engine.core.context import event_data, promoted_fields
 from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.core.transitions import TransitionTable

@@ -96,12 +96,24 @@ def main() -> None:
         workdir = Path(tmp)
         help_ms = time_help(args.statemachine, args.runs)
         ref_help = time_help(reference, args.runs) if reference else None
-        figure("statemachine --help, median", help_ms, "ms", bar="< 80 ms", ok=help_ms < 80,
-               reference=ref_help)
+        figure(
+            "statemachine --help, median",
+            help_ms,
+            "ms",
+            bar="< 80 ms",
+            ok=help_ms < 80,
+            reference=ref_help,
+        )
         first_ms = time_first_state(args.statemachine, args.runs, workdir)
         ref_first = time_first_state(reference, args.runs, workdir) if reference else None
-        figure("launch -> first state entered, median", first_ms, "ms", bar="< 100 ms",
-               ok=first_ms < 100, reference=ref_first)
+        figure(
+            "launch -> first state entered, median",
+            first_ms,
+            "ms",
+            bar="< 100 ms",
+            ok=first_ms < 100,
+            reference=ref_first,
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ COMPAT_CONFIGS = REPO.parent / "shared" / "compat-configs"
 @pytest.fixture(autouse=True)
 def _clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
+) -> None:
     """No STATEMACHINE_* variable leaks in; sockets go to a per-test private directory."""
     for key in list(os.environ):
         if key.startswith("STATEMACHINE_"):
@@ -25,11 +25,10 @@ def _clean_environment(
     # Unix socket paths are limited to ~107 bytes: keep the directory short.
     socket_dir = Path(tmp_path_factory.mktemp("s", numbered=True))
     monkeypatch.setenv("STATEMACHINE_SOCKET_DIR", str(socket_dir))
-    yield
 
 
 @pytest.fixture
-def compat_config() -> "callable":  # type: ignore[valid-type]
+def compat_config() -> Callable[[str], Path]:
     """Path of a config from ../shared/compat-configs (skips when the checkout lacks it)."""
 
     def get(name: str) -> Path:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from statemachine_engine.core.interpolation import (
     MISSING,
+    ShellCommand,
     interpolate,
     interpolate_text,
     placeholders,
-    ShellCommand,
     render_shell,
-    shell_command,
     resolve_path,
+    shell_command,
     to_text,
 )
 
@@ -426,15 +426,20 @@ NESTED_TEMPLATES = [
 @pytest.mark.parametrize("template", NESTED_TEMPLATES)
 def test_no_injection_in_nested_constructs(template: str, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    for attack in (f"'; touch {marker}; '", f"$(touch {marker})", f"`touch {marker}`",
-                   f"\nEOF\ntouch {marker}\ncat <<EOF\n"):
+    for attack in (
+        f"'; touch {marker}; '",
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        f"\nEOF\ntouch {marker}\ncat <<EOF\n",
+    ):
         bash_output(shell_command(template, {"v": attack}))
         assert not marker.exists(), (template, attack)
 
 
 def test_shell_command_passes_values_through_the_environment() -> None:
-    command = shell_command("echo {a} '{b}' \"{c}\" {missing} {d|raw}", {
-        "a": "1", "b": "2", "c": "3", "d": "$HOME"})
+    command = shell_command(
+        "echo {a} '{b}' \"{c}\" {missing} {d|raw}", {"a": "1", "b": "2", "c": "3", "d": "$HOME"}
+    )
     assert command.command == (
         'echo "${_SM_VALUE_1}" \'\'"${_SM_VALUE_2}"\'\' "${_SM_VALUE_3}" {missing} $HOME'
     )
