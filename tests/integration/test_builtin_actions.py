@@ -945,7 +945,7 @@ async def test_add_to_list_errors() -> None:
 async def test_pop_from_list_front_by_default() -> None:
     context: dict[str, Any] = {"q": [1, 2, 3]}
 
-    assert await PopFromListAction({"list": "q"}).execute(context) == "success"
+    assert await PopFromListAction({"list": "q"}).execute(context) == "item_popped"
 
     assert context == {"q": [2, 3], "popped_item": 1}
 
@@ -965,7 +965,7 @@ async def test_pop_from_list_back_and_store_as() -> None:
 async def test_pop_from_list_empty_or_missing(context: dict[str, Any]) -> None:
     before = dict(context)
 
-    assert await PopFromListAction({"key": "q"}).execute(context) == "empty"
+    assert await PopFromListAction({"key": "q"}).execute(context) == "list_empty"
     assert await PopFromListAction({"key": "q", "empty": "drained"}).execute(context) == "drained"
 
     assert context == before
@@ -1024,7 +1024,7 @@ DIRECT_CASES = [
         PopFromListAction,
         {"list": "l", "from": "back", "store_as": "p"},
         {"l": [1, 2]},
-        "success",
+        "item_popped",
         "p",
         2,
     ),

@@ -4,8 +4,8 @@ Options:
     list: the context key of the list (``list_key`` and ``key`` are accepted too).
     store_as: context key that receives the item (default ``popped_item``).
     from: ``front`` (default, first in first out) or ``back``.
-    success: event when an item was taken (default ``success``).
-    empty: event when the list is empty or missing (default ``empty``).
+    success: event when an item was taken (default ``item_popped``).
+    empty: event when the list is empty or missing (default ``list_empty``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .add_to_list_action import list_key
 class PopFromListAction(BaseAction):
     """Pop from a context list."""
 
-    default_success: ClassVar[str | None] = "success"
+    default_success: ClassVar[str | None] = "item_popped"
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         key = list_key(self)
@@ -27,7 +27,7 @@ class PopFromListAction(BaseAction):
         if items is not None and not isinstance(items, list):
             raise ValueError(f"context key {key!r} holds {type(items).__name__}, not a list")
         if not items:
-            return str(self.get_config_value("empty", "empty"))
+            return str(self.get_config_value("empty", "list_empty"))
         end = str(self.get_config_value("from", "front")).lower()
         if end not in ("front", "back"):
             raise ValueError(f"pop_from_list 'from' must be front or back, got {end!r}")
