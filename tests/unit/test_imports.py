@@ -55,8 +55,8 @@ def test_pure_core_does_not_import_the_runtime() -> None:
         import statemachine_engine.core.context
         """
     )
-    assert "yaml" in loaded
-    assert sorted(loaded & {"asyncio", "sqlite3", "statemachine_engine.core.engine"}) == []
+    # PyYAML loads only when a config is actually parsed (a cached model skips it).
+    assert sorted(loaded & {"asyncio", "sqlite3", "yaml", "statemachine_engine.core.engine"}) == []
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UnknownActionError
 from .model import (
@@ -23,7 +23,9 @@ from .model import (
     Transition,
 )
 from .transitions import MalformedTimeout, parse_timeout
-from .yaml_source import YamlDocument, YamlPath, comment_groups, parse_yaml
+
+if TYPE_CHECKING:
+    from .yaml_source import YamlDocument, YamlPath
 
 #: Given an action type, whether something provides it (see ``ActionLoader.is_known``).
 ActionTypeCheck = Callable[[str], bool]
@@ -34,6 +36,7 @@ def load_config(
     *,
     is_known_action: ActionTypeCheck | None = None,
     known_actions: Callable[[], list[str]] | None = None,
+    use_cache: bool = True,
 ) -> MachineConfig:
     """Read and validate a config file.
 
@@ -41,13 +44,21 @@ def load_config(
         path: the YAML file.
         is_known_action: when given, unknown action types are rejected.
         known_actions: lists the known types for the error message.
+        use_cache: reuse the parsed model kept by :mod:`.config_cache` while the file
+            is unchanged (it skips parsing YAML, the largest start-up cost).
 
     Raises:
         ConfigError: the file is missing, unreadable or invalid.
     """
+    from . import config_cache
+
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        stat = file.stat()
+        absolute = file.resolve()
+        config = config_cache.lookup(absolute, stat, str(path)) if use_cache else None
+        if config is None:
+            text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError("config file not found", path=str(path)) from exc
     except IsADirectoryError as exc:
@@ -56,9 +67,12 @@ def load_config(
         raise ConfigError("config file is not UTF-8 text", path=str(path)) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from exc
-    return config_from_text(
-        text, path=str(path), is_known_action=is_known_action, known_actions=known_actions
-    )
+    if config is None:
+        config = config_from_text(text, path=str(path))
+        if use_cache:
+            config_cache.store(absolute, stat, config)
+    check_action_types(config, is_known_action, known_actions)
+    return config
 
 
 def config_from_text(
@@ -69,22 +83,41 @@ def config_from_text(
     known_actions: Callable[[], list[str]] | None = None,
 ) -> MachineConfig:
     """Parse and validate config text (pure; see :func:`load_config`)."""
-    doc = parse_yaml(text, path)
-    return _ConfigBuilder(doc, path, is_known_action, known_actions).build()
+    from .yaml_source import parse_yaml
+
+    config = _ConfigBuilder(parse_yaml(text, path), path).build()
+    check_action_types(config, is_known_action, known_actions)
+    return config
+
+
+def check_action_types(
+    config: MachineConfig,
+    is_known_action: ActionTypeCheck | None,
+    known_actions: Callable[[], list[str]] | None = None,
+) -> None:
+    """Reject the first action whose type nothing provides (in file order).
+
+    Raises:
+        UnknownActionError: naming the file, line and the known types.
+    """
+    if is_known_action is None:
+        return
+    specs = [spec for state_specs in config.actions.values() for spec in state_specs]
+    for spec in sorted(specs, key=lambda s: s.position.line or 0):
+        if not is_known_action(spec.type):
+            raise UnknownActionError(
+                spec.type,
+                known_actions() if known_actions else [],
+                path=spec.position.path,
+                line=spec.position.line,
+                column=spec.position.column,
+            )
 
 
 class _ConfigBuilder:
-    def __init__(
-        self,
-        doc: YamlDocument,
-        path: str | None,
-        is_known_action: ActionTypeCheck | None,
-        known_actions: Callable[[], list[str]] | None,
-    ) -> None:
+    def __init__(self, doc: YamlDocument, path: str | None) -> None:
         self.doc = doc
         self.path = path
-        self.is_known_action = is_known_action
-        self.known_actions = known_actions
 
     # -- helpers ---------------------------------------------------------------
 
@@ -288,16 +321,6 @@ class _ConfigBuilder:
             raise self.error("params: must be a mapping of action options", (*at, "params"))
         options = {k: v for k, v in item.items() if k not in ("type", "params")}
         options.update(params or {})
-        if self.is_known_action is not None and not self.is_known_action(action_type):
-            known = self.known_actions() if self.known_actions else []
-            line = self.doc.line_of((*at, "type"))
-            raise UnknownActionError(
-                action_type,
-                known,
-                path=self.path,
-                line=line,
-                column=self.doc.column_of((*at, "type")),
-            )
         return ActionSpec(action_type, MappingProxyType(options), self.pos(at))
 
     def events(self, data: dict[str, Any]) -> dict[str, EventSpec]:
@@ -348,6 +371,8 @@ class _ConfigBuilder:
         return frozenset(self.string(item, ("final",), "final:") for item in items)
 
     def groups(self, data: dict[str, Any], states: set[str]) -> dict[str, str]:
+        from .yaml_source import comment_groups
+
         groups = comment_groups(self.doc, "states")
         raw = data.get("groups")
         if raw is None:

@@ -1,0 +1,151 @@
+"""A per-user cache of parsed configs, so that starting a machine skips YAML.
+
+Parsing YAML is the largest part of a machine's start-up (importing PyYAML alone costs
+more than the rest of the engine). Machines are started over and over from the same few
+files (a controller spawning one process per job, workers restarting), so the validated
+model is kept as JSON, like Python keeps ``.pyc`` files: keyed by the file's path, size,
+modification time and inode and by the package version, and trusted only when all of
+them match. A cache that cannot be read or written is ignored.
+
+The cache lives in ``$STATEMACHINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/statemachine-engine``,
+else ``~/.cache/statemachine-engine``, created owner-only. ``STATEMACHINE_CACHE_DIR=off``
+disables it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .._version import __version__
+from .model import ActionSpec, EventSpec, MachineConfig, Position, Transition
+
+CACHE_DIR_ENV = "STATEMACHINE_CACHE_DIR"
+_FORMAT = 1
+
+
+def cache_dir() -> Path | None:
+    """Where parsed configs are kept, or None when caching is off."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return None if explicit.lower() in ("off", "0", "no", "false") else Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "statemachine-engine"
+
+
+def _key(path: Path, stat: os.stat_result) -> str:
+    return f"{_FORMAT}|{__version__}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+
+
+def _entry_path(directory: Path, path: Path) -> Path:
+    return directory / f"{path.stem[:40]}-{zlib.crc32(str(path).encode()):08x}.json"
+
+
+def lookup(path: Path, stat: os.stat_result, display: str) -> MachineConfig | None:
+    """The cached model of ``path`` (named ``display`` in messages) if current, else None."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        raw = json.loads(_entry_path(directory, path).read_bytes())
+        if raw.get("key") != _key(path, stat):
+            return None
+        return _load(raw["config"], display)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(path: Path, stat: os.stat_result, config: MachineConfig) -> None:
+    """Remember ``config`` for ``path``; silently skipped if it cannot be kept exactly."""
+    directory = cache_dir()
+    if directory is None:
+        return
+    try:
+        dumped = _dump(config)
+        text = json.dumps({"key": _key(path, stat), "config": dumped}, ensure_ascii=False)
+        if json.loads(text)["config"] != dumped:
+            return  # YAML values JSON cannot carry exactly (dates, integer keys, ...)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        entry = _entry_path(directory, path)
+        temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, entry)
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def _position(position: Position) -> list[Any]:
+    return [position.path, position.line, position.column]
+
+
+def _dump(config: MachineConfig) -> dict[str, Any]:
+    return {
+        "name": config.name,
+        "initial_state": config.initial_state,
+        "states": list(config.states),
+        "transitions": [
+            [t.source, t.target, t.event, t.timeout, _position(t.position)]
+            for t in config.transitions
+        ],
+        "actions": {
+            state: [[a.type, dict(a.options), _position(a.position)] for a in specs]
+            for state, specs in config.actions.items()
+        },
+        "events": {
+            name: [dict(e.context_map), _position(e.position)] for name, e in config.events.items()
+        },
+        "groups": dict(config.groups),
+        "final_states": sorted(config.final_states),
+        "declared_states": config.declared_states,
+        "metadata": dict(config.metadata),
+        "description": config.description,
+        "template": config.template,
+        "path": config.path,
+        "positions": {key: _position(p) for key, p in config.positions.items()},
+    }
+
+
+def _load(raw: dict[str, Any], display: str) -> MachineConfig:
+    def at(position: list[Any]) -> Position:
+        return Position(display, position[1], position[2])
+
+    return MachineConfig(
+        name=raw["name"],
+        initial_state=raw["initial_state"],
+        states=tuple(raw["states"]),
+        transitions=tuple(
+            Transition(source, target, event, timeout, at(position))
+            for source, target, event, timeout, position in raw["transitions"]
+        ),
+        actions=MappingProxyType(
+            {
+                state: tuple(
+                    ActionSpec(kind, MappingProxyType(options), at(position))
+                    for kind, options, position in specs
+                )
+                for state, specs in raw["actions"].items()
+            }
+        ),
+        events=MappingProxyType(
+            {
+                name: EventSpec(name, MappingProxyType(context_map), at(position))
+                for name, (context_map, position) in raw["events"].items()
+            }
+        ),
+        groups=MappingProxyType(raw["groups"]),
+        final_states=frozenset(raw["final_states"]),
+        declared_states=raw["declared_states"],
+        metadata=MappingProxyType(raw["metadata"]),
+        description=raw["description"],
+        template=raw["template"],
+        path=display,
+        positions=MappingProxyType(
+            {key: at(position) for key, position in raw["positions"].items()}
+        ),
+    )
