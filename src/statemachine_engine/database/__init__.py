@@ -1,0 +1,89 @@
+"""The durable store: jobs, machine inboxes, machine state and realtime events.
+
+    from statemachine_engine.database import Database, JobModel
+
+    db = Database()                      # --db / $STATEMACHINE_DB / data/pipeline.db
+    job = await JobModel(db).add("task", {"file": "a.txt"})
+
+Backends implement :class:`~.store.Store`; SQLite is the embedded default.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .store import JobNotFound, Store, StoreError
+
+if TYPE_CHECKING:
+    from .models import (
+        Job,
+        JobModel,
+        JobStatus,
+        MachineEventModel,
+        MachineStateModel,
+        RealtimeEventModel,
+    )
+
+__all__ = [
+    "Database",
+    "Job",
+    "JobModel",
+    "JobNotFound",
+    "JobStatus",
+    "MachineEventModel",
+    "MachineStateModel",
+    "RealtimeEventModel",
+    "Store",
+    "StoreError",
+    "open_store",
+]
+
+
+def open_store(location: str | None = None) -> Store:
+    """Open the store at ``location`` (a path, or a URL), else the configured default."""
+    from ..settings import resolve_db_path
+
+    resolved = resolve_db_path(location)
+    if resolved.startswith(("postgresql://", "postgres://")):
+        raise StoreError(
+            "PostgreSQL is not supported yet; use a SQLite file path", location=resolved
+        )
+    if "://" in resolved:
+        raise StoreError("unknown database URL scheme; give a file path", location=resolved)
+    from .sqlite import SqliteStore
+
+    return SqliteStore(resolved)
+
+
+class Database:
+    """A handle on the store, as the earlier API named it.
+
+    Args:
+        location: a database path (default: ``--db`` / ``$STATEMACHINE_DB`` /
+            ``data/pipeline.db`` under the working directory).
+    """
+
+    def __init__(self, location: str | None = None) -> None:
+        self.store: Store = open_store(location)
+
+    @property
+    def location(self) -> str:
+        return self.store.location
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def __getattr__(name: str) -> Any:
+    if name in {
+        "Job",
+        "JobModel",
+        "JobStatus",
+        "MachineEventModel",
+        "MachineStateModel",
+        "RealtimeEventModel",
+    }:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

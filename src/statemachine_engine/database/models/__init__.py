@@ -1,0 +1,19 @@
+"""Records the store returns, and the public facades over it (``JobModel`` and friends)."""
+
+from .job import Job, JobModel, JobStatus
+from .machine_event import MachineEvent, MachineEventModel
+from .machine_state import MachineStateModel, MachineStateRecord, TransitionRecord
+from .realtime_event import RealtimeEvent, RealtimeEventModel
+
+__all__ = [
+    "Job",
+    "JobModel",
+    "JobStatus",
+    "MachineEvent",
+    "MachineEventModel",
+    "MachineStateModel",
+    "MachineStateRecord",
+    "RealtimeEvent",
+    "RealtimeEventModel",
+    "TransitionRecord",
+]

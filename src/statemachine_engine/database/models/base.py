@@ -1,0 +1,20 @@
+"""What every model facade shares: the store it talks to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..database import Database
+    from ..store import Store
+
+
+class BaseModel:
+    """A facade over one part of the store (jobs, events, machine state...).
+
+    Args:
+        db: a :class:`~statemachine_engine.database.Database` or any :class:`Store`.
+    """
+
+    def __init__(self, db: Database | Store) -> None:
+        self.store: Store = getattr(db, "store", db)

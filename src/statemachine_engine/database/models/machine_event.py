@@ -1,0 +1,48 @@
+"""Events waiting in machines' inboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import BaseModel
+
+
+@dataclass(frozen=True)
+class MachineEvent:
+    """One event addressed to a machine."""
+
+    id: int
+    target_machine: str
+    event_type: str
+    payload: Any = field(default_factory=dict)
+    source_machine: str | None = None
+    job_id: str | None = None
+    status: str = "pending"
+    created_at: float = 0.0
+    processed_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class MachineEventModel(BaseModel):
+    """Send events to machines and read their inboxes."""
+
+    async def send(
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> int:
+        return await self.store.send_event(
+            target, event_type, payload, source=source, job_id=job_id
+        )
+
+    async def pending(
+        self, target: str, after_id: int = 0, limit: int = 1000
+    ) -> list[MachineEvent]:
+        return await self.store.pending_events(target, after_id=after_id, limit=limit)

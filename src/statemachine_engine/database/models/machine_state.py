@@ -1,0 +1,61 @@
+"""Where each machine is: its durable state, liveness and transition history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import BaseModel
+
+
+@dataclass(frozen=True)
+class MachineStateRecord:
+    """The durable state of one machine instance."""
+
+    machine_name: str
+    current_state: str
+    context: dict[str, Any] = field(default_factory=dict)
+    actions_done: bool = False
+    timers: list[tuple[str, float]] = field(default_factory=list)
+    config_name: str | None = None
+    config_path: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    status: str = "running"
+    started_at: float = 0.0
+    heartbeat_at: float = 0.0
+    updated_at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    """One recorded transition."""
+
+    machine_name: str
+    from_state: str | None
+    to_state: str
+    event: str
+    at: float
+    job_id: str | None = None
+    id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class MachineStateModel(BaseModel):
+    """Read machines' states and history."""
+
+    async def get(self, machine_name: str) -> MachineStateRecord | None:
+        return await self.store.load_machine(machine_name)
+
+    async def list(self) -> list[MachineStateRecord]:
+        return await self.store.list_machines()
+
+    async def history(
+        self, machine_name: str | None = None, limit: int = 20
+    ) -> list[TransitionRecord]:
+        return await self.store.transition_history(machine_name, limit=limit)

@@ -1,0 +1,34 @@
+"""Realtime events (state changes, activity log lines...) kept for replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import BaseModel
+
+
+@dataclass(frozen=True)
+class RealtimeEvent:
+    """One event of the live stream, as recorded."""
+
+    id: int
+    machine_name: str
+    event_type: str
+    payload: Any = field(default_factory=dict)
+    created_at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class RealtimeEventModel(BaseModel):
+    """Record and replay realtime events."""
+
+    async def record(self, machine_name: str, event_type: str, payload: Any = None) -> int:
+        return await self.store.record_realtime(machine_name, event_type, payload)
+
+    async def since(
+        self, after_id: int = 0, machine_name: str | None = None, limit: int = 1000
+    ) -> list[RealtimeEvent]:
+        return await self.store.list_realtime(after_id=after_id, machine=machine_name, limit=limit)

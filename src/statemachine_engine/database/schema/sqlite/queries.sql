@@ -1,0 +1,152 @@
+-- Named queries for the SQLite store. Parameters are named (:name).
+
+-- name: insert_job
+INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
+                  run_after, source_job_id, created_at, updated_at)
+VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_attempts,
+        :run_after, :source_job_id, :now, :now)
+RETURNING *;
+
+-- name: expire_leases
+-- Jobs whose worker stopped renewing: back to the queue, or dead after the last attempt.
+UPDATE jobs
+SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+    error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
+    completed_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE status = 'processing' AND lease_expires < :now
+RETURNING job_id, status, attempts;
+
+-- name: claim_job
+UPDATE jobs
+SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
+    lease_expires = :now + :lease, started_at = :now, updated_at = :now
+WHERE id = (
+    SELECT id FROM jobs
+    WHERE status IN ('pending', 'failed') AND run_after <= :now
+      AND (:job_type IS NULL OR job_type = :job_type)
+      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+    ORDER BY priority DESC, run_after, id
+    LIMIT 1
+)
+RETURNING *;
+
+-- name: claim_job_by_id
+UPDATE jobs
+SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
+    lease_expires = :now + :lease, started_at = :now, updated_at = :now
+WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now
+RETURNING *;
+
+-- name: renew_leases
+UPDATE jobs SET lease_expires = :now + :lease, updated_at = :now
+WHERE status = 'processing' AND lease_owner = :worker;
+
+-- name: complete_job
+UPDATE jobs
+SET status = 'completed', result = :result, completed_at = :now, updated_at = :now,
+    lease_owner = NULL, lease_expires = NULL
+WHERE job_id = :job_id AND status = 'processing'
+  AND (:worker IS NULL OR lease_owner = :worker)
+RETURNING attempts;
+
+-- name: fail_job
+UPDATE jobs
+SET status = CASE WHEN :retry AND attempts < max_attempts THEN 'failed' ELSE 'dead' END,
+    error = :error,
+    run_after = :now + :backoff,
+    completed_at = CASE WHEN :retry AND attempts < max_attempts THEN NULL ELSE :now END,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
+  AND (:worker IS NULL OR lease_owner = :worker)
+RETURNING *;
+
+-- name: cancel_job
+UPDATE jobs
+SET status = 'cancelled', completed_at = :now, updated_at = :now,
+    lease_owner = NULL, lease_expires = NULL
+WHERE job_id = :job_id AND status IN ('pending', 'processing', 'failed')
+RETURNING attempts;
+
+-- name: retry_job
+UPDATE jobs
+SET status = 'pending', attempts = 0, run_after = :now, error = NULL, completed_at = NULL,
+    updated_at = :now
+WHERE job_id = :job_id AND status IN ('failed', 'dead', 'cancelled')
+RETURNING attempts;
+
+-- name: reset_processing
+UPDATE jobs
+SET status = 'pending', lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE status = 'processing' AND (:before IS NULL OR started_at < :before)
+RETURNING job_id, attempts;
+
+-- name: get_job
+SELECT * FROM jobs WHERE job_id = :job_id;
+
+-- name: job_counts
+SELECT status, count(*) AS n FROM jobs GROUP BY status;
+
+-- name: next_job_ready_at
+SELECT min(run_after) AS at FROM jobs
+WHERE status IN ('pending', 'failed') AND (:job_type IS NULL OR job_type = :job_type);
+
+-- name: insert_job_history
+INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+VALUES (:job_id, :status, :attempt, :worker, :message, :now);
+
+-- name: job_history
+SELECT status, attempt, worker, message, at FROM job_history
+WHERE job_id = :job_id ORDER BY id;
+
+-- name: insert_event
+INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
+                            created_at)
+VALUES (:target, :source, :event_type, :payload, :job_id, :now);
+
+-- name: pending_events
+SELECT * FROM machine_events
+WHERE target_machine = :target AND status = 'pending' AND id > :after_id
+ORDER BY id LIMIT :limit;
+
+-- name: consume_event
+UPDATE machine_events SET status = :status, processed_at = :now
+WHERE id = :id AND status = 'pending';
+
+-- name: register_machine
+INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid, host,
+                           status, started_at, heartbeat_at, updated_at)
+VALUES (:machine_name, :config_name, :config_path, '', :pid, :host, 'running', :now, :now, :now)
+ON CONFLICT (machine_name) DO UPDATE
+SET config_name = excluded.config_name, config_path = excluded.config_path,
+    pid = excluded.pid, host = excluded.host, status = 'running',
+    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+    updated_at = excluded.updated_at;
+
+-- name: save_state
+UPDATE machine_state
+SET current_state = :to_state, context = :context, timers = :timers, actions_done = 0,
+    heartbeat_at = :now, updated_at = :now
+WHERE machine_name = :machine_name;
+
+-- name: insert_transition
+INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
+VALUES (:machine_name, :from_state, :to_state, :event, :job_id, :now);
+
+-- name: actions_done
+UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
+WHERE machine_name = :machine_name;
+
+-- name: heartbeat
+UPDATE machine_state SET heartbeat_at = :now WHERE machine_name = :machine_name;
+
+-- name: finish_machine
+UPDATE machine_state SET status = :status, heartbeat_at = :now, updated_at = :now
+WHERE machine_name = :machine_name;
+
+-- name: load_machine
+SELECT * FROM machine_state WHERE machine_name = :machine_name;
+
+-- name: insert_realtime
+INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
+VALUES (:machine_name, :event_type, :payload, :now);

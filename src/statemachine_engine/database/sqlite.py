@@ -1,0 +1,697 @@
+"""The SQLite store: the embedded default, zero set-up.
+
+One file in WAL mode shared by every process of a system. Writes are short
+``BEGIN IMMEDIATE`` transactions, so a claim is atomic across processes; readers never
+block writers. Calls run on the event loop's thread: each takes microseconds, and the
+busy timeout bounds the wait for another process's write lock.
+
+``synchronous=NORMAL`` is the default (a transaction is durable once the WAL is synced
+at the next checkpoint; a power loss can lose the last few, a process crash loses
+nothing). ``STATEMACHINE_SQLITE_SYNC=FULL`` syncs every commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .models.job import Job, JobStatus
+from .models.machine_event import MachineEvent
+from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.realtime_event import RealtimeEvent
+from .queries import load_queries, migrations
+from .store import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    RETRY_BACKOFF_CAP_SECONDS,
+    RETRY_BACKOFF_SECONDS,
+    StoreError,
+)
+
+SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
+BUSY_TIMEOUT_MS = 30_000
+_Q = load_queries("sqlite")
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"value is not JSON-serialisable: {exc}") from exc
+
+
+def _dumps_lenient(value: Any) -> str:
+    """JSON for contexts: values JSON cannot hold are kept as their text."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class SqliteStore:
+    """The :class:`~statemachine_engine.database.store.Store` on one SQLite file.
+
+    Args:
+        path: the database file, created (owner-only, parent directory too) if missing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._conn = self._open()
+
+    # -- connection ---------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            if not self.path.exists():
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database: {exc}", location=self.location) from exc
+        conn.row_factory = sqlite3.Row
+        sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
+        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {sync}")
+            self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"not a usable database: {exc}", location=self.location) from exc
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        steps = migrations("sqlite")
+        latest = steps[-1][0]
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest:
+            return
+        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if (
+                version == 0
+                and conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
+                ).fetchone()
+            ):
+                raise StoreError(
+                    "this database was created by another program or an earlier "
+                    "statemachine-engine (1.x); move it aside or choose another with --db",
+                    location=self.location,
+                )
+            for number, script in steps:
+                if number > version:
+                    for statement in _statements(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction (atomic across processes)."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write: {exc}", location=self.location) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _read(
+        self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()
+    ) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(query, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"query failed: {exc}", location=self.location) from exc
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def add_job(
+        self,
+        job_type: str,
+        data: Any = None,
+        *,
+        job_id: str | None = None,
+        priority: int = 0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        delay: float = 0.0,
+        machine_type: str | None = None,
+        source_job_id: str | None = None,
+    ) -> Job:
+        if max_attempts < 1:
+            raise StoreError("max_attempts must be at least 1")
+        now = time.time()
+        params = {
+            "job_id": job_id or f"job_{uuid.uuid4().hex[:12]}",
+            "job_type": job_type,
+            "machine_type": machine_type,
+            "priority": int(priority),
+            "data": _dumps({} if data is None else data),
+            "max_attempts": int(max_attempts),
+            "run_after": now + max(0.0, delay),
+            "source_job_id": source_job_id,
+            "now": now,
+        }
+        try:
+            with self._write() as conn:
+                row = conn.execute(_Q["insert_job"], params).fetchone()
+                self._history(conn, params["job_id"], "pending", 0, None, "added", now)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"a job with id {params['job_id']!r} already exists") from exc
+        return _job(row)
+
+    async def claim_job(
+        self,
+        job_type: str | None,
+        worker: str,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        machine_type: str | None = None,
+    ) -> Job | None:
+        now = time.time()
+        with self._write() as conn:
+            self._expire_leases(conn, now)
+            row = conn.execute(
+                _Q["claim_job"],
+                {
+                    "worker": worker,
+                    "lease": lease_seconds,
+                    "job_type": job_type,
+                    "machine_type": machine_type,
+                    "now": now,
+                },
+            ).fetchone()
+            if row is not None:
+                self._history(conn, row["job_id"], "processing", row["attempts"], worker, None, now)
+        return _job(row) if row is not None else None
+
+    async def claim_job_by_id(
+        self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> Job | None:
+        now = time.time()
+        with self._write() as conn:
+            self._expire_leases(conn, now)
+            row = conn.execute(
+                _Q["claim_job_by_id"],
+                {"job_id": job_id, "worker": worker, "lease": lease_seconds, "now": now},
+            ).fetchone()
+            if row is not None:
+                self._history(conn, job_id, "processing", row["attempts"], worker, None, now)
+        return _job(row) if row is not None else None
+
+    def _expire_leases(self, conn: sqlite3.Connection, now: float) -> None:
+        for row in conn.execute(_Q["expire_leases"], {"now": now}).fetchall():
+            self._history(
+                conn, row["job_id"], row["status"], row["attempts"], None, "lease expired", now
+            )
+
+    async def renew_leases(self, worker: str, lease_seconds: float) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["renew_leases"], {"worker": worker, "lease": lease_seconds, "now": time.time()}
+            )
+            return cursor.rowcount
+
+    async def complete_job(
+        self, job_id: str, *, result: Any = None, worker: str | None = None
+    ) -> bool:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                _Q["complete_job"],
+                {
+                    "job_id": job_id,
+                    "result": None if result is None else _dumps(result),
+                    "worker": worker,
+                    "now": now,
+                },
+            ).fetchone()
+            if row is not None:
+                self._history(conn, job_id, "completed", row["attempts"], worker, None, now)
+        return row is not None
+
+    async def fail_job(
+        self, job_id: str, error: str, *, worker: str | None = None, retry: bool = True
+    ) -> Job | None:
+        now = time.time()
+        with self._write() as conn:
+            current = conn.execute(_Q["get_job"], {"job_id": job_id}).fetchone()
+            if current is None:
+                return None
+            row = conn.execute(
+                _Q["fail_job"],
+                {
+                    "job_id": job_id,
+                    "error": error,
+                    "worker": worker,
+                    "retry": retry,
+                    "backoff": _retry_backoff(current["attempts"]),
+                    "now": now,
+                },
+            ).fetchone()
+            if row is not None:
+                self._history(conn, job_id, row["status"], row["attempts"], worker, error, now)
+        return _job(row) if row is not None else None
+
+    async def cancel_job(self, job_id: str) -> bool:
+        return self._simple_update("cancel_job", job_id, JobStatus.CANCELLED)
+
+    async def retry_job(self, job_id: str) -> bool:
+        return self._simple_update("retry_job", job_id, JobStatus.PENDING)
+
+    def _simple_update(self, query: str, job_id: str, status: str) -> bool:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(_Q[query], {"job_id": job_id, "now": now}).fetchone()
+            if row is not None:
+                self._history(conn, job_id, status, row["attempts"], None, query, now)
+        return row is not None
+
+    async def remove_job(self, job_id: str) -> bool:
+        with self._write() as conn:
+            removed = conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount
+            conn.execute("DELETE FROM job_history WHERE job_id = ?", (job_id,))
+        return removed > 0
+
+    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
+        unknown = sorted(set(statuses) - set(JobStatus.ALL))
+        if unknown:
+            raise StoreError(f"unknown job status {', '.join(unknown)}")
+        if not statuses:
+            return 0
+        marks = ",".join("?" for _ in statuses)
+        where = f"status IN ({marks})"
+        params: list[Any] = list(statuses)
+        if older_than is not None:
+            where += " AND updated_at < ?"
+            params.append(time.time() - older_than)
+        with self._write() as conn:
+            conn.execute(
+                f"DELETE FROM job_history WHERE job_id IN (SELECT job_id FROM jobs WHERE {where})",  # noqa: S608
+                params,
+            )
+            return conn.execute(f"DELETE FROM jobs WHERE {where}", params).rowcount  # noqa: S608
+
+    async def reset_processing(self, older_than: float | None = None) -> int:
+        now = time.time()
+        before = None if older_than is None else now - older_than
+        with self._write() as conn:
+            rows = conn.execute(_Q["reset_processing"], {"before": before, "now": now}).fetchall()
+            for row in rows:
+                self._history(conn, row["job_id"], "pending", row["attempts"], None, "reset", now)
+        return len(rows)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        rows = self._read(_Q["get_job"], {"job_id": job_id})
+        return _job(rows[0]) if rows else None
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        job_type: str | None = None,
+        machine_type: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Job]:
+        where, params = [], []
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            where.append(f"status IN ({','.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        if job_type is not None:
+            where.append("job_type = ?")
+            params.append(job_type)
+        if machine_type is not None:
+            where.append("machine_type = ?")
+            params.append(machine_type)
+        query = "SELECT * FROM jobs"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY id DESC"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        return [_job(row) for row in self._read(query, params)]
+
+    async def job_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(JobStatus.ALL, 0)
+        for row in self._read(_Q["job_counts"]):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    async def job_history(self, job_id: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._read(_Q["job_history"], {"job_id": job_id})]
+
+    async def next_job_ready_at(self, job_type: str | None) -> float | None:
+        rows = self._read(_Q["next_job_ready_at"], {"job_type": job_type})
+        return rows[0]["at"] if rows else None
+
+    @staticmethod
+    def _history(
+        conn: sqlite3.Connection,
+        job_id: str,
+        status: str,
+        attempt: int,
+        worker: str | None,
+        message: str | None,
+        now: float,
+    ) -> None:
+        conn.execute(
+            _Q["insert_job_history"],
+            {
+                "job_id": job_id,
+                "status": status,
+                "attempt": attempt,
+                "worker": worker,
+                "message": message,
+                "now": now,
+            },
+        )
+
+    # -- machine inboxes -------------------------------------------------------------
+
+    async def send_event(
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> int:
+        params = {
+            "target": target,
+            "source": source,
+            "event_type": event_type,
+            "payload": _dumps({} if payload is None else payload),
+            "job_id": job_id,
+            "now": time.time(),
+        }
+        with self._write() as conn:
+            cursor = conn.execute(_Q["insert_event"], params)
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def pending_events(
+        self, target: str, *, after_id: int = 0, limit: int = 1000
+    ) -> list[MachineEvent]:
+        rows = self._read(
+            _Q["pending_events"], {"target": target, "after_id": after_id, "limit": limit}
+        )
+        return [_event(row) for row in rows]
+
+    async def mark_events(self, ids: Sequence[int], status: str) -> int:
+        now = time.time()
+        with self._write() as conn:
+            return sum(
+                conn.execute(
+                    _Q["consume_event"], {"id": event_id, "status": status, "now": now}
+                ).rowcount
+                for event_id in ids
+            )
+
+    async def list_events(
+        self, *, target: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[MachineEvent]:
+        where, params = [], []
+        if target is not None:
+            where.append("target_machine = ?")
+            params.append(target)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        query = "SELECT * FROM machine_events"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += f" ORDER BY id DESC LIMIT {int(limit)}"
+        return [_event(row) for row in self._read(query, params)]
+
+    async def cleanup_events(self, *, status: str | None = None) -> int:
+        with self._write() as conn:
+            if status is None:
+                return conn.execute("DELETE FROM machine_events").rowcount
+            return conn.execute("DELETE FROM machine_events WHERE status = ?", (status,)).rowcount
+
+    # -- machine state ---------------------------------------------------------------
+
+    async def register_machine(
+        self,
+        machine_name: str,
+        *,
+        config_name: str | None,
+        config_path: str | None,
+        pid: int,
+        host: str,
+    ) -> MachineStateRecord | None:
+        with self._write() as conn:
+            previous = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
+            conn.execute(
+                _Q["register_machine"],
+                {
+                    "machine_name": machine_name,
+                    "config_name": config_name,
+                    "config_path": config_path,
+                    "pid": pid,
+                    "host": host,
+                    "now": time.time(),
+                },
+            )
+        if previous is None or not previous["current_state"]:
+            return None
+        return _machine(previous)
+
+    async def save_transition(
+        self,
+        machine_name: str,
+        *,
+        from_state: str | None,
+        to_state: str,
+        event: str,
+        context: Mapping[str, Any],
+        timers: Sequence[tuple[str, float]],
+        consumed_event_id: int | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        now = time.time()
+        params = {
+            "machine_name": machine_name,
+            "from_state": from_state,
+            "to_state": to_state,
+            "event": event,
+            "context": _dumps_lenient(dict(context)),
+            "timers": _dumps([list(timer) for timer in timers]),
+            "job_id": job_id,
+            "now": now,
+        }
+        with self._write() as conn:
+            conn.execute(_Q["save_state"], params)
+            conn.execute(_Q["insert_transition"], params)
+            if consumed_event_id is not None:
+                conn.execute(
+                    _Q["consume_event"],
+                    {"id": consumed_event_id, "status": "processed", "now": now},
+                )
+
+    async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                _Q["actions_done"],
+                {
+                    "machine_name": machine_name,
+                    "context": _dumps_lenient(dict(context)),
+                    "now": time.time(),
+                },
+            )
+
+    async def heartbeat(self, machine_name: str) -> None:
+        with self._write() as conn:
+            conn.execute(_Q["heartbeat"], {"machine_name": machine_name, "now": time.time()})
+
+    async def finish_machine(self, machine_name: str, status: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                _Q["finish_machine"],
+                {"machine_name": machine_name, "status": status, "now": time.time()},
+            )
+
+    async def forget_machine(self, machine_name: str) -> bool:
+        with self._write() as conn:
+            return (
+                conn.execute(
+                    "DELETE FROM machine_state WHERE machine_name = ?", (machine_name,)
+                ).rowcount
+                > 0
+            )
+
+    async def load_machine(self, machine_name: str) -> MachineStateRecord | None:
+        rows = self._read(_Q["load_machine"], {"machine_name": machine_name})
+        return _machine(rows[0]) if rows and rows[0]["current_state"] else None
+
+    async def list_machines(self) -> list[MachineStateRecord]:
+        rows = self._read("SELECT * FROM machine_state ORDER BY machine_name")
+        return [_machine(row) for row in rows]
+
+    async def transition_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[TransitionRecord]:
+        where, params = [], []
+        if machine_name is not None:
+            where.append("machine_name = ?")
+            params.append(machine_name)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        query = "SELECT * FROM state_history"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += f" ORDER BY id DESC LIMIT {int(limit)}"
+        return [
+            TransitionRecord(
+                machine_name=row["machine_name"],
+                from_state=row["from_state"],
+                to_state=row["to_state"],
+                event=row["event"],
+                at=row["at"],
+                job_id=row["job_id"],
+                id=row["id"],
+            )
+            for row in self._read(query, params)
+        ]
+
+    # -- realtime events ---------------------------------------------------------------
+
+    async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["insert_realtime"],
+                {
+                    "machine_name": machine_name,
+                    "event_type": event_type,
+                    "payload": _dumps_lenient({} if payload is None else payload),
+                    "now": time.time(),
+                },
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def list_realtime(
+        self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
+    ) -> list[RealtimeEvent]:
+        query = "SELECT * FROM realtime_events WHERE id > ?"
+        params: list[Any] = [after_id]
+        if machine is not None:
+            query += " AND machine_name = ?"
+            params.append(machine)
+        query += f" ORDER BY id LIMIT {int(limit)}"
+        return [
+            RealtimeEvent(
+                id=row["id"],
+                machine_name=row["machine_name"],
+                event_type=row["event_type"],
+                payload=_loads(row["payload"]),
+                created_at=row["created_at"],
+            )
+            for row in self._read(query, params)
+        ]
+
+
+def _retry_backoff(attempts: int) -> float:
+    """Seconds before a job that failed its ``attempts``-th try may run again."""
+    delay = min(RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
+    return random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (they contain no semicolons in strings)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        job_id=row["job_id"],
+        job_type=row["job_type"],
+        machine_type=row["machine_type"],
+        status=row["status"],
+        priority=row["priority"],
+        data=_loads(row["data"]),
+        result=_loads(row["result"]),
+        error=row["error"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        run_after=row["run_after"],
+        lease_owner=row["lease_owner"],
+        lease_expires=row["lease_expires"],
+        source_job_id=row["source_job_id"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _event(row: sqlite3.Row) -> MachineEvent:
+    return MachineEvent(
+        id=row["id"],
+        target_machine=row["target_machine"],
+        source_machine=row["source_machine"],
+        event_type=row["event_type"],
+        payload=_loads(row["payload"]),
+        job_id=row["job_id"],
+        status=row["status"],
+        created_at=row["created_at"],
+        processed_at=row["processed_at"],
+    )
+
+
+def _machine(row: sqlite3.Row) -> MachineStateRecord:
+    return MachineStateRecord(
+        machine_name=row["machine_name"],
+        current_state=row["current_state"],
+        context=_loads(row["context"]) or {},
+        actions_done=bool(row["actions_done"]),
+        timers=[(str(event), float(deadline)) for event, deadline in _loads(row["timers"]) or []],
+        config_name=row["config_name"],
+        config_path=row["config_path"],
+        pid=row["pid"],
+        host=row["host"],
+        status=row["status"],
+        started_at=row["started_at"],
+        heartbeat_at=row["heartbeat_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,198 @@
+"""The store interface every backend implements (SQLite now, PostgreSQL later).
+
+Machines, actions and the ``statemachine-db`` command use only these operations, so a
+backend is one class. ``tests/contract`` runs the same suite against each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..errors import StateMachineError
+from .models.job import Job
+from .models.machine_event import MachineEvent
+from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.realtime_event import RealtimeEvent
+
+DEFAULT_LEASE_SECONDS = 60.0
+DEFAULT_MAX_ATTEMPTS = 3
+#: First retry waits this long; each further one twice as long (with jitter).
+RETRY_BACKOFF_SECONDS = 2.0
+RETRY_BACKOFF_CAP_SECONDS = 3600.0
+
+
+class StoreError(StateMachineError):
+    """The store cannot be opened or used (carries the database location)."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class JobNotFound(StoreError):
+    """No job has that id."""
+
+
+class Store(Protocol):
+    """Durable jobs, machine inboxes, machine state and the realtime event log."""
+
+    location: str
+
+    async def close(self) -> None: ...
+
+    # -- jobs -----------------------------------------------------------------
+
+    async def add_job(
+        self,
+        job_type: str,
+        data: Any = None,
+        *,
+        job_id: str | None = None,
+        priority: int = 0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        delay: float = 0.0,
+        machine_type: str | None = None,
+        source_job_id: str | None = None,
+    ) -> Job:
+        """Queue a job; ``job_id`` is generated when not given (a duplicate is an error)."""
+
+    async def claim_job(
+        self,
+        job_type: str | None,
+        worker: str,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        machine_type: str | None = None,
+    ) -> Job | None:
+        """Atomically hand the most urgent ready job to ``worker`` (None if there is none).
+
+        Jobs whose lease expired go back to the queue first (or to ``dead`` when that
+        was their last attempt).
+        """
+
+    async def claim_job_by_id(
+        self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> Job | None:
+        """Claim one particular job if it is ready (None otherwise)."""
+
+    async def renew_leases(self, worker: str, lease_seconds: float) -> int:
+        """Extend every lease ``worker`` holds; returns how many."""
+
+    async def complete_job(
+        self, job_id: str, *, result: Any = None, worker: str | None = None
+    ) -> bool:
+        """Mark a processing job completed (only by its lease holder when ``worker`` given)."""
+
+    async def fail_job(
+        self, job_id: str, error: str, *, worker: str | None = None, retry: bool = True
+    ) -> Job | None:
+        """Record a failure: ``failed`` with a backoff if attempts remain, else ``dead``."""
+
+    async def cancel_job(self, job_id: str) -> bool: ...
+
+    async def retry_job(self, job_id: str) -> bool:
+        """Put a failed, dead or cancelled job back in the queue with fresh attempts."""
+
+    async def remove_job(self, job_id: str) -> bool: ...
+
+    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
+        """Delete jobs with these statuses (finished before ``older_than`` seconds ago)."""
+
+    async def reset_processing(self, older_than: float | None = None) -> int:
+        """Return processing jobs (started before ``older_than`` s ago) to the queue."""
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        job_type: str | None = None,
+        machine_type: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Job]: ...
+
+    async def job_counts(self) -> dict[str, int]: ...
+
+    async def job_history(self, job_id: str) -> list[dict[str, Any]]: ...
+
+    async def next_job_ready_at(self, job_type: str | None) -> float | None:
+        """When the earliest waiting job of ``job_type`` becomes claimable (epoch s)."""
+
+    # -- machine inboxes --------------------------------------------------------
+
+    async def send_event(
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> int:
+        """Commit an event to ``target``'s inbox; returns its id."""
+
+    async def pending_events(
+        self, target: str, *, after_id: int = 0, limit: int = 1000
+    ) -> list[MachineEvent]: ...
+
+    async def mark_events(self, ids: Sequence[int], status: str) -> int: ...
+
+    async def list_events(
+        self, *, target: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[MachineEvent]: ...
+
+    async def cleanup_events(self, *, status: str | None = None) -> int: ...
+
+    # -- machine state ------------------------------------------------------------
+
+    async def register_machine(
+        self,
+        machine_name: str,
+        *,
+        config_name: str | None,
+        config_path: str | None,
+        pid: int,
+        host: str,
+    ) -> MachineStateRecord | None:
+        """Mark the machine running in this process; return its previous record if any."""
+
+    async def save_transition(
+        self,
+        machine_name: str,
+        *,
+        from_state: str | None,
+        to_state: str,
+        event: str,
+        context: Mapping[str, Any],
+        timers: Sequence[tuple[str, float]],
+        consumed_event_id: int | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Commit a transition: state, context, timers, history and the consumed event."""
+
+    async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
+        """The current state's entry actions have all run (a restart need not redo them)."""
+
+    async def heartbeat(self, machine_name: str) -> None: ...
+
+    async def finish_machine(self, machine_name: str, status: str) -> None: ...
+
+    async def forget_machine(self, machine_name: str) -> bool: ...
+
+    async def load_machine(self, machine_name: str) -> MachineStateRecord | None: ...
+
+    async def list_machines(self) -> list[MachineStateRecord]: ...
+
+    async def transition_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[TransitionRecord]: ...
+
+    # -- realtime events ----------------------------------------------------------
+
+    async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int: ...
+
+    async def list_realtime(
+        self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
+    ) -> list[RealtimeEvent]: ...
