@@ -176,8 +176,9 @@ class SqliteStore:
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1")
         now = time.time()
-        params = {
-            "job_id": job_id or f"job_{uuid.uuid4().hex[:12]}",
+        new_id = job_id or f"job_{uuid.uuid4().hex[:12]}"
+        params: dict[str, Any] = {
+            "job_id": new_id,
             "job_type": job_type,
             "machine_type": machine_type,
             "priority": int(priority),
@@ -190,9 +191,9 @@ class SqliteStore:
         try:
             with self._write() as conn:
                 row = conn.execute(_Q["insert_job"], params).fetchone()
-                self._history(conn, params["job_id"], "pending", 0, None, "added", now)
+                self._history(conn, new_id, "pending", 0, None, "added", now)
         except sqlite3.IntegrityError as exc:
-            raise StoreError(f"a job with id {params['job_id']!r} already exists") from exc
+            raise StoreError(f"a job with id {new_id!r} already exists") from exc
         return _job(row)
 
     async def claim_job(
@@ -568,7 +569,8 @@ class SqliteStore:
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[TransitionRecord]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if machine_name is not None:
             where.append("machine_name = ?")
             params.append(machine_name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..database import Database
+    from .. import Database
     from ..store import Store
 
 
@@ -17,4 +17,6 @@ class BaseModel:
     """
 
     def __init__(self, db: Database | Store) -> None:
-        self.store: Store = getattr(db, "store", db)
+        from .. import Database
+
+        self.store: Store = db.store if isinstance(db, Database) else db

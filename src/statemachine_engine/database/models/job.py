@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -96,5 +98,5 @@ class JobModel(BaseModel):
 
     async def list(
         self, status: str | None = None, job_type: str | None = None, limit: int = 100
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         return await self.store.list_jobs(status=status, job_type=job_type, limit=limit)

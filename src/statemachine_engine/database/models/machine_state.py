@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,10 +54,10 @@ class MachineStateModel(BaseModel):
     async def get(self, machine_name: str) -> MachineStateRecord | None:
         return await self.store.load_machine(machine_name)
 
-    async def list(self) -> list[MachineStateRecord]:
+    async def list(self) -> builtins.list[MachineStateRecord]:
         return await self.store.list_machines()
 
     async def history(
         self, machine_name: str | None = None, limit: int = 20
-    ) -> list[TransitionRecord]:
+    ) -> builtins.list[TransitionRecord]:
         return await self.store.transition_history(machine_name, limit=limit)
