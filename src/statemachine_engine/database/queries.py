@@ -15,7 +15,8 @@ _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 @cache
 def load_queries(dialect: str) -> dict[str, str]:
     """The named queries of ``dialect`` (``sqlite``, ``postgres``)."""
-    text = resources.files(__package__).joinpath("schema").joinpath(dialect).joinpath("queries.sql").read_text()
+    folder = resources.files(__package__).joinpath("schema").joinpath(dialect)
+    text = folder.joinpath("queries.sql").read_text()
     parts = _NAME.split(text)
     return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
