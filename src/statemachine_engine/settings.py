@@ -53,7 +53,9 @@ def ensure_private_dir(directory: Path) -> Path:
         directory.mkdir(mode=SOCKET_DIR_MODE, parents=True, exist_ok=True)
         info = directory.lstat()
     except OSError as exc:
-        raise StateMachineError(f"cannot create socket directory {directory}: {exc.strerror}") from exc
+        raise StateMachineError(
+            f"cannot create socket directory {directory}: {exc.strerror}"
+        ) from exc
     if not stat.S_ISDIR(info.st_mode):
         raise StateMachineError(f"socket directory {directory} is not a directory")
     if info.st_uid != os.getuid():

@@ -149,7 +149,9 @@ class StateMachineEngine:
         try:
             while True:
                 event = await self._inbox.get()
-                if self._stopping or event is _STOP:
+                # Once ended (a terminal state settled), events queued behind the end
+                # must not move the machine on.
+                if self._stopping or event is _STOP or self._finish_reason is not None:
                     break
                 await self._on_inbox_event(event)
         finally:
@@ -413,4 +415,3 @@ def _stem(config: MachineConfig) -> str | None:
         return None
     name = config.path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name else name
-

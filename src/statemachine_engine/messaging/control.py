@@ -59,7 +59,9 @@ class ControlSocket:
         except OSError as exc:
             sock.close()
             self._release_lock()
-            raise StateMachineError(f"cannot bind control socket {self.path}: {exc.strerror}") from exc
+            raise StateMachineError(
+                f"cannot bind control socket {self.path}: {exc.strerror}"
+            ) from exc
         finally:
             os.umask(old_umask)
         self._sock = sock
