@@ -25,6 +25,8 @@ def _clean_environment(
     # Unix socket paths are limited to ~107 bytes: keep the directory short.
     socket_dir = Path(tmp_path_factory.mktemp("s", numbered=True))
     monkeypatch.setenv("STATEMACHINE_SOCKET_DIR", str(socket_dir))
+    # The store: per test, never data/pipeline.db in the checkout.
+    monkeypatch.setenv("STATEMACHINE_DB", str(socket_dir / "pipeline.db"))
     # Parsed-config cache: per test, never the user's ~/.cache.
     monkeypatch.setenv("STATEMACHINE_CACHE_DIR", str(socket_dir / "cache"))
 

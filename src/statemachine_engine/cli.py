@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,8 @@ from .cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from .core.engine import StateMachineEngine
+    from .core.action_loader import ActionLoader
+    from .core.model import MachineConfig
 
 PROG = "statemachine"
 
@@ -67,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "private socket directory)",
     )
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over in initial_state instead of resuming where a previous run of "
+        "this machine name stopped",
+    )
+    parser.add_argument(
         "--no-control-socket",
         action="store_true",
         help="do not serve a control socket (the machine hears only its own actions and timers)",
@@ -101,7 +109,6 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from .core.action_loader import ActionLoader
-    from .core.engine import StateMachineEngine
     from .core.loader import load_config
     from .logs import configure_logging
     from .settings import DB_ENV, resolve_db_path
@@ -115,33 +122,60 @@ def _run(args: argparse.Namespace) -> int:
     actions.preload({spec.type for specs in config.actions.values() for spec in specs})
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)
-    engine = StateMachineEngine(
-        config,
-        machine_name=args.machine_name,
-        action_loader=actions,
-        initial_context=initial_context,
-    )
-    return asyncio.run(_serve(engine, args))
+    return asyncio.run(_serve(config, actions, initial_context, args))
 
 
-async def _serve(engine: StateMachineEngine, args: argparse.Namespace) -> int:
+async def _serve(
+    config: MachineConfig,
+    actions: ActionLoader,
+    initial_context: dict[str, Any],
+    args: argparse.Namespace,
+) -> int:
     import asyncio
     import signal
 
-    from .messaging.control import ControlSocket
+    from .core.engine import StateMachineEngine
+    from .database import open_store
+    from .messaging.control import WAKE_EVENT, ControlSocket
     from .settings import control_socket_path
 
+    machine_name = (
+        args.machine_name or config.default_machine_name or Path(args.config).stem or config.name
+    )
     control = None
+    deliveries: set[asyncio.Task[None]] = set()
+    engine: StateMachineEngine | None = None
+
+    def on_message(name: str, payload: Any, job_id: str | None, source: str | None) -> None:
+        if engine is None:
+            return
+        if name == WAKE_EVENT:
+            task = asyncio.ensure_future(engine.pull_events())
+        else:
+            task = asyncio.ensure_future(
+                engine.deliver(name, payload, job_id=job_id, source=source or "control")
+            )
+        deliveries.add(task)
+        task.add_done_callback(deliveries.discard)
+
     if not args.no_control_socket:
-        path = control_socket_path(engine.machine_name, args.control_socket_prefix)
-        control = ControlSocket(
-            path,
-            engine.machine_name,
-            lambda name, payload, job_id, source: engine.send_event(
-                name, payload, job_id=job_id, source=source or "control"
-            ),
-        )
+        path = control_socket_path(machine_name, args.control_socket_prefix)
+        control = ControlSocket(path, machine_name, on_message)
         control.open()
+    try:
+        store = open_store(args.db)
+    except BaseException:
+        if control is not None:
+            control.close()
+        raise
+    engine = StateMachineEngine(
+        config,
+        machine_name=machine_name,
+        action_loader=actions,
+        initial_context=initial_context,
+        store=store,
+        fresh=args.fresh,
+    )
 
     received: list[int] = []
 
@@ -159,6 +193,7 @@ async def _serve(engine: StateMachineEngine, args: argparse.Namespace) -> int:
             loop.remove_signal_handler(signum)
         if control is not None:
             control.close()
+        await store.close()
     if received and received[0] == signal.SIGINT:
         return EXIT_INTERRUPTED
     return EXIT_OK

@@ -637,11 +637,10 @@ async def test_bash_error_mappings_from_yaml_drive_the_transition() -> None:
 )
 async def test_log_levels(caplog: pytest.LogCaptureFixture, level: str, levelno: int) -> None:
     caplog.set_level(logging.DEBUG, logger="statemachine_engine.activity")
-    runtime = RecordingRuntime()
-    action = LogAction({"message": "disk at 91%", "level": level})
-    action.runtime = runtime
-
-    event = await action.execute({"machine_name": "worker1"})
+    # Without a machine the action logs itself...
+    event = await LogAction({"message": "disk at 91%", "level": level}).execute(
+        {"machine_name": "worker1"}
+    )
 
     assert event == "continue"
     records = [r for r in caplog.records if r.name == "statemachine_engine.activity"]
@@ -652,7 +651,14 @@ async def test_log_levels(caplog: pytest.LogCaptureFixture, level: str, levelno:
     assert record.machine == "worker1"  # type: ignore[attr-defined]
     assert "disk at 91%" in record.getMessage()
     assert "worker1" in record.getMessage()
+
+    # ...inside one, the machine's activity log records it (once).
+    runtime = RecordingRuntime()
+    action = LogAction({"message": "disk at 91%", "level": level})
+    action.runtime = runtime
+    await action.execute({"machine_name": "worker1"})
     assert runtime.activity == [("disk at 91%", level.lower())]
+    assert len([r for r in caplog.records if r.name == "statemachine_engine.activity"]) == 1
 
 
 async def test_log_warn_is_recorded_as_warning() -> None:

@@ -20,28 +20,44 @@ Execution semantics (docs/semantics.md has the long form):
 - A terminal state (``stopped``, ``shutdown``, ``completed`` or one listed under
   ``final:``) runs its actions; if nothing leads out of it the machine ends. A
   transition from a terminal state back to itself ends the machine too.
+
+With a store the machine is durable: each transition commits the new state, the
+context, the armed timers' deadlines and the consumed event in one transaction, and a
+machine started again under the same name resumes where it was (re-running the entry
+actions of its state only if they had not finished).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import os
+import socket
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..actions.base import BaseAction
 from .action_loader import ActionLoader
+from .action_runner import run_action
 from .context import event_data, promoted_fields
 from .event import ACTION_SOURCE, TIMER_SOURCE, Event
-from .interpolation import interpolate
-from .model import START_EVENT, ActionSpec, MachineConfig, Transition
+from .jobs import JobTracker
+from .model import START_EVENT, MachineConfig, Transition
 from .transitions import TransitionTable
 
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ..database.models.machine_state import MachineStateRecord
+    from ..database.store import Store
+
 logger = logging.getLogger("statemachine_engine.engine")
+activity_logger = logging.getLogger("statemachine_engine.activity")
 
 _STOP = Event("__stop__")
+#: How often a durable machine records that it is alive (and renews its job leases).
+HEARTBEAT_SECONDS = 10.0
+_ACTIVITY_LEVELS = {"debug": 10, "info": 20, "success": 20, "warning": 30, "error": 40}
 
 
 class MachineObserver(Protocol):
@@ -66,6 +82,9 @@ class StateMachineEngine:
         action_loader: resolves action types (default: builtins only).
         initial_context: keys seeded into the context before the first state.
         observers: notified of state changes, activity and the end.
+        store: makes the machine durable (see the module docstring). Without one the
+            machine lives in memory; actions that need a store open the default one.
+        fresh: with a store, start over instead of resuming a previous run.
 
     Example::
 
@@ -82,6 +101,8 @@ class StateMachineEngine:
         action_loader: ActionLoader | None = None,
         initial_context: Mapping[str, Any] | None = None,
         observers: Iterable[MachineObserver] = (),
+        store: Store | None = None,
+        fresh: bool = False,
     ) -> None:
         self.config = config
         self.table = TransitionTable.build(config.transitions)
@@ -90,12 +111,19 @@ class StateMachineEngine:
         self.observers: list[MachineObserver] = list(observers)
         self.context: dict[str, Any] = dict(initial_context or {})
         self.context.update(machine_name=self._name, config_name=config.name)
+        self._store = store
+        self._durable = store is not None
+        self._fresh = fresh
+        self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
         self._state: str | None = None
         self._inbox: asyncio.Queue[Event] = asyncio.Queue()
         self._held: deque[Event] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._deadlines: list[tuple[str, float]] = []
         self._generation = 0
+        self._step = asyncio.Lock()
+        self._last_event_id = 0
         self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
@@ -116,6 +144,19 @@ class StateMachineEngine:
         """Why :meth:`run` returned: ``"final"`` or ``"stopped"``; None while running."""
         return self._finish_reason
 
+    @property
+    def store(self) -> Store:
+        """The store: the one given, else the default one, opened on first use."""
+        if self._store is None:
+            from ..database import open_store
+
+            self._store = open_store()
+        return self._store
+
+    @property
+    def worker_id(self) -> str:
+        return self._jobs.worker
+
     def send_event(
         self,
         name: str,
@@ -124,10 +165,44 @@ class StateMachineEngine:
         source: str | None = None,
         job_id: str | None = None,
     ) -> None:
-        """Queue an event for the machine (call from the machine's event loop)."""
+        """Queue an event for the machine, in memory (call from the machine's loop)."""
         self._inbox.put_nowait(
             Event(name, {} if payload is None else payload, source=source, job_id=job_id)
         )
+
+    async def deliver(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Commit an event to this machine's inbox in the store, then queue it.
+
+        Without a store this is :meth:`send_event`.
+        """
+        if not self._durable:
+            self.send_event(name, payload, source=source, job_id=job_id)
+            return
+        await self.store.send_event(self._name, name, payload, source=source, job_id=job_id)
+        await self.pull_events()
+
+    async def pull_events(self) -> None:
+        """Queue the events waiting in the store that this machine has not seen yet."""
+        if not self._durable:
+            return
+        for stored in await self.store.pending_events(self._name, after_id=self._last_event_id):
+            self._last_event_id = stored.id
+            self._inbox.put_nowait(
+                Event(
+                    stored.event_type,
+                    stored.payload if stored.payload is not None else {},
+                    source=stored.source_machine,
+                    job_id=stored.job_id,
+                    event_id=stored.id,
+                )
+            )
 
     def request_stop(self) -> None:
         """End :meth:`run` soon: the running action is cancelled, nothing else runs."""
@@ -135,9 +210,28 @@ class StateMachineEngine:
         self._inbox.put_nowait(_STOP)
 
     def log_activity(self, message: str, level: str = "info") -> None:
-        """Record a line in the activity log (see :class:`MachineObserver`)."""
+        """Record a line in the machine's activity log (logs and observers)."""
+        activity_logger.log(
+            _ACTIVITY_LEVELS.get(level, logging.INFO),
+            "[%s] %s",
+            self._name,
+            message,
+            extra={"action": "activity_log", "machine": self._name, "level_name": level},
+        )
         for observer in self.observers:
             observer.activity(self, message, level)
+
+    def adopt_job(self, job: Job) -> None:
+        self._jobs.adopt(job, self.context)
+
+    async def release_job(
+        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+    ) -> bool:
+        return await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
+
+    async def release_claimed_jobs(self) -> None:
+        if self._jobs.held:
+            await self._jobs.release_all(self.store)
 
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
@@ -145,35 +239,97 @@ class StateMachineEngine:
         Returns:
             The state the machine ended in.
         """
-        self._enter_initial()
+        heartbeat = None
         try:
+            async with self._step:
+                await self._start()
+            if self._durable:
+                heartbeat = asyncio.create_task(self._heartbeat(), name=f"{self._name}:heartbeat")
+                await self.pull_events()
             while True:
                 event = await self._inbox.get()
                 # Once ended (a terminal state settled), events queued behind the end
                 # must not move the machine on.
                 if self._stopping or event is _STOP or self._finish_reason is not None:
                     break
-                await self._on_inbox_event(event)
+                async with self._step:
+                    await self._on_inbox_event(event)
         finally:
             await self._cancel_runner()
             self._cancel_timers()
+            if heartbeat is not None:
+                heartbeat.cancel()
         if self._failure is not None:
             raise self._failure
         reason = self._finish_reason or "stopped"
         self._finish_reason = reason
+        if self._durable:
+            if reason == "final":
+                await self.release_claimed_jobs()
+            await self.store.finish_machine(
+                self._name, "finished" if reason == "final" else "stopped"
+            )
         for observer in self.observers:
             observer.finished(self, reason)
         assert self._state is not None
         return self._state
 
-    # -- event handling ----------------------------------------------------------
+    # -- start and resume -----------------------------------------------------------
 
-    def _enter_initial(self) -> None:
+    async def _start(self) -> None:
+        if self._durable:
+            previous = await self.store.register_machine(
+                self._name,
+                config_name=self.config.name,
+                config_path=os.path.abspath(self.config.path) if self.config.path else None,
+                pid=os.getpid(),
+                host=socket.gethostname(),
+            )
+            if previous is not None and previous.status != "finished" and not self._fresh:
+                await self._resume(previous)
+                return
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.lookup(initial, START_EVENT) is not None:
             self._held.append(start)
-        self._change_state(None, initial, start)
+        await self._change_state(None, initial, start)
+
+    async def _resume(self, record: MachineStateRecord) -> None:
+        state = record.current_state
+        for key, value in record.context.items():
+            if key not in ("machine_name", "config_name"):
+                self.context[key] = value
+        self._state = state
+        self.context["current_state"] = state
+        self._generation += 1
+        await self._jobs.readopt(self.store, self.context)
+        logger.info(
+            "[%s] resumed in %r%s",
+            self._name,
+            state,
+            "" if record.actions_done else " (re-running its actions)",
+            extra={"action": "resumed", "machine": self._name, "state": state},
+        )
+        for observer in self.observers:
+            observer.state_changed(self, None, state, Event("resume", {}, source="engine"))
+        self._arm_timers(state, saved=record.timers)
+        if record.actions_done:
+            await self._settle()
+        else:
+            await self._begin_actions(state)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            lease = self._jobs.shortest_lease
+            period = HEARTBEAT_SECONDS if lease is None else min(HEARTBEAT_SECONDS, lease / 3)
+            await asyncio.sleep(period)
+            try:
+                await self.store.heartbeat(self._name)
+                await self._jobs.renew(self.store)
+            except Exception:  # a heartbeat must never take the machine down
+                logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
+
+    # -- event handling ----------------------------------------------------------
 
     async def _on_inbox_event(self, event: Event) -> None:
         if event.generation is not None and event.generation != self._generation:
@@ -191,24 +347,25 @@ class StateMachineEngine:
                 )
                 self._held.append(event)
             else:
-                self._unhandled(event, explicit=True)
+                await self._unhandled(event, explicit=True)
             return
         if self._busy:
             await self._cancel_runner()
-        self._take(transition, event)
+        await self._take(transition, event)
 
     @property
     def _busy(self) -> bool:
         return self._runner is not None and not self._runner.done()
 
-    def _take(self, transition: Transition, event: Event) -> None:
+    async def _take(self, transition: Transition, event: Event) -> None:
         source = self._state
         if source == transition.target and self.config.is_terminal(source):
+            await self._consume(event)
             self._finish("final")
             return
-        self._change_state(source, transition.target, event)
+        await self._change_state(source, transition.target, event)
 
-    def _change_state(self, source: str | None, target: str, event: Event) -> None:
+    async def _change_state(self, source: str | None, target: str, event: Event) -> None:
         self._cancel_timers()
         self._generation += 1
         self._state = target
@@ -220,6 +377,18 @@ class StateMachineEngine:
             data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
             context["event_data"] = data
             context.update(promoted_fields(self.config.events.get(event.name), data))
+        self._arm_timers(target)
+        if self._durable:
+            await self.store.save_transition(
+                self._name,
+                from_state=source,
+                to_state=target,
+                event=event.name,
+                context=context,
+                timers=self._deadlines,
+                consumed_event_id=event.event_id,
+                job_id=context.get("job_id"),
+            )
         logger.info(
             "[%s] %s --%s--> %s",
             self._name,
@@ -236,34 +405,38 @@ class StateMachineEngine:
         )
         for observer in self.observers:
             observer.state_changed(self, source, target, event)
-        self._enter(target)
+        await self._enter(target)
 
-    def _enter(self, state: str) -> None:
-        self._arm_timers(state)
+    async def _enter(self, state: str) -> None:
         for index, held in enumerate(self._held):
             transition = self.table.lookup(state, held.name)
             if transition is not None:
                 del self._held[index]
-                self._take(transition, held)
+                await self._take(transition, held)
                 return
+        await self._begin_actions(state)
+
+    async def _begin_actions(self, state: str) -> None:
         if self.config.actions.get(state):
             self._runner = asyncio.create_task(
                 self._run_actions(state, self._generation), name=f"{self._name}:{state}"
             )
         else:
             self._runner = None
-            self._settle()
+            await self._settle()
 
-    def _settle(self) -> None:
+    async def _settle(self) -> None:
         """The state's actions are done and nothing moved the machine on."""
         assert self._state is not None
+        if self._durable:
+            await self.store.mark_actions_done(self._name, self.context)
         while self._held:
             held = self._held.popleft()
             transition = self.table.lookup(self._state, held.name)
             if transition is not None:
-                self._take(transition, held)
+                await self._take(transition, held)
                 return
-            self._unhandled(held, explicit=True)
+            await self._unhandled(held, explicit=True)
         if self.config.is_terminal(self._state):
             self._finish("final")
 
@@ -273,7 +446,14 @@ class StateMachineEngine:
         self._cancel_timers()
         self._inbox.put_nowait(_STOP)
 
-    def _unhandled(self, event: Event, *, explicit: bool) -> None:
+    async def _consume(self, event: Event) -> None:
+        """Mark a stored event handled when no transition records it."""
+        if self._durable and event.event_id is not None:
+            await self.store.mark_events([event.event_id], "processed")
+
+    async def _unhandled(self, event: Event, *, explicit: bool) -> None:
+        if self._durable and event.event_id is not None:
+            await self.store.mark_events([event.event_id], "dropped")
         logger.log(
             logging.INFO if explicit else logging.DEBUG,
             "[%s] no transition from %r on %r; event dropped",
@@ -290,13 +470,20 @@ class StateMachineEngine:
 
     # -- timers ---------------------------------------------------------------
 
-    def _arm_timers(self, state: str) -> None:
+    def _arm_timers(self, state: str, saved: list[tuple[str, float]] | None = None) -> None:
+        """Arm the state's timeouts; ``saved`` deadlines (after a restart) take precedence."""
         loop = asyncio.get_running_loop()
         generation = self._generation
+        now = time.time()
+        remembered = dict(saved or ())
         for transition in self.table.timeouts_for(state):
             assert transition.timeout is not None
+            deadline = remembered.get(transition.event, now + transition.timeout)
+            self._deadlines.append((transition.event, deadline))
             self._timers.append(
-                loop.call_later(transition.timeout, self._fire_timer, transition.event, generation)
+                loop.call_later(
+                    max(0.0, deadline - now), self._fire_timer, transition.event, generation
+                )
             )
 
     def _fire_timer(self, event_name: str, generation: int) -> None:
@@ -306,12 +493,13 @@ class StateMachineEngine:
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+        self._deadlines = []
 
     # -- actions ---------------------------------------------------------------
 
     async def _cancel_runner(self) -> None:
         runner, self._runner = self._runner, None
-        if runner is None or runner.done():
+        if runner is None or runner.done() or runner is asyncio.current_task():
             return
         runner.cancel()
         await asyncio.wait([runner])
@@ -319,20 +507,26 @@ class StateMachineEngine:
     async def _run_actions(self, state: str, generation: int) -> None:
         try:
             for spec in self.config.actions.get(state, ()):
-                event_name, explicit = await self._execute(spec)
-                if generation != self._generation:
-                    return  # the state was left while the action ran
-                if event_name is None:
-                    continue
-                transition = self.table.lookup(state, event_name)
-                if transition is None:
-                    self._unhandled(Event(event_name, source=ACTION_SOURCE), explicit=explicit)
-                    continue
-                self._runner = None
-                self._take(transition, Event(event_name, {}, source=ACTION_SOURCE))
-                return
-            self._runner = None
-            self._settle()
+                cls = self.actions.load(spec.type)
+                outcome = await run_action(cls, spec, self.context, self)
+                async with self._step:
+                    if generation != self._generation:
+                        return  # the state was left while the action ran
+                    if outcome.event is None:
+                        continue
+                    transition = self.table.lookup(state, outcome.event)
+                    if transition is None:
+                        await self._unhandled(
+                            Event(outcome.event, source=ACTION_SOURCE), explicit=outcome.explicit
+                        )
+                        continue
+                    self._runner = None
+                    await self._take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
+                    return
+            async with self._step:
+                if generation == self._generation:
+                    self._runner = None
+                    await self._settle()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a bug in the engine itself: stop loudly
@@ -340,78 +534,10 @@ class StateMachineEngine:
             self._failure = exc
             self._inbox.put_nowait(_STOP)
 
-    async def _execute(self, spec: ActionSpec) -> tuple[str | None, bool]:
-        """Run one action with its retry policy; return (event, whether it was configured)."""
-        cls = self.actions.load(spec.type)
-        attempts, backoff = _retry_policy(spec.options.get("retry"))
-        explicit = "success" in spec.options or cls.default_success is None
-        for attempt in range(1, attempts + 1):
-            action: BaseAction | None = None
-            try:
-                action = cls(self._action_config(cls, spec))
-                action.runtime = self
-                result = await action.execute(self.context)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                message = str(exc) or type(exc).__name__
-                self.context["last_error"] = message
-                logger.error(
-                    "[%s] action %s in %r failed: %s",
-                    self._name,
-                    spec.type,
-                    self._state,
-                    message,
-                    exc_info=logger.isEnabledFor(logging.DEBUG),
-                    extra={"action": "action_failed", "machine": self._name, "type": spec.type},
-                )
-                result = action.error_event if action else str(spec.options.get("error", "error"))
-                failed = True
-            else:
-                failed = result is not None and action is not None and result == action.error_event
-            if failed and attempt < attempts:
-                delay = backoff * 2 ** (attempt - 1)
-                delay = random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
-                logger.info(
-                    "[%s] retrying %s in %.2fs (attempt %d of %d)",
-                    self._name,
-                    spec.type,
-                    delay,
-                    attempt + 1,
-                    attempts,
-                    extra={"action": "action_retry", "machine": self._name, "type": spec.type},
-                )
-                await asyncio.sleep(delay)
-                continue
-            if result is not None and not isinstance(result, str):
-                result = str(result)
-            return result, explicit or failed
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _action_config(self, cls: type[BaseAction], spec: ActionSpec) -> dict[str, Any]:
-        raw = cls.raw_options
-        options = {
-            key: value if key in raw else interpolate(value, self.context)
-            for key, value in spec.options.items()
-        }
-        return {**options, "type": spec.type, "params": dict(options)}
-
-
-def _retry_policy(raw: Any) -> tuple[int, float]:
-    """(attempts, base backoff seconds) from ``retry: {attempts: N, backoff: S}``."""
-    if raw is None:
-        return 1, 0.0
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return max(1, raw), 1.0
-    if isinstance(raw, Mapping):
-        attempts = int(raw.get("attempts", 3))
-        backoff = float(raw.get("backoff", 1.0))
-        return max(1, attempts), max(0.0, backoff)
-    return 1, 0.0
-
 
 def _stem(config: MachineConfig) -> str | None:
     if not config.path:
         return None
     name = config.path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name else name
+

@@ -17,6 +17,7 @@ class Event:
         job_id: the job the event is about, if any.
         generation: for timer events, the state entry that armed them; a timer
             from an earlier visit to a state is stale and ignored.
+        event_id: the event's id in the store's inbox, for events delivered durably.
     """
 
     name: str
@@ -24,6 +25,7 @@ class Event:
     source: str | None = None
     job_id: str | None = None
     generation: int | None = None
+    event_id: int | None = None
 
     @property
     def from_action(self) -> bool:

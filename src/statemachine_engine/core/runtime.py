@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ..database.store import Store
 
 
 class MachineRuntime(Protocol):
@@ -18,11 +22,25 @@ class MachineRuntime(Protocol):
         """Record a line in the machine's activity log (shown by the monitoring UI)."""
 
     def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
+        self, name: str, payload: Any = None, *, source: str | None = None, job_id: str | None = None
     ) -> None:
         """Queue an event for this machine."""
+
+    @property
+    def store(self) -> Store:
+        """The durable store (opened on first use)."""
+
+    @property
+    def worker_id(self) -> str:
+        """This machine's identity as a job lease holder (``name@host:pid``)."""
+
+    def adopt_job(self, job: Job) -> None:
+        """Expose a claimed job in the context and keep its lease renewed."""
+
+    async def release_job(
+        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+    ) -> bool:
+        """Complete a job, or with ``error`` fail it (retried later unless ``retry`` is False)."""
+
+    async def release_claimed_jobs(self) -> None:
+        """Complete every job still held: the config never completed them explicitly."""

@@ -77,6 +77,9 @@ class SqliteStore:
     # -- connection ---------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
+        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
         try:
             if not self.path.exists():
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -90,9 +93,6 @@ class SqliteStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database: {exc}", location=self.location) from exc
         conn.row_factory = sqlite3.Row
-        sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
-        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -101,6 +101,9 @@ class SqliteStore:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"not a usable database: {exc}", location=self.location) from exc
+        except BaseException:  # a refused (foreign) database: do not leak the handle
+            conn.close()
+            raise
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -146,6 +149,10 @@ class SqliteStore:
         try:
             yield conn
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"write failed: {exc}", location=self.location) from exc
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -188,12 +195,12 @@ class SqliteStore:
             "source_job_id": source_job_id,
             "now": now,
         }
-        try:
-            with self._write() as conn:
+        with self._write() as conn:
+            try:
                 row = conn.execute(_Q["insert_job"], params).fetchone()
-                self._history(conn, new_id, "pending", 0, None, "added", now)
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(f"a job with id {new_id!r} already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"a job with id {new_id!r} already exists") from exc
+            self._history(conn, new_id, "pending", 0, None, "added", now)
         return _job(row)
 
     async def claim_job(

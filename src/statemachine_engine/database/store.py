@@ -118,7 +118,11 @@ class Store(Protocol):
     async def job_history(self, job_id: str) -> list[dict[str, Any]]: ...
 
     async def next_job_ready_at(self, job_type: str | None) -> float | None:
-        """When the earliest waiting job of ``job_type`` becomes claimable (epoch s)."""
+        """When a job of ``job_type`` may next become claimable (epoch s), or None.
+
+        That is the earliest ``run_after`` of a waiting job or lease expiry of a claimed
+        one, so a waiting worker can sleep until then instead of polling.
+        """
 
     # -- machine inboxes --------------------------------------------------------
 

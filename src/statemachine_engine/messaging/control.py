@@ -25,6 +25,9 @@ from ..errors import StateMachineError
 
 logger = logging.getLogger("statemachine_engine.control")
 
+#: A datagram of this type only says "events are waiting for you in the store".
+WAKE_EVENT = "__wake__"
+
 #: Largest datagram accepted; bigger payloads go through the store.
 MAX_DATAGRAM = 4 * 1024 * 1024
 

@@ -38,14 +38,15 @@ class LogAction(BaseAction):
             raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
         if level == "warn":
             level = "warning"
-        machine = context.get("machine_name", "?")
-        activity_logger.log(
-            LEVELS[level],
-            "[%s] %s",
-            machine,
-            message,
-            extra={"action": "activity_log", "machine": machine, "level_name": level},
-        )
         if self.runtime is not None:
             self.runtime.log_activity(message, level)
+        else:
+            machine = context.get("machine_name", "?")
+            activity_logger.log(
+                LEVELS[level],
+                "[%s] %s",
+                machine,
+                message,
+                extra={"action": "activity_log", "machine": machine, "level_name": level},
+            )
         return self.success_event

@@ -88,8 +88,15 @@ SELECT * FROM jobs WHERE job_id = :job_id;
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
 
 -- name: next_job_ready_at
-SELECT min(run_after) AS at FROM jobs
-WHERE status IN ('pending', 'failed') AND (:job_type IS NULL OR job_type = :job_type);
+-- When the next job of the type may become claimable: a delayed or backing-off job's
+-- run_after, or a lease that will expire if its worker is gone.
+SELECT min(at) AS at FROM (
+    SELECT min(run_after) AS at FROM jobs
+    WHERE status IN ('pending', 'failed') AND (:job_type IS NULL OR job_type = :job_type)
+    UNION ALL
+    SELECT min(lease_expires) FROM jobs
+    WHERE status = 'processing' AND (:job_type IS NULL OR job_type = :job_type)
+);
 
 -- name: insert_job_history
 INSERT INTO job_history (job_id, status, attempt, worker, message, at)
@@ -124,10 +131,14 @@ SET config_name = excluded.config_name, config_path = excluded.config_path,
     updated_at = excluded.updated_at;
 
 -- name: save_state
-UPDATE machine_state
-SET current_state = :to_state, context = :context, timers = :timers, actions_done = 0,
-    heartbeat_at = :now, updated_at = :now
-WHERE machine_name = :machine_name;
+-- An upsert: a transition is never lost because the machine was not registered first.
+INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,
+                           started_at, heartbeat_at, updated_at)
+VALUES (:machine_name, :to_state, :context, :timers, 0, 'running', :now, :now, :now)
+ON CONFLICT (machine_name) DO UPDATE
+SET current_state = excluded.current_state, context = excluded.context,
+    timers = excluded.timers, actions_done = 0, heartbeat_at = excluded.heartbeat_at,
+    updated_at = excluded.updated_at;
 
 -- name: insert_transition
 INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)

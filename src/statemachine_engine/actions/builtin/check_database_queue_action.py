@@ -1,0 +1,60 @@
+"""``check_database_queue``: take the next job from the queue, waiting a little for one.
+
+Options:
+    job_type: the type of job to take (default: any type).
+    machine_type: take only jobs addressed to this machine type (or to none).
+    wait: seconds to wait for a job when the queue is empty (default 5). The wait
+        is woken at once when a job is added, so the classic ``waiting --no_jobs-->
+        waiting`` loop costs nothing while idle and reacts immediately.
+    lease: seconds a claimed job stays ours without renewal (default 60; the running
+        machine renews it, so this only matters when the machine dies).
+    success: event when a job was claimed (default ``new_job``).
+    empty: event when none came (default ``no_jobs``).
+
+A job this machine claimed earlier and never completed or failed is completed now
+(simple workers never complete their jobs explicitly). The claimed job appears in the
+context as ``current_job``, ``job_id``/``id`` and its data's keys.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from ...database.store import DEFAULT_LEASE_SECONDS
+from ...messaging.wakeup import JOBS, WakeupListener
+from ..base import BaseAction
+from ..runtime_access import runtime_of, seconds
+
+DEFAULT_WAIT_SECONDS = 5.0
+
+
+class CheckDatabaseQueueAction(BaseAction):
+    """Claim the next ready job."""
+
+    default_success: ClassVar[str | None] = "new_job"
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        runtime = runtime_of(self)
+        await runtime.release_claimed_jobs()
+        store = runtime.store
+        job_type = self.get_config_value("job_type")
+        machine_type = self.get_config_value("machine_type")
+        lease = seconds(self, "lease", DEFAULT_LEASE_SECONDS)
+        deadline = time.monotonic() + seconds(self, "wait", DEFAULT_WAIT_SECONDS)
+        listener = WakeupListener.shared()
+        while True:
+            mark = listener.mark(JOBS)
+            job = await store.claim_job(
+                job_type, runtime.worker_id, lease_seconds=lease, machine_type=machine_type
+            )
+            if job is not None:
+                runtime.adopt_job(job)
+                return self.success_event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return str(self.get_config_value("empty", "no_jobs"))
+            ready_at = await store.next_job_ready_at(job_type)
+            if ready_at is not None:  # a delayed or backing-off job: look again when it ripens
+                remaining = min(remaining, max(0.0, ready_at - time.time()) + 0.001)
+            await listener.wait(JOBS, mark, remaining)

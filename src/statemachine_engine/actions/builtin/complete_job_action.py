@@ -1,0 +1,31 @@
+"""``complete_job``: mark the current (or a given) job completed.
+
+Options: ``job_id`` (default: the context's ``job_id``), ``result`` (any JSON value kept
+with the job), ``success`` (default ``success``), ``error`` (when the job is not being
+processed by anyone, default ``error``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ...errors import ActionError
+from ..base import BaseAction
+from ..runtime_access import runtime_of
+
+
+class CompleteJobAction(BaseAction):
+    """Complete a job."""
+
+    default_success: ClassVar[str | None] = "success"
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        runtime = runtime_of(self)
+        job_id = self.get_config_value("job_id") or context.get("job_id")
+        if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
+            raise ActionError("complete_job: no job_id given and no job claimed")
+        result = self.get_config_value("result")
+        if not await runtime.release_job(str(job_id), result=result):
+            context["last_error"] = f"job {job_id!r} is not being processed"
+            return self.error_event
+        return self.success_event

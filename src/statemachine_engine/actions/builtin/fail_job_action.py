@@ -1,0 +1,31 @@
+"""``fail_job``: record that the current (or a given) job failed.
+
+The job is retried with exponential backoff while it has attempts left, then ends
+``dead``. Options: ``job_id`` (default: the context's ``job_id``), ``reason`` (default:
+the context's ``last_error``), ``retry`` (false: straight to ``dead``), ``success``
+(default ``job_failed``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ...errors import ActionError
+from ..base import BaseAction
+from ..runtime_access import runtime_of
+
+
+class FailJobAction(BaseAction):
+    """Fail a job."""
+
+    default_success: ClassVar[str | None] = "job_failed"
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        runtime = runtime_of(self)
+        job_id = self.get_config_value("job_id") or context.get("job_id")
+        if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
+            raise ActionError("fail_job: no job_id given and no job claimed")
+        reason = str(self.get_config_value("reason") or context.get("last_error") or "failed")
+        retry = self.get_config_value("retry", True) is not False
+        await runtime.release_job(str(job_id), error=reason, retry=retry)
+        return self.success_event

@@ -1,0 +1,119 @@
+"""Running one action: instantiate it with interpolated options, apply its retry policy.
+
+An action's class is created anew for every run with its options interpolated from the
+context; whatever it raises becomes its error event with the message in
+``context["last_error"]``; ``retry: {attempts: N, backoff: S}`` re-runs a failing
+action with exponential backoff and jitter before the error event is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..actions.base import BaseAction
+from .interpolation import interpolate
+from .model import ActionSpec
+
+if TYPE_CHECKING:
+    from .runtime import MachineRuntime
+
+logger = logging.getLogger("statemachine_engine.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What an action returned: its event (or None) and whether a config named it."""
+
+    event: str | None
+    explicit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 1
+    backoff: float = 0.0
+
+    @classmethod
+    def from_option(cls, raw: Any) -> RetryPolicy:
+        """``retry: N`` or ``retry: {attempts: N, backoff: S}`` (S seconds, default 1)."""
+        if raw is None or raw is False:
+            return cls()
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return cls(max(1, raw), 1.0)
+        if isinstance(raw, Mapping):
+            return cls(max(1, int(raw.get("attempts", 3))), max(0.0, float(raw.get("backoff", 1.0))))
+        return cls()
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        import random
+
+        delay = self.backoff * 2 ** (attempt - 1)
+        return random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
+
+
+def action_config(cls: type[BaseAction], spec: ActionSpec, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The options an action is created with: interpolated, with ``type`` and ``params``."""
+    raw = cls.raw_options
+    options = {
+        key: value if key in raw else interpolate(value, context)
+        for key, value in spec.options.items()
+    }
+    return {**options, "type": spec.type, "params": dict(options)}
+
+
+async def run_action(
+    cls: type[BaseAction],
+    spec: ActionSpec,
+    context: dict[str, Any],
+    runtime: MachineRuntime,
+) -> ActionOutcome:
+    """Run ``spec`` (with its retries) and return its outcome."""
+    policy = RetryPolicy.from_option(spec.options.get("retry"))
+    explicit = "success" in spec.options or cls.default_success is None
+    name = runtime.machine_name
+    for attempt in range(1, policy.attempts + 1):
+        action: BaseAction | None = None
+        try:
+            action = cls(action_config(cls, spec, context))
+            action.runtime = runtime
+            result = await action.execute(context)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            context["last_error"] = message
+            logger.error(
+                "[%s] action %s in %r failed: %s",
+                name,
+                spec.type,
+                runtime.state,
+                message,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+                extra={"action": "action_failed", "machine": name, "type": spec.type},
+            )
+            result = action.error_event if action else str(spec.options.get("error", "error"))
+            failed = True
+        else:
+            failed = result is not None and action is not None and result == action.error_event
+        if failed and attempt < policy.attempts:
+            delay = policy.delay(attempt)
+            logger.info(
+                "[%s] retrying %s in %.2fs (attempt %d of %d)",
+                name,
+                spec.type,
+                delay,
+                attempt + 1,
+                policy.attempts,
+                extra={"action": "action_retry", "machine": name, "type": spec.type},
+            )
+            await asyncio.sleep(delay)
+            continue
+        if result is not None and not isinstance(result, str):
+            result = str(result)
+        return ActionOutcome(result, explicit or failed)
+    raise AssertionError("unreachable")  # pragma: no cover

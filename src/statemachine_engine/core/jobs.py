@@ -1,0 +1,87 @@
+"""The jobs a machine holds: leases kept alive, released when the config is done with them.
+
+A claimed job belongs to its machine until the config completes or fails it. Many
+simple workers never do; their job is completed implicitly when the machine next
+checks the queue or ends cleanly. While the machine lives its leases are renewed, so
+only a dead machine's jobs go back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from ..messaging.wakeup import JOBS, notify
+from .context import merge_job
+
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.jobs")
+
+
+class JobTracker:
+    """Jobs held by one machine (``worker``) in one store."""
+
+    def __init__(self, worker: str) -> None:
+        self.worker = worker
+        self._leases: dict[str, float] = {}
+
+    @property
+    def held(self) -> list[str]:
+        return list(self._leases)
+
+    @property
+    def shortest_lease(self) -> float | None:
+        return min(self._leases.values()) if self._leases else None
+
+    def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
+        """Hold ``job`` and expose it in ``context``."""
+        lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
+        self._leases[job.job_id] = lease if lease > 0 else 60.0
+        merge_job(context, job.as_context())
+
+    async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> None:
+        """After a restart: hold again the context's job if it is still ours."""
+        current = context.get("current_job")
+        job_id = current.get("job_id") if isinstance(current, dict) else None
+        if not job_id:
+            return
+        job = await store.get_job(str(job_id))
+        if job is not None and job.status == "processing" and job.lease_owner == self.worker:
+            self._leases[job.job_id] = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
+
+    async def release(
+        self,
+        store: Store,
+        job_id: str,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        retry: bool = True,
+    ) -> bool:
+        """Complete (or with ``error`` fail) a job; False if it was not being processed."""
+        self._leases.pop(job_id, None)
+        if error is None:
+            done = await store.complete_job(job_id, result=result, worker=self.worker)
+        else:
+            failed = await store.fail_job(job_id, error, worker=self.worker, retry=retry)
+            done = failed is not None
+        if done:
+            notify(JOBS)
+        return done
+
+    async def release_all(self, store: Store) -> None:
+        """Implicitly complete every job still held."""
+        for job_id in list(self._leases):
+            if await self.release(store, job_id):
+                logger.debug(
+                    "job %s completed implicitly", job_id, extra={"action": "job_implicit_done"}
+                )
+
+    async def renew(self, store: Store) -> None:
+        lease = self.shortest_lease
+        if lease is not None:
+            await store.renew_leases(self.worker, lease)

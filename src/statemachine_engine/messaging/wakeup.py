@@ -1,0 +1,157 @@
+"""Wake-ups between processes on one host: "something changed, look again".
+
+A process that waits for work (a worker whose queue is empty) binds one datagram socket,
+``wake-<pid>.sock`` in the private socket directory. Whoever commits new work (a job, a
+completed job) sends a one-line datagram naming the topic to every such socket. The
+store stays the source of truth: a wake-up only says "check now", so a lost or
+spurious one costs nothing but a bounded wait or a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+
+from ..errors import StateMachineError
+from ..settings import socket_dir
+
+logger = logging.getLogger("statemachine_engine.wakeup")
+
+JOBS = "jobs"
+_PREFIX = "wake-"
+
+
+def notify(topic: str) -> int:
+    """Wake every process waiting on this host; returns how many were reached."""
+    try:
+        directory = socket_dir()
+        names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
+    except (OSError, StateMachineError):  # a wake-up must never fail the caller
+        return 0
+    if not names:
+        return 0
+    message = json.dumps({"topic": topic}).encode()
+    reached = 0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for name in names:
+            path = directory / name
+            try:
+                sock.sendto(message, str(path))
+                reached += 1
+            except (ConnectionRefusedError, FileNotFoundError):
+                _remove_if_stale(path)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
+                    logger.debug("wake-up to %s failed: %s", path, exc)
+    return reached
+
+
+def _remove_if_stale(path: Path) -> None:
+    """Unlink a wake socket whose process is gone."""
+    try:
+        pid = int(path.stem[len(_PREFIX) :])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    except (ValueError, PermissionError):
+        return
+
+
+class WakeupListener:
+    """This process's wake socket, shared by every waiter in the process.
+
+    Waiters take a :meth:`mark` *before* checking the store, then :meth:`wait` from that
+    mark: a wake-up that arrives between the check and the wait is not missed.
+    """
+
+    _instance: WakeupListener | None = None
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._changed = asyncio.Condition()
+        self._sock: socket.socket | None = None
+        self._path: Path | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def shared(cls) -> WakeupListener:
+        """The process's listener, opened on first use in the running loop."""
+        loop = asyncio.get_running_loop()
+        if cls._instance is None or cls._instance._loop is not loop:
+            cls._instance = cls()
+            cls._instance.open()
+        return cls._instance
+
+    def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        path = socket_dir() / f"{_PREFIX}{os.getpid()}.sock"
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old_umask)
+        self._sock, self._path = sock, path
+        self._loop.add_reader(sock.fileno(), self._on_readable)
+
+    def close(self) -> None:
+        if self._sock is not None and self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._path.unlink()
+            self._path = None
+        if WakeupListener._instance is self:
+            WakeupListener._instance = None
+
+    def mark(self, topic: str) -> int:
+        """How many wake-ups ``topic`` has had so far."""
+        return self._counts.get(topic, 0)
+
+    async def wait(self, topic: str, since: int, timeout: float) -> bool:
+        """Wait until ``topic`` is woken after mark ``since``; False on timeout."""
+        if timeout <= 0:
+            return self.mark(topic) != since
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.mark(topic) != since), timeout
+                )
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+    def _on_readable(self) -> None:
+        assert self._sock is not None
+        topics: set[str] = set()
+        while True:
+            try:
+                data = self._sock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            try:
+                topics.add(str(json.loads(data)["topic"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        for topic in topics:
+            self._counts[topic] = self._counts.get(topic, 0) + 1
+        if topics:
+            asyncio.ensure_future(self._notify_waiters())
+
+    async def _notify_waiters(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
