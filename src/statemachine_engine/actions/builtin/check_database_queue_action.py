@@ -55,6 +55,7 @@ class CheckDatabaseQueueAction(BaseAction):
             if remaining <= 0:
                 return str(self.get_config_value("empty", "no_jobs"))
             ready_at = await store.next_job_ready_at(job_type)
-            if ready_at is not None:  # a delayed or backing-off job: look again when it ripens
-                remaining = min(remaining, max(0.0, ready_at - time.time()) + 0.001)
+            if ready_at is not None and ready_at > time.time():
+                # A delayed job ripens or a lease runs out then: look again at that moment.
+                remaining = min(remaining, ready_at - time.time() + 0.001)
             await listener.wait(JOBS, mark, remaining)
