@@ -45,7 +45,9 @@ class RetryPolicy:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return cls(max(1, raw), 1.0)
         if isinstance(raw, Mapping):
-            return cls(max(1, int(raw.get("attempts", 3))), max(0.0, float(raw.get("backoff", 1.0))))
+            return cls(
+                max(1, int(raw.get("attempts", 3))), max(0.0, float(raw.get("backoff", 1.0)))
+            )
         return cls()
 
     def delay(self, attempt: int) -> float:
@@ -56,7 +58,9 @@ class RetryPolicy:
         return random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
 
 
-def action_config(cls: type[BaseAction], spec: ActionSpec, context: Mapping[str, Any]) -> dict[str, Any]:
+def action_config(
+    cls: type[BaseAction], spec: ActionSpec, context: Mapping[str, Any]
+) -> dict[str, Any]:
     """The options an action is created with: interpolated, with ``type`` and ``params``."""
     raw = cls.raw_options
     options = {
@@ -76,8 +80,11 @@ async def run_action(
     policy = RetryPolicy.from_option(spec.options.get("retry"))
     explicit = "success" in spec.options or cls.default_success is None
     name = runtime.machine_name
-    for attempt in range(1, policy.attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         action: BaseAction | None = None
+        result: Any  # user-written actions may return something other than a str
         try:
             action = cls(action_config(cls, spec, context))
             action.runtime = runtime
@@ -116,4 +123,3 @@ async def run_action(
         if result is not None and not isinstance(result, str):
             result = str(result)
         return ActionOutcome(result, explicit or failed)
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -113,6 +113,7 @@ class StateMachineEngine:
         self.context.update(machine_name=self._name, config_name=config.name)
         self._store = store
         self._durable = store is not None
+        self._config_path = os.path.abspath(config.path) if config.path else None
         self._fresh = fresh
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
         self._state: str | None = None
@@ -281,7 +282,7 @@ class StateMachineEngine:
             previous = await self.store.register_machine(
                 self._name,
                 config_name=self.config.name,
-                config_path=os.path.abspath(self.config.path) if self.config.path else None,
+                config_path=self._config_path,
                 pid=os.getpid(),
                 host=socket.gethostname(),
             )
@@ -540,4 +541,3 @@ def _stem(config: MachineConfig) -> str | None:
         return None
     name = config.path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name else name
-

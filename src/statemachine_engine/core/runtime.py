@@ -22,7 +22,12 @@ class MachineRuntime(Protocol):
         """Record a line in the machine's activity log (shown by the monitoring UI)."""
 
     def send_event(
-        self, name: str, payload: Any = None, *, source: str | None = None, job_id: str | None = None
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
     ) -> None:
         """Queue an event for this machine."""
 

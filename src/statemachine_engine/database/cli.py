@@ -744,7 +744,7 @@ async def _cmd_transition_history(store: Store, args: argparse.Namespace) -> int
     return EXIT_OK
 
 
-def is_error_event(event: str) -> bool:
+def _is_error_event(event: str) -> bool:
     """Whether a transition's event reports an error (``error``, ``*_failed``, ``*error``)."""
     return event == "error" or event.endswith(("_failed", "error"))
 
@@ -756,7 +756,7 @@ async def _cmd_error_history(store: Store, args: argparse.Namespace) -> int:
         args.machine, since=since, limit=ERROR_SCAN_TRANSITIONS
     )
     for record in transitions:
-        if is_error_event(record.event):
+        if _is_error_event(record.event):
             entries.append(
                 {
                     "kind": "transition",
@@ -771,13 +771,19 @@ async def _cmd_error_history(store: Store, args: argparse.Namespace) -> int:
             )
             if len(entries) >= args.limit:
                 break
-    for job in await store.list_jobs(status="dead", limit=None):
-        at = job.completed_at or job.updated_at
-        if since is not None and at < since:
-            continue
+    dead = [
+        (job.completed_at or job.updated_at, job)
+        for job in await store.list_jobs(status="dead", limit=None)
+    ]
+    dead.sort(key=lambda pair: pair[0], reverse=True)
+    found = 0
+    for at, job in dead:
+        if (since is not None and at < since) or found >= args.limit:
+            break
         worker = await _last_worker(store, job)
         if args.machine is not None and worker != args.machine:
             continue
+        found += 1
         entries.append(
             {
                 "kind": "dead_job",

@@ -77,6 +77,7 @@ class WakeupListener:
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
         self._changed = asyncio.Condition()
+        self._pending: set[asyncio.Task[None]] = set()
         self._sock: socket.socket | None = None
         self._path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,7 +151,9 @@ class WakeupListener:
         for topic in topics:
             self._counts[topic] = self._counts.get(topic, 0) + 1
         if topics:
-            asyncio.ensure_future(self._notify_waiters())
+            task = asyncio.ensure_future(self._notify_waiters())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
     async def _notify_waiters(self) -> None:
         async with self._changed:
