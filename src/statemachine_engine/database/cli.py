@@ -257,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_HISTORY_LIMIT,
         help=f"at most this many events (default: {DEFAULT_HISTORY_LIMIT})",
     )
-    p = command("cleanup-events", _cmd_cleanup_events, "delete inbox events (all by default)")
+    p = command(
+        "cleanup-events",
+        _cmd_cleanup_events,
+        "delete handled inbox events (processed and dropped; --status pending also "
+        "deletes events not delivered yet)",
+    )
     p.add_argument("--status", choices=EVENT_STATUSES, help="only events with this status")
 
     # machines
@@ -627,7 +632,10 @@ async def _cmd_list_events(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _cmd_cleanup_events(store: Store, args: argparse.Namespace) -> int:
-    deleted = await store.cleanup_events(status=args.status)
+    statuses = [args.status] if args.status else ["processed", "dropped"]
+    deleted = 0
+    for status in statuses:
+        deleted += await store.cleanup_events(status=status)
     if args.format == "json":
         _print_json({"deleted": deleted, "status": args.status})
     else:
