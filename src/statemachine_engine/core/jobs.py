@@ -12,7 +12,6 @@ import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ..messaging.wakeup import JOBS, notify
 from .context import merge_job
 
 if TYPE_CHECKING:
@@ -69,9 +68,7 @@ class JobTracker:
         else:
             failed = await store.fail_job(job_id, error, worker=self.worker, retry=retry)
             done = failed is not None
-        if done:
-            notify(JOBS)
-        return done
+        return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
 
     async def release_all(self, store: Store) -> None:
         """Implicitly complete every job still held."""

@@ -8,6 +8,10 @@ busy timeout bounds the wait for another process's write lock.
 ``synchronous=NORMAL`` is the default (a transaction is durable once the WAL is synced
 at the next checkpoint; a power loss can lose the last few, a process crash loses
 nothing). ``STATEMACHINE_SQLITE_SYNC=FULL`` syncs every commit.
+
+Every change that can make a job claimable or finished (add, fail, complete, cancel,
+retry, reset) sends a wake-up (:mod:`..messaging.wakeup`) after its commit, whoever
+made it: an engine, ``statemachine-db`` or a script using the API.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..messaging.wakeup import JOBS, notify
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
@@ -201,6 +206,7 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"a job with id {new_id!r} already exists") from exc
             self._history(conn, new_id, "pending", 0, None, "added", now)
+        notify(JOBS)  # a worker waiting for work takes it now, not at its next look
         return _job(row)
 
     async def claim_job(
@@ -215,7 +221,7 @@ class SqliteStore:
         with self._write() as conn:
             self._expire_leases(conn, now)
             row = conn.execute(
-                _Q["claim_job"],
+                _Q["claim_job" if job_type is not None else "claim_any_job"],
                 {
                     "worker": worker,
                     "lease": lease_seconds,
@@ -271,6 +277,8 @@ class SqliteStore:
             ).fetchone()
             if row is not None:
                 self._history(conn, job_id, "completed", row["attempts"], worker, None, now)
+        if row is not None:
+            notify(JOBS)  # wait_for_jobs waiters look again
         return row is not None
 
     async def fail_job(
@@ -294,6 +302,8 @@ class SqliteStore:
             ).fetchone()
             if row is not None:
                 self._history(conn, job_id, row["status"], row["attempts"], worker, error, now)
+        if row is not None:
+            notify(JOBS)  # waiters re-read when the retry ripens; wait_for_jobs sees `dead`
         return _job(row) if row is not None else None
 
     async def cancel_job(self, job_id: str) -> bool:
@@ -308,6 +318,8 @@ class SqliteStore:
             row = conn.execute(_Q[query], {"job_id": job_id, "now": now}).fetchone()
             if row is not None:
                 self._history(conn, job_id, status, row["attempts"], None, query, now)
+        if row is not None:
+            notify(JOBS)
         return row is not None
 
     async def remove_job(self, job_id: str) -> bool:
@@ -342,6 +354,8 @@ class SqliteStore:
             rows = conn.execute(_Q["reset_processing"], {"before": before, "now": now}).fetchall()
             for row in rows:
                 self._history(conn, row["job_id"], "pending", row["attempts"], None, "reset", now)
+        if rows:
+            notify(JOBS)
         return len(rows)
 
     async def get_job(self, job_id: str) -> Job | None:

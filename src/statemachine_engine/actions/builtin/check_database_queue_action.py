@@ -58,4 +58,10 @@ class CheckDatabaseQueueAction(BaseAction):
             if ready_at is not None and ready_at > time.time():
                 # A delayed job ripens or a lease runs out then: look again at that moment.
                 remaining = min(remaining, ready_at - time.time() + 0.001)
+            self.logger.debug(
+                "[%s] no job ready; waiting up to %.3gs",
+                runtime.machine_name,
+                remaining,
+                extra={"action": "queue_wait", "machine": runtime.machine_name},
+            )
             await listener.wait(JOBS, mark, remaining)

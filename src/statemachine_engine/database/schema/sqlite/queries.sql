@@ -18,13 +18,29 @@ WHERE status = 'processing' AND lease_expires < :now
 RETURNING job_id, status, attempts;
 
 -- name: claim_job
+-- Walks the jobs_ready index in claim order: the first ready row is the one (no sort).
 UPDATE jobs
 SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
     lease_expires = :now + :lease, started_at = :now, updated_at = :now
 WHERE id = (
     SELECT id FROM jobs
     WHERE status IN ('pending', 'failed') AND run_after <= :now
-      AND (:job_type IS NULL OR job_type = :job_type)
+      AND job_type = :job_type
+      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+    ORDER BY priority DESC, run_after, id
+    LIMIT 1
+)
+RETURNING *;
+
+-- name: claim_any_job
+-- claim_job for any type. Without INDEXED BY the planner picks jobs_status and sorts
+-- every waiting job on each claim.
+UPDATE jobs
+SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
+    lease_expires = :now + :lease, started_at = :now, updated_at = :now
+WHERE id = (
+    SELECT id FROM jobs INDEXED BY jobs_ready_any
+    WHERE status IN ('pending', 'failed') AND run_after <= :now
       AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
     ORDER BY priority DESC, run_after, id
     LIMIT 1

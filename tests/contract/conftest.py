@@ -1,0 +1,149 @@
+"""Fixtures of the store contract suite: every test runs once per backend.
+
+A backend is a :class:`Backend` in :data:`BACKENDS`: how to make a fresh, empty database
+for one test and how to open a handle on it. Adding PostgreSQL is one more entry (a
+per-test database made from a template, say); the tests themselves do not change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database.store import Store
+
+WORKER_SCRIPT = Path(__file__).with_name("_store_worker.py")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How the suite gets a store of one kind.
+
+    Attributes:
+        name: the test id (``sqlite``, later ``postgres``).
+        make_location: a fresh, empty database for one test, given its tmp directory.
+        open: a new handle on the database at a location.
+        end_backoff: makes a failed job's retry backoff end now (tests cannot wait
+            seconds for it); the only place the suite reaches under the interface.
+    """
+
+    name: str
+    make_location: Callable[[Path], str]
+    open: Callable[[str], Store]
+    end_backoff: Callable[[str, str], None]
+
+
+def _sqlite_location(tmp_path: Path) -> str:
+    return str(tmp_path / "store" / "contract.db")
+
+
+def _sqlite_end_backoff(location: str, job_id: str) -> None:
+    conn = sqlite3.connect(location, timeout=30)
+    try:
+        with conn:
+            conn.execute("UPDATE jobs SET run_after = 0 WHERE job_id = ?", (job_id,))
+    finally:
+        conn.close()
+
+
+BACKENDS: dict[str, Backend] = {
+    "sqlite": Backend("sqlite", _sqlite_location, SqliteStore, _sqlite_end_backoff),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture
+def location(backend: Backend, tmp_path: Path) -> str:
+    """Where this test's (fresh) database lives: a path or a URL."""
+    return backend.make_location(tmp_path)
+
+
+@pytest.fixture
+async def store_factory(backend: Backend, location: str) -> AsyncIterator[Callable[[], Store]]:
+    """Opens further handles on the test's database; all are closed at the end."""
+    opened: list[Store] = []
+
+    def open_store() -> Store:
+        handle = backend.open(location)
+        opened.append(handle)
+        return handle
+
+    yield open_store
+    for handle in opened:
+        await handle.close()
+
+
+@pytest.fixture
+def end_backoff(backend: Backend, location: str) -> Callable[[str], None]:
+    """``end_backoff(job_id)``: the failed job becomes claimable at once."""
+    return lambda job_id: backend.end_backoff(location, job_id)
+
+
+@pytest.fixture
+def store(store_factory: Callable[[], Store]) -> Store:
+    """A fresh store on an empty database, for every backend."""
+    return store_factory()
+
+
+class WorkerPool:
+    """``_store_worker.py`` processes that wait at a start line, then run together."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self, count: int, *args: str) -> None:
+        """Starts ``count`` workers (named w0, w1...) and waits until each is ready."""
+        for index in range(count):
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(WORKER_SCRIPT), *args, f"w{index}"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for proc in self.procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # blocks until the worker has imported and opened
+            if line.strip() != "ready":
+                _, err = proc.communicate(timeout=30)
+                pytest.fail(f"worker did not start: {line!r}\n{err}")
+
+    def release(self, timeout: float = 90.0) -> list[str]:
+        """Lets every worker go at once; returns each one's output (fails on an error)."""
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = []
+        for proc in self.procs:
+            out, err = proc.communicate(timeout=timeout)
+            assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err}"
+            outputs.append(out)
+        return outputs
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture
+def worker_pool() -> Iterator[WorkerPool]:
+    """Helper processes on the test's database; any left running are killed."""
+    pool = WorkerPool()
+    yield pool
+    pool.stop()

@@ -1,0 +1,42 @@
+"""The realtime event log monitors replay from."""
+
+from __future__ import annotations
+
+import time
+
+from statemachine_engine.database.store import Store
+
+
+async def test_record_and_list_in_order(store: Store) -> None:
+    before = time.time()
+    first = await store.record_realtime("m1", "state_change", {"from": "a", "to": "b"})
+    second = await store.record_realtime("m2", "activity_log", {"message": "héllo"})
+    third = await store.record_realtime("m1", "state_change", None)
+    assert first < second < third
+    events = await store.list_realtime()
+    assert [e.id for e in events] == [first, second, third]
+    assert events[0].machine_name == "m1"
+    assert events[0].event_type == "state_change"
+    assert events[0].payload == {"from": "a", "to": "b"}
+    assert events[1].payload == {"message": "héllo"}
+    assert events[2].payload == {}
+    assert all(before <= e.created_at <= time.time() for e in events)
+
+
+async def test_list_after_id_machine_and_limit(store: Store) -> None:
+    ids = [await store.record_realtime(f"m{n % 2}", "tick", {"n": n}) for n in range(6)]
+    assert [e.payload["n"] for e in await store.list_realtime(after_id=ids[2])] == [3, 4, 5]
+    assert [e.payload["n"] for e in await store.list_realtime(machine="m1")] == [1, 3, 5]
+    assert [e.payload["n"] for e in await store.list_realtime(after_id=ids[1], machine="m0")] == [
+        2,
+        4,
+    ]
+    assert [e.payload["n"] for e in await store.list_realtime(limit=2)] == [0, 1]
+    assert await store.list_realtime(after_id=ids[-1]) == []
+    assert await store.list_realtime(machine="nobody") == []
+
+
+async def test_payload_json_cannot_hold_is_kept_as_text(store: Store) -> None:
+    await store.record_realtime("m1", "odd", {"value": object()})
+    [event] = await store.list_realtime()
+    assert isinstance(event.payload["value"], str)
