@@ -36,15 +36,18 @@ def socket_dir() -> Path:
     ``/tmp/statemachine-<uid>``. It is created with mode 0700; one that belongs to
     another user, or that others can write to, is refused.
     """
+    return ensure_private_dir(socket_dir_path())
+
+
+def socket_dir_path() -> Path:
+    """Where :func:`socket_dir` is, without creating or checking it."""
     explicit = os.environ.get(SOCKET_DIR_ENV)
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
     if explicit:
-        directory = Path(explicit)
-    elif runtime and Path(runtime).is_dir():
-        directory = Path(runtime) / "statemachine"
-    else:
-        directory = Path("/tmp") / f"statemachine-{os.getuid()}"  # noqa: S108 - private, checked
-    return ensure_private_dir(directory)
+        return Path(explicit)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "statemachine"
+    return Path("/tmp") / f"statemachine-{os.getuid()}"  # noqa: S108 - private, checked
 
 
 def ensure_private_dir(directory: Path) -> Path:

@@ -18,8 +18,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..errors import StateMachineError
-from ..settings import socket_dir
+from ..settings import socket_dir, socket_dir_path
 
 logger = logging.getLogger("statemachine_engine.wakeup")
 
@@ -29,10 +28,12 @@ _PREFIX = "wake-"
 
 def notify(topic: str) -> int:
     """Wake every process waiting on this host; returns how many were reached."""
+    # Only listeners create the directory (and check it is private); a sender that
+    # finds none has nobody to wake.
+    directory = socket_dir_path()
     try:
-        directory = socket_dir()
         names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
-    except (OSError, StateMachineError):  # a wake-up must never fail the caller
+    except OSError:  # a wake-up must never fail the caller
         return 0
     if not names:
         return 0
@@ -87,6 +88,8 @@ class WakeupListener:
         """The process's listener, opened on first use in the running loop."""
         loop = asyncio.get_running_loop()
         if cls._instance is None or cls._instance._loop is not loop:
+            if cls._instance is not None:
+                cls._instance.close()  # left by an earlier loop: do not leak its socket
             cls._instance = cls()
             cls._instance.open()
         return cls._instance

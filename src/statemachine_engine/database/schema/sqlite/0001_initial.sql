@@ -29,7 +29,8 @@ CREATE INDEX jobs_ready ON jobs (job_type, priority DESC, run_after, id)
     WHERE status IN ('pending', 'failed');
 -- Expired leases.
 CREATE INDEX jobs_leased ON jobs (lease_expires) WHERE status = 'processing';
-CREATE INDEX jobs_status ON jobs (status, job_type);
+-- No index on status alone: every claim and completion would pay for it, and listings
+-- read newest first (by id) until they have enough rows.
 
 -- Every change of a job's status, for `statemachine-db history`.
 CREATE TABLE job_history (

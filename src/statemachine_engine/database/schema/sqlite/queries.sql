@@ -33,7 +33,7 @@ WHERE id = (
 RETURNING *;
 
 -- name: claim_any_job
--- claim_job for any type. Without INDEXED BY the planner picks jobs_status and sorts
+-- claim_job for any type. Without INDEXED BY the planner may pick another index and sort
 -- every waiting job on each claim.
 UPDATE jobs
 SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
