@@ -1,0 +1,524 @@
+"""Job queue throughput: through the store API, and through real worker processes.
+
+(a) One process claims and completes N pre-added jobs with ``store.claim_job`` +
+    ``store.complete_job`` (two committed transactions per job), in each sync mode.
+(b) 1 and 4 ``statemachine`` worker processes run a worker config without subprocess
+    actions (waiting: check_database_queue -> processing: complete_job -> waiting; an
+    empty queue or a ``stop`` event ends them). N jobs are added first; the clock runs
+    from launching the workers until the bench, polling the job counts every 50 ms,
+    sees all N completed. Every job must have been claimed exactly once.
+(c) The earlier implementation (statemachine-engine 1.0.91, run as a black box) on the
+    same workload, when it is installed, with fewer jobs (its add-job takes ~0.2 s).
+
+    python bench/queue.py [--jobs N] [--api-jobs N] [--workers 1,4] [--db PATH]
+                          [--reference PATH] [--reference-jobs N]
+
+Bars (DESIGN.md): >= 5,000 jobs/s through the API; >= 1,000 jobs/s through worker
+processes [earlier implementation: ~9/s with one worker, ~18/s with two]; zero
+duplicates. Figures are taken with SQLite in WAL mode; the sync mode is printed with each.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named like the standard library's `queue`, which asyncio and logging
+# import: keep the bench directory behind the standard library on the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+sys.path.append(_HERE)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from _report import figure, header  # noqa: E402
+
+API_BAR = 5_000
+WORKER_BAR = 1_000
+JOB_TYPE = "bench"
+POLL_SECONDS = 0.05
+RUN_TIMEOUT_SECONDS = 60.0
+SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
+
+WORKER_CONFIG = """
+name: queue-bench worker
+initial_state: waiting
+states: [waiting, processing, stopped]
+events: [new_job, no_jobs, job_done, stop]
+transitions:
+  - {from: waiting, to: processing, event: new_job}
+  - {from: processing, to: waiting, event: job_done}
+  - {from: waiting, to: stopped, event: no_jobs}
+  - {from: "*", to: stopped, event: stop}
+actions:
+  waiting:
+    - {type: check_database_queue, job_type: bench, wait: WAIT}
+  processing:
+    - {type: complete_job, success: job_done}
+"""
+
+# The earlier implementation's dialect: its complete_job needs the job id spelled out.
+REFERENCE_CONFIG = """
+name: queue-bench worker
+initial_state: waiting
+states: [waiting, processing, stopped]
+events: [new_job, no_jobs, job_done, stop]
+transitions:
+  - {from: waiting, to: processing, event: new_job}
+  - {from: processing, to: waiting, event: job_done}
+  - {from: waiting, to: stopped, event: no_jobs}
+  - {from: "*", to: stopped, event: stop}
+actions:
+  waiting:
+    - {type: check_database_queue, job_type: bench}
+  processing:
+    - {type: complete_job, job_id: "{id}", success: job_done}
+"""
+
+
+def sync_mode() -> str:
+    return os.environ.get(SYNC_ENV, "NORMAL").upper()
+
+
+# -- (a) the API -------------------------------------------------------------------
+
+
+async def add_jobs(db: Path, count: int, prefix: str) -> float:
+    """Add ``count`` jobs through the API; returns jobs added per second."""
+    from statemachine_engine.database.sqlite import SqliteStore
+
+    store = SqliteStore(db)
+    start = time.perf_counter()
+    for number in range(count):
+        await store.add_job(JOB_TYPE, {"n": number}, job_id=f"{prefix}{number}")
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return count / elapsed
+
+
+async def api_drain(db: Path, count: int) -> dict[str, float]:
+    """Claim and complete ``count`` jobs in this process (the child of :func:`run_api`)."""
+    from statemachine_engine.database.sqlite import SqliteStore
+
+    store = SqliteStore(db)
+    done = 0
+    start = time.perf_counter()
+    while True:
+        job = await store.claim_job(JOB_TYPE, "api-bench")
+        if job is None:
+            break
+        if not await store.complete_job(job.job_id, worker="api-bench"):
+            raise RuntimeError(f"could not complete {job.job_id}")
+        done += 1
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return {"jobs": done, "seconds": elapsed}
+
+
+def run_api(db: Path, count: int, mode: str) -> tuple[float, float]:
+    """(add rate, claim+complete rate) with ``mode``, each in a fresh process."""
+    # Wake-ups go to this run's own socket directory, not to other processes' sockets.
+    env = {**os.environ, SYNC_ENV: mode, "STATEMACHINE_SOCKET_DIR": str(db.parent / "sockets")}
+    results = []
+    for step in ("api-add", "api-drain"):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", step, "--db", str(db), "--jobs", str(count)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            sys.exit(f"API run ({step}, synchronous={mode}) failed:\n{done.stderr}")
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    added, drained = results
+    if drained["jobs"] != count:
+        sys.exit(f"API run drained {drained['jobs']} jobs of {count}")
+    return added["rate"], drained["jobs"] / drained["seconds"]
+
+
+# -- (b) worker processes -----------------------------------------------------------
+
+
+@dataclass
+class WorkerRun:
+    workers: int
+    jobs: int
+    completed: int
+    total_seconds: float  # launch -> all completed (as the poller saw it)
+    startup_seconds: float  # launch -> first claim
+    busy_seconds: float  # first claim -> last completion (store timestamps)
+    claims: int  # 'processing' entries in the job history
+    reclaimed: int  # jobs with more than one attempt
+    exit_codes: list[int]
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.total_seconds
+
+    @property
+    def busy_rate(self) -> float:
+        return self.completed / self.busy_seconds if self.busy_seconds > 0 else 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return self.claims - self.completed + self.reclaimed
+
+
+def count_rows(db: Path, query: str, params: tuple[object, ...] = ()) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(conn.execute(query, params).fetchone()[0] or 0)
+    finally:
+        conn.close()
+
+
+def wait_for_completion(
+    db: Path,
+    jobs: int,
+    processes: list[subprocess.Popen[bytes]],
+    completed_query: str,
+    params: tuple[object, ...] = (),
+) -> tuple[int, float]:
+    """Poll every 50 ms until ``jobs`` are completed; returns (completed, seconds)."""
+    start = time.perf_counter()
+    completed = 0
+    while time.perf_counter() - start < RUN_TIMEOUT_SECONDS:
+        try:
+            completed = count_rows(db, completed_query, params)
+        except sqlite3.OperationalError:
+            completed = 0  # the earlier implementation creates its database late
+        if completed >= jobs:
+            break
+        if all(process.poll() is not None for process in processes):
+            completed = count_rows(db, completed_query, params)
+            break
+        time.sleep(POLL_SECONDS)
+    return completed, time.perf_counter() - start
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], grace: float = 10.0) -> list[int]:
+    """Wait for the workers to end by themselves (empty queue), else SIGTERM them."""
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=5))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            codes.append(process.wait())
+    return codes
+
+
+def run_workers(
+    statemachine: str, db: Path, workdir: Path, workers: int, jobs: int, tag: str
+) -> WorkerRun:
+    from statemachine_engine.database.sqlite import SqliteStore
+
+    asyncio.run(add_jobs(db, jobs, f"{tag}-"))
+    config = workdir / "worker.yaml"
+    # A worker that finds the queue empty for 0.5 s ends; jobs are all queued by then.
+    config.write_text(WORKER_CONFIG.replace("WAIT", "0.5"))
+    env = {
+        **os.environ,
+        "STATEMACHINE_SOCKET_DIR": str(workdir / "sockets"),
+        "STATEMACHINE_CACHE_DIR": str(workdir / "cache"),
+    }
+    logs = [open(workdir / f"{tag}-w{index}.log", "wb") for index in range(workers)]  # noqa: SIM115
+    launched = time.time()
+    processes = [
+        subprocess.Popen(
+            [
+                statemachine,
+                str(config),
+                "--machine-name",
+                f"{tag}-w{index}",
+                "--db",
+                str(db),
+                "--fresh",
+            ],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for index, log in enumerate(logs)
+    ]
+    like = (f"{tag}-%",)
+    completed_query = "SELECT count(*) FROM jobs WHERE status = 'completed' AND job_id LIKE ?"
+    try:
+        completed, total = wait_for_completion(db, jobs, processes, completed_query, like)
+    finally:
+        codes = stop_processes(processes)
+        for log in logs:
+            log.close()
+    if completed < jobs or any(codes):
+        for index in range(workers):
+            tail = (workdir / f"{tag}-w{index}.log").read_text(errors="replace")[-2000:]
+            print(f"   worker {index} (exit {codes[index]}) log tail:\n{tail}")
+    first_claim = _scalar(db, "SELECT min(started_at) FROM jobs WHERE job_id LIKE ?", like)
+    last_done = _scalar(db, "SELECT max(completed_at) FROM jobs WHERE job_id LIKE ?", like)
+    run = WorkerRun(
+        workers=workers,
+        jobs=jobs,
+        completed=completed,
+        total_seconds=total,
+        startup_seconds=(first_claim - launched) if first_claim else float("nan"),
+        busy_seconds=(last_done - first_claim) if first_claim and last_done else 0.0,
+        claims=count_rows(
+            db,
+            "SELECT count(*) FROM job_history WHERE status = 'processing' AND job_id LIKE ?",
+            like,
+        ),
+        reclaimed=count_rows(
+            db, "SELECT count(*) FROM jobs WHERE attempts > 1 AND job_id LIKE ?", like
+        ),
+        exit_codes=codes,
+    )
+
+    async def purge() -> None:  # keep the next run's queue to its own jobs
+        store = SqliteStore(db)
+        await store.purge_jobs(["completed"])
+        await store.close()
+
+    asyncio.run(purge())
+    return run
+
+
+def _scalar(db: Path, query: str, params: tuple[object, ...]) -> float | None:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        value = conn.execute(query, params).fetchone()[0]
+        return None if value is None else float(value)
+    finally:
+        conn.close()
+
+
+# -- (c) the earlier implementation ---------------------------------------------------
+
+
+def run_reference(reference: str, workers: int, jobs: int) -> tuple[float, int, int]:
+    """Jobs/s of the earlier implementation's workers; returns (rate, completed, duplicates).
+
+    Run as a black box in a temp dir of its own: it keeps its database in
+    ./data/pipeline.db and its sockets under the prefixes given on the command line.
+    """
+    bindir = Path(reference).parent
+    with tempfile.TemporaryDirectory(prefix="queue-bench-ref-") as tmp:
+        workdir = Path(tmp)
+        db = workdir / "data" / "pipeline.db"
+        add = str(bindir / "statemachine-db")
+
+        def add_one(number: int) -> int:
+            # It fails on a job without a payload, so every job carries one.
+            return subprocess.run(
+                [add, "add-job", f"ref{number}", "--type", JOB_TYPE, "--payload", '{"n": 1}'],
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            ).returncode
+
+        add_one(0)  # creates the database before the others race for it
+        with ThreadPoolExecutor(4) as pool:
+            failures = sum(1 for code in pool.map(add_one, range(1, jobs)) if code)
+        if failures:
+            raise RuntimeError(f"its add-job failed {failures} times")
+        config = workdir / "worker.yaml"
+        config.write_text(REFERENCE_CONFIG)
+        logs = [open(workdir / f"w{index}.log", "wb") for index in range(workers)]  # noqa: SIM115
+        processes = [
+            subprocess.Popen(
+                [
+                    reference,
+                    str(config),
+                    "--machine-name",
+                    f"refw{index}",
+                    "--control-socket-prefix",
+                    str(workdir / "control"),
+                    "--event-socket-path",
+                    str(workdir / "events.sock"),
+                ],
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for index, log in enumerate(logs)
+        ]
+        try:
+            completed, total = wait_for_completion(
+                db, jobs, processes, "SELECT count(*) FROM jobs WHERE status = 'completed'"
+            )
+        finally:
+            stop_processes(processes)
+            for log in logs:
+                log.close()
+        # Who took which job, from its own log lines ("bench job ID retrieved from queue").
+        taken: Counter[str] = Counter()
+        for index in range(workers):
+            text = (workdir / f"w{index}.log").read_text(errors="replace")
+            taken.update(re.findall(r"job (\S+) retrieved from queue", text))
+        duplicates = sum(count - 1 for count in taken.values())
+        return completed / total, completed, duplicates
+
+
+# -- main ------------------------------------------------------------------------
+
+
+def parse_workers(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 1,4, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("worker counts must be at least 1")
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=3_000, help="jobs per worker run")
+    parser.add_argument("--api-jobs", type=int, default=10_000, help="jobs for the API figure")
+    parser.add_argument("--workers", type=parse_workers, default=[1, 4], help="e.g. 1,4")
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file to use for the worker runs (must not exist yet; kept afterwards). "
+        "Default: a temporary file",
+    )
+    parser.add_argument("--statemachine", default=shutil.which("statemachine"))
+    parser.add_argument(
+        "--reference",
+        default=os.environ.get("STATEMACHINE_REFERENCE", "/tmp/refvenv/bin/statemachine"),
+        help="the earlier implementation's `statemachine` (skipped when missing)",
+    )
+    parser.add_argument("--reference-jobs", type=int, default=100)
+    parser.add_argument("--reference-workers", type=parse_workers, default=[1, 2])
+    parser.add_argument("--child", choices=["api-add", "api-drain"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.db and "://" in args.db:
+        scheme = args.db.split("://", 1)[0]
+        if scheme in ("postgresql", "postgres"):
+            parser.error(
+                "--db: PostgreSQL is not supported by this benchmark yet (a later issue); "
+                "give a SQLite file path"
+            )
+        parser.error(f"--db: unknown URL scheme {scheme!r}; give a SQLite file path")
+
+    if args.child == "api-add":
+        rate = asyncio.run(add_jobs(Path(args.db), args.jobs, "api-"))
+        print(json.dumps({"rate": rate}))
+        return 0
+    if args.child == "api-drain":
+        print(json.dumps(asyncio.run(api_drain(Path(args.db), args.jobs))))
+        return 0
+
+    if not args.statemachine:
+        sys.exit("statemachine is not on PATH: pip install -e . first")
+    if args.db and Path(args.db).exists():
+        parser.error(f"--db: {args.db} exists; give a new path (the bench fills it with jobs)")
+    reference = args.reference if args.reference and Path(args.reference).exists() else None
+
+    header("job queue")
+    correct = True  # a MISS is reported, not failed; a duplicate or a lost job fails
+    with tempfile.TemporaryDirectory(prefix="queue-bench-") as tmp:
+        workdir = Path(tmp)
+
+        # (a) through the API, one process.
+        print("   (a) store API, one process: add, then claim_job + complete_job per job")
+        for mode in ("NORMAL", "FULL"):
+            count = args.api_jobs if mode == "NORMAL" else min(args.api_jobs, 2_000)
+            added, drained = run_api(workdir / f"api-{mode.lower()}.db", count, mode)
+            figure(
+                f"claimed+completed jobs/s, API (sync={mode})",
+                drained,
+                "/s",
+                bar=">= 5,000/s",
+                ok=drained >= API_BAR,
+            )
+            figure(f"  jobs added/s, API ({count:,} jobs, sync={mode})", added, "/s")
+
+        # (c) the earlier implementation first (printed last), so that its figure
+        # can stand beside ours for the same number of workers.
+        earlier: dict[int, tuple[float, int, int]] = {}
+        earlier_error = None if reference else "not installed; see --reference"
+        if reference is not None:
+            for workers in args.reference_workers:
+                try:
+                    earlier[workers] = run_reference(reference, workers, args.reference_jobs)
+                except (OSError, RuntimeError) as exc:
+                    earlier_error = str(exc)
+                    break
+
+        # (b) through worker processes.
+        db = Path(args.db).resolve() if args.db else workdir / "workers.db"
+        mode = sync_mode()
+        print(
+            f"   (b) `statemachine` worker processes, {args.jobs:,} jobs per run, "
+            f"sync={mode}, db {db}"
+        )
+        print("       launch -> all completed, polled every 50 ms")
+        for workers in args.workers:
+            run = run_workers(args.statemachine, db, workdir, workers, args.jobs, f"run{workers}")
+            label = f"{workers} worker{'s' if workers > 1 else ''}"
+            sound = run.completed == args.jobs and not run.duplicates and not any(run.exit_codes)
+            passed = run.rate >= WORKER_BAR and sound
+            correct = correct and sound
+            figure(
+                f"jobs/s, {label} (sync={mode})",
+                run.rate,
+                "/s",
+                bar=">= 1,000/s",
+                ok=passed,
+                reference=earlier[workers][0] if workers in earlier else None,
+            )
+            figure("  first claim -> last completion", run.busy_rate, "/s")
+            figure("  start-up (launch -> first claim)", run.startup_seconds * 1000, "ms")
+            print(
+                f"   completed {run.completed:,}/{run.jobs:,}, claims {run.claims:,}, "
+                f"duplicates {run.duplicates}, lost {run.jobs - run.completed}, "
+                f"worker exit codes {run.exit_codes}"
+            )
+
+        # (c) printed.
+        if earlier:
+            print(
+                f"   (c) earlier implementation ({reference}), same worker config in its "
+                f"dialect, {args.reference_jobs} jobs per run (its add-job takes ~0.2 s "
+                "each), its own ./data/pipeline.db, launch -> all completed"
+            )
+            for workers, (rate, completed, duplicates) in earlier.items():
+                label = f"{workers} worker{'s' if workers > 1 else ''}"
+                figure(f"earlier implementation jobs/s, {label}", rate, "/s")
+                print(
+                    f"   completed {completed}/{args.reference_jobs}, "
+                    f"duplicates {duplicates} (from its logs)"
+                )
+        if earlier_error:
+            print(f"   earlier implementation: not measured ({earlier_error})")
+    return 0 if correct else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
