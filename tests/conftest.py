@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -80,8 +81,6 @@ def _no_leaked_processes() -> Iterator[None]:
         time.sleep(0.05)
         leaked = _live_children() - before
     for pid in leaked:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert not leaked, f"the test left child processes running: {sorted(leaked)}"

@@ -128,6 +128,8 @@ class StateMachineEngine:
         self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
+        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
+        self._leases_changed = asyncio.Event()
 
     # -- public API --------------------------------------------------------------
 
@@ -223,7 +225,10 @@ class StateMachineEngine:
             observer.activity(self, message, level)
 
     def adopt_job(self, job: Job) -> None:
+        shortest = self._jobs.shortest_lease
         self._jobs.adopt(job, self.context)
+        if self._jobs.shortest_lease != shortest:
+            self._leases_changed.set()
 
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
@@ -320,10 +325,22 @@ class StateMachineEngine:
             await self._begin_actions(state)
 
     async def _heartbeat(self) -> None:
+        last = time.monotonic()
         while True:
             lease = self._jobs.shortest_lease
             period = HEARTBEAT_SECONDS if lease is None else min(HEARTBEAT_SECONDS, lease / 3)
-            await asyncio.sleep(period)
+            remaining = last + period - time.monotonic()
+            if remaining > 0:
+                # A job claimed meanwhile with a short lease must be renewed before that
+                # lease runs out, not when a period computed without it ends.
+                self._leases_changed.clear()
+                changed = asyncio.ensure_future(self._leases_changed.wait())
+                try:  # not asyncio.wait_for: it may swallow a cancellation before 3.12
+                    await asyncio.wait([changed], timeout=remaining)
+                finally:
+                    changed.cancel()
+                continue
+            last = time.monotonic()
             try:
                 await self.store.heartbeat(self._name)
                 await self._jobs.renew(self.store)
@@ -510,6 +527,11 @@ class StateMachineEngine:
             for spec in self.config.actions.get(state, ()):
                 cls = self.actions.load(spec.type)
                 outcome = await run_action(cls, spec, self.context, self)
+                if self._runner is not asyncio.current_task():
+                    # The state was left and this runner cancelled, but the cancellation
+                    # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
+                    # canceller holds the step lock and waits for us, so end here.
+                    return
                 async with self._step:
                     if generation != self._generation:
                         return  # the state was left while the action ran

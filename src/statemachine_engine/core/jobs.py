@@ -9,10 +9,10 @@ only a dead machine's jobs go back to the queue.
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from .context import merge_job
+from .context import ENGINE_KEYS, merge_job
 
 if TYPE_CHECKING:
     from ..database.models.job import Job
@@ -37,9 +37,10 @@ class JobTracker:
         return min(self._leases.values()) if self._leases else None
 
     def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
-        """Hold ``job`` and expose it in ``context``."""
+        """Hold ``job`` and expose it in ``context`` (in place of the previous job)."""
         lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
         self._leases[job.job_id] = lease if lease > 0 else 60.0
+        _forget_job_data(context)
         merge_job(context, job.as_context())
 
     async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> None:
@@ -82,3 +83,21 @@ class JobTracker:
         lease = self.shortest_lease
         if lease is not None:
             await store.renew_leases(self.worker, lease)
+
+
+def _forget_job_data(context: MutableMapping[str, Any]) -> None:
+    """Remove the top-level keys the previous job's data put in ``context``.
+
+    Otherwise a key of one job (``{file}``) would still be read for the next job whose
+    data lacks it. A key an action has since set to another value is kept.
+    """
+    previous = context.get("current_job")
+    data = previous.get("data") if isinstance(previous, Mapping) else None
+    if not isinstance(data, Mapping):
+        return
+    for key, value in data.items():
+        if isinstance(key, str) and key not in ENGINE_KEYS and context.get(key, _NO) == value:
+            del context[key]
+
+
+_NO = object()

@@ -77,8 +77,7 @@ class WakeupListener:
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
-        self._changed = asyncio.Condition()
-        self._pending: set[asyncio.Task[None]] = set()
+        self._waiters: list[tuple[str, asyncio.Future[bool]]] = []
         self._sock: socket.socket | None = None
         self._path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,17 +126,26 @@ class WakeupListener:
         return self._counts.get(topic, 0)
 
     async def wait(self, topic: str, since: int, timeout: float) -> bool:
-        """Wait until ``topic`` is woken after mark ``since``; False on timeout."""
+        """Wait until ``topic`` is woken after mark ``since``; False on timeout.
+
+        A plain future and a timer, not ``asyncio.wait_for``: before Python 3.12 that can
+        swallow a cancellation arriving together with the wake-up, and the machine
+        cancelling this wait (a ``stop``) would then hang until the timeout.
+        """
+        if self.mark(topic) != since:
+            return True
         if timeout <= 0:
-            return self.mark(topic) != since
-        async with self._changed:
-            try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.mark(topic) != since), timeout
-                )
-            except asyncio.TimeoutError:
-                return False
-        return True
+            return False
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        entry = (topic, waiter)
+        self._waiters.append(entry)
+        timer = loop.call_later(timeout, _resolve, waiter, False)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(entry)
 
     def _on_readable(self) -> None:
         assert self._sock is not None
@@ -153,11 +161,11 @@ class WakeupListener:
                 continue
         for topic in topics:
             self._counts[topic] = self._counts.get(topic, 0) + 1
-        if topics:
-            task = asyncio.ensure_future(self._notify_waiters())
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+        for topic, waiter in self._waiters:
+            if topic in topics:
+                _resolve(waiter, True)
 
-    async def _notify_waiters(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+
+def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)

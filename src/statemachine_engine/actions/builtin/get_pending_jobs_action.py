@@ -2,7 +2,8 @@
 
 Options: ``job_type``, ``machine_type``, ``limit`` (default 100), ``store_as`` (context
 key, default ``pending_jobs``), ``success`` (default ``jobs_found``), ``empty`` (default
-``no_jobs``). Each job is stored as a mapping (``job_id``, ``job_type``, ``data``, ...).
+``no_jobs``). The jobs come in the order workers would claim them (priority, then
+oldest first). Each job is stored as a mapping (``job_id``, ``job_type``, ``data``, ...).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ class GetPendingJobsAction(BaseAction):
             status=JobStatus.CLAIMABLE,
             job_type=self.get_config_value("job_type"),
             machine_type=self.get_config_value("machine_type"),
-            limit=int(self.get_config_value("limit", 100)),
+            limit=None,
         )
-        jobs.reverse()  # oldest first
+        # The next ``limit`` jobs in the order workers claim them (not the newest ones).
+        jobs.sort(key=lambda job: (-job.priority, job.run_after, job.id or 0))
+        del jobs[int(self.get_config_value("limit", 100)) :]
         context[str(self.get_config_value("store_as", "pending_jobs"))] = [
             job.as_dict() for job in jobs
         ]

@@ -54,6 +54,13 @@ class WaitForJobsAction(BaseAction):
             if remaining <= 0:
                 event = self.get_config_value("pending")
                 return str(event) if event else None
+            self.logger.debug(
+                "[%s] %d tracked job(s) still pending; waiting up to %.3gs",
+                runtime.machine_name,
+                len(pending),
+                remaining,
+                extra={"action": "jobs_wait", "machine": runtime.machine_name},
+            )
             await listener.wait(JOBS, mark, remaining)
 
     @staticmethod
