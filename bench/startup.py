@@ -14,6 +14,7 @@ $STATEMACHINE_REFERENCE or /tmp/refvenv/bin/statemachine) to measure it side by 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import subprocess
@@ -47,6 +48,9 @@ def time_help(executable: str, runs: int) -> float:
     return median_ms(samples)
 
 
+_names = itertools.count()
+
+
 def time_first_state(executable: str, runs: int, workdir: Path, *, cache: bool = True) -> float:
     config = workdir / "startup.yaml"
     config.write_text(CONFIG)
@@ -56,10 +60,11 @@ def time_first_state(executable: str, runs: int, workdir: Path, *, cache: bool =
         "STATEMACHINE_CACHE_DIR": str(workdir / "cache") if cache else "off",
     }
     samples = []
-    for run in range(runs):
+    for _ in range(runs):
         start = time.perf_counter()
         process = subprocess.Popen(
-            [executable, str(config), "--machine-name", f"startup{run}"],
+            # Fresh names: a name used before would resume (ours is durable).
+            [executable, str(config), "--machine-name", f"startup{next(_names)}"],
             cwd=workdir,
             env=env,
             stdout=subprocess.PIPE,
@@ -109,7 +114,10 @@ def main() -> None:
             reference=ref_help,
         )
         first_ms = time_first_state(args.statemachine, args.runs, workdir)
-        ref_first = time_first_state(reference, args.runs, workdir) if reference else None
+        # Separate directories: each implementation keeps its own data/pipeline.db.
+        ref_dir = workdir / "reference"
+        ref_dir.mkdir()
+        ref_first = time_first_state(reference, args.runs, ref_dir) if reference else None
         figure(
             "launch -> first state entered, median",
             first_ms,

@@ -21,7 +21,6 @@ import os
 import random
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
-from .queries import load_queries, migrations
+from .queries import latest_version, load_queries, migrations
 from .store import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
@@ -118,10 +117,9 @@ class SqliteStore:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        steps = migrations("sqlite")
-        latest = steps[-1][0]
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest:
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest_version("sqlite"):
             return
+        steps = migrations("sqlite")
         conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -194,7 +192,11 @@ class SqliteStore:
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1")
         now = time.time()
-        new_id = job_id or f"job_{uuid.uuid4().hex[:12]}"
+        if job_id is None:
+            import uuid  # only when adding jobs: it costs a machine's start-up otherwise
+
+            job_id = f"job_{uuid.uuid4().hex[:12]}"
+        new_id = job_id
         params: dict[str, Any] = {
             "job_id": new_id,
             "job_type": job_type,
