@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..actions.base import BaseAction
 from .interpolation import interpolate
@@ -24,16 +23,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger("statemachine_engine.engine")
 
 
-@dataclass(frozen=True, slots=True)
-class ActionOutcome:
+class ActionOutcome(NamedTuple):
     """What an action returned: its event (or None) and whether a config named it."""
 
     event: str | None
     explicit: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     attempts: int = 1
     backoff: float = 0.0
 

@@ -35,7 +35,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .action_loader import ActionLoader
@@ -488,12 +488,12 @@ class StateMachineEngine:
 
     # -- timers ---------------------------------------------------------------
 
-    def _arm_timers(self, state: str, saved: list[tuple[str, float]] | None = None) -> None:
+    def _arm_timers(self, state: str, saved: Sequence[tuple[str, float]] = ()) -> None:
         """Arm the state's timeouts; ``saved`` deadlines (after a restart) take precedence."""
         loop = asyncio.get_running_loop()
         generation = self._generation
         now = time.time()
-        remembered = dict(saved or ())
+        remembered = dict(saved)
         for transition in self.table.timeouts_for(state):
             assert transition.timeout is not None
             deadline = remembered.get(transition.event, now + transition.timeout)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One event for a machine's inbox.
 
     Attributes:
@@ -21,7 +19,7 @@ class Event:
     """
 
     name: str
-    payload: Any = field(default_factory=dict)
+    payload: Any = None
     source: str | None = None
     job_id: str | None = None
     generation: int | None = None

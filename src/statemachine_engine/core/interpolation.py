@@ -22,8 +22,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 _PLACEHOLDER = re.compile(
     r"(?<![{$])\{(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)"
@@ -226,8 +225,7 @@ def _advance(state: int, segment: str, previous: str) -> tuple[int, str]:
     return state, previous
 
 
-@dataclass(frozen=True, slots=True)
-class ShellCommand:
+class ShellCommand(NamedTuple):
     """A command ready for ``bash -c``.
 
     Attributes:

@@ -1,16 +1,17 @@
-"""The typed, frozen model of a machine config.
+"""The typed, immutable model of a machine config.
 
 YAML becomes these objects once (see :mod:`.loader`); the engine, the linter, the
 diagram tools and the UI read them, never raw dicts. Every element remembers where
-it was written so errors can point at ``file:line``.
+it was written so errors can point at ``file:line``. They are named tuples: as
+immutable as frozen dataclasses and several times cheaper to define, which matters
+because every machine process defines them at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 WILDCARD = "*"
 START_EVENT = "start"
@@ -19,12 +20,7 @@ DEFAULT_TERMINAL_STATES = frozenset({"stopped", "shutdown", "completed"})
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-def _empty() -> Mapping[str, Any]:
-    return _EMPTY
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     """Where an element was written: file and 1-based line/column."""
 
     path: str | None = None
@@ -41,8 +37,7 @@ class Position:
 NOWHERE = Position()
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
     """``from`` --``event``--> ``to``. ``timeout`` is set for ``timeout(N)`` events."""
 
     source: str
@@ -56,8 +51,7 @@ class Transition:
         return self.source == WILDCARD
 
 
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
+class ActionSpec(NamedTuple):
     """One entry of a state's action list.
 
     ``options`` holds the action's settings with ``params:`` already merged into the
@@ -65,7 +59,7 @@ class ActionSpec:
     """
 
     type: str
-    options: Mapping[str, Any] = field(default_factory=_empty)
+    options: Mapping[str, Any] = _EMPTY
     position: Position = NOWHERE
 
     @property
@@ -74,18 +68,16 @@ class ActionSpec:
         return str(value) if value is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class EventSpec:
+class EventSpec(NamedTuple):
     """A declared event, with the payload fields it promotes into context."""
 
     name: str
     # context key -> dotted path inside the event (``payload.user.name``)
-    context_map: Mapping[str, str] = field(default_factory=_empty)
+    context_map: Mapping[str, str] = _EMPTY
     position: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
-class MachineConfig:
+class MachineConfig(NamedTuple):
     """A whole machine config.
 
     Attributes:
@@ -107,16 +99,16 @@ class MachineConfig:
     initial_state: str
     states: tuple[str, ...]
     transitions: tuple[Transition, ...]
-    actions: Mapping[str, tuple[ActionSpec, ...]] = field(default_factory=_empty)
-    events: Mapping[str, EventSpec] = field(default_factory=_empty)
-    groups: Mapping[str, str] = field(default_factory=_empty)
+    actions: Mapping[str, tuple[ActionSpec, ...]] = _EMPTY
+    events: Mapping[str, EventSpec] = _EMPTY
+    groups: Mapping[str, str] = _EMPTY
     final_states: frozenset[str] = DEFAULT_TERMINAL_STATES
     declared_states: bool = False
-    metadata: Mapping[str, Any] = field(default_factory=_empty)
+    metadata: Mapping[str, Any] = _EMPTY
     description: str | None = None
     template: bool = False
     path: str | None = None
-    positions: Mapping[str, Position] = field(default_factory=_empty, compare=False)
+    positions: Mapping[str, Position] = _EMPTY
 
     @property
     def default_machine_name(self) -> str | None:

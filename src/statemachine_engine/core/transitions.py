@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .model import Transition
 
@@ -54,15 +54,14 @@ def parse_timeout(event: str) -> float | None:
     return seconds
 
 
-@dataclass(frozen=True, slots=True)
-class TransitionTable:
+class TransitionTable(NamedTuple):
     """Index of a config's transitions for O(1) lookup."""
 
     exact: Mapping[tuple[str, str], Transition]
     wildcard: Mapping[str, Transition]
     timeouts: Mapping[str, tuple[Transition, ...]]
     wildcard_timeouts: tuple[Transition, ...] = ()
-    events: frozenset[str] = field(default_factory=frozenset)
+    events: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, transitions: Iterable[Transition]) -> TransitionTable:

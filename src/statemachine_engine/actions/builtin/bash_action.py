@@ -24,8 +24,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ...core.interpolation import shell_command
 from ..base import BaseAction
@@ -91,8 +90,7 @@ class BashAction(BaseAction):
         return self.error_event
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
+class CommandResult(NamedTuple):
     stdout: str
     stderr: str
     exit_code: int

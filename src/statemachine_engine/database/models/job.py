@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .base import BaseModel
 
@@ -28,14 +27,13 @@ class JobStatus:
     FINISHED: Final = ("completed", "dead", "cancelled")
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One job as stored."""
 
     job_id: str
     job_type: str
     status: str
-    data: Any = field(default_factory=dict)
+    data: Any = None
     machine_type: str | None = None
     priority: int = 0
     attempts: int = 0
@@ -67,7 +65,7 @@ class Job:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return self._asdict()
 
 
 class JobModel(BaseModel):

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .base import BaseModel
 
 
-@dataclass(frozen=True)
-class MachineEvent:
+class MachineEvent(NamedTuple):
     """One event addressed to a machine."""
 
     id: int
     target_machine: str
     event_type: str
-    payload: Any = field(default_factory=dict)
+    payload: Any = None
     source_machine: str | None = None
     job_id: str | None = None
     status: str = "pending"
@@ -23,7 +21,7 @@ class MachineEvent:
     processed_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return self._asdict()
 
 
 class MachineEventModel(BaseModel):

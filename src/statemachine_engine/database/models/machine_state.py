@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .base import BaseModel
 
 
-@dataclass(frozen=True)
-class MachineStateRecord:
+class MachineStateRecord(NamedTuple):
     """The durable state of one machine instance."""
 
     machine_name: str
     current_state: str
-    context: dict[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = MappingProxyType({})
     actions_done: bool = False
-    timers: list[tuple[str, float]] = field(default_factory=list)
+    timers: Sequence[tuple[str, float]] = ()
     config_name: str | None = None
     config_path: str | None = None
     pid: int | None = None
@@ -28,11 +28,10 @@ class MachineStateRecord:
     updated_at: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class TransitionRecord:
+class TransitionRecord(NamedTuple):
     """One recorded transition."""
 
     machine_name: str
@@ -44,7 +43,7 @@ class TransitionRecord:
     id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return self._asdict()
 
 
 class MachineStateModel(BaseModel):

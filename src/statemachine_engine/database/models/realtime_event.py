@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .base import BaseModel
 
 
-@dataclass(frozen=True)
-class RealtimeEvent:
+class RealtimeEvent(NamedTuple):
     """One event of the live stream, as recorded."""
 
     id: int
     machine_name: str
     event_type: str
-    payload: Any = field(default_factory=dict)
+    payload: Any = None
     created_at: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return self._asdict()
 
 
 class RealtimeEventModel(BaseModel):
