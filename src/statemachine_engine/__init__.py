@@ -15,10 +15,14 @@ if TYPE_CHECKING:
     from .core.engine import StateMachineEngine
     from .core.loader import load_config
     from .core.model import MachineConfig
+    from .database import Database
+    from .database.models import JobModel
 
 __all__ = [
     "ActionLoader",
     "BaseAction",
+    "Database",
+    "JobModel",
     "MachineConfig",
     "StateMachineEngine",
     "__version__",
@@ -28,6 +32,8 @@ __all__ = [
 _LAZY = {
     "ActionLoader": ".core.action_loader",
     "BaseAction": ".actions.base",
+    "Database": ".database",
+    "JobModel": ".database.models",
     "MachineConfig": ".core.model",
     "StateMachineEngine": ".core.engine",
     "load_config": ".core.loader",

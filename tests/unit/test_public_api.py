@@ -8,7 +8,13 @@ import pytest
 
 import statemachine_engine
 
-PACKAGES = ["statemachine_engine", "statemachine_engine.core", "statemachine_engine.actions"]
+PACKAGES = [
+    "statemachine_engine",
+    "statemachine_engine.core",
+    "statemachine_engine.actions",
+    "statemachine_engine.database",
+    "statemachine_engine.database.models",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -26,9 +32,15 @@ def test_every_exported_name_resolves(name: str) -> None:
 
 
 def test_top_level_exports_the_main_classes() -> None:
-    assert {"ActionLoader", "BaseAction", "StateMachineEngine", "__version__"} <= set(
-        statemachine_engine.__all__
-    )
+    # DESIGN.md: StateMachineEngine, ActionLoader, BaseAction, Database, JobModel.
+    assert {
+        "ActionLoader",
+        "BaseAction",
+        "Database",
+        "JobModel",
+        "StateMachineEngine",
+        "__version__",
+    } <= set(statemachine_engine.__all__)
     assert isinstance(statemachine_engine.__version__, str)
 
 
@@ -48,7 +60,26 @@ def test_documented_import_paths() -> None:
     from statemachine_engine.actions import BaseAction
     from statemachine_engine.core import StateMachineEngine
     from statemachine_engine.core.engine import StateMachineEngine as Engine
+    from statemachine_engine.database import (
+        Database,
+        JobModel,
+        MachineEventModel,
+        MachineStateModel,
+        RealtimeEventModel,
+    )
+    from statemachine_engine.database.models.job import JobModel as CanonicalJobModel
 
+    assert statemachine_engine.Database is Database
+    assert statemachine_engine.JobModel is JobModel is CanonicalJobModel
+    assert {
+        MachineEventModel.__name__,
+        MachineStateModel.__name__,
+        RealtimeEventModel.__name__,
+    } == {
+        "MachineEventModel",
+        "MachineStateModel",
+        "RealtimeEventModel",
+    }
     assert StateMachineEngine is Engine
     assert BaseAction.__name__ == "BaseAction"
     assert callable(BaseAction.execute)
