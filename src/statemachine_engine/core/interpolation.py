@@ -266,30 +266,13 @@ def shell_command(template: str, context: Mapping[str, Any], *, quote: bool = Tr
     if not quote or "{" not in template:
         return ShellCommand(display, {}, display)
     env: dict[str, str] = {}
-    out: list[str] = []
-    state, previous = _BARE, ""
-    last = 0
-    for match in _PLACEHOLDER.finditer(template):
-        literal = template[last : match.start()]
-        state, previous = _advance(state, literal, previous)
-        out.append(literal)
-        last = match.end()
-        value = evaluate(match, context)
-        if value is MISSING:
-            state, previous = _advance(state, match[0], previous)
-            out.append(match[0])
-            continue
-        text = to_text(value)
-        if any(name == "raw" for name, _ in _split_filters(match["filters"])):
-            out.append(text)
-            previous = text[-1:] or previous
-            continue
+
+    def refer(state: int, text: str) -> str:
         name = f"{SHELL_VARIABLE_PREFIX}{len(env) + 1}"
         env[name] = text
-        out.append(_REFERENCE[state].format(name=name))
-        previous = "x"  # a reference ends in a word character or a quote
-    out.append(template[last:])
-    return ShellCommand("".join(out), env, display)
+        return _REFERENCE[state].format(name=name)
+
+    return ShellCommand(_render(template, context, refer), env, display)
 
 
 def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = True) -> str:
@@ -304,6 +287,19 @@ def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = Tru
     """
     if "{" not in template:
         return template
+    return _render(template, context, _quote_for if quote else _verbatim)
+
+
+def _verbatim(_state: int, text: str) -> str:
+    return text
+
+
+def _render(template: str, context: Mapping[str, Any], insert: Callable[[int, str], str]) -> str:
+    """Fill a shell template; ``insert(state, text)`` writes each value where it lands.
+
+    Placeholders that cannot be filled stay as written and ``{x|raw}`` values are
+    inserted verbatim; the quoting state is tracked across everything written.
+    """
     out: list[str] = []
     state, previous = _BARE, ""
     last = 0
@@ -318,8 +314,8 @@ def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = Tru
             out.append(match[0])
             continue
         text = to_text(value)
-        raw = not quote or any(name == "raw" for name, _ in _split_filters(match["filters"]))
-        inserted = text if raw else _quote_for(state, text)
+        raw = any(name == "raw" for name, _ in _split_filters(match["filters"]))
+        inserted = text if raw else insert(state, text)
         out.append(inserted)
         previous = inserted[-1:] or previous
     out.append(template[last:])
