@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     from .core.action_loader import ActionLoader
     from .core.loader import load_config
     from .logs import configure_logging
-    from .settings import DB_ENV, resolve_db_path
+    from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
 
     configure_logging(debug=args.debug, json_lines=args.log_json)
     initial_context = _parse_initial_context(args.initial_context)
@@ -122,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
     actions.preload({spec.type for specs in config.actions.values() for spec in specs})
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)
+    if args.control_socket_prefix:  # so that events this machine sends find their targets
+        os.environ[CONTROL_PREFIX_ENV] = args.control_socket_prefix
     return asyncio.run(_serve(config, actions, initial_context, args))
 
 

@@ -15,6 +15,7 @@ DB_ENV = "STATEMACHINE_DB"
 DEFAULT_DB = Path("data") / "pipeline.db"
 SOCKET_DIR_ENV = "STATEMACHINE_SOCKET_DIR"
 SOCKET_DIR_MODE = 0o700
+CONTROL_PREFIX_ENV = "STATEMACHINE_CONTROL_SOCKET_PREFIX"
 
 
 def resolve_db_path(flag: str | None) -> str:
@@ -74,10 +75,11 @@ def ensure_private_dir(directory: Path) -> Path:
 def control_socket_path(machine_name: str, prefix: str | None = None) -> Path:
     """The control socket of ``machine_name``.
 
-    With ``--control-socket-prefix P`` it is ``P-<machine>.sock`` (the earlier layout
-    used ``/tmp/statemachine-control``); otherwise ``control-<machine>.sock`` in
-    :func:`socket_dir`.
+    With ``--control-socket-prefix P`` (or ``$STATEMACHINE_CONTROL_SOCKET_PREFIX``) it is
+    ``P-<machine>.sock`` (the earlier layout used ``/tmp/statemachine-control``);
+    otherwise ``control-<machine>.sock`` in :func:`socket_dir`.
     """
+    prefix = prefix or os.environ.get(CONTROL_PREFIX_ENV)
     if prefix:
         return Path(f"{prefix}-{machine_name}.sock")
     return socket_dir() / f"control-{machine_name}.sock"

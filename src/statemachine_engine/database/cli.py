@@ -248,6 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     # machine inboxes
+    p = command(
+        "send-event",
+        _cmd_send_event,
+        "commit an event to a machine's inbox and wake the machine (a machine that is not "
+        "running gets it when it starts); prints the event's id",
+    )
+    p.add_argument("--target", metavar="MACHINE", required=True, help="the receiving machine")
+    p.add_argument("--type", dest="event_type", metavar="EVENT", required=True, help="the event")
+    p.add_argument("--payload", metavar="JSON", help="JSON object carried by the event")
+    p.add_argument("--source", default="cli", help="who sends it (default: cli)")
+    p.add_argument("--job-id", metavar="JOB_ID", help="the job the event is about")
+    p.add_argument(
+        "--control-socket-prefix",
+        metavar="P",
+        help="the target listens at P-<machine>.sock (as started with that option; "
+        "env STATEMACHINE_CONTROL_SOCKET_PREFIX)",
+    )
     p = command("list-events", _cmd_list_events, "list events in machines' inboxes, newest first")
     p.add_argument("--target", metavar="MACHINE", help="only events sent to this machine")
     p.add_argument("--status", choices=EVENT_STATUSES, help="only events with this status")
@@ -603,6 +620,25 @@ async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str
 
 
 # -- machine inboxes ----------------------------------------------------------------------
+
+
+async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
+    from ..messaging.delivery import deliver
+
+    event_id = await deliver(
+        store,
+        args.target,
+        args.event_type,
+        args.payload or {},
+        source=args.source,
+        job_id=args.job_id,
+        control_socket_prefix=args.control_socket_prefix,
+    )
+    if args.format == "json":
+        _print_json({"id": event_id, "target": args.target, "type": args.event_type})
+    else:
+        print(event_id)
+    return EXIT_OK
 
 
 async def _cmd_list_events(store: Store, args: argparse.Namespace) -> int:

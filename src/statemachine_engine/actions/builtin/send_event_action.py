@@ -1,0 +1,51 @@
+"""``send_event``: send an event to another machine (or to this one).
+
+Options:
+    target_machine: the receiving machine's name (``target`` is accepted too).
+    event_type: the event (default ``generic_event``).
+    payload: a mapping, interpolated field by field, or one placeholder such as
+        ``"{event_data.payload}"`` to forward a whole payload.
+    job_id: the job the event is about (default: the current job's id, if any).
+    fire_and_forget: when true, return no event afterwards.
+    success: event returned once the event is committed (default ``event_sent``).
+
+The event is committed to the target's inbox in the store before the action returns,
+so it is never lost: a target that is not running gets it when it starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ...errors import ActionError
+from ...messaging.delivery import deliver
+from ..base import BaseAction
+from ..runtime_access import runtime_of
+
+
+class SendEventAction(BaseAction):
+    """Send an event."""
+
+    default_success: ClassVar[str | None] = "event_sent"
+
+    async def execute(self, context: dict[str, Any]) -> str | None:
+        runtime = runtime_of(self)
+        target = self.get_config_value("target_machine") or self.get_config_value("target")
+        if not target or (isinstance(target, str) and target.startswith("{")):
+            raise ActionError("send_event needs a 'target_machine'")
+        event_type = str(self.get_config_value("event_type", "generic_event"))
+        payload = self.get_config_value("payload")
+        if payload is None:
+            payload = {}
+        job_id = self.get_config_value("job_id", context.get("job_id"))
+        await deliver(
+            runtime.store,
+            str(target),
+            event_type,
+            payload,
+            source=runtime.machine_name,
+            job_id=None if job_id is None else str(job_id),
+        )
+        if self.get_config_value("fire_and_forget", False) is True:
+            return None
+        return self.success_event

@@ -1,0 +1,53 @@
+"""Sending an event to a machine: commit it to the target's inbox, then wake the target.
+
+The store is the channel: an event is durable once :func:`deliver` returns, whether or
+not the target is running, and it has no size limit. The datagram to the target's
+control socket only says "look at your inbox" (``{"type": "__wake__"}``); if the target
+is not running it finds the event when it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StateMachineError
+from ..settings import control_socket_path
+from .control import WAKE_EVENT
+
+if TYPE_CHECKING:
+    from ..database.store import Store
+
+_WAKE = json.dumps({"type": WAKE_EVENT}).encode()
+
+
+async def deliver(
+    store: Store,
+    target: str,
+    event_type: str,
+    payload: Any = None,
+    *,
+    source: str | None = None,
+    job_id: str | None = None,
+    control_socket_prefix: str | None = None,
+) -> int:
+    """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id."""
+    event_id = await store.send_event(target, event_type, payload, source=source, job_id=job_id)
+    wake_machine(target, control_socket_prefix)
+    return event_id
+
+
+def wake_machine(target: str, control_socket_prefix: str | None = None) -> bool:
+    """Tell a running machine to read its inbox; False when it is not listening."""
+    try:
+        path = control_socket_path(target, control_socket_prefix)
+    except StateMachineError:  # no usable socket directory: nobody to wake
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.sendto(_WAKE, str(path))
+            return True
+    return False
