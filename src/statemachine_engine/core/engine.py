@@ -125,6 +125,9 @@ class StateMachineEngine:
         self._generation = 0
         self._step = asyncio.Lock()
         self._last_event_id = 0
+        self._deliveries = 0
+        self._delivery_waiters: list[asyncio.Future[None]] = []
+        self._fetched_types = _types_fetched_by_check_events(config)
         self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
@@ -192,11 +195,21 @@ class StateMachineEngine:
         await self.pull_events()
 
     async def pull_events(self) -> None:
-        """Queue the events waiting in the store that this machine has not seen yet."""
+        """Queue the events waiting in the store that this machine has not seen yet.
+
+        Types that the config's ``check_events`` actions fetch themselves stay in the
+        store for them.
+        """
+        self._deliveries += 1
+        for waiter in self._delivery_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
         if not self._durable:
             return
         for stored in await self.store.pending_events(self._name, after_id=self._last_event_id):
             self._last_event_id = stored.id
+            if stored.event_type in self._fetched_types:
+                continue
             self._inbox.put_nowait(
                 Event(
                     stored.event_type,
@@ -206,6 +219,26 @@ class StateMachineEngine:
                     event_id=stored.id,
                 )
             )
+
+    @property
+    def delivery_mark(self) -> int:
+        """How many times events have been delivered to this machine so far."""
+        return self._deliveries
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        """Wait until an event is delivered after mark ``since``; False on timeout."""
+        if self._deliveries != since:
+            return True
+        if timeout <= 0:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._delivery_waiters.append(waiter)
+        try:
+            await asyncio.wait([waiter], timeout=timeout)
+        finally:
+            waiter.cancel()
+            self._delivery_waiters.remove(waiter)
+        return self._deliveries != since
 
     def request_stop(self) -> None:
         """End :meth:`run` soon: the running action is cancelled, nothing else runs."""
@@ -556,6 +589,17 @@ class StateMachineEngine:
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc
             self._inbox.put_nowait(_STOP)
+
+
+def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:
+    """Event types the config's ``check_events`` actions read from the inbox themselves."""
+    found: set[str] = set()
+    for specs in config.actions.values():
+        for spec in specs:
+            if spec.type == "check_events":
+                types = spec.options.get("event_types")
+                found.update([types] if isinstance(types, str) else map(str, types or ()))
+    return frozenset(found)
 
 
 def _stem(config: MachineConfig) -> str | None:

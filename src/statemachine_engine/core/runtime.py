@@ -32,6 +32,13 @@ class MachineRuntime(Protocol):
         """Queue an event for this machine."""
 
     @property
+    def delivery_mark(self) -> int:
+        """A counter of deliveries to this machine (see :meth:`wait_for_delivery`)."""
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        """Wait until something is delivered after mark ``since``; False on timeout."""
+
+    @property
     def store(self) -> Store:
         """The durable store (opened on first use)."""
 
