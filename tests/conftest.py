@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.pids import live_children
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 COMPAT_CONFIGS = REPO.parent / "shared" / "compat-configs"
+
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -47,39 +50,19 @@ def compat_config() -> Callable[[str], Path]:
     return get
 
 
-PYTHON = sys.executable
-
-
-def _live_children() -> set[int]:
-    """Pids of this process's children that are still running (not zombies)."""
-    me = os.getpid()
-    found = set()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
 @pytest.fixture(autouse=True)
 def _no_leaked_processes() -> Iterator[None]:
     """Fail a test that leaves a child process running (a machine, a bash action...)."""
     if not os.path.isdir("/proc"):
         yield
         return
-    before = _live_children()
+    before = live_children()
     yield
     deadline = time.monotonic() + 5.0
-    leaked = _live_children() - before
+    leaked = live_children() - before
     while leaked and time.monotonic() < deadline:  # let exiting processes finish exiting
         time.sleep(0.05)
-        leaked = _live_children() - before
+        leaked = live_children() - before
     for pid in leaked:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

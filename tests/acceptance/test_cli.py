@@ -7,245 +7,35 @@ A running machine is watched through its stderr (the engine logs every transitio
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
-import select
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import textwrap
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from statemachine_engine._version import __version__
+from tests.conftest import EXAMPLES
+from tests.support.fifo import Fifo
+from tests.support.files import mode, write
+from tests.support.pids import Reaper, live_members
+from tests.support.processes import (
+    MODULE,
+    MachineProcess,
+    console_script,
+    control_path,
+    moved,
+    run_cli,
+    send,
+    socket_dir,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-HELLO = REPO / "examples" / "hello" / "hello.yaml"
-MODULE = [sys.executable, "-m", "statemachine_engine"]
-DEADLINE = 15.0
+HELLO = EXAMPLES / "hello" / "hello.yaml"
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def socket_dir() -> Path:
-    return Path(os.environ["STATEMACHINE_SOCKET_DIR"])
-
-
-def control_path(machine: str) -> Path:
-    return socket_dir() / f"control-{machine}.sock"
-
-
-def moved(machine: str, source: str | None, event: str, target: str) -> str:
-    """The regex of the engine's transition log line."""
-    return re.escape(f"[{machine}] {source} --{event}--> {target}")
-
-
-def send(machine: str, message: Any, *, path: Path | None = None) -> None:
-    """Send one control datagram (a dict is JSON-encoded; bytes go as they are)."""
-    data = message if isinstance(message, bytes) else json.dumps(message).encode()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(data, str(path or control_path(machine)))
-
-
-class Machine:
-    """One ``statemachine`` process whose stderr is read line by line with deadlines."""
-
-    def __init__(self, argv: Sequence[str], cwd: Path) -> None:
-        self.argv = list(argv)
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # a signal for us never reaches it by accident
-        )
-        self.stderr_lines: list[str] = []
-        self.stdout_lines: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        assert self.proc.stderr is not None
-        assert self.proc.stdout is not None
-        self._threads = [
-            threading.Thread(target=self._pump, args=(self.proc.stderr, True), daemon=True),
-            threading.Thread(target=self._pump, args=(self.proc.stdout, False), daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _pump(self, stream: Any, is_stderr: bool) -> None:
-        for line in stream:
-            line = line.rstrip("\n")
-            if is_stderr:
-                self.stderr_lines.append(line)
-                self._lines.put(line)
-            else:
-                self.stdout_lines.append(line)
-        if is_stderr:
-            self._lines.put(None)
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.stderr_lines)
-
-    def expect(self, pattern: str, timeout: float = DEADLINE) -> str:
-        """Wait for a stderr line matching ``pattern`` (a regex); return it."""
-        import time
-
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"no line matching {pattern!r} within {timeout}s:\n{self.stderr}")
-            try:
-                line = self._lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                self._lines.put(None)  # stay at EOF for later calls
-                pytest.fail(
-                    f"exited ({self.proc.wait()}) before a line matched {pattern!r}:\n{self.stderr}"
-                )
-            if regex.search(line):
-                return line
-
-    def wait(self, timeout: float = DEADLINE) -> int:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running after {timeout}s:\n{self.stderr}")
-        for thread in self._threads:
-            thread.join(timeout)
-        return code
-
-    def close(self) -> None:
-        """End the process if it still runs (politely first) and release its pipes."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        for thread in self._threads:
-            thread.join(5)
-        assert self.proc.stdout is not None
-        assert self.proc.stderr is not None
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Machine]]:
-    """``start(*args)`` runs ``python -m statemachine_engine *args`` in tmp_path."""
-    started: list[Machine] = []
-
-    def run(*args: str | Path, argv: Sequence[str] = MODULE) -> Machine:
-        machine = Machine([*argv, *map(str, args)], cwd=tmp_path)
-        started.append(machine)
-        return machine
-
-    try:
-        yield run
-    finally:
-        for machine in started:
-            machine.close()
-
-
-def run_cli(
-    *args: str | Path, cwd: Path, argv: Sequence[str] = MODULE
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*argv, *map(str, args)],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path
-
-
-class Fifo:
-    """A named pipe a shell command writes a line to; read with a deadline."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        os.mkfifo(path)
-        # O_RDWR: we count as a writer, so no premature EOF and the shell never blocks.
-        self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        self._buffer = b""
-
-    def readline(self, timeout: float = DEADLINE) -> str:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            readable, _, _ = select.select([self._fd], [], [], max(0.0, remaining))
-            if not readable:
-                pytest.fail(f"nothing written to {self.path} within {timeout}s")
-            try:
-                self._buffer += os.read(self._fd, 4096)
-            except BlockingIOError:
-                continue
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode()
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-@pytest.fixture
-def fifo(tmp_path: Path) -> Iterator[Fifo]:
-    pipe = Fifo(tmp_path / "pids.fifo")
-    try:
-        yield pipe
-    finally:
-        pipe.close()
-
-
-def has_exited(pid: int, timeout: float = 5.0) -> bool:
-    """Whether process ``pid`` exits (zombies count) within ``timeout``."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        readable, _, _ = select.select([fd], [], [], timeout)
-        return bool(readable)
-    finally:
-        os.close(fd)
-
-
-def live_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` still running (zombies excluded)."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(int(entry))
-    return members
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], *patterns: str) -> str:
@@ -259,7 +49,7 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], *patterns: s
     return line
 
 
-def assert_no_traceback(machine: Machine) -> None:
+def assert_no_traceback(machine: MachineProcess) -> None:
     assert "Traceback" not in machine.stderr
     assert "CRITICAL" not in machine.stderr
 
@@ -293,11 +83,11 @@ LONG_RUNNER = """
 
 
 def launchers() -> list[Any]:
-    script = shutil.which("statemachine")
+    script = console_script("statemachine")
     return [
         pytest.param(MODULE, id="python-m"),
         pytest.param(
-            [script] if script else None,
+            script,
             id="console-script",
             marks=pytest.mark.skipif(script is None, reason="statemachine is not on PATH"),
         ),
@@ -499,33 +289,33 @@ def test_machine_name(tmp_path: Path, metadata: str, flag: str | None, expected:
     ("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"]
 )
 def test_signals_stop_a_machine_cleanly_during_a_long_action(
-    tmp_path: Path, start: Callable[..., Machine], fifo: Fifo, signum: int, code: int
+    tmp_path: Path,
+    statemachine: Callable[..., MachineProcess],
+    fifo: Fifo,
+    reaper: Reaper,
+    signum: int,
+    code: int,
 ) -> None:
     config = write(tmp_path / "long.yaml", LONG_RUNNER)
-    machine = start(config, "--initial-context", json.dumps({"fifo": str(fifo.path)}))
+    machine = statemachine(config, "--initial-context", json.dumps({"fifo": str(fifo)}))
     machine.expect(moved("long", None, "start", "working"))
     assert control_path("long").exists()
-    shell_pid, child_pid = map(int, fifo.readline().split())
-    try:
-        machine.proc.send_signal(signum)
-        assert machine.wait() == code, machine.stderr
-        assert has_exited(child_pid), "the bash action's child survived"
-        assert has_exited(shell_pid), "the bash action's shell survived"
-        assert live_members(shell_pid) == []
-        assert not control_path("long").exists()
-        assert_no_traceback(machine)
-        assert "completed" not in machine.stderr  # the action's result was discarded
-    finally:
-        for pid in (child_pid, shell_pid):
-            if not has_exited(pid, timeout=0):
-                os.kill(pid, signal.SIGKILL)
+    shell, child = reaper.watch(*map(int, fifo.readline().split()))
+    machine.proc.send_signal(signum)
+    assert machine.wait() == code, machine.stderr
+    assert child.exited(), "the bash action's child survived"
+    assert shell.exited(), "the bash action's shell survived"
+    assert live_members(shell.pid) == []
+    assert not control_path("long").exists()
+    assert_no_traceback(machine)
+    assert "completed" not in machine.stderr  # the action's result was discarded
 
 
 def test_a_second_process_with_the_same_name_is_refused(
-    tmp_path: Path, start: Callable[..., Machine]
+    tmp_path: Path, statemachine: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "waiter.yaml", WAITER)
-    first = start(config)
+    first = statemachine(config)
     first.expect(moved("waiter", None, "start", "waiting"))
 
     second = run_cli(config, cwd=tmp_path)
@@ -535,19 +325,19 @@ def test_a_second_process_with_the_same_name_is_refused(
     assert control_path("waiter").exists()  # the refused process did not remove it
 
     # Another name is fine meanwhile.
-    other = start(config, "--machine-name", "waiter2")
+    other = statemachine(config, "--machine-name", "waiter2")
     other.expect(moved("waiter2", None, "start", "waiting"))
-    send("waiter2", {"type": "quit"})
+    send("waiter2", "quit")
     assert other.wait() == 0
 
-    send("waiter", {"type": "quit"})
+    send("waiter", "quit")
     first.expect(moved("waiter", "waiting", "quit", "stopped"))
     assert first.wait() == 0
 
     # Once the first has ended, the name is free again.
-    third = start(config)
+    third = statemachine(config)
     third.expect(moved("waiter", None, "start", "waiting"))
-    send("waiter", {"type": "quit"})
+    send("waiter", "quit")
     assert third.wait() == 0
 
 
@@ -555,26 +345,26 @@ def test_a_second_process_with_the_same_name_is_refused(
 
 
 def test_control_socket_events_drive_transitions(
-    tmp_path: Path, start: Callable[..., Machine]
+    tmp_path: Path, statemachine: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "waiter.yaml", WAITER)
-    machine = start(config)
+    machine = statemachine(config)
     machine.expect(moved("waiter", None, "start", "waiting"))
     path = control_path("waiter")
     assert path.exists()
-    assert path.stat().st_mode & 0o777 == 0o600
+    assert mode(path) == 0o600
 
-    send("waiter", {"type": "go", "payload": {"file": "a.txt"}, "job_id": 7})
+    send("waiter", "go", {"file": "a.txt"}, job_id=7)
     machine.expect(moved("waiter", "waiting", "go", "working"))
     machine.expect(re.escape("[waiter] working on a.txt (job 7)"))
     machine.expect(moved("waiter", "working", "continue", "waiting"))
 
     # The earlier implementation's tools send the payload as a JSON string.
-    send("waiter", {"type": "go", "payload": json.dumps({"file": "b.txt"})})
+    send("waiter", "go", json.dumps({"file": "b.txt"}))
     machine.expect(re.escape("[waiter] working on b.txt"))
     machine.expect(moved("waiter", "working", "continue", "waiting"))
 
-    send("waiter", {"type": "quit"})
+    send("waiter", "quit")
     machine.expect(moved("waiter", "waiting", "quit", "stopped"))
     machine.expect(re.escape("[waiter] bye"))
     assert machine.wait() == 0
@@ -583,35 +373,35 @@ def test_control_socket_events_drive_transitions(
 
 
 def test_bad_datagrams_are_logged_and_the_machine_goes_on(
-    tmp_path: Path, start: Callable[..., Machine]
+    tmp_path: Path, statemachine: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "waiter.yaml", WAITER)
-    machine = start(config)
+    machine = statemachine(config)
     machine.expect(moved("waiter", None, "start", "waiting"))
 
     send("waiter", b"{this is not json")
     machine.expect("not JSON")
-    send("waiter", {"no_type": 1})
+    send("waiter", b'{"no_type": 1}')
     machine.expect('without a "type"')
-    send("waiter", {"type": "unknown_event"})
+    send("waiter", "unknown_event")
     machine.expect("unknown_event")  # logged as dropped
-    send("waiter", {"type": "go", "payload": {"file": "ok.txt"}})
+    send("waiter", "go", {"file": "ok.txt"})
     machine.expect(re.escape("[waiter] working on ok.txt"))
 
-    send("waiter", {"type": "quit"})
+    send("waiter", "quit")
     assert machine.wait() == 0
     assert_no_traceback(machine)
 
 
-def test_control_socket_prefix(tmp_path: Path, start: Callable[..., Machine]) -> None:
+def test_control_socket_prefix(tmp_path: Path, statemachine: Callable[..., MachineProcess]) -> None:
     config = write(tmp_path / "waiter.yaml", WAITER)
     prefix = socket_dir() / "legacy"
-    machine = start(config, "--control-socket-prefix", prefix)
+    machine = statemachine(config, "--control-socket-prefix", prefix)
     machine.expect(moved("waiter", None, "start", "waiting"))
     path = Path(f"{prefix}-waiter.sock")
     assert path.exists()
     assert not control_path("waiter").exists()
-    send("waiter", {"type": "quit"}, path=path)
+    send("waiter", "quit", path=path)
     assert machine.wait() == 0
     assert not path.exists()
 
@@ -620,16 +410,18 @@ def test_control_socket_prefix(tmp_path: Path, start: Callable[..., Machine]) ->
 
 
 def test_compat_timeout_worker(
-    tmp_path: Path, start: Callable[..., Machine], compat_config: Callable[[str], Path]
+    tmp_path: Path,
+    statemachine: Callable[..., MachineProcess],
+    compat_config: Callable[[str], Path],
 ) -> None:
-    machine = start(compat_config("timeout_worker.yaml"))
+    machine = statemachine(compat_config("timeout_worker.yaml"))
     machine.expect(moved("timeout_worker", None, "start", "initializing"))
     machine.expect(moved("timeout_worker", "initializing", "initialized", "waiting"))
-    send("timeout_worker", {"type": "start_work"})
+    send("timeout_worker", "start_work")
     machine.expect(moved("timeout_worker", "waiting", "start_work", "processing"))
     machine.expect("Processing work")
     # `* --stop--> completed`; completed's cleanup emits stop again, which ends it.
-    send("timeout_worker", {"type": "stop"})
+    send("timeout_worker", "stop")
     machine.expect(moved("timeout_worker", "processing", "stop", "completed"))
     machine.expect("Demo completed")
     assert machine.wait() == 0
@@ -673,30 +465,29 @@ class CalculateAction(BaseAction):
 
 
 def test_custom_actions_dir(
-    tmp_path: Path, start: Callable[..., Machine], compat_config: Callable[[str], Path]
+    tmp_path: Path,
+    statemachine: Callable[..., MachineProcess],
+    compat_config: Callable[[str], Path],
 ) -> None:
     actions = tmp_path / "my_actions"
     write(actions / "greet_action.py", GREET_ACTION)
     write(actions / "nested" / "calculate_action.py", CALCULATE_ACTION)
-    machine = start(compat_config("custom_actions_worker.yaml"), "--actions-dir", actions)
+    machine = statemachine(compat_config("custom_actions_worker.yaml"), "--actions-dir", actions)
     machine.expect(moved("custom_worker", None, "start", "waiting"))
 
-    send("custom_worker", {"type": "greet", "payload": {"name": "Ada"}})
+    send("custom_worker", "greet", {"name": "Ada"})
     machine.expect("Hello, Ada!")
     machine.expect(moved("custom_worker", "greeting", "greeted", "waiting"))
 
-    send("custom_worker", {"type": "calculate", "payload": {"a": 6, "b": 7}})
+    send("custom_worker", "calculate", {"a": 6, "b": 7})
     machine.expect("add gives 13")
     machine.expect(moved("custom_worker", "calculating", "calculated", "waiting"))
 
-    send(
-        "custom_worker",
-        {"type": "calculate", "payload": {"a": 6, "b": 7, "operation": "multiply"}},
-    )
+    send("custom_worker", "calculate", {"a": 6, "b": 7, "operation": "multiply"})
     machine.expect("multiply gives 42")
     machine.expect(moved("custom_worker", "calculating", "calculated", "waiting"))
 
-    send("custom_worker", {"type": "stop"})
+    send("custom_worker", "stop")
     machine.expect(re.escape("Worker shutting down"))
     assert machine.wait() == 0
     assert_no_traceback(machine)

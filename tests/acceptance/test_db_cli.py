@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
-import sqlite3
-import stat
 import subprocess
 import sys
 import time
@@ -24,6 +21,9 @@ from typing import Any
 import pytest
 
 from statemachine_engine.database.sqlite import SqliteStore
+from tests.support import processes
+from tests.support.files import mode, sql
+from tests.support.pids import exited_pid
 
 MODULE = [sys.executable, "-m", "statemachine_engine.database.cli"]
 COMMANDS = [
@@ -45,17 +45,15 @@ COMMANDS = [
     "machine-state",
     "transition-history",
     "error-history",
+    "send-event",
 ]
 
 
 def console_script() -> list[str]:
-    found = Path(sys.executable).with_name("statemachine-db")
-    if found.exists():
-        return [str(found)]
-    which = shutil.which("statemachine-db")
-    if which is None:
+    found = processes.console_script("statemachine-db")
+    if found is None:
         pytest.fail("statemachine-db is not installed: run `pip install -e .`")
-    return [which]
+    return found
 
 
 @pytest.fixture(params=["module", "script"])
@@ -127,15 +125,6 @@ def with_store(db: Path, action: Callable[[SqliteStore], Awaitable[Any]]) -> Any
     return asyncio.run(session())
 
 
-def sql(db: Path, statement: str, params: Sequence[Any] = ()) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            conn.execute(statement, params)
-    finally:
-        conn.close()
-
-
 def add(db: Path, *args: str) -> str:
     return ok("add-job", *args, db=db).splitlines()[0]
 
@@ -161,7 +150,6 @@ def test_top_level_help_lists_every_command(argv0: list[str]) -> None:
     for command in COMMANDS:
         assert command in out
     assert "STATEMACHINE_DB" in out
-    assert "send-event" not in out  # another issue's command
 
 
 def test_parsing_the_command_line_is_light() -> None:
@@ -193,8 +181,8 @@ def test_module_and_console_script_share_one_store(db: Path) -> None:
 def test_database_is_created_owner_only(db: Path, argv0: list[str]) -> None:
     assert not db.parent.exists()
     ok("status", db=db, argv0=argv0)
-    assert stat.S_IMODE(db.stat().st_mode) == 0o600
-    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    assert mode(db) == 0o600
+    assert mode(db.parent) == 0o700
 
 
 def test_statemachine_db_environment_variable(tmp_path: Path, db: Path) -> None:
@@ -215,7 +203,7 @@ def test_default_database_under_the_working_directory(
     ok("add-job", "--type", "t", cwd=tmp_path)
     default = tmp_path / "data" / "pipeline.db"
     assert default.exists()
-    assert stat.S_IMODE(default.stat().st_mode) == 0o600
+    assert mode(default) == 0o600
 
 
 def test_global_options_are_accepted_after_the_command_too(db: Path) -> None:
@@ -562,13 +550,6 @@ def test_list_events_rejects_an_unknown_status(db: Path) -> None:
 
 
 # -- machines ------------------------------------------------------------------------------
-
-
-def exited_pid() -> int:
-    """The pid of a process that has ended (and been reaped)."""
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)  # fmt: skip
-    return int(child.stdout)
 
 
 def seed_machines(db: Path) -> None:

@@ -7,7 +7,6 @@ per-test database made from a template, say); the tests themselves do not change
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,6 +17,7 @@ import pytest
 
 from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.database.store import Store
+from tests.support.files import sql
 
 WORKER_SCRIPT = Path(__file__).with_name("_store_worker.py")
 
@@ -45,12 +45,7 @@ def _sqlite_location(tmp_path: Path) -> str:
 
 
 def _sqlite_end_backoff(location: str, job_id: str) -> None:
-    conn = sqlite3.connect(location, timeout=30)
-    try:
-        with conn:
-            conn.execute("UPDATE jobs SET run_after = 0 WHERE job_id = ?", (job_id,))
-    finally:
-        conn.close()
+    sql(location, "UPDATE jobs SET run_after = 0 WHERE job_id = ?", (job_id,))
 
 
 BACKENDS: dict[str, Backend] = {

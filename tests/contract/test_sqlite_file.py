@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-import stat
 from pathlib import Path
 
 import pytest
 
 from statemachine_engine.database.sqlite import SYNC_ENV, SqliteStore
 from statemachine_engine.database.store import StoreError
+from tests.support.files import mode
 
 from .conftest import WorkerPool
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 async def test_file_wal_and_new_parent_are_owner_only(tmp_path: Path) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
-import os
 import sys
-import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +19,10 @@ from statemachine_engine.actions.builtin.log_action import LogAction
 from statemachine_engine.actions.builtin.pop_from_list_action import PopFromListAction
 from statemachine_engine.actions.builtin.set_context_action import SetContextAction
 from statemachine_engine.actions.builtin.sleep_action import SleepAction
-from statemachine_engine.core.action_loader import ActionLoader
-from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.event import Event
-from statemachine_engine.core.loader import config_from_text
+from tests.support.engines import Machines
+from tests.support.fifo import Fifo
+from tests.support.files import write
+from tests.support.pids import Reaper, ended
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="uses /bin/bash, pidfds and FIFOs"
@@ -64,154 +61,9 @@ class RecordingRuntime:
         self.sent.append((name, payload))
 
 
-class RecordingObserver:
-    """A MachineObserver keeping the transitions and activity lines of a machine."""
-
-    def __init__(self) -> None:
-        self.transitions: list[tuple[str | None, str, str]] = []
-        self.lines: list[tuple[str, str]] = []
-        self.finished_with: str | None = None
-
-    def state_changed(
-        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
-    ) -> None:
-        self.transitions.append((from_state, to_state, event.name))
-
-    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.lines.append((message, level))
-
-    def finished(self, machine: StateMachineEngine, reason: str) -> None:
-        self.finished_with = reason
-
-
-def build(
-    yaml_text: str,
-    *,
-    actions_dir: Path | None = None,
-    initial_context: dict[str, Any] | None = None,
-    observer: RecordingObserver | None = None,
-) -> StateMachineEngine:
-    return StateMachineEngine(
-        config_from_text(textwrap.dedent(yaml_text)),
-        action_loader=ActionLoader(actions_dir),
-        initial_context=initial_context,
-        observers=[observer] if observer else [],
-    )
-
-
-async def run_machine(yaml_text: str, **kwargs: Any) -> StateMachineEngine:
-    engine = build(yaml_text, **kwargs)
-    await asyncio.wait_for(engine.run(), 10)
-    return engine
-
-
-def write(path: Path, source: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
-    return path
-
-
 async def run_bash(config: dict[str, Any], context: dict[str, Any] | None = None) -> Any:
     context = {} if context is None else context
     return await BashAction(config).execute(context)
-
-
-async def read_fifo_line(path: Path) -> str:
-    """Await one line written to the FIFO at ``path`` (opened before the writer starts)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    loop = asyncio.get_running_loop()
-    data = b""
-    try:
-        while not data.endswith(b"\n"):
-            ready: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(fd, _resolve, ready)
-            try:
-                await asyncio.wait_for(ready, 10)
-            finally:
-                loop.remove_reader(fd)
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(fd)
-    return data.decode().strip()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-class Watched:
-    """A pidfd on a process, to learn for certain whether it has ended."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        try:
-            self.fd: int | None = os.pidfd_open(pid)
-        except ProcessLookupError:
-            self.fd = None  # already exited and reaped
-
-    async def ended(self, within: float) -> bool:
-        """Whether the process has exited (or does so within ``within`` seconds).
-
-        The grace only covers signal delivery racing the check; a live ``sleep 300``
-        never ends in it on its own.
-        """
-        if self.fd is None:
-            return True
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(self.fd, _resolve, done)
-        try:
-            await asyncio.wait_for(done, within)
-        except asyncio.TimeoutError:
-            return False
-        finally:
-            loop.remove_reader(self.fd)
-        return True
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-
-async def gone(pid: int, within: float) -> bool:
-    """Whether ``pid`` has exited, allowing ``within`` seconds for a sent signal to land."""
-    watched = Watched(pid)
-    try:
-        return await watched.ended(within)
-    finally:
-        watched.close()
-
-
-@pytest.fixture
-def fifo(tmp_path: Path) -> Path:
-    path = tmp_path / "started.fifo"
-    os.mkfifo(path)
-    return path
-
-
-@pytest.fixture
-async def reap() -> AsyncIterator[list[int]]:
-    """Pids a test started; any still alive at the end are killed (and the test fails)."""
-    pids: list[int] = []
-    yield pids
-    survivors = []
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-            survivors.append(pid)
-    assert not survivors or all(_is_zombie(pid) for pid in survivors), survivors
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 # -- bash: events and outputs ----------------------------------------------------------
@@ -332,7 +184,7 @@ async def test_bash_undecodable_output_is_replaced_not_fatal() -> None:
 # -- bash: timeouts and cancellation kill the whole process group ------------------------
 
 
-async def test_bash_timeout_kills_the_whole_process_group(tmp_path: Path, reap: list[int]) -> None:
+async def test_bash_timeout_kills_the_whole_process_group(tmp_path: Path, reaper: Reaper) -> None:
     pidfile = tmp_path / "child.pid"
     context: dict[str, Any] = {"pidfile": str(pidfile)}
 
@@ -342,62 +194,52 @@ async def test_bash_timeout_kills_the_whole_process_group(tmp_path: Path, reap: 
     )
 
     child = int(pidfile.read_text())
-    reap.append(child)
+    reaper.watch(child)
     assert event == "too_slow"
     assert context["exit_code"] == 124
     assert "timed out" in context["last_error"]
-    assert await gone(child, within=2)
+    assert await ended(child, within=2)
 
 
-async def test_bash_timeout_child_is_really_gone(fifo: Path, reap: list[int]) -> None:
+async def test_bash_timeout_child_is_really_gone(fifo: Fifo, reaper: Reaper) -> None:
     context: dict[str, Any] = {"fifo": str(fifo)}
     task = asyncio.create_task(
         run_bash({"command": "sleep 300 & echo $$ $! > {fifo}; wait", "timeout": 1}, context)
     )
-    shell_pid, child_pid = map(int, (await read_fifo_line(fifo)).split())
-    reap.extend([shell_pid, child_pid])
-    shell, child = Watched(shell_pid), Watched(child_pid)
-    try:
-        assert await asyncio.wait_for(task, 10) == "error"
-        assert context["exit_code"] == 124
-        assert await child.ended(within=2)
-        assert await shell.ended(within=2)
-    finally:
-        shell.close()
-        child.close()
+    shell, child = reaper.watch(*map(int, (await fifo.wait_line()).split()))
+    assert await asyncio.wait_for(task, 10) == "error"
+    assert context["exit_code"] == 124
+    assert await child.ended(within=2)
+    assert await shell.ended(within=2)
 
 
 @pytest.mark.parametrize("when", ["starting", "running"])
 async def test_cancelling_bash_kills_the_whole_process_group(
-    fifo: Path, reap: list[int], when: str
+    fifo: Fifo, reaper: Reaper, when: str
 ) -> None:
     context: dict[str, Any] = {"fifo": str(fifo)}
     task = asyncio.create_task(
         run_bash({"command": "sleep 300 & echo $$ $! > {fifo}; wait", "timeout": 60}, context)
     )
-    shell_pid, child_pid = map(int, (await read_fifo_line(fifo)).split())
-    reap.extend([shell_pid, child_pid])
-    shell, child = Watched(shell_pid), Watched(child_pid)
-    try:
-        if when == "running":
-            # Still running after a while: by then asyncio has finished starting it.
-            with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), 0.3)
-        # "starting": cancelled as soon as the shell runs, usually before asyncio's
-        # create_subprocess_exec has returned (it still connects the pipes).
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-        assert await child.ended(within=2)
-        assert await shell.ended(within=2)
-        assert "exit_code" not in context
-    finally:
-        shell.close()
-        child.close()
+    shell, child = reaper.watch(*map(int, (await fifo.wait_line()).split()))
+    if when == "running":
+        # Still running after a while: by then asyncio has finished starting it.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), 0.3)
+    # "starting": cancelled as soon as the shell runs, usually before asyncio's
+    # create_subprocess_exec has returned (it still connects the pipes).
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert await child.ended(within=2)
+    assert await shell.ended(within=2)
+    assert "exit_code" not in context
 
 
-async def test_leaving_the_state_kills_a_running_bash(fifo: Path, reap: list[int]) -> None:
-    engine = build(
+async def test_leaving_the_state_kills_a_running_bash(
+    fifo: Fifo, reaper: Reaper, machines: Machines
+) -> None:
+    engine, _ = machines.build(
         """
         initial_state: working
         transitions:
@@ -411,22 +253,16 @@ async def test_leaving_the_state_kills_a_running_bash(fifo: Path, reap: list[int
         initial_context={"fifo": str(fifo)},
     )
     run = asyncio.create_task(asyncio.wait_for(engine.run(), 10))
-    shell_pid, child_pid = map(int, (await read_fifo_line(fifo)).split())
-    reap.extend([shell_pid, child_pid])
-    shell, child = Watched(shell_pid), Watched(child_pid)
-    try:
-        engine.send_event("stop")
-        assert await run == "stopped"
-        assert await child.ended(within=2)
-        assert await shell.ended(within=2)
-        assert "exit_code" not in engine.context
-    finally:
-        shell.close()
-        child.close()
+    shell, child = reaper.watch(*map(int, (await fifo.wait_line()).split()))
+    engine.send_event("stop")
+    assert await run == "stopped"
+    assert await child.ended(within=2)
+    assert await shell.ended(within=2)
+    assert "exit_code" not in engine.context
 
 
 async def test_children_left_behind_by_a_finished_command_are_killed(
-    fifo: Path, reap: list[int]
+    fifo: Fifo, reaper: Reaper
 ) -> None:
     # The shell exits at once; a background grandchild (output sent elsewhere, so the
     # reads do not wait for it) would live on in the group if nothing killed it.
@@ -434,12 +270,11 @@ async def test_children_left_behind_by_a_finished_command_are_killed(
     task = asyncio.create_task(
         run_bash({"command": "(sleep 300 >/dev/null 2>&1 & echo $! > {fifo})"}, context)
     )
-    child_pid = int(await read_fifo_line(fifo))
-    reap.append(child_pid)
+    [child] = reaper.watch(int(await fifo.wait_line()))
 
     assert await asyncio.wait_for(task, 10) == "job_done"
 
-    assert await gone(child_pid, within=2)
+    assert await child.ended(within=2)
 
 
 # -- bash: quoting ---------------------------------------------------------------------
@@ -546,10 +381,12 @@ async def test_context_cannot_replace_the_configured_command(tmp_path: Path) -> 
     assert not pwned.exists()
 
 
-async def test_job_data_cannot_change_the_command_through_the_engine(tmp_path: Path) -> None:
+async def test_job_data_cannot_change_the_command_through_the_engine(
+    tmp_path: Path, machines: Machines
+) -> None:
     pwned = tmp_path / "pwned"
     evil = f"touch {pwned}"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         """
         initial_state: working
         transitions:
@@ -573,10 +410,12 @@ async def test_job_data_cannot_change_the_command_through_the_engine(tmp_path: P
     assert engine.context["stdout"] == f'"; {evil}; echo "$({evil})'
 
 
-async def test_engine_does_not_pre_interpolate_the_command(tmp_path: Path) -> None:
+async def test_engine_does_not_pre_interpolate_the_command(
+    tmp_path: Path, machines: Machines
+) -> None:
     """The command reaches bash quoted even when its placeholder is the whole string."""
     pwned = tmp_path / "pwned"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         """
         initial_state: working
         transitions:
@@ -597,8 +436,8 @@ async def test_engine_does_not_pre_interpolate_the_command(tmp_path: Path) -> No
 # -- bash through the engine -----------------------------------------------------------
 
 
-async def test_bash_error_mappings_from_yaml_drive_the_transition() -> None:
-    engine = await run_machine(
+async def test_bash_error_mappings_from_yaml_drive_the_transition(machines: Machines) -> None:
+    engine, _ = await machines.run(
         """
         initial_state: working
         final: [missing, failed]
@@ -699,8 +538,8 @@ async def test_log_bad_level_raises(level: str) -> None:
     assert runtime.activity == []
 
 
-async def test_log_bad_level_becomes_the_error_event_in_the_engine() -> None:
-    engine = await run_machine(
+async def test_log_bad_level_becomes_the_error_event_in_the_engine(machines: Machines) -> None:
+    engine, _ = await machines.run(
         """
         initial_state: working
         final: [failed]
@@ -717,9 +556,8 @@ async def test_log_bad_level_becomes_the_error_event_in_the_engine() -> None:
     assert "shouting" in engine.context["last_error"]
 
 
-async def test_log_and_activity_log_reach_the_activity_log_interpolated() -> None:
-    observer = RecordingObserver()
-    engine = await run_machine(
+async def test_log_and_activity_log_reach_the_activity_log_interpolated(machines: Machines) -> None:
+    engine, recorder = await machines.run(
         """
         initial_state: working
         transitions:
@@ -735,11 +573,10 @@ async def test_log_and_activity_log_reach_the_activity_log_interpolated() -> Non
               params: {message: "bye", level: success, success: done}
         """,
         initial_context={"file": "a.wav", "count": 2},
-        observer=observer,
     )
 
     assert engine.state == "completed"
-    assert observer.lines == [
+    assert recorder.activities == [
         (f"processing a.wav for {engine.machine_name}", "info"),
         ("2 left", "warning"),
         ("bye", "success"),
@@ -866,8 +703,10 @@ async def test_set_context_bad_config_raises(config: dict[str, Any]) -> None:
         await SetContextAction(config).execute({})
 
 
-async def test_set_context_lone_placeholder_keeps_type_through_the_engine() -> None:
-    engine = await run_machine(
+async def test_set_context_lone_placeholder_keeps_type_through_the_engine(
+    machines: Machines,
+) -> None:
+    engine, _ = await machines.run(
         """
         initial_state: working
         transitions:
@@ -986,8 +825,8 @@ async def test_pop_from_list_errors() -> None:
         await PopFromListAction({}).execute({"q": [1]})
 
 
-async def test_list_actions_drive_a_queue_loop_through_the_engine() -> None:
-    engine = await run_machine(
+async def test_list_actions_drive_a_queue_loop_through_the_engine(machines: Machines) -> None:
+    engine, _ = await machines.run(
         """
         initial_state: filling
         transitions:
@@ -1102,10 +941,9 @@ actions:
 
 
 @pytest.mark.parametrize("text", [TOP_LEVEL, IN_PARAMS], ids=["top-level", "params"])
-async def test_options_under_params_work_like_top_level(text: str) -> None:
-    observer = RecordingObserver()
+async def test_options_under_params_work_like_top_level(text: str, machines: Machines) -> None:
 
-    engine = await run_machine(text, observer=observer)
+    engine, recorder = await machines.run(text)
 
     assert engine.state == "completed"
     context = engine.context
@@ -1113,7 +951,7 @@ async def test_options_under_params_work_like_top_level(text: str) -> None:
     assert context["items"] == ["hello"]
     assert context["last"] == "world"
     assert context["shell"] == {"stdout": "helloworld", "stderr": "", "exit_code": 3}
-    assert observer.lines == [("hello world", "warning")]
+    assert recorder.activities == [("hello world", "warning")]
 
 
 # -- retries ---------------------------------------------------------------------------
@@ -1124,9 +962,9 @@ COUNTING_COMMAND = (
 )
 
 
-async def test_retry_until_success(tmp_path: Path) -> None:
+async def test_retry_until_success(tmp_path: Path, machines: Machines) -> None:
     counter = tmp_path / "runs"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         f"""
         initial_state: working
         final: [failed]
@@ -1148,10 +986,9 @@ async def test_retry_until_success(tmp_path: Path) -> None:
     assert engine.context["exit_code"] == 0
 
 
-async def test_retry_exhausted_emits_the_error_event(tmp_path: Path) -> None:
+async def test_retry_exhausted_emits_the_error_event(tmp_path: Path, machines: Machines) -> None:
     counter = tmp_path / "runs"
-    observer = RecordingObserver()
-    engine = await run_machine(
+    engine, recorder = await machines.run(
         f"""
         initial_state: working
         final: [failed]
@@ -1168,18 +1005,17 @@ async def test_retry_exhausted_emits_the_error_event(tmp_path: Path) -> None:
                 retry: {{attempts: 3, backoff: 0.01}}
         """,
         initial_context={"counter": str(counter), "needed": 99},
-        observer=observer,
     )
 
     assert counter.read_text().strip() == "3"
     assert engine.state == "failed"
     assert engine.context["exit_code"] == 1
-    assert observer.transitions[-1] == ("working", "failed", "gave_up")
+    assert recorder.changes[-1] == ("working", "failed", "gave_up")
 
 
-async def test_no_retry_runs_once(tmp_path: Path) -> None:
+async def test_no_retry_runs_once(tmp_path: Path, machines: Machines) -> None:
     counter = tmp_path / "runs"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         f"""
         initial_state: working
         final: [failed]
@@ -1211,10 +1047,10 @@ class ExplodeAction(BaseAction):
 """
 
 
-async def test_raising_action_becomes_the_error_event(tmp_path: Path) -> None:
+async def test_raising_action_becomes_the_error_event(tmp_path: Path, machines: Machines) -> None:
     write(tmp_path / "actions" / "explode_action.py", RAISING_ACTION)
     counter = tmp_path / "runs"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         """
         initial_state: working
         final: [failed]
@@ -1226,7 +1062,6 @@ async def test_raising_action_becomes_the_error_event(tmp_path: Path) -> None:
             - {type: explode}
             - {type: log, message: "never reached", success: done}
         """,
-        actions_dir=tmp_path / "actions",
         initial_context={"counter": str(counter)},
     )
 
@@ -1235,10 +1070,12 @@ async def test_raising_action_becomes_the_error_event(tmp_path: Path) -> None:
     assert counter.read_text() == "1"
 
 
-async def test_raising_action_with_retry_and_custom_error(tmp_path: Path) -> None:
+async def test_raising_action_with_retry_and_custom_error(
+    tmp_path: Path, machines: Machines
+) -> None:
     write(tmp_path / "actions" / "explode_action.py", RAISING_ACTION)
     counter = tmp_path / "runs"
-    engine = await run_machine(
+    engine, _ = await machines.run(
         """
         initial_state: working
         final: [broken]
@@ -1251,7 +1088,6 @@ async def test_raising_action_with_retry_and_custom_error(tmp_path: Path) -> Non
                 error: exploded
                 retry: {attempts: 2, backoff: 0.01}
         """,
-        actions_dir=tmp_path / "actions",
         initial_context={"counter": str(counter)},
     )
 
@@ -1260,8 +1096,8 @@ async def test_raising_action_with_retry_and_custom_error(tmp_path: Path) -> Non
     assert engine.context["last_error"] == "kaboom on run 2"
 
 
-async def test_builtin_raising_in_the_engine_sets_last_error() -> None:
-    engine = await run_machine(
+async def test_builtin_raising_in_the_engine_sets_last_error(machines: Machines) -> None:
+    engine, _ = await machines.run(
         """
         initial_state: working
         final: [failed]

@@ -14,205 +14,38 @@ shell commands write to; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import re
-import select
-import signal
-import socket
-import subprocess
 import sys
-import textwrap
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.event import Event
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.messaging.wakeup import WakeupListener
+from tests.support.engines import Machines
+from tests.support.fifo import Fifo
+from tests.support.files import write
+from tests.support.processes import MachineProcess, moved, send
+from tests.support.recorder import WAIT, Recorder
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="uses /bin/bash, signals and FIFOs"
 )
 
-_SCRIPT = Path(sys.executable).parent / "statemachine"
-STATEMACHINE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "statemachine_engine"]
-DEADLINE = 15.0
-WAIT = 5.0
 
-
-# -- helpers: processes -----------------------------------------------------------------
-
-
-class Proc:
-    """One ``statemachine`` process; its stderr lines are kept and awaited with deadlines."""
-
-    def __init__(self, args: Sequence[str | Path], cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [*STATEMACHINE, *map(str, args)],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # its own group: killpg reaches it, our signals do not
-        )
-        self.lines: list[str] = []
-        self._cursor = 0
-        self._eof = False
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
-
-    def _pump(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._eof = True
-            self._changed.notify_all()
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
-
-    def expect(self, pattern: str, timeout: float = DEADLINE) -> str:
-        """The next stderr line (after the last one matched) matching ``pattern``."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                while self._cursor < len(self.lines):
-                    line = self.lines[self._cursor]
-                    self._cursor += 1
-                    if regex.search(line):
-                        return line
-                if self._eof:
-                    pytest.fail(f"exited before a line matched {pattern!r}:\n{self.stderr}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no line matching {pattern!r} within {timeout}s:\n{self.stderr}")
-                self._changed.wait(remaining)
-
-    def wait(self, timeout: float = DEADLINE) -> int:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running after {timeout}s:\n{self.stderr}")
-        self._thread.join(timeout)
-        return code
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: nothing of the machine runs afterwards."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        assert self.wait() == -signal.SIGKILL
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self._thread.join(5)
-        assert self.proc.stderr is not None
-        self.proc.stderr.close()
+# -- helpers -------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
+def start(statemachine: Callable[..., MachineProcess], db: Path) -> Callable[..., MachineProcess]:
     """``start(config, name)`` runs ``statemachine config --machine-name name --db ...``."""
-    started: list[Proc] = []
-    db = tmp_path / "machines.db"
 
-    def run(config: Path, name: str, *extra: str) -> Proc:
-        proc = Proc([config, "--machine-name", name, "--db", db, *extra], cwd=tmp_path)
-        started.append(proc)
-        return proc
+    def run(config: Path, name: str, *extra: str) -> MachineProcess:
+        return statemachine(config, "--machine-name", name, "--db", db, *extra)
 
-    try:
-        yield run
-    finally:
-        for proc in started:
-            proc.close()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """The store the processes of ``start`` share, opened by the test."""
-    db = SqliteStore(tmp_path / "machines.db")
-    try:
-        yield db
-    finally:
-        await db.close()
-        if WakeupListener._instance is not None:
-            WakeupListener._instance.close()
-
-
-def send(machine: str, event: str, payload: Any = None) -> None:
-    """One control-socket datagram, as ``statemachine-db send-event`` would send it."""
-    path = Path(os.environ["STATEMACHINE_SOCKET_DIR"]) / f"control-{machine}.sock"
-    message = json.dumps({"type": event, "payload": payload or {}}).encode()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(message, str(path))
-
-
-def moved(machine: str, source: str | None, event: str, target: str) -> str:
-    return re.escape(f"[{machine}] {source} --{event}--> {target}")
-
-
-class Fifo:
-    """A named pipe a shell command writes a line to; read with a deadline."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        os.mkfifo(path)
-        self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # we count as a writer too
-        self._buffer = b""
-
-    def readline(self, timeout: float = DEADLINE) -> str:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            readable, _, _ = select.select([self._fd], [], [], max(0.0, remaining))
-            if not readable:
-                pytest.fail(f"nothing written to {self.path} within {timeout}s")
-            with contextlib.suppress(BlockingIOError):
-                self._buffer += os.read(self._fd, 4096)
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode()
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-@pytest.fixture
-def fifo(tmp_path: Path) -> Iterator[Fifo]:
-    pipe = Fifo(tmp_path / "pids.fifo")
-    try:
-        yield pipe
-    finally:
-        pipe.close()
-
-
-@pytest.fixture
-def shells() -> Iterator[list[int]]:
-    """Process groups of shell commands a test kills itself (their machine died first)."""
-    groups: list[int] = []
-    try:
-        yield groups
-    finally:
-        for pgid in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
+    return run
 
 
 # -- configs ------------------------------------------------------------------------------
@@ -245,21 +78,18 @@ DURABLE = """
 def durable_config(tmp_path: Path, *, block_first_visit: bool) -> tuple[Path, Path]:
     counter = tmp_path / "entered.txt"
     text = (
-        textwrap.dedent(DURABLE)
-        .replace("@COUNTER@", str(counter))
+        DURABLE.replace("@COUNTER@", str(counter))
         .replace("@FIFO@", str(tmp_path / "pids.fifo"))
         .replace("@BLOCK@", "2" if block_first_visit else "0")
     )
-    path = tmp_path / "durable.yaml"
-    path.write_text(text)
-    return path, counter
+    return write(tmp_path / "durable.yaml", text), counter
 
 
 def entries(counter: Path) -> int:
     return len(counter.read_text().splitlines()) if counter.exists() else 0
 
 
-def actions_done(proc: Proc, name: str, state: str) -> None:
+def actions_done(proc: MachineProcess, name: str, state: str) -> None:
     """Wait until ``state``'s entry actions are done and recorded as such.
 
     A ``ping`` no transition from ``state`` takes is held while the actions run and dropped
@@ -273,7 +103,7 @@ def actions_done(proc: Proc, name: str, state: str) -> None:
 
 
 def test_a_machine_killed_mid_actions_resumes_with_its_context_and_reruns_them(
-    tmp_path: Path, start: Callable[..., Proc], fifo: Fifo, shells: list[int]
+    tmp_path: Path, start: Callable[..., MachineProcess], fifo: Fifo, shells: list[int]
 ) -> None:
     config, counter = durable_config(tmp_path, block_first_visit=True)
 
@@ -294,7 +124,7 @@ def test_a_machine_killed_mid_actions_resumes_with_its_context_and_reruns_them(
 
 
 def test_a_machine_killed_after_its_actions_finished_resumes_idle(
-    tmp_path: Path, start: Callable[..., Proc]
+    tmp_path: Path, start: Callable[..., MachineProcess]
 ) -> None:
     config, counter = durable_config(tmp_path, block_first_visit=False)
 
@@ -313,42 +143,30 @@ def test_a_machine_killed_after_its_actions_finished_resumes_idle(
     assert "holding with secret" not in second.stderr
 
 
-def test_fresh_starts_over(tmp_path: Path, start: Callable[..., Proc]) -> None:
+@pytest.mark.parametrize("how", ["fresh-flag", "after-a-terminal-state"])
+def test_a_machine_starts_over(
+    tmp_path: Path, start: Callable[..., MachineProcess], how: str
+) -> None:
+    """``--fresh`` starts over; so does a machine whose last run ended in a terminal state."""
     config, counter = durable_config(tmp_path, block_first_visit=False)
 
     first = start(config, "d")
     first.expect(re.escape("[d] holding with secret=s3cret-d"))
-    first.proc.terminate()
-    assert first.wait() == 0
+    if how == "fresh-flag":
+        assert first.stop() == 0
+        second = start(config, "d", "--fresh")
+    else:
+        send("d", "go")
+        first.expect(moved("d", "finishing", "done", "completed"))
+        assert first.wait() == 0
+        second = start(config, "d")
 
-    second = start(config, "d", "--fresh")
     second.expect(moved("d", None, "start", "setup"))
     second.expect(moved("d", "setup", "ready", "holding"))
     second.expect(re.escape("[d] holding with secret=s3cret-d"))
     assert "resumed" not in second.stderr
     assert entries(counter) == 2
-    second.proc.terminate()
-    assert second.wait() == 0
-
-
-def test_a_machine_that_ended_in_a_terminal_state_starts_fresh(
-    tmp_path: Path, start: Callable[..., Proc]
-) -> None:
-    config, counter = durable_config(tmp_path, block_first_visit=False)
-
-    first = start(config, "d")
-    first.expect(re.escape("[d] holding with secret=s3cret-d"))
-    send("d", "go")
-    first.expect(moved("d", "finishing", "done", "completed"))
-    assert first.wait() == 0
-
-    second = start(config, "d")
-    second.expect(moved("d", None, "start", "setup"))
-    second.expect(re.escape("[d] holding with secret=s3cret-d"))
-    assert "resumed" not in second.stderr
-    assert entries(counter) == 2
-    second.proc.terminate()
-    assert second.wait() == 0
+    assert second.stop() == 0
 
 
 TIMEOUT_CONFIG = """
@@ -365,9 +183,10 @@ TIMEOUT_CONFIG = """
     """
 
 
-def test_a_timeout_deadline_survives_a_restart(tmp_path: Path, start: Callable[..., Proc]) -> None:
-    config = tmp_path / "timeout.yaml"
-    config.write_text(textwrap.dedent(TIMEOUT_CONFIG))
+def test_a_timeout_deadline_survives_a_restart(
+    tmp_path: Path, start: Callable[..., MachineProcess]
+) -> None:
+    config = write(tmp_path / "timeout.yaml", TIMEOUT_CONFIG)
 
     first = start(config, "t")
     first.expect(moved("t", None, "start", "waiting"))
@@ -403,10 +222,9 @@ IDLER = """
 
 
 async def test_control_socket_events_are_committed_and_consumed_exactly_once(
-    tmp_path: Path, start: Callable[..., Proc], store: SqliteStore
+    tmp_path: Path, start: Callable[..., MachineProcess], store: SqliteStore
 ) -> None:
-    config = tmp_path / "idler.yaml"
-    config.write_text(textwrap.dedent(IDLER))
+    config = write(tmp_path / "idler.yaml", IDLER)
 
     first = start(config, "i")
     first.expect(moved("i", None, "start", "idle"))
@@ -441,17 +259,15 @@ async def test_control_socket_events_are_committed_and_consumed_exactly_once(
 
 
 async def test_sigterm_leaves_the_machine_stopped_and_a_restart_resumes(
-    tmp_path: Path, start: Callable[..., Proc], store: SqliteStore
+    tmp_path: Path, start: Callable[..., MachineProcess], store: SqliteStore
 ) -> None:
-    config = tmp_path / "idler.yaml"
-    config.write_text(textwrap.dedent(IDLER))
+    config = write(tmp_path / "idler.yaml", IDLER)
 
     first = start(config, "i")
     first.expect(moved("i", None, "start", "idle"))
     send("i", "go", {"file": "a.txt"})
     first.expect(re.escape("[i] busy with a.txt"))
-    first.proc.terminate()
-    assert first.wait() == 0
+    assert first.stop() == 0
 
     record = await store.load_machine("i")
     assert record is not None
@@ -472,48 +288,6 @@ async def test_sigterm_leaves_the_machine_stopped_and_a_restart_resumes(
 # -- the Python API --------------------------------------------------------------------------
 
 
-class Recorder:
-    """Observer of one in-process machine."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[str | None, str, str]] = []
-        self.times: list[float] = []
-        self.messages: list[str] = []
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
-
-    def state_changed(
-        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
-    ) -> None:
-        self.changes.append((from_state, to_state, event.name))
-        self.times.append(time.monotonic())
-        self._wake()
-
-    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.messages.append(message)
-        self._wake()
-
-    def finished(self, machine: StateMachineEngine, reason: str) -> None:
-        self._wake()
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-        if predicate():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((predicate, future))
-        try:
-            await asyncio.wait_for(future, timeout)
-        finally:
-            self._waiters = [(p, f) for p, f in self._waiters if f is not future]
-
-    async def entered(self, state: str) -> None:
-        await self.until(lambda: any(to == state for _, to, _ in self.changes))
-
-    def _wake(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-
 API_MACHINE = """
     initial_state: setup
     transitions:
@@ -531,40 +305,32 @@ API_MACHINE = """
     """
 
 
-def api_engine(store: SqliteStore, **kwargs: Any) -> tuple[StateMachineEngine, Recorder]:
-    recorder = Recorder()
-    engine = StateMachineEngine(
-        config_from_text(textwrap.dedent(API_MACHINE)),
-        machine_name="api",
-        store=store,
-        observers=[recorder],
-        **kwargs,
-    )
-    return engine, recorder
+@pytest.fixture
+async def machines(store: SqliteStore) -> AsyncIterator[Machines]:
+    """Engines of API_MACHINE's kind on the test's store, all named ``api``."""
+    async with Machines(store=store, machine_name="api") as factory:
+        yield factory
 
 
-async def run_until(
-    engine: StateMachineEngine, recorder: Recorder, predicate: Callable[[], bool]
+async def run_until_holding(machines: Machines, **kwargs: Any) -> Recorder:
+    """Run an API_MACHINE until it holds (its entry log written), then stop it."""
+    engine, recorder, _ = machines.start(API_MACHINE, **kwargs)
+    await recorder.until(lambda: "holding with s3cret" in recorder.messages)
+    await machines.stop(engine)
+    return recorder
+
+
+async def test_api_resume_keeps_state_context_and_waiting_events(
+    store: SqliteStore, machines: Machines
 ) -> None:
-    """Run ``engine`` until ``predicate`` holds, then stop it."""
-    task = asyncio.create_task(engine.run())
-    try:
-        await recorder.until(predicate)
-    finally:
-        engine.request_stop()
-        await asyncio.wait_for(task, WAIT)
-
-
-async def test_api_resume_keeps_state_context_and_waiting_events(store: SqliteStore) -> None:
-    first, first_recorder = api_engine(store)
-    await run_until(first, first_recorder, lambda: "holding with s3cret" in first_recorder.messages)
+    await run_until_holding(machines)
     record = await store.load_machine("api")
     assert record is not None
     assert (record.current_state, record.status) == ("holding", "stopped")
 
     await store.send_event("api", "go", {"why": "sent while it was down"})
 
-    second, recorder = api_engine(store)
+    second, recorder = machines.build(API_MACHINE)
     assert await asyncio.wait_for(second.run(), WAIT) == "completed"
     assert recorder.changes == [
         (None, "holding", "resume"),
@@ -578,29 +344,24 @@ async def test_api_resume_keeps_state_context_and_waiting_events(store: SqliteSt
     assert record.status == "finished"
 
 
-async def test_api_fresh_starts_over(store: SqliteStore) -> None:
-    first, first_recorder = api_engine(store)
-    await run_until(first, first_recorder, lambda: "holding with s3cret" in first_recorder.messages)
+async def test_api_fresh_starts_over(machines: Machines) -> None:
+    await run_until_holding(machines)
 
-    second, recorder = api_engine(store, fresh=True)
-    await run_until(second, recorder, lambda: "holding with s3cret" in recorder.messages)
+    recorder = await run_until_holding(machines, fresh=True)
     assert recorder.changes == [(None, "setup", "start"), ("setup", "holding", "ready")]
 
 
 async def test_api_timer_fires_at_its_original_deadline_after_a_restart(
-    store: SqliteStore,
+    machines: Machines,
 ) -> None:
-    first, first_recorder = api_engine(store)
-    await run_until(first, first_recorder, lambda: "holding with s3cret" in first_recorder.messages)
+    first_recorder = await run_until_holding(machines)
     entered = first_recorder.times[-1]  # entered `holding`: timeout(1) armed
 
-    second, recorder = api_engine(store)
-    task = asyncio.create_task(second.run())
+    second, recorder, _ = machines.start(API_MACHINE)
     try:
         await recorder.entered("expired")
     finally:
-        second.request_stop()
-        await asyncio.wait_for(task, WAIT)
+        await machines.stop(second)
     fired = recorder.times[-1]
     assert recorder.changes[-1] == ("holding", "expired", "timeout(1)")
     assert 0.95 <= fired - entered < 1.8, fired - entered

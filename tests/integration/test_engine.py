@@ -7,107 +7,17 @@ log record, a FIFO the shell writes to, a pidfd), never a sleep.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import textwrap
-from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from statemachine_engine.core.action_loader import ActionLoader
-from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.event import Event
-from statemachine_engine.core.loader import config_from_text
-
-REPO = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT = 10.0
-WAIT_TIMEOUT = 5.0
-
+from tests.conftest import EXAMPLES
+from tests.support.engines import Machines, finish, run_to_end
+from tests.support.fifo import Fifo
+from tests.support.pids import ended, live_members
+from tests.support.recorder import WAIT, LogWatcher
 
 # -- helpers ------------------------------------------------------------------
-
-
-class Recorder:
-    """An observer that records what a machine does and lets a test await it."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[str | None, str, str]] = []
-        self.times: list[float] = []
-        self.events: list[Event] = []
-        self.activities: list[tuple[str, str]] = []
-        self.finished_reasons: list[str] = []
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
-
-    # MachineObserver
-    def state_changed(
-        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
-    ) -> None:
-        self.changes.append((from_state, to_state, event.name))
-        self.times.append(asyncio.get_running_loop().time())
-        self.events.append(event)
-        self._wake()
-
-    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.activities.append((message, level))
-        self._wake()
-
-    def finished(self, machine: StateMachineEngine, reason: str) -> None:
-        self.finished_reasons.append(reason)
-        self._wake()
-
-    # for tests
-    @property
-    def states(self) -> list[str]:
-        return [to_state for _, to_state, _ in self.changes]
-
-    @property
-    def messages(self) -> list[str]:
-        return [message for message, _ in self.activities]
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> None:
-        if predicate():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((predicate, future))
-        try:
-            await asyncio.wait_for(future, timeout)
-        finally:
-            self._waiters = [(p, f) for p, f in self._waiters if f is not future]
-
-    async def entered(self, state: str, times: int = 1) -> None:
-        """Wait until ``state`` has been entered ``times`` times."""
-        await self.until(lambda: self.states.count(state) >= times)
-
-    def _wake(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-
-class LogWatcher(logging.Handler):
-    """Collects the engine's structured log records; a test can await one by its action."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._changed = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self._changed.set()
-
-    def actions(self, action: str) -> list[logging.LogRecord]:
-        return [r for r in self.records if getattr(r, "action", None) == action]
-
-    async def until(self, action: str, count: int = 1, timeout: float = WAIT_TIMEOUT) -> None:
-        async def wait() -> None:
-            while len(self.actions(action)) < count:
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
 
 
 class Gate:
@@ -160,162 +70,6 @@ def actions_dir(tmp_path: Path) -> Path:
     (directory / "gate_action.py").write_text(GATE_ACTION)
     (directory / "explode_action.py").write_text(EXPLODE_ACTION)
     return directory
-
-
-@pytest.fixture
-def log_watcher() -> Iterator[LogWatcher]:
-    watcher = LogWatcher()
-    logger = logging.getLogger("statemachine_engine")
-    old_level = logger.level
-    logger.addHandler(watcher)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield watcher
-    finally:
-        logger.removeHandler(watcher)
-        logger.setLevel(old_level)
-
-
-class Machines:
-    """Builds engines from YAML text and makes sure none outlives its test."""
-
-    def __init__(self, actions_dir: Path) -> None:
-        self.loader = ActionLoader(actions_dir)
-        self.tasks: list[tuple[StateMachineEngine, asyncio.Task[str]]] = []
-
-    def build(self, text: str, **kwargs: Any) -> tuple[StateMachineEngine, Recorder]:
-        config = config_from_text(
-            textwrap.dedent(text),
-            is_known_action=self.loader.is_known,
-            known_actions=self.loader.known_types,
-        )
-        recorder = Recorder()
-        engine = StateMachineEngine(
-            config,
-            action_loader=self.loader,
-            observers=[recorder],
-            **kwargs,
-        )
-        return engine, recorder
-
-    def start(
-        self, text: str, **kwargs: Any
-    ) -> tuple[StateMachineEngine, Recorder, asyncio.Task[str]]:
-        engine, recorder = self.build(text, **kwargs)
-        task = asyncio.create_task(engine.run())
-        self.tasks.append((engine, task))
-        return engine, recorder, task
-
-    async def close(self) -> None:
-        for engine, task in self.tasks:
-            if not task.done():
-                engine.request_stop()
-        for _, task in self.tasks:
-            if not task.done():
-                try:
-                    await asyncio.wait_for(task, RUN_TIMEOUT)
-                except Exception:
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
-            elif not task.cancelled():
-                task.exception()  # mark retrieved
-
-
-@pytest.fixture
-async def machines(actions_dir: Path) -> AsyncIterator[Machines]:
-    factory = Machines(actions_dir)
-    try:
-        yield factory
-    finally:
-        await factory.close()
-
-
-async def run_to_end(engine: StateMachineEngine) -> str:
-    return await asyncio.wait_for(engine.run(), RUN_TIMEOUT)
-
-
-async def finish(task: asyncio.Task[str]) -> str:
-    return await asyncio.wait_for(task, RUN_TIMEOUT)
-
-
-class Fifo:
-    """A named pipe a shell command writes a line to; the test awaits that line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        os.mkfifo(path)
-        # O_RDWR: we count as a writer too, so the reader never sees a premature EOF
-        # and the shell's open() for writing never blocks.
-        self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        self._buffer = b""
-
-    async def readline(self, timeout: float = WAIT_TIMEOUT) -> str:
-        loop = asyncio.get_running_loop()
-        while b"\n" not in self._buffer:
-            ready: asyncio.Future[None] = loop.create_future()
-
-            def on_readable(ready: asyncio.Future[None] = ready) -> None:
-                if not ready.done():
-                    ready.set_result(None)
-
-            loop.add_reader(self._fd, on_readable)
-            try:
-                await asyncio.wait_for(ready, timeout)
-            finally:
-                loop.remove_reader(self._fd)
-            try:
-                self._buffer += os.read(self._fd, 4096)
-            except BlockingIOError:
-                continue
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode()
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-@pytest.fixture
-def fifo(tmp_path: Path) -> Iterator[Fifo]:
-    pipe = Fifo(tmp_path / "pids.fifo")
-    try:
-        yield pipe
-    finally:
-        pipe.close()
-
-
-async def wait_exited(pid: int, timeout: float = 3.0) -> None:
-    """Return once process ``pid`` has exited (a zombie counts); fail after ``timeout``."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    loop = asyncio.get_running_loop()
-    exited: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
-    try:
-        await asyncio.wait_for(exited, timeout)
-    except asyncio.TimeoutError:
-        pytest.fail(f"process {pid} is still running {timeout}s after it should have been killed")
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)
-
-
-def live_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that are still running (zombies excluded)."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
-            members.append(int(entry))
-    return members
 
 
 #: A bash action that starts a long child in its group, reports "<shell pid> <child pid>"
@@ -426,7 +180,7 @@ async def test_an_action_event_with_a_transition_skips_the_rest_of_the_list(
 
 
 async def test_self_transition_reruns_the_actions(machines: Machines) -> None:
-    text = (REPO / "examples" / "hello" / "hello.yaml").read_text()
+    text = (EXAMPLES / "hello" / "hello.yaml").read_text()
     engine, recorder = machines.build(text, machine_name="hello")
     assert await run_to_end(engine) == "completed"
     assert recorder.changes == [
@@ -563,7 +317,7 @@ async def test_events_sent_while_an_action_runs_are_held_until_a_state_accepts_t
         """,
         initial_context={"gates": {"a": gate}},
     )
-    await asyncio.wait_for(gate.entered.wait(), WAIT_TIMEOUT)
+    await asyncio.wait_for(gate.entered.wait(), WAIT)
     engine.send_event("later", {"n": 1})
     engine.send_event("last")
     await log_watcher.until("event_held", count=2)
@@ -603,7 +357,7 @@ async def test_a_held_event_no_state_accepts_is_dropped_once_idle(
         """,
         initial_context={"gates": {"a": gate}},
     )
-    await asyncio.wait_for(gate.entered.wait(), WAIT_TIMEOUT)
+    await asyncio.wait_for(gate.entered.wait(), WAIT)
     engine.send_event("later")
     await log_watcher.until("event_held")
     gate.opened.set()
@@ -633,12 +387,12 @@ async def test_an_event_leaving_the_state_kills_the_running_bash_group(
         """,
         initial_context={"fifo": str(fifo.path)},
     )
-    shell_pid, child_pid = map(int, (await fifo.readline()).split())
+    shell_pid, child_pid = map(int, (await fifo.wait_line()).split())
     assert engine.state == "a"
     engine.send_event("abort")
     assert await finish(task) == "stopped"
-    await wait_exited(child_pid)
-    await wait_exited(shell_pid)
+    assert await ended(child_pid)
+    assert await ended(shell_pid)
     assert live_members(shell_pid) == []
     # The killed command's result was discarded: no exit code, no error event.
     assert recorder.changes == [(None, "a", "start"), ("a", "stopped", "abort")]
@@ -662,7 +416,7 @@ async def test_a_running_custom_action_is_cancelled_when_the_state_is_left(
         """,
         initial_context={"gates": {"a": gate}},
     )
-    await asyncio.wait_for(gate.entered.wait(), WAIT_TIMEOUT)
+    await asyncio.wait_for(gate.entered.wait(), WAIT)
     engine.send_event("stop")
     assert await finish(task) == "completed"
     assert gate.cancelled
@@ -720,11 +474,11 @@ async def test_a_timeout_interrupts_a_running_action(machines: Machines, fifo: F
         """,
         initial_context={"fifo": str(fifo.path)},
     )
-    shell_pid, child_pid = map(int, (await fifo.readline()).split())
+    shell_pid, child_pid = map(int, (await fifo.wait_line()).split())
     assert await finish(task) == "stopped"
     assert recorder.changes[-1] == ("a", "stopped", "timeout(0.3)")
-    await wait_exited(child_pid)
-    await wait_exited(shell_pid)
+    assert await ended(child_pid)
+    assert await ended(shell_pid)
     assert live_members(shell_pid) == []
 
 
@@ -905,13 +659,13 @@ async def test_request_stop_ends_run_and_kills_the_running_subprocess(
         """,
         initial_context={"fifo": str(fifo.path)},
     )
-    shell_pid, child_pid = map(int, (await fifo.readline()).split())
+    shell_pid, child_pid = map(int, (await fifo.wait_line()).split())
     engine.request_stop()
     assert await finish(task) == "a"
     assert engine.finish_reason == "stopped"
     assert recorder.finished_reasons == ["stopped"]
-    await wait_exited(child_pid)
-    await wait_exited(shell_pid)
+    assert await ended(child_pid)
+    assert await ended(shell_pid)
     assert live_members(shell_pid) == []
     assert "exit_code" not in engine.context
 

@@ -7,179 +7,25 @@ the debug record an action writes just before it starts to wait. Nothing sleeps.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import socket
-import subprocess
-import textwrap
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
-from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.event import Event
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.database.models.job import JobStatus
 from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.messaging.wakeup import WakeupListener
-
-WAIT = 5.0
-RUN_TIMEOUT = 10.0
-
-
-# -- helpers ------------------------------------------------------------------------
-
-
-class Recorder:
-    """Observer of one machine: its state changes, activity lines and end."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[str | None, str, str]] = []
-        self.times: list[float] = []
-        self.messages: list[str] = []
-        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
-
-    def state_changed(
-        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
-    ) -> None:
-        self.changes.append((from_state, to_state, event.name))
-        self.times.append(time.monotonic())
-        self._wake()
-
-    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.messages.append(message)
-        self._wake()
-
-    def finished(self, machine: StateMachineEngine, reason: str) -> None:
-        self._wake()
-
-    @property
-    def states(self) -> list[str]:
-        return [to_state for _, to_state, _ in self.changes]
-
-    def entered_at(self, state: str, nth: int = 1) -> float:
-        return [t for t, s in zip(self.times, self.states, strict=True) if s == state][nth - 1]
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-        if predicate():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((predicate, future))
-        try:
-            await asyncio.wait_for(future, timeout)
-        finally:
-            self._waiters = [(p, f) for p, f in self._waiters if f is not future]
-
-    async def entered(self, state: str, times: int = 1, timeout: float = WAIT) -> None:
-        await self.until(lambda: self.states.count(state) >= times, timeout)
-
-    def _wake(self) -> None:
-        for predicate, future in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
-
-
-class LogWatcher(logging.Handler):
-    """Collects structured log records; a test awaits one by its ``action`` field."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._changed = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self._changed.set()
-
-    def count(self, action: str) -> int:
-        return sum(1 for r in self.records if getattr(r, "action", None) == action)
-
-    async def until(self, action: str, count: int = 1, timeout: float = WAIT) -> None:
-        async def wait() -> None:
-            while self.count(action) < count:
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
-
-
-class Machines:
-    """Durable engines on one store; none outlives its test."""
-
-    def __init__(self, store: SqliteStore) -> None:
-        self.store = store
-        self.running: list[tuple[StateMachineEngine, asyncio.Task[str]]] = []
-
-    def start(
-        self, text: str, name: str = "m", **kwargs: Any
-    ) -> tuple[StateMachineEngine, Recorder, asyncio.Task[str]]:
-        recorder = Recorder()
-        engine = StateMachineEngine(
-            config_from_text(textwrap.dedent(text)),
-            machine_name=name,
-            store=self.store,
-            observers=[recorder],
-            **kwargs,
-        )
-        task = asyncio.create_task(engine.run())
-        self.running.append((engine, task))
-        return engine, recorder, task
-
-    async def close(self) -> None:
-        for engine, task in self.running:
-            if not task.done():
-                engine.request_stop()
-        for _, task in self.running:
-            try:
-                await asyncio.wait_for(task, RUN_TIMEOUT)
-            except Exception:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    db = SqliteStore(tmp_path / "queue.db")
-    try:
-        yield db
-    finally:
-        await db.close()
+from tests.support.engines import Machines, finish
+from tests.support.files import statuses
+from tests.support.pids import exited_pid
+from tests.support.recorder import LogWatcher
 
 
 @pytest.fixture
 async def machines(store: SqliteStore) -> AsyncIterator[Machines]:
-    factory = Machines(store)
-    try:
+    """Durable engines on the test's store (named ``m`` unless a test names them)."""
+    async with Machines(store=store, machine_name="m") as factory:
         yield factory
-    finally:
-        await factory.close()
-        if WakeupListener._instance is not None:
-            WakeupListener._instance.close()
-
-
-@pytest.fixture
-def log_watcher() -> Iterator[LogWatcher]:
-    watcher = LogWatcher()
-    logger = logging.getLogger("statemachine_engine")
-    old_level = logger.level
-    logger.addHandler(watcher)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield watcher
-    finally:
-        logger.removeHandler(watcher)
-        logger.setLevel(old_level)
-
-
-async def finish(task: asyncio.Task[str]) -> str:
-    return await asyncio.wait_for(task, RUN_TIMEOUT)
-
-
-def statuses(history: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    return [(row["status"], row["attempt"]) for row in history]
 
 
 # -- check_database_queue ----------------------------------------------------------------
@@ -203,7 +49,7 @@ async def test_check_database_queue_claims_a_job_into_the_context(
     data = {"file": "a.txt", "size": 3, "machine_name": "intruder", "current_state": "nowhere"}
     await store.add_job("task", data, job_id="j1")
 
-    engine, recorder, _ = machines.start(CLAIMER, name="claimer")
+    engine, recorder, _ = machines.start(CLAIMER, machine_name="claimer")
     await recorder.until(lambda: len(recorder.messages) >= 1)
 
     context = engine.context
@@ -234,13 +80,13 @@ async def test_check_database_queue_filters_by_job_type_and_machine_type(
     await store.add_job("task", {}, job_id="cpu1", machine_type="cpu")
 
     cpu, cpu_recorder, _ = machines.start(
-        CLAIMER.replace("job_type: task", "job_type: task, machine_type: cpu"), name="cpu"
+        CLAIMER.replace("job_type: task", "job_type: task, machine_type: cpu"), machine_name="cpu"
     )
     await cpu_recorder.entered("working")
     assert cpu.context["job_id"] == "cpu1"
 
     other, other_recorder, _ = machines.start(
-        CLAIMER.replace("job_type: task", "job_type: other"), name="other"
+        CLAIMER.replace("job_type: task", "job_type: other"), machine_name="other"
     )
     await other_recorder.entered("working")
     assert other.context["job_id"] == "o1"
@@ -474,7 +320,7 @@ async def test_claim_job_claims_by_id_and_reports_already_claimed(
         await store.add_job("task", {"which": job_id}, job_id=job_id)
 
     first, first_recorder, _ = machines.start(
-        CLAIM_BY_ID, name="first", initial_context={"wanted": "j2"}
+        CLAIM_BY_ID, machine_name="first", initial_context={"wanted": "j2"}
     )
     await first_recorder.entered("got_it")
     assert first.context["job_id"] == "j2"
@@ -487,11 +333,12 @@ async def test_claim_job_claims_by_id_and_reports_already_claimed(
     assert j1.status == JobStatus.PENDING
 
     _, second_recorder, _ = machines.start(
-        CLAIM_BY_ID, name="second", initial_context={"wanted": "j2"}
+        CLAIM_BY_ID, machine_name="second", initial_context={"wanted": "j2"}
     )
     await second_recorder.entered("too_late")
 
-    _, third_recorder, _ = machines.start(CLAIM_BY_ID, name="third")  # no `wanted` in context
+    # No `wanted` in its context:
+    _, third_recorder, _ = machines.start(CLAIM_BY_ID, machine_name="third")
     await third_recorder.entered("broken")
 
 
@@ -630,13 +477,6 @@ IDLER = """
     """
 
 
-def _dead_pid() -> int:
-    """The pid of a process that has exited and been reaped."""
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
-
-
 @pytest.mark.parametrize(
     ("target", "expected", "outcome", "seen"),
     [
@@ -654,18 +494,18 @@ async def test_check_machine_state(
     outcome: str,
     seen: str | None,
 ) -> None:
-    _, idler, _ = machines.start(IDLER, name="idler")
+    _, idler, _ = machines.start(IDLER, machine_name="idler")
     await idler.entered("resting")
     # A machine whose record says running but whose process is gone.
     await store.register_machine(
-        "crashed", config_name="x", config_path=None, pid=_dead_pid(), host=socket.gethostname()
+        "crashed", config_name="x", config_path=None, pid=exited_pid(), host=socket.gethostname()
     )
     await store.save_transition(
         "crashed", from_state=None, to_state="resting", event="start", context={}, timers=[]
     )
 
     checker, recorder, _ = machines.start(
-        CHECKER, name="checker", initial_context={"target": target, "expected": expected}
+        CHECKER, machine_name="checker", initial_context={"target": target, "expected": expected}
     )
     await recorder.entered(outcome)
     assert checker.context["seen"] == seen
@@ -674,13 +514,13 @@ async def test_check_machine_state(
 async def test_check_machine_state_sees_a_machine_that_stopped(
     store: SqliteStore, machines: Machines
 ) -> None:
-    idler_engine, idler, idler_task = machines.start(IDLER, name="idler")
+    idler_engine, idler, idler_task = machines.start(IDLER, machine_name="idler")
     await idler.entered("resting")
     idler_engine.request_stop()
     await finish(idler_task)
 
     _, recorder, _ = machines.start(
-        CHECKER, name="checker", initial_context={"target": "idler", "expected": "resting"}
+        CHECKER, machine_name="checker", initial_context={"target": "idler", "expected": "resting"}
     )
     await recorder.entered("is_down")
 
@@ -706,7 +546,7 @@ async def test_clear_events_drops_waiting_events_of_the_given_types(
     keep = await store.send_event("sleeper", "wake_up")
     mine = await store.send_event("clearer", "poke")
 
-    engine, recorder, _ = machines.start(CLEARER, name="clearer")
+    engine, recorder, _ = machines.start(CLEARER, machine_name="clearer")
     await recorder.entered("cleared")
     assert engine.context["cleared_events"] == 2
 
@@ -718,6 +558,6 @@ async def test_clear_events_drops_waiting_events_of_the_given_types(
 
 async def test_clear_events_with_nothing_to_clear(store: SqliteStore, machines: Machines) -> None:
     await store.send_event("sleeper", "wake_up")
-    engine, recorder, _ = machines.start(CLEARER, name="clearer")
+    engine, recorder, _ = machines.start(CLEARER, machine_name="clearer")
     await recorder.entered("nothing")
     assert engine.context["cleared_events"] == 0

@@ -8,215 +8,41 @@ that nothing else reports. Every process is stopped and reaped in ``finally``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
-import select
-import signal
 import socket
-import sqlite3
-import subprocess
 import sys
-import textwrap
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from statemachine_engine.database.models.job import JobStatus
 from statemachine_engine.database.sqlite import SqliteStore
+from tests.conftest import EXAMPLES
+from tests.support.fifo import Fifo
+from tests.support.files import sql, statuses, write
+from tests.support.processes import MachineProcess, console_script, moved, send, wait_until
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="uses /bin/bash, signals and FIFOs"
 )
 
-REPO = Path(__file__).resolve().parents[2]
-SIMPLE_WORKER = REPO / "examples" / "simple_worker" / "simple_worker.yaml"
-_BIN = Path(sys.executable).parent
-STATEMACHINE = (
-    [str(_BIN / "statemachine")]
-    if (_BIN / "statemachine").exists()
-    else [sys.executable, "-m", "statemachine_engine"]
-)
-STATEMACHINE_DB = _BIN / "statemachine-db"
-DEADLINE = 15.0
-
-#: Lines of every worker go through one condition, so a test can wait on all of them.
-_CHANGED = threading.Condition()
+SIMPLE_WORKER = EXAMPLES / "simple_worker" / "simple_worker.yaml"
+STATEMACHINE_DB = console_script("statemachine-db")
 
 
 # -- helpers ----------------------------------------------------------------------------
 
 
-class Worker:
-    """One ``statemachine`` process; its stderr lines are kept and can be awaited."""
-
-    def __init__(self, args: Sequence[str | Path], cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [*STATEMACHINE, *map(str, args)],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self._cursor = 0
-        self._eof = False
-        self._counts: dict[str, tuple[int, int]] = {}
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
-
-    def _pump(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with _CHANGED:
-                self.lines.append(line.rstrip("\n"))
-                _CHANGED.notify_all()
-        with _CHANGED:
-            self._eof = True
-            _CHANGED.notify_all()
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
-
-    def count(self, pattern: str) -> int:
-        """How many stderr lines so far match ``pattern`` (counted incrementally)."""
-        with _CHANGED:
-            seen, found = self._counts.get(pattern, (0, 0))
-            regex = re.compile(pattern)
-            found += sum(1 for line in self.lines[seen:] if regex.search(line))
-            self._counts[pattern] = (len(self.lines), found)
-            return found
-
-    def expect(self, pattern: str, timeout: float = DEADLINE) -> str:
-        """The next stderr line (after the last one matched) matching ``pattern``."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with _CHANGED:
-            while True:
-                while self._cursor < len(self.lines):
-                    line = self.lines[self._cursor]
-                    self._cursor += 1
-                    if regex.search(line):
-                        return line
-                if self._eof:
-                    pytest.fail(f"exited before a line matched {pattern!r}:\n{self.stderr}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    pytest.fail(f"no line matching {pattern!r} within {timeout}s:\n{self.stderr}")
-                _CHANGED.wait(remaining)
-
-    def stop(self) -> int:
-        """SIGTERM; the exit status."""
-        self.proc.terminate()
-        try:
-            code = self.proc.wait(DEADLINE)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {DEADLINE}s after SIGTERM:\n{self.stderr}")
-        self._thread.join(DEADLINE)
-        return code
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(DEADLINE) == -signal.SIGKILL
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self._thread.join(5)
-        assert self.proc.stderr is not None
-        self.proc.stderr.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait until ``predicate`` holds, re-checked on every line any worker writes."""
-    deadline = time.monotonic() + timeout
-    with _CHANGED:
-        while not predicate():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"{what}: not within {timeout}s")
-            _CHANGED.wait(remaining)
-
-
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "queue.db"
+def workers(statemachine: Callable[..., MachineProcess], db: Path) -> Callable[..., MachineProcess]:
+    """``workers(config, name)`` starts ``statemachine config --db db --machine-name name``."""
 
+    def start(config: Path, name: str | None = None) -> MachineProcess:
+        return statemachine(config, "--db", db, *(() if name is None else ("--machine-name", name)))
 
-@pytest.fixture
-async def store(db: Path) -> AsyncIterator[SqliteStore]:
-    handle = SqliteStore(db)
-    try:
-        yield handle
-    finally:
-        await handle.close()
-
-
-@pytest.fixture
-def workers(tmp_path: Path, db: Path) -> Iterator[Callable[..., Worker]]:
-    """``workers(config, name)`` starts ``statemachine config --machine-name name --db db``."""
-    started: list[Worker] = []
-
-    def start(config: Path, name: str | None = None) -> Worker:
-        args: list[str | Path] = [config, "--db", db]
-        if name is not None:
-            args += ["--machine-name", name]
-        worker = Worker(args, cwd=tmp_path)
-        started.append(worker)
-        return worker
-
-    try:
-        yield start
-    finally:
-        for worker in started:
-            worker.close()
-
-
-@pytest.fixture
-def shells() -> Iterator[list[int]]:
-    """Process groups of shell commands whose worker the test killed."""
-    groups: list[int] = []
-    try:
-        yield groups
-    finally:
-        for pgid in groups:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path
-
-
-def moved(worker: str, source: str | None, event: str, target: str) -> str:
-    return re.escape(f"[{worker}] {source} --{event}--> {target}")
-
-
-def read_fifo_line(path: Path, timeout: float = DEADLINE) -> str:
-    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-    try:
-        buffer = b""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            readable, _, _ = select.select([fd], [], [], max(0.0, remaining))
-            if not readable:
-                pytest.fail(f"nothing written to {path} within {timeout}s")
-            with contextlib.suppress(BlockingIOError):
-                buffer += os.read(fd, 4096)
-        return buffer.partition(b"\n")[0].decode()
-    finally:
-        os.close(fd)
+    return start
 
 
 # -- four workers, two thousand jobs ---------------------------------------------------------
@@ -239,7 +65,7 @@ JOBS = 2000
 
 
 async def test_four_workers_drain_the_queue_without_duplicates_or_losses(
-    tmp_path: Path, db: Path, store: SqliteStore, workers: Callable[..., Worker]
+    tmp_path: Path, db: Path, store: SqliteStore, workers: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "drain.yaml", DRAIN)
     for n in range(JOBS):
@@ -248,7 +74,7 @@ async def test_four_workers_drain_the_queue_without_duplicates_or_losses(
     names = [f"w{i}" for i in range(1, 5)]
     running = [workers(config, name) for name in names]
     done = [moved(name, "processing", "job_completed", "waiting") for name in names]
-    wait_for(
+    wait_until(
         lambda: sum(w.count(p) for w, p in zip(running, done, strict=True)) >= JOBS,
         timeout=45.0,
         what=f"{JOBS} jobs completed",
@@ -262,14 +88,14 @@ async def test_four_workers_drain_the_queue_without_duplicates_or_losses(
     counts = await store.job_counts()
     assert counts[JobStatus.COMPLETED] == JOBS
     assert sum(counts.values()) == JOBS
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute(
-            "SELECT job_id,"
-            " sum(status = 'processing'), sum(status = 'completed'),"
-            " max(CASE WHEN status = 'processing' THEN worker END),"
-            " max(CASE WHEN status = 'completed' THEN worker END)"
-            " FROM job_history GROUP BY job_id"
-        ).fetchall()
+    rows = sql(
+        db,
+        "SELECT job_id,"
+        " sum(status = 'processing'), sum(status = 'completed'),"
+        " max(CASE WHEN status = 'processing' THEN worker END),"
+        " max(CASE WHEN status = 'completed' THEN worker END)"
+        " FROM job_history GROUP BY job_id",
+    )
     assert len(rows) == JOBS
     claimed_twice = [row for row in rows if row[1] != 1 or row[2] != 1]
     assert not claimed_twice, claimed_twice[:5]
@@ -303,15 +129,17 @@ LEASED = """
 
 
 async def test_a_killed_worker_s_job_is_finished_by_another_after_its_lease_expires(
-    tmp_path: Path, store: SqliteStore, workers: Callable[..., Worker], shells: list[int]
+    tmp_path: Path,
+    store: SqliteStore,
+    workers: Callable[..., MachineProcess],
+    shells: list[int],
+    fifo: Fifo,
 ) -> None:
-    fifo = tmp_path / "pid.fifo"
-    os.mkfifo(fifo)
     config = write(tmp_path / "leased.yaml", LEASED.replace("@FIFO@", str(fifo)))
     await store.add_job("task", {}, job_id="slow")
 
     victim = workers(config, "victim")
-    shells.append(int(read_fifo_line(fifo)))  # mid-job: the command hangs
+    shells.append(int(fifo.readline()))  # mid-job: the command hangs
     claimed = await store.get_job("slow")
     assert claimed is not None
     assert claimed.status == JobStatus.PROCESSING
@@ -380,7 +208,7 @@ FLAKY = """
 
 
 async def test_a_job_failing_twice_then_succeeding_shows_its_three_attempts(
-    tmp_path: Path, store: SqliteStore, workers: Callable[..., Worker]
+    tmp_path: Path, store: SqliteStore, workers: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "flaky.yaml", FLAKY)
     await store.add_job("task", {}, job_id="flaky", max_attempts=3)
@@ -394,8 +222,7 @@ async def test_a_job_failing_twice_then_succeeding_shows_its_three_attempts(
     job = await store.get_job("flaky")
     assert job is not None
     assert (job.status, job.attempts) == (JobStatus.COMPLETED, 3)
-    steps = [(row["status"], row["attempt"]) for row in await store.job_history("flaky")]
-    assert steps == [
+    assert statuses(await store.job_history("flaky")) == [
         ("pending", 0),
         ("processing", 1),
         ("failed", 1),
@@ -409,7 +236,7 @@ async def test_a_job_failing_twice_then_succeeding_shows_its_three_attempts(
 
 
 async def test_a_job_failing_every_time_ends_dead(
-    tmp_path: Path, store: SqliteStore, workers: Callable[..., Worker]
+    tmp_path: Path, store: SqliteStore, workers: Callable[..., MachineProcess]
 ) -> None:
     config = write(tmp_path / "flaky.yaml", FLAKY)
     await store.add_job("task", {}, job_id="doomed", max_attempts=2)
@@ -423,8 +250,7 @@ async def test_a_job_failing_every_time_ends_dead(
     job = await store.get_job("doomed")
     assert job is not None
     assert (job.status, job.attempts) == (JobStatus.DEAD, 2)
-    steps = [(row["status"], row["attempt"]) for row in await store.job_history("doomed")]
-    assert steps == [
+    assert statuses(await store.job_history("doomed")) == [
         ("pending", 0),
         ("processing", 1),
         ("failed", 1),
@@ -438,15 +264,15 @@ async def test_a_job_failing_every_time_ends_dead(
 
 
 async def test_the_simple_worker_example_drains_five_jobs(
-    tmp_path: Path, db: Path, store: SqliteStore, workers: Callable[..., Worker]
+    tmp_path: Path, db: Path, store: SqliteStore, workers: Callable[..., MachineProcess]
 ) -> None:
     files = ["a.txt", "b.txt", "c d.txt", "$(touch pwned)", "e.txt"]
     ids = []
     for name in files:
         payload = f'{{"file": "{name}"}}'
-        if STATEMACHINE_DB.exists():  # as the README does it
+        if STATEMACHINE_DB:  # as the README does it
             proc = await asyncio.create_subprocess_exec(
-                STATEMACHINE_DB,
+                *STATEMACHINE_DB,
                 *("add-job", "--db", str(db), "--type", "task", "--payload", payload),
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -468,9 +294,7 @@ async def test_the_simple_worker_example_drains_five_jobs(
     assert not (tmp_path / "pwned").exists()  # job data never becomes shell syntax
 
     # The config's stop transition ends it cleanly.
-    path = Path(os.environ["STATEMACHINE_SOCKET_DIR"]) / "control-simple_worker.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(b'{"type": "stop"}', str(path))
+    send("simple_worker", "stop")
     worker.expect(moved("simple_worker", "waiting", "stop", "stopped"))
     worker.expect(re.escape("[simple_worker] Simple worker stopped"))
-    assert worker.proc.wait(DEADLINE) == 0
+    assert worker.wait() == 0

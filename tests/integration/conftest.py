@@ -1,0 +1,43 @@
+"""Integration fixtures: a real SQLite file and engines built in the test's process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.messaging.wakeup import WakeupListener
+from tests.support.engines import Machines
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The test's database file (the store and its machine processes share it)."""
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+async def store(db: Path) -> AsyncIterator[SqliteStore]:
+    """A store on ``db``, opened by the test; closed with the wake-up listener at the end."""
+    handle = SqliteStore(db)
+    try:
+        yield handle
+    finally:
+        await handle.close()
+        if WakeupListener._instance is not None:
+            WakeupListener._instance.close()
+
+
+@pytest.fixture
+def actions_dir(tmp_path: Path) -> Path:
+    """Where the test's custom actions live (read when the first machine is built)."""
+    return tmp_path / "actions"
+
+
+@pytest.fixture
+async def machines(actions_dir: Path) -> AsyncIterator[Machines]:
+    """Builds engines with the test's custom actions; stops them at the end."""
+    async with Machines(actions_dir) as factory:
+        yield factory
