@@ -561,3 +561,35 @@ async def test_clear_events_with_nothing_to_clear(store: SqliteStore, machines: 
     engine, recorder, _ = machines.start(CLEARER, machine_name="clearer")
     await recorder.entered("nothing")
     assert engine.context["cleared_events"] == 0
+
+
+async def test_empty_checks_in_a_row_back_off_until_a_job_comes(
+    store: SqliteStore, machines: Machines, log_watcher: LogWatcher
+) -> None:
+    _, recorder, _ = machines.start(
+        """
+        initial_state: waiting
+        transitions:
+          - {from: waiting, to: waiting, event: no_jobs}
+          - {from: waiting, to: working, event: new_job}
+          - {from: working, to: waiting, event: continue}
+        actions:
+          waiting:
+            - {type: check_database_queue, job_type: task, wait: 0.02, max_wait: 0.08}
+          working:
+            - {type: log, message: "got {job_id}"}
+        """
+    )
+    await log_watcher.until("queue_wait", count=5)
+    waits = [record.args[1] for record in log_watcher.actions("queue_wait")]  # type: ignore[index]
+    # 0.02, 0.04, 0.08, then capped at 0.08 (each a little less: time has passed).
+    assert [round(w, 2) for w in waits[:5]] == pytest.approx(
+        [0.02, 0.04, 0.08, 0.08, 0.08], abs=0.011
+    )
+    await store.add_job("task", {}, job_id="j1")
+    await recorder.until(lambda: "got j1" in recorder.messages)
+    # A job resets the backoff: the next empty check waits the first `wait` again.
+    seen = log_watcher.count("queue_wait")
+    await log_watcher.until("queue_wait", count=seen + 1)
+    first_after = log_watcher.actions("queue_wait")[seen]
+    assert first_after.args[1] == pytest.approx(0.02, abs=0.011)  # type: ignore[index]

@@ -5,7 +5,8 @@ Options:
     machine_type: take only jobs addressed to this machine type (or to none).
     wait: seconds to wait for a job when the queue is empty (default 5). The wait
         is woken at once when a job is added, so the classic ``waiting --no_jobs-->
-        waiting`` loop costs nothing while idle and reacts immediately.
+        waiting`` loop costs nothing while idle and reacts immediately. Each further
+        empty check in a row waits twice as long, up to ``max_wait`` (default 60).
     lease: seconds a claimed job stays ours without renewal (default 60; the running
         machine renews it, so this only matters when the machine dies).
     success: event when a job was claimed (default ``new_job``).
@@ -27,6 +28,9 @@ from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds
 
 DEFAULT_WAIT_SECONDS = 5.0
+DEFAULT_MAX_WAIT_SECONDS = 60.0
+#: Context key counting empty checks in a row (for the backoff).
+IDLE_CHECKS_KEY = "_queue_idle_checks"
 
 
 class CheckDatabaseQueueAction(BaseAction):
@@ -41,7 +45,12 @@ class CheckDatabaseQueueAction(BaseAction):
         job_type = self.get_config_value("job_type")
         machine_type = self.get_config_value("machine_type")
         lease = seconds(self, "lease", DEFAULT_LEASE_SECONDS)
-        deadline = time.monotonic() + seconds(self, "wait", DEFAULT_WAIT_SECONDS)
+        idle_checks = int(context.get(IDLE_CHECKS_KEY) or 0)
+        wait = min(
+            seconds(self, "wait", DEFAULT_WAIT_SECONDS) * 2**idle_checks,
+            max(seconds(self, "max_wait", DEFAULT_MAX_WAIT_SECONDS), 0.0),
+        )
+        deadline = time.monotonic() + wait
         listener = WakeupListener.shared()
         while True:
             mark = listener.mark(JOBS)
@@ -49,10 +58,12 @@ class CheckDatabaseQueueAction(BaseAction):
                 job_type, runtime.worker_id, lease_seconds=lease, machine_type=machine_type
             )
             if job is not None:
+                context.pop(IDLE_CHECKS_KEY, None)
                 runtime.adopt_job(job)
                 return self.success_event
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                context[IDLE_CHECKS_KEY] = min(idle_checks + 1, 16)
                 return str(self.get_config_value("empty", "no_jobs"))
             ready_at = await store.next_job_ready_at(job_type)
             if ready_at is not None and ready_at > time.time():
