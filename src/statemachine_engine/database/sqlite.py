@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..messaging.wakeup import JOBS, notify
 from .models.job import Job, JobStatus
@@ -610,18 +610,7 @@ class SqliteStore:
         if where:
             query += " WHERE " + " AND ".join(where)
         query += f" ORDER BY id DESC LIMIT {int(limit)}"
-        return [
-            TransitionRecord(
-                machine_name=row["machine_name"],
-                from_state=row["from_state"],
-                to_state=row["to_state"],
-                event=row["event"],
-                at=row["at"],
-                job_id=row["job_id"],
-                id=row["id"],
-            )
-            for row in self._read(query, params)
-        ]
+        return [_record(TransitionRecord, row) for row in self._read(query, params)]
 
     # -- realtime events ---------------------------------------------------------------
 
@@ -649,13 +638,7 @@ class SqliteStore:
             params.append(machine)
         query += f" ORDER BY id LIMIT {int(limit)}"
         return [
-            RealtimeEvent(
-                id=row["id"],
-                machine_name=row["machine_name"],
-                event_type=row["event_type"],
-                payload=_loads(row["payload"]),
-                created_at=row["created_at"],
-            )
+            _record(RealtimeEvent, row, payload=_loads(row["payload"]))
             for row in self._read(query, params)
         ]
 
@@ -672,57 +655,29 @@ def _statements(script: str) -> list[str]:
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
+_R = TypeVar("_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent)
+
+
+def _record(cls: type[_R], row: sqlite3.Row, **converted: Any) -> _R:
+    """A record from a row whose columns carry the record's field names."""
+    values = {name: row[name] for name in cls._fields if name not in converted}
+    return cls(**values, **converted)
+
+
 def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        job_id=row["job_id"],
-        job_type=row["job_type"],
-        machine_type=row["machine_type"],
-        status=row["status"],
-        priority=row["priority"],
-        data=_loads(row["data"]),
-        result=_loads(row["result"]),
-        error=row["error"],
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        run_after=row["run_after"],
-        lease_owner=row["lease_owner"],
-        lease_expires=row["lease_expires"],
-        source_job_id=row["source_job_id"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        updated_at=row["updated_at"],
-    )
+    return _record(Job, row, data=_loads(row["data"]), result=_loads(row["result"]))
 
 
 def _event(row: sqlite3.Row) -> MachineEvent:
-    return MachineEvent(
-        id=row["id"],
-        target_machine=row["target_machine"],
-        source_machine=row["source_machine"],
-        event_type=row["event_type"],
-        payload=_loads(row["payload"]),
-        job_id=row["job_id"],
-        status=row["status"],
-        created_at=row["created_at"],
-        processed_at=row["processed_at"],
-    )
+    return _record(MachineEvent, row, payload=_loads(row["payload"]))
 
 
 def _machine(row: sqlite3.Row) -> MachineStateRecord:
-    return MachineStateRecord(
-        machine_name=row["machine_name"],
-        current_state=row["current_state"],
+    timers = _loads(row["timers"]) or []
+    return _record(
+        MachineStateRecord,
+        row,
         context=_loads(row["context"]) or {},
         actions_done=bool(row["actions_done"]),
-        timers=[(str(event), float(deadline)) for event, deadline in _loads(row["timers"]) or []],
-        config_name=row["config_name"],
-        config_path=row["config_path"],
-        pid=row["pid"],
-        host=row["host"],
-        status=row["status"],
-        started_at=row["started_at"],
-        heartbeat_at=row["heartbeat_at"],
-        updated_at=row["updated_at"],
+        timers=[(str(event), float(deadline)) for event, deadline in timers],
     )
