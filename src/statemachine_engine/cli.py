@@ -135,10 +135,12 @@ async def _serve(
 ) -> int:
     import asyncio
     import signal
+    import time
 
     from .core.engine import StateMachineEngine
     from .database import open_store
     from .messaging.control import WAKE_EVENT, ControlSocket
+    from .messaging.realtime import RealtimePublisher, default_event_socket_path
     from .settings import control_socket_path
 
     machine_name = (
@@ -170,13 +172,28 @@ async def _serve(
         if control is not None:
             control.close()
         raise
+    publisher = RealtimePublisher(
+        machine_name,
+        Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path(),
+        store,
+    )
     engine = StateMachineEngine(
         config,
         machine_name=machine_name,
         action_loader=actions,
         initial_context=initial_context,
+        observers=[publisher],
         store=store,
         fresh=args.fresh,
+    )
+    publisher.publish(
+        "machine_registered",
+        {
+            "config_type": Path(args.config).stem,
+            "config_name": config.name,
+            "pid": os.getpid(),
+            "timestamp": time.time(),
+        },
     )
 
     received: list[int] = []
@@ -195,6 +212,7 @@ async def _serve(
             loop.remove_signal_handler(signum)
         if control is not None:
             control.close()
+        await publisher.close()
         await store.close()
     if received and received[0] == signal.SIGINT:
         return EXIT_INTERRUPTED

@@ -40,3 +40,17 @@ async def test_payload_json_cannot_hold_is_kept_as_text(store: Store) -> None:
     await store.record_realtime("m1", "odd", {"value": object()})
     [event] = await store.list_realtime()
     assert isinstance(event.payload["value"], str)
+
+
+async def test_a_batch_is_recorded_in_order(store: Store) -> None:
+    await store.record_realtime("m0", "before", {})
+    await store.record_realtime_batch(
+        "m1", [("state_change", {"to": "a"}), ("activity_log", None), ("state_change", {"to": "b"})]
+    )
+    await store.record_realtime_batch("m1", [])
+    events = await store.list_realtime(machine="m1")
+    assert [(e.event_type, e.payload) for e in events] == [
+        ("state_change", {"to": "a"}),
+        ("activity_log", {}),
+        ("state_change", {"to": "b"}),
+    ]

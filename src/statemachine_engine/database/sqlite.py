@@ -628,6 +628,22 @@ class SqliteStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    async def record_realtime_batch(
+        self, machine_name: str, events: Sequence[tuple[str, Any]]
+    ) -> None:
+        now = time.time()
+        rows = [
+            {
+                "machine_name": machine_name,
+                "event_type": event_type,
+                "payload": _dumps_lenient({} if payload is None else payload),
+                "now": now,
+            }
+            for event_type, payload in events
+        ]
+        with self._write() as conn:
+            conn.executemany(_Q["insert_realtime"], rows)
+
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
     ) -> list[RealtimeEvent]:

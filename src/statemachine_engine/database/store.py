@@ -197,6 +197,11 @@ class Store(Protocol):
 
     async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int: ...
 
+    async def record_realtime_batch(
+        self, machine_name: str, events: Sequence[tuple[str, Any]]
+    ) -> None:
+        """Record several ``(event_type, payload)`` of one machine in one transaction."""
+
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
     ) -> list[RealtimeEvent]: ...

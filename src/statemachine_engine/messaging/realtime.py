@@ -1,0 +1,129 @@
+"""The live event stream: what machines do, as it happens, for monitors.
+
+Each machine sends realtime events as JSON datagrams to the monitor's event socket
+(``events.sock`` in the private socket directory, or ``--event-socket-path``), in the
+earlier implementation's wire format ``{"machine_name": M, "type": T, "payload": {...}}``
+plus a per-machine sequence number ``seq``. Sending never blocks and never fails the
+machine: with no monitor listening, or a monitor too slow to keep up, the datagram is
+dropped. The events are also recorded in the store's ``realtime_events`` table, in
+batches written off the machine's path, so a monitor started later can replay them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.engine import StateMachineEngine
+    from ..core.event import Event
+    from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.realtime")
+
+EVENT_SOCKET_NAME = "events.sock"
+#: Largest batch of events written to the store in one transaction.
+RECORD_BATCH = 500
+#: Events are recorded this long after the first of a batch: one commit for many events.
+RECORD_DELAY_SECONDS = 0.05
+
+
+def default_event_socket_path() -> Path:
+    from ..settings import socket_dir
+
+    return socket_dir() / EVENT_SOCKET_NAME
+
+
+class RealtimePublisher:
+    """Observer of one machine that streams its events to the monitor socket.
+
+    Args:
+        machine_name: the machine's name (each event carries it).
+        socket_path: the monitor's event socket.
+        store: where events are recorded for replay (None: not recorded).
+    """
+
+    def __init__(self, machine_name: str, socket_path: Path, store: Store | None = None) -> None:
+        self.machine_name = machine_name
+        self.socket_path = str(socket_path)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        self._seq = 0
+        self._store = store
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    # -- MachineObserver -----------------------------------------------------------
+
+    def state_changed(
+        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
+    ) -> None:
+        self.publish(
+            "state_change",
+            {
+                "from_state": from_state,
+                "to_state": to_state,
+                "event_trigger": event.name,
+                "timestamp": time.time(),
+            },
+        )
+
+    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
+        self.publish("activity_log", {"message": message, "level": level, "timestamp": time.time()})
+
+    def finished(self, machine: StateMachineEngine, reason: str) -> None:
+        self.publish(
+            "machine_terminated",
+            {"final_state": machine.state, "reason": reason, "timestamp": time.time()},
+        )
+
+    # -- sending --------------------------------------------------------------------
+
+    def publish(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Send one event now (dropped if nobody listens) and queue it for the store."""
+        self._seq += 1
+        message = {
+            "machine_name": self.machine_name,
+            "type": event_type,
+            "payload": payload,
+            "seq": self._seq,
+        }
+        try:
+            data = json.dumps(message, default=str, ensure_ascii=False).encode()
+            self._sock.sendto(data, self.socket_path)
+        except OSError:
+            pass  # no monitor, or one that cannot keep up: the machine goes on
+        if self._store is not None:
+            self._pending.append((event_type, payload))
+            if self._flushing is None or self._flushing.done():
+                with contextlib.suppress(RuntimeError):  # no running loop: flush later
+                    self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
+        store = self._store
+        assert store is not None
+        if delay:
+            await asyncio.sleep(delay)
+        while self._pending:
+            batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
+            try:
+                await store.record_realtime_batch(self.machine_name, batch)
+            except Exception:  # recording is for replay only; never take a machine down
+                logger.warning("could not record realtime events", exc_info=True)
+                return
+
+    async def close(self) -> None:
+        """Record what is still queued and close the socket."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
+        if self._pending:
+            await self._flush(delay=0)
+        self._sock.close()
