@@ -593,3 +593,34 @@ async def test_empty_checks_in_a_row_back_off_until_a_job_comes(
     await log_watcher.until("queue_wait", count=seen + 1)
     first_after = log_watcher.actions("queue_wait")[seen]
     assert first_after.args[1] == pytest.approx(0.02, abs=0.011)  # type: ignore[index]
+
+
+async def test_job_and_error_events_reach_the_observers(
+    store: SqliteStore, machines: Machines
+) -> None:
+    await store.add_job("task", {}, job_id="j1")
+    engine, recorder = await machines.run(
+        """
+        initial_state: waiting
+        final: [failed]
+        transitions:
+          - {from: waiting, to: working, event: new_job}
+          - {from: working, to: failed, event: error}
+        actions:
+          waiting:
+            - {type: check_database_queue, job_type: task, wait: 0.2}
+          working:
+            - {type: complete_job}
+            - {type: set_context, key: machine_name, value: nope}
+        """,
+        store=store,
+    )
+    assert engine.state == "failed"
+    kinds = [kind for kind, _ in recorder.others]
+    assert kinds == ["job_started", "job_completed", "error"]
+    assert recorder.others[0][1] == {"job_id": "j1", "job_type": "task", "attempt": 1}
+    assert recorder.others[1][1] == {"job_id": "j1"}
+    error = recorder.others[2][1]
+    assert error["action"] == "set_context"
+    assert error["state"] == "working"
+    assert "machine_name" in str(error["message"])

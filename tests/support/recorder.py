@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from statemachine_engine.core.engine import StateMachineEngine
 from statemachine_engine.core.event import Event
@@ -27,6 +28,7 @@ class Recorder:
         events: the :class:`Event` of each state change.
         activities: ``(message, level)`` per activity line.
         finished_reasons: why the machine ended, once per end.
+        others: other events, ``(event_type, payload)``: job_started, error...
     """
 
     def __init__(self) -> None:
@@ -35,6 +37,7 @@ class Recorder:
         self.events: list[Event] = []
         self.activities: list[tuple[str, str]] = []
         self.finished_reasons: list[str] = []
+        self.others: list[tuple[str, dict[str, Any]]] = []
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # MachineObserver
@@ -52,6 +55,10 @@ class Recorder:
 
     def finished(self, machine: StateMachineEngine, reason: str) -> None:
         self.finished_reasons.append(reason)
+        self._wake()
+
+    def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
+        self.others.append((event_type, payload))
         self._wake()
 
     # for tests

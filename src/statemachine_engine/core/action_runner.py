@@ -102,6 +102,10 @@ async def run_action(
             )
             result = action.error_event if action else str(spec.options.get("error", "error"))
             failed = True
+            runtime.emit(
+                "error",
+                {"action": spec.type, "state": runtime.state, "message": message},
+            )
         else:
             failed = result is not None and action is not None and result == action.error_event
         if failed and attempt < policy.attempts:

@@ -71,6 +71,9 @@ class MachineObserver(Protocol):
 
     def finished(self, machine: StateMachineEngine, reason: str) -> None: ...
 
+    def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
+        """Anything else worth streaming: ``job_started``, ``job_completed``, ``error``..."""
+
 
 class StateMachineEngine:
     """Runs one machine from a :class:`MachineConfig`.
@@ -257,20 +260,34 @@ class StateMachineEngine:
         for observer in self.observers:
             observer.activity(self, message, level)
 
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Tell the observers about something besides transitions and activity."""
+        for observer in self.observers:
+            observer.event(self, event_type, payload)
+
     def adopt_job(self, job: Job) -> None:
         shortest = self._jobs.shortest_lease
         self._jobs.adopt(job, self.context)
+        self.emit(
+            "job_started",
+            {"job_id": job.job_id, "job_type": job.job_type, "attempt": job.attempts},
+        )
         if self._jobs.shortest_lease != shortest:
             self._leases_changed.set()
 
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool:
-        return await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
+        done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
+        if done:
+            kind = "job_completed" if error is None else "job_failed"
+            self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
+        return done
 
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
-            await self._jobs.release_all(self.store)
+            for job_id in await self._jobs.release_all(self.store):
+                self.emit("job_completed", {"job_id": job_id, "implicit": True})
 
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.

@@ -71,13 +71,16 @@ class JobTracker:
             done = failed is not None
         return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
 
-    async def release_all(self, store: Store) -> None:
-        """Implicitly complete every job still held."""
+    async def release_all(self, store: Store) -> list[str]:
+        """Implicitly complete every job still held; the ids completed."""
+        done: list[str] = []
         for job_id in list(self._leases):
             if await self.release(store, job_id):
+                done.append(job_id)
                 logger.debug(
                     "job %s completed implicitly", job_id, extra={"action": "job_implicit_done"}
                 )
+        return done
 
     async def renew(self, store: Store) -> None:
         lease = self.shortest_lease

@@ -31,6 +31,9 @@ class MachineRuntime(Protocol):
     ) -> None:
         """Queue an event for this machine."""
 
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Tell the machine's observers (the realtime stream) about something."""
+
     @property
     def delivery_mark(self) -> int:
         """A counter of deliveries to this machine (see :meth:`wait_for_delivery`)."""

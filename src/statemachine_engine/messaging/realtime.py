@@ -83,6 +83,9 @@ class RealtimePublisher:
             {"final_state": machine.state, "reason": reason, "timestamp": time.time()},
         )
 
+    def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
+        self.publish(event_type, {**payload, "timestamp": time.time()})
+
     # -- sending --------------------------------------------------------------------
 
     def publish(self, event_type: str, payload: dict[str, Any]) -> None:
