@@ -1,0 +1,261 @@
+"""Event latency and throughput across processes, durable path.
+
+The bench plays the monitor: it listens on the event socket machines stream to, starts
+a real `statemachine` process, and sends it events the durable way (commit to the
+target's inbox in the store, then a wake-up datagram). Latency is the time from the
+send to the `state_change` the target reports for it.
+
+    python bench/latency.py [--events N] [--burst N] [--reference PATH]
+
+Bars (DESIGN.md): p50 < 1 ms, p99 < 5 ms; >= 5,000 events/s through one machine with
+none lost. The earlier implementation (run as a black box when `--reference` exists)
+sends fire-and-forget datagrams; its figures are printed beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.append(sys.path.pop(0))  # this folder last: bench/queue.py must not hide `queue`
+
+from _report import figure, header
+from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.messaging.delivery import deliver
+
+CONFIG = """
+name: pingpong
+initial_state: a
+transitions:
+  - {from: a, to: b, event: ping}
+  - {from: b, to: a, event: ping}
+  - {from: "*", to: stopped, event: stop}
+"""
+IDLE_GAP_SECONDS = 0.02
+
+
+class Monitor:
+    """The event socket, read from the bench's event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        self.sock.setblocking(False)
+
+    async def next_change(self, timeout: float = 10.0) -> dict[str, object]:
+        loop = asyncio.get_running_loop()
+        while True:
+            data = await asyncio.wait_for(loop.sock_recv(self.sock, 1 << 20), timeout)
+            event = json.loads(data)
+            if event.get("type") == "state_change":
+                return event
+
+    async def drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await loop.sock_recv(self.sock, 1 << 20)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def start(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def handled_pings(store: SqliteStore) -> int:
+    query = "SELECT count(*) FROM state_history WHERE event = 'ping'"
+    return int(store._conn.execute(query).fetchone()[0])
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+async def ours(workdir: Path, events: int, burst: int) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
+        "STATEMACHINE_DB": str(workdir / "store.db"),
+        "STATEMACHINE_CACHE_DIR": str(workdir / "cache"),
+    }
+    os.environ.update(env)
+    (workdir / "s").mkdir(mode=0o700)
+    config = workdir / "pingpong.yaml"
+    config.write_text(CONFIG)
+    monitor = Monitor(workdir / "s" / "events.sock")
+    process = start([sys.executable, "-m", "statemachine_engine", str(config)], workdir, env)
+    store = SqliteStore(workdir / "store.db")
+    results: dict[str, float] = {}
+    try:
+        await monitor.next_change()  # the initial `start` transition: it is up
+        for label, gap in (("busy", 0.0), ("idle", IDLE_GAP_SECONDS)):
+            samples = []
+            for _ in range(events):
+                if gap:
+                    await asyncio.sleep(gap)
+                sent = time.perf_counter()
+                await deliver(store, "pingpong", "ping", {}, source="bench")
+                await monitor.next_change()
+                samples.append(time.perf_counter() - sent)
+            results[f"{label} p50"] = statistics.median(samples) * 1000
+            results[f"{label} p99"] = percentile(samples, 0.99) * 1000
+        # The burst: the machine's own history says when it has handled every event
+        # (a monitor that falls behind may miss datagrams; a machine never blocks on it).
+        drain = asyncio.ensure_future(monitor.drain())
+        before = handled_pings(store)
+        sent = time.perf_counter()
+        for n in range(burst):
+            await deliver(store, "pingpong", "ping", {}, source="bench")
+            if n % 100 == 99:
+                await asyncio.sleep(0)
+        while handled_pings(store) - before < burst:
+            await asyncio.sleep(0.005)
+        results["burst events/s"] = burst / (time.perf_counter() - sent)
+        drain.cancel()
+        handled = handled_pings(store)
+        results["lost"] = float(2 * events + burst - handled)
+        await deliver(store, "pingpong", "stop", source="bench")
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await store.close()
+        monitor.close()
+    return results
+
+
+async def reference(executable: str, workdir: Path, events: int, burst: int) -> dict[str, float]:
+    """The earlier implementation: datagram straight to its control socket."""
+    workdir.mkdir()
+    config = workdir / "pingpong.yaml"
+    config.write_text(CONFIG)
+    events_path = workdir / "events.sock"
+    prefix = workdir / "control"
+    monitor = Monitor(events_path)
+    process = start(
+        [
+            executable,
+            str(config),
+            "--machine-name",
+            "pingpong",
+            "--event-socket-path",
+            str(events_path),
+            "--control-socket-prefix",
+            str(prefix),
+        ],
+        workdir,
+        dict(os.environ),
+    )
+    control = f"{prefix}-pingpong.sock"
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    message = json.dumps({"type": "ping", "payload": {}}).encode()
+    results: dict[str, float] = {}
+    try:
+        deadline = time.monotonic() + 20
+        while not Path(control).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the earlier implementation did not start")
+            await asyncio.sleep(0.05)
+        for label, gap in (("busy", 0.0), ("idle", IDLE_GAP_SECONDS * 10)):
+            samples = []
+            for _ in range(events):
+                if gap:
+                    await asyncio.sleep(gap)
+                sent = time.perf_counter()
+                sender.sendto(message, control)
+                await monitor.next_change(timeout=10)
+                samples.append(time.perf_counter() - sent)
+            results[f"{label} p50"] = statistics.median(samples) * 1000
+            results[f"{label} p99"] = percentile(samples, 0.99) * 1000
+        sent = time.perf_counter()
+        delivered = 0
+        for _ in range(burst):
+            try:
+                sender.sendto(message, control)
+                delivered += 1
+            except OSError:
+                pass
+        seen = 0
+        try:
+            while seen < burst:
+                await monitor.next_change(timeout=3)
+                seen += 1
+        except TimeoutError:
+            pass
+        elapsed = time.perf_counter() - sent
+        results["burst events/s"] = seen / elapsed
+        results["lost"] = float(burst - seen)
+    finally:
+        sender.close()
+        process.kill()
+        process.wait()
+        monitor.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300, help="latency samples per case")
+    parser.add_argument("--burst", type=int, default=5000, help="events sent back to back")
+    parser.add_argument(
+        "--reference",
+        default=os.environ.get("STATEMACHINE_REFERENCE", "/tmp/refvenv/bin/statemachine"),
+    )
+    args = parser.parse_args()
+    header("event latency and throughput across processes (durable path, sync=NORMAL)")
+    with tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
+        workdir = Path(tmp)
+        ref: dict[str, float] = {}
+        if args.reference and Path(args.reference).exists():
+            try:
+                ref = asyncio.run(
+                    reference(args.reference, workdir / "reference", min(args.events, 30), 200)
+                )
+            except Exception as exc:
+                print(f"   earlier implementation: not measured ({exc})")
+        mine = asyncio.run(ours(workdir, args.events, args.burst))
+    bars = {"p50": (1.0, "< 1 ms"), "p99": (5.0, "< 5 ms")}
+    for case in ("busy", "idle"):
+        for stat in ("p50", "p99"):
+            key = f"{case} p{stat[1:]}"
+            limit, text = bars[stat]
+            figure(
+                f"send -> state_change seen, {case}, {stat}",
+                mine[key],
+                "ms",
+                bar=text,
+                ok=mine[key] < limit,
+                reference=ref.get(key),
+            )
+    figure(
+        f"events/s through one machine ({args.burst:,} sent)",
+        mine["burst events/s"],
+        "/s",
+        bar=">= 5,000/s, none lost",
+        ok=mine["burst events/s"] >= 5000 and mine["lost"] == 0,
+        reference=ref.get("burst events/s"),
+    )
+    print(f"   lost: {int(mine['lost'])}", end="")
+    if ref:
+        print(f"   [earlier implementation: {int(ref['lost'])} of 200 lost]", end="")
+    print()
+
+
+if __name__ == "__main__":
+    main()
