@@ -456,6 +456,7 @@ class StateMachineEngine:
                 timers=self._deadlines,
                 consumed_event_id=event.event_id,
                 job_id=context.get("job_id"),
+                actions_done=not self.config.actions.get(target),
             )
         logger.info(
             "[%s] %s --%s--> %s",
@@ -496,7 +497,8 @@ class StateMachineEngine:
     async def _settle(self) -> None:
         """The state's actions are done and nothing moved the machine on."""
         assert self._state is not None
-        if self._durable:
+        if self._durable and self.config.actions.get(self._state):
+            # (A state without actions was recorded as done with its transition.)
             await self.store.mark_actions_done(self._name, self.context)
         while self._held:
             held = self._held.popleft()

@@ -101,7 +101,7 @@ class SqliteStore:
         conn.row_factory = sqlite3.Row
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute(f"PRAGMA synchronous = {sync}")
             # Checkpoints (which sync the main file) every ~40 MB of WAL rather than 4 MB:
             # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
@@ -535,9 +535,11 @@ class SqliteStore:
         timers: Sequence[tuple[str, float]],
         consumed_event_id: int | None = None,
         job_id: str | None = None,
+        actions_done: bool = False,
     ) -> None:
         now = time.time()
         params = {
+            "actions_done": int(actions_done),
             "machine_name": machine_name,
             "from_state": from_state,
             "to_state": to_state,
@@ -657,6 +659,26 @@ class SqliteStore:
             _record(RealtimeEvent, row, payload=_loads(row["payload"]))
             for row in self._read(query, params)
         ]
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL mode, waiting out other processes switching the same new file.
+
+    The switch needs an exclusive lock and SQLite does not apply its busy timeout to
+    it, so processes opening a fresh database together would otherwise fail.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)  # only while opening; nothing else runs yet
+            delay = min(delay * 2, 0.05)
 
 
 def _retry_backoff(attempts: int) -> float:

@@ -173,8 +173,12 @@ class Store(Protocol):
         timers: Sequence[tuple[str, float]],
         consumed_event_id: int | None = None,
         job_id: str | None = None,
+        actions_done: bool = False,
     ) -> None:
-        """Commit a transition: state, context, timers, history and the consumed event."""
+        """Commit a transition: state, context, timers, history and the consumed event.
+
+        ``actions_done`` records at once that the new state has no entry actions to run.
+        """
 
     async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
         """The current state's entry actions have all run (a restart need not redo them)."""

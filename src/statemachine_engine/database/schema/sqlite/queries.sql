@@ -150,10 +150,11 @@ SET config_name = excluded.config_name, config_path = excluded.config_path,
 -- An upsert: a transition is never lost because the machine was not registered first.
 INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,
                            started_at, heartbeat_at, updated_at)
-VALUES (:machine_name, :to_state, :context, :timers, 0, 'running', :now, :now, :now)
+VALUES (:machine_name, :to_state, :context, :timers, :actions_done, 'running', :now, :now, :now)
 ON CONFLICT (machine_name) DO UPDATE
 SET current_state = excluded.current_state, context = excluded.context,
-    timers = excluded.timers, actions_done = 0, heartbeat_at = excluded.heartbeat_at,
+    timers = excluded.timers, actions_done = excluded.actions_done,
+    heartbeat_at = excluded.heartbeat_at,
     updated_at = excluded.updated_at;
 
 -- name: insert_transition
