@@ -41,9 +41,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .action_loader import ActionLoader
 from .action_runner import run_action
 from .context import event_data, promoted_fields
-from .event import ACTION_SOURCE, TIMER_SOURCE, Event
+from .event import ACTION_SOURCE, Event
+from .inbox import Inbox
 from .jobs import JobTracker
 from .model import START_EVENT, MachineConfig, Transition
+from .timers import StateTimers
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -120,17 +122,12 @@ class StateMachineEngine:
         self._fresh = fresh
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
         self._state: str | None = None
-        self._inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
         self._held: deque[Event] = deque()
         self._runner: asyncio.Task[None] | None = None
-        self._timers: list[asyncio.TimerHandle] = []
-        self._deadlines: list[tuple[str, float]] = []
+        self._timers = StateTimers(self._inbox.put)
         self._generation = 0
         self._step = asyncio.Lock()
-        self._last_event_id = 0
-        self._deliveries = 0
-        self._delivery_waiters: list[asyncio.Future[None]] = []
-        self._fetched_types = _types_fetched_by_check_events(config)
         self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
@@ -175,7 +172,7 @@ class StateMachineEngine:
         job_id: str | None = None,
     ) -> None:
         """Queue an event for the machine, in memory (call from the machine's loop)."""
-        self._inbox.put_nowait(
+        self._inbox.put(
             Event(name, {} if payload is None else payload, source=source, job_id=job_id)
         )
 
@@ -198,55 +195,22 @@ class StateMachineEngine:
         await self.pull_events()
 
     async def pull_events(self) -> None:
-        """Queue the events waiting in the store that this machine has not seen yet.
-
-        Types that the config's ``check_events`` actions fetch themselves stay in the
-        store for them.
-        """
-        self._deliveries += 1
-        for waiter in self._delivery_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        if not self._durable:
-            return
-        for stored in await self.store.pending_events(self._name, after_id=self._last_event_id):
-            self._last_event_id = stored.id
-            if stored.event_type in self._fetched_types:
-                continue
-            self._inbox.put_nowait(
-                Event(
-                    stored.event_type,
-                    stored.payload if stored.payload is not None else {},
-                    source=stored.source_machine,
-                    job_id=stored.job_id,
-                    event_id=stored.id,
-                )
-            )
+        """Queue the events waiting in the store that this machine has not seen yet."""
+        await self._inbox.pull(self.store if self._durable else None)
 
     @property
     def delivery_mark(self) -> int:
         """How many times events have been delivered to this machine so far."""
-        return self._deliveries
+        return self._inbox.delivery_mark
 
     async def wait_for_delivery(self, since: int, timeout: float) -> bool:
         """Wait until an event is delivered after mark ``since``; False on timeout."""
-        if self._deliveries != since:
-            return True
-        if timeout <= 0:
-            return False
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._delivery_waiters.append(waiter)
-        try:
-            await asyncio.wait([waiter], timeout=timeout)
-        finally:
-            waiter.cancel()
-            self._delivery_waiters.remove(waiter)
-        return self._deliveries != since
+        return await self._inbox.wait_for_delivery(since, timeout)
 
     def request_stop(self) -> None:
         """End :meth:`run` soon: the running action is cancelled, nothing else runs."""
         self._stopping = True
-        self._inbox.put_nowait(_STOP)
+        self._inbox.put(_STOP)
 
     def log_activity(self, message: str, level: str = "info") -> None:
         """Record a line in the machine's activity log (logs and observers)."""
@@ -453,7 +417,7 @@ class StateMachineEngine:
                 to_state=target,
                 event=event.name,
                 context=context,
-                timers=self._deadlines,
+                timers=self._timers.deadlines,
                 consumed_event_id=event.event_id,
                 job_id=context.get("job_id"),
                 actions_done=not self.config.actions.get(target),
@@ -514,7 +478,7 @@ class StateMachineEngine:
         if self._finish_reason is None:
             self._finish_reason = reason
         self._cancel_timers()
-        self._inbox.put_nowait(_STOP)
+        self._inbox.put(_STOP)
 
     async def _consume(self, event: Event) -> None:
         """Mark a stored event handled when no transition records it."""
@@ -541,29 +505,10 @@ class StateMachineEngine:
     # -- timers ---------------------------------------------------------------
 
     def _arm_timers(self, state: str, saved: Sequence[tuple[str, float]] = ()) -> None:
-        """Arm the state's timeouts; ``saved`` deadlines (after a restart) take precedence."""
-        loop = asyncio.get_running_loop()
-        generation = self._generation
-        now = time.time()
-        remembered = dict(saved)
-        for transition in self.table.timeouts_for(state):
-            assert transition.timeout is not None
-            deadline = remembered.get(transition.event, now + transition.timeout)
-            self._deadlines.append((transition.event, deadline))
-            self._timers.append(
-                loop.call_later(
-                    max(0.0, deadline - now), self._fire_timer, transition.event, generation
-                )
-            )
-
-    def _fire_timer(self, event_name: str, generation: int) -> None:
-        self._inbox.put_nowait(Event(event_name, {}, source=TIMER_SOURCE, generation=generation))
+        self._timers.arm(self.table.timeouts_for(state), self._generation, saved)
 
     def _cancel_timers(self) -> None:
-        for handle in self._timers:
-            handle.cancel()
-        self._timers.clear()
-        self._deadlines = []
+        self._timers.cancel()
 
     # -- actions ---------------------------------------------------------------
 
@@ -607,7 +552,7 @@ class StateMachineEngine:
         except BaseException as exc:  # a bug in the engine itself: stop loudly
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc
-            self._inbox.put_nowait(_STOP)
+            self._inbox.put(_STOP)
 
 
 def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:

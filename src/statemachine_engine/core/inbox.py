@@ -1,0 +1,79 @@
+"""A machine's inbox: the events it has yet to look at, awaited without polling.
+
+Callers, timers and sockets put events in; the engine awaits the next one. A durable
+machine's inbox is fed from the store (:meth:`Inbox.pull`), where events wait until a
+transition consumes them; types that the config's ``check_events`` actions fetch
+themselves are left there for them. Every delivery bumps a counter that actions can
+wait on (:meth:`Inbox.wait_for_delivery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .event import Event
+
+if TYPE_CHECKING:
+    from ..database.store import Store
+
+
+class Inbox:
+    """Events for one machine (``machine_name``), in arrival order."""
+
+    def __init__(self, machine_name: str, fetched_types: Iterable[str] = ()) -> None:
+        self.machine_name = machine_name
+        self.fetched_types = frozenset(fetched_types)
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._last_id = 0
+        self._deliveries = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def put(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+
+    async def get(self) -> Event:
+        return await self._queue.get()
+
+    async def pull(self, store: Store | None) -> None:
+        """Count a delivery and queue the store's events not seen yet (if ``store``)."""
+        self._deliveries += 1
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        if store is None:
+            return
+        for stored in await store.pending_events(self.machine_name, after_id=self._last_id):
+            self._last_id = stored.id
+            if stored.event_type in self.fetched_types:
+                continue
+            self.put(
+                Event(
+                    stored.event_type,
+                    stored.payload if stored.payload is not None else {},
+                    source=stored.source_machine,
+                    job_id=stored.job_id,
+                    event_id=stored.id,
+                )
+            )
+
+    @property
+    def delivery_mark(self) -> int:
+        """How many deliveries there have been so far."""
+        return self._deliveries
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        """Wait until a delivery after mark ``since``; False on timeout."""
+        if self._deliveries != since:
+            return True
+        if timeout <= 0:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait([waiter], timeout=timeout)
+        finally:
+            waiter.cancel()
+            self._waiters.remove(waiter)
+        return self._deliveries != since
