@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,3 +96,23 @@ def test_timeout_demo_example(tmp_path: Path) -> None:
         "working --work_done--> completed",
     ]
     assert "Done after 3 timeouts" in result.stderr
+
+
+def test_controller_worker_example(tmp_path: Path) -> None:
+    """run.sh starts both machines; the controller hands out its tasks and both end."""
+    if shutil.which("statemachine") is None:
+        pytest.fail("statemachine is not on PATH: pip install -e . first")
+    result = subprocess.run(
+        [str(EXAMPLES / "controller_worker" / "run.sh")],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    finished = re.findall(r"\[controller\] worker finished (\S+): processed (\S+)", result.stderr)
+    assert finished == [("a.txt", "a.txt"), ("b.txt", "b.txt"), ("c.txt", "c.txt")]
+    assert "[controller] All tasks done." in result.stderr
+    assert "[worker] waiting --stop--> stopped" in result.stderr
