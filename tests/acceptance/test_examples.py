@@ -116,3 +116,27 @@ def test_controller_worker_example(tmp_path: Path) -> None:
     assert finished == [("a.txt", "a.txt"), ("b.txt", "b.txt"), ("c.txt", "c.txt")]
     assert "[controller] All tasks done." in result.stderr
     assert "[worker] waiting --stop--> stopped" in result.stderr
+
+
+def test_pipeline_example(tmp_path: Path) -> None:
+    """Three stages pass each payload along in order; the end-of-stream marker ends all."""
+    if shutil.which("statemachine") is None:
+        pytest.fail("statemachine is not on PATH: pip install -e . first")
+    result = subprocess.run(
+        [str(EXAMPLES / "pipeline" / "run.sh")],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    published = re.findall(r"\[publish\] published (\S+) -> (\S+) via (\S+)", result.stderr)
+    assert published == [
+        ("alpha", "ALPHA", '["ingest","transform"]'),
+        ("beta", "BETA", '["ingest","transform"]'),
+        ("gamma", "GAMMA", '["ingest","transform"]'),
+    ]
+    assert "[publish] Pipeline drained." in result.stderr
+    assert "[transform] closing --event_sent--> completed" in result.stderr
