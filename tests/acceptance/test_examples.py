@@ -98,19 +98,24 @@ def test_timeout_demo_example(tmp_path: Path) -> None:
     assert "Done after 3 timeouts" in result.stderr
 
 
-def test_controller_worker_example(tmp_path: Path) -> None:
-    """run.sh starts both machines; the controller hands out its tasks and both end."""
+def run_script(script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run an example's ``run.sh`` (it starts `statemachine` processes from PATH)."""
     if shutil.which("statemachine") is None:
         pytest.fail("statemachine is not on PATH: pip install -e . first")
-    result = subprocess.run(
-        [str(EXAMPLES / "controller_worker" / "run.sh")],
-        cwd=tmp_path,
+    return subprocess.run(
+        [str(script)],
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_controller_worker_example(tmp_path: Path) -> None:
+    """run.sh starts both machines; the controller hands out its tasks and both end."""
+    result = run_script(EXAMPLES / "controller_worker" / "run.sh", tmp_path)
     assert result.returncode == 0, result.stderr
     finished = re.findall(r"\[controller\] worker finished (\S+): processed (\S+)", result.stderr)
     assert finished == [("a.txt", "a.txt"), ("b.txt", "b.txt"), ("c.txt", "c.txt")]
@@ -120,17 +125,7 @@ def test_controller_worker_example(tmp_path: Path) -> None:
 
 def test_pipeline_example(tmp_path: Path) -> None:
     """Three stages pass each payload along in order; the end-of-stream marker ends all."""
-    if shutil.which("statemachine") is None:
-        pytest.fail("statemachine is not on PATH: pip install -e . first")
-    result = subprocess.run(
-        [str(EXAMPLES / "pipeline" / "run.sh")],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_script(EXAMPLES / "pipeline" / "run.sh", tmp_path)
     assert result.returncode == 0, result.stderr
     published = re.findall(r"\[publish\] published (\S+) -> (\S+) via (\S+)", result.stderr)
     assert published == [

@@ -378,23 +378,12 @@ class SqliteStore:
         machine_type: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]:
-        where, params = [], []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            where.append(f"status IN ({','.join('?' for _ in statuses)})")
-            params.extend(statuses)
-        if job_type is not None:
-            where.append("job_type = ?")
-            params.append(job_type)
-        if machine_type is not None:
-            where.append("machine_type = ?")
-            params.append(machine_type)
-        query = "SELECT * FROM jobs"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY id DESC"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
+        statuses = [status] if isinstance(status, str) else status
+        query, params = _newest_first(
+            "jobs",
+            [("status IN", statuses), ("job_type =", job_type), ("machine_type =", machine_type)],
+            limit,
+        )
         return [_job(row) for row in self._read(query, params)]
 
     async def job_counts(self) -> dict[str, int]:
@@ -477,17 +466,9 @@ class SqliteStore:
     async def list_events(
         self, *, target: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[MachineEvent]:
-        where, params = [], []
-        if target is not None:
-            where.append("target_machine = ?")
-            params.append(target)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        query = "SELECT * FROM machine_events"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += f" ORDER BY id DESC LIMIT {int(limit)}"
+        query, params = _newest_first(
+            "machine_events", [("target_machine =", target), ("status =", status)], limit
+        )
         return [_event(row) for row in self._read(query, params)]
 
     async def cleanup_events(self, *, status: str | None = None) -> int:
@@ -600,18 +581,9 @@ class SqliteStore:
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[TransitionRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        if machine_name is not None:
-            where.append("machine_name = ?")
-            params.append(machine_name)
-        if since is not None:
-            where.append("at >= ?")
-            params.append(since)
-        query = "SELECT * FROM state_history"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += f" ORDER BY id DESC LIMIT {int(limit)}"
+        query, params = _newest_first(
+            "state_history", [("machine_name =", machine_name), ("at >=", since)], limit
+        )
         return [_record(TransitionRecord, row) for row in self._read(query, params)]
 
     # -- realtime events ---------------------------------------------------------------
@@ -659,6 +631,34 @@ class SqliteStore:
             _record(RealtimeEvent, row, payload=_loads(row["payload"]))
             for row in self._read(query, params)
         ]
+
+
+def _newest_first(
+    table: str, filters: Sequence[tuple[str, Any]], limit: int | None
+) -> tuple[str, list[Any]]:
+    """``SELECT *`` from ``table``, newest first, with the filters whose value is not None.
+
+    A filter is ``("column op", value)``; ``"column IN"`` takes a list of values.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    for condition, value in filters:
+        if value is None:
+            continue
+        if condition.endswith(" IN"):
+            values = list(value)
+            where.append(f"{condition} ({','.join('?' for _ in values)})")
+            params.extend(values)
+        else:
+            where.append(f"{condition} ?")
+            params.append(value)
+    query = f"SELECT * FROM {table}"  # noqa: S608 - table and columns are ours, values bound
+    if where:
+        query += " WHERE " + " AND ".join(where)
+    query += " ORDER BY id DESC"
+    if limit is not None:
+        query += f" LIMIT {int(limit)}"
+    return query, params
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
