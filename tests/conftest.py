@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 COMPAT_CONFIGS = REPO.parent / "shared" / "compat-configs"
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.browser"]
 
 
 @pytest.fixture(autouse=True)
