@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StateMachineError
@@ -20,7 +21,21 @@ from .control import WAKE_EVENT
 if TYPE_CHECKING:
     from ..database.store import Store
 
-_WAKE = json.dumps({"type": WAKE_EVENT}).encode()
+#: Machines running in this process: woken by a call instead of a datagram.
+_LOCAL: dict[str, Callable[[], None]] = {}
+
+
+def register_local(machine_name: str, wake: Callable[[], None]) -> None:
+    """Wake ``machine_name`` (hosted in this process) by calling ``wake``."""
+    _LOCAL[machine_name] = wake
+
+
+def unregister_local(machine_name: str) -> None:
+    _LOCAL.pop(machine_name, None)
+
+
+def is_local(machine_name: str) -> bool:
+    return machine_name in _LOCAL
 
 
 async def deliver(
@@ -41,6 +56,10 @@ async def deliver(
 
 def wake_machine(target: str, control_socket_prefix: str | None = None) -> bool:
     """Tell a running machine to read its inbox; False when it is not listening."""
+    local = _LOCAL.get(target)
+    if local is not None:
+        local()
+        return True
     try:
         path = control_socket_path(target, control_socket_prefix)
     except StateMachineError:  # no usable socket directory: nobody to wake
@@ -48,6 +67,6 @@ def wake_machine(target: str, control_socket_prefix: str | None = None) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         with contextlib.suppress(OSError):
-            sock.sendto(_WAKE, str(path))
+            sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), str(path))
             return True
     return False
