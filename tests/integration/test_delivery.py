@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from statemachine_engine.core.inbox import PULL_PAGE
 from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.messaging.delivery import deliver
 from tests.support.files import sql, write
@@ -132,6 +133,24 @@ async def test_a_burst_of_1000_events_is_handled_in_order_once(
     assert ticks == [str(i) for i in range(1000)]
     assert sql(_db(), "SELECT count(*) FROM state_history WHERE event = 'tick'") == [(1000,)]
     assert sql(_db(), "SELECT DISTINCT status FROM machine_events") == [("processed",)]
+
+
+async def test_more_events_than_one_read_waiting_for_a_machine_all_arrive_in_order(
+    tmp_path: Path, statemachine: StartMachine
+) -> None:
+    """A machine reads its inbox page by page: a backlog beyond one page is not stranded."""
+    count = 2 * PULL_PAGE + 500
+    store = SqliteStore(_db())
+    try:
+        for i in range(count):
+            await store.send_event("counter", "tick", {"i": i}, source="test")
+    finally:
+        await store.close()
+    counter = statemachine(write(tmp_path / "counter.yaml", COUNTER))
+    counter.expect(rf"\[counter\] tick {count - 1} ", timeout=60)
+    counter.stop()
+    ticks = [line.split()[-2] for line in counter.stderr_lines if "] tick " in line]
+    assert ticks == [str(i) for i in range(count)]
 
 
 FETCHER = """

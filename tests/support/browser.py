@@ -36,9 +36,14 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session (started before any test's child-process check)."""
+    """One Chromium per test module (started before any test's child-process check).
+
+    Not per session: while Playwright's sync API runs it marks its event loop as running,
+    which would break every asyncio test after it. Keep browser tests in modules of
+    their own, with synchronous tests only.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -209,6 +209,10 @@ class StateMachineEngine:
         """Queue the events waiting in the store that this machine has not seen yet."""
         await self._inbox.pull(self.store if self._durable else None)
 
+    def request_pull(self) -> None:
+        """Look at the store's inbox soon (a wake-up arrived); bursts share one look."""
+        self._inbox.request_pull(self.store if self._durable else None)
+
     @property
     def delivery_mark(self) -> int:
         """How many times events have been delivered to this machine so far."""
@@ -292,6 +296,7 @@ class StateMachineEngine:
             self._cancel_timers()
             if self._heartbeat_task is not None:
                 self._heartbeat_task.cancel()
+            await self._inbox.close()
         if self._failure is not None:
             raise self._failure
         reason = self._finish_reason or "stopped"

@@ -244,7 +244,7 @@ class MachineHost:
             )
         engine.observers.extend(observers)
         self._machines[name] = engine
-        delivery.register_local(name, lambda: self._pull(engine))
+        delivery.register_local(name, engine.request_pull)
         self._idle.clear()
         task = asyncio.create_task(self._run(engine), name=f"machine:{name}")
         self._tasks[name] = task
@@ -315,15 +315,12 @@ class MachineHost:
         if engine is None:
             return
         if message.type == WAKE_EVENT:
-            self._pull(engine)
+            engine.request_pull()
             return
         source = message.source or "control"
         self._track(
             engine.deliver(message.type, message.payload, job_id=message.job_id, source=source)
         )
-
-    def _pull(self, engine: StateMachineEngine) -> None:
-        self._track(engine.pull_events())
 
     def _track(self, work: Any) -> None:
         task = asyncio.ensure_future(work)

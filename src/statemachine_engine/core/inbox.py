@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from ..database.store import Store
 
 
+#: Events read from the store per query; a pull reads page after page until it is done.
+PULL_PAGE = 1000
+
+
 class Inbox:
     """Events for one machine (``machine_name``), in arrival order."""
 
@@ -29,6 +33,8 @@ class Inbox:
         self._last_id = 0
         self._deliveries = 0
         self._waiters: list[asyncio.Future[None]] = []
+        self._pull_scheduled = False
+        self._pulls: set[asyncio.Task[None]] = set()
 
     def put(self, event: Event) -> None:
         self._queue.put_nowait(event)
@@ -44,19 +50,49 @@ class Inbox:
                 waiter.set_result(None)
         if store is None:
             return
-        for stored in await store.pending_events(self.machine_name, after_id=self._last_id):
-            self._last_id = stored.id
-            if stored.event_type in self.fetched_types:
-                continue
-            self.put(
-                Event(
-                    stored.event_type,
-                    stored.payload if stored.payload is not None else {},
-                    source=stored.source_machine,
-                    job_id=stored.job_id,
-                    event_id=stored.id,
-                )
+        while True:
+            page = await store.pending_events(
+                self.machine_name, after_id=self._last_id, limit=PULL_PAGE
             )
+            for stored in page:
+                self._last_id = stored.id
+                if stored.event_type in self.fetched_types:
+                    continue
+                self.put(
+                    Event(
+                        stored.event_type,
+                        stored.payload if stored.payload is not None else {},
+                        source=stored.source_machine,
+                        job_id=stored.job_id,
+                        event_id=stored.id,
+                    )
+                )
+            if len(page) < PULL_PAGE:
+                return
+
+    def request_pull(self, store: Store | None) -> None:
+        """Pull soon, in a task of its own; wake-ups that arrive before it starts share it.
+
+        A burst of wake-up datagrams (one per event sent) then costs one query, not one
+        per datagram: the pull that runs reads every event committed before it.
+        """
+        if self._pull_scheduled:
+            return
+        self._pull_scheduled = True
+        task = asyncio.get_running_loop().create_task(self._scheduled_pull(store))
+        self._pulls.add(task)
+        task.add_done_callback(self._pulls.discard)
+
+    async def close(self) -> None:
+        """Cancel pulls still scheduled (the machine has ended)."""
+        for task in list(self._pulls):
+            task.cancel()
+        if self._pulls:
+            await asyncio.wait(list(self._pulls))
+
+    async def _scheduled_pull(self, store: Store | None) -> None:
+        self._pull_scheduled = False
+        await self.pull(store)
 
     @property
     def delivery_mark(self) -> int:
