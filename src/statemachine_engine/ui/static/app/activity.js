@@ -71,8 +71,8 @@ export class ActivityView {
       ...[...templates].sort(compareNames).map((t) => [`t:${t}`, `${t}_* (all instances)`]),
       ...[...names].sort(compareNames).map((n) => [`m:${n}`, n]),
     ];
-    const current = [...this.select.options].map((o) => o.value).join("\n");
-    if (current === wanted.map(([v]) => v).join("\n")) return;
+    const current = [...this.select.options].map((o) => o.value);
+    if (current.length === wanted.length && current.every((v, i) => v === wanted[i][0])) return;
     const value = this.select.value;
     this.select.replaceChildren(...wanted.map(([v, label]) => h("option", { value: v, text: label })));
     this.select.value = wanted.some(([v]) => v === value) ? value : "";

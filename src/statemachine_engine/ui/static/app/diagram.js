@@ -46,12 +46,21 @@ function initMermaid() {
 }
 
 const dataCache = new Map();
+const groups = new Map(); // config -> Map state -> group, once its diagram data arrived
+
+/** The group of `state` in `config`, when that config's diagram data is loaded. */
+export function groupOf(config, state) {
+  return groups.get(config)?.get(state) ?? null;
+}
 
 /** `/api/diagrams/{config}`, fetched once per config (again after a failure). */
 export function diagramData(config) {
   if (!dataCache.has(config)) {
     const promise = api.diagram(config);
-    promise.catch(() => dataCache.delete(config));
+    promise.then(
+      (data) => groups.set(config, new Map((data.metadata?.states ?? []).map((s) => [s.name, s.group ?? null]))),
+      () => dataCache.delete(config),
+    );
     dataCache.set(config, promise);
   }
   return dataCache.get(config);

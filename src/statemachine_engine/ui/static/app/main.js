@@ -5,7 +5,7 @@ import { ActivityView } from "./activity.js";
 import { api, useToken } from "./api.js";
 import { BoardView } from "./board.js";
 import { Connection, streamUrl } from "./connection.js";
-import { DiagramView, diagramData } from "./diagram.js";
+import { DiagramView, diagramData, groupOf } from "./diagram.js";
 import { h, replaceChildren, setText } from "./dom.js";
 import { ago, clock, dateTime } from "./format.js";
 import { JobsView } from "./jobs.js";
@@ -21,6 +21,7 @@ const token = params.get("token");
 useToken(token);
 
 const model = new Model();
+model.groupOf = groupOf;
 const ui = {
   tabs: [],
   tabKey: null,
@@ -90,6 +91,8 @@ function viewOf(tab) {
 
 function drawAll() {
   ui.tabs = buildTabs(model.machines.values());
+  // Each config's metadata gives the groups of states the stream reports.
+  for (const config of new Set(ui.tabs.map((t) => t.config).filter(Boolean))) diagramData(config).catch(() => {});
   sidebar.render(ui.tabs);
   if (!currentTab()) {
     const wanted = fromHash();

@@ -78,7 +78,9 @@ export function activityEntry(event) {
       return { ...base, level: "info", text: "registered" };
     case "machine_terminated": {
       const why = p.reason ?? p.status;
-      return { ...base, level: "warning", text: why ? `terminated (${textOf(why)})` : "terminated" };
+      const final = p.final_state ? ` in ${textOf(p.final_state)}` : "";
+      if (why === "final") return { ...base, level: "info", text: `finished${final}` };
+      return { ...base, level: "warning", text: why ? `terminated${final} (${textOf(why)})` : `terminated${final}` };
     }
     case "state_change":
       return {
@@ -139,6 +141,8 @@ export class Model extends Emitter {
     this.activity = [];
     this.control = false;
     this.connection = { status: "connecting", retryAt: null, attempts: 0 };
+    /** `(config, state) -> group | null`, from the diagrams' metadata (set by the page). */
+    this.groupOf = () => null;
   }
 
   setConnection(status) {
@@ -196,6 +200,7 @@ export class Model extends Emitter {
           this.machines.set(name, {
             ...machine,
             state: transition.to,
+            group: this.groupOf(machine.config, transition.to),
             status: "live",
             last_activity: transition.timestamp,
           });
