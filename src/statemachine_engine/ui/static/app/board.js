@@ -79,13 +79,17 @@ export class BoardView {
     return this.columns.get(dynamicKey) ?? this.addColumn(dynamicKey, label, [label]);
   }
 
-  /** Place and refresh the cards of `machines` (all of the tab's machines). */
-  update(machines) {
+  /**
+   * Place and refresh the cards of `machines` (all of the tab's machines); when `changed`
+   * (a Set of names) is given, only those cards are refreshed.
+   */
+  update(machines, changed = null) {
     const names = new Set();
     const touched = new Set();
     for (const machine of machines) {
       names.add(machine.name);
       let card = this.cards.get(machine.name);
+      if (card && changed && !changed.has(machine.name)) continue;
       if (!card) {
         card = this.createCard(machine.name);
         this.cards.set(machine.name, card);
@@ -97,9 +101,7 @@ export class BoardView {
         insertSorted(column.list, card.root);
         card.column = column;
         touched.add(column);
-        card.root.classList.remove("moved");
-        void card.root.offsetWidth; // restart the "just moved" animation
-        card.root.classList.add("moved");
+        flash(card.root);
       }
     }
     for (const [name, card] of this.cards) {
@@ -152,6 +154,15 @@ export class BoardView {
     setText(card.since, ago(machine.last_activity));
     setClass(card.root, "selected", machine.name === this.selected);
   }
+}
+
+/** Briefly tint a card that just moved (no forced layout, unlike restarting a CSS animation). */
+function flash(card) {
+  if (!card.animate || window.matchMedia?.("(prefers-reduced-motion: reduce)").matches) return;
+  card.animate([{ backgroundColor: "var(--accent-soft)" }, { backgroundColor: "var(--surface)" }], {
+    duration: 800,
+    easing: "ease-out",
+  });
 }
 
 function insertSorted(list, card) {

@@ -11,7 +11,7 @@ import { ago, clock, dateTime } from "./format.js";
 import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
-import { schedule } from "./frame.js";
+import { costs, schedule } from "./frame.js";
 import { Sidebar, statusSummary } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
@@ -119,10 +119,11 @@ function drawMachines() {
     if (ui.tabs.length) selectTab(ui.tabs[0].key);
     else drawSelection({ fetchTimeline: false });
   } else if (tab.members.some((m) => names.has(m.name)) || before !== ui.tabs.map((t) => `${t.key}:${t.members.length}`).join()) {
-    drawSelection({ fetchTimeline: false });
+    drawSelection({ fetchTimeline: false, changed: names });
   }
   drawCounts();
-  activity.updateFilterOptions();
+  const after = ui.tabs.map((t) => `${t.key}:${t.members.length}`).join();
+  if (before !== after) activity.updateFilterOptions();
 }
 
 function drawTimeline() {
@@ -159,7 +160,7 @@ function drawConnection() {
 }
 
 /** Draw the chosen tab: its header, its diagram or board, its instance's timeline. */
-function drawSelection({ fetchTimeline }) {
+function drawSelection({ fetchTimeline, changed = null }) {
   const tab = currentTab();
   drawMachineHeader(tab);
   if (!tab) {
@@ -201,7 +202,7 @@ function drawSelection({ fetchTimeline }) {
     build(null);
     if (tab.config) diagramData(tab.config).then((data) => build(data.metadata ?? null), () => {});
   } else {
-    board.update(tab.members);
+    board.update(tab.members, changed);
     board.select(ui.instance);
   }
   if (fetchTimeline) timeline.show(ui.instance, model.transitionsOf(ui.instance));
@@ -396,4 +397,4 @@ showPanel("timeline");
 drawConnection();
 drawAll();
 connection.start();
-window.smUi = { model, ui }; // for debugging from the console
+window.smUi = { model, ui, costs }; // for debugging from the console

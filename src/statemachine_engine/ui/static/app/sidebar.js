@@ -23,6 +23,12 @@ export function worstStatus(members) {
   return "finished";
 }
 
+/** Does the filter text appear in the tab's label, config, or a member's name or state? */
+export function matchesFilter(tab, filter) {
+  const haystack = `${tab.label} ${tab.configName ?? ""} ${tab.config ?? ""} ${tab.members.map((m) => `${m.name} ${m.state}`).join(" ")}`;
+  return haystack.toLowerCase().includes(filter);
+}
+
 export class Sidebar {
   constructor(root, { onSelect }) {
     this.root = root;
@@ -113,8 +119,7 @@ export class Sidebar {
       const wanted = previous ? previous.nextSibling : this.list.firstChild;
       if (wanted !== item.li) this.list.insertBefore(item.li, wanted);
       previous = item.li;
-      const haystack = `${tab.label} ${tab.configName ?? ""} ${tab.config ?? ""} ${tab.members.map((m) => `${m.name} ${m.state}`).join(" ")}`;
-      item.li.hidden = Boolean(this.filter) && !haystack.toLowerCase().includes(this.filter);
+      item.li.hidden = Boolean(this.filter) && !matchesFilter(tab, this.filter);
     }
     for (const [key, item] of this.items) {
       if (!keys.has(key)) {
