@@ -276,3 +276,42 @@ def test_diagrams_come_from_written_files(tmp_path: Path, ui_server: StartServer
         assert http.get("/api/diagrams/nothing_here").status_code == 404
         assert http.get("/api/diagrams/..%2f..%2fetc").status_code == 404
         assert http.get("/api/diagrams/.hidden").status_code == 404
+
+
+async def test_diagrams_are_generated_from_a_running_machines_config(
+    tmp_path: Path, statemachine: StartMachine, ui_server: StartServer
+) -> None:
+    configs = tmp_path / "elsewhere"
+    configs.mkdir()
+    server = ui_server("--project-root", str(configs))
+    async with websockets.connect(server.ws_url) as client:
+        await next_message(client)
+        start_ponger(tmp_path, statemachine)
+        await next_message(
+            client,
+            lambda m: m["kind"] == "machines" and any(x["group"] for x in m["machines"]),
+        )
+    drawn = server.get("/api/diagrams/ponger")
+    assert drawn["config"] == "ponger"
+    assert drawn["main"].startswith("stateDiagram-v2")
+    assert set(drawn["groups"]) == {"REST", "WORK"}
+    metadata = drawn["metadata"]
+    assert metadata["format"] == 1
+    assert metadata["initial_state"] == "idle"
+    assert [s["name"] for s in metadata["states"]] == ["idle", "busy", "stopped"]
+    assert {s["name"]: s["group"] for s in metadata["states"]}["busy"] == "WORK"
+
+
+def test_diagrams_are_generated_from_a_config_under_the_project_root(
+    tmp_path: Path, ui_server: StartServer
+) -> None:
+    write(tmp_path / "configs" / "nested" / "ponger.yaml", PONGER)
+    server = ui_server()
+    drawn = server.get("/api/diagrams/ponger")
+    assert drawn["metadata"]["name"] == "Ponger"
+    assert "busy" in drawn["main"]
+    write(tmp_path / "broken.yaml", "initial_state: [\n")
+    with server.http() as http:
+        broken = http.get("/api/diagrams/broken")
+    assert broken.status_code == 422
+    assert "broken.yaml" in broken.json()["detail"]
