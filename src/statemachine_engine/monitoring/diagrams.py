@@ -8,7 +8,6 @@ the config file is found (the one a running machine was started from, else
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -111,17 +110,11 @@ def _read_written(folder: Path, stem: str) -> dict[str, Any] | None:
 
 def _generate(path: Path, stem: str) -> dict[str, Any]:
     from ..core.loader import load_config
+    from ..tools.diagrams import build_diagrams
 
     try:
-        diagrams: Any = importlib.import_module("statemachine_engine.tools.diagrams")
-        build = diagrams.build_diagrams
-    except (ImportError, AttributeError) as exc:
-        raise DiagramUnavailable(
-            "this installation cannot draw diagrams; run statemachine-diagrams"
-        ) from exc
-    try:
         config = load_config(path)
-        drawn = build(config, stem=stem)
+        drawn = build_diagrams(config, stem=stem)
     except StateMachineError as exc:
         raise DiagramUnavailable(f"cannot draw {path}: {exc}") from exc
     return {

@@ -20,6 +20,7 @@ from ..errors import StateMachineError
 from . import listener
 from .settings import ServerSettings
 
+BACKLOG = 2048
 #: WebSocket messages clients send are never large (they need send nothing).
 MAX_CLIENT_MESSAGE_BYTES = 64 * 1024
 LOUD_WARNING = """\
@@ -76,7 +77,8 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
-    """A bound (not yet listening) TCP socket; a busy port is a one-line error."""
+    """A listening TCP socket (connections wait in its backlog until uvicorn accepts
+    them, so the server is reachable once this returns); a busy port is a one-line error."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -87,6 +89,7 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         raise StateMachineError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

@@ -15,6 +15,7 @@ from pathlib import Path
 from .._version import __version__
 from ..cli_support import run_command
 from ..monitoring.settings import (
+    CLIENT_QUEUE_SIZE,
     DEFAULT_HOST,
     DEFAULT_UI_PORT,
     TOKEN_ENV,
@@ -56,6 +57,14 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
         default=[],
         help="also accept WebSocket connections from pages of this origin (repeatable)",
     )
+    parser.add_argument(
+        "--client-queue-size",
+        type=int,
+        default=CLIENT_QUEUE_SIZE,
+        metavar="N",
+        help="messages waiting for one slow WebSocket client before its oldest are dropped "
+        f"(default: {CLIENT_QUEUE_SIZE})",
+    )
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
@@ -95,6 +104,7 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> ServerSettin
         "event_socket_path": Path(args.event_socket_path) if args.event_socket_path else None,
         "token": args.token or os.environ.get(TOKEN_ENV) or None,
         "allowed_origins": tuple(args.allow_origin),
+        "client_queue_size": max(1, args.client_queue_size),
         **overrides,
     }
     return ServerSettings(**values)  # type: ignore[arg-type]

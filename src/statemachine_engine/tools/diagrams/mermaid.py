@@ -10,7 +10,8 @@ How the drawing reads:
   rather than from every state, which would bury the diagram in arrows.
 
 Labels are escaped with Mermaid's ``#code;`` entities: an event such as ``a:b;c`` would
-otherwise end the label or the statement.
+otherwise end the label or the statement, and ``__proto__`` would be drawn as a bold
+"proto" (Mermaid reads labels as Markdown).
 """
 
 from __future__ import annotations
@@ -27,16 +28,27 @@ WILDCARD_STYLE = "stroke-dasharray:5 5,fill:#ffffff"
 # Printable ASCII that Mermaid reads literally in a label; anything else ASCII becomes
 # an entity. Non-ASCII text is kept as it is.
 _LITERAL = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,()/+*=!?@'[]|~^$"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -.,()/+=!?@'[]|~^$"
 )
 
 
 def escape(text: str) -> str:
     """``text`` made safe for a Mermaid label (one line, entities for special characters)."""
-    one_line = " ".join(text.split())
-    return "".join(
-        char if char in _LITERAL or ord(char) > 127 else f"#{ord(char)};" for char in one_line
+    line = " ".join(text.split())
+    return "".join(_escape_char(line, index) for index in range(len(line)))
+
+
+def _escape_char(line: str, index: int) -> str:
+    char = line[index]
+    if char in _LITERAL or ord(char) > 127:
+        return char
+    # Inside a word (``no_jobs``) an underscore cannot start or end Markdown emphasis.
+    inside_word = 0 < index < len(line) - 1 and (
+        line[index - 1].isalnum() and line[index + 1].isalnum()
     )
+    if char == "_" and inside_word:
+        return char
+    return f"#{ord(char)};"
 
 
 def render_main(graph: MachineGraph) -> str:
