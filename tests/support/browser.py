@@ -36,9 +36,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session (started before any test's child-process check)."""
+    """One Chromium per test module (started before any test's child-process check).
+
+    Not per session: Playwright's sync API runs an event loop of its own while it lives,
+    which would break the pytest-asyncio tests that run after the browser tests.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
