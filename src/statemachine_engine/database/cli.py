@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..cli_support import EXIT_OK, run_command
 from ..errors import StateMachineError, UsageError
+from .models.machine_state import STALE_HEARTBEAT_SECONDS, liveness
 
 if TYPE_CHECKING:
     from .models.job import Job
@@ -35,8 +36,6 @@ DEFAULT_LIST_LIMIT = 50
 DEFAULT_HISTORY_LIMIT = 20
 #: ``reset-processing`` without ``--force`` only touches jobs started this long ago.
 DEFAULT_RESET_AGE_SECONDS = 3600.0
-#: A running machine whose heartbeat is older than this is shown as ``stale``.
-STALE_HEARTBEAT_SECONDS = 60.0
 #: ``error-history`` scans at most this many recent transitions for error events.
 ERROR_SCAN_TRANSITIONS = 100_000
 #: Table cells longer than this are cut (``--format json`` keeps everything).
@@ -684,20 +683,13 @@ async def _cmd_cleanup_events(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
-    import socket
     import time
 
     now = time.time()
-    here = socket.gethostname()
-    machines = []
-    for record in await store.list_machines():
-        status = record.status
-        if status == "running":
-            if record.pid and record.host in (None, "", here) and not _pid_alive(record.pid):
-                status = "dead"
-            elif now - record.heartbeat_at > STALE_HEARTBEAT_SECONDS:
-                status = "stale"
-        machines.append((record, status, max(0.0, now - record.heartbeat_at)))
+    machines = [
+        (record, liveness(record, now=now), max(0.0, now - record.heartbeat_at))
+        for record in await store.list_machines()
+    ]
     if args.format == "json":
         _print_json(
             [
@@ -738,18 +730,6 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
     headers = ["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"]
     print(_table(headers, rows, right={3, 5}))
     return EXIT_OK
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists; it belongs to someone else
-    except OSError:
-        return False
-    return True
 
 
 def _since(hours: float | None) -> float | None:

@@ -1,8 +1,9 @@
 """``statemachine-events``: tail the live event stream of every machine on this host.
 
-It listens on the event socket machines send to (one listener at a time: the
-monitoring UI or this tool) and prints each event as it arrives, optionally after
-replaying recent ones from the store.
+It listens on the event socket machines send to and prints each event as it arrives,
+optionally after replaying recent ones from the store. Only one process can listen on
+the event socket: while ``statemachine-ui`` (or the stream server) holds it, read from
+that server instead with ``--websocket ws://127.0.0.1:3001/ws/events``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import socket
 import sys
 import time
@@ -54,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="listen here (default: events.sock in the private socket directory)",
     )
+    parser.add_argument(
+        "--websocket",
+        metavar="URL",
+        help="read from a running statemachine-ui or stream server instead of the event "
+        "socket, e.g. ws://127.0.0.1:3001/ws/events (--history N then replays its recent events)",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="T",
+        help="the server's token, with --websocket (env STATEMACHINE_UI_TOKEN)",
+    )
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -66,6 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..messaging.realtime import default_event_socket_path
+
+    if args.websocket:
+        from .events_client import follow
+
+        return follow(args.websocket, args, _show)
 
     path = Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path()
     if args.history:
@@ -99,28 +115,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the event socket (owner-only); refuse if another listener is alive."""
-    if path.exists():
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            path.unlink()  # left behind by a listener that died
-        else:
-            raise StateMachineError(
-                f"another monitor is listening on {path}; stop it or use --event-socket-path"
-            )
-        finally:
-            probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    old_umask = os.umask(0o177)
+    from ..monitoring.listener import EventSocketBusy, bind_event_socket
+
     try:
-        sock.bind(str(path))
-    except OSError as exc:
-        sock.close()
-        raise StateMachineError(f"cannot listen on {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old_umask)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock = bind_event_socket(path)
+    except EventSocketBusy as exc:
+        raise StateMachineError(
+            f"{exc}; if it is statemachine-ui, read from it with "
+            "--websocket ws://127.0.0.1:3001/ws/events"
+        ) from exc
+    sock.setblocking(True)
     return sock
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import os
+import socket
+import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -29,6 +32,39 @@ class MachineStateRecord(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+
+#: A running machine whose heartbeat is older than this is ``stale``.
+STALE_HEARTBEAT_SECONDS = 60.0
+
+
+def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
+    """The status of a machine as seen now, from its record and its process.
+
+    A ``running`` record becomes ``dead`` when its process (on this host) is gone and
+    ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; other
+    recorded statuses (``finished``, ``stopped``) are returned as they are.
+    """
+    if record.status != "running":
+        return record.status
+    if record.pid and record.host in (None, "", socket.gethostname()) and not pid_alive(record.pid):
+        return "dead"
+    if (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS:
+        return "stale"
+    return "running"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (whoever owns it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists; it belongs to someone else
+    except OSError:
+        return False
+    return True
 
 
 class TransitionRecord(NamedTuple):

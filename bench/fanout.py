@@ -1,0 +1,235 @@
+"""Monitoring fan-out: realtime events to many WebSocket clients, delivery latency.
+
+The bench plays the machines: it sends realtime event datagrams to the event socket of
+a real `statemachine-ui` process at a steady rate, each stamped with its send time,
+while client processes hold WebSocket connections to `/ws/events` and note when each
+event reaches them. Latency is receive time minus send time (one host, one clock).
+
+    python bench/fanout.py [--clients 100] [--rate 1000] [--seconds 5] [--client-procs 4]
+
+Bar (DESIGN.md): 100 clients receive 1,000 events/s with p99 delivery < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.append(sys.path.pop(0))
+
+from _report import figure, header
+
+UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
+CLIENT_CODE = r"""
+import asyncio, json, sys, time
+import websockets
+
+async def client(url, expected, latencies, ready, probe):
+    # Probes parse every message and time each event; the others only count events (a
+    # substring count), so the clients' own CPU does not drown what is measured.
+    async with websockets.connect(url, max_queue=None, compression=None) as ws:
+        await ws.recv()  # the snapshot
+        ready.append(1)
+        seen = dropped = 0
+        while seen < expected:
+            text = await ws.recv()
+            now = time.time()
+            if not probe:
+                seen += text.count('"sent": ')
+                if '"dropped"' in text:
+                    notices = [m for m in unpack(json.loads(text)) if m["kind"] == "dropped"]
+                    dropped += sum(m["count"] for m in notices)
+                continue
+            for message in unpack(json.loads(text)):
+                if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
+                    latencies.append(now - message["event"]["payload"]["sent"])
+                    seen += 1
+                elif message["kind"] == "dropped":
+                    dropped += message["count"]
+        return seen, dropped
+
+def unpack(received):
+    return received["messages"] if received["kind"] == "batch" else [received]
+
+async def main():
+    url, count, expected, probes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    latencies, ready = [], []
+    tasks = [
+        asyncio.create_task(client(url, expected, latencies, ready, index < probes))
+        for index in range(count)
+    ]
+    while len(ready) < count:
+        await asyncio.sleep(0.01)
+    print("ready", flush=True)
+    results = await asyncio.gather(*tasks)
+    print(json.dumps({
+        "latencies": latencies,
+        "received": sum(seen for seen, _ in results),
+        "dropped": sum(dropped for _, dropped in results),
+    }), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    server = subprocess.Popen(
+        [*UI, "--port", "0", "--project-root", str(workdir)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stderr is not None
+    line = server.stderr.readline()
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not found:
+        server.kill()
+        raise SystemExit(f"statemachine-ui did not start: {line}{server.stderr.read()}")
+    return server, int(found.group(1))
+
+
+async def send_events(path: Path, rate: int, seconds: float) -> int:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    total = int(rate * seconds)
+    start = time.monotonic()
+    index = 0
+    while index < total:
+        # Every event due by now goes out (a late tick sends a few at once): the rate holds
+        # even when the sender is not scheduled every millisecond.
+        due = min(total, int((time.monotonic() - start) * rate) + 1)
+        while index < due:
+            now = time.time()
+            message = {
+                "machine_name": "bench",
+                "type": "state_change",
+                "seq": index + 1,
+                "payload": {
+                    "from_state": "a",
+                    "to_state": "b",
+                    "event_trigger": "ping",
+                    "timestamp": now,
+                    "sent": now,
+                    "last": index == total - 1,
+                },
+            }
+            sock.sendto(json.dumps(message).encode(), str(path))
+            index += 1
+        await asyncio.sleep(0.001)
+    sock.close()
+    return total
+
+
+async def run(args: argparse.Namespace) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        workdir = Path(tmp)
+        env = {
+            **os.environ,
+            "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
+            "STATEMACHINE_DB": str(workdir / "bench.db"),
+        }
+        server, port = start_server(workdir, env)
+        url = f"ws://127.0.0.1:{port}/ws/events" + ("?batch=1" if args.batch else "")
+        total = int(args.rate * args.seconds)
+        per_proc = [args.clients // args.client_procs] * args.client_procs
+        per_proc[-1] += args.clients - sum(per_proc)
+        probes_per_proc = [max(1, count * args.probes // args.clients) for count in per_proc]
+        clients = [
+            subprocess.Popen(  # noqa: ASYNC220 - started before anything runs on the loop
+                [sys.executable, "-c", CLIENT_CODE, url, str(count), str(total), str(probes)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for count, probes in zip(per_proc, probes_per_proc, strict=True)
+            if count
+        ]
+        try:
+            for client in clients:
+                assert client.stdout is not None
+                assert client.stdout.readline().strip() == "ready"
+            started = time.monotonic()
+            sent = await send_events(workdir / "s" / "events.sock", args.rate, args.seconds)
+            elapsed = time.monotonic() - started
+            latencies: list[float] = []
+            received = dropped = 0
+            server_cpu = cpu_seconds(server.pid)
+            for client in clients:
+                out, _ = client.communicate(timeout=60 + args.seconds)
+                result = json.loads(out.strip().splitlines()[-1])
+                latencies += result["latencies"]
+                received += result["received"]
+                dropped += result["dropped"]
+        finally:
+            for client in clients:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait()
+            server.terminate()
+            server.wait(10)
+    return {
+        "sent": sent,
+        "rate": sent / elapsed,
+        "received": received,
+        "samples": len(latencies),
+        "expected": sent * args.clients,
+        "dropped": dropped,
+        "server_cpu": server_cpu / elapsed * 100,
+        "elapsed": elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "max": max(latencies) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--rate", type=int, default=1000, help="events per second")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--client-procs", type=int, default=4, help="processes holding clients")
+    parser.add_argument(
+        "--probes", type=int, default=20, help="clients that time every event they receive"
+    )
+    parser.add_argument(
+        "--batch", action="store_true", help="clients ask for batched messages (?batch=1)"
+    )
+    args = parser.parse_args()
+    mode = "batched (?batch=1)" if args.batch else "one message per event"
+    header(f"monitoring fan-out: {args.clients} WebSocket clients, {args.rate} events/s, {mode}")
+    result = asyncio.run(run(args))
+    figure("events sent", result["sent"], "events")
+    figure("send rate achieved", result["rate"], "events/s")
+    figure("server CPU while sending", result["server_cpu"], "% of one core")
+    figure("deliveries (events x clients)", result["received"], "messages")
+    figure("  expected", result["expected"], "messages")
+    figure("  reported dropped (slow client notices)", result["dropped"], "messages")
+    figure("latency samples (events x probe clients)", result["samples"], "samples")
+    figure("delivery latency p50", result["p50"], "ms")
+    figure("delivery latency p99", result["p99"], "ms", bar="< 50 ms", ok=result["p99"] < 50.0)
+    figure("delivery latency max", result["max"], "ms")
+
+
+if __name__ == "__main__":
+    main()

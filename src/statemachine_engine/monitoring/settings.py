@@ -1,0 +1,65 @@
+"""How one monitoring server runs: a small frozen settings object and its defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_UI_PORT = 3001
+DEFAULT_STREAM_PORT = 3002
+TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
+#: Messages waiting for one WebSocket client before the oldest are dropped.
+CLIENT_QUEUE_SIZE = 2000
+#: Realtime events kept in memory (snapshot, /api/events), replayed from the store at start.
+RECENT_EVENTS = 2000
+#: Events sent in a snapshot to a client that just connected.
+SNAPSHOT_EVENTS = 500
+#: How often liveness is recomputed from the store and sent as a ``machines`` message.
+MACHINES_REFRESH_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything a monitoring server needs to start.
+
+    Attributes:
+        host: interface to bind (loopback by default).
+        port: TCP port (0: any free port, printed at start).
+        db: the store (path or URL; None: ``$STATEMACHINE_DB`` / the default).
+        event_socket_path: where machines send realtime events (None: the default).
+        project_root: where ``docs/fsm-diagrams`` and config files are looked up.
+        token: required on every API and WebSocket request when set.
+        allow_control: enables the POST endpoints (send events, retry and cancel jobs).
+        websocket: listen on the event socket and serve ``/ws/events``.
+        stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
+        allowed_origins: extra browser origins allowed to open the WebSocket.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_UI_PORT
+    db: str | None = None
+    event_socket_path: Path | None = None
+    project_root: Path = Path()
+    token: str | None = None
+    allow_control: bool = False
+    websocket: bool = True
+    stream_only: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    client_queue_size: int = CLIENT_QUEUE_SIZE
+    recent_events: int = RECENT_EVENTS
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,157 @@
+"""``statemachine-diagrams`` (alias ``statemachine-fsm``): write diagrams for configs.
+
+For each config, ``<output-dir>/<stem>/`` receives ``main.mermaid``, one
+``<GROUP>.mermaid`` per state group, ``metadata.json`` and ``<stem>_fsm.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..._version import __version__
+from ...cli_support import EXIT_ERROR, EXIT_OK, run_command
+from ...errors import ConfigError, UsageError
+from .build import DiagramSet, build_diagrams
+
+PROG = "statemachine-diagrams"
+DEFAULT_OUTPUT_DIR = Path("docs") / "fsm-diagrams"
+MAIN_FILE = "main.mermaid"
+METADATA_FILE = "metadata.json"
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
+_RESERVED_FILES = frozenset({"main", "metadata"})
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Write Mermaid state diagrams, UI metadata and a Markdown page for each "
+        "machine config, into OUTPUT_DIR/<config stem>/. Same config, same bytes.",
+    )
+    parser.add_argument("configs", nargs="+", metavar="CONFIG", help="machine config YAML files")
+    parser.add_argument(
+        "--output-dir",
+        "-o",
+        type=Path,
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
+        help=f"root of the generated directories (default: {DEFAULT_OUTPUT_DIR})",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any generated file is missing or out of date (for CI)",
+    )
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """Entry point of ``statemachine-diagrams``; returns the exit status."""
+    args = build_parser(prog).parse_args(argv)
+    return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
+
+
+def fsm_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``statemachine-fsm`` alias."""
+    return main(argv, prog="statemachine-fsm")
+
+
+def output_files(diagrams: DiagramSet) -> dict[str, str]:
+    """File name -> content of everything generated for one config."""
+    files = {MAIN_FILE: diagrams.main}
+    for name, source in diagrams.groups.items():
+        files[_group_file_name(name, files)] = source
+    files[METADATA_FILE] = json.dumps(diagrams.metadata, indent=2, ensure_ascii=False) + "\n"
+    files[f"{diagrams.stem}_fsm.md"] = diagrams.markdown
+    return files
+
+
+def _group_file_name(group: str, taken: dict[str, str]) -> str:
+    """``<GROUP>.mermaid`` with the name made file-safe and distinct from the others."""
+    base = _UNSAFE_FILE_CHARS.sub("_", group).strip(".") or "group"
+    if base.lower() in _RESERVED_FILES:
+        base += "_group"
+    name, number = f"{base}.mermaid", 2
+    lowered = {existing.lower() for existing in taken}
+    while name.lower() in lowered:  # case-insensitive file systems
+        name, number = f"{base}_{number}.mermaid", number + 1
+    return name
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    from ...core.loader import load_config
+
+    sets: list[tuple[Path, DiagramSet]] = []
+    stems: dict[str, str] = {}
+    for raw in args.configs:
+        stem = Path(raw).stem
+        if stem in stems:
+            raise UsageError(
+                f"{stems[stem]} and {raw} would both be written to {args.output_dir / stem}; "
+                "diagram them in separate runs with different --output-dir"
+            )
+        stems[stem] = raw
+        try:
+            config = load_config(raw, use_cache=False)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+        sets.append((args.output_dir / stem, build_diagrams(config, stem=stem)))
+    stale: list[Path] = []
+    for directory, diagrams in sets:
+        files = output_files(diagrams)
+        if args.check:
+            stale.extend(_outdated(directory, files))
+        else:
+            _write(directory, files)
+            print(f"{prog}: wrote {directory}/ ({len(files)} files)")
+    if stale:
+        for path in stale:
+            print(f"{prog}: out of date: {path}", file=sys.stderr)
+        print(f"{prog}: run {prog} without --check to regenerate", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _outdated(directory: Path, files: dict[str, str]) -> list[Path]:
+    wrong = [
+        directory / name
+        for name, content in files.items()
+        if not _has_content(directory / name, content)
+    ]
+    wrong.extend(sorted(path for path in _stale_diagrams(directory, files)))
+    return wrong
+
+
+def _has_content(path: Path, content: str) -> bool:
+    try:
+        return path.read_bytes() == content.encode("utf-8")
+    except OSError:
+        return False
+
+
+def _stale_diagrams(directory: Path, files: dict[str, str]) -> list[Path]:
+    """``.mermaid`` files left from groups that no longer exist."""
+    if not directory.is_dir():
+        return []
+    return [path for path in directory.glob("*.mermaid") if path.name not in files]
+
+
+def _write(directory: Path, files: dict[str, str]) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in _stale_diagrams(directory, files):
+            path.unlink()
+        for name, content in files.items():
+            (directory / name).write_bytes(content.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write {directory}: {exc.strerror}") from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""What the linter reports: findings with stable codes, and the table of those codes."""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from ...core.model import Position
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+
+
+class Rule(NamedTuple):
+    code: str
+    severity: Severity
+    title: str
+
+
+#: Every code the linter can report. Codes never change meaning; retired codes stay
+#: retired. 0xx: the config cannot be read; 1xx: errors; 2xx: warnings.
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule("SM001", ERROR, "the config cannot be loaded"),
+        Rule("SM101", ERROR, "a transition names an undefined state"),
+        Rule("SM102", ERROR, "unknown action type"),
+        Rule("SM103", ERROR, "malformed timeout"),
+        Rule("SM104", ERROR, "conflicting transitions (same source and event)"),
+        Rule("SM105", ERROR, "non-terminal state with no way out"),
+        Rule("SM201", WARNING, "unreachable state"),
+        Rule("SM202", WARNING, "event that nothing emits"),
+        Rule("SM203", WARNING, "success:/error: event with no transition"),
+        Rule("SM204", WARNING, "duplicate transition"),
+        Rule("SM205", WARNING, "placeholder that no context key can fill"),
+    )
+}
+
+
+class Finding(NamedTuple):
+    """One problem found in a config."""
+
+    code: str
+    message: str
+    position: Position
+
+    @property
+    def severity(self) -> Severity:
+        return RULES[self.code].severity
+
+    def fails(self, *, strict: bool) -> bool:
+        """Whether this finding makes the run fail (warnings only with ``--strict``)."""
+        return self.severity == ERROR or strict
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        path, line, column = self.position
+        return (path or "", line or 0, column or 0, self.code, self.message)
+
+
+def finding(code: str, message: str, position: Position) -> Finding:
+    """A :class:`Finding`; ``code`` must be one of :data:`RULES`."""
+    if code not in RULES:
+        raise ValueError(f"unknown lint code {code!r}")
+    return Finding(code, message, position)

@@ -1,0 +1,54 @@
+// HTTP calls to the monitoring server (same origin). Errors become Error with the
+// server's `detail` message.
+
+let token = null;
+
+/** Send `Authorization: Bearer <token>` with every call (when the page was opened with one). */
+export function useToken(value) {
+  token = value || null;
+}
+
+async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store",
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : response.statusText;
+    const error = new Error(`${response.status} ${detail}`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  config: () => call("GET", "/api/config"),
+  machines: () => call("GET", "/api/machines"),
+  machine: (name) => call("GET", `/api/machines/${enc(name)}`),
+  diagram: (config) => call("GET", `/api/diagrams/${enc(config)}`),
+  jobs: ({ status = "", type = "", limit = 200 } = {}) => {
+    const query = new URLSearchParams();
+    if (status) query.set("status", status);
+    if (type) query.set("type", type);
+    query.set("limit", String(limit));
+    return call("GET", `/api/jobs?${query}`);
+  },
+  job: (id) => call("GET", `/api/jobs/${enc(id)}`),
+  retryJob: (id) => call("POST", `/api/jobs/${enc(id)}/retry`),
+  cancelJob: (id) => call("POST", `/api/jobs/${enc(id)}/cancel`),
+  sendEvent: (name, type, payload) => call("POST", `/api/machines/${enc(name)}/events`, { type, payload }),
+};

@@ -1,0 +1,104 @@
+// The WebSocket to /ws/events, reconnected with exponential backoff when it drops
+// (a server restart, a network blip). The model learns the connection's status.
+
+/** First retry delay, in milliseconds; doubles per failed attempt up to BACKOFF_MAX_MS. */
+export const BACKOFF_START_MS = 500;
+export const BACKOFF_MAX_MS = 15000;
+
+/** Delay before reconnect attempt `attempt` (1-based), with ±20 % jitter. */
+export function backoffDelay(attempt, random = Math.random) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** The stream's URL beside the page (same host; `wss:` under https). */
+export function streamUrl(location, token) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  return `${scheme}//${location.host}/ws/events${query}`;
+}
+
+/**
+ * Keeps one WebSocket open. `handlers`: snapshot(msg), event(event), machines(list),
+ * dropped(count), status({status, attempts, retryAt}).
+ */
+export class Connection {
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    this.attempts = 0;
+    this.socket = null;
+    this.timer = null;
+    this.stopped = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** Reconnect now (the "retry now" button), skipping the rest of the wait. */
+  retryNow() {
+    if (this.socket) return;
+    clearTimeout(this.timer);
+    this.open();
+  }
+
+  open() {
+    this.timer = null;
+    this.report(this.attempts ? "reconnecting" : "connecting");
+    let socket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener("message", (message) => this.receive(message.data));
+    socket.addEventListener("close", () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (!this.stopped) this.scheduleRetry();
+    });
+    // "error" is always followed by "close": retrying is handled there.
+  }
+
+  receive(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    switch (message.kind) {
+      case "snapshot":
+        this.attempts = 0;
+        this.handlers.snapshot(message);
+        this.report("live");
+        break;
+      case "event":
+        if (message.event) this.handlers.event(message.event);
+        break;
+      case "machines":
+        this.handlers.machines(message.machines ?? []);
+        break;
+      case "dropped":
+        this.handlers.dropped(message.count ?? 0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  scheduleRetry() {
+    this.attempts += 1;
+    const delay = backoffDelay(this.attempts);
+    this.report("offline", Date.now() + delay);
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  report(status, retryAt = null) {
+    this.handlers.status({ status, attempts: this.attempts, retryAt });
+  }
+}

@@ -1,0 +1,400 @@
+// Wires the page: the stream feeds the model; the model's changes are drawn once per
+// animation frame by the views (machines list, diagram or board, timeline, activity, jobs).
+
+import { ActivityView } from "./activity.js";
+import { api, useToken } from "./api.js";
+import { BoardView } from "./board.js";
+import { Connection, streamUrl } from "./connection.js";
+import { DiagramView, diagramData, groupOf } from "./diagram.js";
+import { h, replaceChildren, setText } from "./dom.js";
+import { ago, clock, dateTime } from "./format.js";
+import { JobsView } from "./jobs.js";
+import { installShortcuts } from "./keys.js";
+import { buildTabs, Model, tabKeyOf } from "./model.js";
+import { costs, schedule } from "./frame.js";
+import { Sidebar, statusSummary } from "./sidebar.js";
+import { TimelineView } from "./timeline.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get("token");
+useToken(token);
+
+const model = new Model();
+model.groupOf = groupOf;
+const ui = {
+  tabs: [],
+  tabKey: null,
+  instance: null,
+  viewOverride: new Map(), // tab key -> "board" | "diagram" (after K)
+  panel: "timeline",
+  shownView: null, // {tabKey, view} last drawn in the main area
+};
+
+// -- views -----------------------------------------------------------------------------
+
+const sidebar = new Sidebar($("machines"), { onSelect: (key) => selectTab(key) });
+const viewHost = $("view");
+const diagramHost = h("div", { class: "diagram-host", attrs: { "aria-label": "State diagram" } });
+const boardHost = h("div", { class: "board-host" });
+viewHost.replaceChildren(diagramHost, boardHost);
+const diagram = new DiagramView(diagramHost);
+const board = new BoardView(boardHost, { onSelect: (name) => selectInstance(name) });
+const timeline = new TimelineView($("timeline"));
+timeline.liveSource = () => model.transitionsOf(ui.instance);
+const activity = new ActivityView($("activity"), model);
+const jobs = new JobsView($("jobs"), { control: () => model.control, notify });
+
+// -- the stream ------------------------------------------------------------------------
+
+const connection = new Connection(streamUrl(location, token), {
+  snapshot: (message) => model.applySnapshot(message),
+  event: (event) => model.applyEvent(event),
+  machines: (list) => model.applyMachines(list),
+  dropped: (count) => {
+    notify(`The server dropped ${count} event${count === 1 ? "" : "s"} for this page (too slow); refreshing.`, "warning");
+    api.machines().then((list) => model.applyMachines(list), () => {});
+  },
+  status: (status) => model.setConnection(status),
+});
+
+const dirty = new Set();
+let pendingActivity = [];
+
+model.on("reset", () => {
+  dirty.clear();
+  schedule(drawAll);
+});
+model.on("machines", (names) => {
+  for (const name of names) dirty.add(name);
+  schedule(drawMachines);
+});
+model.on("transition", (name) => {
+  if (name === ui.instance) schedule(drawTimeline);
+});
+model.on("activity", (entry) => {
+  pendingActivity.push(entry);
+  schedule(drawActivity);
+});
+model.on("job", () => jobs.poke());
+model.on("connection", () => schedule(drawConnection));
+
+// -- drawing ---------------------------------------------------------------------------
+
+function currentTab() {
+  return ui.tabs.find((tab) => tab.key === ui.tabKey) ?? null;
+}
+
+function viewOf(tab) {
+  return ui.viewOverride.get(tab.key) ?? (tab.templated ? "board" : "diagram");
+}
+
+function drawAll() {
+  ui.tabs = buildTabs(model.machines.values());
+  // Each config's metadata gives the groups of states the stream reports.
+  for (const config of new Set(ui.tabs.map((t) => t.config).filter(Boolean))) diagramData(config).catch(() => {});
+  sidebar.render(ui.tabs);
+  if (!currentTab()) {
+    const wanted = fromHash();
+    const tab = ui.tabs.find((t) => t.key === wanted.tab) ?? ui.tabs[0] ?? null;
+    ui.tabKey = tab?.key ?? null;
+    ui.instance = wanted.instance && tab?.members.some((m) => m.name === wanted.instance) ? wanted.instance : null;
+  }
+  ui.shownView = null;
+  drawSelection({ fetchTimeline: true });
+  activity.updateFilterOptions();
+  activity.rebuild();
+  drawCounts();
+  if (ui.panel === "jobs") jobs.refresh();
+}
+
+function drawMachines() {
+  const names = new Set(dirty);
+  dirty.clear();
+  const before = ui.tabs.map((t) => `${t.key}:${t.members.length}`).join();
+  ui.tabs = buildTabs(model.machines.values());
+  sidebar.render(ui.tabs);
+  const tab = currentTab();
+  if (!tab) {
+    if (ui.tabs.length) selectTab(ui.tabs[0].key);
+    else drawSelection({ fetchTimeline: false });
+  } else if (tab.members.some((m) => names.has(m.name)) || before !== ui.tabs.map((t) => `${t.key}:${t.members.length}`).join()) {
+    drawSelection({ fetchTimeline: false, changed: names });
+  }
+  drawCounts();
+  const after = ui.tabs.map((t) => `${t.key}:${t.members.length}`).join();
+  if (before !== after) activity.updateFilterOptions();
+}
+
+function drawTimeline() {
+  timeline.render(model.transitionsOf(ui.instance));
+}
+
+function drawActivity() {
+  const entries = pendingActivity;
+  pendingActivity = [];
+  activity.add(entries);
+}
+
+function drawCounts() {
+  const machines = [...model.machines.values()];
+  setText($("summary"), machines.length ? statusSummary(machines) : "no machines");
+  $("control-badge").hidden = !model.control;
+}
+
+function drawConnection() {
+  const { status, retryAt, attempts } = model.connection;
+  const pill = $("connection");
+  pill.dataset.status = status;
+  const labels = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+  let text = labels[status] ?? status;
+  if (status === "offline" && retryAt) {
+    text = `Offline · retry in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`;
+  }
+  setText($("connection-text"), text);
+  pill.title =
+    status === "live"
+      ? "Receiving live events"
+      : `Not connected to the server${attempts ? ` (attempt ${attempts})` : ""}. Press R to retry now.`;
+  document.body.dataset.connection = status;
+}
+
+/** Draw the chosen tab: its header, its diagram or board, its instance's timeline. */
+function drawSelection({ fetchTimeline, changed = null }) {
+  const tab = currentTab();
+  drawMachineHeader(tab);
+  if (!tab) {
+    diagramHost.hidden = true;
+    boardHost.hidden = false;
+    replaceChildren(boardHost, h("p", { class: "empty big", text: "Waiting for machines to report…" }));
+    ui.shownView = null;
+    if (fetchTimeline || ui.instance) {
+      ui.instance = null;
+      timeline.show(null, []);
+    }
+    return;
+  }
+  if (!tab.members.some((m) => m.name === ui.instance)) {
+    ui.instance = tab.members[0].name;
+    fetchTimeline = true;
+  }
+  const view = viewOf(tab);
+  const fresh = ui.shownView?.tabKey !== tab.key || ui.shownView?.view !== view;
+  ui.shownView = { tabKey: tab.key, view };
+  diagramHost.hidden = view !== "diagram";
+  boardHost.hidden = view !== "board";
+  $("view-diagram").setAttribute("aria-pressed", String(view === "diagram"));
+  $("view-board").setAttribute("aria-pressed", String(view === "board"));
+  viewHost.dataset.view = view;
+  if (view === "diagram") {
+    const selected = model.machines.get(ui.instance);
+    const occupied = new Map();
+    if (tab.templated) for (const m of tab.members) occupied.set(m.state, (occupied.get(m.state) ?? 0) + 1);
+    const marks = { current: selected?.state ?? null, last: model.lastTransitionOf(ui.instance), occupied };
+    if (fresh) diagram.show(tab.config, marks);
+    else diagram.mark(tab.config, marks);
+  } else if (fresh) {
+    const key = tab.key;
+    const build = (metadata) => {
+      if (ui.tabKey !== key || viewOf(currentTab()) !== "board") return;
+      board.show(currentTab(), metadata, currentTab().members, ui.instance);
+    };
+    build(null);
+    if (tab.config) diagramData(tab.config).then((data) => build(data.metadata ?? null), () => {});
+  } else {
+    board.update(tab.members, changed);
+    board.select(ui.instance);
+  }
+  if (fetchTimeline) timeline.show(ui.instance, model.transitionsOf(ui.instance));
+  writeHash();
+}
+
+function drawMachineHeader(tab) {
+  const host = $("machine-header");
+  if (!tab) {
+    replaceChildren(host, h("h1", { text: "No machine selected" }));
+    return;
+  }
+  const m = model.machines.get(ui.instance) ?? tab.members[0];
+  const facts = [
+    ["state", m.state, "state"],
+    ["group", m.group ?? "—", "group"],
+    ["config", tab.configName ? `${tab.configName} (${tab.config})` : (tab.config ?? "—"), "config"],
+    ["status", m.status, "status"],
+    ["pid", m.pid ?? "—", "pid"],
+    ["last activity", m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—", "activity"],
+  ];
+  replaceChildren(
+    host,
+    h(
+      "div",
+      { class: "title-line" },
+      h("span", { class: "dot", dataset: { status: m.status } }),
+      h("h1", { text: tab.label }),
+      tab.templated ? h("span", { class: "tab-count big", text: `×${tab.members.length}` }) : null,
+      tab.templated ? h("span", { class: "instance", text: m.name, title: "Selected instance" }) : null,
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      ...facts.flatMap(([label, value, key]) => [
+        h("dt", { text: label }),
+        h("dd", { text: value, dataset: { fact: key }, title: key === "activity" ? dateTime(m.last_activity) : "" }),
+      ]),
+    ),
+    model.control ? sendEventForm(m.name, tab.config) : null,
+  );
+}
+
+function sendEventForm(name, config) {
+  const type = h("input", {
+    type: "text",
+    placeholder: "event",
+    required: true,
+    attrs: { list: "known-events", "aria-label": "Event to send", autocomplete: "off", spellcheck: "false" },
+  });
+  const payload = h("input", {
+    type: "text",
+    placeholder: '{"payload": "json"}',
+    attrs: { "aria-label": "Payload (JSON)", spellcheck: "false" },
+  });
+  const events = h("datalist", { id: "known-events" });
+  if (config) {
+    diagramData(config).then(
+      (data) => events.replaceChildren(...(data.metadata?.events ?? []).map((e) => h("option", { value: e }))),
+      () => {},
+    );
+  }
+  return h(
+    "form",
+    {
+      class: "send-event",
+      on: {
+        submit: async (e) => {
+          e.preventDefault();
+          let body = {};
+          try {
+            body = payload.value.trim() ? JSON.parse(payload.value) : {};
+          } catch {
+            notify("The payload is not valid JSON.", "error");
+            return;
+          }
+          try {
+            await api.sendEvent(name, type.value.trim(), body);
+            notify(`Sent ${type.value.trim()} to ${name}`, "success");
+            type.value = "";
+          } catch (error) {
+            notify(`Sending to ${name} failed: ${error.message}`, "error");
+          }
+        },
+      },
+    },
+    type,
+    payload,
+    events,
+    h("button", { type: "submit", class: "button", text: "Send event" }),
+  );
+}
+
+// -- selection -------------------------------------------------------------------------
+
+function selectTab(key) {
+  if (key === ui.tabKey) return;
+  ui.tabKey = key;
+  sidebar.select(key);
+  const tab = currentTab();
+  ui.instance = tab?.members[0]?.name ?? null;
+  drawSelection({ fetchTimeline: true });
+}
+
+function selectInstance(name) {
+  if (!model.machines.has(name)) return;
+  const key = tabKeyOf(model.machines.get(name));
+  if (key !== ui.tabKey) {
+    ui.tabKey = key;
+    sidebar.select(key);
+  }
+  ui.instance = name;
+  board.select(name);
+  drawSelection({ fetchTimeline: true });
+  showPanel("timeline");
+}
+
+function toggleView() {
+  const tab = currentTab();
+  if (!tab) return;
+  ui.viewOverride.set(tab.key, viewOf(tab) === "board" ? "diagram" : "board");
+  drawSelection({ fetchTimeline: false });
+}
+
+function setView(view) {
+  const tab = currentTab();
+  if (!tab || viewOf(tab) === view) return;
+  toggleView();
+}
+
+function showPanel(name) {
+  ui.panel = name;
+  for (const button of document.querySelectorAll("[data-panel-tab]")) {
+    button.setAttribute("aria-selected", String(button.dataset.panelTab === name));
+  }
+  $("timeline").hidden = name !== "timeline";
+  $("jobs").hidden = name !== "jobs";
+  jobs.setActive(name === "jobs");
+}
+
+// -- the URL keeps the selection across reloads ------------------------------------------
+
+function fromHash() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  return { tab: hash.get("tab"), instance: hash.get("i") };
+}
+
+function writeHash() {
+  const hash = new URLSearchParams();
+  if (ui.tabKey) hash.set("tab", ui.tabKey);
+  if (ui.instance) hash.set("i", ui.instance);
+  const text = `#${hash}`;
+  if (location.hash !== text) history.replaceState(null, "", text);
+}
+
+// -- notices ---------------------------------------------------------------------------
+
+function notify(message, level = "info") {
+  const toast = h("div", { class: `toast level-${level}`, attrs: { role: "status" }, text: message });
+  $("toasts").append(toast);
+  setTimeout(() => toast.remove(), level === "error" ? 8000 : 4000);
+}
+
+// -- start -----------------------------------------------------------------------------
+
+$("view-diagram").addEventListener("click", () => setView("diagram"));
+$("view-board").addEventListener("click", () => setView("board"));
+for (const button of document.querySelectorAll("[data-panel-tab]")) {
+  button.addEventListener("click", () => showPanel(button.dataset.panelTab));
+}
+$("connection").addEventListener("click", () => connection.retryNow());
+installShortcuts({
+  toggleView,
+  focusFilter: () => sidebar.focusFilter(),
+  showPanel,
+  retry: () => connection.retryNow(),
+  closeDetails: () => jobs.closeDetails(),
+  step: (delta) => sidebar.step(delta),
+});
+
+setInterval(() => {
+  drawConnection();
+  const tab = currentTab();
+  if (!tab || document.hidden) return;
+  if (ui.shownView?.view === "board") board.tick(tab.members);
+  const m = model.machines.get(ui.instance);
+  const fact = document.querySelector('[data-fact="activity"]');
+  if (m && fact) setText(fact, m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—");
+}, 1000);
+
+showPanel("timeline");
+drawConnection();
+drawAll();
+connection.start();
+window.smUi = { model, ui, costs }; // for debugging from the console

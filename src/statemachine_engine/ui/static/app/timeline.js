@@ -1,0 +1,118 @@
+// One instance's timeline: its transitions (newest first) with their events and times,
+// from /api/machines/{name} history, then live state_change events as they come.
+
+import { api } from "./api.js";
+import { h, replaceChildren } from "./dom.js";
+import { clock, dateTime, duration, prettyJson } from "./format.js";
+
+/** Most rows shown. */
+export const TIMELINE_ROWS = 300;
+
+/** Live and recorded timestamps of one transition differ by a few milliseconds. */
+const SAME_TRANSITION_SECONDS = 1.0;
+
+/**
+ * History (newest first, from the API) and live transitions (oldest first) as one list,
+ * newest first, without the live ones the history already holds.
+ */
+export function mergeTimeline(history, live) {
+  const rows = history.map((t) => ({
+    from: t.from_state ?? null,
+    to: t.to_state,
+    event: t.event ?? null,
+    timestamp: t.timestamp,
+  }));
+  const recorded = (t) =>
+    rows.some(
+      (r) =>
+        r.to === t.to &&
+        r.event === t.event &&
+        (r.from ?? null) === (t.from ?? null) &&
+        Math.abs(r.timestamp - t.timestamp) < SAME_TRANSITION_SECONDS,
+    );
+  const newest = rows.length ? rows[0].timestamp - SAME_TRANSITION_SECONDS : -Infinity;
+  const fresh = live.filter((t) => t.timestamp > newest && !recorded(t));
+  return [...fresh.reverse(), ...rows].slice(0, TIMELINE_ROWS);
+}
+
+export class TimelineView {
+  constructor(container) {
+    this.container = container;
+    this.name = null;
+    this.history = [];
+    this.context = null;
+    this.error = null;
+    this.request = 0;
+  }
+
+  /** Show `name`'s timeline (fetching its history) or nothing. */
+  async show(name, live) {
+    this.name = name;
+    this.history = [];
+    this.context = null;
+    this.error = null;
+    this.render(live);
+    if (!name) return;
+    const request = ++this.request;
+    try {
+      const detail = await api.machine(name);
+      if (request !== this.request) return;
+      this.history = Array.isArray(detail.history) ? detail.history : [];
+      this.context = detail.context ?? null;
+    } catch (error) {
+      if (request !== this.request) return;
+      this.error = error.message;
+    }
+    this.render(this.liveSource ? this.liveSource() : live);
+  }
+
+  /** Redraw with the current live transitions of the shown machine. */
+  render(live) {
+    if (!this.name) {
+      replaceChildren(this.container, h("p", { class: "empty", text: "Choose an instance to see its timeline." }));
+      return;
+    }
+    const rows = mergeTimeline(this.history, live ?? []);
+    const list = h("ol", { class: "timeline", attrs: { "aria-label": `Transitions of ${this.name}` } });
+    rows.forEach((row, i) => {
+      const newer = i > 0 ? rows[i - 1] : null;
+      const stayed = newer ? newer.timestamp - row.timestamp : null;
+      list.append(
+        h(
+          "li",
+          { class: i === 0 ? "latest" : "", dataset: { to: row.to ?? "" } },
+          h("time", { text: clock(row.timestamp, { millis: true }), title: dateTime(row.timestamp) }),
+          h(
+            "span",
+            { class: "move" },
+            h("span", { class: "from", text: row.from ?? "∅" }),
+            h("span", { class: "arrow", text: " → " }),
+            h("span", { class: "to", text: row.to }),
+          ),
+          h("span", { class: "event-chip", text: row.event ?? "—" }),
+          h("span", {
+            class: "stayed",
+            text: stayed === null ? "now" : duration(stayed),
+            title: stayed === null ? `in ${row.to} now` : `${duration(stayed)} in ${row.to}`,
+          }),
+        ),
+      );
+    });
+    const header = h(
+      "div",
+      { class: "panel-note" },
+      h("strong", { text: this.name }),
+      ` · ${rows.length} transition${rows.length === 1 ? "" : "s"}`,
+      this.error ? h("span", { class: "error-text", text: ` · history unavailable: ${this.error}` }) : null,
+    );
+    const parts = [header, rows.length ? list : h("p", { class: "empty", text: "No transitions recorded yet." })];
+    if (this.context && Object.keys(this.context).length) {
+      parts.push(
+        h(
+          "details",
+          { class: "context", open: this.contextOpen, on: { toggle: (e) => (this.contextOpen = e.target.open) } }, h("summary", { text: "Context" }), h("pre", { text: prettyJson(this.context) })),
+      );
+    }
+    replaceChildren(this.container, ...parts);
+  }
+}

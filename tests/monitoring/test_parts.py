@@ -1,0 +1,169 @@
+"""The server's pure parts: machine registry, client queues, datagrams, guard rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.database.models.machine_state import MachineStateRecord
+from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.monitoring import recent, stream
+from statemachine_engine.monitoring.fanout import ClientQueue, Hub
+from statemachine_engine.monitoring.machines import MachineRegistry, template_of
+from statemachine_engine.monitoring.security import Guard, host_name, same_origin
+from statemachine_engine.monitoring.settings import is_loopback
+
+
+def event(machine: str, kind: str, stamp: float, **payload: object) -> stream.Event:
+    body = {**payload, "timestamp": stamp}
+    return {"id": None, "machine_name": machine, "type": kind, "payload": body,
+            "timestamp": stamp, "seq": None}  # fmt: skip
+
+
+def groups(path: str | None, state: str) -> str | None:
+    return {"idle": "REST", "busy": "WORK"}.get(state) if path else None
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [("worker_003", "worker"), ("worker-12", "worker"), ("worker", None), ("a_b_7", "a_b"),
+     ("_1", None), ("v2", None)],
+)  # fmt: skip
+def test_template_names(name: str, template: str | None) -> None:
+    assert template_of(name) == template
+
+
+def test_events_drive_the_registry_and_newer_rows_win() -> None:
+    registry = MachineRegistry(groups)
+    registry.apply_event(event("w_1", "machine_registered", 10.0, config_type="w", pid=42))
+    registry.apply_event(event("w_1", "state_change", 11.0, to_state="busy"))
+    assert registry.get("w_1") == {
+        "name": "w_1", "state": "busy", "status": "live", "config": "w", "config_name": None,
+        "group": None, "template": "w", "pid": 42, "last_activity": 11.0, "started_at": 10.0,
+    }  # fmt: skip
+    assert registry.needs_record("w_1")
+    # An older row does not undo the event; it brings the config file (and so the group).
+    row = MachineStateRecord("w_1", "idle", config_path="/c/w.yaml", config_name="W", pid=42,
+                             updated_at=10.5, heartbeat_at=10.5, started_at=10.0)  # fmt: skip
+    registry.apply_records([(row, "running")], now=12.0)
+    info = registry.get("w_1")
+    assert info is not None
+    assert (info["state"], info["group"], info["config_name"]) == ("busy", "WORK", "W")
+    assert registry.config_path("w") == "/c/w.yaml"
+    # A newer row wins; a process gone is dead even though its last event said live.
+    registry.apply_records([(row._replace(current_state="idle", updated_at=12.0), "running")],
+                           now=12.0)  # fmt: skip
+    assert registry.get("w_1")["state"] == "idle"  # type: ignore[index]
+    registry.apply_event(event("w_1", "state_change", 13.0, to_state="busy"))
+    registry.apply_records([(row._replace(updated_at=12.0), "dead")], now=14.0)
+    assert registry.get("w_1")["status"] == "dead"  # type: ignore[index]
+    registry.apply_event(event("w_1", "machine_terminated", 15.0, final_state="stopped"))
+    assert registry.get("w_1")["status"] == "finished"  # type: ignore[index]
+    assert registry.get("w_1")["state"] == "stopped"  # type: ignore[index]
+
+
+def test_a_silent_machine_turns_stale() -> None:
+    registry = MachineRegistry(groups)
+    registry.apply_event(event("m", "state_change", 100.0, to_state="idle"))
+    row = MachineStateRecord("m", "idle", heartbeat_at=50.0, updated_at=50.0)
+    registry.apply_records([(row, "stale")], now=120.0)
+    assert registry.get("m")["status"] == "live"  # type: ignore[index]
+    registry.apply_records([(row, "stale")], now=200.0)
+    assert registry.get("m")["status"] == "stale"  # type: ignore[index]
+
+
+async def test_a_full_queue_drops_its_oldest_and_counts_them() -> None:
+    hub = Hub(queue_size=3)
+    slow, fast = hub.subscribe(), hub.subscribe()
+    hub.publish("1")
+    assert await fast.take() == (0, ["1"])
+    for text in "2345":
+        hub.publish(text)
+    assert await fast.take() == (1, ["3", "4", "5"])
+    assert await slow.take() == (2, ["3", "4", "5"])
+    hub.unsubscribe(slow)
+    hub.publish("6")
+    assert len(slow) == 0
+    assert len(hub) == 1
+
+
+async def test_a_queue_keeps_at_most_its_size() -> None:
+    queue = ClientQueue(2)
+    for text in "abc":
+        queue.put(text)
+    assert await queue.take() == (1, ["b", "c"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", b"[1]", b'{"type": "x"}', b'{"machine_name": "", "type": "x"}',
+     b'{"machine_name": "m", "type": 3}',
+     json.dumps({"machine_name": "m" * 300, "type": "x"}).encode()],
+)  # fmt: skip
+def test_datagrams_that_are_not_events_are_ignored(data: bytes) -> None:
+    assert stream.from_datagram(data) is None
+
+
+def test_a_datagram_becomes_an_event() -> None:
+    data = json.dumps({"machine_name": "m", "type": "t", "payload": "oops", "seq": True})
+    assert stream.from_datagram(data.encode(), now=5.0) == {
+        "id": None, "machine_name": "m", "type": "t", "payload": {}, "timestamp": 5.0, "seq": None,
+    }  # fmt: skip
+
+
+async def test_the_last_id_is_found_without_reading_the_table(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "db.sqlite"))
+    try:
+        assert await recent.read_back(store, 10) == []
+        await store.record_realtime_batch("m", [("t", {"n": n}) for n in range(1000)])
+        back = await recent.read_back(store, 3)
+        assert [e["payload"]["n"] for e in back] == [997, 998, 999]
+        assert back[-1]["id"] == 1000
+    finally:
+        await store.close()
+
+
+def test_replayed_events_arriving_live_are_kept_once() -> None:
+    buffer = recent.RecentEvents(10)
+    first = event("m", "t", 1.0)
+    buffer.replayed([first])
+    assert not buffer.add(dict(first))
+    assert buffer.add(event("m", "t", 2.0))
+    assert [e["timestamp"] for e in buffer.last(10)] == [1.0, 2.0]
+    assert buffer.last(10, machine="other") == []
+
+
+def test_origins_hosts_and_loopback() -> None:
+    assert same_origin("http://127.0.0.1:3001", "127.0.0.1:3001")
+    assert not same_origin("http://127.0.0.1:3002", "127.0.0.1:3001")
+    assert not same_origin("null", "127.0.0.1:3001")
+    assert same_origin("https://x.example", "127.0.0.1:3001", ["https://x.example"])
+    assert host_name("[::1]:3001") == "::1"
+    assert host_name("LocalHost:80") == "localhost"
+    assert all(map(is_loopback, ["127.0.0.1", "::1", "[::1]", "localhost", "127.8.0.1"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "10.0.0.1", "evil.example", ""]))
+
+
+def scope(
+    path: str, *, kind: str = "http", method: str = "GET", **headers: str
+) -> dict[str, object]:
+    return {"type": kind, "path": path, "method": method, "query_string": b"",
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}  # fmt: skip
+
+
+def test_guard_rules() -> None:
+    async def app(scope: object, receive: object, send: object) -> None: ...
+
+    guard = Guard(app, token="t", loopback=True)
+    assert guard.refusal(scope("/", host="localhost:1")) is None
+    assert guard.refusal(scope("/static/app/x.js", host="localhost:1")) is None
+    assert guard.refusal(scope("/api/jobs", host="localhost:1"))[0] == 401  # type: ignore[index]
+    assert guard.refusal(scope("/api/jobs", host="localhost:1", authorization="Bearer t")) is None
+    assert guard.refusal(scope("/", host="evil.example:1"))[0] == 421  # type: ignore[index]
+    ws = scope("/ws/events", kind="websocket", host="localhost:1", origin="http://localhost:1")
+    assert guard.refusal(ws)[0] == 401  # type: ignore[index]
+    post = scope("/api/x", method="POST", host="localhost:1", origin="http://o:1",
+                 **{"x-statemachine-token": "t"})  # fmt: skip
+    assert guard.refusal(post)[0] == 403  # type: ignore[index]

@@ -1,0 +1,303 @@
+"""Every lint rule, each with a config that breaks it and one that does not."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.core.loader import config_from_text
+from statemachine_engine.errors import ConfigError
+from statemachine_engine.tools.lint import RULES, LintContext, run_checks
+from statemachine_engine.tools.lint.linter import load_error_finding
+
+
+def lint(text: str, context: LintContext | None = None) -> list[tuple[str, int | None]]:
+    config = config_from_text(textwrap.dedent(text), path="m.yaml")
+    return [(f.code, f.position.line) for f in run_checks(config, context or LintContext())]
+
+
+def codes(text: str, context: LintContext | None = None) -> list[str]:
+    return [code for code, _ in lint(text, context)]
+
+
+def load_code(text: str) -> tuple[str, int | None]:
+    with pytest.raises(ConfigError) as caught:
+        config_from_text(textwrap.dedent(text), path="m.yaml")
+    found = load_error_finding(caught.value, "m.yaml")
+    return found.code, found.position.line
+
+
+CLEAN = """
+    initial_state: waiting
+    events: [go]
+    transitions:
+      - {from: waiting, to: working, event: go}
+      - {from: working, to: completed, event: job_done}
+    actions:
+      working:
+        - {type: bash, command: "echo {machine_name}", timeout: 5}
+"""
+
+
+def test_a_clean_config_has_no_findings() -> None:
+    assert lint(CLEAN) == []
+
+
+# --- SM001 / loader rejections -------------------------------------------------------
+
+
+def test_sm001_a_config_the_loader_rejects_is_one_finding_with_its_position() -> None:
+    assert load_code("initial_state: a\ntransitions:\n  - {from: a, to: b\n") == ("SM001", 4)
+    assert load_code("initial_state: a\ntransitions: 5\n") == ("SM001", 2)
+
+
+# --- SM101 undefined states -----------------------------------------------------------
+
+
+def test_sm101_with_states_listed_the_loader_rejects_an_unlisted_target() -> None:
+    text = """
+        initial_state: a
+        states: [a, b]
+        transitions:
+          - {from: a, to: b, event: go}
+          - {from: b, to: c, event: go}
+    """
+    assert load_code(text) == ("SM101", 6)
+
+
+def test_sm101_without_states_a_state_that_is_only_a_target_is_undefined() -> None:
+    text = """
+        initial_state: a
+        events: [go]
+        transitions:
+          - {from: a, to: complete, event: go}
+    """
+    assert lint(text) == [("SM101", 5)]
+    assert lint(text.replace("complete,", "completed,")) == []
+
+
+# --- SM102 unknown action types -------------------------------------------------------
+
+
+def test_sm102_unknown_action_type() -> None:
+    text = CLEAN.replace("type: bash", "type: bsh")
+    assert "SM102" in codes(text)
+    assert "SM102" not in codes(text, LintContext(is_known_action=lambda kind: True))
+    assert "SM102" not in codes(CLEAN)
+
+
+def test_sm102_the_activity_log_alias_is_known() -> None:
+    text = CLEAN.replace("type: bash, command:", "type: activity_log, message:")
+    assert "SM102" not in codes(text)
+
+
+# --- SM103 malformed timeouts ---------------------------------------------------------
+
+
+def test_sm103_the_loader_rejects_an_unusable_timeout_event() -> None:
+    text = "initial_state: a\ntransitions:\n  - {from: a, to: b, event: timeout(soon)}\n"
+    assert load_code(text) == ("SM103", 3)
+
+
+@pytest.mark.parametrize("event", ["Timeout(5)", "TIMEOUT(5)", "timeout[5]"])
+def test_sm103_an_event_spelled_like_a_timeout(event: str) -> None:
+    text = f"""
+        initial_state: a
+        events: ["{event}"]
+        transitions:
+          - {{from: a, to: completed, event: "{event}"}}
+    """
+    assert lint(text) == [("SM103", 5)]
+    assert lint(text.replace(event, "timeout(5)")) == []
+
+
+@pytest.mark.parametrize("value", ["soon", 0, -1, "true", True])
+def test_sm103_an_action_timeout_that_is_no_positive_number(value: object) -> None:
+    text = CLEAN.replace("timeout: 5", f"timeout: {value}")
+    assert lint(text) == [("SM103", 9)]
+
+
+def test_sm103_an_action_timeout_written_as_a_placeholder_is_accepted() -> None:
+    assert lint(CLEAN.replace("timeout: 5", 'timeout: "{limit|default:5}"')) == []
+
+
+# --- SM104 conflicting / SM204 duplicate transitions ----------------------------------
+
+
+def test_sm104_same_source_and_event_to_another_target() -> None:
+    text = """
+        initial_state: waiting
+        events: [go]
+        transitions:
+          - {from: waiting, to: completed, event: go}
+          - {from: waiting, to: stopped, event: go}
+    """
+    assert lint(text) == [("SM104", 6)]
+    assert lint(text.replace("to: stopped, event: go", "to: stopped, event: timeout(1)")) == []
+
+
+def test_sm104_a_wildcard_and_a_state_transition_on_one_event_do_not_conflict() -> None:
+    text = CLEAN.replace(
+        "transitions:\n", "transitions:\n      - {from: '*', to: completed, event: go}\n"
+    )
+    assert lint(text) == []
+
+
+def test_sm204_the_same_transition_twice() -> None:
+    text = """
+        initial_state: waiting
+        events: [go]
+        transitions:
+          - {from: waiting, to: completed, event: go}
+          - {from: waiting, to: completed, event: go}
+    """
+    assert lint(text) == [("SM204", 6)]
+    once = """
+        initial_state: waiting
+        events: [go]
+        transitions:
+          - {from: [waiting, idle], to: completed, event: go}
+          - {from: completed, to: idle, event: timeout(1)}
+    """
+    assert lint(once) == []
+
+
+# --- SM105 dead ends --------------------------------------------------------------------
+
+
+def test_sm105_a_non_terminal_state_with_no_way_out() -> None:
+    text = """
+        initial_state: waiting
+        states: [waiting, stuck]
+        events: [go]
+        transitions:
+          - {from: waiting, to: stuck, event: go}
+          - {from: stuck, to: stuck, event: go}
+    """
+    assert lint(text) == [("SM105", 7)]
+    assert lint(text + "    final: [stuck]\n") == []
+    wildcard = text + "      - {from: '*', to: waiting, event: go}\n"
+    assert "SM105" not in codes(wildcard)
+
+
+# --- SM201 unreachable ------------------------------------------------------------------
+
+
+def test_sm201_an_unreachable_state() -> None:
+    text = CLEAN + "      orphan:\n        - {type: log, message: never}\n"
+    text = text.replace("events: [go]", "events: [go, back]")
+    text = text.replace(
+        "transitions:\n", "transitions:\n      - {from: orphan, to: waiting, event: back}\n"
+    )
+    assert lint(text) == [("SM201", 5)]
+
+
+def test_sm201_targets_of_wildcard_transitions_are_reachable() -> None:
+    text = CLEAN.replace("events: [go]", "events: [go, stop]").replace(
+        "transitions:\n", "transitions:\n      - {from: '*', to: stopped, event: stop}\n"
+    )
+    assert lint(text) == []
+
+
+# --- SM202 events nothing sends ---------------------------------------------------------
+
+
+def test_sm202_an_event_nothing_emits() -> None:
+    text = CLEAN.replace("    events: [go]\n", "")
+    assert lint(text) == [("SM202", 4)]
+
+
+def test_sm202_events_builtin_actions_emit_by_default_or_as_configured() -> None:
+    text = """
+        initial_state: waiting
+        transitions:
+          - {from: waiting, to: working, event: new_job}
+          - {from: waiting, to: waiting, event: no_jobs}
+          - {from: working, to: done, event: finished}
+          - {from: working, to: failed, event: error}
+          - {from: done, to: completed, event: timeout(2)}
+          - {from: failed, to: completed, event: exit_3}
+        actions:
+          waiting:
+            - {type: check_database_queue}
+          working:
+            - {type: bash, command: "true", success: finished}
+          failed:
+            - {type: bash, command: "exit 3", error_mappings: {3: exit_3}}
+    """
+    assert "SM202" not in codes(text)
+
+
+def test_sm202_events_sent_by_other_configs_of_the_run_count_as_sent() -> None:
+    text = CLEAN.replace("    events: [go]\n", "")
+    assert codes(text, LintContext(external_events=frozenset({"go"}))) == []
+
+
+def test_sm202_a_custom_action_may_emit_anything_from_its_state() -> None:
+    text = CLEAN.replace("    events: [go]\n", "").replace(
+        "working:\n", "waiting:\n        - {type: my_own}\n      working:\n"
+    )
+    context = LintContext(is_known_action=lambda kind: True)
+    assert codes(text, context) == []
+
+
+# --- SM203 success/error with no transition ---------------------------------------------
+
+
+def test_sm203_success_and_error_events_need_a_transition_from_their_state() -> None:
+    text = CLEAN.replace("timeout: 5}", "timeout: 5, success: job_done, error: failed}")
+    assert lint(text) == [("SM203", 9)]
+    handled = text.replace(
+        "transitions:\n", "transitions:\n      - {from: working, to: completed, event: failed}\n"
+    )
+    assert lint(handled) == []
+
+
+def test_sm203_a_wildcard_transition_handles_the_event() -> None:
+    text = CLEAN.replace("timeout: 5}", "timeout: 5, error: stop}").replace(
+        "transitions:\n", "transitions:\n      - {from: '*', to: stopped, event: stop}\n"
+    )
+    assert lint(text) == []
+
+
+# --- SM205 placeholders -----------------------------------------------------------------
+
+
+def test_sm205_a_placeholder_nothing_sets() -> None:
+    text = CLEAN.replace("echo {machine_name}", "echo {machine_name} {nowhere.deep}")
+    assert lint(text) == [("SM205", 9)]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{nowhere|default:0}",
+        "{stdout}",
+        "{event_data.payload.anything}",
+        "${HOME} {{literal}}",
+        "{count|length}",
+        "{promoted}",
+    ],
+)
+def test_sm205_placeholders_something_fills(template: str) -> None:
+    text = CLEAN.replace("echo {machine_name}", f"echo {template}").replace(
+        "events: [go]",
+        "events: {go: {context_map: {promoted: payload.x}}}",
+    )
+    text += "        - {type: set_context, key: count.total, value: 1}\n"
+    assert lint(text) == []
+
+
+def test_sm205_is_skipped_when_job_data_can_fill_any_key() -> None:
+    text = CLEAN.replace("echo {machine_name}", "echo {file}")
+    assert codes(text) == ["SM205"]
+    claiming = text + "        - {type: check_database_queue}\n"
+    assert "SM205" not in codes(claiming)
+
+
+def test_every_rule_has_a_test_above() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    for code in RULES:
+        assert f"test_{code.lower()}_" in source, code
