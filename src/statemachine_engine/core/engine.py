@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
 from .context import event_data, promoted_fields
@@ -259,12 +260,13 @@ class StateMachineEngine:
         Returns:
             The state the machine ended in.
         """
-        heartbeat = None
+        heartbeat = inbox = None
         try:
             async with self._step:
                 await self._start()
             if self._durable:
                 heartbeat = asyncio.create_task(self._heartbeat(), name=f"{self._name}:heartbeat")
+                inbox = await follow_inbox(self.store, self._name, self.pull_events)
                 await self.pull_events()
             while True:
                 event = await self._inbox.get()
@@ -277,8 +279,9 @@ class StateMachineEngine:
         finally:
             await self._cancel_runner()
             self._cancel_timers()
-            if heartbeat is not None:
-                heartbeat.cancel()
+            for task in (heartbeat, inbox):
+                if task is not None:
+                    task.cancel()
         if self._failure is not None:
             raise self._failure
         reason = self._finish_reason or "stopped"

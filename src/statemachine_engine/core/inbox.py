@@ -45,6 +45,8 @@ class Inbox:
         if store is None:
             return
         for stored in await store.pending_events(self.machine_name, after_id=self._last_id):
+            if stored.id <= self._last_id:
+                continue  # queued by a pull that ran while this one awaited the store
             self._last_id = stored.id
             if stored.event_type in self.fetched_types:
                 continue
