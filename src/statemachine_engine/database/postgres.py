@@ -18,6 +18,11 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   no socket file is needed between hosts.
 - **Migrations** (``schema/postgres/NNNN_*.sql``) run in one transaction under an
   advisory lock, so processes starting together are safe.
+- **Commits** use ``synchronous_commit = off`` unless ``STATEMACHINE_PG_SYNC`` says
+  otherwise, the same trade as SQLite's default ``synchronous=NORMAL``: a crash of a
+  machine or tool loses nothing (the server has every commit), a crash of the database
+  server itself can lose the last fraction of a second of commits, never corrupts.
+  ``STATEMACHINE_PG_SYNC=on`` flushes every commit to disk first (several times slower).
 - **A lost connection** (a restarted server, ``pg_terminate_backend``) is reopened with
   backoff and the interrupted statement runs again; one warning says so. A statement
   the server had already committed when the connection dropped may then run twice;
@@ -73,6 +78,9 @@ RECONNECT_FIRST_DELAY_SECONDS = 0.05
 RECONNECT_MAX_DELAY_SECONDS = 2.0
 RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
 RECONNECT_TIMEOUT_SECONDS = 120.0
+SYNC_ENV = "STATEMACHINE_PG_SYNC"
+DEFAULT_SYNC = "off"
+_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
 _Q = load_queries("postgres")
 
 AsyncConnection = psycopg.AsyncConnection[DictRow]
@@ -109,17 +117,32 @@ def reconnect_timeout() -> float:
         raise StoreError(f"{RECONNECT_TIMEOUT_ENV} must be a number of seconds") from None
 
 
+def sync_mode() -> str:
+    """``synchronous_commit`` for the store's transactions (``$STATEMACHINE_PG_SYNC``)."""
+    mode = (os.environ.get(SYNC_ENV) or DEFAULT_SYNC).lower()
+    if mode not in _SYNC_MODES:
+        raise StoreError(f"{SYNC_ENV} must be one of {', '.join(_SYNC_MODES)}, got {mode!r}")
+    return mode
+
+
 async def connect(conninfo: str, location: str) -> AsyncConnection:
     """An autocommit connection named after this process (see ``pg_stat_activity``)."""
     options: dict[str, Any] = {}
     if "application_name" not in conninfo_to_dict(conninfo):
         options["application_name"] = f"statemachine-engine[{os.getpid()}]"
+    mode = sync_mode()
     try:
-        return await psycopg.AsyncConnection.connect(
+        conn = await psycopg.AsyncConnection.connect(
             conninfo, autocommit=True, row_factory=dict_row, **options
         )
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect: {_first_line(exc)}", location=location) from exc
+    try:
+        await conn.execute(f"SET synchronous_commit = {mode}")  # one of _SYNC_MODES
+    except psycopg.Error as exc:
+        await conn.close()
+        raise StoreError(f"cannot connect: {_first_line(exc)}", location=location) from exc
+    return conn
 
 
 class PostgresStore:
