@@ -111,9 +111,11 @@ class RealtimePublisher:
     async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
         store = self._store
         assert store is not None
-        if delay:
-            await asyncio.sleep(delay)
         while self._pending:
+            # Each write waits the delay first: events published while a write awaits the
+            # store (PostgreSQL) join the next batch instead of making a write each.
+            if delay:
+                await asyncio.sleep(delay)
             batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
             try:
                 await store.record_realtime_batch(self.machine_name, batch)
