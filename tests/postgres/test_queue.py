@@ -118,3 +118,27 @@ def test_without_psycopg_the_error_names_the_extra(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert 'pip install "statemachine-engine[postgres]"' in done.stderr
+
+
+def test_one_handle_serves_successive_event_loops(url: str) -> None:
+    """``Database()`` made before ``asyncio.run``, used by several runs in a row."""
+    import asyncio
+
+    from statemachine_engine.database import Database, JobModel
+
+    db = Database(url)
+    jobs = JobModel(db)
+    first = asyncio.run(jobs.add("task", {"n": 1}))
+    claimed = asyncio.run(jobs.claim("task", "w1"))
+    assert claimed is not None
+    assert claimed.job_id == first.job_id
+
+    async def woken_by_a_new_job() -> bool:
+        listener = await db.store.listener()
+        mark = listener.mark("jobs")
+        await jobs.add("task")
+        return await listener.wait("jobs", mark, 30)
+
+    assert asyncio.run(woken_by_a_new_job())
+    assert asyncio.run(woken_by_a_new_job())
+    asyncio.run(db.close())

@@ -168,10 +168,30 @@ class PostgresStore:
         self._url = url
         self._conn: AsyncConnection | None = None
         self._ready = False  # connected once and migrated
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._listener: PostgresListener | None = None
         self._listener_lock = asyncio.Lock()
         self._closed = False
+
+    def _bind_loop(self) -> None:
+        """Connections belong to one event loop: a handle used from a new one starts over.
+
+        (``Database()`` may be made before ``asyncio.run``, and a script may call
+        ``asyncio.run`` several times.)
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            # The old loop is gone: close its connections without it.
+            if self._conn is not None:
+                self._conn.pgconn.finish()
+                self._conn = None
+            if self._listener is not None:
+                self._listener.abandon()
+                self._listener = None
+            self._lock = asyncio.Lock()
+            self._listener_lock = asyncio.Lock()
 
     # -- connection -----------------------------------------------------------------
 
@@ -255,6 +275,7 @@ class PostgresStore:
 
     async def _run(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> _Result:
         """Run one statement; a lost connection is reopened and the statement run again."""
+        self._bind_loop()
         async with self._lock:
             retried = False
             while True:
@@ -283,6 +304,7 @@ class PostgresStore:
 
     async def listener(self) -> PostgresListener:
         """The handle's LISTEN connection, opened (and listening) on first use."""
+        self._bind_loop()
         async with self._listener_lock:
             if self._listener is None:
                 from .postgres_listener import PostgresListener

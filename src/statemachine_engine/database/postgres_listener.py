@@ -102,6 +102,13 @@ class PostgresListener(TopicWaiters):
             self.wake_all()  # what was notified while we were away is unknown
             return
 
+    def abandon(self) -> None:
+        """Close the connection without the event loop it belonged to (that loop is gone)."""
+        self._reader = None
+        if self._conn is not None:
+            self._conn.pgconn.finish()
+            self._conn = None
+
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()

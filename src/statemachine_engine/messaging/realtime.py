@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..database.store import StoreError
+
 if TYPE_CHECKING:
     from ..core.engine import StateMachineEngine
     from ..core.event import Event
@@ -112,14 +114,18 @@ class RealtimePublisher:
         store = self._store
         assert store is not None
         while self._pending:
-            # Each write waits the delay first: events published while a write awaits the
-            # store (PostgreSQL) join the next batch instead of making a write each.
-            if delay:
+            # A write waits the delay first unless a full batch is ready: events published
+            # while a write awaits the store (PostgreSQL) join the next batch instead of
+            # making a write each.
+            if delay and len(self._pending) < RECORD_BATCH:
                 await asyncio.sleep(delay)
             batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
             try:
                 await store.record_realtime_batch(self.machine_name, batch)
-            except Exception:  # recording is for replay only; never take a machine down
+            except StoreError as exc:  # recording is for replay only; never take a machine down
+                logger.warning("could not record realtime events: %s", exc)
+                return
+            except Exception:
                 logger.warning("could not record realtime events", exc_info=True)
                 return
 
