@@ -1,4 +1,4 @@
-"""``statemachine CONFIG.yaml``: run one machine until it ends.
+"""``statemachine CONFIG.yaml...``: run one machine (or several in one process) until they end.
 
 Kept light: ``--help`` and ``--version`` import nothing beyond argparse; the engine
 and asyncio load only when a machine actually runs.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
-from .errors import UsageError
+from .errors import StateMachineError, UsageError
 
 if TYPE_CHECKING:
     from .core.action_loader import ActionLoader
@@ -27,17 +27,27 @@ PROG = "statemachine"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Run one state machine declared in a YAML config until it ends "
-        "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM.",
+        description="Run a state machine declared in a YAML config until it ends "
+        "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM. "
+        "Several configs, or --instances, run several machines in this one process.",
         epilog="Events reach a running machine through its control socket "
         "(see docs/quickstart.md). Exit status: 0 when the machine ends or is stopped "
         "with SIGTERM, 1 on an error, 2 on bad usage, 130 on SIGINT.",
     )
-    parser.add_argument("config", metavar="CONFIG.yaml", help="the machine's YAML config")
+    parser.add_argument(
+        "configs", metavar="CONFIG.yaml", nargs="+", help="the machine's YAML config (or several)"
+    )
     parser.add_argument(
         "--machine-name",
         metavar="N",
-        help="this instance's name (default: metadata.machine_name, else the file's stem)",
+        help="this instance's name (default: metadata.machine_name, else the file's stem); "
+        "with --instances, the prefix of N_001, N_002, ...",
+    )
+    parser.add_argument(
+        "--instances",
+        metavar="COUNT",
+        type=_positive_int,
+        help="run COUNT instances of each config in this process, named <name>_001, ...",
     )
     parser.add_argument(
         "--actions-dir",
@@ -91,6 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
+    return value
+
+
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
@@ -114,106 +134,95 @@ def _run(args: argparse.Namespace) -> int:
     from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
 
     configure_logging(debug=args.debug, json_lines=args.log_json)
+    if args.machine_name and len(args.configs) > 1:
+        raise UsageError("--machine-name names one machine: give one config")
     initial_context = _parse_initial_context(args.initial_context)
     actions = ActionLoader(args.actions_dir)
-    config = load_config(
-        args.config, is_known_action=actions.is_known, known_actions=actions.known_types
-    )
-    actions.preload({spec.type for specs in config.actions.values() for spec in specs})
+    configs = []
+    for path in args.configs:
+        config = load_config(
+            path, is_known_action=actions.is_known, known_actions=actions.known_types
+        )
+        actions.preload({spec.type for specs in config.actions.values() for spec in specs})
+        configs.append(config)
+    launches = _launches(configs, args)
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)
     if args.control_socket_prefix:  # so that events this machine sends find their targets
         os.environ[CONTROL_PREFIX_ENV] = args.control_socket_prefix
-    return asyncio.run(_serve(config, actions, initial_context, args))
+    return asyncio.run(_serve(launches, actions, initial_context, args))
+
+
+def _launches(
+    configs: list[MachineConfig], args: argparse.Namespace
+) -> list[tuple[str, MachineConfig]]:
+    """(machine name, config) of every machine to run; names must not repeat."""
+    launches = []
+    for config, path in zip(configs, args.configs, strict=True):
+        base = args.machine_name or config.default_machine_name or Path(path).stem or config.name
+        if args.instances is None:
+            launches.append((base, config))
+        else:
+            width = max(3, len(str(args.instances)))
+            launches += [(f"{base}_{n:0{width}d}", config) for n in range(1, args.instances + 1)]
+    names = [name for name, _ in launches]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise UsageError(
+            f"two machines would be named {repeated[0]!r}: give each config its own "
+            "metadata.machine_name or file name"
+        )
+    return launches
 
 
 async def _serve(
-    config: MachineConfig,
+    launches: list[tuple[str, MachineConfig]],
     actions: ActionLoader,
     initial_context: dict[str, Any],
     args: argparse.Namespace,
 ) -> int:
     import asyncio
     import signal
-    import time
 
-    from .core.engine import StateMachineEngine
-    from .database import open_store
-    from .messaging.control import WAKE_EVENT, ControlSocket
-    from .messaging.realtime import RealtimePublisher, default_event_socket_path
-    from .settings import control_socket_path
+    from .core.host import MachineHost
 
-    machine_name = (
-        args.machine_name or config.default_machine_name or Path(args.config).stem or config.name
+    host = MachineHost(
+        db=args.db,
+        control=not args.no_control_socket,
+        control_socket_prefix=args.control_socket_prefix,
+        event_socket_path=args.event_socket_path,
     )
-    control = None
-    deliveries: set[asyncio.Task[None]] = set()
-    engine: StateMachineEngine | None = None
-
-    def on_message(name: str, payload: Any, job_id: str | None, source: str | None) -> None:
-        if engine is None:
-            return
-        if name == WAKE_EVENT:
-            task = asyncio.ensure_future(engine.pull_events())
-        else:
-            task = asyncio.ensure_future(
-                engine.deliver(name, payload, job_id=job_id, source=source or "control")
-            )
-        deliveries.add(task)
-        task.add_done_callback(deliveries.discard)
-
-    if not args.no_control_socket:
-        path = control_socket_path(machine_name, args.control_socket_prefix)
-        control = ControlSocket(path, machine_name, on_message)
-        control.open()
-    try:
-        store = open_store(args.db)
-    except BaseException:
-        if control is not None:
-            control.close()
-        raise
-    publisher = RealtimePublisher(
-        machine_name,
-        Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path(),
-        store,
-    )
-    engine = StateMachineEngine(
-        config,
-        machine_name=machine_name,
-        action_loader=actions,
-        initial_context=initial_context,
-        observers=[publisher],
-        store=store,
-        fresh=args.fresh,
-    )
-    publisher.publish(
-        "machine_registered",
-        {
-            "config_type": Path(args.config).stem,
-            "config_name": config.name,
-            "pid": os.getpid(),
-            "timestamp": time.time(),
-        },
-    )
-
     received: list[int] = []
 
     def on_signal(signum: int) -> None:
         received.append(signum)
-        engine.request_stop()
+        host.stop()
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        await engine.run()
+        async with host:
+            alone = len(launches) == 1
+            for name, config in launches:
+                host.spawn(
+                    config,
+                    machine_name=name,
+                    initial_context=initial_context,
+                    actions_dir=args.actions_dir,
+                    fresh=args.fresh,
+                    dedicated_socket=alone,
+                )
+            await host.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        if control is not None:
-            control.close()
-        await publisher.close()
-        await store.close()
+    if host.failures:
+        if len(launches) == 1:
+            raise next(iter(host.failures.values()))
+        names = ", ".join(sorted(host.failures))
+        count = len(host.failures)
+        raise StateMachineError(f"{count} machine(s) stopped on an internal error: {names}")
     if received and received[0] == signal.SIGINT:
         return EXIT_INTERRUPTED
     return EXIT_OK

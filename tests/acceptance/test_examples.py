@@ -135,3 +135,16 @@ def test_pipeline_example(tmp_path: Path) -> None:
     ]
     assert "[publish] Pipeline drained." in result.stderr
     assert "[transform] closing --event_sent--> completed" in result.stderr
+
+
+def test_concurrent_example(tmp_path: Path) -> None:
+    """The controller starts one task machine per job in its process; all end by themselves."""
+    result = run_script(EXAMPLES / "concurrent" / "run.sh", tmp_path)
+    assert result.returncode == 0, result.stderr
+    items = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    started = re.findall(r"\[controller\] started task_(\S+) in this process", result.stderr)
+    assert started == items
+    assert sorted(re.findall(r"\[task_\S+\] finished (\S+)", result.stderr)) == sorted(items)
+    assert '[controller] All 5 jobs done: ["alpha","beta","gamma","delta","epsilon"]' in (
+        result.stderr
+    )

@@ -183,6 +183,24 @@ async def test_heartbeat(store: Store) -> None:
     assert await store.load_machine("unknown-machine") is None
 
 
+async def test_heartbeat_process_touches_every_running_machine_of_that_process(
+    store: Store,
+) -> None:
+    for name in ("h1", "h2", "h3"):
+        await register(store, name)
+    await register(store, "other-pid", pid=99)
+    await register(store, "other-host", host="host-b")
+    await store.finish_machine("h3", "finished")
+    before = {r.machine_name: r.heartbeat_at for r in await store.list_machines()}
+    mark = time.time()
+    assert await store.heartbeat_process(1234, "host-a") == 2
+    after = {r.machine_name: r.heartbeat_at for r in await store.list_machines()}
+    assert after["h1"] >= mark
+    assert after["h2"] >= mark
+    for name in ("h3", "other-pid", "other-host"):
+        assert after[name] == before[name]
+
+
 @pytest.mark.parametrize("status", ["finished", "stopped"])
 async def test_finish_machine(store: Store, status: str) -> None:
     await register(store)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+    from .host import MachineHost
 
 logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
@@ -91,6 +92,10 @@ class StateMachineEngine:
         store: makes the machine durable (see the module docstring). Without one the
             machine lives in memory; actions that need a store open the default one.
         fresh: with a store, start over instead of resuming a previous run.
+        transition_table: the config's table, when the caller built it already (a host
+            running many instances of one config builds it once).
+        own_heartbeat: with a store, record liveness every few seconds. A host running
+            many machines passes False and records theirs in one statement.
 
     Example::
 
@@ -109,9 +114,11 @@ class StateMachineEngine:
         observers: Iterable[MachineObserver] = (),
         store: Store | None = None,
         fresh: bool = False,
+        transition_table: TransitionTable | None = None,
+        own_heartbeat: bool = True,
     ) -> None:
         self.config = config
-        self.table = TransitionTable.build(config.transitions)
+        self.table = transition_table or TransitionTable.build(config.transitions)
         self._name = machine_name or config.default_machine_name or _stem(config) or config.name
         self.actions = action_loader or ActionLoader()
         self.observers: list[MachineObserver] = list(observers)
@@ -121,6 +128,10 @@ class StateMachineEngine:
         self._durable = store is not None
         self._config_path = os.path.abspath(config.path) if config.path else None
         self._fresh = fresh
+        self._own_heartbeat = own_heartbeat
+        #: The host running this machine among others (set by :class:`MachineHost`).
+        self.host: MachineHost | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
         self._state: str | None = None
         self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
@@ -239,6 +250,8 @@ class StateMachineEngine:
         )
         if self._jobs.shortest_lease != shortest:
             self._leases_changed.set()
+        if self._durable and self._heartbeat_task is None:
+            self._start_heartbeat()  # the leases of the jobs it holds need renewing
 
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
@@ -260,12 +273,13 @@ class StateMachineEngine:
         Returns:
             The state the machine ended in.
         """
-        heartbeat = inbox = None
+        inbox = None
         try:
             async with self._step:
                 await self._start()
             if self._durable:
-                heartbeat = asyncio.create_task(self._heartbeat(), name=f"{self._name}:heartbeat")
+                if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
+                    self._start_heartbeat()
                 inbox = await follow_inbox(self.store, self._name, self.pull_events)
                 await self.pull_events()
             while True:
@@ -279,9 +293,10 @@ class StateMachineEngine:
         finally:
             await self._cancel_runner()
             self._cancel_timers()
-            for task in (heartbeat, inbox):
-                if task is not None:
-                    task.cancel()
+            if self._heartbeat_task is not None:
+                self._heartbeat_task.cancel()
+            if inbox is not None:
+                inbox.cancel()
         if self._failure is not None:
             raise self._failure
         reason = self._finish_reason or "stopped"
@@ -341,13 +356,21 @@ class StateMachineEngine:
         else:
             await self._begin_actions(state)
 
+    def _start_heartbeat(self) -> None:
+        self._heartbeat_task = asyncio.create_task(
+            self._heartbeat(), name=f"{self._name}:heartbeat"
+        )
+
     async def _heartbeat(self) -> None:
         last = time.monotonic()
         while True:
             lease = self._jobs.shortest_lease
-            period = HEARTBEAT_SECONDS if lease is None else min(HEARTBEAT_SECONDS, lease / 3)
-            remaining = last + period - time.monotonic()
-            if remaining > 0:
+            if lease is not None:
+                period: float | None = min(HEARTBEAT_SECONDS, lease / 3)
+            else:
+                period = HEARTBEAT_SECONDS if self._own_heartbeat else None
+            remaining = None if period is None else last + period - time.monotonic()
+            if remaining is None or remaining > 0:
                 # A job claimed meanwhile with a short lease must be renewed before that
                 # lease runs out, not when a period computed without it ends.
                 self._leases_changed.clear()
@@ -359,7 +382,8 @@ class StateMachineEngine:
                 continue
             last = time.monotonic()
             try:
-                await self.store.heartbeat(self._name)
+                if self._own_heartbeat:
+                    await self.store.heartbeat(self._name)
                 await self._jobs.renew(self.store)
             except Exception:  # a heartbeat must never take the machine down
                 logger.warning("[%s] heartbeat failed", self._name, exc_info=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..database.models.job import Job
     from ..database.store import Store
+    from .host import MachineHost
 
 
 class MachineRuntime(Protocol):
@@ -40,6 +41,10 @@ class MachineRuntime(Protocol):
 
     async def wait_for_delivery(self, since: int, timeout: float) -> bool:
         """Wait until something is delivered after mark ``since``; False on timeout."""
+
+    @property
+    def host(self) -> MachineHost | None:
+        """The host running this machine among others in one process (None: none)."""
 
     @property
     def store(self) -> Store:

@@ -617,6 +617,12 @@ class PostgresStore:
     async def heartbeat(self, machine_name: str) -> None:
         await self._run(_Q["heartbeat"], {"machine_name": machine_name, "now": time.time()})
 
+    async def heartbeat_process(self, pid: int, host: str) -> int:
+        result = await self._run(
+            _Q["heartbeat_process"], {"pid": pid, "host": host, "now": time.time()}
+        )
+        return result.rowcount
+
     async def finish_machine(self, machine_name: str, status: str) -> None:
         await self._run(
             _Q["finish_machine"],

@@ -541,6 +541,13 @@ class SqliteStore:
         with self._write() as conn:
             conn.execute(_Q["heartbeat"], {"machine_name": machine_name, "now": time.time()})
 
+    async def heartbeat_process(self, pid: int, host: str) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["heartbeat_process"], {"pid": pid, "host": host, "now": time.time()}
+            )
+            return cursor.rowcount
+
     async def finish_machine(self, machine_name: str, status: str) -> None:
         with self._write() as conn:
             conn.execute(

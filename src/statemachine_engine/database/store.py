@@ -200,6 +200,9 @@ class Store(Protocol):
 
     async def heartbeat(self, machine_name: str) -> None: ...
 
+    async def heartbeat_process(self, pid: int, host: str) -> int:
+        """Record that every running machine process ``pid`` on ``host`` hosts is alive."""
+
     async def finish_machine(self, machine_name: str, status: str) -> None: ...
 
     async def forget_machine(self, machine_name: str) -> bool: ...

@@ -19,7 +19,7 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import StateMachineError
 
@@ -31,7 +31,22 @@ WAKE_EVENT = "__wake__"
 #: Largest datagram accepted; bigger payloads go through the store.
 MAX_DATAGRAM = 4 * 1024 * 1024
 
-ControlHandler = Callable[[str, Any, str | None, str | None], None]
+#: Name of the socket a process hosting several machines serves them all through.
+HOST_SOCKET_PREFIX = "host-"
+
+
+class ControlMessage(NamedTuple):
+    """One decoded control datagram."""
+
+    type: str
+    payload: Any
+    job_id: str | None = None
+    source: str | None = None
+    #: The machine it is for: needed only by a socket serving several machines.
+    target: str | None = None
+
+
+ControlHandler = Callable[[ControlMessage], None]
 
 
 class MachineAlreadyRunning(StateMachineError):
@@ -39,7 +54,7 @@ class MachineAlreadyRunning(StateMachineError):
 
 
 class ControlSocket:
-    """Serve ``path`` and hand each valid message to ``handler(type, payload, job_id, source)``."""
+    """Serve ``path`` and hand each valid message to ``handler(message)``."""
 
     def __init__(self, path: Path, machine_name: str, handler: ControlHandler) -> None:
         self.path = path
@@ -91,10 +106,11 @@ class ControlSocket:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise MachineAlreadyRunning(
-                f"machine {self.machine_name!r} is already running (pid {holder}); "
-                "stop it first or choose another --machine-name"
-            ) from None
+            raise already_running(self.machine_name, holder) from None
+        hosted_by = hosting_pid(self.path)
+        if hosted_by is not None:
+            os.close(fd)
+            raise already_running(self.machine_name, hosted_by)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -117,13 +133,42 @@ class ControlSocket:
 
     def _dispatch(self, data: bytes) -> None:
         message = parse_message(data)
-        if message is None:
-            return
-        self._handler(*message)
+        if message is not None:
+            self._handler(message)
 
 
-def parse_message(data: bytes) -> tuple[str, Any, str | None, str | None] | None:
-    """Decode one datagram into (type, payload, job_id, source); None (logged) if invalid."""
+def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:
+    return MachineAlreadyRunning(
+        f"machine {machine_name!r} is already running (pid {pid}); "
+        "stop it first or choose another --machine-name"
+    )
+
+
+def hosting_pid(path: Path) -> int | None:
+    """The live process hosting the machine whose control path is ``path``, if any.
+
+    A process hosting many machines serves them through one socket, ``host-<pid>.sock``,
+    and links each machine's control path to it.
+    """
+    try:
+        target = os.readlink(path)
+    except OSError:  # no link: no hosted machine there
+        return None
+    name = Path(target).name
+    if not (name.startswith(HOST_SOCKET_PREFIX) and name.endswith(".sock")):
+        return None
+    try:
+        pid = int(name[len(HOST_SOCKET_PREFIX) : -len(".sock")])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return None
+    except PermissionError:  # alive, another user's
+        pass
+    return None if pid == os.getpid() else pid
+
+
+def parse_message(data: bytes) -> ControlMessage | None:
+    """Decode one datagram; None (logged) if it is not a valid message."""
     try:
         message = json.loads(data)
     except ValueError as exc:
@@ -153,9 +198,11 @@ def parse_message(data: bytes) -> tuple[str, Any, str | None, str | None] | None
             )
     job_id = message.get("job_id")
     source = message.get("source") or message.get("source_machine")
-    return (
+    target = message.get("target")
+    return ControlMessage(
         message["type"],
         {} if payload is None else payload,
         None if job_id is None else str(job_id),
         None if source is None else str(source),
+        None if target is None else str(target),
     )

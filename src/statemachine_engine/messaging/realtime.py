@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import operator
 import socket
 import time
 from pathlib import Path
@@ -42,24 +44,87 @@ def default_event_socket_path() -> Path:
     return socket_dir() / EVENT_SOCKET_NAME
 
 
-class RealtimePublisher:
-    """Observer of one machine that streams its events to the monitor socket.
+class RealtimeStream:
+    """A process's way out to the monitor: one socket and one recording queue.
+
+    Every machine of the process publishes through it (through a :class:`RealtimePublisher`
+    each), so thousands of machines in one process share one socket and their events
+    are recorded in shared batches.
 
     Args:
-        machine_name: the machine's name (each event carries it).
         socket_path: the monitor's event socket.
         store: where events are recorded for replay (None: not recorded).
     """
 
-    def __init__(self, machine_name: str, socket_path: Path, store: Store | None = None) -> None:
-        self.machine_name = machine_name
+    def __init__(self, socket_path: Path, store: Store | None = None) -> None:
         self.socket_path = str(socket_path)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
-        self._seq = 0
         self._store = store
-        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._pending: list[tuple[str, str, dict[str, Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
+
+    def send(self, machine_name: str, seq: int, event_type: str, payload: dict[str, Any]) -> None:
+        """Send one event now (dropped if nobody listens) and queue it for the store."""
+        message = {
+            "machine_name": machine_name,
+            "type": event_type,
+            "payload": payload,
+            "seq": seq,
+        }
+        try:
+            data = json.dumps(message, default=str, ensure_ascii=False).encode()
+            self._sock.sendto(data, self.socket_path)
+        except OSError:
+            pass  # no monitor, or one that cannot keep up: the machine goes on
+        if self._store is not None:
+            self._pending.append((machine_name, event_type, payload))
+            if self._flushing is None or self._flushing.done():
+                with contextlib.suppress(RuntimeError):  # no running loop: flush later
+                    self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
+        store = self._store
+        assert store is not None
+        while self._pending:
+            # A write waits the delay first unless a full batch is ready: events published
+            # while a write awaits the store (PostgreSQL) join the next batch instead of
+            # making a write each.
+            if delay and len(self._pending) < RECORD_BATCH:
+                await asyncio.sleep(delay)
+            batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
+            try:
+                # Consecutive runs per machine: the recorded order stays the sent order.
+                for machine_name, run in itertools.groupby(batch, key=operator.itemgetter(0)):
+                    events = [(event_type, payload) for _, event_type, payload in run]
+                    await store.record_realtime_batch(machine_name, events)
+            except StoreError as exc:  # recording is for replay only; never take a machine down
+                logger.warning("could not record realtime events: %s", exc)
+                return
+            except Exception:
+                logger.warning("could not record realtime events", exc_info=True)
+                return
+
+    async def close(self) -> None:
+        """Record what is still queued and close the socket."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
+        if self._pending:
+            await self._flush(delay=0)
+        self._sock.close()
+
+
+class RealtimePublisher:
+    """Observer of one machine that streams its events through a :class:`RealtimeStream`."""
+
+    __slots__ = ("_seq", "machine_name", "stream")
+
+    def __init__(self, machine_name: str, stream: RealtimeStream) -> None:
+        self.machine_name = machine_name
+        self.stream = stream
+        self._seq = 0
 
     # -- MachineObserver -----------------------------------------------------------
 
@@ -88,53 +153,7 @@ class RealtimePublisher:
     def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
         self.publish(event_type, {**payload, "timestamp": time.time()})
 
-    # -- sending --------------------------------------------------------------------
-
     def publish(self, event_type: str, payload: dict[str, Any]) -> None:
-        """Send one event now (dropped if nobody listens) and queue it for the store."""
+        """Send one event of this machine (see :meth:`RealtimeStream.send`)."""
         self._seq += 1
-        message = {
-            "machine_name": self.machine_name,
-            "type": event_type,
-            "payload": payload,
-            "seq": self._seq,
-        }
-        try:
-            data = json.dumps(message, default=str, ensure_ascii=False).encode()
-            self._sock.sendto(data, self.socket_path)
-        except OSError:
-            pass  # no monitor, or one that cannot keep up: the machine goes on
-        if self._store is not None:
-            self._pending.append((event_type, payload))
-            if self._flushing is None or self._flushing.done():
-                with contextlib.suppress(RuntimeError):  # no running loop: flush later
-                    self._flushing = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
-        store = self._store
-        assert store is not None
-        while self._pending:
-            # A write waits the delay first unless a full batch is ready: events published
-            # while a write awaits the store (PostgreSQL) join the next batch instead of
-            # making a write each.
-            if delay and len(self._pending) < RECORD_BATCH:
-                await asyncio.sleep(delay)
-            batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
-            try:
-                await store.record_realtime_batch(self.machine_name, batch)
-            except StoreError as exc:  # recording is for replay only; never take a machine down
-                logger.warning("could not record realtime events: %s", exc)
-                return
-            except Exception:
-                logger.warning("could not record realtime events", exc_info=True)
-                return
-
-    async def close(self) -> None:
-        """Record what is still queued and close the socket."""
-        if self._flushing is not None:
-            self._flushing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flushing
-        if self._pending:
-            await self._flush(delay=0)
-        self._sock.close()
+        self.stream.send(self.machine_name, self._seq, event_type, payload)

@@ -325,6 +325,11 @@ WHERE machine_name = %(machine_name)s;
 -- name: heartbeat
 UPDATE machine_state SET heartbeat_at = %(now)s WHERE machine_name = %(machine_name)s;
 
+-- name: heartbeat_process
+-- Every running machine one process hosts, in one statement.
+UPDATE machine_state SET heartbeat_at = %(now)s
+WHERE pid = %(pid)s AND host = %(host)s AND status = 'running';
+
 -- name: finish_machine
 UPDATE machine_state SET status = %(status)s, heartbeat_at = %(now)s, updated_at = %(now)s
 WHERE machine_name = %(machine_name)s;

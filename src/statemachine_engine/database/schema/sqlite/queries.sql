@@ -168,6 +168,11 @@ WHERE machine_name = :machine_name;
 -- name: heartbeat
 UPDATE machine_state SET heartbeat_at = :now WHERE machine_name = :machine_name;
 
+-- name: heartbeat_process
+-- Every running machine one process hosts, in one statement.
+UPDATE machine_state SET heartbeat_at = :now
+WHERE pid = :pid AND host = :host AND status = 'running';
+
 -- name: finish_machine
 UPDATE machine_state SET status = :status, heartbeat_at = :now, updated_at = :now
 WHERE machine_name = :machine_name;
