@@ -5,7 +5,10 @@ a real `statemachine` process, and sends it events the durable way (commit to th
 target's inbox in the store, then a wake-up datagram). Latency is the time from the
 send to the `state_change` the target reports for it.
 
-    python bench/latency.py [--events N] [--burst N] [--reference PATH]
+    python bench/latency.py [--events N] [--burst N] [--reference PATH] [--db URL]
+
+With ``--db postgresql://...`` the events go through PostgreSQL (a fresh schema of that
+database, dropped afterwards): the sender commits, the machine hears the NOTIFY.
 
 Bars (DESIGN.md): p50 < 1 ms, p99 < 5 ms; >= 5,000 events/s through one machine with
 none lost. The earlier implementation (run as a black box when `--reference` exists)
@@ -29,7 +32,7 @@ from pathlib import Path
 sys.path.append(sys.path.pop(0))  # this folder last: bench/queue.py must not hide `queue`
 
 from _report import figure, header
-from statemachine_engine.database.sqlite import SqliteStore
+from _stores import BenchDatabase, bench_database, is_postgres
 from statemachine_engine.messaging.delivery import deliver
 
 CONFIG = """
@@ -76,9 +79,8 @@ def start(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[b
     )
 
 
-def handled_pings(store: SqliteStore) -> int:
-    query = "SELECT count(*) FROM state_history WHERE event = 'ping'"
-    return int(store._conn.execute(query).fetchone()[0])
+def handled_pings(db: BenchDatabase) -> int:
+    return int(db.scalar("SELECT count(*) FROM state_history WHERE event = 'ping'") or 0)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -86,11 +88,11 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-async def ours(workdir: Path, events: int, burst: int) -> dict[str, float]:
+async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dict[str, float]:
     env = {
         **os.environ,
         "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
-        "STATEMACHINE_DB": str(workdir / "store.db"),
+        "STATEMACHINE_DB": db.location,
         "STATEMACHINE_CACHE_DIR": str(workdir / "cache"),
     }
     os.environ.update(env)
@@ -99,7 +101,7 @@ async def ours(workdir: Path, events: int, burst: int) -> dict[str, float]:
     config.write_text(CONFIG)
     monitor = Monitor(workdir / "s" / "events.sock")
     process = start([sys.executable, "-m", "statemachine_engine", str(config)], workdir, env)
-    store = SqliteStore(workdir / "store.db")
+    store = db.open()
     results: dict[str, float] = {}
     try:
         await monitor.next_change()  # the initial `start` transition: it is up
@@ -117,17 +119,17 @@ async def ours(workdir: Path, events: int, burst: int) -> dict[str, float]:
         # The burst: the machine's own history says when it has handled every event
         # (a monitor that falls behind may miss datagrams; a machine never blocks on it).
         drain = asyncio.ensure_future(monitor.drain())
-        before = handled_pings(store)
+        before = handled_pings(db)
         sent = time.perf_counter()
         for n in range(burst):
             await deliver(store, "pingpong", "ping", {}, source="bench")
             if n % 100 == 99:
                 await asyncio.sleep(0)
-        while handled_pings(store) - before < burst:
+        while handled_pings(db) - before < burst:
             await asyncio.sleep(0.005)
         results["burst events/s"] = burst / (time.perf_counter() - sent)
         drain.cancel()
-        handled = handled_pings(store)
+        handled = handled_pings(db)
         results["lost"] = float(2 * events + burst - handled)
         await deliver(store, "pingpong", "stop", source="bench")
         process.wait(30)
@@ -217,8 +219,17 @@ def main() -> None:
         "--reference",
         default=os.environ.get("STATEMACHINE_REFERENCE", "/tmp/refvenv/bin/statemachine"),
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="a postgresql:// URL to send the events through (default: a SQLite file)",
+    )
     args = parser.parse_args()
-    header("event latency and throughput across processes (durable path, sync=NORMAL)")
+    postgres = is_postgres(args.db)
+    if args.db and not postgres:
+        parser.error("--db takes a postgresql:// URL (SQLite uses a temporary file)")
+    backend = "PostgreSQL, synchronous_commit=off" if postgres else "SQLite, sync=NORMAL"
+    header(f"event latency and throughput across processes (durable path, {backend})")
     with tempfile.TemporaryDirectory(prefix="latency-bench-") as tmp:
         workdir = Path(tmp)
         ref: dict[str, float] = {}
@@ -229,7 +240,8 @@ def main() -> None:
                 )
             except Exception as exc:
                 print(f"   earlier implementation: not measured ({exc})")
-        mine = asyncio.run(ours(workdir, args.events, args.burst))
+        with bench_database(args.db, workdir / "store.db") as db:
+            mine = asyncio.run(ours(db, workdir, args.events, args.burst))
     bars = {"p50": (1.0, "< 1 ms"), "p99": (5.0, "< 5 ms")}
     for case in ("busy", "idle"):
         for stat in ("p50", "p99"):

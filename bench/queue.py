@@ -10,12 +10,14 @@
 (c) The earlier implementation (statemachine-engine 1.0.91, run as a black box) on the
     same workload, when it is installed, with fewer jobs (its add-job takes ~0.2 s).
 
-    python bench/queue.py [--jobs N] [--api-jobs N] [--workers 1,4] [--db PATH]
+    python bench/queue.py [--jobs N] [--api-jobs N] [--workers 1,4] [--db PATH | URL]
                           [--reference PATH] [--reference-jobs N]
 
 Bars (DESIGN.md): >= 5,000 jobs/s through the API; >= 1,000 jobs/s through worker
 processes [earlier implementation: ~9/s with one worker, ~18/s with two]; zero
-duplicates. Figures are taken with SQLite in WAL mode; the sync mode is printed with each.
+duplicates. Figures are taken with SQLite in WAL mode by default; the sync mode is
+printed with each. With ``--db postgresql://...`` every run works in a fresh schema of
+that database (dropped afterwards), with ``synchronous_commit`` off and on.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from _report import figure, header  # noqa: E402
+from _stores import BenchDatabase, bench_database, is_postgres  # noqa: E402
 
 API_BAR = 5_000
 WORKER_BAR = 1_000
@@ -52,6 +55,7 @@ JOB_TYPE = "bench"
 POLL_SECONDS = 0.05
 RUN_TIMEOUT_SECONDS = 60.0
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
+PG_SYNC_ENV = "STATEMACHINE_PG_SYNC"
 
 WORKER_CONFIG = """
 name: queue-bench worker
@@ -89,18 +93,20 @@ actions:
 """
 
 
-def sync_mode() -> str:
+def sync_mode(kind: str = "sqlite") -> str:
+    if kind == "postgres":
+        return os.environ.get(PG_SYNC_ENV, "off").lower()
     return os.environ.get(SYNC_ENV, "NORMAL").upper()
 
 
 # -- (a) the API -------------------------------------------------------------------
 
 
-async def add_jobs(db: Path, count: int, prefix: str) -> float:
+async def add_jobs(location: str, count: int, prefix: str) -> float:
     """Add ``count`` jobs through the API; returns jobs added per second."""
-    from statemachine_engine.database.sqlite import SqliteStore
+    from statemachine_engine.database import open_store
 
-    store = SqliteStore(db)
+    store = open_store(location)
     start = time.perf_counter()
     for number in range(count):
         await store.add_job(JOB_TYPE, {"n": number}, job_id=f"{prefix}{number}")
@@ -109,11 +115,11 @@ async def add_jobs(db: Path, count: int, prefix: str) -> float:
     return count / elapsed
 
 
-async def api_drain(db: Path, count: int) -> dict[str, float]:
+async def api_drain(location: str, count: int) -> dict[str, float]:
     """Claim and complete ``count`` jobs in this process (the child of :func:`run_api`)."""
-    from statemachine_engine.database.sqlite import SqliteStore
+    from statemachine_engine.database import open_store
 
-    store = SqliteStore(db)
+    store = open_store(location)
     done = 0
     start = time.perf_counter()
     while True:
@@ -128,14 +134,18 @@ async def api_drain(db: Path, count: int) -> dict[str, float]:
     return {"jobs": done, "seconds": elapsed}
 
 
-def run_api(db: Path, count: int, mode: str) -> tuple[float, float]:
+def run_api(db: BenchDatabase, workdir: Path, count: int, mode: str) -> tuple[float, float]:
     """(add rate, claim+complete rate) with ``mode``, each in a fresh process."""
     # Wake-ups go to this run's own socket directory, not to other processes' sockets.
-    env = {**os.environ, SYNC_ENV: mode, "STATEMACHINE_SOCKET_DIR": str(db.parent / "sockets")}
+    env = {
+        **os.environ,
+        (PG_SYNC_ENV if db.kind == "postgres" else SYNC_ENV): mode,
+        "STATEMACHINE_SOCKET_DIR": str(workdir / "sockets"),
+    }
     results = []
     for step in ("api-add", "api-drain"):
         done = subprocess.run(
-            [sys.executable, __file__, "--child", step, "--db", str(db), "--jobs", str(count)],
+            [sys.executable, __file__, "--child", step, "--db", db.location, "--jobs", str(count)],
             env=env,
             capture_output=True,
             text=True,
@@ -178,16 +188,14 @@ class WorkerRun:
         return self.claims - self.completed + self.reclaimed
 
 
-def count_rows(db: Path, query: str, params: tuple[object, ...] = ()) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return int(conn.execute(query, params).fetchone()[0] or 0)
-    finally:
-        conn.close()
+def count_rows(db: BenchDatabase | Path, query: str, params: tuple[object, ...] = ()) -> int:
+    if isinstance(db, Path):
+        db = BenchDatabase(str(db), "sqlite")
+    return int(db.scalar(query, params) or 0)
 
 
 def wait_for_completion(
-    db: Path,
+    db: BenchDatabase | Path,
     jobs: int,
     processes: list[subprocess.Popen[bytes]],
     completed_query: str,
@@ -229,11 +237,9 @@ def stop_processes(processes: list[subprocess.Popen[bytes]], grace: float = 10.0
 
 
 def run_workers(
-    statemachine: str, db: Path, workdir: Path, workers: int, jobs: int, tag: str
+    statemachine: str, db: BenchDatabase, workdir: Path, workers: int, jobs: int, tag: str
 ) -> WorkerRun:
-    from statemachine_engine.database.sqlite import SqliteStore
-
-    asyncio.run(add_jobs(db, jobs, f"{tag}-"))
+    asyncio.run(add_jobs(db.location, jobs, f"{tag}-"))
     config = workdir / "worker.yaml"
     # A worker that finds the queue empty for 0.5 s ends; jobs are all queued by then.
     config.write_text(WORKER_CONFIG.replace("WAIT", "0.5"))
@@ -252,7 +258,7 @@ def run_workers(
                 "--machine-name",
                 f"{tag}-w{index}",
                 "--db",
-                str(db),
+                db.location,
                 "--fresh",
             ],
             cwd=workdir,
@@ -275,8 +281,8 @@ def run_workers(
         for index in range(workers):
             tail = (workdir / f"{tag}-w{index}.log").read_text(errors="replace")[-2000:]
             print(f"   worker {index} (exit {codes[index]}) log tail:\n{tail}")
-    first_claim = _scalar(db, "SELECT min(started_at) FROM jobs WHERE job_id LIKE ?", like)
-    last_done = _scalar(db, "SELECT max(completed_at) FROM jobs WHERE job_id LIKE ?", like)
+    first_claim = db.scalar("SELECT min(started_at) FROM jobs WHERE job_id LIKE ?", like)
+    last_done = db.scalar("SELECT max(completed_at) FROM jobs WHERE job_id LIKE ?", like)
     run = WorkerRun(
         workers=workers,
         jobs=jobs,
@@ -296,21 +302,12 @@ def run_workers(
     )
 
     async def purge() -> None:  # keep the next run's queue to its own jobs
-        store = SqliteStore(db)
+        store = db.open()
         await store.purge_jobs(["completed"])
         await store.close()
 
     asyncio.run(purge())
     return run
-
-
-def _scalar(db: Path, query: str, params: tuple[object, ...]) -> float | None:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        value = conn.execute(query, params).fetchone()[0]
-        return None if value is None else float(value)
-    finally:
-        conn.close()
 
 
 # -- (c) the earlier implementation ---------------------------------------------------
@@ -402,9 +399,10 @@ def main() -> int:
     parser.add_argument("--workers", type=parse_workers, default=[1, 4], help="e.g. 1,4")
     parser.add_argument(
         "--db",
-        metavar="PATH",
-        help="SQLite file to use for the worker runs (must not exist yet; kept afterwards). "
-        "Default: a temporary file",
+        metavar="PATH|URL",
+        help="SQLite file to use for the worker runs (must not exist yet; kept afterwards), "
+        "or a postgresql:// URL (every run then uses a fresh schema there, dropped "
+        "afterwards). Default: a temporary SQLite file",
     )
     parser.add_argument("--statemachine", default=shutil.which("statemachine"))
     parser.add_argument(
@@ -417,39 +415,38 @@ def main() -> int:
     parser.add_argument("--child", choices=["api-add", "api-drain"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.db and "://" in args.db:
+    postgres = is_postgres(args.db)
+    if args.db and "://" in args.db and not postgres:
         scheme = args.db.split("://", 1)[0]
-        if scheme in ("postgresql", "postgres"):
-            parser.error(
-                "--db: PostgreSQL is not supported by this benchmark yet (a later issue); "
-                "give a SQLite file path"
-            )
-        parser.error(f"--db: unknown URL scheme {scheme!r}; give a SQLite file path")
+        parser.error(f"--db: unknown URL scheme {scheme!r}; give a path or a postgresql:// URL")
 
     if args.child == "api-add":
-        rate = asyncio.run(add_jobs(Path(args.db), args.jobs, "api-"))
+        rate = asyncio.run(add_jobs(args.db, args.jobs, "api-"))
         print(json.dumps({"rate": rate}))
         return 0
     if args.child == "api-drain":
-        print(json.dumps(asyncio.run(api_drain(Path(args.db), args.jobs))))
+        print(json.dumps(asyncio.run(api_drain(args.db, args.jobs))))
         return 0
 
     if not args.statemachine:
         sys.exit("statemachine is not on PATH: pip install -e . first")
-    if args.db and Path(args.db).exists():
+    if args.db and not postgres and Path(args.db).exists():
         parser.error(f"--db: {args.db} exists; give a new path (the bench fills it with jobs)")
     reference = args.reference if args.reference and Path(args.reference).exists() else None
 
-    header("job queue")
+    header(f"job queue on {'PostgreSQL' if postgres else 'SQLite'}")
     correct = True  # a MISS is reported, not failed; a duplicate or a lost job fails
     with tempfile.TemporaryDirectory(prefix="queue-bench-") as tmp:
         workdir = Path(tmp)
 
         # (a) through the API, one process.
         print("   (a) store API, one process: add, then claim_job + complete_job per job")
-        for mode in ("NORMAL", "FULL"):
-            count = args.api_jobs if mode == "NORMAL" else min(args.api_jobs, 2_000)
-            added, drained = run_api(workdir / f"api-{mode.lower()}.db", count, mode)
+        for mode in ("off", "on") if postgres else ("NORMAL", "FULL"):
+            count = args.api_jobs if mode in ("NORMAL", "off") else min(args.api_jobs, 2_000)
+            with bench_database(
+                args.db if postgres else None, workdir / f"api-{mode.lower()}.db"
+            ) as api_db:
+                added, drained = run_api(api_db, workdir, count, mode)
             figure(
                 f"claimed+completed jobs/s, API (sync={mode})",
                 drained,
@@ -472,15 +469,20 @@ def main() -> int:
                     break
 
         # (b) through worker processes.
-        db = Path(args.db).resolve() if args.db else workdir / "workers.db"
-        mode = sync_mode()
-        print(
-            f"   (b) `statemachine` worker processes, {args.jobs:,} jobs per run, "
-            f"sync={mode}, db {db}"
-        )
-        print("       launch -> all completed, polled every 50 ms")
-        for workers in args.workers:
-            run = run_workers(args.statemachine, db, workdir, workers, args.jobs, f"run{workers}")
+        target = args.db if postgres else (str(Path(args.db).resolve()) if args.db else None)
+        with bench_database(target, workdir / "workers.db") as db:
+            mode = sync_mode(db.kind)
+            print(
+                f"   (b) `statemachine` worker processes, {args.jobs:,} jobs per run, "
+                f"sync={mode}, db {db.location}"
+            )
+            print("       launch -> all completed, polled every 50 ms")
+            runs = [
+                run_workers(args.statemachine, db, workdir, n, args.jobs, f"run{n}")
+                for n in args.workers
+            ]
+        for run in runs:
+            workers = run.workers
             label = f"{workers} worker{'s' if workers > 1 else ''}"
             sound = run.completed == args.jobs and not run.duplicates and not any(run.exit_codes)
             passed = run.rate >= WORKER_BAR and sound

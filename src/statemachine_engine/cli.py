@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="PATH",
-        help="the store shared by machines and tools (env STATEMACHINE_DB; "
-        "default data/pipeline.db under the working directory)",
+        help="the store shared by machines and tools: a SQLite file or a postgresql:// "
+        "URL (env STATEMACHINE_DB; default data/pipeline.db under the working directory)",
     )
     parser.add_argument(
         "--control-socket-prefix",

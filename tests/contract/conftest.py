@@ -1,8 +1,9 @@
 """Fixtures of the store contract suite: every test runs once per backend.
 
 A backend is a :class:`Backend` in :data:`BACKENDS`: how to make a fresh, empty database
-for one test and how to open a handle on it. Adding PostgreSQL is one more entry (a
-per-test database made from a template, say); the tests themselves do not change.
+for one test and how to open a handle on it. SQLite gets a new file, PostgreSQL a new
+schema on the test server (:mod:`tests.support.postgres`; skipped when the server cannot
+be reached, except under CI).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.database.store import Store
+from tests.support import postgres
 from tests.support.files import sql
 
 WORKER_SCRIPT = Path(__file__).with_name("_store_worker.py")
@@ -27,29 +30,47 @@ class Backend:
     """How the suite gets a store of one kind.
 
     Attributes:
-        name: the test id (``sqlite``, later ``postgres``).
-        make_location: a fresh, empty database for one test, given its tmp directory.
+        name: the test id (``sqlite``, ``postgres``).
+        make_location: a fresh, empty database for one test, given its tmp directory,
+            as a context manager that removes it at the end.
         open: a new handle on the database at a location.
         end_backoff: makes a failed job's retry backoff end now (tests cannot wait
             seconds for it); the only place the suite reaches under the interface.
     """
 
     name: str
-    make_location: Callable[[Path], str]
+    make_location: Callable[[Path], AbstractContextManager[str]]
     open: Callable[[str], Store]
     end_backoff: Callable[[str, str], None]
 
 
-def _sqlite_location(tmp_path: Path) -> str:
-    return str(tmp_path / "store" / "contract.db")
+@contextmanager
+def _sqlite_location(tmp_path: Path) -> Iterator[str]:
+    yield str(tmp_path / "store" / "contract.db")  # tmp_path goes with it
 
 
 def _sqlite_end_backoff(location: str, job_id: str) -> None:
     sql(location, "UPDATE jobs SET run_after = 0 WHERE job_id = ?", (job_id,))
 
 
+def _postgres_location(tmp_path: Path) -> AbstractContextManager[str]:
+    return postgres.fresh_schema()
+
+
+def _postgres_open(location: str) -> Store:
+    from statemachine_engine.database.postgres import PostgresStore
+
+    return PostgresStore(location)
+
+
+def _postgres_end_backoff(location: str, job_id: str) -> None:
+    schema = location.rsplit("%3D", 1)[1]
+    postgres.admin(f'UPDATE "{schema}".jobs SET run_after = 0 WHERE job_id = %s', (job_id,))
+
+
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend("sqlite", _sqlite_location, SqliteStore, _sqlite_end_backoff),
+    "postgres": Backend("postgres", _postgres_location, _postgres_open, _postgres_end_backoff),
 }
 
 
@@ -59,9 +80,10 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def location(backend: Backend, tmp_path: Path) -> str:
+def location(backend: Backend, tmp_path: Path) -> Iterator[str]:
     """Where this test's (fresh) database lives: a path or a URL."""
-    return backend.make_location(tmp_path)
+    with backend.make_location(tmp_path) as made:
+        yield made
 
 
 @pytest.fixture

@@ -66,5 +66,9 @@ class Fifo:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line.decode()
 
+    def write(self, line: str) -> None:
+        """Write ``line`` and a newline, for a shell command reading the FIFO."""
+        os.write(self._fd, f"{line}\n".encode())
+
     def close(self) -> None:
         os.close(self._fd)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -106,11 +106,14 @@ class MachineProcess:
     ``killpg`` reaches it and whatever it started in its group.
     """
 
-    def __init__(self, argv: Sequence[str | Path], cwd: Path) -> None:
+    def __init__(
+        self, argv: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.argv = [str(arg) for arg in argv]
         self.proc = subprocess.Popen(
             self.argv,
             cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
 from .context import event_data, promoted_fields
@@ -276,12 +277,14 @@ class StateMachineEngine:
         Returns:
             The state the machine ended in.
         """
+        inbox = None
         try:
             async with self._step:
                 await self._start()
             if self._durable:
                 if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
                     self._start_heartbeat()
+                inbox = await follow_inbox(self.store, self._name, self.pull_events)
                 await self.pull_events()
             while True:
                 event = await self._inbox.get()
@@ -296,6 +299,8 @@ class StateMachineEngine:
             self._cancel_timers()
             if self._heartbeat_task is not None:
                 self._heartbeat_task.cancel()
+            if inbox is not None:
+                inbox.cancel()
             await self._inbox.close()
         if self._failure is not None:
             raise self._failure

@@ -55,6 +55,8 @@ class Inbox:
                 self.machine_name, after_id=self._last_id, limit=PULL_PAGE
             )
             for stored in page:
+                if stored.id <= self._last_id:
+                    continue  # queued by a pull that ran while this one awaited the store
                 self._last_id = stored.id
                 if stored.event_type in self.fetched_types:
                     continue

@@ -5,7 +5,8 @@
     db = Database()                      # --db / $STATEMACHINE_DB / data/pipeline.db
     job = await JobModel(db).add("task", {"file": "a.txt"})
 
-Backends implement :class:`~.store.Store`; SQLite is the embedded default.
+Backends implement :class:`~.store.Store`; SQLite is the embedded default, PostgreSQL
+(``postgresql://...`` wherever a database is given) the one for several hosts.
 """
 
 from __future__ import annotations
@@ -39,17 +40,33 @@ __all__ = [
 ]
 
 
+POSTGRES_EXTRA = "statemachine-engine[postgres]"
+
+
 def open_store(location: str | None = None) -> Store:
-    """Open the store at ``location`` (a path, or a URL), else the configured default."""
+    """Open the store at ``location``, else the configured default.
+
+    A ``postgresql://`` (or ``postgres://``) URL opens PostgreSQL (the connection is made
+    on first use); anything else is a SQLite file path.
+    """
     from ..settings import resolve_db_path
 
     resolved = resolve_db_path(location)
-    if resolved.startswith(("postgresql://", "postgres://")):
+    scheme = resolved.split("://", 1)[0].lower() if "://" in resolved else None
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            if exc.name is None or not exc.name.startswith("psycopg"):
+                raise
+            message = f'PostgreSQL needs psycopg 3: pip install "{POSTGRES_EXTRA}"'
+            raise StoreError(message) from exc
+        return PostgresStore(resolved)
+    if scheme is not None:
         raise StoreError(
-            "PostgreSQL is not supported yet; use a SQLite file path", location=resolved
+            f"unknown database URL scheme {scheme!r}; give a SQLite file path or a "
+            "postgresql:// URL"
         )
-    if "://" in resolved:
-        raise StoreError("unknown database URL scheme; give a file path", location=resolved)
     from .sqlite import SqliteStore
 
     return SqliteStore(resolved)

@@ -87,8 +87,8 @@ def _add_common(parser: argparse.ArgumentParser, *, with_format: bool, default: 
         "--db",
         metavar="PATH",
         default=default,
-        help="the store (env STATEMACHINE_DB; default data/pipeline.db under the "
-        "working directory)",
+        help="the store: a SQLite file or a postgresql:// URL (env STATEMACHINE_DB; "
+        "default data/pipeline.db under the working directory)",
     )
     if with_format:
         parser.add_argument(

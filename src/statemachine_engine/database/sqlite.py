@@ -16,29 +16,31 @@ made it: an engine, ``statemachine-db`` or a script using the API.
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ..messaging.wakeup import JOBS, notify
+from ..messaging.wakeup import JOBS, REALTIME, Listener, WakeupListener, notify
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
 from .queries import latest_version, load_queries, migrations
-from .store import (
-    DEFAULT_LEASE_SECONDS,
-    DEFAULT_MAX_ATTEMPTS,
-    RETRY_BACKOFF_CAP_SECONDS,
-    RETRY_BACKOFF_SECONDS,
-    StoreError,
+from .rows import (
+    dumps,
+    dumps_lenient,
+    event_record,
+    job_record,
+    loads,
+    machine_record,
+    record,
+    retry_backoff,
 )
+from .store import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, StoreError
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 BUSY_TIMEOUT_MS = 30_000
@@ -47,33 +49,15 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 _Q = load_queries("sqlite")
 
 
-def _dumps(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"value is not JSON-serialisable: {exc}") from exc
-
-
-def _dumps_lenient(value: Any) -> str:
-    """JSON for contexts: values JSON cannot hold are kept as their text."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
-
-
-def _loads(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 class SqliteStore:
     """The :class:`~statemachine_engine.database.store.Store` on one SQLite file.
 
     Args:
         path: the database file, created (owner-only, parent directory too) if missing.
     """
+
+    #: Senders wake machines through their control sockets (:mod:`..messaging.delivery`).
+    notifies_machines = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -147,6 +131,9 @@ class SqliteStore:
     async def close(self) -> None:
         self._conn.close()
 
+    async def listener(self) -> Listener:
+        return WakeupListener.shared()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction (atomic across processes)."""
@@ -202,7 +189,7 @@ class SqliteStore:
             "job_type": job_type,
             "machine_type": machine_type,
             "priority": int(priority),
-            "data": _dumps({} if data is None else data),
+            "data": dumps({} if data is None else data),
             "max_attempts": int(max_attempts),
             "run_after": now + max(0.0, delay),
             "source_job_id": source_job_id,
@@ -215,7 +202,7 @@ class SqliteStore:
                 raise StoreError(f"a job with id {new_id!r} already exists") from exc
             self._history(conn, new_id, "pending", 0, None, "added", now)
         notify(JOBS)  # a worker waiting for work takes it now, not at its next look
-        return _job(row)
+        return job_record(row)
 
     async def claim_job(
         self,
@@ -240,7 +227,7 @@ class SqliteStore:
             ).fetchone()
             if row is not None:
                 self._history(conn, row["job_id"], "processing", row["attempts"], worker, None, now)
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     async def claim_job_by_id(
         self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
@@ -254,7 +241,7 @@ class SqliteStore:
             ).fetchone()
             if row is not None:
                 self._history(conn, job_id, "processing", row["attempts"], worker, None, now)
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     def _expire_leases(self, conn: sqlite3.Connection, now: float) -> None:
         for row in conn.execute(_Q["expire_leases"], {"now": now}).fetchall():
@@ -278,7 +265,7 @@ class SqliteStore:
                 _Q["complete_job"],
                 {
                     "job_id": job_id,
-                    "result": None if result is None else _dumps(result),
+                    "result": None if result is None else dumps(result),
                     "worker": worker,
                     "now": now,
                 },
@@ -304,7 +291,7 @@ class SqliteStore:
                     "error": error,
                     "worker": worker,
                     "retry": retry,
-                    "backoff": _retry_backoff(current["attempts"]),
+                    "backoff": retry_backoff(current["attempts"]),
                     "now": now,
                 },
             ).fetchone()
@@ -312,7 +299,7 @@ class SqliteStore:
                 self._history(conn, job_id, row["status"], row["attempts"], worker, error, now)
         if row is not None:
             notify(JOBS)  # waiters re-read when the retry ripens; wait_for_jobs sees `dead`
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     async def cancel_job(self, job_id: str) -> bool:
         return self._simple_update("cancel_job", job_id, JobStatus.CANCELLED)
@@ -368,7 +355,7 @@ class SqliteStore:
 
     async def get_job(self, job_id: str) -> Job | None:
         rows = self._read(_Q["get_job"], {"job_id": job_id})
-        return _job(rows[0]) if rows else None
+        return job_record(rows[0]) if rows else None
 
     async def list_jobs(
         self,
@@ -384,7 +371,7 @@ class SqliteStore:
             [("status IN", statuses), ("job_type =", job_type), ("machine_type =", machine_type)],
             limit,
         )
-        return [_job(row) for row in self._read(query, params)]
+        return [job_record(row) for row in self._read(query, params)]
 
     async def job_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(JobStatus.ALL, 0)
@@ -436,7 +423,7 @@ class SqliteStore:
             "target": target,
             "source": source,
             "event_type": event_type,
-            "payload": _dumps({} if payload is None else payload),
+            "payload": dumps({} if payload is None else payload),
             "job_id": job_id,
             "now": time.time(),
         }
@@ -451,7 +438,7 @@ class SqliteStore:
         rows = self._read(
             _Q["pending_events"], {"target": target, "after_id": after_id, "limit": limit}
         )
-        return [_event(row) for row in rows]
+        return [event_record(row) for row in rows]
 
     async def mark_events(self, ids: Sequence[int], status: str) -> int:
         now = time.time()
@@ -469,7 +456,7 @@ class SqliteStore:
         query, params = _newest_first(
             "machine_events", [("target_machine =", target), ("status =", status)], limit
         )
-        return [_event(row) for row in self._read(query, params)]
+        return [event_record(row) for row in self._read(query, params)]
 
     async def cleanup_events(self, *, status: str | None = None) -> int:
         with self._write() as conn:
@@ -503,7 +490,7 @@ class SqliteStore:
             )
         if previous is None or not previous["current_state"]:
             return None
-        return _machine(previous)
+        return machine_record(previous)
 
     async def save_transition(
         self,
@@ -525,8 +512,8 @@ class SqliteStore:
             "from_state": from_state,
             "to_state": to_state,
             "event": event,
-            "context": _dumps_lenient(dict(context)),
-            "timers": _dumps([list(timer) for timer in timers]),
+            "context": dumps_lenient(dict(context)),
+            "timers": dumps([list(timer) for timer in timers]),
             "job_id": job_id,
             "now": now,
         }
@@ -545,7 +532,7 @@ class SqliteStore:
                 _Q["actions_done"],
                 {
                     "machine_name": machine_name,
-                    "context": _dumps_lenient(dict(context)),
+                    "context": dumps_lenient(dict(context)),
                     "now": time.time(),
                 },
             )
@@ -579,11 +566,11 @@ class SqliteStore:
 
     async def load_machine(self, machine_name: str) -> MachineStateRecord | None:
         rows = self._read(_Q["load_machine"], {"machine_name": machine_name})
-        return _machine(rows[0]) if rows and rows[0]["current_state"] else None
+        return machine_record(rows[0]) if rows and rows[0]["current_state"] else None
 
     async def list_machines(self) -> list[MachineStateRecord]:
         rows = self._read("SELECT * FROM machine_state ORDER BY machine_name")
-        return [_machine(row) for row in rows]
+        return [machine_record(row) for row in rows]
 
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
@@ -591,7 +578,7 @@ class SqliteStore:
         query, params = _newest_first(
             "state_history", [("machine_name =", machine_name), ("at >=", since)], limit
         )
-        return [_record(TransitionRecord, row) for row in self._read(query, params)]
+        return [record(TransitionRecord, row) for row in self._read(query, params)]
 
     # -- realtime events ---------------------------------------------------------------
 
@@ -602,10 +589,11 @@ class SqliteStore:
                 {
                     "machine_name": machine_name,
                     "event_type": event_type,
-                    "payload": _dumps_lenient({} if payload is None else payload),
+                    "payload": dumps_lenient({} if payload is None else payload),
                     "now": time.time(),
                 },
             )
+        notify(REALTIME)  # followers of the feed (database.realtime_feed) read it now
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -617,13 +605,15 @@ class SqliteStore:
             {
                 "machine_name": machine_name,
                 "event_type": event_type,
-                "payload": _dumps_lenient({} if payload is None else payload),
+                "payload": dumps_lenient({} if payload is None else payload),
                 "now": now,
             }
             for event_type, payload in events
         ]
         with self._write() as conn:
             conn.executemany(_Q["insert_realtime"], rows)
+        if rows:
+            notify(REALTIME)
 
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
@@ -635,9 +625,13 @@ class SqliteStore:
             params.append(machine)
         query += f" ORDER BY id LIMIT {int(limit)}"
         return [
-            _record(RealtimeEvent, row, payload=_loads(row["payload"]))
+            record(RealtimeEvent, row, payload=loads(row["payload"]))
             for row in self._read(query, params)
         ]
+
+    async def last_realtime_id(self) -> int:
+        rows = self._read("SELECT coalesce(max(id), 0) FROM realtime_events")
+        return int(rows[0][0])
 
 
 def _newest_first(
@@ -688,41 +682,7 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             delay = min(delay * 2, 0.05)
 
 
-def _retry_backoff(attempts: int) -> float:
-    """Seconds before a job that failed its ``attempts``-th try may run again."""
-    delay = min(RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
-    return random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not crypto
-
-
 def _statements(script: str) -> list[str]:
     """Split a schema script into statements (they contain no semicolons in strings)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
-
-
-_R = TypeVar("_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent)
-
-
-def _record(cls: type[_R], row: sqlite3.Row, **converted: Any) -> _R:
-    """A record from a row whose columns carry the record's field names."""
-    values = {name: row[name] for name in cls._fields if name not in converted}
-    return cls(**values, **converted)
-
-
-def _job(row: sqlite3.Row) -> Job:
-    return _record(Job, row, data=_loads(row["data"]), result=_loads(row["result"]))
-
-
-def _event(row: sqlite3.Row) -> MachineEvent:
-    return _record(MachineEvent, row, payload=_loads(row["payload"]))
-
-
-def _machine(row: sqlite3.Row) -> MachineStateRecord:
-    timers = _loads(row["timers"]) or []
-    return _record(
-        MachineStateRecord,
-        row,
-        context=_loads(row["context"]) or {},
-        actions_done=bool(row["actions_done"]),
-        timers=[(str(event), float(deadline)) for event, deadline in timers],
-    )

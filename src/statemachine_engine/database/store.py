@@ -1,19 +1,26 @@
-"""The store interface every backend implements (SQLite now, PostgreSQL later).
+"""The store interface every backend implements (SQLite, PostgreSQL).
 
 Machines, actions and the ``statemachine-db`` command use only these operations, so a
 backend is one class. ``tests/contract`` runs the same suite against each.
+
+A store also owns how its changes are heard (:meth:`Store.listener`): SQLite wakes
+processes on this host through Unix datagram sockets, PostgreSQL through
+``LISTEN``/``NOTIFY`` on every host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import StateMachineError
 from .models.job import Job
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
+
+if TYPE_CHECKING:
+    from ..messaging.wakeup import Listener
 
 DEFAULT_LEASE_SECONDS = 60.0
 DEFAULT_MAX_ATTEMPTS = 3
@@ -38,8 +45,16 @@ class Store(Protocol):
     """Durable jobs, machine inboxes, machine state and the realtime event log."""
 
     location: str
+    #: True when committing an event to a machine's inbox wakes that machine by itself,
+    #: wherever it runs (it listens on topic ``machine:<name>``); False when the sender
+    #: wakes it through its control socket on this host.
+    notifies_machines: bool
 
     async def close(self) -> None: ...
+
+    async def listener(self) -> Listener:
+        """This process's wake-ups from the store: topics ``jobs``, ``machine:<name>``
+        (when :attr:`notifies_machines`) and ``realtime``. Shared by every waiter."""
 
     # -- jobs -----------------------------------------------------------------
 
@@ -211,4 +226,12 @@ class Store(Protocol):
 
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
-    ) -> list[RealtimeEvent]: ...
+    ) -> list[RealtimeEvent]:
+        """Recorded events after ``after_id``, oldest first.
+
+        Ids grow in commit order, so a reader that remembers the last id it saw misses
+        nothing (see :func:`~statemachine_engine.database.realtime_feed.follow_realtime`).
+        """
+
+    async def last_realtime_id(self) -> int:
+        """The id of the newest recorded realtime event (0 when there is none)."""

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..database.store import StoreError
+
 if TYPE_CHECKING:
     from ..core.engine import StateMachineEngine
     from ..core.event import Event
@@ -84,16 +86,22 @@ class RealtimeStream:
     async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
         store = self._store
         assert store is not None
-        if delay:
-            await asyncio.sleep(delay)
         while self._pending:
+            # A write waits the delay first unless a full batch is ready: events published
+            # while a write awaits the store (PostgreSQL) join the next batch instead of
+            # making a write each.
+            if delay and len(self._pending) < RECORD_BATCH:
+                await asyncio.sleep(delay)
             batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
             try:
                 # Consecutive runs per machine: the recorded order stays the sent order.
                 for machine_name, run in itertools.groupby(batch, key=operator.itemgetter(0)):
                     events = [(event_type, payload) for _, event_type, payload in run]
                     await store.record_realtime_batch(machine_name, events)
-            except Exception:  # recording is for replay only; never take a machine down
+            except StoreError as exc:  # recording is for replay only; never take a machine down
+                logger.warning("could not record realtime events: %s", exc)
+                return
+            except Exception:
                 logger.warning("could not record realtime events", exc_info=True)
                 return
 

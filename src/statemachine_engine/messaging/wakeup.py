@@ -1,10 +1,17 @@
-"""Wake-ups between processes on one host: "something changed, look again".
+"""Wake-ups: "something changed in the store, look again".
 
-A process that waits for work (a worker whose queue is empty) binds one datagram socket,
-``wake-<pid>.sock`` in the private socket directory. Whoever commits new work (a job, a
-completed job) sends a one-line datagram naming the topic to every such socket. The
-store stays the source of truth: a wake-up only says "check now", so a lost or
-spurious one costs nothing but a bounded wait or a query.
+Each store owns how its changes are heard (:meth:`Store.listener` returns a
+:class:`Listener`). Topics are ``jobs`` (a job was added or finished), ``machine:<name>``
+(an event was committed to that machine's inbox) and ``realtime`` (realtime events were
+recorded). The store stays the source of truth: a wake-up only says "check now", so a
+lost or spurious one costs nothing but a bounded wait or a query.
+
+This module is the SQLite store's mechanism, for processes on one host: a process that
+waits for work (a worker whose queue is empty) binds one datagram socket,
+``wake-<pid>.sock`` in the private socket directory, and whoever commits new work sends
+a one-line datagram naming the topic to every such socket. (Machines themselves are
+woken through their control sockets, :mod:`.delivery`.) The PostgreSQL store uses
+``LISTEN``/``NOTIFY`` instead (:mod:`..database.postgres_listener`).
 """
 
 from __future__ import annotations
@@ -16,14 +23,90 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from ..settings import socket_dir, socket_dir_path
 
 logger = logging.getLogger("statemachine_engine.wakeup")
 
 JOBS = "jobs"
+REALTIME = "realtime"
 _PREFIX = "wake-"
+
+
+def machine_topic(machine_name: str) -> str:
+    """The topic woken when an event is committed to ``machine_name``'s inbox."""
+    return f"machine:{machine_name}"
+
+
+class Listener(Protocol):
+    """Where a process waits for a store's wake-ups.
+
+    Waiters take a :meth:`mark` *before* checking the store, then :meth:`wait` from that
+    mark: a wake-up that arrives between the check and the wait is not missed.
+    """
+
+    def mark(self, topic: str) -> int:
+        """A counter of ``topic``'s wake-ups so far."""
+
+    async def wait(self, topic: str, since: int, timeout: float) -> bool:
+        """Wait until ``topic`` is woken after mark ``since``; False on timeout."""
+
+
+class TopicWaiters:
+    """Counts wake-ups per topic and resolves the tasks waiting for them.
+
+    :meth:`wake_all` (after a lost connection, say) moves every mark on, so that every
+    waiter looks again even at topics never woken before.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._epoch = 0
+        self._waiters: list[tuple[str, asyncio.Future[bool]]] = []
+
+    def mark(self, topic: str) -> int:
+        """How many wake-ups ``topic`` has had so far."""
+        return self._counts.get(topic, 0) + self._epoch
+
+    async def wait(self, topic: str, since: int, timeout: float) -> bool:
+        """Wait until ``topic`` is woken after mark ``since``; False on timeout.
+
+        A plain future and a timer, not ``asyncio.wait_for``: before Python 3.12 that can
+        swallow a cancellation arriving together with the wake-up, and the machine
+        cancelling this wait (a ``stop``) would then hang until the timeout.
+        """
+        if self.mark(topic) != since:
+            return True
+        if timeout <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        entry = (topic, waiter)
+        self._waiters.append(entry)
+        timer = loop.call_later(timeout, _resolve, waiter, False)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(entry)
+
+    def wake(self, topics: Iterable[str]) -> None:
+        """Count one wake-up of each of ``topics`` and resolve their waiters."""
+        woken = set(topics)
+        for topic in woken:
+            self._counts[topic] = self._counts.get(topic, 0) + 1
+        for topic, waiter in self._waiters:
+            if topic in woken:
+                _resolve(waiter, True)
+
+    def wake_all(self) -> None:
+        """Every topic may have changed: every waiter looks again."""
+        self._epoch += 1
+        for _, waiter in self._waiters:
+            _resolve(waiter, True)
 
 
 def notify(topic: str) -> int:
@@ -66,18 +149,13 @@ def _remove_if_stale(path: Path) -> None:
         return
 
 
-class WakeupListener:
-    """This process's wake socket, shared by every waiter in the process.
-
-    Waiters take a :meth:`mark` *before* checking the store, then :meth:`wait` from that
-    mark: a wake-up that arrives between the check and the wait is not missed.
-    """
+class WakeupListener(TopicWaiters):
+    """This process's wake socket, shared by every waiter in the process (SQLite)."""
 
     _instance: WakeupListener | None = None
 
     def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._waiters: list[tuple[str, asyncio.Future[bool]]] = []
+        super().__init__()
         self._sock: socket.socket | None = None
         self._path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,32 +199,6 @@ class WakeupListener:
         if WakeupListener._instance is self:
             WakeupListener._instance = None
 
-    def mark(self, topic: str) -> int:
-        """How many wake-ups ``topic`` has had so far."""
-        return self._counts.get(topic, 0)
-
-    async def wait(self, topic: str, since: int, timeout: float) -> bool:
-        """Wait until ``topic`` is woken after mark ``since``; False on timeout.
-
-        A plain future and a timer, not ``asyncio.wait_for``: before Python 3.12 that can
-        swallow a cancellation arriving together with the wake-up, and the machine
-        cancelling this wait (a ``stop``) would then hang until the timeout.
-        """
-        if self.mark(topic) != since:
-            return True
-        if timeout <= 0:
-            return False
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        entry = (topic, waiter)
-        self._waiters.append(entry)
-        timer = loop.call_later(timeout, _resolve, waiter, False)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-            self._waiters.remove(entry)
-
     def _on_readable(self) -> None:
         assert self._sock is not None
         topics: set[str] = set()
@@ -159,11 +211,7 @@ class WakeupListener:
                 topics.add(str(json.loads(data)["topic"]))
             except (ValueError, KeyError, TypeError):
                 continue
-        for topic in topics:
-            self._counts[topic] = self._counts.get(topic, 0) + 1
-        for topic, waiter in self._waiters:
-            if topic in topics:
-                _resolve(waiter, True)
+        self.wake(topics)
 
 
 def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:

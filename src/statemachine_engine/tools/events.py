@@ -1,9 +1,12 @@
-"""``statemachine-events``: tail the live event stream of every machine on this host.
+"""``statemachine-events``: tail the live event stream of every machine.
 
-It listens on the event socket machines send to and prints each event as it arrives,
-optionally after replaying recent ones from the store. Only one process can listen on
-the event socket: while ``statemachine-ui`` (or the stream server) holds it, read from
-that server instead with ``--websocket ws://127.0.0.1:3001/ws/events``.
+With a SQLite store it listens on the event socket machines on this host send to (one
+listener at a time: the monitoring UI or this tool) and prints each event as it
+arrives, optionally after replaying recent ones from the store. With a PostgreSQL store
+(``--db postgresql://...`` or ``STATEMACHINE_DB``) it follows the events recorded in
+the database instead, so it sees the machines of every host. While ``statemachine-ui``
+(or the stream server) holds the event socket, read from that server instead with
+``--websocket ws://127.0.0.1:3001/ws/events``.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
 from ..errors import StateMachineError
+
+if TYPE_CHECKING:
+    from ..database.models.realtime_event import RealtimeEvent
 
 PROG = "statemachine-events"
 MAX_DATAGRAM = 1024 * 1024
@@ -47,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="first print the last N recorded events from the store (--db)",
     )
     parser.add_argument(
-        "--db", metavar="PATH", help="the store, for --history (env STATEMACHINE_DB)"
+        "--db",
+        metavar="PATH",
+        help="the store, for --history (env STATEMACHINE_DB); with a postgresql:// URL "
+        "the events of every host are followed from the database",
     )
     parser.add_argument(
         "--event-socket-path",
@@ -77,11 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..messaging.realtime import default_event_socket_path
+    from ..settings import resolve_db_path
 
     if args.websocket:
         from .events_client import follow
 
         return follow(args.websocket, args, _show)
+    location = resolve_db_path(args.db)
+    if location.startswith(("postgresql://", "postgres://")):
+        return _follow_store(args, location)
 
     path = Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path()
     if args.history:
@@ -146,6 +159,53 @@ def _replay(args: argparse.Namespace) -> None:
 
     for event in asyncio.run(recent()):
         _show(event, args)
+
+
+def _follow_store(args: argparse.Namespace, location: str) -> int:
+    """Print the events recorded in the store as they are committed, from every host."""
+    import asyncio
+
+    from ..database import open_store
+    from ..database.realtime_feed import follow_realtime
+
+    async def follow() -> None:
+        store = open_store(location)
+        try:
+            start = await store.last_realtime_id()
+            if args.history:
+                # Ids are nearly contiguous: without a machine filter, read only the tail.
+                first = 0 if args.machine else max(0, start - args.history)
+                recorded = await store.list_realtime(
+                    after_id=first, machine=args.machine, limit=1_000_000_000
+                )
+                for event in [e for e in recorded if e.id <= start][-args.history :]:
+                    _show(_message(event), args)
+            print(f"{PROG}: following {store.location}", file=sys.stderr, flush=True)
+            async for event in follow_realtime(store, after_id=start, machine=args.machine):
+                _show(_message(event), args)
+        finally:
+            await store.close()
+
+    try:
+        if args.duration is None:
+            asyncio.run(follow())
+        else:
+            asyncio.run(asyncio.wait_for(follow(), max(0.0, args.duration)))
+    except asyncio.TimeoutError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _message(event: RealtimeEvent) -> dict[str, Any]:
+    """A recorded event in the event socket's wire format (plus its id in the store)."""
+    return {
+        "machine_name": event.machine_name,
+        "type": event.event_type,
+        "payload": event.payload,
+        "id": event.id,
+    }
 
 
 def _show(event: dict[str, Any], args: argparse.Namespace) -> None:

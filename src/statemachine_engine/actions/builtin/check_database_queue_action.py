@@ -23,7 +23,7 @@ import time
 from typing import Any, ClassVar
 
 from ...database.store import DEFAULT_LEASE_SECONDS
-from ...messaging.wakeup import JOBS, WakeupListener
+from ...messaging.wakeup import JOBS
 from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds
 
@@ -51,7 +51,7 @@ class CheckDatabaseQueueAction(BaseAction):
             max(seconds(self, "max_wait", DEFAULT_MAX_WAIT_SECONDS), 0.0),
         )
         deadline = time.monotonic() + wait
-        listener = WakeupListener.shared()
+        listener = await runtime.store.listener()
         while True:
             mark = listener.mark(JOBS)
             job = await store.claim_job(

@@ -20,7 +20,7 @@ import time
 from typing import Any, ClassVar
 
 from ...database.models.job import JobStatus
-from ...messaging.wakeup import JOBS, WakeupListener
+from ...messaging.wakeup import JOBS
 from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds
 
@@ -40,7 +40,7 @@ class WaitForJobsAction(BaseAction):
         started = float(context.setdefault(started_key, time.time()))
         timeout = seconds(self, "timeout", 300.0)
         deadline = time.monotonic() + seconds(self, "wait", 5.0)
-        listener = WakeupListener.shared()
+        listener = await runtime.store.listener()
         while True:
             mark = listener.mark(JOBS)
             pending = await self._sort(runtime, tracked, context)

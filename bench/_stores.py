@@ -1,0 +1,73 @@
+"""The database a benchmark runs on: a SQLite file, or a fresh schema on PostgreSQL.
+
+    with bench_database(args.db, workdir / "bench.db") as db:
+        store = db.open()                 # a Store on it
+        db.scalar("SELECT count(*) FROM jobs WHERE job_id LIKE ?", ("run1-%",))
+
+Given a ``postgresql://`` URL, the bench works in a schema of its own (created at the
+start, dropped at the end), so it never touches the database's other tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from statemachine_engine.database import open_store
+from statemachine_engine.database.store import Store
+
+
+def is_postgres(location: str | None) -> bool:
+    return bool(location) and str(location).split("://", 1)[0] in ("postgresql", "postgres")
+
+
+@dataclass(frozen=True)
+class BenchDatabase:
+    location: str  # a file path or a URL, as --db takes it
+    kind: str  # "sqlite" or "postgres"
+
+    def open(self) -> Store:
+        return open_store(self.location)
+
+    def scalar(self, query: str, params: tuple[Any, ...] = ()) -> float | None:
+        """The first column of the first row of ``query`` (``?`` placeholders)."""
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(f"file:{self.location}?mode=ro", uri=True, timeout=30)
+            try:
+                value = conn.execute(query, params).fetchone()[0]
+            finally:
+                conn.close()
+        else:
+            import psycopg
+
+            with psycopg.connect(self.location, autocommit=True) as pg:
+                row = pg.execute(query.replace("?", "%s"), params).fetchone()
+                value = row[0] if row else None
+        return None if value is None else float(value)
+
+
+@contextmanager
+def bench_database(location: str | None, default_path: Path) -> Iterator[BenchDatabase]:
+    """The bench's database: ``location`` (a new SQLite path or a PostgreSQL URL)."""
+    if not is_postgres(location):
+        yield BenchDatabase(str(location or default_path), "sqlite")
+        return
+    import psycopg
+
+    assert location is not None
+    schema = f"sm_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(location, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in location else "?"
+    url = f"{location}{separator}options={quote(f'-csearch_path={schema}')}"
+    try:
+        yield BenchDatabase(url, "postgres")
+    finally:
+        with psycopg.connect(location, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,364 @@
+-- Named queries for the PostgreSQL store. Parameters are named: %(name)s.
+-- Each runs as one statement in autocommit mode, so it is one transaction and one round
+-- trip; steps that must commit together (a change and its history row) are
+-- data-modifying WITH clauses of that statement.
+
+-- name: migration_lock
+-- Held until the migrating transaction ends: processes starting together wait here,
+-- then find the schema up to date.
+SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':statemachine-migrate', 0));
+
+-- name: version_table
+CREATE TABLE IF NOT EXISTS statemachine_schema (
+    version     integer NOT NULL,
+    applied_at  double precision NOT NULL
+);
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) AS version,
+       to_regclass('jobs') IS NOT NULL AS has_jobs
+FROM statemachine_schema;
+
+-- name: set_schema_version
+INSERT INTO statemachine_schema (version, applied_at) VALUES (%(version)s, %(now)s);
+
+-- name: insert_job
+WITH job AS (
+    INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
+                      run_after, source_job_id, created_at, updated_at)
+    VALUES (%(job_id)s, %(job_type)s, %(machine_type)s, 'pending', %(priority)s, %(data)s,
+            %(max_attempts)s, %(run_after)s, %(source_job_id)s, %(now)s, %(now)s)
+    ON CONFLICT (job_id) DO NOTHING
+    RETURNING *
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, 'pending', 0, 'added', %(now)s FROM job
+)
+SELECT * FROM job;
+
+-- name: claim_job
+-- Expired leases go back to the queue (or die) first; the claim itself takes the most
+-- urgent ready job that no other claim holds (SKIP LOCKED: claims never wait on each
+-- other). A job freed by this statement's expiry is claimable from the next one on:
+-- `expired` says how many there were.
+WITH expired AS (
+    UPDATE jobs
+    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+        error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
+        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE id IN (SELECT id FROM jobs
+                 WHERE status = 'processing' AND lease_expires < %(now)s
+                 FOR UPDATE SKIP LOCKED)
+    RETURNING job_id, status, attempts
+), expired_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
+), claimed AS (
+    UPDATE jobs
+    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
+        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+    WHERE id = (
+        SELECT id FROM jobs
+        WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
+          AND job_type = %(job_type)s
+          AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
+               OR machine_type = %(machine_type)s::text)
+        ORDER BY priority DESC, run_after, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
+), claimed_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, at)
+    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
+)
+SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
+FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
+
+-- name: claim_any_job
+WITH expired AS (
+    UPDATE jobs
+    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+        error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
+        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE id IN (SELECT id FROM jobs
+                 WHERE status = 'processing' AND lease_expires < %(now)s
+                 FOR UPDATE SKIP LOCKED)
+    RETURNING job_id, status, attempts
+), expired_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
+), claimed AS (
+    UPDATE jobs
+    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
+        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+    WHERE id = (
+        SELECT id FROM jobs
+        WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
+          AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
+               OR machine_type = %(machine_type)s::text)
+        ORDER BY priority DESC, run_after, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
+), claimed_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, at)
+    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
+)
+SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
+FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
+
+-- name: claim_job_by_id
+WITH expired AS (
+    UPDATE jobs
+    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+        error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
+        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE id IN (SELECT id FROM jobs
+                 WHERE status = 'processing' AND lease_expires < %(now)s
+                 FOR UPDATE SKIP LOCKED)
+    RETURNING job_id, status, attempts
+), expired_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
+), claimed AS (
+    UPDATE jobs
+    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
+        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+    WHERE id = (
+        SELECT id FROM jobs
+        WHERE job_id = %(job_id)s AND status IN ('pending', 'failed')
+          AND run_after <= %(now)s
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
+), claimed_logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, at)
+    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
+)
+SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
+FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
+
+-- name: renew_leases
+UPDATE jobs SET lease_expires = %(now)s + %(lease)s, updated_at = %(now)s
+WHERE status = 'processing' AND lease_owner = %(worker)s;
+
+-- name: complete_job
+WITH done AS (
+    UPDATE jobs
+    SET status = 'completed', result = %(result)s, completed_at = %(now)s,
+        updated_at = %(now)s, lease_owner = NULL, lease_expires = NULL
+    WHERE job_id = %(job_id)s AND status = 'processing'
+      AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s::text)
+    RETURNING job_id, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, at)
+    SELECT job_id, 'completed', attempts, %(worker)s, %(now)s FROM done
+)
+SELECT attempts FROM done;
+
+-- name: fail_job
+-- The backoff doubles with each attempt up to a cap; `jitter` (0.5..1) spreads retries.
+WITH failed AS (
+    UPDATE jobs
+    SET status = CASE WHEN %(retry)s AND attempts < max_attempts THEN 'failed' ELSE 'dead' END,
+        error = %(error)s,
+        run_after = %(now)s + least(%(backoff_cap)s,
+                                    %(backoff_base)s * power(2, greatest(0, attempts - 1)))
+                              * %(jitter)s,
+        completed_at = CASE WHEN %(retry)s AND attempts < max_attempts THEN NULL
+                            ELSE %(now)s END,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE job_id = %(job_id)s AND status IN ('processing', 'pending', 'failed')
+      AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s::text)
+    RETURNING *
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+    SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s FROM failed
+)
+SELECT * FROM failed;
+
+-- name: cancel_job
+WITH changed AS (
+    UPDATE jobs
+    SET status = 'cancelled', completed_at = %(now)s, updated_at = %(now)s,
+        lease_owner = NULL, lease_expires = NULL
+    WHERE job_id = %(job_id)s AND status IN ('pending', 'processing', 'failed')
+    RETURNING job_id, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, 'cancelled', attempts, 'cancel_job', %(now)s FROM changed
+)
+SELECT attempts FROM changed;
+
+-- name: retry_job
+WITH changed AS (
+    UPDATE jobs
+    SET status = 'pending', attempts = 0, run_after = %(now)s, error = NULL,
+        completed_at = NULL, updated_at = %(now)s
+    WHERE job_id = %(job_id)s AND status IN ('failed', 'dead', 'cancelled')
+    RETURNING job_id, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, 'pending', attempts, 'retry_job', %(now)s FROM changed
+)
+SELECT attempts FROM changed;
+
+-- name: reset_processing
+WITH changed AS (
+    UPDATE jobs
+    SET status = 'pending', lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE status = 'processing'
+      AND (%(before)s::double precision IS NULL OR started_at < %(before)s)
+    RETURNING job_id, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, 'pending', attempts, 'reset', %(now)s FROM changed
+)
+SELECT count(*) AS n FROM changed;
+
+-- name: remove_job
+WITH gone AS (
+    DELETE FROM jobs WHERE job_id = %(job_id)s RETURNING job_id
+), history AS (
+    DELETE FROM job_history WHERE job_id = %(job_id)s
+)
+SELECT count(*) AS n FROM gone;
+
+-- name: purge_jobs
+WITH gone AS (
+    DELETE FROM jobs
+    WHERE status = ANY(%(statuses)s::text[])
+      AND (%(before)s::double precision IS NULL OR updated_at < %(before)s)
+    RETURNING job_id
+), history AS (
+    DELETE FROM job_history WHERE job_id IN (SELECT job_id FROM gone)
+)
+SELECT count(*) AS n FROM gone;
+
+-- name: get_job
+SELECT * FROM jobs WHERE job_id = %(job_id)s;
+
+-- name: job_counts
+SELECT status, count(*) AS n FROM jobs GROUP BY status;
+
+-- name: job_history
+SELECT status, attempt, worker, message, at FROM job_history
+WHERE job_id = %(job_id)s ORDER BY id;
+
+-- name: next_job_ready_at
+-- least() skips NULLs: a delayed or backing-off job's run_after, or a lease that will
+-- expire if its worker is gone, whichever comes first.
+SELECT least(
+    (SELECT min(run_after) FROM jobs
+     WHERE status IN ('pending', 'failed')
+       AND (%(job_type)s::text IS NULL OR job_type = %(job_type)s::text)),
+    (SELECT min(lease_expires) FROM jobs
+     WHERE status = 'processing'
+       AND (%(job_type)s::text IS NULL OR job_type = %(job_type)s::text))
+) AS at;
+
+-- name: insert_event
+-- Events to one machine commit in id order (the lock is held until the commit), so a
+-- machine reading its inbox after the last id it saw never skips one committed late.
+INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
+                            created_at)
+SELECT %(target)s, %(source)s, %(event_type)s, %(payload)s, %(job_id)s, %(now)s
+FROM (SELECT pg_advisory_xact_lock(
+          hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
+RETURNING id;
+
+-- name: pending_events
+SELECT * FROM machine_events
+WHERE target_machine = %(target)s AND status = 'pending' AND id > %(after_id)s
+ORDER BY id LIMIT %(limit)s;
+
+-- name: mark_events
+UPDATE machine_events SET status = %(status)s, processed_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
+
+-- name: register_machine
+-- `previous` reads the row as it was before this statement's upsert.
+WITH previous AS (
+    SELECT * FROM machine_state WHERE machine_name = %(machine_name)s
+), registered AS (
+    INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid,
+                               host, status, started_at, heartbeat_at, updated_at)
+    VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, '', %(pid)s, %(host)s,
+            'running', %(now)s, %(now)s, %(now)s)
+    ON CONFLICT (machine_name) DO UPDATE
+    SET config_name = excluded.config_name, config_path = excluded.config_path,
+        pid = excluded.pid, host = excluded.host, status = 'running',
+        started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+        updated_at = excluded.updated_at
+)
+SELECT * FROM previous;
+
+-- name: save_transition
+-- State, history and the consumed event: one statement, so all or nothing.
+WITH state AS (
+    INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done,
+                               status, started_at, heartbeat_at, updated_at)
+    VALUES (%(machine_name)s, %(to_state)s, %(context)s, %(timers)s, %(actions_done)s,
+            'running', %(now)s, %(now)s, %(now)s)
+    ON CONFLICT (machine_name) DO UPDATE
+    SET current_state = excluded.current_state, context = excluded.context,
+        timers = excluded.timers, actions_done = excluded.actions_done,
+        heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
+), history AS (
+    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
+    VALUES (%(machine_name)s, %(from_state)s, %(to_state)s, %(event)s, %(job_id)s, %(now)s)
+), consumed AS (
+    UPDATE machine_events SET status = 'processed', processed_at = %(now)s
+    WHERE id = %(consumed_event_id)s::bigint AND status = 'pending'
+)
+SELECT 1;
+
+-- name: actions_done
+UPDATE machine_state SET actions_done = true, context = %(context)s, updated_at = %(now)s
+WHERE machine_name = %(machine_name)s;
+
+-- name: heartbeat
+UPDATE machine_state SET heartbeat_at = %(now)s WHERE machine_name = %(machine_name)s;
+
+-- name: heartbeat_process
+-- Every running machine one process hosts, in one statement.
+UPDATE machine_state SET heartbeat_at = %(now)s
+WHERE pid = %(pid)s AND host = %(host)s AND status = 'running';
+
+-- name: finish_machine
+UPDATE machine_state SET status = %(status)s, heartbeat_at = %(now)s, updated_at = %(now)s
+WHERE machine_name = %(machine_name)s;
+
+-- name: forget_machine
+DELETE FROM machine_state WHERE machine_name = %(machine_name)s;
+
+-- name: load_machine
+SELECT * FROM machine_state WHERE machine_name = %(machine_name)s;
+
+-- name: list_machines
+SELECT * FROM machine_state ORDER BY machine_name;
+
+-- name: insert_realtime
+-- One lock for the whole log: batches commit in id order, so a follower that reads
+-- after the last id it saw never skips a batch committed late.
+INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
+SELECT %(machine_name)s, event.event_type, event.payload, %(now)s
+FROM (SELECT pg_advisory_xact_lock(
+          hashtextextended(current_schema() || ':realtime', 0))) AS log_order,
+     unnest(%(event_types)s::text[], %(payloads)s::text[])
+         WITH ORDINALITY AS event(event_type, payload, n)
+ORDER BY event.n
+RETURNING id;
+
+-- name: list_realtime
+SELECT * FROM realtime_events
+WHERE id > %(after_id)s AND (%(machine)s::text IS NULL OR machine_name = %(machine)s::text)
+ORDER BY id LIMIT %(limit)s;
+
+-- name: last_realtime_id
+SELECT coalesce(max(id), 0) AS id FROM realtime_events;
