@@ -11,10 +11,13 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** The stream's URL beside the page (same host; `wss:` under https). */
+/**
+ * The stream's URL beside the page (same host; `wss:` under https). The page asks for
+ * batches: under a heavy stream one frame carries many events instead of one each.
+ */
 export function streamUrl(location, token) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  const query = token ? `?batch=1&token=${encodeURIComponent(token)}` : "?batch=1";
   return `${scheme}//${location.host}/ws/events${query}`;
 }
 
@@ -71,6 +74,14 @@ export class Connection {
     } catch {
       return;
     }
+    if (message.kind === "batch") {
+      for (const inner of message.messages ?? []) this.dispatch(inner);
+    } else {
+      this.dispatch(message);
+    }
+  }
+
+  dispatch(message) {
     switch (message.kind) {
       case "snapshot":
         this.attempts = 0;
