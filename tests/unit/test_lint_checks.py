@@ -9,7 +9,8 @@ import pytest
 
 from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.errors import ConfigError
-from statemachine_engine.tools.lint import RULES, LintContext, run_checks
+from statemachine_engine.tools.lint import LintContext, run_checks
+from statemachine_engine.tools.lint.findings import RULES
 from statemachine_engine.tools.lint.linter import load_error_finding
 
 

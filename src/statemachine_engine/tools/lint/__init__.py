@@ -7,15 +7,13 @@ events; :mod:`.report` formats; :mod:`.cli` is the command.
 
 from __future__ import annotations
 
-from .checks import CHECKS, run_checks
+from .checks import run_checks
 from .context import LintContext
-from .findings import RULES, Finding, Rule
+from .findings import Finding, Rule
 from .linter import LintResult, lint_paths
 from .simulate import Simulation, Step, simulate
 
 __all__ = [
-    "CHECKS",
-    "RULES",
     "Finding",
     "LintContext",
     "LintResult",
