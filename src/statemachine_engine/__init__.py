@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .actions.base import BaseAction
     from .core.action_loader import ActionLoader
     from .core.engine import StateMachineEngine
+    from .core.host import MachineHost
     from .core.loader import load_config
     from .core.model import MachineConfig
     from .database import Database
@@ -24,6 +25,7 @@ __all__ = [
     "Database",
     "JobModel",
     "MachineConfig",
+    "MachineHost",
     "StateMachineEngine",
     "__version__",
     "load_config",
@@ -35,6 +37,7 @@ _LAZY = {
     "Database": ".database",
     "JobModel": ".database.models",
     "MachineConfig": ".core.model",
+    "MachineHost": ".core.host",
     "StateMachineEngine": ".core.engine",
     "load_config": ".core.loader",
 }

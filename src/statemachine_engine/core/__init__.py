@@ -1,5 +1,5 @@
 """The core: a pure layer (model, loader, transitions, interpolation, context) and the
-async runtime built on it (engine, action loader)."""
+async runtime built on it (engine, host of many machines, action loader)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .action_loader import ActionLoader
     from .engine import StateMachineEngine
+    from .host import MachineHost
     from .loader import load_config
     from .model import MachineConfig
 
-__all__ = ["ActionLoader", "MachineConfig", "StateMachineEngine", "load_config"]
+__all__ = ["ActionLoader", "MachineConfig", "MachineHost", "StateMachineEngine", "load_config"]
 
 _LAZY = {
     "ActionLoader": ".action_loader",
     "MachineConfig": ".model",
+    "MachineHost": ".host",
     "StateMachineEngine": ".engine",
     "load_config": ".loader",
 }
