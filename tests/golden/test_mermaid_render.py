@@ -3,10 +3,7 @@ in a real Chromium: an SVG with a node for every state, no error."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +11,9 @@ import pytest
 
 from statemachine_engine.tools.diagrams import DiagramSet
 from tests.golden.diagram_configs import COMPAT, GOLDEN_CONFIGS, config_id, diagrams_of
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, HOW_TO_ENABLE
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 MERMAID_JS = (
     Path(__file__).resolve().parents[2] / "src/statemachine_engine/ui/static/vendor/mermaid.min.js"
@@ -39,35 +35,6 @@ RENDER = """async ([id, source]) => {
         return { failure: String(error) };
     }
 }"""
-
-
-def _unavailable(reason: str) -> None:
-    message = f"{reason}: {HOW_TO_ENABLE}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """This module's Chromium (overrides the session one of tests/support/browser.py).
-
-    Sync Playwright keeps its event loop marked as running in the main thread while it
-    is open, which breaks every pytest-asyncio test that runs after it; closing it at
-    the end of this module keeps the rest of the suite unaffected.
-    """
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed")
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-        _unavailable(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _open_mermaid(page: Page) -> None:
