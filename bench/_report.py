@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import platform
 import statistics
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def header(title: str) -> None:
@@ -32,3 +34,17 @@ def figure(
 
 def median_ms(samples: Sequence[float]) -> float:
     return statistics.median(samples) * 1000.0
+
+
+def is_editable(executable: str) -> bool:
+    """Whether the `statemachine` script imports the package from a source checkout."""
+    python = Path(executable).with_name("python")
+    if not python.exists():
+        return False
+    result = subprocess.run(
+        [str(python), "-c", "import statemachine_engine; print(statemachine_engine.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "site-packages" not in result.stdout

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _report import figure, header
+from _report import figure, header, is_editable
 
 CONFIG = """
 name: waiter
@@ -177,6 +177,10 @@ def main() -> None:
             ok=ours <= (theirs or 25.0),
             reference=theirs,
         )
+    if is_editable(args.statemachine):
+        print("   note: an editable install's import hook adds ~1 MB of RSS here; measure a")
+        print("   regular install: python -m venv /tmp/v && /tmp/v/bin/pip install .")
+        print("   then: python bench/instances.py --statemachine /tmp/v/bin/statemachine")
 
 
 if __name__ == "__main__":

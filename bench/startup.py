@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _report import figure, header, median_ms
+from _report import figure, header, is_editable, median_ms
 
 MARKER = "FIRST_STATE_ENTERED"
 CONFIG = f"""
@@ -134,24 +134,10 @@ def main() -> None:
             bar="< 100 ms",
             ok=uncached_ms < 100,
         )
-    if _is_editable(args.statemachine):
+    if is_editable(args.statemachine):
         print("   note: an editable install's import hook adds ~20 ms here; users get a")
         print("   regular install: python -m venv /tmp/v && /tmp/v/bin/pip install .")
         print("   then: python bench/startup.py --statemachine /tmp/v/bin/statemachine")
-
-
-def _is_editable(executable: str) -> bool:
-    """Whether the `statemachine` script imports the package from a source checkout."""
-    python = Path(executable).with_name("python")
-    if not python.exists():
-        return False
-    result = subprocess.run(
-        [str(python), "-c", "import statemachine_engine; print(statemachine_engine.__file__)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return "site-packages" not in result.stdout
 
 
 if __name__ == "__main__":
