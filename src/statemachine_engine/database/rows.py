@@ -7,7 +7,6 @@ exactly as ``json`` writes it, whatever the database.
 from __future__ import annotations
 
 import json
-import random
 from typing import Any, Protocol, TypeVar
 
 from .models.job import Job
@@ -57,6 +56,8 @@ def retry_backoff_ceiling(attempts: int) -> float:
 
 def backoff_jitter() -> float:
     """The share of the ceiling a backoff waits: between a half and all of it."""
+    import random  # only on a failure: a machine that never fails never loads it
+
     return random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
