@@ -18,10 +18,11 @@ PAGE_TIMEOUT_MS = 15_000
 
 
 class Monitor:
-    """One ``statemachine-ui --allow-control`` in the test's directory, restartable."""
+    """One ``statemachine-ui --allow-control [options]`` in the test's directory, restartable."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, *options: str) -> None:
         self.project = project
+        self.options = options
         self.port = 0
         self.process: MachineProcess | None = None
         self.stopped: list[MachineProcess] = []
@@ -35,7 +36,11 @@ class Monitor:
         argv = console_script("statemachine-ui")
         assert argv is not None, "statemachine-ui is not installed beside this Python"
         self.process = MachineProcess(
-            [*argv, "--port", str(self.port), "--project-root", self.project, "--allow-control"],
+            [
+                *argv,
+                *("--port", str(self.port), "--project-root", self.project, "--allow-control"),
+                *self.options,
+            ],
             cwd=self.project,
         )
         match = SERVING.search(self.process.expect(SERVING.pattern))

@@ -113,14 +113,45 @@ def test_a_datagram_becomes_an_event() -> None:
     }  # fmt: skip
 
 
-async def test_the_last_id_is_found_without_reading_the_table(tmp_path: Path) -> None:
+async def test_the_newest_events_are_read_back_in_order(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "db.sqlite"))
     try:
-        assert await recent.read_back(store, 10) == []
+        assert await recent.read_back(store, 10) == ([], True)
         await store.record_realtime_batch("m", [("t", {"n": n}) for n in range(1000)])
-        back = await recent.read_back(store, 3)
+        back, complete = await recent.read_back(store, 3)
         assert [e["payload"]["n"] for e in back] == [997, 998, 999]
         assert back[-1]["id"] == 1000
+        assert not complete
+        back, complete = await recent.read_back(store, 5, upto=2)
+        assert [e["id"] for e in back] == [1, 2]
+        assert complete
+    finally:
+        await store.close()
+
+
+async def test_a_machines_newest_events_are_found_among_many_others(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "db.sqlite"))
+    try:
+        # "rare" events: 30 early, then one every 500 events of a busy machine.
+        await store.record_realtime_batch("rare", [("t", {"n": n}) for n in range(30)])
+        for block in range(6):
+            await store.record_realtime_batch("busy", [("t", {}) for _ in range(500)])
+            await store.record_realtime_batch("rare", [("t", {"n": 30 + block})])
+        rows, complete = await recent.newest(store, 10, machine="rare")
+        assert [row.payload["n"] for row in rows] == list(range(26, 36))
+        assert not complete
+        rows, complete = await recent.newest(store, 100, machine="rare")
+        assert [row.payload["n"] for row in rows] == list(range(36))
+        assert complete
+        rows, _ = await recent.newest(store, 700, machine="busy")
+        assert len(rows) == 700
+        assert all(row.machine_name == "busy" for row in rows)
+        assert rows == sorted(rows)
+        last = await store.last_realtime_id()
+        assert rows[-1].id == last - 1
+        rows, _ = await recent.newest(store, 3)
+        assert [row.id for row in rows] == [last - 2, last - 1, last]
+        assert await recent.newest(store, 5, machine="nobody") == ([], True)
     finally:
         await store.close()
 
@@ -128,11 +159,33 @@ async def test_the_last_id_is_found_without_reading_the_table(tmp_path: Path) ->
 def test_replayed_events_arriving_live_are_kept_once() -> None:
     buffer = recent.RecentEvents(10)
     first = event("m", "t", 1.0)
-    buffer.replayed([first])
+    buffer.replayed([first], complete=True, may_arrive_again=True)
     assert not buffer.add(dict(first))
     assert buffer.add(event("m", "t", 2.0))
     assert [e["timestamp"] for e in buffer.last(10)] == [1.0, 2.0]
     assert buffer.last(10, machine="other") == []
+
+
+def test_the_buffer_knows_when_it_no_longer_holds_everything() -> None:
+    buffer = recent.RecentEvents(3)
+    buffer.replayed([event("m", "t", 1.0)], complete=True, may_arrive_again=False)
+    assert buffer.add(event("m", "t", 1.0)), "a feed from the store never repeats"
+    buffer.add(event("m", "t", 2.0))
+    assert buffer.complete
+    buffer.add(event("m", "t", 3.0))
+    assert not buffer.complete
+    assert [e["timestamp"] for e in buffer.last(5)] == [1.0, 2.0, 3.0]
+    partial = recent.RecentEvents(3)
+    partial.replayed([event("m", "t", 1.0)], complete=False, may_arrive_again=True)
+    assert not partial.complete
+
+
+def test_stored_and_remembered_events_merge_once_in_order() -> None:
+    stored = [{**event("m", "t", float(n)), "id": n} for n in range(1, 5)]
+    live = [event("m", "t", 3.0), event("m", "t", 4.0), event("m", "t", 5.0)]
+    assert [e["timestamp"] for e in recent.merged(stored, live, 10)] == [1, 2, 3, 4, 5]
+    assert [e["timestamp"] for e in recent.merged(stored, live, 2)] == [4, 5]
+    assert recent.merged(stored, live, 0) == []
 
 
 def test_origins_hosts_and_loopback() -> None:

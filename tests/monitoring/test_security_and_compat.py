@@ -85,14 +85,14 @@ def test_listening_beyond_loopback_without_a_token_warns_loudly(ui_server: Start
     assert httpx.get(f"http://127.0.0.1:{server.port}/health", timeout=15).status_code == 200
 
 
-def test_one_line_errors_for_a_busy_event_socket_or_port(
+def test_a_busy_event_socket_means_following_the_store_and_a_busy_port_an_error(
     tmp_path: Path, ui_server: StartServer
 ) -> None:
     server = ui_server()
-    second = run_cli("--port", "0", cwd=tmp_path, argv=UI)
-    assert second.returncode == 1
-    assert second.stderr.startswith("statemachine-ui: error: another monitor is listening")
-    assert len(second.stderr.strip().splitlines()) == 1
+    assert server.get("/api/config")["source"] == "socket"
+    second = ui_server()
+    assert second.process.count("is held by another listener; following the events") == 1
+    assert second.get("/api/config")["source"] == "store"
     other_socket = str(tmp_path / "other.sock")
     busy = run_cli(
         "--port", str(server.port), "--event-socket-path", other_socket, cwd=tmp_path, argv=UI

@@ -250,7 +250,12 @@ def test_static_ui_openapi_and_health(ui_server: StartServer) -> None:
     openapi = server.get("/openapi.json")
     assert openapi["openapi"].startswith("3.")
     assert {"/api/machines", "/api/jobs", "/api/diagrams/{config}"} <= set(openapi["paths"])
-    assert server.get("/health") == {"status": "ok", "machines": 0, "clients": 0}
+    assert server.get("/health") == {
+        "status": "ok",
+        "machines": 0,
+        "clients": 0,
+        "source": "socket",
+    }
 
 
 def test_diagrams_come_from_written_files(tmp_path: Path, ui_server: StartServer) -> None:

@@ -8,7 +8,8 @@ Its parts, one job each::
     recent.py            RecentEvents: the last events, replayed from the store at start-up
     fanout.py            Hub and ClientQueue: bounded per-client queues, drop-oldest
     listener.py          the event socket reader (the only module binding that socket)
-    monitor.py           Monitor: wires store, listener, registry, recent events and hub
+    store_feed.py        StoreFeed: live events from the store (every host, PostgreSQL)
+    monitor.py           Monitor: wires store, live source, registry, recent events and hub
     security.py          loopback/host checks, token, same-origin WebSocket, control gate
     diagrams.py          /api/diagrams: files under docs/fsm-diagrams, else built on the fly
     api.py               HTTP routes

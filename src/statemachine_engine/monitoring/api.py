@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from .._version import __version__
 from ..database.models.job import JobStatus
+from . import stream
 from .diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ async def config(request: Request) -> Response:
         {
             "control": monitor.settings.allow_control,
             "version": __version__,
-            "websocket": monitor.streaming,
+            "websocket": monitor.settings.websocket,
+            "source": monitor.source,
         }
     )
 
@@ -125,9 +127,18 @@ async def _change_job(request: Request, verb: str) -> Response:
 
 
 async def events(request: Request) -> Response:
+    """The newest events, or with ``after_id`` the recorded ones after that id (from the
+    store, oldest first: how a polling page follows the stream)."""
     monitor = monitor_of(request)
     machine = request.query_params.get("machine") or None
-    return JSONResponse(monitor.recent.last(_limit(request), machine=machine))
+    limit = _limit(request)
+    after = request.query_params.get("after_id")
+    if after is None:
+        return JSONResponse(await monitor.events(limit, machine=machine))
+    if not after.isdigit():
+        raise HTTPException(400, f"after_id must be a whole number, not {after!r}")
+    records = await monitor.store.list_realtime(after_id=int(after), machine=machine, limit=limit)
+    return JSONResponse([stream.from_record(record) for record in records])
 
 
 async def send_event(request: Request) -> Response:

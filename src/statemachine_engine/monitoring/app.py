@@ -44,7 +44,7 @@ def create_app(monitor: Monitor) -> Starlette:
     """
     settings = monitor.settings
     routes: list[BaseRoute] = [Route("/health", api.health)]
-    if monitor.streaming:
+    if settings.websocket:
         routes += websocket.ROUTES
     if not settings.stream_only:
         routes += api.ROUTES + openapi.ROUTES

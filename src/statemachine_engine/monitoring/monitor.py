@@ -1,8 +1,10 @@
 """The server's state and its background work, independent of HTTP.
 
 A :class:`Monitor` owns the store, the machine registry, the recent events and the
-client hub. Datagrams from the event socket are applied and fanned out at once (the
-reader never waits on a client); a refresh task recomputes liveness from the store
+client hub. Live events come from one of two sources: datagrams on the event socket
+(machines on this host, the fastest way), or the events recorded in the store (every
+host, see :mod:`.store_feed`). Either way each event is applied and fanned out at once
+(the source never waits on a client); a refresh task recomputes liveness from the store
 every few seconds and sends the machine list when it changed.
 """
 
@@ -22,11 +24,13 @@ from . import listener, stream
 from .configs import ConfigCatalog
 from .fanout import Hub
 from .machines import MachineRegistry
-from .recent import RecentEvents, read_back
+from .recent import RecentEvents, merged, newest, read_back
 from .settings import MACHINES_REFRESH_SECONDS, SNAPSHOT_EVENTS, ServerSettings
+from .store_feed import StoreFeed
 
 if TYPE_CHECKING:
     from ..database.store import Store
+    from .stream import Event
 
 logger = logging.getLogger("statemachine_engine.monitoring")
 
@@ -40,7 +44,8 @@ class Monitor:
     Args:
         settings: the server's settings.
         store: the open store (closed by :meth:`stop`).
-        event_socket: the bound event socket (None: no live stream).
+        event_socket: the bound event socket (None: follow the events recorded in the
+            store instead).
         event_socket_path: its path, removed by :meth:`stop`.
     """
 
@@ -60,25 +65,32 @@ class Monitor:
         self._socket = event_socket
         self._socket_path = event_socket_path
         self._transport: asyncio.DatagramTransport | None = None
+        self._feed = StoreFeed(store, self.on_event) if event_socket is None else None
         self._refresher: asyncio.Task[None] | None = None
         self._lookup_wanted: asyncio.Event | None = None
         self._last_machines = ""
 
     @property
-    def streaming(self) -> bool:
-        return self._socket is not None
+    def source(self) -> str:
+        """Where live events come from: ``socket`` (this host) or ``store`` (every host)."""
+        return "store" if self._feed is not None else "socket"
 
     async def start(self) -> None:
         """Read back recent events and machines, then start listening."""
         self._lookup_wanted = asyncio.Event()
-        replayed = await read_back(self.store, self.settings.recent_events)
+        last_id = await self.store.last_realtime_id()
+        replayed, complete = await read_back(self.store, self.settings.recent_events, upto=last_id)
         for event in replayed:
             self.registry.apply_event(event)
-        self.recent.replayed(replayed)
+        # Datagrams sent while the store was read wait in the socket and come again;
+        # the feed starts right after the last event read back, so none comes twice.
+        self.recent.replayed(replayed, complete=complete, may_arrive_again=self._feed is None)
         await self.refresh_machines()
         self._last_machines = self._machines_message()
         if self._socket is not None:
             self._transport = await listener.listen(self._socket, self.on_datagram)
+        if self._feed is not None:
+            self._feed.start(after_id=last_id)
         self._refresher = asyncio.create_task(self._refresh_loop(), name="monitor:refresh")
 
     async def stop(self) -> None:
@@ -86,6 +98,8 @@ class Monitor:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self._feed is not None:
+            await self._feed.stop()
         if self._transport is not None:
             self._transport.close()
         if self._socket is not None and self._socket_path is not None:
@@ -96,7 +110,12 @@ class Monitor:
 
     def on_datagram(self, data: bytes) -> None:
         event = stream.from_datagram(data)
-        if event is None or not self.recent.add(event):
+        if event is not None:
+            self.on_event(event)
+
+    def on_event(self, event: Event) -> None:
+        """Apply one live event and queue it for every client."""
+        if not self.recent.add(event):
             return
         self.registry.apply_event(event)
         self.hub.publish(json.dumps({"kind": "event", "event": event}, ensure_ascii=False))
@@ -114,6 +133,15 @@ class Monitor:
             },
             ensure_ascii=False,
         )
+
+    async def events(self, limit: int, *, machine: str | None = None) -> list[Event]:
+        """The newest ``limit`` events (of ``machine``), oldest first: from memory, or
+        from the store when memory holds fewer than that and older ones may exist."""
+        found = self.recent.last(limit, machine=machine)
+        if len(found) >= limit or self.recent.complete:
+            return found
+        records, _ = await newest(self.store, limit, machine=machine)
+        return merged([stream.from_record(record) for record in records], found, limit)
 
     # -- machines from the store ------------------------------------------------------
 
@@ -147,4 +175,9 @@ class Monitor:
         )
 
     def describe(self) -> dict[str, Any]:
-        return {"status": "ok", "machines": len(self.registry), "clients": len(self.hub)}
+        return {
+            "status": "ok",
+            "machines": len(self.registry),
+            "clients": len(self.hub),
+            "source": self.source,
+        }

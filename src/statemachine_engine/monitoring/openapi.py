@@ -112,7 +112,8 @@ PATHS: dict[str, Any] = {
     },
     "/api/config": {
         "get": {
-            "summary": "Whether control is allowed, and the version",
+            "summary": "Whether control is allowed, the stream is served (websocket), "
+            "where live events come from (source: socket or store), and the version",
             "responses": {"200": _json({"type": "object"})},
         }
     },
@@ -211,10 +212,15 @@ PATHS: dict[str, Any] = {
     },
     "/api/events": {
         "get": {
-            "summary": "Recent realtime events, oldest first",
+            "summary": "Recent realtime events, oldest first (older ones read from the store)",
             "parameters": [
                 _query("machine", "only this machine's events"),
                 _query("limit", "at most this many (default 100)", "integer"),
+                _query(
+                    "after_id",
+                    "instead of the newest: the recorded events after this id, oldest first",
+                    "integer",
+                ),
             ],
             "responses": {"200": _json({"type": "array", "items": _ref("Event")})},
         }

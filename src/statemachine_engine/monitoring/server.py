@@ -21,6 +21,7 @@ from . import listener
 from .settings import ServerSettings
 
 BACKLOG = 2048
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 #: WebSocket messages clients send are never large (they need send nothing).
 MAX_CLIENT_MESSAGE_BYTES = 64 * 1024
 LOUD_WARNING = """\
@@ -53,10 +54,20 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
     with contextlib.ExitStack() as cleanup:
         event_socket = None
         path: Path | None = None
-        if settings.websocket:
+        if _takes_the_event_socket(settings):
             path = settings.event_socket_path or default_event_socket_path()
-            event_socket = listener.bind_event_socket(path)
-            cleanup.callback(listener.release, event_socket, path)
+            try:
+                event_socket = listener.bind_event_socket(path)
+            except listener.EventSocketBusy:
+                print(
+                    f"{prog}: {path} is held by another listener; following the events "
+                    "machines record in the store instead",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                path = None
+            else:
+                cleanup.callback(listener.release, event_socket, path)
         tcp = bind_tcp(settings.host, settings.port)
         cleanup.callback(tcp.close)
         store = open_store(settings.db)
@@ -66,7 +77,9 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
         try:
             server = _Server(_uvicorn_config(create_app(monitor)))
             host, port = tcp.getsockname()[:2]
-            where = f"events from {path}" if path else "no live stream (--no-websocket)"
+            where = f"events from {path}" if path else f"events recorded in {store.location}"
+            if not settings.websocket:
+                where += "; no /ws/events (--no-websocket): the page polls"
             shown = f"[{host}]" if ":" in host else host
             print(f"{prog}: serving http://{shown}:{port}/ ({where})", file=sys.stderr, flush=True)
             await server.serve(sockets=[tcp])
@@ -74,6 +87,19 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
             tcp.close()
             await monitor.stop()
     return 0
+
+
+def _takes_the_event_socket(settings: ServerSettings) -> bool:
+    """Whether live events come from the event socket rather than from the store.
+
+    A PostgreSQL store holds the events of every host, so the server follows it; with
+    SQLite the socket is faster and needs no store write, unless no WebSocket client
+    would benefit (``--no-websocket``: the page polls what the store recorded).
+    """
+    from ..settings import resolve_db_path
+
+    location = resolve_db_path(settings.db)
+    return settings.websocket and not location.lower().startswith(POSTGRES_SCHEMES)
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:

@@ -32,7 +32,8 @@ class ServerSettings:
         project_root: where ``docs/fsm-diagrams`` and config files are looked up.
         token: required on every API and WebSocket request when set.
         allow_control: enables the POST endpoints (send events, retry and cancel jobs).
-        websocket: listen on the event socket and serve ``/ws/events``.
+        websocket: serve ``/ws/events`` (without it the page polls the API, and live
+            events are taken from the store rather than the event socket).
         stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
         allowed_origins: extra browser origins allowed to open the WebSocket.
     """

@@ -1,6 +1,6 @@
 """``statemachine-ui``: the monitoring server and web UI in one process.
 
-statemachine-ui [--host 127.0.0.1] [--port 3001] [--project-root DIR] [--db PATH]
+statemachine-ui [--host 127.0.0.1] [--port 3001] [--project-root DIR] [--db PATH or URL]
                 [--event-socket-path P] [--no-websocket] [--token T] [--allow-control]
 """
 
@@ -39,10 +39,13 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
         "--event-socket-path",
         metavar="P",
         help="where machines send realtime events (default: events.sock in the private "
-        "socket directory, env STATEMACHINE_SOCKET_DIR)",
+        "socket directory, env STATEMACHINE_SOCKET_DIR); not used with PostgreSQL",
     )
     parser.add_argument(
-        "--db", metavar="PATH", help="the store (env STATEMACHINE_DB; default data/pipeline.db)"
+        "--db",
+        metavar="PATH",
+        help="the store (env STATEMACHINE_DB; default data/pipeline.db); with a "
+        "postgresql:// URL live events come from the database, so every host's machines show",
     )
     parser.add_argument(
         "--token",
@@ -85,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-websocket",
         action="store_true",
-        help="do not listen on the event socket (no live stream; the API still reads the store)",
+        help="serve no /ws/events stream (for networks that block WebSockets): the page "
+        "polls the HTTP API every few seconds instead, and the server follows the events "
+        "recorded in the store rather than the event socket",
     )
     parser.add_argument(
         "--allow-control",

@@ -40,6 +40,14 @@ export const api = {
   machines: () => call("GET", "/api/machines"),
   machine: (name) => call("GET", `/api/machines/${enc(name)}`),
   diagram: (config) => call("GET", `/api/diagrams/${enc(config)}`),
+  /** The newest events, or with `afterId` the recorded ones after that id (oldest first). */
+  events: ({ machine = "", limit = 100, afterId = null } = {}) => {
+    const query = new URLSearchParams();
+    if (machine) query.set("machine", machine);
+    if (afterId !== null) query.set("after_id", String(afterId));
+    query.set("limit", String(limit));
+    return call("GET", `/api/events?${query}`);
+  },
   jobs: ({ status = "", type = "", limit = 200 } = {}) => {
     const query = new URLSearchParams();
     if (status) query.set("status", status);

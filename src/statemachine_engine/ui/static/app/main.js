@@ -4,7 +4,7 @@
 import { ActivityView } from "./activity.js";
 import { api, useToken } from "./api.js";
 import { BoardView } from "./board.js";
-import { Connection, streamUrl } from "./connection.js";
+import { backoffDelay, Connection, streamUrl } from "./connection.js";
 import { DiagramView, diagramData, groupOf } from "./diagram.js";
 import { h, replaceChildren, setText } from "./dom.js";
 import { ago, clock, dateTime } from "./format.js";
@@ -12,6 +12,7 @@ import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
+import { POLL_INTERVAL_MS, Poller } from "./poller.js";
 import { Sidebar, statusSummary } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
@@ -45,9 +46,9 @@ timeline.liveSource = () => model.transitionsOf(ui.instance);
 const activity = new ActivityView($("activity"), model);
 const jobs = new JobsView($("jobs"), { control: () => model.control, notify });
 
-// -- the stream ------------------------------------------------------------------------
+// -- the stream (or, without one, polling) -------------------------------------------------
 
-const connection = new Connection(streamUrl(location, token), {
+const feedHandlers = {
   snapshot: (message) => model.applySnapshot(message),
   event: (event) => model.applyEvent(event),
   machines: (list) => model.applyMachines(list),
@@ -56,7 +57,25 @@ const connection = new Connection(streamUrl(location, token), {
     api.machines().then((list) => model.applyMachines(list), () => {});
   },
   status: (status) => model.setConnection(status),
-});
+};
+/** The WebSocket connection, or the poller when the server serves no stream. */
+let feed = null;
+
+/** Ask the server whether it streams (/api/config), then follow it the way it can. */
+async function startFeed() {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const config = await api.config();
+      feed = config.websocket === false ? new Poller(feedHandlers) : new Connection(streamUrl(location, token), feedHandlers);
+      feed.start();
+      return;
+    } catch {
+      const delay = backoffDelay(attempt);
+      model.setConnection({ status: "offline", attempts: attempt, retryAt: Date.now() + delay });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
 
 const dirty = new Set();
 let pendingActivity = [];
@@ -146,7 +165,13 @@ function drawConnection() {
   const { status, retryAt, attempts } = model.connection;
   const pill = $("connection");
   pill.dataset.status = status;
-  const labels = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+  const labels = {
+    connecting: "Connecting…",
+    live: "Live",
+    polling: `Polling · every ${POLL_INTERVAL_MS / 1000} s`,
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+  };
   let text = labels[status] ?? status;
   if (status === "offline" && retryAt) {
     text = `Offline · retry in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`;
@@ -155,7 +180,9 @@ function drawConnection() {
   pill.title =
     status === "live"
       ? "Receiving live events"
-      : `Not connected to the server${attempts ? ` (attempt ${attempts})` : ""}. Press R to retry now.`;
+      : status === "polling"
+        ? "The server streams no events (--no-websocket): asking it for news every few seconds. Press R to ask now."
+        : `Not connected to the server${attempts ? ` (attempt ${attempts})` : ""}. Press R to retry now.`;
   document.body.dataset.connection = status;
 }
 
@@ -373,12 +400,12 @@ $("view-board").addEventListener("click", () => setView("board"));
 for (const button of document.querySelectorAll("[data-panel-tab]")) {
   button.addEventListener("click", () => showPanel(button.dataset.panelTab));
 }
-$("connection").addEventListener("click", () => connection.retryNow());
+$("connection").addEventListener("click", () => feed?.retryNow());
 installShortcuts({
   toggleView,
   focusFilter: () => sidebar.focusFilter(),
   showPanel,
-  retry: () => connection.retryNow(),
+  retry: () => feed?.retryNow(),
   closeDetails: () => jobs.closeDetails(),
   step: (delta) => sidebar.step(delta),
 });
@@ -396,5 +423,5 @@ setInterval(() => {
 showPanel("timeline");
 drawConnection();
 drawAll();
-connection.start();
+startFeed();
 window.smUi = { model, ui, costs }; // for debugging from the console
