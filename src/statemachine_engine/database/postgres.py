@@ -293,11 +293,15 @@ class PostgresStore:
                         f"query failed: {_first_line(exc)}", location=self.location
                     ) from exc
 
+    async def run_named(self, name: str, params: Mapping[str, Any]) -> None:
+        """Run the named statement ``name`` of ``queries.sql`` (for the listener)."""
+        await self._run(_Q[name], params)
+
     async def close(self) -> None:
-        self._closed = True
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
+        self._closed = True
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -310,7 +314,7 @@ class PostgresStore:
                 from .postgres_listener import PostgresListener
 
                 await self._run("SELECT 1")  # connected and migrated before listening
-                listener = PostgresListener(self._url, self.location)
+                listener = PostgresListener(self._url, self.location, self.run_named)
                 await listener.start()
                 self._listener = listener
             return self._listener
