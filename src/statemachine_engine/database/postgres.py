@@ -167,6 +167,8 @@ class PostgresStore:
             raise StoreError(f"not a usable PostgreSQL URL: {exc}", location=self.location) from exc
         self._url = url
         self._conn: AsyncConnection | None = None
+        #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
+        self._cursor: psycopg.AsyncCursor[DictRow] | None = None
         self._ready = False  # connected once and migrated
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -281,8 +283,11 @@ class PostgresStore:
             while True:
                 conn = await self._connection()
                 try:
-                    cursor = await conn.execute(query, params)
-                    rows = await cursor.fetchall() if cursor.description else []
+                    cursor = self._cursor
+                    if cursor is None or cursor.connection is not conn:
+                        cursor = self._cursor = conn.cursor()
+                    await cursor.execute(query, params)
+                    rows = await cursor.fetchall() if cursor.rownumber is not None else []
                     return _Result(rows, cursor.rowcount, retried)
                 except psycopg.Error as exc:
                     if conn.closed and not retried:
