@@ -52,15 +52,15 @@ class BenchDatabase:
                 value = row[0] if row else None
         return None if value is None else float(value)
 
-    def server_cpu_seconds(self) -> float | None:
-        """CPU time used so far by every process of a PostgreSQL server on this host.
+    def server_cpu_ticks(self) -> dict[int, int] | None:
+        """CPU ticks used so far by each process of a PostgreSQL server on this host.
 
         None for SQLite (its work is done inside the processes that use it) and for a
-        server on another host. Counts all of the server's sessions, not only ours.
+        server on another host. Covers all of the server's sessions, not only ours.
         """
         if self.kind != "postgres" or not _is_local(self.location):
             return None
-        ticks = 0
+        ticks: dict[int, int] = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -71,8 +71,18 @@ class BenchDatabase:
                 continue  # gone, or not ours to read
             if name.endswith("(postgres"):
                 fields = rest.split()
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK") if ticks else None
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+        return ticks or None
+
+
+def cpu_seconds_between(
+    before: dict[int, int] | None, after: dict[int, int] | None
+) -> float | None:
+    """CPU seconds the processes alive at ``after`` used since ``before``."""
+    if before is None or after is None:
+        return None
+    ticks = sum(used - before.get(pid, 0) for pid, used in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _is_local(url: str) -> bool:

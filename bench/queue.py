@@ -52,7 +52,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from _report import figure, header  # noqa: E402
-from _stores import BenchDatabase, bench_database, is_postgres  # noqa: E402
+from _stores import BenchDatabase, bench_database, cpu_seconds_between, is_postgres  # noqa: E402
 
 API_BAR = 5_000
 WORKER_BAR = 1_000
@@ -265,7 +265,7 @@ def run_workers(
     }
     logs = [open(workdir / f"{tag}-w{index}.log", "wb") for index in range(workers)]  # noqa: SIM115
     children_before = _children_cpu_seconds()
-    server_before = db.server_cpu_seconds()
+    server_before = db.server_cpu_ticks()
     launched = time.time()
     processes = [
         subprocess.Popen(
@@ -290,7 +290,7 @@ def run_workers(
     completed_query = "SELECT count(*) FROM jobs WHERE status = 'completed' AND job_id LIKE ?"
     try:
         completed, total = wait_for_completion(db, jobs, processes, completed_query, like)
-        server_after = db.server_cpu_seconds()
+        server_after = db.server_cpu_ticks()
     finally:
         codes = stop_processes(processes)
         for log in logs:
@@ -319,11 +319,7 @@ def run_workers(
         ),
         exit_codes=codes,
         worker_cpu_seconds=worker_cpu,
-        server_cpu_seconds=(
-            server_after - server_before
-            if server_after is not None and server_before is not None
-            else None
-        ),
+        server_cpu_seconds=cpu_seconds_between(server_before, server_after),
     )
 
     async def purge() -> None:  # keep the next run's queue to its own jobs
