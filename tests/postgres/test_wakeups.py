@@ -104,3 +104,19 @@ async def test_registrations_of_sessions_that_are_gone_are_removed(
     await other._run("INSERT INTO statemachine_watchers (topic, pid, since) VALUES ('jobs', 0, 0)")
     (await registered_wait(store, REALTIME)).cancel()
     assert await watchers(other) == [REALTIME]
+
+
+async def test_a_job_added_with_psql_from_another_search_path_wakes_a_waiter(
+    store: PostgresStore,
+) -> None:
+    """The triggers read the registrations of their own schema, whoever writes."""
+    from tests.support.postgres import server_url
+
+    schema = (await store._run("SELECT current_schema() AS name")).rows[0]["name"]
+    waiting = await registered_wait(store, JOBS)
+    async with await psycopg.AsyncConnection.connect(server_url(), autocommit=True) as psql:
+        await psql.execute(
+            f'INSERT INTO "{schema}".jobs (job_id, job_type, run_after, created_at, updated_at)'
+            " VALUES ('by-hand', 'task', 0, 0, 0)"
+        )
+    assert await waiting

@@ -20,8 +20,7 @@ CREATE TABLE statemachine_watchers (
     PRIMARY KEY (topic, pid)
 );
 
-CREATE OR REPLACE FUNCTION statemachine_notify_jobs() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION statemachine_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtextextended(TG_TABLE_SCHEMA || ':watchers', 0));
     IF EXISTS (SELECT 1 FROM statemachine_watchers WHERE topic = 'jobs') THEN
@@ -31,13 +30,23 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION statemachine_notify_realtime() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION statemachine_notify_realtime() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtextextended(TG_TABLE_SCHEMA || ':watchers', 0));
     IF EXISTS (SELECT 1 FROM statemachine_watchers WHERE topic = 'realtime') THEN
         PERFORM pg_notify('statemachine', TG_TABLE_SCHEMA || E'\trealtime');
     END IF;
     RETURN NULL;
+END
+$$;
+
+-- The functions read statemachine_watchers of their own schema, whatever the search_path
+-- of the session that writes (a script, psql).
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION statemachine_notify_jobs() SET search_path = %I',
+                   current_schema());
+    EXECUTE format('ALTER FUNCTION statemachine_notify_realtime() SET search_path = %I',
+                   current_schema());
 END
 $$;
