@@ -10,6 +10,7 @@ start, dropped at the end), so it never touches the database's other tables.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from statemachine_engine.database import open_store
 from statemachine_engine.database.store import Store
@@ -50,6 +51,43 @@ class BenchDatabase:
                 row = pg.execute(query.replace("?", "%s"), params).fetchone()
                 value = row[0] if row else None
         return None if value is None else float(value)
+
+    def server_cpu_ticks(self) -> dict[int, int] | None:
+        """CPU ticks used so far by each process of a PostgreSQL server on this host.
+
+        None for SQLite (its work is done inside the processes that use it) and for a
+        server on another host. Covers all of the server's sessions, not only ours.
+        """
+        if self.kind != "postgres" or not _is_local(self.location):
+            return None
+        ticks: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    name, _, rest = stat.read().partition(") ")
+            except OSError:
+                continue  # gone, or not ours to read
+            if name.endswith("(postgres"):
+                fields = rest.split()
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+        return ticks or None
+
+
+def cpu_seconds_between(
+    before: dict[int, int] | None, after: dict[int, int] | None
+) -> float | None:
+    """CPU seconds the processes alive at ``after`` used since ``before``."""
+    if before is None or after is None:
+        return None
+    ticks = sum(used - before.get(pid, 0) for pid, used in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _is_local(url: str) -> bool:
+    host = urlsplit(url).hostname
+    return host in (None, "", "localhost", "127.0.0.1", "::1")
 
 
 @contextmanager

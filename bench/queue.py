@@ -18,6 +18,10 @@ processes [earlier implementation: ~9/s with one worker, ~18/s with two]; zero
 duplicates. Figures are taken with SQLite in WAL mode by default; the sync mode is
 printed with each. With ``--db postgresql://...`` every run works in a fresh schema of
 that database (dropped afterwards), with ``synchronous_commit`` off and on.
+
+Each worker run also prints the CPU it cost per job: the workers' (start-up included),
+a PostgreSQL server's on this host (all of its sessions), and how many cores that kept
+busy. Once they are all busy, more workers on this host cannot go faster.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import sqlite3  # noqa: E402
@@ -47,7 +52,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from _report import figure, header  # noqa: E402
-from _stores import BenchDatabase, bench_database, is_postgres  # noqa: E402
+from _stores import BenchDatabase, bench_database, cpu_seconds_between, is_postgres  # noqa: E402
 
 API_BAR = 5_000
 WORKER_BAR = 1_000
@@ -174,6 +179,8 @@ class WorkerRun:
     claims: int  # 'processing' entries in the job history
     reclaimed: int  # jobs with more than one attempt
     exit_codes: list[int]
+    worker_cpu_seconds: float  # user + system, all workers, launch -> exit
+    server_cpu_seconds: float | None  # a local PostgreSQL server, launch -> all completed
 
     @property
     def rate(self) -> float:
@@ -182,6 +189,14 @@ class WorkerRun:
     @property
     def busy_rate(self) -> float:
         return self.completed / self.busy_seconds if self.busy_seconds > 0 else 0.0
+
+    @property
+    def cores_busy(self) -> float:
+        """Cores kept busy by the workers and a local database server during the run."""
+        return (self.worker_cpu_seconds + (self.server_cpu_seconds or 0.0)) / self.total_seconds
+
+    def per_job_us(self, seconds: float) -> float:
+        return seconds / self.completed * 1e6 if self.completed else 0.0
 
     @property
     def duplicates(self) -> int:
@@ -249,6 +264,8 @@ def run_workers(
         "STATEMACHINE_CACHE_DIR": str(workdir / "cache"),
     }
     logs = [open(workdir / f"{tag}-w{index}.log", "wb") for index in range(workers)]  # noqa: SIM115
+    children_before = _children_cpu_seconds()
+    server_before = db.server_cpu_ticks()
     launched = time.time()
     processes = [
         subprocess.Popen(
@@ -273,10 +290,12 @@ def run_workers(
     completed_query = "SELECT count(*) FROM jobs WHERE status = 'completed' AND job_id LIKE ?"
     try:
         completed, total = wait_for_completion(db, jobs, processes, completed_query, like)
+        server_after = db.server_cpu_ticks()
     finally:
         codes = stop_processes(processes)
         for log in logs:
             log.close()
+    worker_cpu = _children_cpu_seconds() - children_before
     if completed < jobs or any(codes):
         for index in range(workers):
             tail = (workdir / f"{tag}-w{index}.log").read_text(errors="replace")[-2000:]
@@ -299,6 +318,8 @@ def run_workers(
             db, "SELECT count(*) FROM jobs WHERE attempts > 1 AND job_id LIKE ?", like
         ),
         exit_codes=codes,
+        worker_cpu_seconds=worker_cpu,
+        server_cpu_seconds=cpu_seconds_between(server_before, server_after),
     )
 
     async def purge() -> None:  # keep the next run's queue to its own jobs
@@ -308,6 +329,12 @@ def run_workers(
 
     asyncio.run(purge())
     return run
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended (and been waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- (c) the earlier implementation ---------------------------------------------------
@@ -497,6 +524,16 @@ def main() -> int:
             )
             figure("  first claim -> last completion", run.busy_rate, "/s")
             figure("  start-up (launch -> first claim)", run.startup_seconds * 1000, "ms")
+            figure(
+                "  worker CPU per job, start-up included",
+                run.per_job_us(run.worker_cpu_seconds),
+                "us",
+            )
+            if run.server_cpu_seconds is not None:
+                figure(
+                    "  database server CPU per job", run.per_job_us(run.server_cpu_seconds), "us"
+                )
+            figure(f"  cores busy (of {os.cpu_count()})", run.cores_busy, "")
             print(
                 f"   completed {run.completed:,}/{run.jobs:,}, claims {run.claims:,}, "
                 f"duplicates {run.duplicates}, lost {run.jobs - run.completed}, "

@@ -167,6 +167,8 @@ class PostgresStore:
             raise StoreError(f"not a usable PostgreSQL URL: {exc}", location=self.location) from exc
         self._url = url
         self._conn: AsyncConnection | None = None
+        #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
+        self._cursor: psycopg.AsyncCursor[DictRow] | None = None
         self._ready = False  # connected once and migrated
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -281,8 +283,11 @@ class PostgresStore:
             while True:
                 conn = await self._connection()
                 try:
-                    cursor = await conn.execute(query, params)
-                    rows = await cursor.fetchall() if cursor.description else []
+                    cursor = self._cursor
+                    if cursor is None or cursor.connection is not conn:
+                        cursor = self._cursor = conn.cursor()
+                    await cursor.execute(query, params)
+                    rows = await cursor.fetchall() if cursor.rownumber is not None else []
                     return _Result(rows, cursor.rowcount, retried)
                 except psycopg.Error as exc:
                     if conn.closed and not retried:
@@ -293,11 +298,15 @@ class PostgresStore:
                         f"query failed: {_first_line(exc)}", location=self.location
                     ) from exc
 
+    async def run_named(self, name: str, params: Mapping[str, Any]) -> None:
+        """Run the named statement ``name`` of ``queries.sql`` (for the listener)."""
+        await self._run(_Q[name], params)
+
     async def close(self) -> None:
-        self._closed = True
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
+        self._closed = True
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -310,7 +319,7 @@ class PostgresStore:
                 from .postgres_listener import PostgresListener
 
                 await self._run("SELECT 1")  # connected and migrated before listening
-                listener = PostgresListener(self._url, self.location)
+                listener = PostgresListener(self._url, self.location, self.run_named)
                 await listener.start()
                 self._listener = listener
             return self._listener

@@ -362,3 +362,24 @@ ORDER BY id LIMIT %(limit)s;
 
 -- name: last_realtime_id
 SELECT coalesce(max(id), 0) AS id FROM realtime_events;
+
+-- name: watch
+-- A process starts waiting for a topic's wake-ups (see 0002_watchers.sql for the lock);
+-- registrations of sessions that are gone are removed on the way.
+WITH registered AS (
+    INSERT INTO statemachine_watchers (topic, pid, since)
+    SELECT %(topic)s, %(pid)s, %(now)s
+    FROM (SELECT pg_advisory_xact_lock(
+              hashtextextended(current_schema() || ':watchers', 0))) AS watchers_lock
+    ON CONFLICT (topic, pid) DO NOTHING
+), stale AS (
+    DELETE FROM statemachine_watchers
+    WHERE pid <> %(pid)s AND pid NOT IN (SELECT pid FROM pg_stat_activity)
+)
+SELECT 1;
+
+-- name: unwatch
+DELETE FROM statemachine_watchers WHERE topic = %(topic)s AND pid = %(pid)s;
+
+-- name: unwatch_session
+DELETE FROM statemachine_watchers WHERE pid = %(pid)s;

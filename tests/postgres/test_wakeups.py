@@ -1,0 +1,122 @@
+"""Job and realtime wake-ups are sent only while some process waits for them.
+
+(A NOTIFY costs every listening session of the database a transaction, so schema
+version 2 announces these topics only to registered waiters; see
+``schema/postgres/0002_watchers.sql``.) A waiter's first wait registers its session
+and returns at once, telling it to look at the store again; from then on every change
+wakes it. Each wait below has a long timeout: a missing wake-up makes it return False.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from statemachine_engine.database.postgres import PostgresStore
+from statemachine_engine.database.postgres_listener import CHANNEL
+from statemachine_engine.messaging.wakeup import JOBS, REALTIME
+
+WAIT_SECONDS = 30.0
+
+
+@pytest.fixture
+async def other(url: str) -> AsyncIterator[PostgresStore]:
+    """A second handle on the schema: another process, as far as the server knows."""
+    handle = PostgresStore(url)
+    try:
+        yield handle
+    finally:
+        await handle.close()
+
+
+async def watchers(store: PostgresStore) -> list[str]:
+    rows = (await store._run("SELECT topic FROM statemachine_watchers ORDER BY topic")).rows
+    return [row["topic"] for row in rows]
+
+
+async def registered_wait(store: PostgresStore, topic: str) -> asyncio.Future[bool]:
+    """Register for ``topic``, then start a wait for its next wake-up."""
+    listener = await store.listener()
+    assert await listener.wait(topic, listener.mark(topic), WAIT_SECONDS), "registration"
+    return asyncio.ensure_future(listener.wait(topic, listener.mark(topic), WAIT_SECONDS))
+
+
+async def test_a_worker_waiting_for_jobs_hears_one_added(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    waiting = await registered_wait(store, JOBS)
+    assert await watchers(other) == [JOBS]
+    await other.add_job("task")
+    assert await waiting
+
+
+async def test_a_waiter_hears_a_job_finish(store: PostgresStore, other: PostgresStore) -> None:
+    await other.add_job("task", job_id="j1")
+    assert await other.claim_job("task", "w1") is not None
+    waiting = await registered_wait(store, JOBS)
+    assert await other.complete_job("j1", worker="w1")
+    assert await waiting
+
+
+async def test_a_follower_hears_realtime_events(store: PostgresStore, other: PostgresStore) -> None:
+    waiting = await registered_wait(store, REALTIME)
+    await other.record_realtime("m1", "state_change", {"to_state": "b"})
+    assert await waiting
+
+
+async def test_nobody_waiting_means_no_job_or_realtime_notifications(
+    url: str, store: PostgresStore
+) -> None:
+    """Only the inbox event, sent last, is announced (notifications arrive in order)."""
+    schema = (await store._run("SELECT current_schema() AS name")).rows[0]["name"]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as raw:
+        await raw.execute(f"LISTEN {CHANNEL}")
+        await store.add_job("task", job_id="j1")
+        assert await store.claim_job("task", "w1") is not None
+        assert await store.complete_job("j1", worker="w1")
+        await store.record_realtime("m1", "state_change", {})
+        await store.send_event("m1", "go")
+        heard = []
+        async for notify in raw.notifies(timeout=WAIT_SECONDS):
+            if notify.payload.startswith(f"{schema}\t"):
+                heard.append(notify.payload.split("\t", 1)[1])
+                if heard[-1].startswith("machine:"):
+                    break
+    assert heard == ["machine:m1"]
+
+
+async def test_a_closed_handle_leaves_no_registration(url: str, other: PostgresStore) -> None:
+    store = PostgresStore(url)
+    (await registered_wait(store, JOBS)).cancel()
+    (await registered_wait(store, REALTIME)).cancel()
+    assert await watchers(other) == [JOBS, REALTIME]
+    await store.close()
+    assert await watchers(other) == []
+
+
+async def test_registrations_of_sessions_that_are_gone_are_removed(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """A killed process cannot unregister: the next registration clears its row."""
+    await other._run("INSERT INTO statemachine_watchers (topic, pid, since) VALUES ('jobs', 0, 0)")
+    (await registered_wait(store, REALTIME)).cancel()
+    assert await watchers(other) == [REALTIME]
+
+
+async def test_a_job_added_with_psql_from_another_search_path_wakes_a_waiter(
+    store: PostgresStore,
+) -> None:
+    """The triggers read the registrations of their own schema, whoever writes."""
+    from tests.support.postgres import server_url
+
+    schema = (await store._run("SELECT current_schema() AS name")).rows[0]["name"]
+    waiting = await registered_wait(store, JOBS)
+    async with await psycopg.AsyncConnection.connect(server_url(), autocommit=True) as psql:
+        await psql.execute(
+            f'INSERT INTO "{schema}".jobs (job_id, job_type, run_after, created_at, updated_at)'
+            " VALUES ('by-hand', 'task', 0, 0, 0)"
+        )
+    assert await waiting
