@@ -69,19 +69,11 @@ class ControlSocket:
         self._take_lock()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # stale: its owner no longer holds the lock
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        old_umask = os.umask(0o177)
         try:
-            sock.bind(str(self.path))
-        except OSError as exc:
-            sock.close()
+            sock = bind_private_datagram(self.path)
+        except StateMachineError:
             self._release_lock()
-            raise StateMachineError(
-                f"cannot bind control socket {self.path}: {exc.strerror}"
-            ) from exc
-        finally:
-            os.umask(old_umask)
+            raise
         self._sock = sock
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock.fileno(), self._on_readable)
@@ -135,6 +127,21 @@ class ControlSocket:
         message = parse_message(data)
         if message is not None:
             self._handler(message)
+
+
+def bind_private_datagram(path: Path) -> socket.socket:
+    """A non-blocking Unix datagram socket bound at ``path``, readable by its owner only."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise StateMachineError(f"cannot bind control socket {path}: {exc.strerror}") from exc
+    finally:
+        os.umask(old_umask)
+    return sock
 
 
 def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:

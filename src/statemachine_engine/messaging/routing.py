@@ -20,13 +20,13 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import StateMachineError
 from ..settings import control_socket_path, socket_dir
 from .control import (
     HOST_SOCKET_PREFIX,
     MAX_DATAGRAM,
     ControlMessage,
     already_running,
+    bind_private_datagram,
     hosting_pid,
     parse_message,
 )
@@ -57,16 +57,7 @@ class HostControlSocket:
         path = socket_dir() / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # left by a dead process that had our pid
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        old_umask = os.umask(0o177)
-        try:
-            sock.bind(str(path))
-        except OSError as exc:
-            sock.close()
-            raise StateMachineError(f"cannot bind control socket {path}: {exc.strerror}") from exc
-        finally:
-            os.umask(old_umask)
+        sock = bind_private_datagram(path)
         self._sock, self.path = sock, path
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(sock.fileno(), self._on_readable)
