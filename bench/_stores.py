@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -28,10 +28,13 @@ def is_postgres(location: str | None) -> bool:
     return bool(location) and str(location).split("://", 1)[0] in ("postgresql", "postgres")
 
 
-@dataclass(frozen=True)
+@dataclass
 class BenchDatabase:
     location: str  # a file path or a URL, as --db takes it
     kind: str  # "sqlite" or "postgres"
+    # One connection for all of the bench's own queries: a new PostgreSQL session per
+    # poll would fork a server process each time, on the cores being measured.
+    _pg: Any = field(default=None, repr=False)
 
     def open(self) -> Store:
         return open_store(self.location)
@@ -45,12 +48,18 @@ class BenchDatabase:
             finally:
                 conn.close()
         else:
-            import psycopg
+            if self._pg is None:
+                import psycopg
 
-            with psycopg.connect(self.location, autocommit=True) as pg:
-                row = pg.execute(query.replace("?", "%s"), params).fetchone()
-                value = row[0] if row else None
+                self._pg = psycopg.connect(self.location, autocommit=True)
+            row = self._pg.execute(query.replace("?", "%s"), params).fetchone()
+            value = row[0] if row else None
         return None if value is None else float(value)
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+            self._pg = None
 
     def server_cpu_ticks(self) -> dict[int, int] | None:
         """CPU ticks used so far by each process of a PostgreSQL server on this host.
@@ -104,8 +113,10 @@ def bench_database(location: str | None, default_path: Path) -> Iterator[BenchDa
         admin.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in location else "?"
     url = f"{location}{separator}options={quote(f'-csearch_path={schema}')}"
+    db = BenchDatabase(url, "postgres")
     try:
-        yield BenchDatabase(url, "postgres")
+        yield db
     finally:
+        db.close()
         with psycopg.connect(location, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

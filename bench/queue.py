@@ -2,15 +2,23 @@
 
 (a) One process claims and completes N pre-added jobs with ``store.claim_job`` +
     ``store.complete_job`` (two committed transactions per job), in each sync mode.
-(b) 1 and 4 ``statemachine`` worker processes run a worker config without subprocess
-    actions (waiting: check_database_queue -> processing: complete_job -> waiting; an
-    empty queue or a ``stop`` event ends them). N jobs are added first; the clock runs
-    from launching the workers until the bench, polling the job counts every 50 ms,
-    sees all N completed. Every job must have been claimed exactly once.
+(b) 1, 2 and 4 ``statemachine`` worker processes run a worker config without
+    subprocess actions (waiting: check_database_queue -> processing: complete_job ->
+    waiting; an empty queue or a ``stop`` event ends them). N jobs are added first; the
+    clock runs from launching the workers until the bench, polling the job counts every
+    50 ms, sees all N completed. Every job must have been claimed exactly once.
 (c) The earlier implementation (statemachine-engine 1.0.91, run as a black box) on the
     same workload, when it is installed, with fewer jobs (its add-job takes ~0.2 s).
+(d) Jobs that wait: the same workers, but each job first waits ``--io-work-ms`` (20 ms)
+    in a ``sleep`` action, as a job waits for a shell command, a model or an HTTP call.
+    The zero-work jobs of (b) measure what the queue and the engine cost per job, and
+    keep the CPU busy: once the workers and a local database server fill every core,
+    more workers on the host cannot go faster. Jobs that wait show whether workers get
+    in each other's way in the queue itself: throughput should grow with the workers
+    until the cores are full.
 
-    python bench/queue.py [--jobs N] [--api-jobs N] [--workers 1,4] [--db PATH | URL]
+    python bench/queue.py [--jobs N] [--api-jobs N] [--workers 1,2,4] [--db PATH | URL]
+                          [--io-workers 1,2,4,8] [--io-jobs-per-worker N] [--io-work-ms MS]
                           [--reference PATH] [--reference-jobs N]
 
 Bars (DESIGN.md): >= 5,000 jobs/s through the API; >= 1,000 jobs/s through worker
@@ -21,7 +29,7 @@ that database (dropped afterwards), with ``synchronous_commit`` off and on.
 
 Each worker run also prints the CPU it cost per job: the workers' (start-up included),
 a PostgreSQL server's on this host (all of its sessions), and how many cores that kept
-busy. Once they are all busy, more workers on this host cannot go faster.
+busy.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ sys.path.append(_HERE)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
@@ -47,6 +56,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -75,9 +85,11 @@ transitions:
 actions:
   waiting:
     - {type: check_database_queue, job_type: bench, wait: WAIT}
-  processing:
+  processing:WORK
     - {type: complete_job, success: job_done}
 """
+# (d): the job's work, before it is completed.
+WORK_ACTION = "\n    - {type: sleep, duration: SECONDS}"
 
 # The earlier implementation's dialect: its complete_job needs the job id spelled out.
 REFERENCE_CONFIG = """
@@ -252,12 +264,19 @@ def stop_processes(processes: list[subprocess.Popen[bytes]], grace: float = 10.0
 
 
 def run_workers(
-    statemachine: str, db: BenchDatabase, workdir: Path, workers: int, jobs: int, tag: str
+    statemachine: str,
+    db: BenchDatabase,
+    workdir: Path,
+    workers: int,
+    jobs: int,
+    tag: str,
+    work_seconds: float = 0.0,
 ) -> WorkerRun:
     asyncio.run(add_jobs(db.location, jobs, f"{tag}-"))
-    config = workdir / "worker.yaml"
+    config = workdir / f"{tag}-worker.yaml"
+    work = WORK_ACTION.replace("SECONDS", repr(work_seconds)) if work_seconds else ""
     # A worker that finds the queue empty for 0.5 s ends; jobs are all queued by then.
-    config.write_text(WORKER_CONFIG.replace("WAIT", "0.5"))
+    config.write_text(WORKER_CONFIG.replace("WAIT", "0.5").replace("WORK", work))
     env = {
         **os.environ,
         "STATEMACHINE_SOCKET_DIR": str(workdir / "sockets"),
@@ -406,6 +425,53 @@ def run_reference(reference: str, workers: int, jobs: int) -> tuple[float, int, 
         return completed / total, completed, duplicates
 
 
+# -- printing ---------------------------------------------------------------------
+
+
+def report_worker_run(
+    run: WorkerRun, mode: str, earlier: dict[int, tuple[float, int, int]]
+) -> bool:
+    """Print one run of (b); False if a job was lost or taken twice, or a worker failed."""
+    workers = run.workers
+    label = f"{workers} worker{'s' if workers > 1 else ''}"
+    sound = run.completed == run.jobs and not run.duplicates and not any(run.exit_codes)
+    figure(
+        f"jobs/s, {label} (sync={mode})",
+        run.rate,
+        "/s",
+        bar=">= 1,000/s",
+        ok=run.rate >= WORKER_BAR and sound,
+        reference=earlier[workers][0] if workers in earlier else None,
+    )
+    figure("  first claim -> last completion", run.busy_rate, "/s")
+    figure("  start-up (launch -> first claim)", run.startup_seconds * 1000, "ms")
+    figure("  worker CPU per job, start-up included", run.per_job_us(run.worker_cpu_seconds), "us")
+    if run.server_cpu_seconds is not None:
+        figure("  database server CPU per job", run.per_job_us(run.server_cpu_seconds), "us")
+    figure(f"  cores busy (of {os.cpu_count()})", run.cores_busy, "")
+    print(
+        f"   completed {run.completed:,}/{run.jobs:,}, claims {run.claims:,}, "
+        f"duplicates {run.duplicates}, lost {run.jobs - run.completed}, "
+        f"worker exit codes {run.exit_codes}"
+    )
+    return sound
+
+
+def report_scaling(runs: list[WorkerRun], rate: Callable[[WorkerRun], float]) -> None:
+    """One line: each run's throughput relative to the first, and whether it grows."""
+    if len(runs) < 2:
+        return
+    base = rate(runs[0]) or 1.0
+    steps = ", ".join(f"{run.workers}: x{rate(run) / base:.2f}" for run in runs)
+    grows = all(rate(b) > rate(a) for a, b in itertools.pairwise(runs))
+    busiest = max(run.cores_busy for run in runs)
+    print(f"   throughput by workers ({steps}): {'grows' if grows else 'does not grow'}", end="")
+    if not grows and busiest >= 0.85 * (os.cpu_count() or 1):
+        print(f" - the cores are full ({busiest:.1f} of {os.cpu_count()} busy)")
+    else:
+        print()
+
+
 # -- main ------------------------------------------------------------------------
 
 
@@ -423,7 +489,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3_000, help="jobs per worker run")
     parser.add_argument("--api-jobs", type=int, default=10_000, help="jobs for the API figure")
-    parser.add_argument("--workers", type=parse_workers, default=[1, 4], help="e.g. 1,4")
+    parser.add_argument("--workers", type=parse_workers, default=[1, 2, 4], help="e.g. 1,4")
+    parser.add_argument(
+        "--io-workers",
+        type=parse_workers,
+        default=[1, 2, 4, 8],
+        help="worker counts for the jobs that wait (d); e.g. 1,4",
+    )
+    parser.add_argument(
+        "--io-jobs-per-worker", type=int, default=100, help="jobs per worker in (d)"
+    )
+    parser.add_argument(
+        "--io-work-ms", type=float, default=20.0, help="how long each job of (d) waits"
+    )
     parser.add_argument(
         "--db",
         metavar="PATH|URL",
@@ -495,8 +573,9 @@ def main() -> int:
                     earlier_error = str(exc)
                     break
 
-        # (b) through worker processes.
+        # (b) through worker processes, and (d) with jobs that wait.
         target = args.db if postgres else (str(Path(args.db).resolve()) if args.db else None)
+        work = args.io_work_ms / 1000.0
         with bench_database(target, workdir / "workers.db") as db:
             mode = sync_mode(db.kind)
             print(
@@ -508,37 +587,32 @@ def main() -> int:
                 run_workers(args.statemachine, db, workdir, n, args.jobs, f"run{n}")
                 for n in args.workers
             ]
-        for run in runs:
-            workers = run.workers
-            label = f"{workers} worker{'s' if workers > 1 else ''}"
-            sound = run.completed == args.jobs and not run.duplicates and not any(run.exit_codes)
-            passed = run.rate >= WORKER_BAR and sound
-            correct = correct and sound
-            figure(
-                f"jobs/s, {label} (sync={mode})",
-                run.rate,
-                "/s",
-                bar=">= 1,000/s",
-                ok=passed,
-                reference=earlier[workers][0] if workers in earlier else None,
-            )
-            figure("  first claim -> last completion", run.busy_rate, "/s")
-            figure("  start-up (launch -> first claim)", run.startup_seconds * 1000, "ms")
-            figure(
-                "  worker CPU per job, start-up included",
-                run.per_job_us(run.worker_cpu_seconds),
-                "us",
-            )
-            if run.server_cpu_seconds is not None:
-                figure(
-                    "  database server CPU per job", run.per_job_us(run.server_cpu_seconds), "us"
-                )
-            figure(f"  cores busy (of {os.cpu_count()})", run.cores_busy, "")
+            for run in runs:
+                correct = report_worker_run(run, mode, earlier) and correct
+            report_scaling(runs, lambda run: run.rate)
             print(
-                f"   completed {run.completed:,}/{run.jobs:,}, claims {run.claims:,}, "
-                f"duplicates {run.duplicates}, lost {run.jobs - run.completed}, "
-                f"worker exit codes {run.exit_codes}"
+                f"   (d) jobs that wait {args.io_work_ms:g} ms each (a `sleep` action), "
+                f"{args.io_jobs_per_worker} jobs per worker, sync={mode}"
             )
+            waiting_runs = []
+            for n in args.io_workers:
+                jobs = args.io_jobs_per_worker * n
+                run = run_workers(
+                    args.statemachine, db, workdir, n, jobs, f"io{n}", work_seconds=work
+                )
+                waiting_runs.append(run)
+                sound = run.completed == jobs and not run.duplicates and not any(run.exit_codes)
+                correct = correct and sound
+                label = f"{n} worker{'s' if n > 1 else ''}"
+                figure(f"jobs/s, {label}, first claim -> last done", run.busy_rate, "/s")
+                figure(f"  of at most {n} / {args.io_work_ms:g} ms", n / work, "/s")
+                figure("  launch -> all completed", run.rate, "/s")
+                figure(f"  cores busy (of {os.cpu_count()})", run.cores_busy, "")
+                print(
+                    f"   completed {run.completed:,}/{jobs:,}, duplicates {run.duplicates}, "
+                    f"worker exit codes {run.exit_codes}"
+                )
+            report_scaling(waiting_runs, lambda run: run.busy_rate)
 
         # (c) printed.
         if earlier:
