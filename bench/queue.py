@@ -457,7 +457,9 @@ def report_worker_run(
     return sound
 
 
-def report_scaling(runs: list[WorkerRun], rate: Callable[[WorkerRun], float]) -> None:
+def report_scaling(
+    runs: list[WorkerRun], rate: Callable[[WorkerRun], float], kind: str = "postgres"
+) -> None:
     """One line: each run's throughput relative to the first, and whether it grows."""
     if len(runs) < 2:
         return
@@ -468,6 +470,8 @@ def report_scaling(runs: list[WorkerRun], rate: Callable[[WorkerRun], float]) ->
     print(f"   throughput by workers ({steps}): {'grows' if grows else 'does not grow'}", end="")
     if not grows and busiest >= 0.85 * (os.cpu_count() or 1):
         print(f" - the cores are full ({busiest:.1f} of {os.cpu_count()} busy)")
+    elif not grows and kind == "sqlite":
+        print(" - SQLite commits one writer at a time")
     else:
         print()
 
@@ -589,7 +593,7 @@ def main() -> int:
             ]
             for run in runs:
                 correct = report_worker_run(run, mode, earlier) and correct
-            report_scaling(runs, lambda run: run.rate)
+            report_scaling(runs, lambda run: run.rate, db.kind)
             print(
                 f"   (d) jobs that wait {args.io_work_ms:g} ms each (a `sleep` action), "
                 f"{args.io_jobs_per_worker} jobs per worker, sync={mode}"
@@ -612,7 +616,7 @@ def main() -> int:
                     f"   completed {run.completed:,}/{jobs:,}, duplicates {run.duplicates}, "
                     f"worker exit codes {run.exit_codes}"
                 )
-            report_scaling(waiting_runs, lambda run: run.busy_rate)
+            report_scaling(waiting_runs, lambda run: run.busy_rate, db.kind)
 
         # (c) printed.
         if earlier:

@@ -145,6 +145,8 @@ class StateMachineEngine:
         self._failure: BaseException | None = None
         #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
         self._leases_changed = asyncio.Event()
+        #: How often the heartbeat runs now (None: only when woken).
+        self._heartbeat_period: float | None = None
 
     # -- public API --------------------------------------------------------------
 
@@ -246,13 +248,16 @@ class StateMachineEngine:
             observer.event(self, event_type, payload)
 
     def adopt_job(self, job: Job) -> None:
-        shortest = self._jobs.shortest_lease
         self._jobs.adopt(job, self.context)
         self.emit(
             "job_started",
             {"job_id": job.job_id, "job_type": job.job_type, "attempt": job.attempts},
         )
-        if self._jobs.shortest_lease != shortest:
+        # Wake the heartbeat only when this lease needs renewing sooner than it runs
+        # now: a worker taking job after job would otherwise wake it for every one.
+        lease = self._jobs.shortest_lease
+        period = self._heartbeat_period
+        if lease is not None and (period is None or _renewal_period(lease) < period):
             self._leases_changed.set()
         if self._durable and self._heartbeat_task is None:
             self._start_heartbeat()  # the leases of the jobs it holds need renewing
@@ -371,9 +376,10 @@ class StateMachineEngine:
         while True:
             lease = self._jobs.shortest_lease
             if lease is not None:
-                period: float | None = min(HEARTBEAT_SECONDS, lease / 3)
+                period: float | None = _renewal_period(lease)
             else:
                 period = HEARTBEAT_SECONDS if self._own_heartbeat else None
+            self._heartbeat_period = period
             remaining = None if period is None else last + period - time.monotonic()
             if remaining is None or remaining > 0:
                 # A job claimed meanwhile with a short lease must be renewed before that
@@ -585,6 +591,12 @@ class StateMachineEngine:
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc
             self._inbox.put(_STOP)
+
+
+def _renewal_period(lease: float) -> float:
+    """How often leases of ``lease`` seconds are renewed (a third of it, at most the
+    heartbeat's period): two renewals may fail before one runs out."""
+    return min(HEARTBEAT_SECONDS, lease / 3)
 
 
 def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:
