@@ -137,44 +137,58 @@ async def api_drain(location: str, count: int) -> dict[str, float]:
     from statemachine_engine.database import open_store
 
     store = open_store(location)
+    worker = f"api-bench-{os.getpid()}"
+    await store.job_counts()  # connected (and the schema checked) before the clock starts
     done = 0
-    start = time.perf_counter()
+    start = time.time()
     while True:
-        job = await store.claim_job(JOB_TYPE, "api-bench")
+        job = await store.claim_job(JOB_TYPE, worker)
         if job is None:
             break
-        if not await store.complete_job(job.job_id, worker="api-bench"):
+        if not await store.complete_job(job.job_id, worker=worker):
             raise RuntimeError(f"could not complete {job.job_id}")
         done += 1
-    elapsed = time.perf_counter() - start
+    end = time.time()
     await store.close()
-    return {"jobs": done, "seconds": elapsed}
+    return {"jobs": done, "start": start, "end": end}
 
 
-def run_api(db: BenchDatabase, workdir: Path, count: int, mode: str) -> tuple[float, float]:
-    """(add rate, claim+complete rate) with ``mode``, each in a fresh process."""
+def run_api(
+    db: BenchDatabase, workdir: Path, count: int, mode: str, processes: int = 1
+) -> tuple[float, float]:
+    """(add rate, claim+complete rate) with ``mode``: one process adds ``count`` jobs,
+    then ``processes`` processes drain them together (rate from the first one's start
+    to the last one's end, interpreter start-up left out)."""
     # Wake-ups go to this run's own socket directory, not to other processes' sockets.
     env = {
         **os.environ,
         (PG_SYNC_ENV if db.kind == "postgres" else SYNC_ENV): mode,
         "STATEMACHINE_SOCKET_DIR": str(workdir / "sockets"),
     }
-    results = []
-    for step in ("api-add", "api-drain"):
-        done = subprocess.run(
+
+    def child(step: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [sys.executable, __file__, "--child", step, "--db", db.location, "--jobs", str(count)],
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        if done.returncode != 0:
-            sys.exit(f"API run ({step}, synchronous={mode}) failed:\n{done.stderr}")
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    added, drained = results
-    if drained["jobs"] != count:
-        sys.exit(f"API run drained {drained['jobs']} jobs of {count}")
-    return added["rate"], drained["jobs"] / drained["seconds"]
+
+    def result(process: subprocess.Popen[str], step: str) -> dict[str, float]:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            sys.exit(f"API run ({step}, synchronous={mode}) failed:\n{err}")
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    added = result(child("api-add"), "api-add")
+    drains = [child("api-drain") for _ in range(processes)]
+    drained = [result(process, "api-drain") for process in drains]
+    jobs = sum(part["jobs"] for part in drained)
+    if jobs != count:
+        sys.exit(f"API run drained {jobs} jobs of {count}")
+    seconds = max(part["end"] for part in drained) - min(part["start"] for part in drained)
+    return added["rate"], jobs / seconds
 
 
 # -- (b) worker processes -----------------------------------------------------------
@@ -548,9 +562,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="queue-bench-") as tmp:
         workdir = Path(tmp)
 
-        # (a) through the API, one process.
+        # (a) through the API: one process, then several draining one queue.
         print("   (a) store API, one process: add, then claim_job + complete_job per job")
-        for mode in ("off", "on") if postgres else ("NORMAL", "FULL"):
+        modes = ("off", "on") if postgres else ("NORMAL", "FULL")
+        rates: dict[int, float] = {}
+        for mode in modes:
             count = args.api_jobs if mode in ("NORMAL", "off") else min(args.api_jobs, 2_000)
             with bench_database(
                 args.db if postgres else None, workdir / f"api-{mode.lower()}.db"
@@ -564,6 +580,17 @@ def main() -> int:
                 ok=drained >= API_BAR,
             )
             figure(f"  jobs added/s, API ({count:,} jobs, sync={mode})", added, "/s")
+            rates.setdefault(1, drained)
+        mode = modes[0]
+        for processes in (2, 4):
+            with bench_database(
+                args.db if postgres else None, workdir / f"api-{processes}p.db"
+            ) as api_db:
+                rates[processes] = run_api(api_db, workdir, args.api_jobs, mode, processes)[1]
+        print(
+            f"   the same loop in 1, 2 and 4 processes at once, without the engine "
+            f"(sync={mode}): " + " / ".join(f"{rate:,.0f}" for rate in rates.values()) + " jobs/s"
+        )
 
         # (c) the earlier implementation first (printed last), so that its figure
         # can stand beside ours for the same number of workers.
