@@ -54,3 +54,17 @@ async def test_a_batch_is_recorded_in_order(store: Store) -> None:
         ("activity_log", {}),
         ("state_change", {"to": "b"}),
     ]
+
+
+async def test_events_of_several_machines_are_recorded_together_in_order(store: Store) -> None:
+    await store.record_realtime_events(
+        [("m1", "state_change", {"n": 0}), ("m2", "state_change", {"n": 1}), ("m1", "log", None)]
+    )
+    await store.record_realtime_events([])
+    events = await store.list_realtime()
+    assert [(e.machine_name, e.event_type, e.payload) for e in events] == [
+        ("m1", "state_change", {"n": 0}),
+        ("m2", "state_change", {"n": 1}),
+        ("m1", "log", {}),
+    ]
+    assert [e.id for e in events] == sorted(e.id for e in events)

@@ -660,24 +660,25 @@ class PostgresStore:
     # -- realtime events ----------------------------------------------------------------
 
     async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int:
-        result = await self._insert_realtime(machine_name, [(event_type, payload)])
+        result = await self._insert_realtime([(machine_name, event_type, payload)])
         return int(result.rows[0]["id"])
 
     async def record_realtime_batch(
         self, machine_name: str, events: Sequence[tuple[str, Any]]
     ) -> None:
-        if events:
-            await self._insert_realtime(machine_name, events)
+        await self.record_realtime_events([(machine_name, *event) for event in events])
 
-    async def _insert_realtime(
-        self, machine_name: str, events: Sequence[tuple[str, Any]]
-    ) -> _Result:
+    async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
+        if events:
+            await self._insert_realtime(events)
+
+    async def _insert_realtime(self, events: Sequence[tuple[str, str, Any]]) -> _Result:
         return await self._run(
             _Q["insert_realtime"],
             {
-                "machine_name": machine_name,
-                "event_types": [event_type for event_type, _ in events],
-                "payloads": [dumps_lenient({} if p is None else p) for _, p in events],
+                "machine_names": [machine_name for machine_name, _, _ in events],
+                "event_types": [event_type for _, event_type, _ in events],
+                "payloads": [dumps_lenient({} if p is None else p) for _, _, p in events],
                 "now": time.time(),
             },
         )

@@ -600,6 +600,9 @@ class SqliteStore:
     async def record_realtime_batch(
         self, machine_name: str, events: Sequence[tuple[str, Any]]
     ) -> None:
+        await self.record_realtime_events([(machine_name, *event) for event in events])
+
+    async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
         now = time.time()
         rows = [
             {
@@ -608,7 +611,7 @@ class SqliteStore:
                 "payload": dumps_lenient({} if payload is None else payload),
                 "now": now,
             }
-            for event_type, payload in events
+            for machine_name, event_type, payload in events
         ]
         with self._write() as conn:
             conn.executemany(_Q["insert_realtime"], rows)

@@ -224,6 +224,10 @@ class Store(Protocol):
     ) -> None:
         """Record several ``(event_type, payload)`` of one machine in one transaction."""
 
+    async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
+        """Record ``(machine_name, event_type, payload)`` of any machines, in this order,
+        in one transaction (a process hosting many machines records theirs together)."""
+
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
     ) -> list[RealtimeEvent]:

@@ -347,11 +347,11 @@ SELECT * FROM machine_state ORDER BY machine_name;
 -- One lock for the whole log: batches commit in id order, so a follower that reads
 -- after the last id it saw never skips a batch committed late.
 INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
-SELECT %(machine_name)s, event.event_type, event.payload, %(now)s
+SELECT event.machine_name, event.event_type, event.payload, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':realtime', 0))) AS log_order,
-     unnest(%(event_types)s::text[], %(payloads)s::text[])
-         WITH ORDINALITY AS event(event_type, payload, n)
+     unnest(%(machine_names)s::text[], %(event_types)s::text[], %(payloads)s::text[])
+         WITH ORDINALITY AS event(machine_name, event_type, payload, n)
 ORDER BY event.n
 RETURNING id;
 
