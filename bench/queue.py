@@ -228,6 +228,11 @@ class WorkerRun:
     def duplicates(self) -> int:
         return self.claims - self.completed + self.reclaimed
 
+    @property
+    def sound(self) -> bool:
+        """Every job completed, none taken twice, every worker ended cleanly."""
+        return self.completed == self.jobs and not self.duplicates and not any(self.exit_codes)
+
 
 def count_rows(db: BenchDatabase | Path, query: str, params: tuple[object, ...] = ()) -> int:
     if isinstance(db, Path):
@@ -448,13 +453,12 @@ def report_worker_run(
     """Print one run of (b); False if a job was lost or taken twice, or a worker failed."""
     workers = run.workers
     label = f"{workers} worker{'s' if workers > 1 else ''}"
-    sound = run.completed == run.jobs and not run.duplicates and not any(run.exit_codes)
     figure(
         f"jobs/s, {label} (sync={mode})",
         run.rate,
         "/s",
         bar=">= 1,000/s",
-        ok=run.rate >= WORKER_BAR and sound,
+        ok=run.rate >= WORKER_BAR and run.sound,
         reference=earlier[workers][0] if workers in earlier else None,
     )
     figure("  first claim -> last completion", run.busy_rate, "/s")
@@ -468,12 +472,10 @@ def report_worker_run(
         f"duplicates {run.duplicates}, lost {run.jobs - run.completed}, "
         f"worker exit codes {run.exit_codes}"
     )
-    return sound
+    return run.sound
 
 
-def report_scaling(
-    runs: list[WorkerRun], rate: Callable[[WorkerRun], float], kind: str = "postgres"
-) -> None:
+def report_scaling(runs: list[WorkerRun], rate: Callable[[WorkerRun], float], kind: str) -> None:
     """One line: each run's throughput relative to the first, and whether it grows."""
     if len(runs) < 2:
         return
@@ -580,7 +582,8 @@ def main() -> int:
                 ok=drained >= API_BAR,
             )
             figure(f"  jobs added/s, API ({count:,} jobs, sync={mode})", added, "/s")
-            rates.setdefault(1, drained)
+            if mode == modes[0]:
+                rates[1] = drained
         mode = modes[0]
         for processes in (2, 4):
             with bench_database(
@@ -632,8 +635,7 @@ def main() -> int:
                     args.statemachine, db, workdir, n, jobs, f"io{n}", work_seconds=work
                 )
                 waiting_runs.append(run)
-                sound = run.completed == jobs and not run.duplicates and not any(run.exit_codes)
-                correct = correct and sound
+                correct = correct and run.sound
                 label = f"{n} worker{'s' if n > 1 else ''}"
                 figure(f"jobs/s, {label}, first claim -> last done", run.busy_rate, "/s")
                 figure(f"  of at most {n} / {args.io_work_ms:g} ms", n / work, "/s")
