@@ -7,6 +7,7 @@ its message on one line and exit non-zero, without a traceback::
     ├── ConfigError               a config file cannot be used (carries path, line, column)
     │   └── UnknownActionError    an action ``type`` that no actions dir or builtin provides
     ├── ActionError               an action was misconfigured or failed in a way it reports
+    ├── MachineAlreadyRunning     another live process holds the machine's name in its store
     └── UsageError                a command-line argument is wrong (exit status 2)
 """
 
@@ -81,6 +82,29 @@ class UnknownActionError(ConfigError):
 
 class ActionError(StateMachineError):
     """An action is misconfigured or failed; the engine turns it into the action's error event."""
+
+
+class MachineAlreadyRunning(StateMachineError):
+    """Another live process runs a machine of this name against the same store.
+
+    Attributes:
+        machine_name: the name asked for.
+        pid: the holder's process id, when known.
+        host: the holder's host name, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        machine_name: str | None = None,
+        pid: object = None,
+        host: str | None = None,
+    ) -> None:
+        self.machine_name = machine_name
+        self.pid = pid
+        self.host = host
+        super().__init__(message)
 
 
 class UsageError(StateMachineError):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from statemachine_engine.database.store import Store, StoreError
+from tests.support.pids import ended_pid
 
 
 async def register(store: Store, name: str = "m1", **overrides: Any) -> Any:
@@ -280,7 +281,7 @@ async def test_transition_history_default_limit_is_20(store: Store) -> None:
 async def test_restart_resumes_from_another_handle(
     store: Store, store_factory: Callable[[], Store]
 ) -> None:
-    await register(store, pid=1)
+    await register(store, pid=ended_pid())  # a process that crashed
     await transition(store, "processing", context={"job_id": "j1"}, timers=[("timeout(5)", 9.5)])
     await store.close()
     restarted = store_factory()

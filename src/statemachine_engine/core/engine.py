@@ -131,6 +131,9 @@ class StateMachineEngine:
         self._own_heartbeat = own_heartbeat
         #: The host running this machine among others (set by :class:`MachineHost`).
         self.host: MachineHost | None = None
+        #: The socket senders wake this machine through, recorded in the store (set by
+        #: :class:`MachineHost`; None: the store's inbox watch finds its events).
+        self.wake_address: str | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
         self._state: str | None = None
@@ -289,7 +292,13 @@ class StateMachineEngine:
             if self._durable:
                 if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
                     self._start_heartbeat()
-                inbox = await follow_inbox(self.store, self._name, self.pull_events)
+                inbox = await follow_inbox(
+                    self.store,
+                    self._name,
+                    pull=self.pull_events,
+                    request_pull=self.request_pull,
+                    seen=lambda: self._inbox.last_id,
+                )
                 await self.pull_events()
             while True:
                 event = await self._inbox.get()
@@ -332,6 +341,7 @@ class StateMachineEngine:
                 config_path=self._config_path,
                 pid=os.getpid(),
                 host=socket.gethostname(),
+                wake_address=self.wake_address,
             )
             if previous is not None and previous.status != "finished" and not self._fresh:
                 await self._resume(previous)

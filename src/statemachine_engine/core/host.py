@@ -106,9 +106,11 @@ class MachineHost:
             from ..database import open_store
 
             self._store = open_store(self._db)
+        if self._store is not None:
+            self._db = self._store.location  # sockets go to this store's directory
         if self._event_socket_path is not False:
             path = (
-                default_event_socket_path()
+                default_event_socket_path(self._db)
                 if self._event_socket_path in (None, True)
                 else Path(str(self._event_socket_path))
             )
@@ -221,14 +223,17 @@ class MachineHost:
                 from ..settings import control_socket_path
 
                 dedicated = ControlSocket(
-                    control_socket_path(name, self._prefix),
+                    control_socket_path(name, self._prefix, db=self._db),
                     name,
                     lambda message: self._on_control(name, message),
                 )
                 dedicated.open()
                 self._dedicated[name] = dedicated
+                engine.wake_address = str(dedicated.path)
             else:
-                self._routed().link(name)
+                routed = self._routed()
+                routed.link(name)
+                engine.wake_address = str(routed.path)
         engine.host = self
         if self._stream is not None:
             publisher = RealtimePublisher(name, self._stream)
@@ -303,8 +308,11 @@ class MachineHost:
     def _routed(self) -> HostControlSocket:
         if self._control is None:
             from ..messaging.routing import HostControlSocket
+            from ..settings import socket_dir
 
-            self._control = HostControlSocket(self._on_control, self._prefix)
+            self._control = HostControlSocket(
+                self._on_control, socket_dir(self._db), self._prefix, self._db
+            )
             self._control.open()
         return self._control
 

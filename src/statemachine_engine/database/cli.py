@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--control-socket-prefix",
         metavar="P",
-        help="the target listens at P-<machine>.sock (as started with that option; "
-        "env STATEMACHINE_CONTROL_SOCKET_PREFIX)",
+        help="accepted for compatibility and not needed: a running machine records in the "
+        "store where it is woken",
     )
     p = command("list-events", _cmd_list_events, "list events in machines' inboxes, newest first")
     p.add_argument("--target", metavar="MACHINE", help="only events sent to this machine")
@@ -631,7 +631,6 @@ async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
         args.payload or {},
         source=args.source,
         job_id=args.job_id,
-        control_socket_prefix=args.control_socket_prefix,
     )
     if args.format == "json":
         _print_json({"id": event_id, "target": args.target, "type": args.event_type})

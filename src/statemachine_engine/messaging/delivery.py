@@ -1,11 +1,17 @@
 """Sending an event to a machine: commit it to the target's inbox, then wake the target.
 
 The store is the channel: an event is durable once :func:`deliver` returns, whether or
-not the target is running, and it has no size limit. With SQLite the sender then wakes
-the target with a datagram to its control socket that only says "look at your inbox"
-(``{"type": "__wake__"}``). A store that wakes machines itself (PostgreSQL's ``NOTIFY``,
-on any host) needs no datagram: the target follows its inbox (:func:`follow_inbox`). If
-the target is not running it finds the event when it starts.
+not the target is running, and it has no size limit. A running machine records in the
+store where it is woken (its wake address: the control socket it listens on), so a
+sender wakes it there with a datagram that only says "look at your inbox"
+(``{"type": "__wake__", "target": ...}``), whatever socket directory or prefix the sender
+itself uses. A store that wakes machines itself (PostgreSQL's ``NOTIFY``, on any host)
+needs no datagram: the target follows its inbox (:func:`follow_inbox`). If the target is
+not running it finds the event when it starts.
+
+A wake-up is only a hint. Should one be lost (a datagram dropped, a sender that died
+between its commit and its wake-up), the process hosting the machine notices the event
+within a second anyway (:mod:`.inbox_watch`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StateMachineError
-from ..settings import control_socket_path
 from .control import WAKE_EVENT
 from .wakeup import machine_topic
 
@@ -50,12 +54,16 @@ async def deliver(
     *,
     source: str | None = None,
     job_id: str | None = None,
-    control_socket_prefix: str | None = None,
 ) -> int:
     """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id."""
     event_id = await store.send_event(target, event_type, payload, source=source, job_id=job_id)
-    if not store.notifies_machines or is_local(target):  # (a local call is quickest)
-        wake_machine(target, control_socket_prefix)
+    local = _LOCAL.get(target)
+    if local is not None:  # a call is quickest
+        local()
+    elif not store.notifies_machines:
+        address = await store.wake_address(target)
+        if address is not None and address.host == this_host():
+            wake_at(address.path, target)
     return event_id
 
 
@@ -64,17 +72,39 @@ async def deliver(
 FOLLOW_INBOX_SAFETY_SECONDS = 60.0
 
 
-async def follow_inbox(
-    store: Store, machine_name: str, pull: Callable[[], Awaitable[None]]
-) -> asyncio.Task[None] | None:
-    """Call ``pull`` whenever an event is committed to ``machine_name``'s inbox.
+class Following:
+    """A machine following its inbox; :meth:`cancel` when it ends."""
 
-    Only for stores that wake machines themselves (None otherwise: the control socket
-    does it). Returns once the store is listening, so that an event committed after
-    this returns is never missed; cancel the task to stop following.
+    def __init__(self, stop: Callable[[], object]) -> None:
+        self._stop = stop
+
+    def cancel(self) -> None:
+        self._stop()
+
+
+async def follow_inbox(
+    store: Store,
+    machine_name: str,
+    *,
+    pull: Callable[[], Awaitable[None]],
+    request_pull: Callable[[], None],
+    seen: Callable[[], int],
+) -> Following:
+    """Have ``machine_name`` pull its inbox whenever an event is committed to it.
+
+    With a store that wakes machines itself, a task waits on the store's listener; it
+    returns once the store is listening, so that no event committed after this returns
+    is missed. Otherwise senders wake the machine through its control socket, and the
+    process's :class:`~.inbox_watch.InboxWatch` catches what a lost wake-up would leave
+    behind: ``seen()`` is the newest event id the machine has read, ``request_pull()``
+    makes it look.
     """
     if not store.notifies_machines:
-        return None
+        from .inbox_watch import InboxWatch
+
+        watch = InboxWatch.of(store)
+        watch.add(machine_name, seen=seen, request_pull=request_pull)
+        return Following(lambda: watch.remove(machine_name))
     listener = await store.listener()
     topic = machine_topic(machine_name)
     mark = listener.mark(topic)
@@ -86,22 +116,26 @@ async def follow_inbox(
             mark = listener.mark(topic)
             await pull()
 
-    return asyncio.create_task(follow(), name=f"{machine_name}:inbox")
+    task = asyncio.create_task(follow(), name=f"{machine_name}:inbox")
+    return Following(task.cancel)
 
 
-def wake_machine(target: str, control_socket_prefix: str | None = None) -> bool:
-    """Tell a running machine to read its inbox; False when it is not listening."""
-    local = _LOCAL.get(target)
-    if local is not None:
-        local()
-        return True
-    try:
-        path = control_socket_path(target, control_socket_prefix)
-    except StateMachineError:  # no usable socket directory: nobody to wake
-        return False
+def wake_at(path: str, target: str) -> bool:
+    """Tell the machine ``target`` listening at ``path`` to read its inbox; False when
+    nothing listens there."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         with contextlib.suppress(OSError):
-            sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), str(path))
+            sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), path)
             return True
     return False
+
+
+_HOST: list[str] = []
+
+
+def this_host() -> str:
+    """This host's name, as machines record it."""
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]

@@ -55,7 +55,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
         event_socket = None
         path: Path | None = None
         if _takes_the_event_socket(settings):
-            path = settings.event_socket_path or default_event_socket_path()
+            path = settings.event_socket_path or default_event_socket_path(settings.db)
             try:
                 event_socket = listener.bind_event_socket(path)
             except listener.EventSocketBusy:

@@ -96,7 +96,11 @@ def _run(args: argparse.Namespace) -> int:
     if location.startswith(("postgresql://", "postgres://")):
         return _follow_store(args, location)
 
-    path = Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path()
+    path = (
+        Path(args.event_socket_path)
+        if args.event_socket_path
+        else default_event_socket_path(location)
+    )
     if args.history:
         _replay(args)
     sock = _listen(path)

@@ -29,6 +29,8 @@ class MachineStateRecord(NamedTuple):
     started_at: float = 0.0
     heartbeat_at: float = 0.0
     updated_at: float = 0.0
+    #: Where the running machine is woken on its host (a Unix datagram socket).
+    wake_address: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()

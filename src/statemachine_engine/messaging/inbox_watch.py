@@ -1,0 +1,104 @@
+"""The safety net under wake-ups: no event waits in a running machine's inbox for long.
+
+Senders wake a machine with a datagram after committing an event to its inbox
+(:mod:`.delivery`). That datagram can miss: it can be dropped, or the sender can die
+between its commit and its wake-up. So each process asks its store, every
+:data:`WATCH_INTERVAL_SECONDS`, one question that costs no query — SQLite's
+``data_version``: has any other connection committed since? — and only when one has,
+which inboxes received events since it last looked (one range read of the primary key).
+A machine hosted here whose inbox holds an event newer than any it has read pulls it.
+
+One watch per store and event loop, whatever the number of machines: idle, a process
+spends a few microseconds twice a second. Stores that wake machines themselves with a
+notification committed together with the event (PostgreSQL) need no watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.delivery")
+
+#: How often a process checks whether its store changed: an event whose wake-up was
+#: lost is handled within about this long.
+WATCH_INTERVAL_SECONDS = 0.5
+
+
+class _Watched(NamedTuple):
+    seen: Callable[[], int]
+    request_pull: Callable[[], None]
+
+
+class InboxWatch:
+    """Pulls the inboxes of this process's machines on ``store`` that a wake-up missed."""
+
+    _watches: dict[tuple[int, int], InboxWatch] = {}
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._machines: dict[str, _Watched] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._key = (id(store), id(asyncio.get_running_loop()))
+        #: Machines pulled because of the watch (their wake-up was lost or late).
+        self.rescued = 0
+
+    @classmethod
+    def of(cls, store: Store) -> InboxWatch:
+        """The watch of ``store`` in the running loop (made on first use)."""
+        key = (id(store), id(asyncio.get_running_loop()))
+        watch = cls._watches.get(key)
+        if watch is None:
+            watch = cls._watches[key] = cls(store)
+        return watch
+
+    def add(
+        self, machine_name: str, *, seen: Callable[[], int], request_pull: Callable[[], None]
+    ) -> None:
+        """Watch ``machine_name``'s inbox; ``seen()`` is the newest event id it has read."""
+        self._machines[machine_name] = _Watched(seen, request_pull)
+        if self._task is None and self._store.change_token() is not None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="inbox-watch")
+
+    def remove(self, machine_name: str) -> None:
+        """Stop watching ``machine_name``; the last one out stops the watch."""
+        self._machines.pop(machine_name, None)
+        if not self._machines:
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+            if InboxWatch._watches.get(self._key) is self:
+                del InboxWatch._watches[self._key]
+
+    async def _run(self) -> None:
+        store = self._store
+        token = store.change_token()
+        after = await store.last_event_id()
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            current = store.change_token()
+            if current == token:
+                continue
+            token = current
+            try:
+                heads = await store.inbox_heads(after)
+            except Exception:  # the watch must never take the machines down
+                logger.warning("inbox watch: cannot read the store", exc_info=True)
+                continue
+            for target, head in heads:
+                after = max(after, head)
+                watched = self._machines.get(target)
+                if watched is not None and head > watched.seen():
+                    self.rescued += 1
+                    logger.debug(
+                        "[%s] event %d found without its wake-up; reading the inbox",
+                        target,
+                        head,
+                        extra={"action": "inbox_rescued", "machine": target},
+                    )
+                    watched.request_pull()
