@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         "this machine name stopped",
     )
     parser.add_argument(
+        "--take-over-job",
+        metavar="JOB_ID@ATTEMPT",
+        action="append",
+        type=_handed_job,
+        default=[],
+        help="hold this job, claimed by the machine that started this one, as if this "
+        "machine had claimed it: its lease moves here if the job is still in that attempt "
+        "(start_fsm passes it when it hands a job over); may be repeated",
+    )
+    parser.add_argument(
         "--no-control-socket",
         action="store_true",
         help="do not serve a control socket (the machine hears only its own actions and timers)",
@@ -109,6 +119,13 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
     return value
+
+
+def _handed_job(raw: str) -> tuple[str, int]:
+    job_id, _, attempt = raw.rpartition("@")
+    if not job_id or not attempt.isdigit():
+        raise argparse.ArgumentTypeError(f"expected JOB_ID@ATTEMPT, e.g. job-7@1, got {raw!r}")
+    return job_id, int(attempt)
 
 
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
@@ -136,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(debug=args.debug, json_lines=args.log_json)
     if args.machine_name and len(args.configs) > 1:
         raise UsageError("--machine-name names one machine: give one config")
+    if args.take_over_job and (len(args.configs) > 1 or args.instances):
+        raise UsageError("--take-over-job hands jobs to one machine: give one config")
     initial_context = _parse_initial_context(args.initial_context)
     actions = ActionLoader(args.actions_dir)
     configs = []
@@ -212,6 +231,7 @@ async def _serve(
                     actions_dir=args.actions_dir,
                     fresh=args.fresh,
                     dedicated_socket=alone,
+                    handed_jobs=args.take_over_job,
                 )
             await host.wait()
     finally:

@@ -96,6 +96,8 @@ class StateMachineEngine:
             running many instances of one config builds it once).
         own_heartbeat: with a store, record liveness every few seconds. A host running
             many machines passes False and records theirs in one statement.
+        handed_jobs: ``(job_id, attempt)`` of jobs the machine that started this one
+            handed over: this machine holds them from its start, as if it had claimed them.
 
     Example::
 
@@ -116,6 +118,7 @@ class StateMachineEngine:
         fresh: bool = False,
         transition_table: TransitionTable | None = None,
         own_heartbeat: bool = True,
+        handed_jobs: Iterable[tuple[str, int]] = (),
     ) -> None:
         self.config = config
         self.table = transition_table or TransitionTable.build(config.transitions)
@@ -136,6 +139,7 @@ class StateMachineEngine:
         self.wake_address: str | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
+        self._handed_jobs = list(handed_jobs)
         self._state: str | None = None
         self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
         self._held: deque[Event] = deque()
@@ -274,6 +278,15 @@ class StateMachineEngine:
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
         return done
 
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``
+        to pass it, or None when this machine does not hold the job."""
+        return self._jobs.hand_over(job_id)
+
+    def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
+        """Hold again a job whose hand-over failed (the child did not start)."""
+        self._jobs.take_back(job_id, attempt, lease)
+
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
             for job_id in await self._jobs.release_all(self.store):
@@ -343,6 +356,8 @@ class StateMachineEngine:
                 host=socket.gethostname(),
                 wake_address=self.wake_address,
             )
+            for job_id, attempt in self._handed_jobs:
+                await self._jobs.take_over(self.store, job_id, attempt)
             if previous is not None and previous.status != "finished" and not self._fresh:
                 await self._resume(previous)
                 return

@@ -178,6 +178,7 @@ class MachineHost:
         fresh: bool = False,
         observers: Iterable[MachineObserver] = (),
         dedicated_socket: bool = False,
+        handed_jobs: Iterable[tuple[str, int]] = (),
     ) -> StateMachineEngine:
         """Start a machine in this process; returns its engine (already scheduled to run).
 
@@ -190,6 +191,8 @@ class MachineHost:
             observers: more observers besides the realtime stream.
             dedicated_socket: serve this machine through a control socket of its own
                 (what a one-machine process does) instead of the host's shared one.
+            handed_jobs: ``(job_id, attempt)`` of jobs handed to it by the machine
+                starting it (see :meth:`StateMachineEngine.hand_over_job`).
 
         Raises:
             MachineAlreadyRunning: this or another live process already runs the name.
@@ -214,6 +217,7 @@ class MachineHost:
             fresh=fresh,
             transition_table=table,
             own_heartbeat=False,
+            handed_jobs=handed_jobs,
         )
         name = engine.machine_name
         if name in self._machines or delivery.is_local(name):
