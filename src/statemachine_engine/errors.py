@@ -7,6 +7,9 @@ its message on one line and exit non-zero, without a traceback::
     ├── ConfigError               a config file cannot be used (carries path, line, column)
     │   └── UnknownActionError    an action ``type`` that no actions dir or builtin provides
     ├── ActionError               an action was misconfigured or failed in a way it reports
+    ├── StoreError                the store cannot be opened or used (database/store.py)
+    │   ├── JobNotFound           no job has that id
+    │   └── StoreNotFound         a command that only reads found no store (it creates none)
     └── UsageError                a command-line argument is wrong (exit status 2)
 """
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..._version import __version__
-from ...cli_support import EXIT_ERROR, EXIT_OK, run_command
+from ...cli_support import EXIT_ERROR, EXIT_OK, parse_args, run_command
 from ...errors import ConfigError, UsageError
 from .build import DiagramSet, build_diagrams
 
@@ -53,7 +53,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of ``statemachine-diagrams``; returns the exit status."""
-    args = build_parser(prog).parse_args(argv)
+    args = parse_args(build_parser(prog), argv)
     return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
 
 
