@@ -638,7 +638,7 @@ async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str
 
 
 async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
-    from ..messaging.delivery import deliver
+    from ..messaging.delivery import deliver, unseen_machine_warning
 
     event_id = await deliver(
         store,
@@ -649,8 +649,13 @@ async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
         job_id=args.job_id,
         control_socket_prefix=args.control_socket_prefix,
     )
+    warning = await unseen_machine_warning(store, args.target)  # kept all the same
+    if warning is not None:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.format == "json":
-        _print_json({"id": event_id, "target": args.target, "type": args.event_type})
+        _print_json(
+            {"id": event_id, "target": args.target, "type": args.event_type, "warning": warning}
+        )
     else:
         print(event_id)
     return EXIT_OK
