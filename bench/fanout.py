@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.append(sys.path.pop(0))
 
 from _report import figure, header
+from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
@@ -155,6 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
             "STATEMACHINE_DB": str(workdir / "bench.db"),
         }
+        await SqliteStore(workdir / "bench.db").close()  # the server shows a store, makes none
         server, port = start_server(workdir, env)
         url = f"ws://127.0.0.1:{port}/ws/events" + ("" if args.per_event else "?batch=1")
         total = int(args.rate * args.seconds)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
+from .cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
 from .errors import StateMachineError, UsageError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 

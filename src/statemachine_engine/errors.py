@@ -8,6 +8,9 @@ its message on one line and exit non-zero, without a traceback::
     │   └── UnknownActionError    an action ``type`` that no actions dir or builtin provides
     ├── ActionError               an action was misconfigured or failed in a way it reports
     ├── MachineAlreadyRunning     another live process holds the machine's name in its store
+    ├── StoreError                the store cannot be opened or used (database/store.py)
+    │   ├── JobNotFound           no job has that id
+    │   └── StoreNotFound         a command that only reads found no store (it creates none)
     └── UsageError                a command-line argument is wrong (exit status 2)
 """
 

@@ -6,8 +6,8 @@ Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-jo
 (``machine-state``, ``transition-history``, ``error-history``).
 
 Kept light: parsing the command line imports only argparse; the store and asyncio load
-when a command runs. Every listing and detail command takes ``--format table|json``;
-tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
+when a command runs. Every command takes ``--format text|json`` (``table`` is the old name of
+``text``); tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..cli_support import EXIT_OK, run_command
+from ..cli_support import EXIT_OK, EXIT_USAGE, add_format_option, parse_args, run_command
 from ..errors import StateMachineError, UsageError
 from .models.machine_state import STALE_HEARTBEAT_SECONDS, liveness
 
@@ -91,12 +91,7 @@ def _add_common(parser: argparse.ArgumentParser, *, with_format: bool, default: 
         "default data/pipeline.db under the working directory)",
     )
     if with_format:
-        parser.add_argument(
-            "--format",
-            choices=("table", "json"),
-            default=default,
-            help="output format (default: table)",
-        )
+        add_format_option(parser, default=default)
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -111,17 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Inspect and operate the statemachine-engine store: jobs, machine "
         "inboxes, machine states and their history.",
-        epilog="Exit status: 0 on success, 1 on an error (unknown job id, a job in the "
-        "wrong status...), 2 on bad usage (bad JSON, bad option).",
+        epilog="Only add-job and send-event create the store; every other command needs "
+        "one to exist and says where it looked. "
+        "Exit status: 0 on success, 1 on an error (no store, unknown job id, a job in the "
+        "wrong status...), 2 on bad usage (bad JSON, bad option, no command), 141 when "
+        "the reader of the output went away.",
     )
     _add_common(parser, with_format=True, default=None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common_options(with_format=True)]
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler, help_text: str, *, creates_store: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, creates_store=creates_store)
         return p
 
     # jobs: reading
@@ -146,7 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id", metavar="JOB_ID")
 
     # jobs: changing
-    p = command("add-job", _cmd_add_job, "queue a job; prints its id on the first line")
+    p = command(
+        "add-job",
+        _cmd_add_job,
+        "queue a job; prints its id on the first line",
+        creates_store=True,
+    )
     p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job's id (default: generated)")
     p.add_argument("--type", dest="job_type", metavar="TYPE", required=True, help="job type")
     p.add_argument(
@@ -252,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_send_event,
         "commit an event to a machine's inbox and wake the machine (a machine that is not "
         "running gets it when it starts); prints the event's id",
+        creates_store=True,
     )
     p.add_argument("--target", metavar="MACHINE", required=True, help="the receiving machine")
     p.add_argument("--type", dest="event_type", metavar="EVENT", required=True, help="the event")
@@ -311,10 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine-db``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    if args.command is None:  # the help, not a one-line error; exit 2 so scripts notice
+        return run_command(lambda: _help(parser), prog=PROG)
     if args.format is None:
-        args.format = "table"
+        args.format = "text"
     return run_command(lambda: _run(args), prog=PROG, debug=bool(args.debug))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_USAGE
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -327,7 +341,9 @@ def _run(args: argparse.Namespace) -> int:
 async def _session(args: argparse.Namespace) -> int:
     from . import open_store
 
-    store = open_store(args.db)
+    # Only commands that add something create a store: the others would find nothing
+    # in a new one, and would leave a stray data/pipeline.db in the wrong directory.
+    store = open_store(args.db, create=args.creates_store)
     try:
         handler: Handler = args.handler
         return await handler(store, args)
@@ -622,7 +638,7 @@ async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str
 
 
 async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
-    from ..messaging.delivery import deliver
+    from ..messaging.delivery import deliver, unseen_machine_warning
 
     event_id = await deliver(
         store,
@@ -632,8 +648,13 @@ async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
         source=args.source,
         job_id=args.job_id,
     )
+    warning = await unseen_machine_warning(store, args.target)  # kept all the same
+    if warning is not None:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.format == "json":
-        _print_json({"id": event_id, "target": args.target, "type": args.event_type})
+        _print_json(
+            {"id": event_id, "target": args.target, "type": args.event_type, "warning": warning}
+        )
     else:
         print(event_id)
     return EXIT_OK

@@ -43,7 +43,13 @@ from .rows import (
     record,
     retry_backoff,
 )
-from .store import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, StoreError, WakeAddress
+from .store import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    StoreError,
+    StoreNotFound,
+    WakeAddress,
+)
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 BUSY_TIMEOUT_MS = 30_000
@@ -57,24 +63,28 @@ class SqliteStore:
 
     Args:
         path: the database file, created (owner-only, parent directory too) if missing.
+        create: False to refuse a missing file (:class:`StoreNotFound`) instead of
+            creating it: what commands that only read ask for.
     """
 
     #: Senders wake machines through their control sockets (:mod:`..messaging.delivery`).
     notifies_machines = False
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
         #: Where this store's processes on this host bind their sockets.
         self.socket_dir = socket_dir_path(self.location)
-        self._conn = self._open()
+        self._conn = self._open(create)
 
     # -- connection ---------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, create: bool) -> sqlite3.Connection:
         sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
+        if not create and not self.path.is_file():
+            raise StoreNotFound(self.location)
         try:
             if not self.path.exists():
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -48,6 +48,17 @@ class JobNotFound(StoreError):
     """No job has that id."""
 
 
+class StoreNotFound(StoreError):
+    """A command that only reads found no store where it looked (it never creates one)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"no store at {location}: nothing has run here yet; point to one with "
+            "--db PATH or STATEMACHINE_DB"
+        )
+        self.location = location
+
+
 class Store(Protocol):
     """Durable jobs, machine inboxes, machine state and the realtime event log."""
 

@@ -139,3 +139,14 @@ def this_host() -> str:
     if not _HOST:
         _HOST.append(socket.gethostname())
     return _HOST[0]
+
+
+async def unseen_machine_warning(store: Store, target: str) -> str | None:
+    """Why sending to ``target`` may be a mistake, or None: it has never run against
+    ``store`` (a typo, or the wrong store). The event is kept all the same."""
+    if await store.load_machine(target) is not None:
+        return None
+    if any(record.machine_name == target for record in await store.list_machines()):
+        return None
+    what = f"no machine named {target} has run against this store"
+    return f"{what}; it gets the event when it starts"

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
+from ..cli_support import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_format_option,
+    parse_args,
+    run_command,
+)
 from ..errors import StateMachineError
 
 if TYPE_CHECKING:
@@ -39,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "log, registrations, terminations) as they happen.",
     )
     parser.add_argument("--machine", metavar="M", help="only this machine's events")
-    parser.add_argument(
-        "--format", choices=("human", "json"), default="human", help="output (default: human)"
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)"
     )
@@ -80,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 
@@ -151,7 +155,7 @@ def _replay(args: argparse.Namespace) -> None:
     from ..database import open_store
 
     async def recent() -> list[dict[str, Any]]:
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)  # a read: never creates a store
         try:
             events = await store.list_realtime(machine=args.machine, limit=1_000_000_000)
         finally:
