@@ -61,6 +61,8 @@ activity_logger = logging.getLogger("statemachine_engine.activity")
 _STOP = Event("__stop__")
 #: How often a durable machine records that it is alive (and renews its job leases).
 HEARTBEAT_SECONDS = 10.0
+#: Leases are never renewed more often than this.
+MIN_RENEWAL_SECONDS = 0.1
 _ACTIVITY_LEVELS = {"debug": 10, "info": 20, "success": 20, "warning": 30, "error": 40}
 
 
@@ -620,8 +622,9 @@ class StateMachineEngine:
 
 def _renewal_period(lease: float) -> float:
     """How often leases of ``lease`` seconds are renewed (a third of it, at most the
-    heartbeat's period): two renewals may fail before one runs out."""
-    return min(HEARTBEAT_SECONDS, lease / 3)
+    heartbeat's period): two renewals may fail before one runs out. Never more often
+    than :data:`MIN_RENEWAL_SECONDS`: a lease of 0 s must not spin the heartbeat."""
+    return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))
 
 
 def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:
