@@ -28,6 +28,7 @@ RULES: dict[str, Rule] = {
         Rule("SM103", ERROR, "malformed timeout"),
         Rule("SM104", ERROR, "conflicting transitions (same source and event)"),
         Rule("SM105", ERROR, "non-terminal state with no way out"),
+        Rule("SM106", ERROR, "polling action whose empty result leads nowhere"),
         Rule("SM201", WARNING, "unreachable state"),
         Rule("SM202", WARNING, "event that nothing emits"),
         Rule("SM203", WARNING, "success:/error: event with no transition"),
