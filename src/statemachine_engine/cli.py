@@ -130,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .core.action_loader import ActionLoader
     from .core.loader import load_config
+    from .core.preflight import check_before_start
     from .logs import configure_logging
     from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
 
@@ -145,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         actions.preload({spec.type for specs in config.actions.values() for spec in specs})
         configs.append(config)
+    check_before_start(configs, actions)  # refuses configs that would get stuck
     launches = _launches(configs, args)
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)

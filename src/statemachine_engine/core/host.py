@@ -31,6 +31,7 @@ from ..errors import StateMachineError
 from .action_loader import ActionLoader
 from .loader import load_config
 from .model import MachineConfig
+from .preflight import check_before_start
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -191,6 +192,9 @@ class MachineHost:
 
         Raises:
             MachineAlreadyRunning: this or another live process already runs the name.
+            ConfigRefused: ``config`` is a path whose lint finds a state the machine could
+                never leave (a config object is not linted; the engine still ends a
+                machine that enters such a state).
         """
         from ..messaging import delivery
         from ..messaging.control import ControlSocket, already_running
@@ -353,6 +357,7 @@ class MachineHost:
             config = load_config(
                 key[0], is_known_action=loader.is_known, known_actions=loader.known_types
             )
+            check_before_start([config], loader)  # warnings once per host; errors refuse
             loader.preload({spec.type for specs in config.actions.values() for spec in specs})
             self._configs[key] = config
         return config

@@ -568,6 +568,7 @@ class PostgresStore:
         config_path: str | None,
         pid: int,
         host: str,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
         result = await self._run(
             _Q["register_machine"],
@@ -577,6 +578,7 @@ class PostgresStore:
                 "config_path": config_path,
                 "pid": pid,
                 "host": host,
+                "config_hash": config_hash,
                 "now": time.time(),
             },
         )

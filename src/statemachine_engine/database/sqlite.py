@@ -474,6 +474,7 @@ class SqliteStore:
         config_path: str | None,
         pid: int,
         host: str,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
         with self._write() as conn:
             previous = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
@@ -485,6 +486,7 @@ class SqliteStore:
                     "config_path": config_path,
                     "pid": pid,
                     "host": host,
+                    "config_hash": config_hash,
                     "now": time.time(),
                 },
             )

@@ -174,8 +174,13 @@ class Store(Protocol):
         config_path: str | None,
         pid: int,
         host: str,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
-        """Mark the machine running in this process; return its previous record if any."""
+        """Mark the machine running in this process; return its previous record if any.
+
+        ``config_hash`` identifies the config's content (see ``MachineConfig.source_hash``);
+        the previous record carries the one it ran under.
+        """
 
     async def save_transition(
         self,

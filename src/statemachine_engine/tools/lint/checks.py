@@ -71,9 +71,9 @@ def check_undefined_states(config: MachineConfig, context: LintContext) -> Itera
             first = next(t for t in config.transitions if t.target == state)
             yield finding(
                 "SM101",
-                f"state {state!r} is only ever a transition target: it has no actions, no "
-                "transitions out and is not terminal. Fix the name, or define it (list it "
-                "under states:, give it actions or transitions, or list it under final:)",
+                f"state {state!r} is only ever a transition target, so it has no way out "
+                "(no actions, no transition from it, not terminal): fix the name if it is a "
+                "typo, else add a transition from it, or list it under final:",
                 first.position,
             )
 
@@ -151,8 +151,9 @@ def check_dead_ends(config: MachineConfig, context: LintContext) -> Iterator[Fin
         ):
             yield finding(
                 "SM105",
-                f"state {state!r} has no transition out and is not terminal: a machine that "
-                "enters it waits forever. Add a transition out, or list it under final:",
+                f"state {state!r} has no way out (no transition from it, no wildcard, no "
+                "timeout) and is not terminal: a machine that enters it would wait forever. "
+                "Add a transition from it, or list it under final:",
                 _state_position(config, state),
             )
 

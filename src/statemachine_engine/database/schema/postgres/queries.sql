@@ -286,13 +286,14 @@ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 WITH previous AS (
     SELECT * FROM machine_state WHERE machine_name = %(machine_name)s
 ), registered AS (
-    INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid,
-                               host, status, started_at, heartbeat_at, updated_at)
-    VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, '', %(pid)s, %(host)s,
-            'running', %(now)s, %(now)s, %(now)s)
+    INSERT INTO machine_state (machine_name, config_name, config_path, config_hash,
+                               current_state, pid, host, status, started_at, heartbeat_at,
+                               updated_at)
+    VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, %(config_hash)s, '', %(pid)s,
+            %(host)s, 'running', %(now)s, %(now)s, %(now)s)
     ON CONFLICT (machine_name) DO UPDATE
     SET config_name = excluded.config_name, config_path = excluded.config_path,
-        pid = excluded.pid, host = excluded.host, status = 'running',
+        config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host, status = 'running',
         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
         updated_at = excluded.updated_at
 )
