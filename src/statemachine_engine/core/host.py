@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StateMachineError
+from ..errors import MachineFailed, StateMachineError
 from .action_loader import ActionLoader
 from .loader import load_config
 from .model import MachineConfig
@@ -164,7 +164,10 @@ class MachineHost:
 
     @property
     def failures(self) -> Mapping[str, BaseException]:
-        """Machines that stopped on an internal error, with the error."""
+        """Machines that failed, with the error: an internal error, a refused resume
+        (:class:`~statemachine_engine.errors.UnknownStateError`), or an end that counts as a
+        failure (``engine.failure``: a dead end, an unhandled error; those machines are
+        in :attr:`results` too)."""
         return self._failures
 
     def spawn(
@@ -282,7 +285,12 @@ class MachineHost:
         try:
             final = await engine.run()
             self._results[name] = final
+            if engine.failure is not None:
+                self._failures[name] = engine.failure
             return final
+        except MachineFailed as exc:  # the engine has said why
+            self._failures[name] = exc
+            return engine.state or ""
         except Exception as exc:
             self._failures[name] = exc
             logger.error(

@@ -69,6 +69,20 @@ class JobTracker:
         else:
             failed = await store.fail_job(job_id, error, worker=self.worker, retry=retry)
             done = failed is not None
+            if failed is not None and failed.status == "dead":
+                logger.warning(
+                    "job %s is dead (out of attempts after %d): %s",
+                    job_id,
+                    failed.attempts,
+                    error,
+                    extra={
+                        "action": "job_dead",
+                        "job_id": job_id,
+                        "worker": self.worker,
+                        "attempts": failed.attempts,
+                        "error": error,
+                    },
+                )
         return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
 
     async def release_all(self, store: Store) -> list[str]:
