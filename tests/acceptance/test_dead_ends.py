@@ -13,6 +13,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import EXAMPLES
 from tests.support.files import write
 from tests.support.processes import MODULE, MachineProcess, moved, run_cli, send
 
@@ -283,3 +286,27 @@ actions:
     [line] = [line for line in result.stderr.splitlines() if "is dead" in line]
     assert " WARNING " in line
     assert f"job {job_id} is dead (out of attempts after 1): no disk" in line
+
+
+# -- configs written for the earlier implementation still start ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "machine"),
+    [
+        ("simple_worker.yaml", "simple_worker"),
+        ("timeout_worker.yaml", "timeout_worker"),
+        ("custom_actions_worker.yaml", "custom_worker"),
+    ],
+)
+def test_every_compat_config_passes_the_start_up_lint(
+    statemachine: StartMachine,
+    compat_config: Callable[[str], Path],
+    name: str,
+    machine: str,
+) -> None:
+    actions = EXAMPLES / "custom_actions" / "actions"
+    process = statemachine(compat_config(name), "--actions-dir", actions)
+    process.expect(rf"\[{machine}\] None --start--> ")
+    assert process.stop() == 0
+    assert ": error: " not in process.stderr
