@@ -62,8 +62,9 @@ async def test_a_state_listed_as_final_ends_cleanly(machines: Machines) -> None:
         "  - {from: failed, to: a, event: retry}\n",
         "  - {from: '*', to: a, event: retry}\n",
         "  - {from: failed, to: a, event: timeout(60)}\n",
+        "  - {from: failed, to: failed, event: ping}\n",
     ],
-    ids=["transition", "wildcard", "timeout"],
+    ids=["transition", "wildcard", "timeout", "loop"],
 )
 async def test_a_state_with_some_way_out_waits(machines: Machines, way_out: str) -> None:
     text = DEAD_END.replace("transitions:\n", "transitions:\n    " + way_out)

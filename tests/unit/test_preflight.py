@@ -101,3 +101,19 @@ def test_configs_started_together_count_the_events_they_send_each_other(
 
 def test_refusing_codes_are_errors() -> None:
     assert {RULES[code].severity for code in REFUSING} == {"error"}
+
+
+def test_a_state_that_only_loops_on_itself_is_warned_about_not_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "sink.yaml"
+    path.write_text(
+        "initial_state: idle\nevents: [ping]\n"
+        "transitions:\n  - {from: idle, to: idle, event: ping}\n"
+    )
+    check_before_start([load_config(path)], ActionLoader())
+    [line] = [r.getMessage() for r in caplog.records if r.name == "statemachine_engine.lint"]
+    assert line.startswith(f"{path}:4: SM105 error state 'idle' has no way out")
+    path.write_text("initial_state: idle\nstates: [idle]\ntransitions: []\n")
+    with pytest.raises(ConfigRefused):
+        check_before_start([load_config(path)], ActionLoader())

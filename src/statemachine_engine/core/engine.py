@@ -20,9 +20,9 @@ Execution semantics (docs/semantics.md has the long form):
 - A terminal state (``stopped``, ``shutdown``, ``completed`` or one listed under
   ``final:``) runs its actions; if nothing leads out of it the machine ends. A
   transition from a terminal state back to itself ends the machine too.
-- A non-terminal state that nothing can ever leave (no transition from it to another
-  state, its own or a wildcard one, timeouts included) ends the machine once its
-  actions are done, as a failure (:class:`DeadEndError`). So does ending in a terminal
+- A non-terminal state that nothing can ever leave (no transition from it, no wildcard
+  one, no timeout) ends the machine once its actions are done, as a failure
+  (:class:`DeadEndError`). So does ending in a terminal
   state after an action of that state failed with an error event no transition took
   (:class:`UnhandledFailure`). See :attr:`StateMachineEngine.failure`.
 
@@ -51,7 +51,7 @@ from .context import event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import JobTracker
-from .model import START_EVENT, MachineConfig, Transition
+from .model import START_EVENT, WILDCARD, MachineConfig, Transition
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -580,12 +580,13 @@ class StateMachineEngine:
             self._dead_end(self._state)
 
     def _has_way_out(self, state: str) -> bool:
-        """Whether some transition (its own or a wildcard one, a timeout included) leads
-        from ``state`` to another state."""
+        """Whether any transition applies in ``state``: its own, a wildcard one or a
+        timeout. (One that loops back, such as a periodic ``timeout(60)``, keeps the
+        machine working, so it counts.)"""
         found = self._way_out.get(state)
         if found is None:
             found = self._way_out[state] = any(
-                t.target != state and t.source in (state, "*") for t in self.config.transitions
+                t.source in (state, WILDCARD) for t in self.config.transitions
             )
         return found
 

@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import ConfigRefused
 from . import config_cache
-from .model import MachineConfig
+from .model import WILDCARD, MachineConfig
 
 if TYPE_CHECKING:
     from .action_loader import ActionLoader
 
 logger = logging.getLogger("statemachine_engine.lint")
 
-#: Lint codes that refuse a start: a state nothing leads out of (SM105), a transition
-#: target that is defined nowhere, most likely a typo (SM101), a polling action whose
-#: empty result leads nowhere, so the machine stops polling (SM106).
+#: Lint codes that refuse a start: a transition target defined nowhere, most likely a
+#: typo (SM101), a state nothing leads out of (SM105), a polling action whose empty
+#: result leads nowhere, so the machine stops polling (SM106). SM105 refuses only a
+#: state with no transition at all (its own, ``*`` or timeout, even back to itself): one
+#: that loops on itself (a sink handling ``ping``, a periodic ``timeout(60)`` loop) still
+#: does its work until a signal ends it, so it is only warned about.
 REFUSING = frozenset({"SM101", "SM105", "SM106"})
 _ANNEX = "lint"
 
@@ -81,6 +84,18 @@ def verdict(
     return found
 
 
+def _refuses(code: str, state: str | None, config: MachineConfig) -> bool:
+    if code == "SM105" and state is not None:
+        return not has_any_transition(config, state)
+    return code in REFUSING
+
+
+def has_any_transition(config: MachineConfig, state: str) -> bool:
+    """Whether some transition applies in ``state`` (its own, a wildcard one or a timeout,
+    even one back to ``state``): if none does, nothing can ever happen there."""
+    return any(t.source in (state, WILDCARD) for t in config.transitions)
+
+
 def _lint(
     config: MachineConfig, together: Sequence[MachineConfig], loader: ActionLoader
 ) -> Verdict:
@@ -97,6 +112,6 @@ def _lint(
         external_events=sent.get(name, frozenset()) if name else frozenset(),
     )
     findings = run_checks(config, context)
-    refuse = [item for item in findings if item.code in REFUSING]
-    warn = [item for item in findings if item.code not in REFUSING]
+    refuse = [item for item in findings if _refuses(item.code, item.subject, config)]
+    warn = [item for item in findings if item not in refuse]
     return Verdict(tuple(text_lines(refuse)), tuple(text_lines(warn)))

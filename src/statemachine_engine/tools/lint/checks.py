@@ -155,6 +155,7 @@ def check_dead_ends(config: MachineConfig, context: LintContext) -> Iterator[Fin
                 "timeout) and is not terminal: a machine that enters it would wait forever. "
                 "Add a transition from it, or list it under final:",
                 _state_position(config, state),
+                state,
             )
 
 

@@ -39,11 +39,12 @@ RULES: dict[str, Rule] = {
 
 
 class Finding(NamedTuple):
-    """One problem found in a config."""
+    """One problem found in a config (``subject``: the state it is about, if one)."""
 
     code: str
     message: str
     position: Position
+    subject: str | None = None
 
     @property
     def severity(self) -> Severity:
@@ -58,8 +59,8 @@ class Finding(NamedTuple):
         return (path or "", line or 0, column or 0, self.code, self.message)
 
 
-def finding(code: str, message: str, position: Position) -> Finding:
+def finding(code: str, message: str, position: Position, subject: str | None = None) -> Finding:
     """A :class:`Finding`; ``code`` must be one of :data:`RULES`."""
     if code not in RULES:
         raise ValueError(f"unknown lint code {code!r}")
-    return Finding(code, message, position)
+    return Finding(code, message, position, subject)
