@@ -351,6 +351,17 @@ class StateMachineEngine:
 
     async def _start(self) -> None:
         if self._durable:
+            if not self._fresh:
+                # Refused before registering: the record (its config hash, its status)
+                # stays as the last real run left it.
+                recorded = await self.store.load_machine(self._name)
+                if (
+                    recorded is not None
+                    and recorded.status != "finished"
+                    and recorded.current_state
+                    and recorded.current_state not in self.config.states
+                ):
+                    raise self._unknown_state(recorded)
             previous = await self.store.register_machine(
                 self._name,
                 config_name=self.config.name,
@@ -360,7 +371,7 @@ class StateMachineEngine:
                 config_hash=self.config.source_hash,
             )
             if previous is not None and previous.status != "finished" and not self._fresh:
-                if previous.current_state not in self.config.states:
+                if previous.current_state not in self.config.states:  # changed meanwhile
                     await self.store.finish_machine(self._name, "stopped")
                     raise self._unknown_state(previous)
                 await self._resume(previous)
