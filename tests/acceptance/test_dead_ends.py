@@ -312,3 +312,12 @@ def test_every_compat_config_passes_the_start_up_lint(
     process.expect(rf"\[{machine}\] None --start--> ")
     assert process.stop() == 0
     assert ": error: " not in process.stderr
+
+
+def test_set_state_of_a_machine_the_store_never_saw_is_an_error(tmp_path: Path) -> None:
+    result = db("set-state", "nobody", "a", cwd=tmp_path)
+    assert result.returncode == 1
+    assert errors(result) == [
+        "statemachine-db: error: no machine named 'nobody' has run against this store "
+        "(statemachine-db machine-state lists them)"
+    ]

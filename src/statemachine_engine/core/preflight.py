@@ -57,7 +57,7 @@ def check_before_start(configs: Sequence[MachineConfig], loader: ActionLoader) -
             logger.warning(line, extra={"action": "lint_finding"})
     refused = [line for item in verdicts for line in item.refuse]
     if refused:
-        raise ConfigRefused(refused, path=next(c.path for c in configs if c.path))
+        raise ConfigRefused(refused, path=next((c.path for c in configs if c.path), None))
 
 
 def verdict(
