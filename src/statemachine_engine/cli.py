@@ -31,8 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM. "
         "Several configs, or --instances, run several machines in this one process.",
         epilog="Events reach a running machine through its control socket "
-        "(see docs/quickstart.md). Exit status: 0 when the machine ends or is stopped "
-        "with SIGTERM, 1 on an error, 2 on bad usage, 130 on SIGINT.",
+        "(see docs/quickstart.md). Exit status: 0 when the machine ends in a terminal "
+        "state or is stopped with SIGTERM; 1 on an error: a config whose lint finds a "
+        "state it could never leave (SM101, SM105, SM106), a resume in a state the config "
+        "no longer has, a machine that enters a non-terminal state with no way out, or "
+        "one that ends in a terminal state right after an action there failed and no "
+        "transition took its error event; 2 on bad usage; 130 on SIGINT "
+        "(docs/semantics.md, 'Ending').",
     )
     parser.add_argument(
         "configs", metavar="CONFIG.yaml", nargs="+", help="the machine's YAML config (or several)"
@@ -147,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .core.action_loader import ActionLoader
     from .core.loader import load_config
+    from .core.preflight import check_before_start
     from .logs import configure_logging
     from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
 
@@ -164,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         actions.preload({spec.type for specs in config.actions.values() for spec in specs})
         configs.append(config)
+    check_before_start(configs, actions)  # refuses configs that would get stuck
     launches = _launches(configs, args)
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)
@@ -242,7 +249,7 @@ async def _serve(
             raise next(iter(host.failures.values()))
         names = ", ".join(sorted(host.failures))
         count = len(host.failures)
-        raise StateMachineError(f"{count} machine(s) stopped on an internal error: {names}")
+        raise StateMachineError(f"{count} machine(s) failed (see the log above): {names}")
     if received and received[0] == signal.SIGINT:
         return EXIT_INTERRUPTED
     return EXIT_OK

@@ -48,7 +48,8 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
     except StateMachineError as exc:
         if debug:
             traceback.print_exc()
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # several errors: one line each
+            print(f"{prog}: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -72,6 +72,24 @@ async def test_register_returns_the_previous_record(store: Store) -> None:
     assert now.context == {"n": 1}
 
 
+async def test_register_records_the_config_hash_and_returns_the_previous_one(
+    store: Store,
+) -> None:
+    await register(store, config_hash="aaaa")
+    await transition(store, "waiting", event="start")
+    await store.finish_machine("m1", "stopped")
+    previous = await register(store, config_hash="bbbb")
+    assert previous is not None
+    assert previous.config_hash == "aaaa"
+    now = await store.load_machine("m1")
+    assert now is not None
+    assert now.config_hash == "bbbb"
+    await register(store)  # a config not read from a file has no hash
+    again = await store.load_machine("m1")
+    assert again is not None
+    assert again.config_hash is None
+
+
 async def test_save_transition_stores_state_context_and_timers(store: Store) -> None:
     await register(store)
     deadline = time.time() + 30

@@ -27,10 +27,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StateMachineError
+from ..errors import MachineFailed, StateMachineError
 from .action_loader import ActionLoader
 from .loader import load_config
 from .model import MachineConfig
+from .preflight import check_before_start
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -165,7 +166,10 @@ class MachineHost:
 
     @property
     def failures(self) -> Mapping[str, BaseException]:
-        """Machines that stopped on an internal error, with the error."""
+        """Machines that failed, with the error: an internal error, a refused resume
+        (:class:`~statemachine_engine.errors.UnknownStateError`), or an end that counts as a
+        failure (``engine.failure``: a dead end, an unhandled error; those machines are
+        in :attr:`results` too)."""
         return self._failures
 
     def spawn(
@@ -196,6 +200,9 @@ class MachineHost:
 
         Raises:
             MachineAlreadyRunning: this or another live process already runs the name.
+            ConfigRefused: ``config`` is a path whose lint finds a state the machine could
+                never leave (a config object is not linted; the engine still ends a
+                machine that enters such a state).
         """
         from ..messaging import delivery
         from ..messaging.control import ControlSocket, already_running
@@ -287,7 +294,12 @@ class MachineHost:
         try:
             final = await engine.run()
             self._results[name] = final
+            if engine.failure is not None:
+                self._failures[name] = engine.failure
             return final
+        except MachineFailed as exc:  # the engine has said why
+            self._failures[name] = exc
+            return engine.state or ""
         except Exception as exc:
             self._failures[name] = exc
             logger.error(
@@ -365,6 +377,7 @@ class MachineHost:
             config = load_config(
                 key[0], is_known_action=loader.is_known, known_actions=loader.known_types
             )
+            check_before_start([config], loader)  # warnings once per host; errors refuse
             loader.preload({spec.type for specs in config.actions.values() for spec in specs})
             self._configs[key] = config
         return config

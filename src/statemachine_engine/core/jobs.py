@@ -127,11 +127,17 @@ class JobTracker:
             done = failed is not None
             if failed is not None and failed.status == "dead":
                 logger.warning(
-                    "job %s is dead after %d attempt(s): %s",
+                    "job %s is dead (out of attempts after %d): %s",
                     job_id,
                     failed.attempts,
                     error,
-                    extra={"action": "job_dead", "job_id": job_id},
+                    extra={
+                        "action": "job_dead",
+                        "job_id": job_id,
+                        "worker": self.worker,
+                        "attempts": failed.attempts,
+                        "error": error,
+                    },
                 )
         if not done:
             logger.warning(

@@ -3,7 +3,7 @@
 Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-job``,
 ``fail-job``, ``retry``, ``cancel``, ``remove-job``, ``cleanup``, ``purge``,
 ``reset-processing``), machine inboxes (``list-events``, ``cleanup-events``) and machines
-(``machine-state``, ``transition-history``, ``error-history``).
+(``machine-state``, ``set-state``, ``transition-history``, ``error-history``).
 
 Kept light: parsing the command line imports only argparse; the store and asyncio load
 when a command runs. Every command takes ``--format text|json`` (``table`` is the old name of
@@ -294,6 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
         "every machine's state, status, pid and heartbeat age ('dead': its process is "
         f"gone; 'stale': no heartbeat for {STALE_HEARTBEAT_SECONDS:.0f} s)",
     )
+    p = command(
+        "set-state",
+        _cmd_set_state,
+        "move a machine that is not running to STATE: it resumes there when it next "
+        "starts (its timers are cleared and STATE's actions run again); STATE must be "
+        "one of the machine's recorded config when that file is readable",
+    )
+    p.add_argument("machine", metavar="MACHINE", help="the machine's name")
+    p.add_argument("state", metavar="STATE", help="the state to move it to")
     for name, handler, what in (
         ("transition-history", _cmd_transition_history, "recent transitions, newest first"),
         (
@@ -722,6 +731,7 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
                     "host": record.host,
                     "config_name": record.config_name,
                     "config_path": record.config_path,
+                    "config_hash": record.config_hash,
                     "heartbeat_at": record.heartbeat_at,
                     "heartbeat_age": round(age, 3),
                     "started_at": record.started_at,
@@ -750,6 +760,76 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
     headers = ["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"]
     print(_table(headers, rows, right={3, 5}))
     return EXIT_OK
+
+
+#: The event a ``set-state`` move is recorded with in the transition history.
+SET_STATE_EVENT = "set-state"
+
+
+async def _cmd_set_state(store: Store, args: argparse.Namespace) -> int:
+    record = await store.load_machine(args.machine)
+    if record is None or not record.current_state:
+        raise StateMachineError(
+            f"no machine named {args.machine!r} has run against this store "
+            "(statemachine-db machine-state lists them)"
+        )
+    status = liveness(record)
+    if status == "running":
+        raise StateMachineError(
+            f"machine {args.machine!r} is running (pid {record.pid} on {record.host}, "
+            "heartbeat alive): stop it first, then set its state"
+        )
+    _check_state_of_config(record.config_path, args.machine, args.state)
+    context = dict(record.context)
+    context.update(
+        current_state=args.state,
+        previous_state=record.current_state,
+        last_event=SET_STATE_EVENT,
+    )
+    await store.save_transition(
+        args.machine,
+        from_state=record.current_state,
+        to_state=args.state,
+        event=SET_STATE_EVENT,
+        context=context,
+        timers=[],
+        actions_done=False,
+    )
+    # Recorded as stopped, so that its next start resumes there (even after a finish).
+    await store.finish_machine(args.machine, "stopped")
+    if args.format == "json":
+        _print_json(
+            {
+                "machine_name": args.machine,
+                "from_state": record.current_state,
+                "to_state": args.state,
+            }
+        )
+    else:
+        print(
+            f"machine {args.machine!r} moved from {record.current_state!r} to {args.state!r}; "
+            "it resumes there when it next starts"
+        )
+    return EXIT_OK
+
+
+def _check_state_of_config(path: str | None, machine: str, state: str) -> None:
+    """Refuse a state the machine's recorded config does not have (when it is readable)."""
+    from ..core.loader import load_config
+    from ..errors import ConfigError
+
+    if not path:
+        print(f"note: {machine!r} has no recorded config; {state!r} not checked", file=sys.stderr)
+        return
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"note: cannot read {path} ({exc.message}); {state!r} not checked", file=sys.stderr)
+        return
+    if state not in config.states:
+        raise StateMachineError(
+            f"{path} has no state {state!r}; its states: {', '.join(config.states)}"
+        )
 
 
 def _since(hours: float | None) -> float | None:

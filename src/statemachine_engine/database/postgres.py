@@ -610,6 +610,7 @@ class PostgresStore:
         pid: int,
         host: str,
         wake_address: str | None = None,
+        config_hash: str | None = None,
         lease_seconds: float = NAME_LEASE_SECONDS,
     ) -> MachineStateRecord | None:
         while True:  # until the name is taken or found held (each turn: someone moved)
@@ -635,6 +636,7 @@ class PostgresStore:
                     "pid": pid,
                     "host": host,
                     "wake_address": wake_address,
+                    "config_hash": config_hash,
                     "now": now,
                     "expected_heartbeat": None if previous is None else previous.heartbeat_at,
                     "expected_status": None if previous is None else previous.status,

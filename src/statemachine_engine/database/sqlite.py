@@ -540,6 +540,7 @@ class SqliteStore:
         host: str,
         wake_address: str | None = None,
         lease_seconds: float = NAME_LEASE_SECONDS,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
         now = time.time()
         with self._write() as conn:
@@ -564,6 +565,7 @@ class SqliteStore:
                     "pid": pid,
                     "host": host,
                     "wake_address": wake_address,
+                    "config_hash": config_hash,
                     "now": now,
                 },
             )

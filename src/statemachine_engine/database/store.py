@@ -223,6 +223,7 @@ class Store(Protocol):
         host: str,
         wake_address: str | None = None,
         lease_seconds: float = ...,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
         """Take the machine's name for this process and mark it running; return its
         previous record if any.
@@ -230,6 +231,8 @@ class Store(Protocol):
         Args:
             wake_address: the socket senders on ``host`` wake the machine through.
             lease_seconds: a holder silent for this long has lost the name.
+            config_hash: identifies the config's content (``MachineConfig.source_hash``);
+                the previous record carries the one it ran under.
 
         Raises:
             MachineAlreadyRunning: a live process holds the name (see :mod:`.names`).

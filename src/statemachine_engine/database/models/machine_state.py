@@ -23,6 +23,8 @@ class MachineStateRecord(NamedTuple):
     timers: Sequence[tuple[str, float]] = ()
     config_name: str | None = None
     config_path: str | None = None
+    #: Short hash of the config file the machine last started with (None: unknown).
+    config_hash: str | None = None
     pid: int | None = None
     host: str | None = None
     status: str = "running"

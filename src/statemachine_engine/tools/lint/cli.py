@@ -27,7 +27,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Check machine configs without running them: undefined or unreachable "
-        "states, dead ends, events nothing sends, unknown action types, conflicting "
+        "states, dead ends, polling loops that stop polling, events nothing sends, unknown "
+        "action types, conflicting "
         "transitions, unfillable placeholders, malformed timeouts. Configs given together "
         "are linted as one system (events they send each other count as sent). "
         "Exit status: 0 clean, 1 findings that fail, 2 usage error.",

@@ -301,13 +301,15 @@ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 -- Takes the name when the record is still as the caller read it (`expected_heartbeat`
 -- NULL: the caller saw no record), so that of two processes judging a holder gone only
 -- one takes its place. No row back: someone else registered meanwhile; read again.
-INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid, host,
-                           wake_address, status, started_at, heartbeat_at, updated_at)
-VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, '', %(pid)s, %(host)s,
-        %(wake_address)s, 'running', %(now)s, %(now)s, %(now)s)
+INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
+                           pid, host, wake_address, status, started_at, heartbeat_at,
+                           updated_at)
+VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, %(config_hash)s, '', %(pid)s,
+        %(host)s, %(wake_address)s, 'running', %(now)s, %(now)s, %(now)s)
 ON CONFLICT (machine_name) DO UPDATE
 SET config_name = excluded.config_name, config_path = excluded.config_path,
-    pid = excluded.pid, host = excluded.host, wake_address = excluded.wake_address,
+    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
+    wake_address = excluded.wake_address,
     status = 'running', started_at = excluded.started_at,
     heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
 WHERE machine_state.heartbeat_at = %(expected_heartbeat)s::double precision

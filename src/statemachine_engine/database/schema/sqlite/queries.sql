@@ -146,13 +146,15 @@ UPDATE machine_events SET status = :status, processed_at = :now
 WHERE id = :id AND status = 'pending';
 
 -- name: register_machine
-INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid, host,
-                           wake_address, status, started_at, heartbeat_at, updated_at)
-VALUES (:machine_name, :config_name, :config_path, '', :pid, :host, :wake_address, 'running',
-        :now, :now, :now)
+INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
+                           pid, host, wake_address, status, started_at, heartbeat_at,
+                           updated_at)
+VALUES (:machine_name, :config_name, :config_path, :config_hash, '', :pid, :host,
+        :wake_address, 'running', :now, :now, :now)
 ON CONFLICT (machine_name) DO UPDATE
 SET config_name = excluded.config_name, config_path = excluded.config_path,
-    pid = excluded.pid, host = excluded.host, wake_address = excluded.wake_address,
+    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
+    wake_address = excluded.wake_address,
     status = 'running', started_at = excluded.started_at,
     heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
 
