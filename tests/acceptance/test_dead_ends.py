@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.support.files import write
+from tests.support.files import create_store, write
 from tests.support.processes import MODULE, MachineProcess, moved, run_cli, send
 
 DB_CLI = [sys.executable, "-m", "statemachine_engine.database.cli"]
@@ -315,9 +315,19 @@ def test_every_compat_config_passes_the_start_up_lint(
 
 
 def test_set_state_of_a_machine_the_store_never_saw_is_an_error(tmp_path: Path) -> None:
+    create_store()
     result = db("set-state", "nobody", "a", cwd=tmp_path)
     assert result.returncode == 1
     assert errors(result) == [
         "statemachine-db: error: no machine named 'nobody' has run against this store "
         "(statemachine-db machine-state lists them)"
     ]
+
+
+def test_set_state_without_a_store_creates_none(tmp_path: Path) -> None:
+    result = db(
+        "set-state", "nobody", "a", "--db", str(tmp_path / "data" / "none.db"), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "no store at" in result.stderr
+    assert not (tmp_path / "data").exists()

@@ -303,8 +303,9 @@ class MachineHost:
         except Exception as exc:
             self._failures[name] = exc
             logger.error(
-                "[%s] stopped on an internal error: %s",
+                "[%s] stopped%s: %s",
                 name,
+                "" if isinstance(exc, StateMachineError) else " on an internal error",
                 exc,
                 extra={"action": "machine_failed", "machine": name},
             )
