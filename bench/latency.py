@@ -330,6 +330,7 @@ def main() -> None:
         bar="< 0.05 %",
         ok=mine["idle cpu %"] < 0.05,
         reference=ref.get("idle cpu %"),
+        digits=3,
     )
     figure(
         f"events/s through one machine ({args.burst:,} sent)",

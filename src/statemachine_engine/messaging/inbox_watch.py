@@ -9,8 +9,9 @@ which inboxes received events since it last looked (one range read of the primar
 A machine hosted here whose inbox holds an event newer than any it has read pulls it.
 
 One watch per store and event loop, whatever the number of machines: idle, a process
-spends a few microseconds twice a second. Stores that wake machines themselves with a
-notification committed together with the event (PostgreSQL) need no watch.
+wakes a little more than once a second for a few microseconds of work. Stores that wake
+machines themselves with a notification committed together with the event (PostgreSQL)
+need no watch.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("statemachine_engine.delivery")
 
 #: How often a process checks whether its store changed: an event whose wake-up was
-#: lost is handled within about this long.
-WATCH_INTERVAL_SECONDS = 0.5
+#: lost is handled within about this long. (Each check of an idle process costs about
+#: 0.25 ms of CPU on a small VM: 0.75 s keeps idle CPU near 0.035 %.)
+WATCH_INTERVAL_SECONDS = 0.75
 
 
 class _Watched(NamedTuple):
@@ -36,14 +38,21 @@ class _Watched(NamedTuple):
 
 
 class InboxWatch:
-    """Pulls the inboxes of this process's machines on ``store`` that a wake-up missed."""
+    """Pulls the inboxes of this process's machines on ``store`` that a wake-up missed.
+
+    A timer checks the store's change token; only when it changed does a task read the
+    inbox heads, then the timer is armed again.
+    """
 
     _watches: dict[tuple[int, int], InboxWatch] = {}
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._machines: dict[str, _Watched] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._token: int | None = None
+        self._after = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._look: asyncio.Task[None] | None = None
         self._key = (id(store), id(asyncio.get_running_loop()))
         #: Machines pulled because of the watch (their wake-up was lost or late).
         self.rescued = 0
@@ -62,43 +71,69 @@ class InboxWatch:
     ) -> None:
         """Watch ``machine_name``'s inbox; ``seen()`` is the newest event id it has read."""
         self._machines[machine_name] = _Watched(seen, request_pull)
-        if self._task is None and self._store.change_token() is not None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="inbox-watch")
+        if self._timer is None and self._token is None:
+            token = self._store.change_token()
+            if token is not None:
+                self._token = token
+                self._look = asyncio.get_running_loop().create_task(
+                    self._start(), name="inbox-watch"
+                )
 
     def remove(self, machine_name: str) -> None:
         """Stop watching ``machine_name``; the last one out stops the watch."""
         self._machines.pop(machine_name, None)
         if not self._machines:
-            if self._task is not None:
-                self._task.cancel()
-                self._task = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._look is not None:
+                self._look.cancel()
+                self._look = None
             if InboxWatch._watches.get(self._key) is self:
                 del InboxWatch._watches[self._key]
 
-    async def _run(self) -> None:
-        store = self._store
-        token = store.change_token()
-        after = await store.last_event_id()
-        while True:
-            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
-            current = store.change_token()
-            if current == token:
-                continue
-            token = current
-            try:
-                heads = await store.inbox_heads(after)
-            except Exception:  # the watch must never take the machines down
-                logger.warning("inbox watch: cannot read the store", exc_info=True)
-                continue
-            for target, head in heads:
-                after = max(after, head)
-                watched = self._machines.get(target)
-                if watched is not None and head > watched.seen():
-                    self.rescued += 1
-                    logger.debug(
-                        "[%s] event %d found without its wake-up; reading the inbox",
-                        target,
-                        head,
-                        extra={"action": "inbox_rescued", "machine": target},
-                    )
-                    watched.request_pull()
+    async def _start(self) -> None:
+        self._after = await self._store.last_event_id()
+        self._look = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        # A plain timer callback, not a task sleeping in a loop: on these machines each
+        # wake-up of an idle process costs a quarter of a millisecond, and half of it
+        # is the task machinery.
+        self._timer = asyncio.get_running_loop().call_later(WATCH_INTERVAL_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        try:
+            token = self._store.change_token()
+        except Exception:  # the watch must never take the machines down
+            logger.warning("inbox watch: cannot read the store", exc_info=True)
+            token = None
+        if token is None or token == self._token:
+            self._schedule()
+            return
+        self._token = token
+        self._look = asyncio.get_running_loop().create_task(self._find(), name="inbox-watch")
+
+    async def _find(self) -> None:
+        try:
+            heads = await self._store.inbox_heads(self._after)
+        except Exception:
+            logger.warning("inbox watch: cannot read the store", exc_info=True)
+            heads = []
+        for target, head in heads:
+            self._after = max(self._after, head)
+            watched = self._machines.get(target)
+            if watched is not None and head > watched.seen():
+                self.rescued += 1
+                logger.debug(
+                    "[%s] event %d found without its wake-up; reading the inbox",
+                    target,
+                    head,
+                    extra={"action": "inbox_rescued", "machine": target},
+                )
+                watched.request_pull()
+        self._look = None
+        if self._machines:
+            self._schedule()
