@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import socket
 import sys
 import time
@@ -108,7 +109,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.history:
         _replay(args)
     sock = _listen(path)
-    print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
+    if args.event_socket_path:
+        print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
+    else:
+        note = "" if os.path.exists(location) else " (no store there yet)"
+        print(
+            f"{PROG}: listening on {path}, for the machines of {location}{note}",
+            file=sys.stderr,
+            flush=True,
+        )
     deadline = None if args.duration is None else time.monotonic() + args.duration
     try:
         while True:
