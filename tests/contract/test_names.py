@@ -109,3 +109,15 @@ async def test_inbox_heads_name_each_inbox_that_received_events(store: Store) ->
     assert sorted(await store.inbox_heads(0)) == [("a", a2), ("b", b1)], (
         "heads count events received, consumed or not"
     )
+
+
+async def test_pending_heads_name_each_inbox_holding_unconsumed_events(store: Store) -> None:
+    assert await store.pending_heads() == []
+    a1 = await store.send_event("a", "go")
+    b1 = await store.send_event("b", "go")
+    a2 = await store.send_event("a", "go")
+    assert sorted(await store.pending_heads()) == [("a", a2), ("b", b1)]
+    await store.mark_events([a2], "processed")
+    assert sorted(await store.pending_heads()) == [("a", a1), ("b", b1)]
+    await store.mark_events([a1, b1], "dropped")
+    assert await store.pending_heads() == []

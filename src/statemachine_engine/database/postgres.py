@@ -568,6 +568,10 @@ class PostgresStore:
         rows = (await self._run(_Q["inbox_heads"], {"after_id": after_id})).rows
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        rows = (await self._run(_Q["pending_heads"])).rows
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
     async def last_event_id(self) -> int:
         return int((await self._run(_Q["last_event_id"])).rows[0]["id"])
 

@@ -501,6 +501,10 @@ class SqliteStore:
         rows = self._read(_Q["inbox_heads"], {"after_id": after_id})
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        rows = self._read(_Q["pending_heads"])
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
     async def last_event_id(self) -> int:
         return int(self._read(_Q["last_event_id"])[0]["id"])
 

@@ -196,6 +196,9 @@ class Store(Protocol):
     async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
         """``(target, newest id)`` of every inbox that received events after ``after_id``."""
 
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        """``(target, newest id)`` of every inbox holding events not consumed yet."""
+
     async def last_event_id(self) -> int:
         """The id of the newest event in any inbox (0 when there is none)."""
 

@@ -67,19 +67,20 @@ async def deliver(
     return event_id
 
 
-#: A machine following its inbox looks at it at least this often, even if a wake-up
-#: was lost (it never is, short of a bug: this bounds the cost of one).
-FOLLOW_INBOX_SAFETY_SECONDS = 60.0
+#: How long a machine following a notifying store's inbox waits for one wake-up before
+#: it waits again (the process's inbox watch sweeps for anything lost far sooner).
+FOLLOW_INBOX_WAIT_SECONDS = 3600.0
 
 
 class Following:
     """A machine following its inbox; :meth:`cancel` when it ends."""
 
-    def __init__(self, stop: Callable[[], object]) -> None:
-        self._stop = stop
+    def __init__(self, *stops: Callable[[], object]) -> None:
+        self._stops = stops
 
     def cancel(self) -> None:
-        self._stop()
+        for stop in self._stops:
+            stop()
 
 
 async def follow_inbox(
@@ -92,19 +93,23 @@ async def follow_inbox(
 ) -> Following:
     """Have ``machine_name`` pull its inbox whenever an event is committed to it.
 
-    With a store that wakes machines itself, a task waits on the store's listener; it
-    returns once the store is listening, so that no event committed after this returns
-    is missed. Otherwise senders wake the machine through its control socket, and the
-    process's :class:`~.inbox_watch.InboxWatch` catches what a lost wake-up would leave
-    behind: ``seen()`` is the newest event id the machine has read, ``request_pull()``
-    makes it look.
+    Senders wake the machine through its control socket, or, with a store that wakes
+    machines itself, through the store's listener: a task then waits on it (this
+    returns once the store is listening, so that no event committed after it returns is
+    missed). Either way the process's :class:`~.inbox_watch.InboxWatch` catches what a
+    lost wake-up would leave behind: ``seen()`` is the newest event id the machine has
+    read, ``request_pull()`` makes it look.
     """
-    if not store.notifies_machines:
-        from .inbox_watch import InboxWatch
+    from .inbox_watch import InboxWatch
 
-        watch = InboxWatch.of(store)
-        watch.add(machine_name, seen=seen, request_pull=request_pull)
-        return Following(lambda: watch.remove(machine_name))
+    watch = InboxWatch.of(store)
+    watch.add(machine_name, seen=seen, request_pull=request_pull)
+
+    def unwatch() -> None:
+        watch.remove(machine_name)
+
+    if not store.notifies_machines:
+        return Following(unwatch)
     listener = await store.listener()
     topic = machine_topic(machine_name)
     mark = listener.mark(topic)
@@ -112,12 +117,12 @@ async def follow_inbox(
     async def follow() -> None:
         nonlocal mark
         while True:
-            await listener.wait(topic, mark, FOLLOW_INBOX_SAFETY_SECONDS)
+            await listener.wait(topic, mark, FOLLOW_INBOX_WAIT_SECONDS)
             mark = listener.mark(topic)
             await pull()
 
     task = asyncio.create_task(follow(), name=f"{machine_name}:inbox")
-    return Following(task.cancel)
+    return Following(task.cancel, unwatch)
 
 
 def wake_at(path: str, target: str) -> bool:

@@ -8,10 +8,14 @@ between its commit and its wake-up. So each process asks its store, every
 which inboxes received events since it last looked (one range read of the primary key).
 A machine hosted here whose inbox holds an event newer than any it has read pulls it.
 
-One watch per store and event loop, whatever the number of machines: idle, a process
-wakes a little more than once a second for a few microseconds of work. Stores that wake
-machines themselves with a notification committed together with the event (PostgreSQL)
-need no watch.
+A store that wakes machines itself with a notification committed together with each
+event (PostgreSQL's ``NOTIFY``) cannot lose a wake-up that way, and it cannot say
+cheaply that nothing changed. There the watch only sweeps, every
+:data:`SWEEP_INTERVAL_SECONDS`, the inboxes that hold unconsumed events (one query for
+the process, not one per machine), in case a notification was lost to a bug.
+
+One watch per store and event loop, whatever the number of machines: idle, a SQLite
+process wakes a little more than once a second for a few microseconds of work.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ logger = logging.getLogger("statemachine_engine.delivery")
 #: lost is handled within about this long. (Each check of an idle process costs about
 #: 0.25 ms of CPU on a small VM: 0.75 s keeps idle CPU near 0.035 %.)
 WATCH_INTERVAL_SECONDS = 0.75
+#: How often a process on a store that notifies its machines sweeps their inboxes.
+SWEEP_INTERVAL_SECONDS = 30.0
 
 
 class _Watched(NamedTuple):
@@ -40,8 +46,9 @@ class _Watched(NamedTuple):
 class InboxWatch:
     """Pulls the inboxes of this process's machines on ``store`` that a wake-up missed.
 
-    A timer checks the store's change token; only when it changed does a task read the
-    inbox heads, then the timer is armed again.
+    A timer checks the store's change token; only when it changed (or, on a store
+    without one, every sweep) does a task read the inbox heads; then the timer is armed
+    again.
     """
 
     _watches: dict[tuple[int, int], InboxWatch] = {}
@@ -71,13 +78,9 @@ class InboxWatch:
     ) -> None:
         """Watch ``machine_name``'s inbox; ``seen()`` is the newest event id it has read."""
         self._machines[machine_name] = _Watched(seen, request_pull)
-        if self._timer is None and self._token is None:
-            token = self._store.change_token()
-            if token is not None:
-                self._token = token
-                self._look = asyncio.get_running_loop().create_task(
-                    self._start(), name="inbox-watch"
-                )
+        if self._timer is None and self._look is None:
+            self._token = self._store.change_token()
+            self._look = asyncio.get_running_loop().create_task(self._start(), name="inbox-watch")
 
     def remove(self, machine_name: str) -> None:
         """Stop watching ``machine_name``; the last one out stops the watch."""
@@ -92,8 +95,13 @@ class InboxWatch:
             if InboxWatch._watches.get(self._key) is self:
                 del InboxWatch._watches[self._key]
 
+    @property
+    def _sweeping(self) -> bool:
+        return self._token is None
+
     async def _start(self) -> None:
-        self._after = await self._store.last_event_id()
+        if not self._sweeping:
+            self._after = await self._store.last_event_id()
         self._look = None
         self._schedule()
 
@@ -101,25 +109,30 @@ class InboxWatch:
         # A plain timer callback, not a task sleeping in a loop: on these machines each
         # wake-up of an idle process costs a quarter of a millisecond, and half of it
         # is the task machinery.
-        self._timer = asyncio.get_running_loop().call_later(WATCH_INTERVAL_SECONDS, self._tick)
+        interval = SWEEP_INTERVAL_SECONDS if self._sweeping else WATCH_INTERVAL_SECONDS
+        self._timer = asyncio.get_running_loop().call_later(interval, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
-        try:
-            token = self._store.change_token()
-        except Exception:  # the watch must never take the machines down
-            logger.warning("inbox watch: cannot read the store", exc_info=True)
-            token = None
-        if token is None or token == self._token:
-            self._schedule()
-            return
-        self._token = token
+        if not self._sweeping:
+            try:
+                token = self._store.change_token()
+            except Exception:  # the watch must never take the machines down
+                logger.warning("inbox watch: cannot read the store", exc_info=True)
+                token = self._token
+            if token == self._token:
+                self._schedule()
+                return
+            self._token = token
         self._look = asyncio.get_running_loop().create_task(self._find(), name="inbox-watch")
 
     async def _find(self) -> None:
         try:
-            heads = await self._store.inbox_heads(self._after)
-        except Exception:
+            if self._sweeping:
+                heads = await self._store.pending_heads()
+            else:
+                heads = await self._store.inbox_heads(self._after)
+        except Exception:  # the watch must never take the machines down
             logger.warning("inbox watch: cannot read the store", exc_info=True)
             heads = []
         for target, head in heads:

@@ -325,6 +325,12 @@ WHERE machine_name = %(machine_name)s AND status = 'running';
 SELECT target_machine, max(id) AS head FROM machine_events
 WHERE id > %(after_id)s GROUP BY target_machine;
 
+-- name: pending_heads
+-- Inboxes holding events not consumed yet, with the newest id of each (the partial
+-- index of pending events, grouped).
+SELECT target_machine, max(id) AS head FROM machine_events
+WHERE status = 'pending' GROUP BY target_machine;
+
 -- name: last_event_id
 SELECT coalesce(max(id), 0) AS id FROM machine_events;
 
