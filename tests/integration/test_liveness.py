@@ -85,6 +85,13 @@ def test_an_event_whose_wake_up_never_comes_is_handled(
         finally:
             await store.close()
 
+    # First a ping sent as usual: each process has read its inboxes and follows them.
+    for target, process in (("sink", lone), ("many_002", hosted)):
+        sent = run_cli(
+            "send-event", "--target", target, "--type", "ping", cwd=tmp_path, argv=DB_CLI
+        )
+        assert sent.returncode == 0, sent.stderr
+        process.expect(moved(target, "idle", "ping", "idle"))
     asyncio.run(commit_silently())
     lone.expect(moved("sink", "idle", "ping", "idle"))
     hosted.expect(moved("many_002", "idle", "ping", "idle"))

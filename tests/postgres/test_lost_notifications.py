@@ -14,6 +14,7 @@ from tests.support.recorder import Recorder
 SINK = """
 initial_state: idle
 transitions:
+  - {from: idle, to: idle, event: hello}
   - {from: idle, to: pinged, event: ping}
   - {from: "*", to: stopped, event: stop}
 """
@@ -27,6 +28,8 @@ async def test_an_event_committed_without_its_notify_is_swept_up(
     async with MachineHost(store=store, control=False, event_socket_path=False) as host:
         host.spawn(config_from_text(SINK), machine_name="sink", observers=[recorder])
         await recorder.entered("idle")
+        await store.send_event("sink", "hello")  # heard through its NOTIFY: it follows
+        await recorder.entered("idle", times=2)
         # As if the notification were lost: the event alone is committed.
         await store._run("ALTER TABLE machine_events DISABLE TRIGGER machine_events_notify")
         await store.send_event("sink", "ping")
