@@ -69,13 +69,7 @@ def store(path: Path, stat: os.stat_result, config: MachineConfig) -> None:
         text = json.dumps({"key": _key(path, stat), "config": dumped}, ensure_ascii=False)
         if json.loads(text)["config"] != dumped:
             return  # YAML values JSON cannot carry exactly (dates, integer keys, ...)
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        entry = _entry_path(directory, path)
-        temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, entry)
+        _write_private(_entry_path(directory, path), text)
     except (OSError, TypeError, ValueError):
         return
 
@@ -103,14 +97,19 @@ def store_annex(config: MachineConfig, kind: str, key: str, value: Any) -> None:
         return
     try:
         text = json.dumps({"key": _annex_key(config, key), "value": value}, ensure_ascii=False)
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, entry)
+        _write_private(entry, text)
     except (OSError, TypeError, ValueError):
         return
+
+
+def _write_private(entry: Path, text: str) -> None:
+    """Replace ``entry`` with ``text`` at once (owner-only, its directory made if missing)."""
+    entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, entry)
 
 
 def _annex_path(config: MachineConfig, kind: str) -> Path | None:

@@ -55,3 +55,21 @@ def name_taken(record: MachineStateRecord, *, location: str, now: float) -> Mach
         pid=record.pid,
         host=record.host,
     )
+
+
+def refuse_if_held(
+    record: MachineStateRecord | None,
+    *,
+    pid: int,
+    host: str,
+    now: float,
+    location: str,
+    pid_alive: Callable[[int], bool],
+    lease_seconds: float = NAME_LEASE_SECONDS,
+) -> None:
+    """Raise :class:`MachineAlreadyRunning` if ``record``'s holder keeps the name."""
+    holder = live_holder(
+        record, pid=pid, host=host, now=now, pid_alive=pid_alive, lease_seconds=lease_seconds
+    )
+    if holder is not None:
+        raise name_taken(holder, location=location, now=now)

@@ -48,7 +48,7 @@ from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
-from .names import NAME_LEASE_SECONDS, live_holder, name_taken
+from .names import NAME_LEASE_SECONDS, refuse_if_held
 from .queries import load_queries, migrations
 from .rows import (
     backoff_jitter,
@@ -621,16 +621,15 @@ class PostgresStore:
             rows = (await self._run(_Q["load_machine"], {"machine_name": machine_name})).rows
             previous = machine_record(rows[0]) if rows else None
             now = time.time()
-            holder = live_holder(
+            refuse_if_held(
                 previous,
                 pid=pid,
                 host=host,
                 now=now,
+                location=self.location,
                 pid_alive=pid_alive,
                 lease_seconds=lease_seconds,
             )
-            if holder is not None:
-                raise name_taken(holder, location=self.location, now=now)
             taken = await self._run(
                 _Q["register_machine"],
                 {

@@ -31,7 +31,7 @@ from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
-from .names import NAME_LEASE_SECONDS, live_holder, name_taken
+from .names import NAME_LEASE_SECONDS, refuse_if_held
 from .queries import latest_version, load_queries, migrations
 from .rows import (
     dumps,
@@ -550,16 +550,15 @@ class SqliteStore:
         with self._write() as conn:
             row = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
             previous = machine_record(row) if row is not None else None
-            holder = live_holder(
+            refuse_if_held(
                 previous,
                 pid=pid,
                 host=host,
                 now=now,
+                location=self.location,
                 pid_alive=pid_alive,
                 lease_seconds=lease_seconds,
             )
-            if holder is not None:
-                raise name_taken(holder, location=self.location, now=now)
             conn.execute(
                 _Q["register_machine"],
                 {
