@@ -19,6 +19,10 @@ lines between). The annotations, visible to every reader of the Markdown source:
 ``<!-- docs: file PATH -->``
     The block is the content of ``PATH`` (relative to the project): written before every
     later block of the same document runs. A Python file is compiled, not run.
+``<!-- docs: output -->``
+    On a ``text`` block right after a shell block: the lines that block prints (each must
+    appear, in any order, among its output lines; ``...`` stands for any text, and a
+    line of only ``...`` for lines left out).
 ``<!-- docs: exit=N -->``
     The commands of a ``console`` block are expected to exit with status N.
 ``<!-- docs: postgres -->``
@@ -71,6 +75,7 @@ class Directive:
     """What a ``<!-- docs: ... -->`` comment asks for."""
 
     background: bool = False
+    output: bool = False
     skip: str | None = None
     file: str | None = None
     exit: int = 0
@@ -93,7 +98,7 @@ class Directive:
         rest = iter(words)
         for word in rest:
             key, has_value, value = word.partition("=")
-            if word in ("background", "postgres"):
+            if word in ("background", "postgres", "output"):
                 fields[word] = True
             elif key == "until" and has_value:
                 until.append(value)
@@ -164,10 +169,12 @@ class Block:
         return commands
 
     def expected_output(self) -> list[str]:
-        """A console block's output lines (after its first command)."""
-        lines = self.source.splitlines()
-        first = next((i for i, line in enumerate(lines) if line.startswith("$ ")), len(lines))
-        return [line for line in lines[first:] if line.strip() and not line.startswith("$ ")]
+        """The output lines it shows: a console block's after its commands, a text block's."""
+        return [
+            line
+            for line in self.source.splitlines()
+            if line.strip() and line.strip() != "..." and not line.startswith("$ ")
+        ]
 
 
 def _classify(block: Block) -> str | None:
@@ -187,6 +194,8 @@ def _classify(block: Block) -> str | None:
         return "a `console` block must start with a `$ command` line"
     if block.directive.background and block.language not in SHELL | PYTHON:
         return "only shell and python blocks run in the background"
+    if block.directive.output and block.language != "text":
+        return "only a `text` block is a block's `output`"
     return None
 
 
@@ -217,6 +226,8 @@ def parse_document(path: Path, root: Path = REPO) -> list[Block]:
             directive, error = Directive(), f"{comment}: {exc}"
         block = Block(relative, line, language, source, directive)
         error = error or _classify(block)
+        if directive.output and not error and (not blocks or blocks[-1].kind != "shell"):
+            error = "a `docs: output` block must come right after the shell block it shows"
         blocks.append(Block(relative, line, language, source, directive, error))
     return blocks
 

@@ -170,8 +170,13 @@ def _commands_to_run(block: Block) -> list[str]:
     return [command for command in block.commands() if not is_pip_install(command)]
 
 
-def run_shell(block: Block, source: str, cwd: Path, env: Mapping[str, str]) -> None:
-    """A bash block: its commands as one script; ``&`` jobs stopped once it is done."""
+def run_shell(
+    block: Block, source: str, cwd: Path, env: Mapping[str, str], shown: Block | None = None
+) -> None:
+    """A bash block: its commands as one script; ``&`` jobs stopped once it is done.
+
+    ``shown``: the ``docs: output`` block after it, whose lines it must print.
+    """
     lines = [line for line in source.splitlines() if not is_pip_install(line)]
     if not _commands_to_run(block):
         pytest.skip("only `pip install` lines: the package under test is installed already")
@@ -185,6 +190,7 @@ def run_shell(block: Block, source: str, cwd: Path, env: Mapping[str, str]) -> N
             if status != 0:
                 pytest.fail(report(block, _failed(process.output), status, process.output))
             _no_traceback(block, "the block", process.output)
+            _shows(block, shown, process.output)
             return
         # The block left `&` jobs running: let them do what the doc says, then stop them.
         if block.directive.until and not process.wait_for(block.directive.until, DEADLINE):
@@ -196,8 +202,35 @@ def run_shell(block: Block, source: str, cwd: Path, env: Mapping[str, str]) -> N
         if status != 0:
             pytest.fail(report(block, "a background job", status, process.output))
         _no_traceback(block, "the block", process.output)
+        _shows(block, shown, process.output)
     finally:
         process.close()
+
+
+def _shows(block: Block, shown: Block | None, output: str) -> None:
+    """Each line of the ``docs: output`` block ``shown`` is a line of ``output``."""
+    if shown is None:
+        return
+    missing = missing_lines(shown.expected_output(), output)
+    if missing:
+        pytest.fail(
+            report(block, "the block", 0, output, "")
+            + f"\nthe output shown at {shown.id} has lines it never printed: {missing}"
+        )
+
+
+def missing_lines(expected: Sequence[str], output: str) -> list[str]:
+    """The expected lines that no output line matches (``...`` matches any text)."""
+    actual = [line.strip() for line in output.splitlines()]
+    missing = []
+    for line in expected:
+        pattern = re.compile(".*".join(re.escape(part) for part in line.strip().split("...")))
+        # Log lines carry a time and a level first: match the end of a line.
+        if not any(
+            pattern.fullmatch(got) or re.search(pattern.pattern + r"\Z", got) for got in actual
+        ):
+            missing.append(line.strip())
+    return missing
 
 
 def _failed(output: str) -> str:
@@ -294,14 +327,12 @@ def run_console(block: Block, cwd: Path, env: Mapping[str, str]) -> None:
             pytest.fail(
                 report(block, command, status, process.output, f", not {block.directive.exit}")
             )
-    actual = [line.strip() for line in output.splitlines()]
-    for expected in block.expected_output():
-        pattern = re.compile(".*".join(re.escape(part) for part in expected.strip().split("...")))
-        if not any(pattern.fullmatch(line) for line in actual):
-            pytest.fail(
-                report(block, " && ".join(commands), block.directive.exit, output, "")
-                + f"\nno output line reads {expected.strip()!r}"
-            )
+    missing = missing_lines(block.expected_output(), output)
+    if missing:
+        pytest.fail(
+            report(block, " && ".join(commands), block.directive.exit, output, "")
+            + f"\nno output line reads {missing[0]!r}"
+        )
 
 
 def run_python(block: Block, source: str, cwd: Path, env: Mapping[str, str]) -> None:

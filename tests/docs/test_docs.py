@@ -90,11 +90,17 @@ def test_doc_block(block: Block, project: Path) -> None:
             _run(block, kind, source, project, env)
 
 
+def _shown_after(block: Block) -> Block | None:
+    """The ``docs: output`` block right after ``block``, if any."""
+    after = [b for b in parse_document(REPO / block.path) if b.line > block.line][:1]
+    return after[0] if after and after[0].directive.output else None
+
+
 def _run(block: Block, kind: str, source: str, project: Path, env: dict[str, str]) -> None:
     if kind == "shell" and block.directive.background:
         run_shell_background(block, source, project, env)
     elif kind == "shell":
-        run_shell(block, source, project, env)
+        run_shell(block, source, project, env, _shown_after(block))
     elif kind == "console":
         run_console(block, project, env)
     elif kind == "python":

@@ -126,3 +126,19 @@ def test_a_console_block_checks_status_and_output(tmp_path: Path) -> None:
     with pytest.raises(pytest.fail.Exception) as failed:
         run_console(wrong, tmp_path, os.environ)
     assert "no output line reads 'two'" in str(failed.value)
+
+
+def test_an_output_block_belongs_to_the_shell_block_before_it(tmp_path: Path) -> None:
+    [stray] = blocks_of(tmp_path, "<!-- docs: output -->\n```text\nhello\n```\n")
+    assert stray.error is not None
+    assert "right after the shell block" in stray.error
+    shell, shown = blocks_of(
+        tmp_path,
+        "```bash\necho '12:00 INFO [m] hello world'\n```\n\n"
+        "<!-- docs: output -->\n```text\n[m] hello ...\n...\n[m] bye\n```\n",
+    )
+    assert shown.kind == "shown"
+    assert shown.expected_output() == ["[m] hello ...", "[m] bye"]
+    with pytest.raises(pytest.fail.Exception) as failed:
+        run_shell(shell, shell.source, tmp_path, os.environ, shown)
+    assert "has lines it never printed: ['[m] bye']" in str(failed.value)
