@@ -23,6 +23,9 @@ lines between). The annotations, visible to every reader of the Markdown source:
     On a ``text`` block right after a shell block: the lines that block prints (each must
     appear, in any order, among its output lines; ``...`` stands for any text, and a
     line of only ``...`` for lines left out).
+``<!-- docs: again -->``
+    The block is run a second time, in the same project and store: a script a reader will
+    run again and again must work the second time too.
 ``<!-- docs: exit=N -->``
     The commands of a ``console`` block are expected to exit with status N.
 ``<!-- docs: postgres -->``
@@ -76,6 +79,7 @@ class Directive:
 
     background: bool = False
     output: bool = False
+    again: bool = False
     skip: str | None = None
     file: str | None = None
     exit: int = 0
@@ -98,7 +102,7 @@ class Directive:
         rest = iter(words)
         for word in rest:
             key, has_value, value = word.partition("=")
-            if word in ("background", "postgres", "output"):
+            if word in ("background", "postgres", "output", "again"):
                 fields[word] = True
             elif key == "until" and has_value:
                 until.append(value)

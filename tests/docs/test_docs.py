@@ -100,7 +100,8 @@ def _run(block: Block, kind: str, source: str, project: Path, env: dict[str, str
     if kind == "shell" and block.directive.background:
         run_shell_background(block, source, project, env)
     elif kind == "shell":
-        run_shell(block, source, project, env, _shown_after(block))
+        for _ in range(2 if block.directive.again else 1):
+            run_shell(block, source, project, env, _shown_after(block))
     elif kind == "console":
         run_console(block, project, env)
     elif kind == "python":
