@@ -14,6 +14,9 @@ lines between). The annotations, visible to every reader of the Markdown source:
     The block needs another program running, as a reader would have it in a second
     terminal (a server for a client): COMMAND starts first, the block runs once COMMAND
     has printed TEXT, and COMMAND is stopped with SIGTERM afterwards; it must exit 0.
+``<!-- docs: given="COMMAND" -->``
+    What the reader has done before, in the prose's words ("once a machine has run..."):
+    COMMAND runs first, in the same project and store, and must exit 0 (repeatable).
 ``<!-- docs: skip REASON -->``
     Not run; the reason is the test's skip message. Only for what cannot run here.
 ``<!-- docs: file PATH -->``
@@ -88,6 +91,7 @@ class Directive:
     seconds: float = 2.0
     beside: str | None = None
     ready: tuple[str, ...] = ()
+    given: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> Directive:
@@ -99,6 +103,7 @@ class Directive:
         words = shlex.split(text)
         fields: dict[str, object] = {}
         until: list[str] = []
+        given: list[str] = []
         rest = iter(words)
         for word in rest:
             key, has_value, value = word.partition("=")
@@ -106,6 +111,8 @@ class Directive:
                 fields[word] = True
             elif key == "until" and has_value:
                 until.append(value)
+            elif key == "given" and has_value:
+                given.append(value)
             elif key == "beside" and has_value:
                 fields["beside"] = value
             elif key == "ready" and has_value:
@@ -120,7 +127,7 @@ class Directive:
                     raise Unclassified("`docs: file` needs a path")
             else:
                 raise Unclassified(f"unknown word {word!r} in a `docs:` comment")
-        return cls(until=tuple(until), **fields)  # type: ignore[arg-type]
+        return cls(until=tuple(until), given=tuple(given), **fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,18 @@ def run_shell_background(block: Block, source: str, cwd: Path, env: Mapping[str,
         run_background(["bash", "-c", f"exec {command}"], block, command, cwd, env)
 
 
+def given(block: Block, cwd: Path, env: Mapping[str, str]) -> None:
+    """The ``given=`` commands: what the reader has run before this block."""
+    for command in block.directive.given:
+        process = Process(["bash", "-c", command], cwd, env)
+        try:
+            status = process.wait_end(DEADLINE)
+        finally:
+            process.close()
+        if status != 0:
+            pytest.fail(report(block, command, status, process.output, " (given= before it)"))
+
+
 @contextlib.contextmanager
 def beside(block: Block, cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
     """The program a ``beside=`` block needs running: up before, stopped after."""

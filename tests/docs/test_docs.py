@@ -22,7 +22,7 @@ import yaml
 from tests.support.postgres import fresh_schema
 
 from .blocks import REPO, Block, all_blocks, parse_document
-from .runner import beside, run_console, run_python, run_shell, run_shell_background
+from .runner import beside, given, run_console, run_python, run_shell, run_shell_background
 
 BLOCKS = list(all_blocks())
 _EXAMPLE_URL = re.compile(r"postgresql://[^\s'\"]*db\.example\.com[^\s'\"]*")
@@ -86,6 +86,7 @@ def test_doc_block(block: Block, project: Path) -> None:
         if url is not None:
             env["STATEMACHINE_DB"] = url
             source = _EXAMPLE_URL.sub(url, source)
+        given(block, project, env)
         with beside(block, project, env):
             _run(block, kind, source, project, env)
 

@@ -61,7 +61,7 @@ def test_a_block_the_harness_cannot_classify_is_an_error(
 def test_annotations_and_commands_are_read_as_written(tmp_path: Path) -> None:
     markdown = (
         "Intro.\n\n"
-        '<!-- docs: postgres background until="serving http" for=3 -->\n'
+        '<!-- docs: postgres background until="serving http" for=3 given="a b" -->\n'
         "```sh\n"
         "statemachine-ui \\\n    --port 8080   # a comment stays part of the command\n"
         "# a comment line is no command\n"
@@ -75,7 +75,7 @@ def test_annotations_and_commands_are_read_as_written(tmp_path: Path) -> None:
     first, second = blocks_of(tmp_path, markdown)
     assert first.id == "doc.md:4"
     assert first.directive == Directive(
-        background=True, postgres=True, until=("serving http",), seconds=3.0
+        background=True, postgres=True, until=("serving http",), seconds=3.0, given=("a b",)
     )
     assert first.commands() == [
         "statemachine-ui      --port 8080   # a comment stays part of the command",
