@@ -2,14 +2,28 @@
 
 Sybil's Markdown lexer finds the blocks; this module classifies each one from its
 language and from the ``<!-- docs: ... -->`` comment written right before it (only blank
-lines between). The annotations, visible to every reader of the Markdown source:
+lines between). Each block runs in a fresh project directory holding a copy of
+``examples/`` (the docs' commands assume the repository root), with the test's private
+store and socket directory. By language:
+
+- ``bash``, ``sh``, ``shell``: one bash script, stopped at the first failing command,
+  which the failure names with its exit status and the output;
+- ``console``: each ``$ command`` runs; its exit status (0 unless ``exit=N``) and the
+  lines shown under it are checked;
+- ``python``: a script of its own (``python snippet.py``);
+- ``yaml``: must parse; ``text``, ``json``, ``mermaid``, ``sql``: shown, not run;
+- anything else, a block with no language, or a ``text`` block showing ``$ command``
+  lines, is an error: a new kind of block cannot slip through unrun.
+
+The annotations, visible to every reader of the Markdown source:
 
 ``<!-- docs: background [until="TEXT"]... [for=SECONDS] -->``
     Each command of the block runs forever (a server, a worker, a tail): it is started,
     left running until every ``until`` text has appeared in its output (else for
     ``for`` seconds, 2 by default), then stopped with SIGTERM; it must exit 0 without a
-    traceback. In a plain block, ``until`` instead says what the block's ``&`` jobs must
-    print before the harness stops them.
+    traceback (a Python snippet, which has no handler, may also end by the signal). In a
+    plain block, ``until`` instead says what the block's ``&`` jobs must print before
+    the harness stops them.
 ``<!-- docs: beside="COMMAND" ready="TEXT" -->``
     The block needs another program running, as a reader would have it in a second
     terminal (a server for a client): COMMAND starts first, the block runs once COMMAND
