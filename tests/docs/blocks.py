@@ -31,6 +31,9 @@ The annotations, visible to every reader of the Markdown source:
 ``<!-- docs: given="COMMAND" -->``
     What the reader has done before, in the prose's words ("once a machine has run..."):
     COMMAND runs first, in the same project and store, and must exit 0 (repeatable).
+``<!-- docs: continues -->``
+    The block is the next step of the shell block before it ("1. queue jobs; 2. start
+    the worker"): that block runs first, in the same project and store.
 ``<!-- docs: skip REASON -->``
     Not run; the reason is the test's skip message. Only for what cannot run here.
 ``<!-- docs: file PATH -->``
@@ -97,6 +100,7 @@ class Directive:
     background: bool = False
     output: bool = False
     again: bool = False
+    continues: bool = False
     skip: str | None = None
     file: str | None = None
     exit: int = 0
@@ -121,7 +125,7 @@ class Directive:
         rest = iter(words)
         for word in rest:
             key, has_value, value = word.partition("=")
-            if word in ("background", "postgres", "output", "again"):
+            if word in ("background", "postgres", "output", "again", "continues"):
                 fields[word] = True
             elif key == "until" and has_value:
                 until.append(value)

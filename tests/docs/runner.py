@@ -255,11 +255,12 @@ def run_background(
     env: Mapping[str, str],
     *,
     killed_is_stopped: bool = False,
+    shown: Block | None = None,
 ) -> None:
     """A command meant to run until stopped: up, alive, stopped by SIGTERM, exit 0.
 
     ``killed_is_stopped``: a script with no SIGTERM handler (a Python snippet) may also
-    end by the signal itself.
+    end by the signal itself. ``shown``: a ``docs: output`` block of lines it prints.
     """
     process = Process(argv, cwd, env)
     try:
@@ -277,17 +278,21 @@ def run_background(
         if status not in stopped:
             pytest.fail(report(block, label, status, process.output, " when stopped by SIGTERM"))
         _no_traceback(block, label, process.output)
+        _shows(block, shown, process.output)
     finally:
         process.close()
 
 
-def run_shell_background(block: Block, source: str, cwd: Path, env: Mapping[str, str]) -> None:
+def run_shell_background(
+    block: Block, source: str, cwd: Path, env: Mapping[str, str], shown: Block | None = None
+) -> None:
     """Each command of the block in turn: up, alive, then stopped."""
     for command in Block(block.path, block.line, "bash", source).commands():
         if is_pip_install(command):
             continue
         # exec: SIGTERM reaches the command itself, not a shell waiting for it.
-        run_background(["bash", "-c", f"exec {command}"], block, command, cwd, env)
+        argv = ["bash", "-c", f"exec {command}"]
+        run_background(argv, block, command, cwd, env, shown=shown)
 
 
 def given(block: Block, cwd: Path, env: Mapping[str, str]) -> None:

@@ -86,9 +86,20 @@ def test_doc_block(block: Block, project: Path) -> None:
         if url is not None:
             env["STATEMACHINE_DB"] = url
             source = _EXAMPLE_URL.sub(url, source)
+        if block.directive.continues:
+            _run_before(block, project, env)
         given(block, project, env)
         with beside(block, project, env):
             _run(block, kind, source, project, env)
+
+
+def _run_before(block: Block, project: Path, env: dict[str, str]) -> None:
+    """The shell block before ``block`` (which ``continues`` it), in the same project."""
+    before = [b for b in parse_document(REPO / block.path) if b.line < block.line]
+    shells = [b for b in before if b.kind == "shell" and b.directive.skip is None]
+    if not shells:
+        pytest.fail(f"{block.id}: `docs: continues` but no shell block comes before it")
+    _run(shells[-1], "shell", shells[-1].source, project, env)
 
 
 def _shown_after(block: Block) -> Block | None:
@@ -99,7 +110,7 @@ def _shown_after(block: Block) -> Block | None:
 
 def _run(block: Block, kind: str, source: str, project: Path, env: dict[str, str]) -> None:
     if kind == "shell" and block.directive.background:
-        run_shell_background(block, source, project, env)
+        run_shell_background(block, source, project, env, _shown_after(block))
     elif kind == "shell":
         for _ in range(2 if block.directive.again else 1):
             run_shell(block, source, project, env, _shown_after(block))
