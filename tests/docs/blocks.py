@@ -28,6 +28,8 @@ The annotations, visible to every reader of the Markdown source:
     The block needs another program running, as a reader would have it in a second
     terminal (a server for a client): COMMAND starts first, the block runs once COMMAND
     has printed TEXT, and COMMAND is stopped with SIGTERM afterwards; it must exit 0.
+    With ``stops``, the block itself ends COMMAND (a ``stop`` event): COMMAND must then
+    exit 0 by itself.
 ``<!-- docs: given="COMMAND" -->``
     What the reader has done before, in the prose's words ("once a machine has run..."):
     COMMAND runs first, in the same project and store, and must exit 0 (repeatable).
@@ -101,6 +103,7 @@ class Directive:
     output: bool = False
     again: bool = False
     continues: bool = False
+    stops: bool = False
     skip: str | None = None
     file: str | None = None
     exit: int = 0
@@ -125,7 +128,7 @@ class Directive:
         rest = iter(words)
         for word in rest:
             key, has_value, value = word.partition("=")
-            if word in ("background", "postgres", "output", "again", "continues"):
+            if word in ("background", "postgres", "output", "again", "continues", "stops"):
                 fields[word] = True
             elif key == "until" and has_value:
                 until.append(value)

@@ -322,6 +322,11 @@ def beside(block: Block, cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
                 report(block, command, status, process.output, _missing(block.directive.ready))
             )
         yield
+        if block.directive.stops:
+            status = process.wait_end(DEADLINE)
+            if status != 0:
+                pytest.fail(report(block, command, status, process.output, " (the block stops it)"))
+            return
         status = process.terminate()
         if status != 0:
             pytest.fail(report(block, command, status, process.output, " when stopped by SIGTERM"))
