@@ -22,10 +22,11 @@ def figure(
     bar: str | None = None,
     ok: bool | None = None,
     reference: float | None = None,
+    digits: int = 1,
 ) -> None:
-    line = f"{label:<46} {value:>12,.1f} {unit}"
+    line = f"{label:<46} {value:>12,.{digits}f} {unit}"
     if reference is not None:
-        line += f"   [earlier implementation: {reference:,.1f} {unit}]"
+        line += f"   [earlier implementation: {reference:,.{digits}f} {unit}]"
     if bar is not None:
         verdict = "" if ok is None else ("  PASS" if ok else "  MISS")
         line += f"   bar: {bar}{verdict}"

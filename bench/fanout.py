@@ -32,6 +32,8 @@ from pathlib import Path
 sys.path.append(sys.path.pop(0))
 
 from _report import figure, header
+from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
 CLIENT_CODE = r"""
@@ -154,6 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
             "STATEMACHINE_DB": str(workdir / "bench.db"),
         }
+        await SqliteStore(workdir / "bench.db").close()  # the server shows a store, makes none
         server, port = start_server(workdir, env)
         url = f"ws://127.0.0.1:{port}/ws/events" + ("" if args.per_event else "?batch=1")
         total = int(args.rate * args.seconds)
@@ -174,7 +177,9 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
                 assert client.stdout is not None
                 assert client.stdout.readline().strip() == "ready"
             started = time.monotonic()
-            sent = await send_events(workdir / "s" / "events.sock", args.rate, args.seconds)
+            namespace = store_namespace(resolve_db_path(env["STATEMACHINE_DB"]))
+            events_path = workdir / "s" / namespace / "events.sock"
+            sent = await send_events(events_path, args.rate, args.seconds)
             elapsed = time.monotonic() - started
             latencies: list[float] = []
             received = dropped = 0

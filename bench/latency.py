@@ -10,8 +10,14 @@ send to the `state_change` the target reports for it.
 With ``--db postgresql://...`` the events go through PostgreSQL (a fresh schema of that
 database, dropped afterwards): the sender commits, the machine hears the NOTIFY.
 
+It also commits events with no wake-up at all (a dropped datagram, a sender that died
+between its commit and its wake-up): the machine's process finds them through its inbox
+watch. And it measures the idle machine's CPU with that watch on, from the process's
+scheduler statistics (nanoseconds, not clock ticks).
+
 Bars (DESIGN.md): p50 < 1 ms, p99 < 5 ms; >= 5,000 events/s through one machine with
-none lost. The earlier implementation (run as a black box when `--reference` exists)
+none lost; an event whose wake-up never arrives handled within 1 s (p99); idle CPU
+< 0.05 %. The earlier implementation (run as a black box when `--reference` exists)
 sends fire-and-forget datagrams; its figures are printed beside ours.
 """
 
@@ -34,6 +40,7 @@ sys.path.append(sys.path.pop(0))  # this folder last: bench/queue.py must not hi
 from _report import figure, header
 from _stores import BenchDatabase, bench_database, is_postgres
 from statemachine_engine.messaging.delivery import deliver
+from statemachine_engine.settings import socket_dir
 
 CONFIG = """
 name: pingpong
@@ -88,7 +95,22 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dict[str, float]:
+def cpu_ns(pid: int) -> int:
+    """Nanoseconds process ``pid`` has run on a CPU (all its threads)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+async def ours(
+    db: BenchDatabase,
+    workdir: Path,
+    events: int,
+    burst: int,
+    missed: int = 40,
+    idle_seconds: float = 10.0,
+) -> dict[str, float]:
     env = {
         **os.environ,
         "STATEMACHINE_SOCKET_DIR": str(workdir / "s"),
@@ -96,10 +118,9 @@ async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dic
         "STATEMACHINE_CACHE_DIR": str(workdir / "cache"),
     }
     os.environ.update(env)
-    (workdir / "s").mkdir(mode=0o700)
     config = workdir / "pingpong.yaml"
     config.write_text(CONFIG)
-    monitor = Monitor(workdir / "s" / "events.sock")
+    monitor = Monitor(socket_dir(db.location) / "events.sock")
     process = start([sys.executable, "-m", "statemachine_engine", str(config)], workdir, env)
     store = db.open()
     results: dict[str, float] = {}
@@ -116,6 +137,23 @@ async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dic
                 samples.append(time.perf_counter() - sent)
             results[f"{label} p50"] = statistics.median(samples) * 1000
             results[f"{label} p99"] = percentile(samples, 0.99) * 1000
+        # No wake-up at all: the event is only committed.
+        samples = []
+        for _ in range(missed):
+            await asyncio.sleep(IDLE_GAP_SECONDS)
+            sent = time.perf_counter()
+            await store.send_event("pingpong", "ping", {}, source="bench")
+            await monitor.next_change()
+            samples.append(time.perf_counter() - sent)
+        results["missed p50"] = statistics.median(samples) * 1000
+        results["missed p99"] = percentile(samples, 0.99) * 1000
+        # Idle, with the inbox watch on: CPU from the scheduler's nanosecond counter.
+        await asyncio.sleep(1.0)  # let the last transitions' batched records settle
+        before, started = cpu_ns(process.pid), time.perf_counter()
+        await asyncio.sleep(idle_seconds)
+        results["idle cpu %"] = (
+            (cpu_ns(process.pid) - before) / 1e9 / (time.perf_counter() - started) * 100
+        )
         # The burst: the machine's own history says when it has handled every event
         # (a monitor that falls behind may miss datagrams; a machine never blocks on it).
         drain = asyncio.ensure_future(monitor.drain())
@@ -130,7 +168,7 @@ async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dic
         results["burst events/s"] = burst / (time.perf_counter() - sent)
         drain.cancel()
         handled = handled_pings(db)
-        results["lost"] = float(2 * events + burst - handled)
+        results["lost"] = float(2 * events + missed + burst - handled)
         await deliver(store, "pingpong", "stop", source="bench")
         process.wait(30)
     finally:
@@ -142,7 +180,9 @@ async def ours(db: BenchDatabase, workdir: Path, events: int, burst: int) -> dic
     return results
 
 
-async def reference(executable: str, workdir: Path, events: int, burst: int) -> dict[str, float]:
+async def reference(
+    executable: str, workdir: Path, events: int, burst: int, idle_seconds: float = 10.0
+) -> dict[str, float]:
     """The earlier implementation: datagram straight to its control socket."""
     workdir.mkdir()
     config = workdir / "pingpong.yaml"
@@ -185,6 +225,12 @@ async def reference(executable: str, workdir: Path, events: int, burst: int) -> 
                 samples.append(time.perf_counter() - sent)
             results[f"{label} p50"] = statistics.median(samples) * 1000
             results[f"{label} p99"] = percentile(samples, 0.99) * 1000
+        # Idle: it polls its socket.
+        before, started = cpu_ns(process.pid), time.perf_counter()
+        await asyncio.sleep(idle_seconds)
+        results["idle cpu %"] = (
+            (cpu_ns(process.pid) - before) / 1e9 / (time.perf_counter() - started) * 100
+        )
         sent = time.perf_counter()
         delivered = 0
         for _ in range(burst):
@@ -216,6 +262,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300, help="latency samples per case")
     parser.add_argument("--burst", type=int, default=5000, help="events sent back to back")
     parser.add_argument(
+        "--missed", type=int, default=40, help="events committed with no wake-up (samples)"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=10.0, help="how long idle CPU is measured"
+    )
+    parser.add_argument(
         "--reference",
         default=os.environ.get("STATEMACHINE_REFERENCE", "/tmp/refvenv/bin/statemachine"),
     )
@@ -236,12 +288,20 @@ def main() -> None:
         if args.reference and Path(args.reference).exists():
             try:
                 ref = asyncio.run(
-                    reference(args.reference, workdir / "reference", min(args.events, 30), 200)
+                    reference(
+                        args.reference,
+                        workdir / "reference",
+                        min(args.events, 30),
+                        200,
+                        args.idle_seconds,
+                    )
                 )
             except Exception as exc:
                 print(f"   earlier implementation: not measured ({exc})")
         with bench_database(args.db, workdir / "store.db") as db:
-            mine = asyncio.run(ours(db, workdir, args.events, args.burst))
+            mine = asyncio.run(
+                ours(db, workdir, args.events, args.burst, args.missed, args.idle_seconds)
+            )
     bars = {"p50": (1.0, "< 1 ms"), "p99": (5.0, "< 5 ms")}
     for case in ("busy", "idle"):
         for stat in ("p50", "p99"):
@@ -255,6 +315,23 @@ def main() -> None:
                 ok=mine[key] < limit,
                 reference=ref.get(key),
             )
+    for stat in ("p50", "p99"):
+        figure(
+            f"no wake-up at all -> state_change, {stat}",
+            mine[f"missed {stat}"],
+            "ms",
+            bar="< 1 s (p99)" if stat == "p99" else None,
+            ok=mine["missed p99"] < 1000 if stat == "p99" else None,
+        )
+    figure(
+        f"idle machine CPU over {args.idle_seconds:g} s, inbox watch on",
+        mine["idle cpu %"],
+        "%",
+        bar="< 0.05 %",
+        ok=mine["idle cpu %"] < 0.05,
+        reference=ref.get("idle cpu %"),
+        digits=3,
+    )
     figure(
         f"events/s through one machine ({args.burst:,} sent)",
         mine["burst events/s"],

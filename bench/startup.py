@@ -30,8 +30,10 @@ CONFIG = f"""
 name: startup
 initial_state: first
 states: [first, second, completed]
+events: [go]
 transitions:
   - {{from: first, to: second, event: go}}
+  - {{from: second, to: completed, event: go}}
 actions:
   first:
     - type: log

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
+from .cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
 from .errors import StateMachineError, UsageError
 
 if TYPE_CHECKING:
@@ -31,8 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM. "
         "Several configs, or --instances, run several machines in this one process.",
         epilog="Events reach a running machine through its control socket "
-        "(see docs/quickstart.md). Exit status: 0 when the machine ends or is stopped "
-        "with SIGTERM, 1 on an error, 2 on bad usage, 130 on SIGINT.",
+        "(see docs/quickstart.md). Exit status: 0 when the machine ends in a terminal "
+        "state or is stopped with SIGTERM; 1 on an error: a config whose lint finds a "
+        "state it could never leave (SM101, SM105, SM106), a resume in a state the config "
+        "no longer has, a machine that enters a non-terminal state with no way out, or "
+        "one that ends in a terminal state right after an action there failed and no "
+        "transition took its error event; 2 on bad usage; 130 on SIGINT "
+        "(docs/semantics.md, 'Ending').",
     )
     parser.add_argument(
         "configs", metavar="CONFIG.yaml", nargs="+", help="the machine's YAML config (or several)"
@@ -85,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
         "this machine name stopped",
     )
     parser.add_argument(
+        "--take-over-job",
+        metavar="JOB_ID@ATTEMPT",
+        action="append",
+        type=_handed_job,
+        default=[],
+        help="hold this job, claimed by the machine that started this one, as if this "
+        "machine had claimed it: its lease moves here if the job is still in that attempt "
+        "(start_fsm passes it when it hands a job over); may be repeated",
+    )
+    parser.add_argument(
         "--no-control-socket",
         action="store_true",
         help="do not serve a control socket (the machine hears only its own actions and timers)",
@@ -97,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 
@@ -109,6 +124,13 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
     return value
+
+
+def _handed_job(raw: str) -> tuple[str, int]:
+    job_id, _, attempt = raw.rpartition("@")
+    if not job_id or not attempt.isdigit():
+        raise argparse.ArgumentTypeError(f"expected JOB_ID@ATTEMPT, e.g. job-7@1, got {raw!r}")
+    return job_id, int(attempt)
 
 
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
@@ -130,12 +152,15 @@ def _run(args: argparse.Namespace) -> int:
 
     from .core.action_loader import ActionLoader
     from .core.loader import load_config
+    from .core.preflight import check_before_start
     from .logs import configure_logging
     from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
 
     configure_logging(debug=args.debug, json_lines=args.log_json)
     if args.machine_name and len(args.configs) > 1:
         raise UsageError("--machine-name names one machine: give one config")
+    if args.take_over_job and (len(args.configs) > 1 or args.instances):
+        raise UsageError("--take-over-job hands jobs to one machine: give one config")
     initial_context = _parse_initial_context(args.initial_context)
     actions = ActionLoader(args.actions_dir)
     configs = []
@@ -145,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         actions.preload({spec.type for specs in config.actions.values() for spec in specs})
         configs.append(config)
+    check_before_start(configs, actions)  # refuses configs that would get stuck
     launches = _launches(configs, args)
     # Spawned machines and commands inherit one store.
     os.environ[DB_ENV] = resolve_db_path(args.db)
@@ -212,6 +238,7 @@ async def _serve(
                     actions_dir=args.actions_dir,
                     fresh=args.fresh,
                     dedicated_socket=alone,
+                    handed_jobs=args.take_over_job,
                 )
             await host.wait()
     finally:
@@ -225,7 +252,7 @@ async def _serve(
             raise next(iter(host.failures.values()))
         names = ", ".join(sorted(host.failures))
         count = len(host.failures)
-        raise StateMachineError(f"{count} machine(s) stopped on an internal error: {names}")
+        raise StateMachineError(f"{count} machine(s) failed (see the log above): {names}")
     if received and received[0] == signal.SIGINT:
         return EXIT_INTERRUPTED
     return EXIT_OK

@@ -1,10 +1,17 @@
-"""The one error funnel shared by every console script."""
+"""The one error funnel shared by every console script, and the options they share.
+
+Every command's ``main`` parses with :func:`parse_args` and runs its body through
+:func:`run_command`, so errors, Ctrl-C and a closed pipe end every CLI the same way.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .errors import StateMachineError, UsageError
 
@@ -12,23 +19,77 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: The reader of our output went away (``cmd | head -1``): 128 + SIGPIPE, as a shell
+#: reports a process that SIGPIPE killed, so ``set -o pipefail`` scripts can tell.
+EXIT_BROKEN_PIPE = 141
+
+#: The output formats of every command that prints data.
+FORMATS = ("text", "json")
+#: Older spellings, still accepted: ``table`` (statemachine-db), ``human``
+#: (statemachine-events).
+FORMAT_ALIASES = {"table": "text", "human": "text"}
 
 
 def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> int:
     """Run a command body; turn our errors into ``prog: error: ...`` and an exit status.
 
     A :class:`StateMachineError` prints one line (and the traceback with ``--debug``);
-    anything else is a bug and keeps its traceback.
+    anything else is a bug and keeps its traceback. A closed stdout (the reader of a
+    pipe exited) ends the command quietly with :data:`EXIT_BROKEN_PIPE`.
     """
     try:
-        return body()
+        status = body()
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+    except BrokenPipeError:
+        return _broken_pipe()
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StateMachineError as exc:
         if debug:
             traceback.print_exc()
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # several errors: one line each
+            print(f"{prog}: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    return status
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, quiet on a closed pipe when it prints help or a version."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(_broken_pipe()) from None
+        raise
+
+
+def add_format_option(parser: argparse.ArgumentParser, *, default: Any = "text") -> None:
+    """``--format text|json`` (``table`` and ``human`` accepted as ``text``)."""
+    parser.add_argument(
+        "--format",
+        type=_format,
+        choices=FORMATS,
+        default=default,
+        help="output: text for people, json for programs (default: text)",
+    )
+
+
+def _format(value: str) -> str:
+    return FORMAT_ALIASES.get(value, value)
+
+
+def _broken_pipe() -> int:
+    """Send what is left of stdout to /dev/null, so the interpreter's last flush at
+    exit does not print "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's StringIO): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE

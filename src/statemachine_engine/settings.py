@@ -6,7 +6,9 @@ Precedence is always flag > environment variable > default.
 from __future__ import annotations
 
 import os
+import re
 import stat
+import zlib
 from pathlib import Path
 
 from .errors import StateMachineError
@@ -30,18 +32,30 @@ def resolve_db_path(flag: str | None) -> str:
     return str(Path(value).expanduser().resolve())
 
 
-def socket_dir() -> Path:
-    """The private per-user directory holding control and event sockets.
+def socket_dir(db: str | None = None) -> Path:
+    """The private directory holding the sockets of the machines of one store.
+
+    It is :func:`socket_base_dir` / :func:`store_namespace` of the store (``db``, else
+    the configured one), so that two projects with two stores never share a socket (two
+    machines called ``worker`` run side by side) and each store's ``events.sock`` feeds
+    its own monitor. Both levels are created with mode 0700; one that belongs to another
+    user, or that others can write to, is refused.
+    """
+    ensure_private_dir(socket_base_path())
+    return ensure_private_dir(socket_dir_path(db))
+
+
+def socket_dir_path(db: str | None = None) -> Path:
+    """Where :func:`socket_dir` is, without creating or checking it."""
+    return socket_base_path() / store_namespace(resolve_db_path(db))
+
+
+def socket_base_path() -> Path:
+    """The per-user directory under which each store has its socket directory.
 
     ``$STATEMACHINE_SOCKET_DIR``, else ``$XDG_RUNTIME_DIR/statemachine``, else
-    ``/tmp/statemachine-<uid>``. It is created with mode 0700; one that belongs to
-    another user, or that others can write to, is refused.
+    ``/tmp/statemachine-<uid>``.
     """
-    return ensure_private_dir(socket_dir_path())
-
-
-def socket_dir_path() -> Path:
-    """Where :func:`socket_dir` is, without creating or checking it."""
     explicit = os.environ.get(SOCKET_DIR_ENV)
     if explicit:
         return Path(explicit)
@@ -49,6 +63,18 @@ def socket_dir_path() -> Path:
     if runtime and os.path.isdir(runtime):
         return Path(runtime) / "statemachine"
     return Path("/tmp") / f"statemachine-{os.getuid()}"  # noqa: S108 - private, checked
+
+
+def store_namespace(location: str) -> str:
+    """A short name for the store at ``location`` (a resolved path or URL): the stem of
+    a SQLite file or ``pg``, and a checksum of the whole location, e.g.
+    ``pipeline-1c291ca3``. (A checksum, not a hash from hashlib: that would load OpenSSL
+    into every machine process for eight characters.)"""
+    if "://" in location:
+        stem = "pg"
+    else:
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(location).stem)[:16] or "db"
+    return f"{stem}-{zlib.crc32(location.encode()):08x}"
 
 
 def ensure_private_dir(directory: Path) -> Path:
@@ -72,14 +98,16 @@ def ensure_private_dir(directory: Path) -> Path:
     return directory
 
 
-def control_socket_path(machine_name: str, prefix: str | None = None) -> Path:
-    """The control socket of ``machine_name``.
+def control_socket_path(
+    machine_name: str, prefix: str | None = None, *, db: str | None = None
+) -> Path:
+    """The control socket of ``machine_name`` (an absolute path).
 
     With ``--control-socket-prefix P`` (or ``$STATEMACHINE_CONTROL_SOCKET_PREFIX``) it is
     ``P-<machine>.sock`` (the earlier layout used ``/tmp/statemachine-control``);
-    otherwise ``control-<machine>.sock`` in :func:`socket_dir`.
+    otherwise ``control-<machine>.sock`` in the store's :func:`socket_dir`.
     """
     prefix = prefix or os.environ.get(CONTROL_PREFIX_ENV)
     if prefix:
-        return Path(f"{prefix}-{machine_name}.sock")
-    return socket_dir() / f"control-{machine_name}.sock"
+        return Path(os.path.abspath(f"{prefix}-{machine_name}.sock"))
+    return socket_dir(db) / f"control-{machine_name}.sock"

@@ -59,6 +59,7 @@ def assert_no_traceback(machine: MachineProcess) -> None:
 WAITER = """
     name: Waiter
     initial_state: waiting
+    events: [go, quit]
     transitions:
       - {from: waiting, to: working, event: go}
       - {from: working, to: waiting, event: continue}

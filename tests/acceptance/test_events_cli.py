@@ -117,3 +117,19 @@ def test_one_listener_at_a_time_and_a_stale_socket_is_reclaimed(
     assert (socket_dir() / "events.sock").exists()
     third = run_cli("--duration", "0", cwd=tmp_path, argv=EVENTS)
     assert third.returncode == 0, third.stderr
+
+
+def test_each_store_feeds_its_own_monitor(tmp_path: Path, statemachine: StartMachine) -> None:
+    """Two projects on one host: a monitor of one store hears only that store's machines."""
+    one, two = str(tmp_path / "one.db"), str(tmp_path / "two.db")
+    monitor = start_monitor(statemachine, "--db", one, "--duration", "30")
+    assert "for the machines of" in monitor.stderr
+    other = statemachine(EXAMPLES / "hello" / "hello.yaml", "--db", two)
+    assert other.wait() == 0
+    mine = statemachine(EXAMPLES / "hello" / "hello.yaml", "--db", one)
+    assert mine.wait() == 0
+    monitor.proc.send_signal(signal.SIGINT)
+    assert monitor.wait() in (0, 130)
+    events = json_events(monitor)
+    registered = [e for e in events if e["type"] == "machine_registered"]
+    assert len(registered) == 1, "the machine of the other store is not heard"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.files import create_store
 from tests.support.processes import MachineProcess, console_script
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -35,6 +36,7 @@ class Monitor:
         """Start it (on the port it had before, if any) and wait until it serves."""
         argv = console_script("statemachine-ui")
         assert argv is not None, "statemachine-ui is not installed beside this Python"
+        create_store()  # the UI shows a store, it never creates one
         self.process = MachineProcess(
             [
                 *argv,

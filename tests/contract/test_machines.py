@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from statemachine_engine.database.store import Store, StoreError
+from tests.support.pids import ended_pid
 
 
 async def register(store: Store, name: str = "m1", **overrides: Any) -> Any:
@@ -69,6 +70,24 @@ async def test_register_returns_the_previous_record(store: Store) -> None:
     assert now.config_path == "/new.yaml"
     assert now.current_state == "waiting", "registering does not reset the state"
     assert now.context == {"n": 1}
+
+
+async def test_register_records_the_config_hash_and_returns_the_previous_one(
+    store: Store,
+) -> None:
+    await register(store, config_hash="aaaa")
+    await transition(store, "waiting", event="start")
+    await store.finish_machine("m1", "stopped")
+    previous = await register(store, config_hash="bbbb")
+    assert previous is not None
+    assert previous.config_hash == "aaaa"
+    now = await store.load_machine("m1")
+    assert now is not None
+    assert now.config_hash == "bbbb"
+    await register(store)  # a config not read from a file has no hash
+    again = await store.load_machine("m1")
+    assert again is not None
+    assert again.config_hash is None
 
 
 async def test_save_transition_stores_state_context_and_timers(store: Store) -> None:
@@ -280,7 +299,7 @@ async def test_transition_history_default_limit_is_20(store: Store) -> None:
 async def test_restart_resumes_from_another_handle(
     store: Store, store_factory: Callable[[], Store]
 ) -> None:
-    await register(store, pid=1)
+    await register(store, pid=ended_pid())  # a process that crashed
     await transition(store, "processing", context={"job_id": "j1"}, timers=[("timeout(5)", 9.5)])
     await store.close()
     restarted = store_factory()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from tests.support.engines import Machines
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """The test's database file (the store and its machine processes share it)."""
-    return tmp_path / "store.db"
+def db() -> Path:
+    """The test's database file (the store and its machine processes share it): the one
+    ``$STATEMACHINE_DB`` names, so that helpers find the sockets of its machines."""
+    return Path(os.environ["STATEMACHINE_DB"])
 
 
 @pytest.fixture
@@ -26,8 +28,7 @@ async def store(db: Path) -> AsyncIterator[SqliteStore]:
         yield handle
     finally:
         await handle.close()
-        if WakeupListener._instance is not None:
-            WakeupListener._instance.close()
+        WakeupListener.close_all()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.support.files import create_store
 from tests.support.processes import MachineProcess, console_script
 
 UI = console_script("statemachine-ui") or [sys.executable, "-m", "statemachine_engine.ui.cli"]
@@ -55,6 +56,8 @@ def ui_server(tmp_path: Path, statemachine: Callable[..., MachineProcess]) -> St
     """``ui_server(*args, argv=UI)`` starts a server on a free port and waits until it serves."""
 
     def start(*args: str | Path, argv: list[str] = UI) -> Server:
+        given = [str(arg) for arg in args]
+        create_store(given[given.index("--db") + 1] if "--db" in given else None)
         process = statemachine("--port", "0", *args, argv=argv)
         line = process.expect(SERVING)
         found = re.search(SERVING, line)

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from tests.conftest import EXAMPLES
-from tests.support.files import write
+from tests.support.files import create_store, write
 from tests.support.processes import MachineProcess, moved, run_cli, send, socket_dir
 
 from .conftest import STREAM, UI, StartServer, is_event, next_message
@@ -213,7 +213,7 @@ def test_allowed_control_sends_events_and_changes_jobs(
         sent = http.post(
             "/api/machines/ponger/events", json={"type": "ping", "payload": {"note": "ui"}}
         )
-        assert sent.json() == {"ok": True}
+        assert sent.json() == {"ok": True, "warning": None}  # ponger has run here
         machine.expect(moved("ponger", "idle", "ping", "busy"))
         machine.expect(r"pinged with ui")
         assert http.post("/api/jobs/j1/cancel").json() == {"ok": True}
@@ -237,6 +237,30 @@ def test_allowed_control_sends_events_and_changes_jobs(
         assert cross_site.status_code == 403
     send("ponger", "stop")
     assert machine.wait() == 0
+
+
+def test_sending_to_a_machine_the_store_has_never_seen_keeps_the_event_and_warns(
+    tmp_path: Path, ui_server: StartServer
+) -> None:
+    server = ui_server("--allow-control")
+    with server.http() as http:
+        sent = http.post("/api/machines/wroker/events", json={"type": "go", "payload": {"n": 1}})
+    assert sent.status_code == 200
+    assert sent.json() == {
+        "ok": True,
+        "warning": "no machine named wroker has run against this store; "
+        "it gets the event when it starts",
+    }
+    listed = run_cli(
+        "list-events", "--target", "wroker", "--format", "json", cwd=tmp_path, argv=_db_cli()
+    )
+    assert [(e["event_type"], e["payload"], e["status"]) for e in json.loads(listed.stdout)] == [
+        ("go", {"n": 1}, "pending")
+    ]
+    described = server.get("/openapi.json")
+    response = described["paths"]["/api/machines/{name}/events"]["post"]["responses"]["200"]
+    assert response["content"]["application/json"]["schema"]["$ref"].endswith("/Sent")
+    assert "warning" in described["components"]["schemas"]["Sent"]["properties"]
 
 
 def test_static_ui_openapi_and_health(ui_server: StartServer) -> None:
@@ -330,6 +354,7 @@ def test_sigterm_once_serving_stops_the_server_cleanly(tmp_path: Path, argv: lis
     """A stop sent the moment the server says "serving" (what a script or the docs harness
     does) closes it cleanly: exit 0, the event socket file removed. It once raced: the
     signal came before uvicorn's handlers and killed the process."""
+    create_store()  # the server never creates one
     for _ in range(3):  # the window was narrow: take it a few times
         with subprocess.Popen(
             [*argv, "--port", "0"],

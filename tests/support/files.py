@@ -32,6 +32,28 @@ def sql(db: Path | str, statement: str, params: Sequence[Any] = ()) -> list[Any]
         conn.close()
 
 
+def create_store(location: Path | str | None = None) -> None:
+    """Create the SQLite store at ``location`` (default: ``$STATEMACHINE_DB``) if missing,
+    as a machine or ``statemachine-db add-job`` would: commands that only read (the UI,
+    ``statemachine-db list``...) refuse to create one."""
+    import asyncio
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from statemachine_engine.database.sqlite import SqliteStore
+
+    where = str(location or os.environ["STATEMACHINE_DB"])
+    if "://" in where:  # PostgreSQL: its schema is made on first use
+        return
+
+    async def open_and_close() -> None:
+        await SqliteStore(where).close()
+
+    # In a thread of its own: async tests call this with their event loop running.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(lambda: asyncio.run(open_and_close())).result()
+
+
 def statuses(history: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
     """``(status, attempt)`` of each row of a job's history."""
     return [(row["status"], row["attempt"]) for row in history]

@@ -153,3 +153,10 @@ class Reaper:
                 survivors.append(watched.pid)
             watched.close()
         return survivors
+
+
+def ended_pid() -> int:
+    """The pid of a process that has ended and been reaped: a holder that is gone."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

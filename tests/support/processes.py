@@ -47,9 +47,12 @@ def console_script(name: str) -> list[str] | None:
 STATEMACHINE = console_script("statemachine") or MODULE
 
 
-def socket_dir() -> Path:
-    """This test's socket directory (set per test by ``tests/conftest.py``)."""
-    return Path(os.environ["STATEMACHINE_SOCKET_DIR"])
+def socket_dir(db: str | os.PathLike[str] | None = None) -> Path:
+    """The socket directory of the store ``db`` (default: the test's store, set per test
+    by ``tests/conftest.py`` like the base socket directory)."""
+    from statemachine_engine.settings import socket_dir_path
+
+    return socket_dir_path(None if db is None else str(db))
 
 
 def control_path(machine: str) -> Path:

@@ -302,3 +302,120 @@ def test_every_rule_has_a_test_above() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     for code in RULES:
         assert f"test_{code.lower()}_" in source, code
+
+
+# --- SM106 polling actions whose empty result leads nowhere ----------------------------
+
+WORKER = """
+    initial_state: waiting
+    events: [stop]
+    transitions:
+      - {from: waiting, to: working, event: new_job}
+      - {from: waiting, to: waiting, event: no_jobs}
+      - {from: working, to: waiting, event: job_done}
+      - {from: '*', to: stopped, event: stop}
+    actions:
+      waiting:
+        - {type: check_database_queue, job_type: task}
+      working:
+        - {type: bash, command: "true"}
+"""
+
+
+def test_sm106_a_worker_whose_no_jobs_loop_is_missing() -> None:
+    assert lint(WORKER) == []
+    broken = WORKER.replace("      - {from: waiting, to: waiting, event: no_jobs}\n", "")
+    assert lint(broken) == [("SM106", 10)]
+    renamed = WORKER.replace("job_type: task", "job_type: task, empty: idle")
+    assert ("SM106", 11) in lint(renamed)  # (and SM202: nothing returns no_jobs now)
+    assert lint(renamed.replace("event: no_jobs", "event: idle")) == []
+
+
+def test_sm106_a_wildcard_transition_on_the_empty_result_counts() -> None:
+    text = WORKER.replace(
+        "{from: waiting, to: waiting, event: no_jobs}", "{from: '*', to: waiting, event: no_jobs}"
+    )
+    assert "SM106" not in codes(text)
+
+
+def test_sm106_not_reported_when_the_state_moves_on_by_itself() -> None:
+    broken = WORKER.replace("      - {from: waiting, to: waiting, event: no_jobs}\n", "")
+    timeout = broken.replace(
+        "transitions:\n", "transitions:\n      - {from: waiting, to: waiting, event: timeout(5)}\n"
+    )
+    assert "SM106" not in codes(timeout)
+    sleeping = broken.replace(
+        "transitions:\n", "transitions:\n      - {from: waiting, to: waiting, event: wake_up}\n"
+    ).replace("job_type: task}\n", "job_type: task}\n        - {type: sleep, duration: 1}\n")
+    assert "SM106" not in codes(sleeping)
+    custom = broken.replace("job_type: task}\n", "job_type: task}\n        - {type: mine}\n")
+    known = LintContext(is_known_action=lambda kind: True)
+    assert "SM106" not in codes(custom, known)
+    # An action before the polling one does not help.
+    before = broken.replace(
+        "        - {type: check_database_queue",
+        "        - {type: sleep, duration: 1}\n        - {type: check_database_queue",
+    ).replace(
+        "transitions:\n", "transitions:\n      - {from: waiting, to: waiting, event: wake_up}\n"
+    )
+    assert "SM106" in codes(before)
+
+
+def test_sm106_a_polling_action_in_a_terminal_state_ends_the_machine() -> None:
+    text = """
+        initial_state: completed
+        transitions:
+          - {from: completed, to: working, event: new_job}
+          - {from: working, to: completed, event: job_done}
+        actions:
+          completed:
+            - {type: check_database_queue}
+          working:
+            - {type: bash, command: "true"}
+    """
+    assert "SM106" not in codes(text)
+
+
+@pytest.mark.parametrize(
+    ("action", "empty"),
+    [("check_events", "no_events"), ("get_pending_jobs", "no_jobs")],
+)
+def test_sm106_the_other_polling_actions(action: str, empty: str) -> None:
+    text = f"""
+        initial_state: idle
+        events: [ping, stop]
+        transitions:
+          - {{from: idle, to: busy, event: ping}}
+          - {{from: idle, to: busy, event: jobs_found}}
+          - {{from: busy, to: idle, event: job_done}}
+          - {{from: '*', to: stopped, event: stop}}
+        actions:
+          idle:
+            - {{type: {action}, event_types: [ping]}}
+          busy:
+            - {{type: bash, command: "true"}}
+    """
+    assert ("SM106", 11) in lint(text)
+    loop = text.replace(
+        "transitions:\n", f"transitions:\n          - {{from: idle, to: idle, event: {empty}}}\n"
+    )
+    assert "SM106" not in codes(loop)
+
+
+def test_sm106_wait_for_jobs_needs_pending_and_its_timeout_event_handled() -> None:
+    text = """
+        initial_state: waiting
+        transitions:
+          - {from: waiting, to: waiting, event: still_running}
+          - {from: waiting, to: completed, event: all_jobs_complete}
+          - {from: waiting, to: completed, event: jobs_timeout}
+          - {from: waiting, to: completed, event: no_jobs_tracked}
+        actions:
+          waiting:
+            - {type: wait_for_jobs, pending: still_running}
+    """
+    assert lint(text) == []
+    no_pending = text.replace(", pending: still_running", "")
+    assert ("SM106", 10) in lint(no_pending)
+    no_timeout = text.replace("event: jobs_timeout}", "event: jobs_gone}")
+    assert ("SM106", 10) in lint(no_timeout)

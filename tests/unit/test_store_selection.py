@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database import StoreError, open_store
+from statemachine_engine.database import StoreError, StoreNotFound, open_store
 from statemachine_engine.database.postgres import PostgresStore, is_postgres_url, redact
 from statemachine_engine.database.sqlite import SqliteStore
 
@@ -59,3 +59,31 @@ async def test_an_unreachable_server_is_a_one_line_store_error() -> None:
         assert "pw" not in str(caught.value)
     finally:
         await store.close()
+
+
+def test_a_read_finds_no_store_and_creates_neither_file_nor_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "data" / "pipeline.db"
+    with pytest.raises(StoreNotFound) as caught:
+        open_store(str(missing), create=False)
+    assert str(caught.value) == (
+        f"no store at {missing}: nothing has run here yet; point to one with --db PATH "
+        "or STATEMACHINE_DB"
+    )
+    assert caught.value.location == str(missing)
+    assert isinstance(caught.value, StoreError)
+    assert not missing.parent.exists()
+
+
+async def test_a_read_opens_an_existing_store(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    await open_store(str(path)).close()  # a writer creates it
+    store = open_store(str(path), create=False)
+    assert isinstance(store, SqliteStore)
+    assert await store.list_jobs() == []
+    await store.close()
+
+
+async def test_create_false_leaves_postgres_urls_alone() -> None:
+    store = open_store("postgresql://bob@127.0.0.1:1/none", create=False)
+    assert isinstance(store, PostgresStore)
+    await store.close()

@@ -24,10 +24,13 @@ logger = logging.getLogger("statemachine_engine.engine")
 
 
 class ActionOutcome(NamedTuple):
-    """What an action returned: its event (or None) and whether a config named it."""
+    """What an action returned: its event (or None), whether a config named it, and
+    whether the action failed (its event is then its error event) and why."""
 
     event: str | None
     explicit: bool
+    failed: bool = False
+    error: str | None = None
 
 
 class RetryPolicy(NamedTuple):
@@ -80,6 +83,7 @@ async def run_action(
     attempt = 0
     while True:
         attempt += 1
+        earlier_error = context.get("last_error", _NOTHING)
         action: BaseAction | None = None
         result: Any  # user-written actions may return something other than a str
         try:
@@ -123,4 +127,11 @@ async def run_action(
             continue
         if result is not None and not isinstance(result, str):
             result = str(result)
-        return ActionOutcome(result, explicit or failed)
+        error = None
+        if failed:  # the action's own message, not one left by an earlier failure
+            latest = context.get("last_error", _NOTHING)
+            error = None if latest is earlier_error or latest is _NOTHING else str(latest)
+        return ActionOutcome(result, explicit or failed, failed, error)
+
+
+_NOTHING = object()

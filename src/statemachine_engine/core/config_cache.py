@@ -25,7 +25,7 @@ from .._version import __version__
 from .model import ActionSpec, EventSpec, MachineConfig, Position, Transition
 
 CACHE_DIR_ENV = "STATEMACHINE_CACHE_DIR"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def cache_dir() -> Path | None:
@@ -80,6 +80,51 @@ def store(path: Path, stat: os.stat_result, config: MachineConfig) -> None:
         return
 
 
+def lookup_annex(config: MachineConfig, kind: str, key: str) -> Any:
+    """A value derived from ``config`` and kept beside it (lint findings...), or None.
+
+    Annexes are keyed by the config's content (``source_hash``), not the file's stat,
+    plus ``key``, whatever else the value depends on.
+    """
+    entry = _annex_path(config, kind)
+    if entry is None:
+        return None
+    try:
+        raw = json.loads(entry.read_bytes())
+        return raw["value"] if raw.get("key") == _annex_key(config, key) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_annex(config: MachineConfig, kind: str, key: str, value: Any) -> None:
+    """Keep ``value`` (JSON) for :func:`lookup_annex`; silently skipped on failure."""
+    entry = _annex_path(config, kind)
+    if entry is None:
+        return
+    try:
+        text = json.dumps({"key": _annex_key(config, key), "value": value}, ensure_ascii=False)
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = entry.with_name(f".{entry.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, entry)
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def _annex_path(config: MachineConfig, kind: str) -> Path | None:
+    directory = cache_dir()
+    if directory is None or config.path is None or config.source_hash is None:
+        return None
+    path = Path(os.path.abspath(config.path))
+    return _entry_path(directory, path).with_suffix(f".{kind}.json")
+
+
+def _annex_key(config: MachineConfig, key: str) -> str:
+    return f"{_FORMAT}|{__version__}|{config.source_hash}|{config.path}|{key}"
+
+
 def _position(position: Position) -> list[Any]:
     return [position.path, position.line, position.column]
 
@@ -108,6 +153,7 @@ def _dump(config: MachineConfig) -> dict[str, Any]:
         "template": config.template,
         "path": config.path,
         "positions": {key: _position(p) for key, p in config.positions.items()},
+        "source_hash": config.source_hash,
     }
 
 
@@ -148,4 +194,5 @@ def _load(raw: dict[str, Any], display: str) -> MachineConfig:
         positions=MappingProxyType(
             {key: at(position) for key, position in raw["positions"].items()}
         ),
+        source_hash=raw["source_hash"],
     )

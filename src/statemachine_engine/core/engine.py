@@ -20,6 +20,11 @@ Execution semantics (docs/semantics.md has the long form):
 - A terminal state (``stopped``, ``shutdown``, ``completed`` or one listed under
   ``final:``) runs its actions; if nothing leads out of it the machine ends. A
   transition from a terminal state back to itself ends the machine too.
+- A non-terminal state that nothing can ever leave (no transition from it, no wildcard
+  one, no timeout) ends the machine once its actions are done, as a failure
+  (:class:`DeadEndError`). So does ending in a terminal
+  state after an action of that state failed with an error event no transition took
+  (:class:`UnhandledFailure`). See :attr:`StateMachineEngine.failure`.
 
 With a store the machine is durable: each transition commits the new state, the
 context, the armed timers' deadlines and the consumed event in one transaction, and a
@@ -38,6 +43,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import DeadEndError, MachineFailed, UnhandledFailure, UnknownStateError
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
@@ -45,7 +51,7 @@ from .context import event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import JobTracker
-from .model import START_EVENT, MachineConfig, Transition
+from .model import START_EVENT, WILDCARD, MachineConfig, Transition
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -61,6 +67,8 @@ activity_logger = logging.getLogger("statemachine_engine.activity")
 _STOP = Event("__stop__")
 #: How often a durable machine records that it is alive (and renews its job leases).
 HEARTBEAT_SECONDS = 10.0
+#: Leases are never renewed more often than this.
+MIN_RENEWAL_SECONDS = 0.1
 _ACTIVITY_LEVELS = {"debug": 10, "info": 20, "success": 20, "warning": 30, "error": 40}
 
 
@@ -96,6 +104,8 @@ class StateMachineEngine:
             running many instances of one config builds it once).
         own_heartbeat: with a store, record liveness every few seconds. A host running
             many machines passes False and records theirs in one statement.
+        handed_jobs: ``(job_id, attempt)`` of jobs the machine that started this one
+            handed over: this machine holds them from its start, as if it had claimed them.
 
     Example::
 
@@ -116,6 +126,7 @@ class StateMachineEngine:
         fresh: bool = False,
         transition_table: TransitionTable | None = None,
         own_heartbeat: bool = True,
+        handed_jobs: Iterable[tuple[str, int]] = (),
     ) -> None:
         self.config = config
         self.table = transition_table or TransitionTable.build(config.transitions)
@@ -131,8 +142,12 @@ class StateMachineEngine:
         self._own_heartbeat = own_heartbeat
         #: The host running this machine among others (set by :class:`MachineHost`).
         self.host: MachineHost | None = None
+        #: The socket senders wake this machine through, recorded in the store (set by
+        #: :class:`MachineHost`; None: the store's inbox watch finds its events).
+        self.wake_address: str | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
+        self._handed_jobs = list(handed_jobs)
         self._state: str | None = None
         self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
         self._held: deque[Event] = deque()
@@ -143,6 +158,11 @@ class StateMachineEngine:
         self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
+        #: Why the end counts as a failure (a dead end, an unhandled error), if it does.
+        self._ended_badly: MachineFailed | None = None
+        #: The last action failure of this state visit that no transition took.
+        self._unhandled_error: tuple[str, str | None] | None = None
+        self._way_out: dict[str, bool] = {}
         #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
         self._leases_changed = asyncio.Event()
         #: How often the heartbeat runs now (None: only when woken).
@@ -161,8 +181,20 @@ class StateMachineEngine:
 
     @property
     def finish_reason(self) -> str | None:
-        """Why :meth:`run` returned: ``"final"`` or ``"stopped"``; None while running."""
+        """Why :meth:`run` returned: ``"final"``, ``"stopped"`` or ``"dead_end"``; None
+        while running."""
         return self._finish_reason
+
+    @property
+    def failure(self) -> MachineFailed | None:
+        """After :meth:`run`: why the machine's end counts as a failure, or None.
+
+        A :class:`DeadEndError` when it entered a non-terminal state nothing leads out
+        of; an :class:`UnhandledFailure` when it ended in a terminal state right after
+        an action of that state failed and no transition took the error event.
+        ``statemachine`` exits 1 for either.
+        """
+        return self._ended_badly
 
     @property
     def store(self) -> Store:
@@ -271,6 +303,15 @@ class StateMachineEngine:
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
         return done
 
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``
+        to pass it, or None when this machine does not hold the job."""
+        return self._jobs.hand_over(job_id)
+
+    def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
+        """Hold again a job whose hand-over failed (the child did not start)."""
+        self._jobs.take_back(job_id, attempt, lease)
+
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
             for job_id in await self._jobs.release_all(self.store):
@@ -289,7 +330,13 @@ class StateMachineEngine:
             if self._durable:
                 if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
                     self._start_heartbeat()
-                inbox = await follow_inbox(self.store, self._name, self.pull_events)
+                inbox = await follow_inbox(
+                    self.store,
+                    self._name,
+                    pull=self.pull_events,
+                    request_pull=self.request_pull,
+                    seen=lambda: self._inbox.last_id,
+                )
                 await self.pull_events()
             while True:
                 event = await self._inbox.get()
@@ -311,6 +358,8 @@ class StateMachineEngine:
             raise self._failure
         reason = self._finish_reason or "stopped"
         self._finish_reason = reason
+        if reason == "final" and self._unhandled_error is not None:
+            self._ended_badly = self._failed_end(*self._unhandled_error)
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
@@ -326,14 +375,32 @@ class StateMachineEngine:
 
     async def _start(self) -> None:
         if self._durable:
+            if not self._fresh:
+                # Refused before registering: the record (its config hash, its status)
+                # stays as the last real run left it.
+                recorded = await self.store.load_machine(self._name)
+                if (
+                    recorded is not None
+                    and recorded.status != "finished"
+                    and recorded.current_state
+                    and recorded.current_state not in self.config.states
+                ):
+                    raise self._unknown_state(recorded)
             previous = await self.store.register_machine(
                 self._name,
                 config_name=self.config.name,
                 config_path=self._config_path,
                 pid=os.getpid(),
                 host=socket.gethostname(),
+                wake_address=self.wake_address,
+                config_hash=self.config.source_hash,
             )
+            for job_id, attempt in self._handed_jobs:
+                await self._jobs.take_over(self.store, job_id, attempt)
             if previous is not None and previous.status != "finished" and not self._fresh:
+                if previous.current_state not in self.config.states:  # changed meanwhile
+                    await self.store.finish_machine(self._name, "stopped")
+                    raise self._unknown_state(previous)
                 await self._resume(previous)
                 return
         initial = self.config.initial_state
@@ -342,8 +409,43 @@ class StateMachineEngine:
             self._held.append(start)
         await self._change_state(None, initial, start)
 
+    def _unknown_state(self, record: MachineStateRecord) -> UnknownStateError:
+        state = record.current_state
+        where = self.config.path or self.config.name
+        message = (
+            f"machine {self._name!r} was in state {state!r}, which {where} no longer has: "
+            f"start it over with --fresh, or move it to one of its states with "
+            f"'statemachine-db set-state {self._name} STATE' "
+            f"(states: {', '.join(self.config.states)})"
+        )
+        logger.error(
+            "[%s] %s",
+            self._name,
+            message,
+            extra={"action": "resume_refused", "machine": self._name, "state": state},
+        )
+        return UnknownStateError(message, machine=self._name, state=state)
+
     async def _resume(self, record: MachineStateRecord) -> None:
         state = record.current_state
+        current = self.config.source_hash
+        if record.config_hash and current and record.config_hash != current:
+            logger.warning(
+                "[%s] resumes in %r under a changed config: %s is not the file it last ran "
+                "(config hash %s, now %s)",
+                self._name,
+                state,
+                self.config.path or self.config.name,
+                record.config_hash,
+                current,
+                extra={
+                    "action": "config_changed",
+                    "machine": self._name,
+                    "state": state,
+                    "previous_hash": record.config_hash,
+                    "config_hash": current,
+                },
+            )
         for key, value in record.context.items():
             if key not in ("machine_name", "config_name"):
                 self.context[key] = value
@@ -439,6 +541,7 @@ class StateMachineEngine:
         self._cancel_timers()
         self._generation += 1
         self._state = target
+        self._unhandled_error = None
         context = self.context
         context["previous_state"] = source
         context["current_state"] = target
@@ -511,6 +614,45 @@ class StateMachineEngine:
             await self._unhandled(held, explicit=True)
         if self.config.is_terminal(self._state):
             self._finish("final")
+        elif not self._has_way_out(self._state):
+            self._dead_end(self._state)
+
+    def _has_way_out(self, state: str) -> bool:
+        """Whether any transition applies in ``state``: its own, a wildcard one or a
+        timeout. (One that loops back, such as a periodic ``timeout(60)``, keeps the
+        machine working, so it counts.)"""
+        found = self._way_out.get(state)
+        if found is None:
+            found = self._way_out[state] = any(
+                t.source in (state, WILDCARD) for t in self.config.transitions
+            )
+        return found
+
+    def _dead_end(self, state: str) -> None:
+        message = (
+            f"state {state!r} has no way out: add a transition from it, or list it under `final:`"
+        )
+        logger.error(
+            "[%s] %s",
+            self._name,
+            message,
+            extra={"action": "dead_end", "machine": self._name, "state": state},
+        )
+        self._ended_badly = DeadEndError(message, machine=self._name, state=state)
+        self._finish("dead_end")
+
+    def _failed_end(self, event: str, error: str | None) -> UnhandledFailure:
+        message = (
+            f"ended in {self._state!r} right after an action failed ({error or 'no message'})"
+            f" and no transition took its error event {event!r}"
+        )
+        logger.error(
+            "[%s] %s",
+            self._name,
+            message,
+            extra={"action": "ended_after_error", "machine": self._name, "state": self._state},
+        )
+        return UnhandledFailure(message, machine=self._name, state=self._state)
 
     def _finish(self, reason: str) -> None:
         if self._finish_reason is None:
@@ -537,6 +679,27 @@ class StateMachineEngine:
                 "machine": self._name,
                 "state": self._state,
                 "event": event.name,
+            },
+        )
+
+    def _unhandled_failure(self, action: str, event: str, error: str | None) -> None:
+        """An action failed and no transition takes its error event: say why, loudly."""
+        self._unhandled_error = (event, error)
+        logger.warning(
+            "[%s] %s action in %r failed (%s) and no transition from %r takes its error "
+            "event %r; the next action runs",
+            self._name,
+            action,
+            self._state,
+            error or "no message",
+            self._state,
+            event,
+            extra={
+                "action": "error_unhandled",
+                "machine": self._name,
+                "state": self._state,
+                "event": event,
+                "error": error,
             },
         )
 
@@ -574,9 +737,13 @@ class StateMachineEngine:
                         continue
                     transition = self.table.lookup(state, outcome.event)
                     if transition is None:
-                        await self._unhandled(
-                            Event(outcome.event, source=ACTION_SOURCE), explicit=outcome.explicit
-                        )
+                        if outcome.failed:
+                            self._unhandled_failure(spec.type, outcome.event, outcome.error)
+                        else:
+                            await self._unhandled(
+                                Event(outcome.event, source=ACTION_SOURCE),
+                                explicit=outcome.explicit,
+                            )
                         continue
                     self._runner = None
                     await self._take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
@@ -595,8 +762,9 @@ class StateMachineEngine:
 
 def _renewal_period(lease: float) -> float:
     """How often leases of ``lease`` seconds are renewed (a third of it, at most the
-    heartbeat's period): two renewals may fail before one runs out."""
-    return min(HEARTBEAT_SECONDS, lease / 3)
+    heartbeat's period): two renewals may fail before one runs out. Never more often
+    than :data:`MIN_RENEWAL_SECONDS`: a lease of 0 s must not spin the heartbeat."""
+    return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))
 
 
 def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:

@@ -27,10 +27,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StateMachineError
+from ..errors import MachineFailed, StateMachineError
 from .action_loader import ActionLoader
 from .loader import load_config
 from .model import MachineConfig
+from .preflight import check_before_start
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -106,9 +107,11 @@ class MachineHost:
             from ..database import open_store
 
             self._store = open_store(self._db)
+        if self._store is not None:
+            self._db = self._store.location  # sockets go to this store's directory
         if self._event_socket_path is not False:
             path = (
-                default_event_socket_path()
+                default_event_socket_path(self._db)
                 if self._event_socket_path in (None, True)
                 else Path(str(self._event_socket_path))
             )
@@ -163,7 +166,10 @@ class MachineHost:
 
     @property
     def failures(self) -> Mapping[str, BaseException]:
-        """Machines that stopped on an internal error, with the error."""
+        """Machines that failed, with the error: an internal error, a refused resume
+        (:class:`~statemachine_engine.errors.UnknownStateError`), or an end that counts as a
+        failure (``engine.failure``: a dead end, an unhandled error; those machines are
+        in :attr:`results` too)."""
         return self._failures
 
     def spawn(
@@ -176,6 +182,7 @@ class MachineHost:
         fresh: bool = False,
         observers: Iterable[MachineObserver] = (),
         dedicated_socket: bool = False,
+        handed_jobs: Iterable[tuple[str, int]] = (),
     ) -> StateMachineEngine:
         """Start a machine in this process; returns its engine (already scheduled to run).
 
@@ -188,9 +195,14 @@ class MachineHost:
             observers: more observers besides the realtime stream.
             dedicated_socket: serve this machine through a control socket of its own
                 (what a one-machine process does) instead of the host's shared one.
+            handed_jobs: ``(job_id, attempt)`` of jobs handed to it by the machine
+                starting it (see :meth:`StateMachineEngine.hand_over_job`).
 
         Raises:
             MachineAlreadyRunning: this or another live process already runs the name.
+            ConfigRefused: ``config`` is a path whose lint finds a state the machine could
+                never leave (a config object is not linted; the engine still ends a
+                machine that enters such a state).
         """
         from ..messaging import delivery
         from ..messaging.control import ControlSocket, already_running
@@ -212,6 +224,7 @@ class MachineHost:
             fresh=fresh,
             transition_table=table,
             own_heartbeat=False,
+            handed_jobs=handed_jobs,
         )
         name = engine.machine_name
         if name in self._machines or delivery.is_local(name):
@@ -221,14 +234,17 @@ class MachineHost:
                 from ..settings import control_socket_path
 
                 dedicated = ControlSocket(
-                    control_socket_path(name, self._prefix),
+                    control_socket_path(name, self._prefix, db=self._db),
                     name,
                     lambda message: self._on_control(name, message),
                 )
                 dedicated.open()
                 self._dedicated[name] = dedicated
+                engine.wake_address = str(dedicated.path)
             else:
-                self._routed().link(name)
+                routed = self._routed()
+                routed.link(name)
+                engine.wake_address = str(routed.path)
         engine.host = self
         if self._stream is not None:
             publisher = RealtimePublisher(name, self._stream)
@@ -278,12 +294,18 @@ class MachineHost:
         try:
             final = await engine.run()
             self._results[name] = final
+            if engine.failure is not None:
+                self._failures[name] = engine.failure
             return final
+        except MachineFailed as exc:  # the engine has said why
+            self._failures[name] = exc
+            return engine.state or ""
         except Exception as exc:
             self._failures[name] = exc
             logger.error(
-                "[%s] stopped on an internal error: %s",
+                "[%s] stopped%s: %s",
                 name,
+                "" if isinstance(exc, StateMachineError) else " on an internal error",
                 exc,
                 extra={"action": "machine_failed", "machine": name},
             )
@@ -303,8 +325,11 @@ class MachineHost:
     def _routed(self) -> HostControlSocket:
         if self._control is None:
             from ..messaging.routing import HostControlSocket
+            from ..settings import socket_dir
 
-            self._control = HostControlSocket(self._on_control, self._prefix)
+            self._control = HostControlSocket(
+                self._on_control, socket_dir(self._db), self._prefix, self._db
+            )
             self._control.open()
         return self._control
 
@@ -353,6 +378,7 @@ class MachineHost:
             config = load_config(
                 key[0], is_known_action=loader.is_known, known_actions=loader.known_types
             )
+            check_before_start([config], loader)  # warnings once per host; errors refuse
             loader.preload({spec.type for specs in config.actions.values() for spec in specs})
             self._configs[key] = config
         return config

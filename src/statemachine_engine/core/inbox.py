@@ -97,6 +97,11 @@ class Inbox:
         await self.pull(store)
 
     @property
+    def last_id(self) -> int:
+        """The newest stored event this inbox has read."""
+        return self._last_id
+
+    @property
     def delivery_mark(self) -> int:
         """How many deliveries there have been so far."""
         return self._deliveries

@@ -4,6 +4,11 @@ A claimed job belongs to its machine until the config completes or fails it. Man
 simple workers never do; their job is completed implicitly when the machine next
 checks the queue or ends cleanly. While the machine lives its leases are renewed, so
 only a dead machine's jobs go back to the queue.
+
+A machine may hand a job it holds to a machine it starts (``start_fsm`` with the job's
+id among the values it passes): the lease moves to the child for the same attempt, and
+the child completes or fails it as if it had claimed it. Every release names the
+attempt it holds, so a holder whose lease ran out cannot finish the job's next attempt.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from ..database.store import DEFAULT_LEASE_SECONDS
 from .context import ENGINE_KEYS, merge_job
 
 if TYPE_CHECKING:
@@ -27,6 +33,7 @@ class JobTracker:
     def __init__(self, worker: str) -> None:
         self.worker = worker
         self._leases: dict[str, float] = {}
+        self._attempts: dict[str, int] = {}
 
     @property
     def held(self) -> list[str]:
@@ -39,9 +46,51 @@ class JobTracker:
     def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
         """Hold ``job`` and expose it in ``context`` (in place of the previous job)."""
         lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
-        self._leases[job.job_id] = lease if lease > 0 else 60.0
+        self._leases[job.job_id] = lease if lease > 0 else DEFAULT_LEASE_SECONDS
+        self._attempts[job.job_id] = job.attempts
         _forget_job_data(context)
         merge_job(context, job.as_context())
+
+    def hand_over(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)`` to
+        pass to it, or None when this machine does not hold the job."""
+        if job_id not in self._leases:
+            return None
+        return self._attempts.pop(job_id), self._leases.pop(job_id)
+
+    def take_back(self, job_id: str, attempt: int, lease: float) -> None:
+        """Hold again a job whose hand-over did not happen (the child did not start)."""
+        self._leases[job_id] = lease
+        self._attempts[job_id] = attempt
+
+    async def take_over(
+        self, store: Store, job_id: str, attempt: int, lease: float = DEFAULT_LEASE_SECONDS
+    ) -> Job | None:
+        """Hold a job handed over by the machine that started this one (its lease moves
+        here); None, logged, when the job is no longer in that attempt."""
+        job = await store.hand_over_job(
+            job_id, attempt=attempt, worker=self.worker, lease_seconds=lease
+        )
+        if job is None:
+            logger.warning(
+                "job %s was handed to %s in attempt %d, but %s; not taking it",
+                job_id,
+                self.worker,
+                attempt,
+                await _describe(store, job_id),
+                extra={"action": "job_handover_refused", "job_id": job_id},
+            )
+            return None
+        self._leases[job_id] = lease
+        self._attempts[job_id] = attempt
+        logger.info(
+            "%s holds job %s (attempt %d), handed over by the machine that started it",
+            self.worker,
+            job_id,
+            attempt,
+            extra={"action": "job_handed_over", "job_id": job_id, "attempt": attempt},
+        )
+        return job
 
     async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> None:
         """After a restart: hold again the context's job if it is still ours."""
@@ -52,6 +101,7 @@ class JobTracker:
         job = await store.get_job(str(job_id))
         if job is not None and job.status == "processing" and job.lease_owner == self.worker:
             self._leases[job.job_id] = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
+            self._attempts[job.job_id] = job.attempts
 
     async def release(
         self,
@@ -62,13 +112,42 @@ class JobTracker:
         error: str | None = None,
         retry: bool = True,
     ) -> bool:
-        """Complete (or with ``error`` fail) a job; False if it was not being processed."""
+        """Complete (or with ``error`` fail) a job; False, logged with the reason, when
+        this machine does not hold it (any more)."""
         self._leases.pop(job_id, None)
+        attempt = self._attempts.pop(job_id, None)
         if error is None:
-            done = await store.complete_job(job_id, result=result, worker=self.worker)
+            done = await store.complete_job(
+                job_id, result=result, worker=self.worker, attempt=attempt
+            )
         else:
-            failed = await store.fail_job(job_id, error, worker=self.worker, retry=retry)
+            failed = await store.fail_job(
+                job_id, error, worker=self.worker, retry=retry, attempt=attempt
+            )
             done = failed is not None
+            if failed is not None and failed.status == "dead":
+                logger.warning(
+                    "job %s is dead (out of attempts after %d): %s",
+                    job_id,
+                    failed.attempts,
+                    error,
+                    extra={
+                        "action": "job_dead",
+                        "job_id": job_id,
+                        "worker": self.worker,
+                        "attempts": failed.attempts,
+                        "error": error,
+                    },
+                )
+        if not done:
+            logger.warning(
+                "%s cannot %s job %s: %s",
+                self.worker,
+                "complete" if error is None else "fail",
+                job_id,
+                await _describe(store, job_id, attempt),
+                extra={"action": "job_release_refused", "job_id": job_id},
+            )
         return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
 
     async def release_all(self, store: Store) -> list[str]:
@@ -86,6 +165,24 @@ class JobTracker:
         lease = self.shortest_lease
         if lease is not None:
             await store.renew_leases(self.worker, lease)
+
+
+async def _describe(store: Store, job_id: str, attempt: int | None = None) -> str:
+    """Why a job cannot be released by a machine, in words."""
+    job = await store.get_job(job_id)
+    if job is None:
+        return "no such job"
+    if job.status != "processing":
+        return f"it is {job.status}"
+    if attempt is not None and job.attempts != attempt:
+        return (
+            f"its lease ran out in attempt {attempt} and attempt {job.attempts} now "
+            f"belongs to {job.lease_owner}"
+        )
+    return (
+        f"attempt {job.attempts} is held by {job.lease_owner}; a machine finishes a job "
+        "it claimed, or one handed to it by start_fsm"
+    )
 
 
 def _forget_job_data(context: MutableMapping[str, Any]) -> None:

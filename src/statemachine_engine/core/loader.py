@@ -27,6 +27,9 @@ from .transitions import MalformedTimeout, parse_timeout
 if TYPE_CHECKING:
     from .yaml_source import YamlDocument, YamlPath
 
+#: Hex digits of sha256 kept by :func:`source_hash` (64 bits: plenty to notice a change).
+SOURCE_HASH_LENGTH = 16
+
 #: Given an action type, whether something provides it (see ``ActionLoader.is_known``).
 ActionTypeCheck = Callable[[str], bool]
 
@@ -58,7 +61,8 @@ def load_config(
         absolute = file.resolve()
         config = config_cache.lookup(absolute, stat, str(path)) if use_cache else None
         if config is None:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = _universal_newlines(data.decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError("config file not found", path=str(path)) from exc
     except IsADirectoryError as exc:
@@ -68,11 +72,23 @@ def load_config(
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from exc
     if config is None:
-        config = config_from_text(text, path=str(path))
+        config = config_from_text(text, path=str(path))._replace(source_hash=source_hash(data))
         if use_cache:
             config_cache.store(absolute, stat, config)
     check_action_types(config, is_known_action, known_actions)
     return config
+
+
+def source_hash(data: bytes) -> str:
+    """The short hash of a config file's bytes that a durable machine records."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:SOURCE_HASH_LENGTH]
+
+
+def _universal_newlines(text: str) -> str:
+    """``\\r\\n`` and ``\\r`` as ``\\n``, as reading in text mode does."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def config_from_text(

@@ -93,6 +93,8 @@ class MachineConfig(NamedTuple):
         final_states: states in which the machine ends when nothing leads out.
         metadata: the free-form ``metadata:`` mapping.
         template: ``template: true`` marks a config run as many instances.
+        source_hash: a short sha256 of the file's bytes, when read from a file (a
+            durable machine records it to notice that its config changed).
     """
 
     name: str
@@ -109,6 +111,7 @@ class MachineConfig(NamedTuple):
     template: bool = False
     path: str | None = None
     positions: Mapping[str, Position] = _EMPTY
+    source_hash: str | None = None
 
     @property
     def default_machine_name(self) -> str | None:

@@ -62,5 +62,12 @@ class MachineRuntime(Protocol):
     ) -> bool:
         """Complete a job, or with ``error`` fail it (retried later unless ``retry`` is False)."""
 
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` because a machine this one starts takes it over:
+        ``(attempt, lease)`` to pass to that machine; None if this one does not hold it."""
+
+    def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
+        """Hold again a job whose hand-over did not happen."""
+
     async def release_claimed_jobs(self) -> None:
         """Complete every job still held: the config never completed them explicitly."""

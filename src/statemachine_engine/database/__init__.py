@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .store import JobNotFound, Store, StoreError
+from .store import JobNotFound, Store, StoreError, StoreNotFound
 
 if TYPE_CHECKING:
     from .models import (
@@ -36,6 +36,7 @@ __all__ = [
     "RealtimeEventModel",
     "Store",
     "StoreError",
+    "StoreNotFound",
     "open_store",
 ]
 
@@ -43,11 +44,13 @@ __all__ = [
 POSTGRES_EXTRA = "statemachine-engine[postgres]"
 
 
-def open_store(location: str | None = None) -> Store:
+def open_store(location: str | None = None, *, create: bool = True) -> Store:
     """Open the store at ``location``, else the configured default.
 
     A ``postgresql://`` (or ``postgres://``) URL opens PostgreSQL (the connection is made
-    on first use); anything else is a SQLite file path.
+    on first use); anything else is a SQLite file path. With ``create=False`` (commands
+    that only read) a missing SQLite file raises :class:`StoreNotFound`: neither it nor
+    its directory is created.
     """
     from ..settings import resolve_db_path
 
@@ -69,7 +72,7 @@ def open_store(location: str | None = None) -> Store:
         )
     from .sqlite import SqliteStore
 
-    return SqliteStore(resolved)
+    return SqliteStore(resolved, create=create)
 
 
 class Database:

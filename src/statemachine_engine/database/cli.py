@@ -3,11 +3,11 @@
 Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-job``,
 ``fail-job``, ``retry``, ``cancel``, ``remove-job``, ``cleanup``, ``purge``,
 ``reset-processing``), machine inboxes (``list-events``, ``cleanup-events``) and machines
-(``machine-state``, ``transition-history``, ``error-history``).
+(``machine-state``, ``set-state``, ``transition-history``, ``error-history``).
 
 Kept light: parsing the command line imports only argparse; the store and asyncio load
-when a command runs. Every listing and detail command takes ``--format table|json``;
-tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
+when a command runs. Every command takes ``--format text|json`` (``table`` is the old name of
+``text``); tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..cli_support import EXIT_OK, run_command
+from ..cli_support import EXIT_OK, EXIT_USAGE, add_format_option, parse_args, run_command
 from ..errors import StateMachineError, UsageError
 from .models.machine_state import STALE_HEARTBEAT_SECONDS, liveness
 
@@ -91,12 +91,7 @@ def _add_common(parser: argparse.ArgumentParser, *, with_format: bool, default: 
         "default data/pipeline.db under the working directory)",
     )
     if with_format:
-        parser.add_argument(
-            "--format",
-            choices=("table", "json"),
-            default=default,
-            help="output format (default: table)",
-        )
+        add_format_option(parser, default=default)
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -111,17 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Inspect and operate the statemachine-engine store: jobs, machine "
         "inboxes, machine states and their history.",
-        epilog="Exit status: 0 on success, 1 on an error (unknown job id, a job in the "
-        "wrong status...), 2 on bad usage (bad JSON, bad option).",
+        epilog="Only add-job and send-event create the store; every other command needs "
+        "one to exist and says where it looked. "
+        "Exit status: 0 on success, 1 on an error (no store, unknown job id, a job in the "
+        "wrong status...), 2 on bad usage (bad JSON, bad option, no command), 141 when "
+        "the reader of the output went away.",
     )
     _add_common(parser, with_format=True, default=None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common_options(with_format=True)]
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler, help_text: str, *, creates_store: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, creates_store=creates_store)
         return p
 
     # jobs: reading
@@ -146,7 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id", metavar="JOB_ID")
 
     # jobs: changing
-    p = command("add-job", _cmd_add_job, "queue a job; prints its id on the first line")
+    p = command(
+        "add-job",
+        _cmd_add_job,
+        "queue a job; prints its id on the first line",
+        creates_store=True,
+    )
     p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job's id (default: generated)")
     p.add_argument("--type", dest="job_type", metavar="TYPE", required=True, help="job type")
     p.add_argument(
@@ -252,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_send_event,
         "commit an event to a machine's inbox and wake the machine (a machine that is not "
         "running gets it when it starts); prints the event's id",
+        creates_store=True,
     )
     p.add_argument("--target", metavar="MACHINE", required=True, help="the receiving machine")
     p.add_argument("--type", dest="event_type", metavar="EVENT", required=True, help="the event")
@@ -261,8 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--control-socket-prefix",
         metavar="P",
-        help="the target listens at P-<machine>.sock (as started with that option; "
-        "env STATEMACHINE_CONTROL_SOCKET_PREFIX)",
+        help="accepted for compatibility and not needed: a running machine records in the "
+        "store where it is woken",
     )
     p = command("list-events", _cmd_list_events, "list events in machines' inboxes, newest first")
     p.add_argument("--target", metavar="MACHINE", help="only events sent to this machine")
@@ -288,6 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
         "every machine's state, status, pid and heartbeat age ('dead': its process is "
         f"gone; 'stale': no heartbeat for {STALE_HEARTBEAT_SECONDS:.0f} s)",
     )
+    p = command(
+        "set-state",
+        _cmd_set_state,
+        "move a machine that is not running to STATE: it resumes there when it next "
+        "starts (its timers are cleared and STATE's actions run again); STATE must be "
+        "one of the machine's recorded config when that file is readable",
+    )
+    p.add_argument("machine", metavar="MACHINE", help="the machine's name")
+    p.add_argument("state", metavar="STATE", help="the state to move it to")
     for name, handler, what in (
         ("transition-history", _cmd_transition_history, "recent transitions, newest first"),
         (
@@ -311,10 +326,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine-db``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    if args.command is None:  # the help, not a one-line error; exit 2 so scripts notice
+        return run_command(lambda: _help(parser), prog=PROG)
     if args.format is None:
-        args.format = "table"
+        args.format = "text"
     return run_command(lambda: _run(args), prog=PROG, debug=bool(args.debug))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_USAGE
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -327,7 +350,9 @@ def _run(args: argparse.Namespace) -> int:
 async def _session(args: argparse.Namespace) -> int:
     from . import open_store
 
-    store = open_store(args.db)
+    # Only commands that add something create a store: the others would find nothing
+    # in a new one, and would leave a stray data/pipeline.db in the wrong directory.
+    store = open_store(args.db, create=args.creates_store)
     try:
         handler: Handler = args.handler
         return await handler(store, args)
@@ -622,7 +647,7 @@ async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str
 
 
 async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
-    from ..messaging.delivery import deliver
+    from ..messaging.delivery import deliver, unseen_machine_warning
 
     event_id = await deliver(
         store,
@@ -631,10 +656,14 @@ async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
         args.payload or {},
         source=args.source,
         job_id=args.job_id,
-        control_socket_prefix=args.control_socket_prefix,
     )
+    warning = await unseen_machine_warning(store, args.target)  # kept all the same
+    if warning is not None:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.format == "json":
-        _print_json({"id": event_id, "target": args.target, "type": args.event_type})
+        _print_json(
+            {"id": event_id, "target": args.target, "type": args.event_type, "warning": warning}
+        )
     else:
         print(event_id)
     return EXIT_OK
@@ -702,6 +731,7 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
                     "host": record.host,
                     "config_name": record.config_name,
                     "config_path": record.config_path,
+                    "config_hash": record.config_hash,
                     "heartbeat_at": record.heartbeat_at,
                     "heartbeat_age": round(age, 3),
                     "started_at": record.started_at,
@@ -730,6 +760,76 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
     headers = ["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"]
     print(_table(headers, rows, right={3, 5}))
     return EXIT_OK
+
+
+#: The event a ``set-state`` move is recorded with in the transition history.
+SET_STATE_EVENT = "set-state"
+
+
+async def _cmd_set_state(store: Store, args: argparse.Namespace) -> int:
+    record = await store.load_machine(args.machine)
+    if record is None or not record.current_state:
+        raise StateMachineError(
+            f"no machine named {args.machine!r} has run against this store "
+            "(statemachine-db machine-state lists them)"
+        )
+    status = liveness(record)
+    if status == "running":
+        raise StateMachineError(
+            f"machine {args.machine!r} is running (pid {record.pid} on {record.host}, "
+            "heartbeat alive): stop it first, then set its state"
+        )
+    _check_state_of_config(record.config_path, args.machine, args.state)
+    context = dict(record.context)
+    context.update(
+        current_state=args.state,
+        previous_state=record.current_state,
+        last_event=SET_STATE_EVENT,
+    )
+    await store.save_transition(
+        args.machine,
+        from_state=record.current_state,
+        to_state=args.state,
+        event=SET_STATE_EVENT,
+        context=context,
+        timers=[],
+        actions_done=False,
+    )
+    # Recorded as stopped, so that its next start resumes there (even after a finish).
+    await store.finish_machine(args.machine, "stopped")
+    if args.format == "json":
+        _print_json(
+            {
+                "machine_name": args.machine,
+                "from_state": record.current_state,
+                "to_state": args.state,
+            }
+        )
+    else:
+        print(
+            f"machine {args.machine!r} moved from {record.current_state!r} to {args.state!r}; "
+            "it resumes there when it next starts"
+        )
+    return EXIT_OK
+
+
+def _check_state_of_config(path: str | None, machine: str, state: str) -> None:
+    """Refuse a state the machine's recorded config does not have (when it is readable)."""
+    from ..core.loader import load_config
+    from ..errors import ConfigError
+
+    if not path:
+        print(f"note: {machine!r} has no recorded config; {state!r} not checked", file=sys.stderr)
+        return
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"note: cannot read {path} ({exc.message}); {state!r} not checked", file=sys.stderr)
+        return
+    if state not in config.states:
+        raise StateMachineError(
+            f"{path} has no state {state!r}; its states: {', '.join(config.states)}"
+        )
 
 
 def _since(hours: float | None) -> float | None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -45,8 +46,9 @@ from psycopg.rows import DictRow, dict_row
 
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
+from .names import NAME_LEASE_SECONDS, live_holder, name_taken
 from .queries import load_queries, migrations
 from .rows import (
     backoff_jitter,
@@ -64,6 +66,7 @@ from .store import (
     RETRY_BACKOFF_CAP_SECONDS,
     RETRY_BACKOFF_SECONDS,
     StoreError,
+    WakeAddress,
 )
 
 if TYPE_CHECKING:
@@ -411,7 +414,12 @@ class PostgresStore:
         return result.rowcount
 
     async def complete_job(
-        self, job_id: str, *, result: Any = None, worker: str | None = None
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        worker: str | None = None,
+        attempt: int | None = None,
     ) -> bool:
         done = await self._run(
             _Q["complete_job"],
@@ -419,13 +427,20 @@ class PostgresStore:
                 "job_id": job_id,
                 "result": None if result is None else dumps(result),
                 "worker": worker,
+                "attempt": attempt,
                 "now": time.time(),
             },
         )
         return bool(done.rows)
 
     async def fail_job(
-        self, job_id: str, error: str, *, worker: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        error: str,
+        *,
+        worker: str | None = None,
+        retry: bool = True,
+        attempt: int | None = None,
     ) -> Job | None:
         failed = await self._run(
             _Q["fail_job"],
@@ -433,6 +448,7 @@ class PostgresStore:
                 "job_id": job_id,
                 "error": error,
                 "worker": worker,
+                "attempt": attempt,
                 "retry": bool(retry),
                 "backoff_base": RETRY_BACKOFF_SECONDS,
                 "backoff_cap": RETRY_BACKOFF_CAP_SECONDS,
@@ -441,6 +457,21 @@ class PostgresStore:
             },
         )
         return job_record(failed.rows[0]) if failed.rows else None
+
+    async def hand_over_job(
+        self, job_id: str, *, attempt: int, worker: str, lease_seconds: float
+    ) -> Job | None:
+        moved = await self._run(
+            _Q["hand_over_job"],
+            {
+                "job_id": job_id,
+                "attempt": int(attempt),
+                "worker": worker,
+                "lease": float(lease_seconds),
+                "now": time.time(),
+            },
+        )
+        return job_record(moved.rows[0]) if moved.rows else None
 
     async def cancel_job(self, job_id: str) -> bool:
         return bool((await self._run(_Q["cancel_job"], _job_now(job_id))).rows)
@@ -533,6 +564,20 @@ class PostgresStore:
         )
         return [event_record(row) for row in result.rows]
 
+    async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
+        rows = (await self._run(_Q["inbox_heads"], {"after_id": after_id})).rows
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        rows = (await self._run(_Q["pending_heads"])).rows
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def last_event_id(self) -> int:
+        return int((await self._run(_Q["last_event_id"])).rows[0]["id"])
+
+    def change_token(self) -> int | None:
+        return None  # inbox wake-ups are NOTIFYs committed with the events
+
     async def mark_events(self, ids: Sequence[int], status: str) -> int:
         if status not in ("pending", "processed", "dropped"):
             raise StoreError(f"unknown event status {status!r}")
@@ -568,21 +613,51 @@ class PostgresStore:
         config_path: str | None,
         pid: int,
         host: str,
+        wake_address: str | None = None,
+        config_hash: str | None = None,
+        lease_seconds: float = NAME_LEASE_SECONDS,
     ) -> MachineStateRecord | None:
-        result = await self._run(
-            _Q["register_machine"],
-            {
-                "machine_name": machine_name,
-                "config_name": config_name,
-                "config_path": config_path,
-                "pid": pid,
-                "host": host,
-                "now": time.time(),
-            },
-        )
-        if not result.rows or not result.rows[0]["current_state"]:
+        while True:  # until the name is taken or found held (each turn: someone moved)
+            rows = (await self._run(_Q["load_machine"], {"machine_name": machine_name})).rows
+            previous = machine_record(rows[0]) if rows else None
+            now = time.time()
+            holder = live_holder(
+                previous,
+                pid=pid,
+                host=host,
+                now=now,
+                pid_alive=pid_alive,
+                lease_seconds=lease_seconds,
+            )
+            if holder is not None:
+                raise name_taken(holder, location=self.location, now=now)
+            taken = await self._run(
+                _Q["register_machine"],
+                {
+                    "machine_name": machine_name,
+                    "config_name": config_name,
+                    "config_path": config_path,
+                    "pid": pid,
+                    "host": host,
+                    "wake_address": wake_address,
+                    "config_hash": config_hash,
+                    "now": now,
+                    "expected_heartbeat": None if previous is None else previous.heartbeat_at,
+                    "expected_status": None if previous is None else previous.status,
+                    "expected_pid": None if previous is None else previous.pid,
+                },
+            )
+            if taken.rows:
+                break
+        if previous is None or not previous.current_state:
             return None
-        return machine_record(result.rows[0])
+        return previous
+
+    async def wake_address(self, machine_name: str) -> WakeAddress | None:
+        rows = (await self._run(_Q["wake_address"], {"machine_name": machine_name})).rows
+        if not rows or not rows[0]["wake_address"]:
+            return None
+        return WakeAddress(rows[0]["wake_address"], rows[0]["host"] or socket.gethostname())
 
     async def save_transition(
         self,

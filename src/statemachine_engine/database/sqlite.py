@@ -17,6 +17,7 @@ made it: an engine, ``statemachine-db`` or a script using the API.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..messaging.wakeup import JOBS, REALTIME, Listener, WakeupListener, notify
+from ..settings import socket_dir, socket_dir_path
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
+from .names import NAME_LEASE_SECONDS, live_holder, name_taken
 from .queries import latest_version, load_queries, migrations
 from .rows import (
     dumps,
@@ -40,7 +43,13 @@ from .rows import (
     record,
     retry_backoff,
 )
-from .store import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS, StoreError
+from .store import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_ATTEMPTS,
+    StoreError,
+    StoreNotFound,
+    WakeAddress,
+)
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 BUSY_TIMEOUT_MS = 30_000
@@ -54,22 +63,28 @@ class SqliteStore:
 
     Args:
         path: the database file, created (owner-only, parent directory too) if missing.
+        create: False to refuse a missing file (:class:`StoreNotFound`) instead of
+            creating it: what commands that only read ask for.
     """
 
     #: Senders wake machines through their control sockets (:mod:`..messaging.delivery`).
     notifies_machines = False
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
-        self._conn = self._open()
+        #: Where this store's processes on this host bind their sockets.
+        self.socket_dir = socket_dir_path(self.location)
+        self._conn = self._open(create)
 
     # -- connection ---------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, create: bool) -> sqlite3.Connection:
         sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
+        if not create and not self.path.is_file():
+            raise StoreNotFound(self.location)
         try:
             if not self.path.exists():
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -132,7 +147,17 @@ class SqliteStore:
         self._conn.close()
 
     async def listener(self) -> Listener:
-        return WakeupListener.shared()
+        return WakeupListener.shared(socket_dir(self.location))
+
+    def _notify(self, topic: str) -> None:
+        notify(topic, self.socket_dir)
+
+    def change_token(self) -> int | None:
+        """SQLite's ``data_version``: changes whenever another connection commits."""
+        try:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"query failed: {exc}", location=self.location) from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -201,7 +226,7 @@ class SqliteStore:
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"a job with id {new_id!r} already exists") from exc
             self._history(conn, new_id, "pending", 0, None, "added", now)
-        notify(JOBS)  # a worker waiting for work takes it now, not at its next look
+        self._notify(JOBS)  # a worker waiting for work takes it now, not at its next look
         return job_record(row)
 
     async def claim_job(
@@ -257,7 +282,12 @@ class SqliteStore:
             return cursor.rowcount
 
     async def complete_job(
-        self, job_id: str, *, result: Any = None, worker: str | None = None
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        worker: str | None = None,
+        attempt: int | None = None,
     ) -> bool:
         now = time.time()
         with self._write() as conn:
@@ -267,17 +297,24 @@ class SqliteStore:
                     "job_id": job_id,
                     "result": None if result is None else dumps(result),
                     "worker": worker,
+                    "attempt": attempt,
                     "now": now,
                 },
             ).fetchone()
             if row is not None:
                 self._history(conn, job_id, "completed", row["attempts"], worker, None, now)
         if row is not None:
-            notify(JOBS)  # wait_for_jobs waiters look again
+            self._notify(JOBS)  # wait_for_jobs waiters look again
         return row is not None
 
     async def fail_job(
-        self, job_id: str, error: str, *, worker: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        error: str,
+        *,
+        worker: str | None = None,
+        retry: bool = True,
+        attempt: int | None = None,
     ) -> Job | None:
         now = time.time()
         with self._write() as conn:
@@ -290,6 +327,7 @@ class SqliteStore:
                     "job_id": job_id,
                     "error": error,
                     "worker": worker,
+                    "attempt": attempt,
                     "retry": retry,
                     "backoff": retry_backoff(current["attempts"]),
                     "now": now,
@@ -298,7 +336,26 @@ class SqliteStore:
             if row is not None:
                 self._history(conn, job_id, row["status"], row["attempts"], worker, error, now)
         if row is not None:
-            notify(JOBS)  # waiters re-read when the retry ripens; wait_for_jobs sees `dead`
+            self._notify(JOBS)  # waiters re-read when the retry ripens; wait_for_jobs sees `dead`
+        return job_record(row) if row is not None else None
+
+    async def hand_over_job(
+        self, job_id: str, *, attempt: int, worker: str, lease_seconds: float
+    ) -> Job | None:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                _Q["hand_over_job"],
+                {
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "worker": worker,
+                    "lease": lease_seconds,
+                    "now": now,
+                },
+            ).fetchone()
+            if row is not None:
+                self._history(conn, job_id, "processing", attempt, worker, "handed over", now)
         return job_record(row) if row is not None else None
 
     async def cancel_job(self, job_id: str) -> bool:
@@ -314,7 +371,7 @@ class SqliteStore:
             if row is not None:
                 self._history(conn, job_id, status, row["attempts"], None, query, now)
         if row is not None:
-            notify(JOBS)
+            self._notify(JOBS)
         return row is not None
 
     async def remove_job(self, job_id: str) -> bool:
@@ -350,7 +407,7 @@ class SqliteStore:
             for row in rows:
                 self._history(conn, row["job_id"], "pending", row["attempts"], None, "reset", now)
         if rows:
-            notify(JOBS)
+            self._notify(JOBS)
         return len(rows)
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -440,6 +497,17 @@ class SqliteStore:
         )
         return [event_record(row) for row in rows]
 
+    async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
+        rows = self._read(_Q["inbox_heads"], {"after_id": after_id})
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        rows = self._read(_Q["pending_heads"])
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def last_event_id(self) -> int:
+        return int(self._read(_Q["last_event_id"])[0]["id"])
+
     async def mark_events(self, ids: Sequence[int], status: str) -> int:
         now = time.time()
         with self._write() as conn:
@@ -474,9 +542,24 @@ class SqliteStore:
         config_path: str | None,
         pid: int,
         host: str,
+        wake_address: str | None = None,
+        lease_seconds: float = NAME_LEASE_SECONDS,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
+        now = time.time()
         with self._write() as conn:
-            previous = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
+            row = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
+            previous = machine_record(row) if row is not None else None
+            holder = live_holder(
+                previous,
+                pid=pid,
+                host=host,
+                now=now,
+                pid_alive=pid_alive,
+                lease_seconds=lease_seconds,
+            )
+            if holder is not None:
+                raise name_taken(holder, location=self.location, now=now)
             conn.execute(
                 _Q["register_machine"],
                 {
@@ -485,12 +568,20 @@ class SqliteStore:
                     "config_path": config_path,
                     "pid": pid,
                     "host": host,
-                    "now": time.time(),
+                    "wake_address": wake_address,
+                    "config_hash": config_hash,
+                    "now": now,
                 },
             )
-        if previous is None or not previous["current_state"]:
+        if previous is None or not previous.current_state:
             return None
-        return machine_record(previous)
+        return previous
+
+    async def wake_address(self, machine_name: str) -> WakeAddress | None:
+        rows = self._read(_Q["wake_address"], {"machine_name": machine_name})
+        if not rows or not rows[0]["wake_address"]:
+            return None
+        return WakeAddress(rows[0]["wake_address"], rows[0]["host"] or socket.gethostname())
 
     async def save_transition(
         self,
@@ -593,7 +684,7 @@ class SqliteStore:
                     "now": time.time(),
                 },
             )
-        notify(REALTIME)  # followers of the feed (database.realtime_feed) read it now
+        self._notify(REALTIME)  # followers of the feed (database.realtime_feed) read it now
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -616,7 +707,7 @@ class SqliteStore:
         with self._write() as conn:
             conn.executemany(_Q["insert_realtime"], rows)
         if rows:
-            notify(REALTIME)
+            self._notify(REALTIME)
 
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000

@@ -11,7 +11,7 @@ processes on this host through Unix datagram sockets, PostgreSQL through
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..errors import StateMachineError
 from .models.job import Job
@@ -29,6 +29,13 @@ RETRY_BACKOFF_SECONDS = 2.0
 RETRY_BACKOFF_CAP_SECONDS = 3600.0
 
 
+class WakeAddress(NamedTuple):
+    """Where a running machine listens for wake-ups: a datagram socket on ``host``."""
+
+    path: str
+    host: str
+
+
 class StoreError(StateMachineError):
     """The store cannot be opened or used (carries the database location)."""
 
@@ -39,6 +46,17 @@ class StoreError(StateMachineError):
 
 class JobNotFound(StoreError):
     """No job has that id."""
+
+
+class StoreNotFound(StoreError):
+    """A command that only reads found no store where it looked (it never creates one)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"no store at {location}: nothing has run here yet; point to one with "
+            "--db PATH or STATEMACHINE_DB"
+        )
+        self.location = location
 
 
 class Store(Protocol):
@@ -95,14 +113,33 @@ class Store(Protocol):
         """Extend every lease ``worker`` holds; returns how many."""
 
     async def complete_job(
-        self, job_id: str, *, result: Any = None, worker: str | None = None
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        worker: str | None = None,
+        attempt: int | None = None,
     ) -> bool:
-        """Mark a processing job completed (only by its lease holder when ``worker`` given)."""
+        """Mark a processing job completed (only by its lease holder when ``worker`` is
+        given, and only in that attempt when ``attempt`` is)."""
 
     async def fail_job(
-        self, job_id: str, error: str, *, worker: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        error: str,
+        *,
+        worker: str | None = None,
+        retry: bool = True,
+        attempt: int | None = None,
     ) -> Job | None:
-        """Record a failure: ``failed`` with a backoff if attempts remain, else ``dead``."""
+        """Record a failure: ``failed`` with a backoff if attempts remain, else ``dead``
+        (fenced by ``worker`` and ``attempt`` like :meth:`complete_job`)."""
+
+    async def hand_over_job(
+        self, job_id: str, *, attempt: int, worker: str, lease_seconds: float
+    ) -> Job | None:
+        """Move a processing job's lease to ``worker`` (a machine its holder started), if
+        the job is still in ``attempt``; None otherwise (it was claimed again since)."""
 
     async def cancel_job(self, job_id: str) -> bool: ...
 
@@ -156,6 +193,19 @@ class Store(Protocol):
         self, target: str, *, after_id: int = 0, limit: int = 1000
     ) -> list[MachineEvent]: ...
 
+    async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
+        """``(target, newest id)`` of every inbox that received events after ``after_id``."""
+
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        """``(target, newest id)`` of every inbox holding events not consumed yet."""
+
+    async def last_event_id(self) -> int:
+        """The id of the newest event in any inbox (0 when there is none)."""
+
+    def change_token(self) -> int | None:
+        """A number that changes whenever another connection commits, read without a
+        query (SQLite's ``data_version``); None when the store cannot tell so cheaply."""
+
     async def mark_events(self, ids: Sequence[int], status: str) -> int: ...
 
     async def list_events(
@@ -174,8 +224,26 @@ class Store(Protocol):
         config_path: str | None,
         pid: int,
         host: str,
+        wake_address: str | None = None,
+        lease_seconds: float = ...,
+        config_hash: str | None = None,
     ) -> MachineStateRecord | None:
-        """Mark the machine running in this process; return its previous record if any."""
+        """Take the machine's name for this process and mark it running; return its
+        previous record if any.
+
+        Args:
+            wake_address: the socket senders on ``host`` wake the machine through.
+            lease_seconds: a holder silent for this long has lost the name.
+            config_hash: identifies the config's content (``MachineConfig.source_hash``);
+                the previous record carries the one it ran under.
+
+        Raises:
+            MachineAlreadyRunning: a live process holds the name (see :mod:`.names`).
+        """
+
+    async def wake_address(self, machine_name: str) -> WakeAddress | None:
+        """Where the running machine ``machine_name`` is woken (None: not running, or
+        woken otherwise)."""
 
     async def save_transition(
         self,

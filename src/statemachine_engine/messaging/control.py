@@ -1,5 +1,7 @@
 """A machine's control socket: a Unix datagram socket that receives events.
 
+(:class:`MachineAlreadyRunning` is raised from here too: it lives in ``errors``.)
+
 Wire format (kept from the earlier implementation): one JSON object per datagram,
 ``{"type": EVENT, "payload": {...} or "<json string>", "job_id": ..., "source": ...}``.
 Reading is event-driven (the loop watches the socket's file descriptor); nothing polls.
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..errors import StateMachineError
+from ..errors import MachineAlreadyRunning, StateMachineError
 
 logger = logging.getLogger("statemachine_engine.control")
 
@@ -47,10 +49,6 @@ class ControlMessage(NamedTuple):
 
 
 ControlHandler = Callable[[ControlMessage], None]
-
-
-class MachineAlreadyRunning(StateMachineError):
-    """Another live process serves this machine name."""
 
 
 class ControlSocket:
@@ -147,7 +145,9 @@ def bind_private_datagram(path: Path) -> socket.socket:
 def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:
     return MachineAlreadyRunning(
         f"machine {machine_name!r} is already running (pid {pid}); "
-        "stop it first or choose another --machine-name"
+        "stop it first or choose another --machine-name",
+        machine_name=machine_name,
+        pid=pid,
     )
 
 

@@ -1,11 +1,17 @@
 """Sending an event to a machine: commit it to the target's inbox, then wake the target.
 
 The store is the channel: an event is durable once :func:`deliver` returns, whether or
-not the target is running, and it has no size limit. With SQLite the sender then wakes
-the target with a datagram to its control socket that only says "look at your inbox"
-(``{"type": "__wake__"}``). A store that wakes machines itself (PostgreSQL's ``NOTIFY``,
-on any host) needs no datagram: the target follows its inbox (:func:`follow_inbox`). If
-the target is not running it finds the event when it starts.
+not the target is running, and it has no size limit. A running machine records in the
+store where it is woken (its wake address: the control socket it listens on), so a
+sender wakes it there with a datagram that only says "look at your inbox"
+(``{"type": "__wake__", "target": ...}``), whatever socket directory or prefix the sender
+itself uses. A store that wakes machines itself (PostgreSQL's ``NOTIFY``, on any host)
+needs no datagram: the target follows its inbox (:func:`follow_inbox`). If the target is
+not running it finds the event when it starts.
+
+A wake-up is only a hint. Should one be lost (a datagram dropped, a sender that died
+between its commit and its wake-up), the process hosting the machine notices the event
+within a second anyway (:mod:`.inbox_watch`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StateMachineError
-from ..settings import control_socket_path
 from .control import WAKE_EVENT
 from .wakeup import machine_topic
 
@@ -50,31 +54,62 @@ async def deliver(
     *,
     source: str | None = None,
     job_id: str | None = None,
-    control_socket_prefix: str | None = None,
 ) -> int:
     """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id."""
     event_id = await store.send_event(target, event_type, payload, source=source, job_id=job_id)
-    if not store.notifies_machines or is_local(target):  # (a local call is quickest)
-        wake_machine(target, control_socket_prefix)
+    local = _LOCAL.get(target)
+    if local is not None:  # a call is quickest
+        local()
+    elif not store.notifies_machines:
+        address = await store.wake_address(target)
+        if address is not None and address.host == this_host():
+            wake_at(address.path, target)
     return event_id
 
 
-#: A machine following its inbox looks at it at least this often, even if a wake-up
-#: was lost (it never is, short of a bug: this bounds the cost of one).
-FOLLOW_INBOX_SAFETY_SECONDS = 60.0
+#: How long a machine following a notifying store's inbox waits for one wake-up before
+#: it waits again (the process's inbox watch sweeps for anything lost far sooner).
+FOLLOW_INBOX_WAIT_SECONDS = 3600.0
+
+
+class Following:
+    """A machine following its inbox; :meth:`cancel` when it ends."""
+
+    def __init__(self, *stops: Callable[[], object]) -> None:
+        self._stops = stops
+
+    def cancel(self) -> None:
+        for stop in self._stops:
+            stop()
 
 
 async def follow_inbox(
-    store: Store, machine_name: str, pull: Callable[[], Awaitable[None]]
-) -> asyncio.Task[None] | None:
-    """Call ``pull`` whenever an event is committed to ``machine_name``'s inbox.
+    store: Store,
+    machine_name: str,
+    *,
+    pull: Callable[[], Awaitable[None]],
+    request_pull: Callable[[], None],
+    seen: Callable[[], int],
+) -> Following:
+    """Have ``machine_name`` pull its inbox whenever an event is committed to it.
 
-    Only for stores that wake machines themselves (None otherwise: the control socket
-    does it). Returns once the store is listening, so that an event committed after
-    this returns is never missed; cancel the task to stop following.
+    Senders wake the machine through its control socket, or, with a store that wakes
+    machines itself, through the store's listener: a task then waits on it (this
+    returns once the store is listening, so that no event committed after it returns is
+    missed). Either way the process's :class:`~.inbox_watch.InboxWatch` catches what a
+    lost wake-up would leave behind: ``seen()`` is the newest event id the machine has
+    read, ``request_pull()`` makes it look.
     """
+    from .inbox_watch import InboxWatch
+
+    watch = InboxWatch.of(store)
+    watch.add(machine_name, seen=seen, request_pull=request_pull)
+
+    def unwatch() -> None:
+        watch.remove(machine_name)
+
     if not store.notifies_machines:
-        return None
+        return Following(unwatch)
     listener = await store.listener()
     topic = machine_topic(machine_name)
     mark = listener.mark(topic)
@@ -82,26 +117,41 @@ async def follow_inbox(
     async def follow() -> None:
         nonlocal mark
         while True:
-            await listener.wait(topic, mark, FOLLOW_INBOX_SAFETY_SECONDS)
+            await listener.wait(topic, mark, FOLLOW_INBOX_WAIT_SECONDS)
             mark = listener.mark(topic)
             await pull()
 
-    return asyncio.create_task(follow(), name=f"{machine_name}:inbox")
+    task = asyncio.create_task(follow(), name=f"{machine_name}:inbox")
+    return Following(task.cancel, unwatch)
 
 
-def wake_machine(target: str, control_socket_prefix: str | None = None) -> bool:
-    """Tell a running machine to read its inbox; False when it is not listening."""
-    local = _LOCAL.get(target)
-    if local is not None:
-        local()
-        return True
-    try:
-        path = control_socket_path(target, control_socket_prefix)
-    except StateMachineError:  # no usable socket directory: nobody to wake
-        return False
+def wake_at(path: str, target: str) -> bool:
+    """Tell the machine ``target`` listening at ``path`` to read its inbox; False when
+    nothing listens there."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         with contextlib.suppress(OSError):
-            sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), str(path))
+            sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), path)
             return True
     return False
+
+
+_HOST: list[str] = []
+
+
+def this_host() -> str:
+    """This host's name, as machines record it."""
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]
+
+
+async def unseen_machine_warning(store: Store, target: str) -> str | None:
+    """Why sending to ``target`` may be a mistake, or None: it has never run against
+    ``store`` (a typo, or the wrong store). The event is kept all the same."""
+    if await store.load_machine(target) is not None:
+        return None
+    if any(record.machine_name == target for record in await store.list_machines()):
+        return None
+    what = f"no machine named {target} has run against this store"
+    return f"{what}; it gets the event when it starts"

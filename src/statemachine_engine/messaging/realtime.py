@@ -36,10 +36,12 @@ RECORD_BATCH = 500
 RECORD_DELAY_SECONDS = 0.05
 
 
-def default_event_socket_path() -> Path:
+def default_event_socket_path(db: str | None = None) -> Path:
+    """``events.sock`` in the socket directory of the store ``db`` (default: the
+    configured one): each store's machines feed that store's monitor."""
     from ..settings import socket_dir
 
-    return socket_dir() / EVENT_SOCKET_NAME
+    return socket_dir(db) / EVENT_SOCKET_NAME
 
 
 class RealtimeStream:

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from ..settings import control_socket_path, socket_dir
+from ..settings import control_socket_path
 from .control import (
     HOST_SOCKET_PREFIX,
     MAX_DATAGRAM,
@@ -41,12 +41,22 @@ class HostControlSocket:
 
     Args:
         handler: called for each message with the machine it is for.
+        directory: the store's socket directory (where ``host-<pid>.sock`` goes).
         prefix: ``--control-socket-prefix`` (where the per-machine links go).
+        db: the store's location (names the directory of the per-machine links).
     """
 
-    def __init__(self, handler: RoutedHandler, prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: RoutedHandler,
+        directory: Path,
+        prefix: str | None = None,
+        db: str | None = None,
+    ) -> None:
         self._handler = handler
+        self._directory = directory
         self._prefix = prefix
+        self._db = db
         self._links: dict[str, Path] = {}
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -54,7 +64,7 @@ class HostControlSocket:
 
     def open(self) -> None:
         """Bind ``host-<pid>.sock`` (mode 0600) and start reading."""
-        path = socket_dir() / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
+        path = self._directory / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # left by a dead process that had our pid
         sock = bind_private_datagram(path)
@@ -65,7 +75,7 @@ class HostControlSocket:
     def link(self, machine_name: str) -> None:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
         assert self.path is not None, "open() first"
-        path = control_socket_path(machine_name, self._prefix)
+        path = control_socket_path(machine_name, self._prefix, db=self._db)
         _refuse_if_served(path, machine_name)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a stale socket or link: its owner is gone

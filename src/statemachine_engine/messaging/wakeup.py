@@ -8,8 +8,8 @@ lost or spurious one costs nothing but a bounded wait or a query.
 
 This module is the SQLite store's mechanism, for processes on one host: a process that
 waits for work (a worker whose queue is empty) binds one datagram socket,
-``wake-<pid>.sock`` in the private socket directory, and whoever commits new work sends
-a one-line datagram naming the topic to every such socket. (Machines themselves are
+``wake-<pid>.sock`` in the store's private socket directory, and whoever commits new
+work sends a one-line datagram naming the topic to every such socket there. (Machines themselves are
 woken through their control sockets, :mod:`.delivery`.) The PostgreSQL store uses
 ``LISTEN``/``NOTIFY`` instead (:mod:`..database.postgres_listener`).
 """
@@ -26,8 +26,6 @@ import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
-
-from ..settings import socket_dir, socket_dir_path
 
 logger = logging.getLogger("statemachine_engine.wakeup")
 
@@ -109,11 +107,11 @@ class TopicWaiters:
             _resolve(waiter, True)
 
 
-def notify(topic: str) -> int:
-    """Wake every process waiting on this host; returns how many were reached."""
+def notify(topic: str, directory: Path) -> int:
+    """Wake every process waiting in ``directory`` (a store's socket directory on this
+    host); returns how many were reached."""
     # Only listeners create the directory (and check it is private); a sender that
     # finds none has nobody to wake.
-    directory = socket_dir_path()
     try:
         names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
     except OSError:  # a wake-up must never fail the caller
@@ -150,30 +148,39 @@ def _remove_if_stale(path: Path) -> None:
 
 
 class WakeupListener(TopicWaiters):
-    """This process's wake socket, shared by every waiter in the process (SQLite)."""
+    """This process's wake socket in one store's socket directory, shared by every
+    waiter in the process (SQLite)."""
 
-    _instance: WakeupListener | None = None
+    _instances: dict[Path, WakeupListener] = {}
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path) -> None:
         super().__init__()
+        self._directory = directory
         self._sock: socket.socket | None = None
         self._path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def shared(cls) -> WakeupListener:
-        """The process's listener, opened on first use in the running loop."""
+    def shared(cls, directory: Path) -> WakeupListener:
+        """The process's listener in ``directory``, opened on first use in the running loop."""
         loop = asyncio.get_running_loop()
-        if cls._instance is None or cls._instance._loop is not loop:
-            if cls._instance is not None:
-                cls._instance.close()  # left by an earlier loop: do not leak its socket
-            cls._instance = cls()
-            cls._instance.open()
-        return cls._instance
+        instance = cls._instances.get(directory)
+        if instance is None or instance._loop is not loop:
+            if instance is not None:
+                instance.close()  # left by an earlier loop: do not leak its socket
+            instance = cls._instances[directory] = cls(directory)
+            instance.open()
+        return instance
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every listener of this process (tests: between event loops)."""
+        for instance in list(cls._instances.values()):
+            instance.close()
 
     def open(self) -> None:
         self._loop = asyncio.get_running_loop()
-        path = socket_dir() / f"{_PREFIX}{os.getpid()}.sock"
+        path = self._directory / f"{_PREFIX}{os.getpid()}.sock"
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -196,8 +203,8 @@ class WakeupListener(TopicWaiters):
             with contextlib.suppress(FileNotFoundError):
                 self._path.unlink()
             self._path = None
-        if WakeupListener._instance is self:
-            WakeupListener._instance = None
+        if WakeupListener._instances.get(self._directory) is self:
+            del WakeupListener._instances[self._directory]
 
     def _on_readable(self) -> None:
         assert self._sock is not None

@@ -142,7 +142,9 @@ async def events(request: Request) -> Response:
 
 
 async def send_event(request: Request) -> Response:
-    from ..messaging.delivery import deliver
+    """Commit an event to a machine's inbox; ``warning`` says when no machine of that
+    name has ever run against this store (the event is kept for when one starts)."""
+    from ..messaging.delivery import deliver, unseen_machine_warning
 
     monitor = _controlled(request)
     body = await _json_body(request)
@@ -152,14 +154,10 @@ async def send_event(request: Request) -> Response:
         raise HTTPException(400, f'"type" must be an event name of 1-{MAX_EVENT_NAME} characters')
     if payload is not None and not isinstance(payload, dict):
         raise HTTPException(400, '"payload" must be a JSON object')
-    await deliver(
-        monitor.store,
-        request.path_params["name"],
-        event_type,
-        payload,
-        source=CONTROL_SOURCE,
-    )
-    return JSONResponse({"ok": True})
+    name = request.path_params["name"]
+    await deliver(monitor.store, name, event_type, payload, source=CONTROL_SOURCE)
+    warning = await unseen_machine_warning(monitor.store, name)
+    return JSONResponse({"ok": True, "warning": warning})
 
 
 async def diagrams(request: Request) -> Response:

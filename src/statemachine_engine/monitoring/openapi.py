@@ -40,6 +40,17 @@ def _path(name: str) -> dict[str, Any]:
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"detail": {"type": "string"}}},
     "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+    "Sent": {
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean"},
+            "warning": {
+                "type": ["string", "null"],
+                "description": "set when no machine of that name has run against this store "
+                "(the event is kept: it gets it when it starts)",
+            },
+        },
+    },
     "Machine": {
         "type": "object",
         "properties": {
@@ -161,7 +172,7 @@ PATHS: dict[str, Any] = {
                     }
                 },
             },
-            "responses": {**_CONTROL, "400": _ERROR},
+            "responses": {**_CONTROL, "200": _json(_ref("Sent")), "400": _ERROR},
         }
     },
     "/api/jobs": {

@@ -55,7 +55,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
         event_socket = None
         path: Path | None = None
         if _takes_the_event_socket(settings):
-            path = settings.event_socket_path or default_event_socket_path()
+            path = settings.event_socket_path or default_event_socket_path(settings.db)
             try:
                 event_socket = listener.bind_event_socket(path)
             except listener.EventSocketBusy:
@@ -70,7 +70,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
                 cleanup.callback(listener.release, event_socket, path)
         tcp = bind_tcp(settings.host, settings.port)
         cleanup.callback(tcp.close)
-        store = open_store(settings.db)
+        store = open_store(settings.db, create=False)  # it shows a store, never makes one
         monitor = Monitor(settings, store, event_socket, path)
         await monitor.start()
         cleanup.pop_all()  # the monitor owns the event socket and the store now

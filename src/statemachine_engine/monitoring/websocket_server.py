@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..cli_support import run_command
+from ..cli_support import parse_args, run_command
 from .settings import DEFAULT_STREAM_PORT
 
 PROG = "statemachine_engine.monitoring.websocket_server"
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..ui.cli import settings_from
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     settings = settings_from(args, stream_only=True)

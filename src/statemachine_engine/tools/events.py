@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -23,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..cli_support import EXIT_INTERRUPTED, EXIT_OK, run_command
+from ..cli_support import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_format_option,
+    parse_args,
+    run_command,
+)
 from ..errors import StateMachineError
 
 if TYPE_CHECKING:
@@ -40,9 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "log, registrations, terminations) as they happen.",
     )
     parser.add_argument("--machine", metavar="M", help="only this machine's events")
-    parser.add_argument(
-        "--format", choices=("human", "json"), default="human", help="output (default: human)"
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)"
     )
@@ -89,7 +94,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     # A service manager's or a script's stop is a requested end, not a crash: exit 0,
     # after the same clean-up as Ctrl-C (the default action would skip it).
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -113,12 +118,24 @@ def _run(args: argparse.Namespace) -> int:
     if location.startswith(("postgresql://", "postgres://")):
         return _follow_store(args, location)
 
-    path = Path(args.event_socket_path) if args.event_socket_path else default_event_socket_path()
+    path = (
+        Path(args.event_socket_path)
+        if args.event_socket_path
+        else default_event_socket_path(location)
+    )
     if args.history:
         _replay(args)
     sock = _listen(path)
     try:  # from here on, an interrupt still closes the socket and removes its file
-        print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
+        if args.event_socket_path:
+            print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
+        else:
+            note = "" if os.path.exists(location) else " (no store there yet)"
+            print(
+                f"{PROG}: listening on {path}, for the machines of {location}{note}",
+                file=sys.stderr,
+                flush=True,
+            )
         deadline = None if args.duration is None else time.monotonic() + args.duration
         while True:
             timeout = None if deadline is None else deadline - time.monotonic()
@@ -164,7 +181,7 @@ def _replay(args: argparse.Namespace) -> None:
     from ..database import open_store
 
     async def recent() -> list[dict[str, Any]]:
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)  # a read: never creates a store
         try:
             events = await store.list_realtime(machine=args.machine, limit=1_000_000_000)
         finally:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._version import __version__
-from ..cli_support import run_command
+from ..cli_support import parse_args, run_command
 from ..monitoring.settings import (
     CLIENT_QUEUE_SIZE,
     DEFAULT_HOST,
@@ -117,7 +117,7 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> ServerSettin
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {args.port}")
     root = Path(args.project_root).expanduser()

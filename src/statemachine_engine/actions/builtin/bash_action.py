@@ -73,11 +73,16 @@ class BashAction(BaseAction):
             context["last_error"] = f"command exited with status {result.exit_code}" + (
                 f": {detail}" if detail else ""
             )
-        self.logger.info(
-            "[%s] %s",
+        self.logger.warning(
+            "[%s] bash command failed: %s",
             context.get("machine_name", "?"),
             context["last_error"],
-            extra={"action": "bash_failed", "exit_code": result.exit_code},
+            extra={
+                "action": "bash_failed",
+                "machine": context.get("machine_name"),
+                "exit_code": result.exit_code,
+                "error": context["last_error"],
+            },
         )
         return self._mapped_error(result.exit_code)
 

@@ -13,6 +13,12 @@ Options:
     success: event once the child is started (default ``success``).
     error: event when the child cannot start, e.g. its name is taken (default ``error``).
 
+A job this machine holds is handed over to the child when its id is among the values
+``context_vars`` passes (``current_job.job_id as job_id``, the earlier implementation's
+pattern): the child then holds the job's lease and completes or fails it; this machine
+no longer completes it implicitly. If the job's lease ran out and it was claimed again
+meanwhile, the child does not take it (attempts are checked).
+
 A child process shares this machine's store (``--db`` is inherited through
 ``STATEMACHINE_DB``), runs in its own session (stopping this machine does not stop it),
 writes its log to this machine's stderr, and is reaped when it ends. A child in this
@@ -79,12 +85,47 @@ class StartFsmAction(BaseAction):
         if not yaml_path or not name:
             raise ActionError("start_fsm needs 'yaml_path' and 'machine_name'")
         seeded = initial_context(self.get_config_value("context_vars"), context)
-        if self.get_config_value("in_process", False) is True:
-            return self._start_here(str(yaml_path), str(name), seeded, context)
-        argv = [sys.executable, "-m", "statemachine_engine", str(yaml_path)]
-        argv += ["--machine-name", str(name)]
+        handed = self._hand_over(seeded)
+        try:
+            if self.get_config_value("in_process", False) is True:
+                return self._start_here(str(yaml_path), str(name), seeded, context, handed)
+            return self._start_process(str(yaml_path), str(name), seeded, context, handed)
+        except BaseException:
+            self._take_back(handed)
+            raise
+
+    def _hand_over(self, seeded: dict[str, Any]) -> list[tuple[str, int, float]]:
+        """Jobs this machine holds whose ids the child is given: their leases go to it."""
+        runtime = self.runtime
+        if runtime is None:
+            return []
+        handed = []
+        for value in seeded.values():
+            if isinstance(value, str):
+                held = runtime.hand_over_job(value)
+                if held is not None:
+                    handed.append((value, *held))
+        return handed
+
+    def _take_back(self, handed: list[tuple[str, int, float]]) -> None:
+        if self.runtime is not None:
+            for job_id, attempt, lease in handed:
+                self.runtime.take_back_job(job_id, attempt, lease)
+
+    def _start_process(
+        self,
+        yaml_path: str,
+        name: str,
+        seeded: dict[str, Any],
+        context: dict[str, Any],
+        handed: list[tuple[str, int, float]],
+    ) -> str | None:
+        argv = [sys.executable, "-m", "statemachine_engine", yaml_path]
+        argv += ["--machine-name", name]
         if seeded:
             argv += ["--initial-context", json.dumps(seeded, default=str)]
+        for job_id, attempt, _ in handed:
+            argv += ["--take-over-job", f"{job_id}@{attempt}"]
         actions_dir = self.get_config_value("actions_dir")
         if actions_dir:
             argv += ["--actions-dir", str(actions_dir)]
@@ -92,9 +133,7 @@ class StartFsmAction(BaseAction):
         argv += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
         # Not an asyncio subprocess: asyncio kills its children when its loop closes,
         # and a spawned machine must outlive the one that started it.
-        process = subprocess.Popen(  # noqa: ASYNC220 - a fork takes ~1 ms
-            argv, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
         _reap_when_done(process)
         if self.get_config_value("store_pid", False) is True:
             context.setdefault("spawned_pids", []).append(process.pid)
@@ -109,7 +148,12 @@ class StartFsmAction(BaseAction):
         return self.success_event
 
     def _start_here(
-        self, yaml_path: str, name: str, seeded: dict[str, Any], context: dict[str, Any]
+        self,
+        yaml_path: str,
+        name: str,
+        seeded: dict[str, Any],
+        context: dict[str, Any],
+        handed: list[tuple[str, int, float]],
     ) -> str | None:
         host = runtime_of(self).host
         if host is None:
@@ -129,8 +173,10 @@ class StartFsmAction(BaseAction):
                 machine_name=name,
                 initial_context=seeded,
                 actions_dir=str(actions_dir) if actions_dir else None,
+                handed_jobs=[(job_id, attempt) for job_id, attempt, _ in handed],
             )
         except StateMachineError as exc:
+            self._take_back(handed)
             context["last_error"] = str(exc)
             self.logger.error(
                 "[%s] start_fsm: cannot start %s: %s", context.get("machine_name", "?"), name, exc

@@ -36,9 +36,10 @@ class MachineEventModel(BaseModel):
         source: str | None = None,
         job_id: str | None = None,
     ) -> int:
-        return await self.store.send_event(
-            target, event_type, payload, source=source, job_id=job_id
-        )
+        """Commit an event to ``target``'s inbox and wake it if it runs; returns the id."""
+        from ...messaging.delivery import deliver
+
+        return await deliver(self.store, target, event_type, payload, source=source, job_id=job_id)
 
     async def pending(
         self, target: str, after_id: int = 0, limit: int = 1000

@@ -23,12 +23,16 @@ class MachineStateRecord(NamedTuple):
     timers: Sequence[tuple[str, float]] = ()
     config_name: str | None = None
     config_path: str | None = None
+    #: Short hash of the config file the machine last started with (None: unknown).
+    config_hash: str | None = None
     pid: int | None = None
     host: str | None = None
     status: str = "running"
     started_at: float = 0.0
     heartbeat_at: float = 0.0
     updated_at: float = 0.0
+    #: Where the running machine is woken on its host (a Unix datagram socket).
+    wake_address: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..._version import __version__
-from ...cli_support import EXIT_ERROR, EXIT_OK, run_command
+from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
 from ...errors import ConfigError, UsageError
 from .build import DiagramSet, build_diagrams
 
@@ -46,6 +46,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 if any generated file is missing or out of date (for CI)",
     )
+    add_format_option(parser)
     parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -53,7 +54,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of ``statemachine-diagrams``; returns the exit status."""
-    args = build_parser(prog).parse_args(argv)
+    args = parse_args(build_parser(prog), argv)
     return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
 
 
@@ -87,7 +88,7 @@ def _group_file_name(group: str, taken: dict[str, str]) -> str:
 def _run(args: argparse.Namespace, prog: str) -> int:
     from ...core.loader import load_config
 
-    sets: list[tuple[Path, DiagramSet]] = []
+    sets: list[tuple[str, Path, DiagramSet]] = []
     stems: dict[str, str] = {}
     for raw in args.configs:
         stem = Path(raw).stem
@@ -101,18 +102,29 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             config = load_config(raw, use_cache=False)
         except ConfigError as exc:
             raise UsageError(str(exc)) from exc
-        sets.append((args.output_dir / stem, build_diagrams(config, stem=stem)))
+        sets.append((raw, args.output_dir / stem, build_diagrams(config, stem=stem)))
     stale: list[Path] = []
-    for directory, diagrams in sets:
+    report: list[dict[str, object]] = []
+    for raw, directory, diagrams in sets:
         files = output_files(diagrams)
+        report.append({"config": raw, "directory": str(directory), "files": sorted(files)})
         if args.check:
             stale.extend(_outdated(directory, files))
         else:
             _write(directory, files)
-            print(f"{prog}: wrote {directory}/ ({len(files)} files)")
+            if args.format == "text":
+                print(f"{prog}: wrote {directory}/ ({len(files)} files)")
+    if args.format == "json":
+        print(
+            json.dumps(
+                {"check": args.check, "configs": report, "stale": [str(p) for p in stale]},
+                indent=2,
+            )
+        )
     if stale:
-        for path in stale:
-            print(f"{prog}: out of date: {path}", file=sys.stderr)
+        if args.format == "text":
+            for path in stale:
+                print(f"{prog}: out of date: {path}", file=sys.stderr)
         print(f"{prog}: run {prog} without --check to regenerate", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

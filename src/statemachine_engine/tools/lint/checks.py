@@ -7,7 +7,7 @@ code of :data:`.findings.RULES`. :data:`CHECKS` lists them in code order.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ...core.context import ENGINE_KEYS
@@ -71,9 +71,9 @@ def check_undefined_states(config: MachineConfig, context: LintContext) -> Itera
             first = next(t for t in config.transitions if t.target == state)
             yield finding(
                 "SM101",
-                f"state {state!r} is only ever a transition target: it has no actions, no "
-                "transitions out and is not terminal. Fix the name, or define it (list it "
-                "under states:, give it actions or transitions, or list it under final:)",
+                f"state {state!r} is only ever a transition target, so it has no way out "
+                "(no actions, no transition from it, not terminal): fix the name if it is a "
+                "typo, else add a transition from it, or list it under final:",
                 first.position,
             )
 
@@ -151,10 +151,82 @@ def check_dead_ends(config: MachineConfig, context: LintContext) -> Iterator[Fin
         ):
             yield finding(
                 "SM105",
-                f"state {state!r} has no transition out and is not terminal: a machine that "
-                "enters it waits forever. Add a transition out, or list it under final:",
+                f"state {state!r} has no way out (no transition from it, no wildcard, no "
+                "timeout) and is not terminal: a machine that enters it would wait forever. "
+                "Add a transition from it, or list it under final:",
                 _state_position(config, state),
+                state,
             )
+
+
+#: Polling actions: type -> the options naming what they return when they find nothing
+#: (with each option's default). Such a result must lead somewhere, else the machine
+#: stops polling and sits idle while work waits.
+POLLING_RESULTS: Mapping[str, tuple[tuple[str, str | None], ...]] = {
+    "check_database_queue": (("empty", "no_jobs"),),
+    "check_events": (("empty", "no_events"),),
+    "get_pending_jobs": (("empty", "no_jobs"),),
+    "wait_for_jobs": (("pending", None), ("timeout_event", "jobs_timeout")),
+}
+
+
+def check_stalled_polling(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
+    """SM106: a polling action whose "nothing yet" result leads nowhere.
+
+    The result is then dropped as unhandled, the state's action list ends and the machine
+    waits in the state: it never polls again, so jobs or events that arrive later wait
+    forever. Nothing is reported when the state moves on by itself anyway: a
+    ``timeout(N)`` transition from it, or a later action of its list whose event (or a
+    custom action, which may return anything) has a transition from it. A terminal
+    state is exempt: finding nothing there ends the machine.
+    """
+    table = TransitionTable.build(config.transitions)
+    for state, specs in config.actions.items():
+        if config.is_terminal(state):
+            continue  # finding nothing there ends the machine: no stall
+        for index, spec in enumerate(specs):
+            results = POLLING_RESULTS.get(spec.type)
+            if results is None or context.is_custom_action(spec.type):
+                continue
+            if table.timeouts_for(state) or _later_action_moves_on(
+                table, state, specs[index + 1 :], context
+            ):
+                continue
+            for option, default in results:
+                value = spec.options.get(option, default)
+                event = None if value is None else str(value)
+                if event is not None and ("{" in event or table.lookup(state, event)):
+                    continue
+                yield finding(
+                    "SM106", _stall_message(spec.type, state, option, event), spec.position
+                )
+
+
+def _later_action_moves_on(
+    table: TransitionTable, state: str, later: Sequence[ActionSpec], context: LintContext
+) -> bool:
+    for spec in later:
+        events = context.emitted_by(spec.type, spec.options)
+        if events is None or any(table.lookup(state, event) for event in events):
+            return True
+    return False
+
+
+def _stall_message(action: str, state: str, option: str, event: str | None) -> str:
+    fix = f"or add a timeout(N) transition from {state!r}, or list it under final:"
+    if event is None:  # wait_for_jobs without pending:
+        return (
+            f"{action} in state {state!r} returns nothing while jobs are still pending, and "
+            f"nothing else leads out of {state!r}: the machine stops waiting and sits there. "
+            f"Set pending: (e.g. pending: still_running) with a transition {state} "
+            f"--still_running--> {state}, {fix}"
+        )
+    return (
+        f"{action} in state {state!r} returns {event!r} ({option}:) when it finds nothing, "
+        f"and no transition from {state!r} takes {event!r}: the machine stops polling and "
+        f"sits there while work waits. Add a transition on {event!r} (a loop {state} "
+        f"--{event}--> {state} polls again), {fix}"
+    )
 
 
 def check_unreachable_states(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
@@ -319,6 +391,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("SM103", check_timeouts),
     ("SM104", check_conflicting_transitions),
     ("SM105", check_dead_ends),
+    ("SM106", check_stalled_polling),
     ("SM201", check_unreachable_states),
     ("SM202", check_unsent_events),
     ("SM203", check_unhandled_results),

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ..._version import __version__
-from ...cli_support import EXIT_ERROR, EXIT_OK, run_command
+from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
 from ...errors import ConfigError, UsageError
 from .linter import lint_paths
 from .report import json_report, summary, text_lines
@@ -27,7 +27,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Check machine configs without running them: undefined or unreachable "
-        "states, dead ends, events nothing sends, unknown action types, conflicting "
+        "states, dead ends, polling loops that stop polling, events nothing sends, unknown "
+        "action types, conflicting "
         "transitions, unfillable placeholders, malformed timeouts. Configs given together "
         "are linted as one system (events they send each other count as sent). "
         "Exit status: 0 clean, 1 findings that fail, 2 usage error.",
@@ -36,9 +37,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict", action="store_true", help="fail (exit 1) on warnings as well as errors"
     )
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output (default: text)"
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--actions-dir",
         metavar="DIR",
@@ -58,7 +57,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of ``statemachine-validate``; returns the exit status."""
-    args = build_parser(prog).parse_args(argv)
+    args = parse_args(build_parser(prog), argv)
     return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
 
 

@@ -28,6 +28,7 @@ RULES: dict[str, Rule] = {
         Rule("SM103", ERROR, "malformed timeout"),
         Rule("SM104", ERROR, "conflicting transitions (same source and event)"),
         Rule("SM105", ERROR, "non-terminal state with no way out"),
+        Rule("SM106", ERROR, "polling action whose empty result leads nowhere"),
         Rule("SM201", WARNING, "unreachable state"),
         Rule("SM202", WARNING, "event that nothing emits"),
         Rule("SM203", WARNING, "success:/error: event with no transition"),
@@ -38,11 +39,12 @@ RULES: dict[str, Rule] = {
 
 
 class Finding(NamedTuple):
-    """One problem found in a config."""
+    """One problem found in a config (``subject``: the state it is about, if one)."""
 
     code: str
     message: str
     position: Position
+    subject: str | None = None
 
     @property
     def severity(self) -> Severity:
@@ -57,8 +59,8 @@ class Finding(NamedTuple):
         return (path or "", line or 0, column or 0, self.code, self.message)
 
 
-def finding(code: str, message: str, position: Position) -> Finding:
+def finding(code: str, message: str, position: Position, subject: str | None = None) -> Finding:
     """A :class:`Finding`; ``code`` must be one of :data:`RULES`."""
     if code not in RULES:
         raise ValueError(f"unknown lint code {code!r}")
-    return Finding(code, message, position)
+    return Finding(code, message, position, subject)

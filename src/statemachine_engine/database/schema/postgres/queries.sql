@@ -154,6 +154,7 @@ WITH done AS (
         updated_at = %(now)s, lease_owner = NULL, lease_expires = NULL
     WHERE job_id = %(job_id)s AND status = 'processing'
       AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s::text)
+      AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s::integer)
     RETURNING job_id, attempts
 ), logged AS (
     INSERT INTO job_history (job_id, status, attempt, worker, at)
@@ -175,12 +176,27 @@ WITH failed AS (
         lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
     WHERE job_id = %(job_id)s AND status IN ('processing', 'pending', 'failed')
       AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s::text)
+      AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s::integer)
     RETURNING *
 ), logged AS (
     INSERT INTO job_history (job_id, status, attempt, worker, message, at)
     SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s FROM failed
 )
 SELECT * FROM failed;
+
+-- name: hand_over_job
+-- A job its holder passed to a machine it started: the lease moves to that machine, for
+-- the same attempt only (a stale hand-over cannot take a job claimed again since).
+WITH moved AS (
+    UPDATE jobs SET lease_owner = %(worker)s, lease_expires = %(now)s + %(lease)s,
+                    updated_at = %(now)s
+    WHERE job_id = %(job_id)s AND status = 'processing' AND attempts = %(attempt)s
+    RETURNING *
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+    SELECT job_id, 'processing', attempts, %(worker)s, 'handed over', %(now)s FROM moved
+)
+SELECT * FROM moved;
 
 -- name: cancel_job
 WITH changed AS (
@@ -282,21 +298,41 @@ UPDATE machine_events SET status = %(status)s, processed_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 
 -- name: register_machine
--- `previous` reads the row as it was before this statement's upsert.
-WITH previous AS (
-    SELECT * FROM machine_state WHERE machine_name = %(machine_name)s
-), registered AS (
-    INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid,
-                               host, status, started_at, heartbeat_at, updated_at)
-    VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, '', %(pid)s, %(host)s,
-            'running', %(now)s, %(now)s, %(now)s)
-    ON CONFLICT (machine_name) DO UPDATE
-    SET config_name = excluded.config_name, config_path = excluded.config_path,
-        pid = excluded.pid, host = excluded.host, status = 'running',
-        started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-        updated_at = excluded.updated_at
-)
-SELECT * FROM previous;
+-- Takes the name when the record is still as the caller read it (`expected_heartbeat`
+-- NULL: the caller saw no record), so that of two processes judging a holder gone only
+-- one takes its place. No row back: someone else registered meanwhile; read again.
+INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
+                           pid, host, wake_address, status, started_at, heartbeat_at,
+                           updated_at)
+VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, %(config_hash)s, '', %(pid)s,
+        %(host)s, %(wake_address)s, 'running', %(now)s, %(now)s, %(now)s)
+ON CONFLICT (machine_name) DO UPDATE
+SET config_name = excluded.config_name, config_path = excluded.config_path,
+    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
+    wake_address = excluded.wake_address,
+    status = 'running', started_at = excluded.started_at,
+    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
+WHERE machine_state.heartbeat_at = %(expected_heartbeat)s::double precision
+  AND machine_state.status = %(expected_status)s::text
+  AND machine_state.pid IS NOT DISTINCT FROM %(expected_pid)s::integer
+RETURNING 1 AS taken;
+
+-- name: wake_address
+SELECT wake_address, host FROM machine_state
+WHERE machine_name = %(machine_name)s AND status = 'running';
+
+-- name: inbox_heads
+SELECT target_machine, max(id) AS head FROM machine_events
+WHERE id > %(after_id)s GROUP BY target_machine;
+
+-- name: pending_heads
+-- Inboxes holding events not consumed yet, with the newest id of each (the partial
+-- index of pending events, grouped).
+SELECT target_machine, max(id) AS head FROM machine_events
+WHERE status = 'pending' GROUP BY target_machine;
+
+-- name: last_event_id
+SELECT coalesce(max(id), 0) AS id FROM machine_events;
 
 -- name: save_transition
 -- State, history and the consumed event: one statement, so all or nothing.

@@ -64,6 +64,7 @@ SET status = 'completed', result = :result, completed_at = :now, updated_at = :n
     lease_owner = NULL, lease_expires = NULL
 WHERE job_id = :job_id AND status = 'processing'
   AND (:worker IS NULL OR lease_owner = :worker)
+  AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING attempts;
 
 -- name: fail_job
@@ -75,6 +76,14 @@ SET status = CASE WHEN :retry AND attempts < max_attempts THEN 'failed' ELSE 'de
     lease_owner = NULL, lease_expires = NULL, updated_at = :now
 WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
   AND (:worker IS NULL OR lease_owner = :worker)
+  AND (:attempt IS NULL OR attempts = :attempt)
+RETURNING *;
+
+-- name: hand_over_job
+-- A job its holder passed to a machine it started: the lease moves to that machine, for
+-- the same attempt only (a stale hand-over cannot take a job claimed again since).
+UPDATE jobs SET lease_owner = :worker, lease_expires = :now + :lease, updated_at = :now
+WHERE job_id = :job_id AND status = 'processing' AND attempts = :attempt
 RETURNING *;
 
 -- name: cancel_job
@@ -137,14 +146,36 @@ UPDATE machine_events SET status = :status, processed_at = :now
 WHERE id = :id AND status = 'pending';
 
 -- name: register_machine
-INSERT INTO machine_state (machine_name, config_name, config_path, current_state, pid, host,
-                           status, started_at, heartbeat_at, updated_at)
-VALUES (:machine_name, :config_name, :config_path, '', :pid, :host, 'running', :now, :now, :now)
+INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
+                           pid, host, wake_address, status, started_at, heartbeat_at,
+                           updated_at)
+VALUES (:machine_name, :config_name, :config_path, :config_hash, '', :pid, :host,
+        :wake_address, 'running', :now, :now, :now)
 ON CONFLICT (machine_name) DO UPDATE
 SET config_name = excluded.config_name, config_path = excluded.config_path,
-    pid = excluded.pid, host = excluded.host, status = 'running',
-    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-    updated_at = excluded.updated_at;
+    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
+    wake_address = excluded.wake_address,
+    status = 'running', started_at = excluded.started_at,
+    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
+
+-- name: wake_address
+SELECT wake_address, host FROM machine_state
+WHERE machine_name = :machine_name AND status = 'running';
+
+-- name: inbox_heads
+-- Inboxes that received events after :after_id, with the newest id of each (a range of
+-- the primary key: cheap however many events are kept).
+SELECT target_machine, max(id) AS head FROM machine_events
+WHERE id > :after_id GROUP BY target_machine;
+
+-- name: pending_heads
+-- Inboxes holding events not consumed yet, with the newest id of each (the partial
+-- index of pending events, grouped).
+SELECT target_machine, max(id) AS head FROM machine_events
+WHERE status = 'pending' GROUP BY target_machine;
+
+-- name: last_event_id
+SELECT coalesce(max(id), 0) AS id FROM machine_events;
 
 -- name: save_state
 -- An upsert: a transition is never lost because the machine was not registered first.

@@ -307,8 +307,9 @@ function sendEventForm(name, config) {
             return;
           }
           try {
-            await api.sendEvent(name, type.value.trim(), body);
-            notify(`Sent ${type.value.trim()} to ${name}`, "success");
+            const sent = await api.sendEvent(name, type.value.trim(), body);
+            if (sent && sent.warning) notify(`Sent ${type.value.trim()}, but ${sent.warning}`, "warning");
+            else notify(`Sent ${type.value.trim()} to ${name}`, "success");
             type.value = "";
           } catch (error) {
             notify(`Sending to ${name} failed: ${error.message}`, "error");

@@ -1,0 +1,123 @@
+"""A machine name is held in the store: one live process per name, on every backend."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import pytest
+
+from statemachine_engine.database.store import Store, WakeAddress
+from statemachine_engine.errors import MachineAlreadyRunning
+from tests.support.pids import ended_pid
+
+HERE = socket.gethostname()
+
+
+async def register(store: Store, name: str = "worker", **overrides: Any) -> Any:
+    options: dict[str, Any] = {
+        "config_name": "worker",
+        "config_path": "/etc/worker.yaml",
+        "pid": os.getpid(),
+        "host": HERE,
+    }
+    options.update(overrides)
+    return await store.register_machine(name, **options)
+
+
+async def test_a_live_process_on_this_host_keeps_its_name(store: Store) -> None:
+    holder = os.getppid()  # alive, and not this process
+    await register(store, pid=holder)
+    with pytest.raises(MachineAlreadyRunning) as refused:
+        await register(store)
+    message = str(refused.value)
+    assert f"pid {holder} on {HERE}" in message
+    assert "'worker' is already running against" in message
+    assert refused.value.pid == holder
+    record = await store.load_machine("worker") or (await store.list_machines())[0]
+    assert record.pid == holder, "the refused process changed nothing"
+
+
+async def test_a_gone_process_on_this_host_loses_its_name_at_once(store: Store) -> None:
+    await register(store, pid=ended_pid())
+    await register(store)
+    [record] = await store.list_machines()
+    assert record.pid == os.getpid()
+
+
+async def test_another_host_keeps_the_name_until_its_lease_runs_out(store: Store) -> None:
+    await register(store, host="elsewhere", pid=1)
+    with pytest.raises(MachineAlreadyRunning, match="pid 1 on elsewhere"):
+        await register(store)
+    # Silent for longer than the lease: the other host's process is presumed dead.
+    await register(store, lease_seconds=-1.0)
+    [record] = await store.list_machines()
+    assert (record.host, record.pid) == (HERE, os.getpid())
+
+
+async def test_a_live_pid_with_a_stale_heartbeat_loses_the_name(store: Store) -> None:
+    """A pid alive on this host whose heartbeat stopped is not a machine any more (the
+    pid was reused, or the process hangs)."""
+    await register(store, pid=os.getppid())
+    await register(store, lease_seconds=-1.0)
+    [record] = await store.list_machines()
+    assert record.pid == os.getpid()
+
+
+async def test_a_stopped_or_finished_machine_frees_its_name(store: Store) -> None:
+    for status in ("stopped", "finished"):
+        await register(store, pid=os.getppid())
+        await store.finish_machine("worker", status)
+        await register(store)
+        await store.finish_machine("worker", status)
+
+
+async def test_the_same_process_may_register_a_name_again(store: Store) -> None:
+    """A process whose machine ended without finishing (an internal error) runs it again."""
+    await register(store)
+    await register(store)
+
+
+async def test_names_are_independent(store: Store) -> None:
+    await register(store, "a", pid=os.getppid())
+    await register(store, "b")
+    assert sorted(r.machine_name for r in await store.list_machines()) == ["a", "b"]
+
+
+async def test_the_wake_address_is_recorded_while_running(store: Store) -> None:
+    assert await store.wake_address("worker") is None
+    await register(store, wake_address="/run/x/control-worker.sock")
+    assert await store.wake_address("worker") == WakeAddress("/run/x/control-worker.sock", HERE)
+    await store.finish_machine("worker", "stopped")
+    assert await store.wake_address("worker") is None, "a stopped machine is not woken"
+    await register(store)
+    assert await store.wake_address("worker") is None, "a new run records its own address"
+
+
+async def test_inbox_heads_name_each_inbox_that_received_events(store: Store) -> None:
+    assert await store.last_event_id() == 0
+    assert await store.inbox_heads(0) == []
+    a1 = await store.send_event("a", "go")
+    b1 = await store.send_event("b", "go")
+    a2 = await store.send_event("a", "go")
+    assert await store.last_event_id() == a2
+    assert sorted(await store.inbox_heads(0)) == [("a", a2), ("b", b1)]
+    assert await store.inbox_heads(b1) == [("a", a2)]
+    assert await store.inbox_heads(a2) == []
+    await store.mark_events([a1, a2], "processed")
+    assert sorted(await store.inbox_heads(0)) == [("a", a2), ("b", b1)], (
+        "heads count events received, consumed or not"
+    )
+
+
+async def test_pending_heads_name_each_inbox_holding_unconsumed_events(store: Store) -> None:
+    assert await store.pending_heads() == []
+    a1 = await store.send_event("a", "go")
+    b1 = await store.send_event("b", "go")
+    a2 = await store.send_event("a", "go")
+    assert sorted(await store.pending_heads()) == [("a", a2), ("b", b1)]
+    await store.mark_events([a2], "processed")
+    assert sorted(await store.pending_heads()) == [("a", a1), ("b", b1)]
+    await store.mark_events([a1, b1], "dropped")
+    assert await store.pending_heads() == []

@@ -1,0 +1,119 @@
+"""The lint a config passes before its machine starts, and the cache that keeps it cheap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.core.action_loader import ActionLoader
+from statemachine_engine.core.loader import load_config
+from statemachine_engine.core.preflight import REFUSING, check_before_start
+from statemachine_engine.errors import ConfigRefused
+from statemachine_engine.tools.lint.findings import RULES
+
+WARNED = """\
+initial_state: a
+transitions:
+  - {from: a, to: completed, event: ping}
+"""
+
+START = """
+import json, logging, sys
+from statemachine_engine.core.action_loader import ActionLoader
+from statemachine_engine.core.loader import load_config
+from statemachine_engine.core.preflight import check_before_start
+lines = []
+handler = logging.Handler()
+handler.emit = lambda record: lines.append(record.getMessage())
+logging.getLogger("statemachine_engine.lint").addHandler(handler)
+check_before_start([load_config(sys.argv[1])], ActionLoader())
+linted = "statemachine_engine.tools.lint.checks" in sys.modules
+print(json.dumps({"linted": linted, "warnings": lines}))
+"""
+
+
+def start(path: Path) -> dict[str, object]:
+    """What a fresh process starting ``path`` does: did it lint, what did it warn."""
+    result = subprocess.run(
+        [sys.executable, "-c", START, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(result.stdout))
+
+
+def test_an_unchanged_config_is_not_linted_again_but_still_warns(tmp_path: Path) -> None:
+    path = tmp_path / "warned.yaml"
+    path.write_text(WARNED)
+    first = start(path)
+    assert first["linted"] is True
+    [warning] = first["warnings"]  # type: ignore[misc]
+    assert warning.startswith(f"{path}:3: SM202 warning event 'ping'")
+    assert start(path) == {"linted": False, "warnings": [warning]}
+    path.write_text(WARNED.replace("ping", "pong"))
+    changed = start(path)
+    assert changed["linted"] is True
+    assert "'pong'" in changed["warnings"][0]  # type: ignore[index]
+
+
+def test_refusing_errors_are_refused_from_the_cache_too(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "initial_state: a\nevents: [go]\ntransitions:\n  - {from: a, to: b, event: go}\n"
+    )
+    for _ in range(2):
+        with pytest.raises(ConfigRefused) as refused:
+            check_before_start([load_config(path)], ActionLoader())
+        assert [line.split(": ", 2)[1][:5] for line in refused.value.lines] == ["SM101"]
+
+
+def test_configs_started_together_count_the_events_they_send_each_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender = tmp_path / "sender.yaml"
+    sender.write_text(
+        textwrap.dedent(
+            """\
+            initial_state: a
+            transitions: []
+            final: [a]
+            actions:
+              a:
+                - {type: send_event, target_machine: receiver, event_type: ping}
+            """
+        )
+    )
+    receiver = tmp_path / "receiver.yaml"
+    receiver.write_text(WARNED)
+    check_before_start([load_config(sender), load_config(receiver)], ActionLoader())
+    assert [r.getMessage() for r in caplog.records if r.name == "statemachine_engine.lint"] == []
+    check_before_start([load_config(receiver)], ActionLoader())
+    [alone] = [r for r in caplog.records if r.name == "statemachine_engine.lint"]
+    assert "SM202 warning event 'ping'" in alone.getMessage()
+
+
+def test_refusing_codes_are_errors() -> None:
+    assert {RULES[code].severity for code in REFUSING} == {"error"}
+
+
+def test_a_state_that_only_loops_on_itself_is_warned_about_not_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "sink.yaml"
+    path.write_text(
+        "initial_state: idle\nevents: [ping]\n"
+        "transitions:\n  - {from: idle, to: idle, event: ping}\n"
+    )
+    check_before_start([load_config(path)], ActionLoader())
+    [line] = [r.getMessage() for r in caplog.records if r.name == "statemachine_engine.lint"]
+    assert line.startswith(f"{path}:4: SM105 error state 'idle' has no way out")
+    path.write_text("initial_state: idle\nstates: [idle]\ntransitions: []\n")
+    with pytest.raises(ConfigRefused):
+        check_before_start([load_config(path)], ActionLoader())
