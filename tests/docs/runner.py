@@ -179,7 +179,7 @@ def run_shell(
     """
     lines = [line for line in source.splitlines() if not is_pip_install(line)]
     if not _commands_to_run(block):
-        pytest.skip("only `pip install` lines: the package under test is installed already")
+        pytest.skip(f"{block.id}: only `pip install` lines: the package is installed already")
     script = _SHELL_PROLOGUE + "\n".join(lines) + "\n" + _SHELL_EPILOGUE
     process = Process(["bash", "-c", script], cwd, env, stdin=True)
     try:

@@ -66,7 +66,7 @@ def test_doc_block(block: Block, project: Path) -> None:
     if block.error is not None:
         pytest.fail(f"{block.id}: the docs harness cannot classify this block: {block.error}")
     if block.directive.skip is not None:
-        pytest.skip(block.directive.skip)
+        pytest.skip(f"{block.id}: {block.directive.skip}")
     kind = block.kind
     if kind == "shown":
         return
