@@ -83,6 +83,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",  # a stray byte must not stop the reader thread
             start_new_session=True,
         )
         self._changed = threading.Condition()
