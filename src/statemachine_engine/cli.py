@@ -244,6 +244,9 @@ async def _serve(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        # Every machine has ended and the process is closing: a SIGTERM now asks for what
+        # is already happening, and the default action would kill it mid-close (-15).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if host.failures:
         if len(launches) == 1:
             raise next(iter(host.failures.values()))

@@ -6,6 +6,7 @@ A running machine is watched through its stderr (the engine logs every transitio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -23,6 +24,7 @@ from tests.support.files import mode, write
 from tests.support.pids import Reaper, live_members
 from tests.support.processes import (
     MODULE,
+    STATEMACHINE,
     MachineProcess,
     console_script,
     control_path,
@@ -534,3 +536,31 @@ def test_an_actions_dir_overrides_a_builtin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "CUSTOM LOG: from custom_log" in result.stderr
     assert "[custom_log] a --logged--> completed" in result.stderr
+
+
+def test_sigterm_while_a_stopped_machine_closes_still_exits_0(tmp_path: Path) -> None:
+    """SIGTERMs that arrive after the machine has ended, while the process closes (a
+    supervisor's late stop), once killed it (-15): each moment of the close is hit."""
+    with subprocess.Popen(
+        [*STATEMACHINE, EXAMPLES / "simple_worker" / "simple_worker.yaml"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as machine:
+        assert machine.stderr is not None
+        seen = []
+        for line in machine.stderr:
+            seen.append(line)
+            if "None --start--> waiting" in line:
+                send("simple_worker", "stop")
+            if "Simple worker stopped" in line:
+                break
+        status = None
+        while status is None:  # signal it again and again until it has exited
+            machine.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = machine.wait(timeout=0.001)
+        seen.append(machine.stderr.read())
+    assert status == 0, "".join(seen)

@@ -96,6 +96,16 @@ def test_killing_the_monitor_never_disturbs_machines(
     assert "Traceback" not in machine.stderr
 
 
+def test_sigterm_stops_the_monitor_cleanly(statemachine: StartMachine) -> None:
+    """A requested stop: exit 0, and the socket file is gone (as after Ctrl-C)."""
+    monitor = start_monitor(statemachine)
+    assert (socket_dir() / "events.sock").exists()
+    monitor.proc.send_signal(signal.SIGTERM)
+    assert monitor.wait() == 0, monitor.stderr
+    assert not (socket_dir() / "events.sock").exists()
+    assert "Traceback" not in monitor.stderr
+
+
 def test_one_listener_at_a_time_and_a_stale_socket_is_reclaimed(
     tmp_path: Path, statemachine: StartMachine
 ) -> None:

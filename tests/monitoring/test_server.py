@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import websockets
 
 from tests.conftest import EXAMPLES
-from tests.support.files import write
-from tests.support.processes import MachineProcess, moved, run_cli, send
+from tests.support.files import create_store, write
+from tests.support.processes import MachineProcess, moved, run_cli, send, socket_dir
 
-from .conftest import StartServer, is_event, next_message
+from .conftest import STREAM, UI, StartServer, is_event, next_message
 
 StartMachine = Callable[..., MachineProcess]
 
@@ -344,3 +347,28 @@ def test_diagrams_are_generated_from_a_config_under_the_project_root(
         broken = http.get("/api/diagrams/broken")
     assert broken.status_code == 422
     assert "broken.yaml" in broken.json()["detail"]
+
+
+@pytest.mark.parametrize("argv", [UI, STREAM], ids=["statemachine-ui", "stream-server"])
+def test_sigterm_once_serving_stops_the_server_cleanly(tmp_path: Path, argv: list[str]) -> None:
+    """A stop sent the moment the server says "serving" (what a script or the docs harness
+    does) closes it cleanly: exit 0, the event socket file removed. It once raced: the
+    signal came before uvicorn's handlers and killed the process."""
+    create_store()  # the server never creates one
+    for _ in range(3):  # the window was narrow: take it a few times
+        with subprocess.Popen(
+            [*argv, "--port", "0"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as server:
+            assert server.stderr is not None
+            line = server.stderr.readline()  # read directly: stop it the moment it says so
+            assert "serving http://" in line, line
+            server.send_signal(signal.SIGTERM)
+            rest = server.stderr.read()
+            assert server.wait(timeout=15) == 0, line + rest
+        assert not (socket_dir() / "events.sock").exists()
+        assert "Traceback" not in rest

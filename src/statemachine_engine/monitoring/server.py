@@ -81,8 +81,13 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
             if not settings.websocket:
                 where += "; no /ws/events (--no-websocket): the page polls"
             shown = f"[{host}]" if ":" in host else host
-            print(f"{prog}: serving http://{shown}:{port}/ ({where})", file=sys.stderr, flush=True)
-            await server.serve(sockets=[tcp])
+            # Catch SIGTERM/SIGINT before saying "serving": whoever stops the server once it
+            # is up must get a clean stop (store closed, socket file removed), not a kill.
+            with server.capture_signals():
+                print(
+                    f"{prog}: serving http://{shown}:{port}/ ({where})", file=sys.stderr, flush=True
+                )
+                await server.serve(sockets=[tcp])
         finally:
             tcp.close()
             await monitor.stop()

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -84,9 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """Raised by SIGTERM: stop as on Ctrl-C (sockets closed, socket file removed), exit 0."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
-    return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
+    # A service manager's or a script's stop is a requested end, not a crash: exit 0,
+    # after the same clean-up as Ctrl-C (the default action would skip it).
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
+    except _Terminated:
+        return EXIT_OK
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -109,17 +126,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.history:
         _replay(args)
     sock = _listen(path)
-    if args.event_socket_path:
-        print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
-    else:
-        note = "" if os.path.exists(location) else " (no store there yet)"
-        print(
-            f"{PROG}: listening on {path}, for the machines of {location}{note}",
-            file=sys.stderr,
-            flush=True,
-        )
-    deadline = None if args.duration is None else time.monotonic() + args.duration
-    try:
+    try:  # from here on, an interrupt still closes the socket and removes its file
+        if args.event_socket_path:
+            print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
+        else:
+            note = "" if os.path.exists(location) else " (no store there yet)"
+            print(
+                f"{PROG}: listening on {path}, for the machines of {location}{note}",
+                file=sys.stderr,
+                flush=True,
+            )
+        deadline = None if args.duration is None else time.monotonic() + args.duration
         while True:
             timeout = None if deadline is None else deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
