@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.core.context import ENGINE_KEYS, event_data, merge_job, promoted_fields
+from statemachine_engine.core.context import (
+    ENGINE_KEYS,
+    event_data,
+    forget_job_data,
+    merge_job,
+    promoted_fields,
+)
 from statemachine_engine.core.model import EventSpec
 
 
@@ -117,6 +123,7 @@ def test_merge_job_exposes_job_and_its_data() -> None:
         "id": "j1",
         "input": "a.txt",
         "size": 3,
+        "job_keys": ["input", "size"],
     }
     assert context["current_job"] is not job  # a copy
 
@@ -140,10 +147,39 @@ def test_merge_job_never_overwrites_engine_keys() -> None:
         assert context.get(key) != "from job", key
 
 
-def test_merge_job_data_overwrites_earlier_user_keys() -> None:
-    context: dict[str, Any] = {"input": "old"}
-    merge_job(context, {"job_id": "j", "data": {"input": "new"}})
-    assert context["input"] == "new"
+def test_merge_job_data_never_overwrites_keys_someone_else_set() -> None:
+    context: dict[str, Any] = {"input": "operator's", "opts": "-l"}
+    merge_job(context, {"job_id": "j", "data": {"input": "job's", "opts": "; x", "new": 1}})
+    assert context["input"] == "operator's"
+    assert context["opts"] == "-l"
+    assert context["new"] == 1
+    assert context["current_job"]["data"]["opts"] == "; x"
+    assert context["job_keys"] == ["new"]
+
+
+def test_forget_job_data_removes_only_what_the_job_introduced() -> None:
+    context: dict[str, Any] = {"opts": "-l", "edited": "by an action"}
+    merge_job(context, {"job_id": "j", "data": {"opts": "-l", "file": "a", "edited": "x"}})
+    assert context["job_keys"] == ["file"]
+    forget_job_data(context)
+    assert context["opts"] == "-l"  # same value as the job's, but the operator's key
+    assert "file" not in context
+    assert "job_keys" not in context
+    assert context["edited"] == "by an action"
+
+
+def test_forget_job_data_keeps_a_key_an_action_changed() -> None:
+    context: dict[str, Any] = {}
+    merge_job(context, {"job_id": "j", "data": {"file": "a"}})
+    context["file"] = "b"
+    forget_job_data(context)
+    assert context["file"] == "b"
+
+
+def test_forget_job_data_of_a_context_saved_before_job_keys() -> None:
+    context: dict[str, Any] = {"current_job": {"job_id": "j", "data": {"file": "a"}}, "file": "a"}
+    forget_job_data(context)
+    assert "file" not in context
 
 
 @pytest.mark.parametrize("data", [None, "text", [1, 2]])
@@ -154,6 +190,7 @@ def test_merge_job_without_mapping_data(data: Any) -> None:
         "current_job": {"job_id": "j", "data": data},
         "job_id": "j",
         "id": "j",
+        "job_keys": [],
     }
 
 

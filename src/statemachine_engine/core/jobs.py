@@ -18,7 +18,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ..database.store import DEFAULT_LEASE_SECONDS
-from .context import ENGINE_KEYS, merge_job
+from .context import JOB_LEASE, forget_job_data, merge_job
 
 if TYPE_CHECKING:
     from ..database.models.job import Job
@@ -48,8 +48,9 @@ class JobTracker:
         lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
         self._leases[job.job_id] = lease if lease > 0 else DEFAULT_LEASE_SECONDS
         self._attempts[job.job_id] = job.attempts
-        _forget_job_data(context)
+        forget_job_data(context)
         merge_job(context, job.as_context())
+        context[JOB_LEASE] = {"job_id": job.job_id, "attempt": job.attempts}
 
     def hand_over(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)`` to
@@ -92,16 +93,36 @@ class JobTracker:
         )
         return job
 
-    async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> None:
-        """After a restart: hold again the context's job if it is still ours."""
-        current = context.get("current_job")
-        job_id = current.get("job_id") if isinstance(current, dict) else None
+    async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> str | None:
+        """After a restart: hold again the job the machine held when it stopped.
+
+        The job is held again only if the store still has it ``processing`` under this
+        worker in the same attempt. Returns None when it is held again (or none was
+        held), else why it is lost, in words; the context's lease record is then removed.
+        """
+        lease = context.get(JOB_LEASE)
+        if isinstance(lease, Mapping):
+            job_id, attempt = lease.get("job_id"), lease.get("attempt")
+        else:  # a context saved before JOB_LEASE existed: hold its job if still ours
+            current = context.get("current_job")
+            job_id = current.get("job_id") if isinstance(current, Mapping) else None
+            attempt = None
         if not job_id:
-            return
+            return None
         job = await store.get_job(str(job_id))
-        if job is not None and job.status == "processing" and job.lease_owner == self.worker:
+        if (
+            job is not None
+            and job.status == "processing"
+            and job.lease_owner == self.worker
+            and (attempt is None or job.attempts == attempt)
+        ):
             self._leases[job.job_id] = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
             self._attempts[job.job_id] = job.attempts
+            return None
+        if attempt is None:
+            return None
+        context.pop(JOB_LEASE, None)
+        return await _describe(store, str(job_id), attempt if isinstance(attempt, int) else None)
 
     async def release(
         self,
@@ -183,21 +204,3 @@ async def _describe(store: Store, job_id: str, attempt: int | None = None) -> st
         f"attempt {job.attempts} is held by {job.lease_owner}; a machine finishes a job "
         "it claimed, or one handed to it by start_fsm"
     )
-
-
-def _forget_job_data(context: MutableMapping[str, Any]) -> None:
-    """Remove the top-level keys the previous job's data put in ``context``.
-
-    Otherwise a key of one job (``{file}``) would still be read for the next job whose
-    data lacks it. A key an action has since set to another value is kept.
-    """
-    previous = context.get("current_job")
-    data = previous.get("data") if isinstance(previous, Mapping) else None
-    if not isinstance(data, Mapping):
-        return
-    for key, value in data.items():
-        if isinstance(key, str) and key not in ENGINE_KEYS and context.get(key, _NO) == value:
-            del context[key]
-
-
-_NO = object()
