@@ -47,7 +47,7 @@ from ..errors import DeadEndError, MachineFailed, UnhandledFailure, UnknownState
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
-from .context import event_data, promoted_fields
+from .context import JOB_LEASE, event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import JobTracker
@@ -65,6 +65,11 @@ logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
 
 _STOP = Event("__stop__")
+#: The event a resumed machine emits in a state working on a job it lost, when the
+#: state has a transition for it (else the error event of the state's first action).
+LOST_JOB_EVENT = "job_lost"
+#: Actions that claim jobs: a state running one hands back the job it held.
+_CLAIMING_ACTIONS = frozenset({"check_database_queue", "claim_job"})
 #: How often a durable machine records that it is alive (and renews its job leases).
 HEARTBEAT_SECONDS = 10.0
 #: Leases are never renewed more often than this.
@@ -298,6 +303,7 @@ class StateMachineEngine:
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool:
         done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
+        self._forget_lease(job_id)
         if done:
             kind = "job_completed" if error is None else "job_failed"
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
@@ -306,16 +312,28 @@ class StateMachineEngine:
     def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``
         to pass it, or None when this machine does not hold the job."""
-        return self._jobs.hand_over(job_id)
+        handed = self._jobs.hand_over(job_id)
+        if handed is not None:
+            self._forget_lease(job_id)
+        return handed
 
     def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
         """Hold again a job whose hand-over failed (the child did not start)."""
         self._jobs.take_back(job_id, attempt, lease)
+        if self.context.get("job_id") == job_id:
+            self.context[JOB_LEASE] = {"job_id": job_id, "attempt": attempt}
 
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
             for job_id in await self._jobs.release_all(self.store):
                 self.emit("job_completed", {"job_id": job_id, "implicit": True})
+        self.context.pop(JOB_LEASE, None)
+
+    def _forget_lease(self, job_id: str) -> None:
+        """The machine no longer holds ``job_id``: its resume must not fence on it."""
+        lease = self.context.get(JOB_LEASE)
+        if isinstance(lease, Mapping) and lease.get("job_id") == job_id:
+            del self.context[JOB_LEASE]
 
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
@@ -452,7 +470,8 @@ class StateMachineEngine:
         self._state = state
         self.context["current_state"] = state
         self._generation += 1
-        await self._jobs.readopt(self.store, self.context)
+        job_lease = self.context.get(JOB_LEASE)
+        lost = await self._jobs.readopt(self.store, self.context)
         logger.info(
             "[%s] resumed in %r%s",
             self._name,
@@ -465,8 +484,55 @@ class StateMachineEngine:
         self._arm_timers(state, saved=record.timers)
         if record.actions_done:
             await self._settle()
+        elif lost is not None and self._works_on_job(state):
+            assert isinstance(job_lease, Mapping)
+            await self._job_lost(state, str(job_lease.get("job_id")), lost)
         else:
             await self._begin_actions(state)
+
+    def _works_on_job(self, state: str) -> bool:
+        """Whether ``state``'s actions work on the job the machine holds: they do unless
+        they claim one (a state that checks the queue hands the job it held back)."""
+        specs = self.config.actions.get(state, ())
+        return bool(specs) and not any(spec.type in _CLAIMING_ACTIONS for spec in specs)
+
+    def lost_job_event(self, state: str) -> str:
+        """The event a machine emits when it resumes in ``state`` without the job it
+        held: ``job_lost`` if a transition from ``state`` takes it, else the error event
+        of the state's first action (its ``error:``, else its type's default)."""
+        if self.table.lookup(state, LOST_JOB_EVENT) is not None:
+            return LOST_JOB_EVENT
+        spec = self.config.actions[state][0]
+        return str(spec.options.get("error", self.actions.load(spec.type).default_error))
+
+    async def _job_lost(self, state: str, job_id: str, reason: str) -> None:
+        """Resumed in a state working on a job this machine no longer holds (its lease
+        ran out while it was down): the state's actions do not run again."""
+        event = self.lost_job_event(state)
+        message = f"job {job_id} was lost while {self._name} was down: {reason}"
+        self.context["last_error"] = message
+        logger.warning(
+            "[%s] resumes in %r without its job: %s; the state's actions are not run "
+            "again, emitting %r",
+            self._name,
+            state,
+            message,
+            event,
+            extra={
+                "action": "job_lost",
+                "machine": self._name,
+                "state": state,
+                "job_id": job_id,
+                "event": event,
+            },
+        )
+        self.emit("error", {"action": "resume", "state": state, "message": message})
+        transition = self.table.lookup(state, event)
+        if transition is None:
+            self._unhandled_failure("resume", event, message)
+            await self._settle()
+            return
+        await self._take(transition, Event(event, {}, source=ACTION_SOURCE))
 
     def _start_heartbeat(self) -> None:
         self._heartbeat_task = asyncio.create_task(
