@@ -24,24 +24,31 @@ On PostgreSQL the run works in a fresh schema of the database given (dropped at 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import NamedTuple
 
-from _report import figure, header
-from _stores import BenchDatabase, bench_database, is_postgres
+# bench/ holds queue.py, named like the standard library's `queue` (which psycopg
+# imports): keep the bench directory behind the standard library on the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
+sys.path.append(_HERE)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from _report import figure, header  # noqa: E402
+from _stores import BenchDatabase, bench_database, is_postgres  # noqa: E402
 
 JOB_TYPE = "chaos"
 POLL_SECONDS = 0.1
@@ -287,6 +294,7 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
         (workdir / f"{name}.log").read_text(errors="replace").count("without its job")
         for name in names
     )
+    reclaimed = int(db.scalar("SELECT count(*) FROM jobs WHERE attempts > 1") or 0)
     lost = args.jobs - statuses["completed"]
     never_run = args.jobs - len(runs)
 
@@ -299,6 +307,7 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
     figure("  workers SIGKILLed (and restarted)", chaos.kills, "", digits=0)
     figure("  worker exits by themselves (restarted)", sum(chaos.exits.values()), "", digits=0)
     figure("  resumes fenced (job lost while down)", fenced, "", digits=0)
+    figure("  jobs claimed again after a lease ran out", reclaimed, "", digits=0)
     figure(
         "jobs completed",
         statuses["completed"],
