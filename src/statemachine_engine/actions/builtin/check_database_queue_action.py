@@ -14,7 +14,8 @@ Options:
 
 A job this machine claimed earlier and never completed or failed is completed now
 (simple workers never complete their jobs explicitly). The claimed job appears in the
-context as ``current_job``, ``job_id``/``id`` and its data's keys.
+context as ``current_job``, ``job_id``/``id`` and its data's keys (those the context does
+not have yet: a job never replaces anyone else's key).
 """
 
 from __future__ import annotations
