@@ -231,6 +231,25 @@ def test_sm202_events_builtin_actions_emit_by_default_or_as_configured() -> None
     assert "SM202" not in codes(text)
 
 
+def test_sm202_job_lost_is_sent_by_the_engine_to_machines_that_claim_jobs() -> None:
+    text = """
+        initial_state: waiting
+        transitions:
+          - {from: waiting, to: working, event: new_job}
+          - {from: waiting, to: waiting, event: no_jobs}
+          - {from: working, to: waiting, event: job_done}
+          - {from: working, to: waiting, event: job_lost}
+        actions:
+          waiting:
+            - {type: check_database_queue}
+          working:
+            - {type: bash, command: "true"}
+    """
+    assert "SM202" not in codes(text)
+    no_claims = text.replace("{type: check_database_queue}", "{type: log, success: new_job}")
+    assert ("SM202", 6) in lint(no_claims)
+
+
 def test_sm202_events_sent_by_other_configs_of_the_run_count_as_sent() -> None:
     text = CLEAN.replace("    events: [go]\n", "")
     assert codes(text, LintContext(external_events=frozenset({"go"}))) == []

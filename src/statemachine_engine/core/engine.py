@@ -51,7 +51,14 @@ from .context import JOB_LEASE, event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import JobTracker
-from .model import START_EVENT, WILDCARD, MachineConfig, Transition
+from .model import (
+    JOB_CLAIMING_ACTIONS,
+    LOST_JOB_EVENT,
+    START_EVENT,
+    WILDCARD,
+    MachineConfig,
+    Transition,
+)
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -65,11 +72,6 @@ logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
 
 _STOP = Event("__stop__")
-#: The event a resumed machine emits in a state working on a job it lost, when the
-#: state has a transition for it (else the error event of the state's first action).
-LOST_JOB_EVENT = "job_lost"
-#: Actions that claim jobs: a state running one hands back the job it held.
-_CLAIMING_ACTIONS = frozenset({"check_database_queue", "claim_job"})
 #: How often a durable machine records that it is alive (and renews its job leases).
 HEARTBEAT_SECONDS = 10.0
 #: Leases are never renewed more often than this.
@@ -494,7 +496,7 @@ class StateMachineEngine:
         """Whether ``state``'s actions work on the job the machine holds: they do unless
         they claim one (a state that checks the queue hands the job it held back)."""
         specs = self.config.actions.get(state, ())
-        return bool(specs) and not any(spec.type in _CLAIMING_ACTIONS for spec in specs)
+        return bool(specs) and not any(spec.type in JOB_CLAIMING_ACTIONS for spec in specs)
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it

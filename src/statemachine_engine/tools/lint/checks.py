@@ -12,7 +12,16 @@ from typing import Any
 
 from ...core.context import ENGINE_KEYS
 from ...core.interpolation import interpolate_text, placeholders
-from ...core.model import START_EVENT, WILDCARD, ActionSpec, MachineConfig, Position, Transition
+from ...core.model import (
+    JOB_CLAIMING_ACTIONS,
+    LOST_JOB_EVENT,
+    START_EVENT,
+    WILDCARD,
+    ActionSpec,
+    MachineConfig,
+    Position,
+    Transition,
+)
 from ...core.transitions import TransitionTable
 from .catalogue import traits_of, written_keys
 from .context import LintContext
@@ -261,6 +270,8 @@ def check_unsent_events(config: MachineConfig, context: LintContext) -> Iterator
             opaque_states.add(state)
         else:
             emitted.update(events)
+        if spec.type in JOB_CLAIMING_ACTIONS:
+            emitted.add(LOST_JOB_EVENT)  # by the engine, on a resume that lost the job
     reported: set[str] = set()
     for transition in config.transitions:
         event = transition.event
