@@ -247,7 +247,7 @@ def test_sm202_job_lost_is_sent_by_the_engine_to_machines_that_claim_jobs() -> N
     """
     assert "SM202" not in codes(text)
     no_claims = text.replace("{type: check_database_queue}", "{type: log, success: new_job}")
-    assert ("SM202", 6) in lint(no_claims)
+    assert ("SM202", 7) in lint(no_claims)  # the job_lost transition
 
 
 def test_sm202_events_sent_by_other_configs_of_the_run_count_as_sent() -> None:
