@@ -2,8 +2,11 @@
 twice side by side.
 
 N jobs (2,000) are added; 4 ``statemachine`` worker processes drain them. Every
-``--kill-every`` seconds (0.5) a random worker is SIGKILLed (its whole process group) and
-started again at once under the same name, so it resumes where it was. Each job's
+``--kill-every`` seconds (0.5) a random running worker is SIGKILLed (its whole process
+group) and started again under the same name, so it resumes where it was: at once, or,
+for a share of the kills (``--late-restarts``, 0.2), only once its job's lease has run
+out, so that another worker has claimed the job meanwhile and the fencing on resume is
+what keeps the late one off it. Each job's
 action (a Python action, so a killed worker takes its run with it) appends a line to
 ``runs/<job_id>.log`` when its run starts and one when it ends: the time, the worker,
 its pid and the job's attempt. Once every job is completed the chaos stops, the workers
@@ -17,7 +20,8 @@ are stopped and the runs are read back:
   attempt and the fencing on resume keep a second runner off a job.
 
     python bench/chaos.py [--jobs N] [--workers 4] [--kill-every 0.5] [--work-ms 20]
-                          [--lease 3] [--db PATH | postgresql://...] [--seed S]
+                          [--lease 3] [--late-restarts 0.2] [--seed S]
+                          [--db PATH | postgresql://...]
 
 On PostgreSQL the run works in a fresh schema of the database given (dropped at the end).
 """
@@ -125,6 +129,8 @@ class Chaos:
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     killed_at: dict[int, float] = field(default_factory=dict)  # pid -> seen dead
+    due: dict[str, float] = field(default_factory=dict)  # worker -> its late restart
+    late: int = 0
     kills: int = 0
     restarts: int = 0
     exits: Counter[int] = field(default_factory=Counter)
@@ -141,7 +147,10 @@ class Chaos:
                 start_new_session=True,
             )
 
-    def kill(self, name: str) -> None:
+    def running(self) -> list[str]:
+        return [name for name in self.processes if name not in self.due]
+
+    def kill(self, name: str, restart_after: float = 0.0) -> None:
         process = self.processes[name]
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -151,23 +160,36 @@ class Chaos:
             self.kills += 1
         else:
             self.exits[process.returncode] += 1
+        if restart_after > 0:
+            self.due[name] = time.monotonic() + restart_after
+            self.late += 1
+            return
         self.start(name)
         self.restarts += 1
 
     def revive(self) -> None:
-        """Start again a worker that ended by itself (counted under exits)."""
+        """Start the workers whose late restart is due, and again any worker that ended
+        by itself (counted under exits)."""
+        now = time.monotonic()
+        for name, when in list(self.due.items()):
+            if when <= now:
+                del self.due[name]
+                self.start(name)
+                self.restarts += 1
         for name, process in list(self.processes.items()):
-            if process.poll() is not None:
+            if name not in self.due and process.poll() is not None:
                 self.exits[process.returncode] += 1
                 self.start(name)
                 self.restarts += 1
 
     def stop(self) -> list[int]:
-        for process in self.processes.values():
+        """SIGTERM the running workers; their exit statuses."""
+        running = [self.processes[name] for name in self.running()]
+        for process in running:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         codes = []
-        for process in self.processes.values():
+        for process in running:
             try:
                 codes.append(process.wait(timeout=15))
             except subprocess.TimeoutExpired:
@@ -276,8 +298,10 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
             if completed >= args.jobs:
                 break
             now = time.perf_counter()
-            if now >= next_kill:
-                chaos.kill(rng.choice(names))
+            running = chaos.running()
+            if now >= next_kill and running:
+                late = rng.random() < args.late_restarts
+                chaos.kill(rng.choice(running), args.lease + 1.0 if late else 0.0)
                 next_kill = now + args.kill_every
             chaos.revive()
             time.sleep(min(POLL_SECONDS, max(0.0, next_kill - time.perf_counter())))
@@ -301,10 +325,12 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
     print(
         f"   {args.jobs:,} jobs, {args.workers} workers, a random one SIGKILLed every "
         f"{args.kill_every} s and restarted under its name; {args.work_ms:g} ms of work per "
-        f"job, lease {args.lease:g} s"
+        f"job, lease {args.lease:g} s; {args.late_restarts:.0%} of the kills restarted after "
+        "the lease"
     )
     figure("elapsed until every job was completed", elapsed, "s")
     figure("  workers SIGKILLed (and restarted)", chaos.kills, "", digits=0)
+    figure("    restarted only after the lease ran out", chaos.late, "", digits=0)
     figure("  worker exits by themselves (restarted)", sum(chaos.exits.values()), "", digits=0)
     figure("  resumes fenced (job lost while down)", fenced, "", digits=0)
     figure("  jobs claimed again after a lease ran out", reclaimed, "", digits=0)
@@ -360,6 +386,12 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=0.5, help="seconds between kills")
     parser.add_argument("--work-ms", type=float, default=20.0, help="each job's run, in ms")
     parser.add_argument("--lease", type=float, default=3.0, help="job lease, in seconds")
+    parser.add_argument(
+        "--late-restarts",
+        type=float,
+        default=0.2,
+        help="share of the killed workers restarted only after their lease ran out",
+    )
     parser.add_argument("--seed", type=int, default=None, help="which worker dies when")
     parser.add_argument(
         "--db",
