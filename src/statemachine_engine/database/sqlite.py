@@ -98,6 +98,9 @@ class SqliteStore:
             raise self._replaced
         database, shm = self._files()
         if database == self._identity[0] and shm == self._identity[1]:
+            if shm is not None and not os.access(f"{self.path}-shm", os.W_OK):
+                self._replaced = StoreReplaced(self.location, message=_shm_unwritable(self.path))
+                raise self._replaced
             return
         self._replaced = StoreReplaced(
             self.location, "" if database != self._identity[0] else " (its -shm file)"
@@ -133,6 +136,10 @@ class SqliteStore:
             if not self.path.exists():
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 _create_private(self.path)
+            shm = f"{self.path}-shm"
+            if os.path.lexists(shm) and not os.access(shm, os.W_OK):
+                # SQLite would fail on it later, or die of SIGBUS with no word.
+                raise StoreError(_shm_unwritable(self.path, running=False))
             conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
@@ -804,6 +811,15 @@ def _newest_first(
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return query, params
+
+
+def _shm_unwritable(path: Path, *, running: bool = True) -> str:
+    when = "became unwritable while this machine ran" if running else "cannot be written"
+    return (
+        f"the store {path}: its shared-memory file {path}-shm {when} (read-only, "
+        "immutable or another user's?); every process of the store must write it: fix it "
+        "(chmod u+w, chattr -i) or remove it while no process uses the store"
+    )
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

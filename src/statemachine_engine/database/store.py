@@ -60,11 +60,13 @@ class StoreNotFound(StoreError):
 
 
 class StoreReplaced(StoreError):
-    """The SQLite file a running process has open was deleted or replaced under it."""
+    """The SQLite file a running process has open was deleted or replaced under it (or
+    its ``-shm`` file can no longer be written)."""
 
-    def __init__(self, location: str, what: str = "") -> None:
+    def __init__(self, location: str, what: str = "", *, message: str | None = None) -> None:
         super().__init__(
-            f"the store {location}{what} was deleted or replaced while this machine ran; "
+            message
+            or f"the store {location}{what} was deleted or replaced while this machine ran; "
             "what it would write now would be lost and events sent to the new file would "
             "wait unseen, so it stops: restore the file or start the machines again"
         )
