@@ -96,3 +96,24 @@ def test_a_machine_whose_shm_file_is_replaced_stops(
     line = machine.expect(GONE)
     assert "(its -shm file)" in line
     assert machine.wait() == 1, machine.stderr
+
+
+def test_a_store_moved_aside_is_complete_and_the_new_file_untouched(
+    tmp_path: Path, store: Path, statemachine: StartMachine
+) -> None:
+    """The stopping machine checkpoints its WAL into the file it holds, so the store
+    moved aside has every transition, and removes its -wal from beside the path, so
+    the next process to open a new file there does not apply it."""
+    machine = statemachine(write(tmp_path / "sink.yaml", SINK))
+    machine.expect(moved("sink", None, "start", "idle"))
+    aside = tmp_path / "aside.db"
+    os.rename(store, aside)
+    stopped_on_lost_store(machine, store)
+    assert not Path(f"{store}-wal").exists()
+    assert not Path(f"{store}-shm").exists()
+    with sqlite3.connect(aside) as conn:
+        states = conn.execute(
+            "SELECT current_state FROM machine_state WHERE machine_name = 'sink'"
+        ).fetchall()
+    conn.close()
+    assert states == [("idle",)]

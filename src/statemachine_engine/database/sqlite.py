@@ -88,15 +88,19 @@ class SqliteStore:
 
     def check_identity(self) -> None:
         """Raise :class:`StoreReplaced` if the file (or its ``-shm``) at the store's path
-        is no longer the one this connection has open: deleted, or replaced by another.
+        is no longer the one this connection has open (deleted, or replaced by another),
+        or if the ``-shm`` can no longer be written.
 
         Writes would go on into the deleted file, and other processes would use the new
-        one (or a new ``-shm`` beside the old WAL, which corrupts it). Two ``stat`` calls:
-        cheap enough for the inbox watch's tick.
+        one (or a new ``-shm`` beside the old WAL, which corrupts it); an unwritable
+        ``-shm`` ends in SIGBUS at SQLite's next write to its mapping. Two ``stat`` calls
+        and an ``access``: cheap enough for the inbox watch's tick.
         """
         if self._replaced is not None:
             raise self._replaced
         database, shm = self._files()
+        if self._identity[1] is None:  # not in WAL mode (a file system without it)
+            shm = None
         if database == self._identity[0] and shm == self._identity[1]:
             if shm is not None and not os.access(f"{self.path}-shm", os.W_OK):
                 self._replaced = StoreReplaced(self.location, message=_shm_unwritable(self.path))
