@@ -149,6 +149,11 @@ def _parse_initial_context(raw: str | None) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import faulthandler
+
+    # A crash in C (SQLite's SIGBUS on a -shm file made unwritable under it, say) leaves
+    # "Fatal Python error: Bus error" and where it happened, not a silent exit.
+    faulthandler.enable()
 
     from .core.action_loader import ActionLoader
     from .core.loader import load_config

@@ -43,6 +43,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..database.store import StoreReplaced
 from ..errors import DeadEndError, MachineFailed, UnhandledFailure, UnknownStateError
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
@@ -356,6 +357,7 @@ class StateMachineEngine:
                     pull=self.pull_events,
                     request_pull=self.request_pull,
                     seen=lambda: self._inbox.last_id,
+                    lost=self.abort,
                 )
                 await self.pull_events()
             while True:
@@ -536,6 +538,13 @@ class StateMachineEngine:
             return
         await self._take(transition, Event(event, {}, source=ACTION_SOURCE))
 
+    def abort(self, error: BaseException) -> None:
+        """End the machine at once with ``error`` (its store is gone): :meth:`run` cancels
+        its actions, records nothing more and raises ``error``."""
+        if self._failure is None:
+            self._failure = error
+        self._inbox.put(_STOP)
+
     def _start_heartbeat(self) -> None:
         self._heartbeat_task = asyncio.create_task(
             self._heartbeat(), name=f"{self._name}:heartbeat"
@@ -566,6 +575,9 @@ class StateMachineEngine:
                 if self._own_heartbeat:
                     await self.store.heartbeat(self._name)
                 await self._jobs.renew(self.store)
+            except StoreReplaced as exc:  # nothing it writes now would be kept
+                self.abort(exc)
+                return
             except Exception:  # a heartbeat must never take the machine down
                 logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
 

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..database.store import StoreReplaced
 from ..errors import MachineFailed, StateMachineError
 from .action_loader import ActionLoader
 from .loader import load_config
@@ -103,6 +104,10 @@ class MachineHost:
             return self
         from ..messaging.realtime import RealtimeStream, default_event_socket_path
 
+        if self._event_socket_path not in (None, True, False):
+            from ..files import check_event_socket_directory
+
+            check_event_socket_directory(Path(str(self._event_socket_path)))
         if self._owns_store:
             from ..database import open_store
 
@@ -361,6 +366,10 @@ class MachineHost:
                 continue
             try:
                 await self._store.heartbeat_process(pid, host)
+            except StoreReplaced as exc:  # nothing the machines write now would be kept
+                for engine in list(self._machines.values()):
+                    engine.abort(exc)
+                continue
             except Exception:  # a heartbeat must never take the machines down
                 logger.warning("host heartbeat failed", exc_info=True)
 

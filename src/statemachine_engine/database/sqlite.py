@@ -16,6 +16,7 @@ made it: an engine, ``statemachine-db`` or a script using the API.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -48,6 +49,7 @@ from .store import (
     DEFAULT_MAX_ATTEMPTS,
     StoreError,
     StoreNotFound,
+    StoreReplaced,
     WakeAddress,
 )
 
@@ -76,6 +78,55 @@ class SqliteStore:
         #: Where this store's processes on this host bind their sockets.
         self.socket_dir = socket_dir_path(self.location)
         self._conn = self._open(create)
+        #: (device, inode) of the file and of its ``-shm`` as opened: see :meth:`check_identity`.
+        self._identity = self._files()
+        self._wal = _file_id(Path(f"{self.path}-wal"))
+        self._replaced: StoreReplaced | None = None
+
+    def _files(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        return _file_id(self.path), _file_id(Path(f"{self.path}-shm"))
+
+    def check_identity(self) -> None:
+        """Raise :class:`StoreReplaced` if the file (or its ``-shm``) at the store's path
+        is no longer the one this connection has open (deleted, or replaced by another),
+        or if the ``-shm`` can no longer be written.
+
+        Writes would go on into the deleted file, and other processes would use the new
+        one (or a new ``-shm`` beside the old WAL, which corrupts it); an unwritable
+        ``-shm`` ends in SIGBUS at SQLite's next write to its mapping. Two ``stat`` calls
+        and an ``access``: cheap enough for the inbox watch's tick.
+        """
+        if self._replaced is not None:
+            raise self._replaced
+        database, shm = self._files()
+        if self._identity[1] is None:  # not in WAL mode (a file system without it)
+            shm = None
+        if database == self._identity[0] and shm == self._identity[1]:
+            if shm is not None and not os.access(f"{self.path}-shm", os.W_OK):
+                self._replaced = StoreReplaced(self.location, message=_shm_unwritable(self.path))
+                raise self._replaced
+            return
+        self._replaced = StoreReplaced(
+            self.location, "" if database != self._identity[0] else " (its -shm file)"
+        )
+        self._detach()
+        raise self._replaced
+
+    def _detach(self) -> None:
+        """Leave the path to whatever file is there now.
+
+        Our WAL is checkpointed into the file we have open (complete, if it was only
+        moved aside), then our ``-wal`` and ``-shm`` are removed from beside the new file
+        if they are still there: whoever opened the new file next would otherwise apply
+        our WAL to it, overwriting it with pages of the old database.
+        """
+        with contextlib.suppress(sqlite3.Error):  # if nothing can be saved, the files still go
+            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
+        for suffix, identity in (("-wal", self._wal), ("-shm", self._identity[1])):
+            leftover = Path(f"{self.path}{suffix}")
+            if identity is not None and _file_id(leftover) == identity:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
     # -- connection ---------------------------------------------------------------
 
@@ -88,7 +139,11 @@ class SqliteStore:
         try:
             if not self.path.exists():
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+                _create_private(self.path)
+            shm = f"{self.path}-shm"
+            if os.path.lexists(shm) and not os.access(shm, os.W_OK):
+                # SQLite would fail on it later, or die of SIGBUS with no word.
+                raise StoreError(_shm_unwritable(self.path, running=False))
             conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
@@ -153,7 +208,12 @@ class SqliteStore:
         notify(topic, self.socket_dir)
 
     def change_token(self) -> int | None:
-        """SQLite's ``data_version``: changes whenever another connection commits."""
+        """SQLite's ``data_version``: changes whenever another connection commits.
+
+        Raises:
+            StoreReplaced: the file was deleted or replaced (:meth:`check_identity`).
+        """
+        self.check_identity()
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
@@ -628,10 +688,12 @@ class SqliteStore:
             )
 
     async def heartbeat(self, machine_name: str) -> None:
+        self.check_identity()
         with self._write() as conn:
             conn.execute(_Q["heartbeat"], {"machine_name": machine_name, "now": time.time()})
 
     async def heartbeat_process(self, pid: int, host: str) -> int:
+        self.check_identity()
         with self._write() as conn:
             cursor = conn.execute(
                 _Q["heartbeat_process"], {"pid": pid, "host": host, "now": time.time()}
@@ -753,6 +815,39 @@ def _newest_first(
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return query, params
+
+
+def _shm_unwritable(path: Path, *, running: bool = True) -> str:
+    when = "became unwritable while this machine ran" if running else "cannot be written"
+    return (
+        f"the store {path}: its shared-memory file {path}-shm {when} (read-only, "
+        "immutable or another user's?); every process of the store must write it: fix it "
+        "(chmod u+w, chattr -i) or remove it while no process uses the store"
+    )
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only, never through a link planted at ``path``
+    after it was found missing (``path`` is resolved: a link there before is the user's)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except FileExistsError:
+        if os.path.islink(path) and not path.exists():
+            raise StoreError(
+                "it is a symbolic link to a missing file; create the file it points to "
+                "or remove the link",
+                location=str(path),
+            ) from None
+        # another process created it meanwhile: open that one
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

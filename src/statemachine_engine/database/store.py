@@ -59,6 +59,20 @@ class StoreNotFound(StoreError):
         self.location = location
 
 
+class StoreReplaced(StoreError):
+    """The SQLite file a running process has open was deleted or replaced under it (or
+    its ``-shm`` file can no longer be written)."""
+
+    def __init__(self, location: str, what: str = "", *, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or f"the store {location}{what} was deleted or replaced while this machine ran; "
+            "what it would write now would be lost and events sent to the new file would "
+            "wait unseen, so it stops: restore the file or start the machines again"
+        )
+        self.location = location
+
+
 class Store(Protocol):
     """Durable jobs, machine inboxes, machine state and the realtime event log."""
 

@@ -7,7 +7,9 @@ Wire format (kept from the earlier implementation): one JSON object per datagram
 Reading is event-driven (the loop watches the socket's file descriptor); nothing polls.
 
 The socket file is created owner-only, and a lock file next to it makes sure only one
-live process serves a machine name.
+live process serves a machine name. Neither can be planted (:mod:`..files`): the
+directory is checked, the lock is never opened through a link, and only our own stale
+socket or link is removed before binding.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import MachineAlreadyRunning, StateMachineError
+from ..files import check_directory, clear_socket_path, open_lock
 
 logger = logging.getLogger("statemachine_engine.control")
 
@@ -64,10 +67,10 @@ class ControlSocket:
 
     def open(self) -> None:
         """Take the name's lock, bind the socket (mode 0600) and start reading."""
+        check_directory(self.path.parent, "control sockets")
         self._take_lock()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()  # stale: its owner no longer holds the lock
         try:
+            clear_socket_path(self.path)  # stale: its owner no longer holds the lock
             sock = bind_private_datagram(self.path)
         except StateMachineError:
             self._release_lock()
@@ -90,7 +93,7 @@ class ControlSocket:
 
     def _take_lock(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_lock(lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -90,6 +90,7 @@ async def follow_inbox(
     pull: Callable[[], Awaitable[None]],
     request_pull: Callable[[], None],
     seen: Callable[[], int],
+    lost: Callable[[BaseException], None] | None = None,
 ) -> Following:
     """Have ``machine_name`` pull its inbox whenever an event is committed to it.
 
@@ -98,12 +99,13 @@ async def follow_inbox(
     returns once the store is listening, so that no event committed after it returns is
     missed). Either way the process's :class:`~.inbox_watch.InboxWatch` catches what a
     lost wake-up would leave behind: ``seen()`` is the newest event id the machine has
-    read, ``request_pull()`` makes it look.
+    read, ``request_pull()`` makes it look, ``lost(error)`` ends the machine when the
+    watch finds its store deleted or replaced.
     """
     from .inbox_watch import InboxWatch
 
     watch = InboxWatch.of(store)
-    watch.add(machine_name, seen=seen, request_pull=request_pull)
+    watch.add(machine_name, seen=seen, request_pull=request_pull, lost=lost)
 
     def unwatch() -> None:
         watch.remove(machine_name)

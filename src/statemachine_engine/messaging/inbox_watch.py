@@ -16,6 +16,10 @@ the process, not one per machine), in case a notification was lost to a bug.
 
 One watch per store and event loop, whatever the number of machines: idle, a SQLite
 process wakes a little more than once a second for a few microseconds of work.
+
+The same tick checks that the SQLite file is still the one the process opened
+(:class:`~..database.store.StoreReplaced`): if it was deleted or replaced, every machine
+watched here is ended with that error (``lost``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
+
+from ..database.store import StoreReplaced
 
 if TYPE_CHECKING:
     from ..database.store import Store
@@ -41,6 +47,7 @@ SWEEP_INTERVAL_SECONDS = 30.0
 class _Watched(NamedTuple):
     seen: Callable[[], int]
     request_pull: Callable[[], None]
+    lost: Callable[[BaseException], None] | None
 
 
 class InboxWatch:
@@ -74,10 +81,16 @@ class InboxWatch:
         return watch
 
     def add(
-        self, machine_name: str, *, seen: Callable[[], int], request_pull: Callable[[], None]
+        self,
+        machine_name: str,
+        *,
+        seen: Callable[[], int],
+        request_pull: Callable[[], None],
+        lost: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Watch ``machine_name``'s inbox; ``seen()`` is the newest event id it has read."""
-        self._machines[machine_name] = _Watched(seen, request_pull)
+        """Watch ``machine_name``'s inbox; ``seen()`` is the newest event id it has read,
+        ``lost(error)`` ends the machine when its store is gone."""
+        self._machines[machine_name] = _Watched(seen, request_pull, lost)
         if self._timer is None and self._look is None:
             self._token = self._store.change_token()
             self._look = asyncio.get_running_loop().create_task(self._start(), name="inbox-watch")
@@ -117,6 +130,9 @@ class InboxWatch:
         if not self._sweeping:
             try:
                 token = self._store.change_token()
+            except StoreReplaced as exc:
+                self._lose(exc)
+                return
             except Exception:  # the watch must never take the machines down
                 logger.warning("inbox watch: cannot read the store", exc_info=True)
                 token = self._token
@@ -125,6 +141,13 @@ class InboxWatch:
                 return
             self._token = token
         self._look = asyncio.get_running_loop().create_task(self._find(), name="inbox-watch")
+
+    def _lose(self, error: StoreReplaced) -> None:
+        """The store is gone: end every machine watched here (the watch stops with them)."""
+        logger.error("%s", error, extra={"action": "store_replaced", "store": error.location})
+        for watched in list(self._machines.values()):
+            if watched.lost is not None:
+                watched.lost(error)
 
     async def _find(self) -> None:
         try:

@@ -20,6 +20,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import StateMachineError
+from ..files import check_directory, clear_socket_path, open_existing_lock
 from ..settings import control_socket_path
 from .control import (
     HOST_SOCKET_PREFIX,
@@ -65,8 +67,7 @@ class HostControlSocket:
     def open(self) -> None:
         """Bind ``host-<pid>.sock`` (mode 0600) and start reading."""
         path = self._directory / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # left by a dead process that had our pid
+        clear_socket_path(path)  # left by a dead process that had our pid
         sock = bind_private_datagram(path)
         self._sock, self.path = sock, path
         self._loop = asyncio.get_running_loop()
@@ -76,10 +77,13 @@ class HostControlSocket:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
         assert self.path is not None, "open() first"
         path = control_socket_path(machine_name, self._prefix, db=self._db)
+        check_directory(path.parent, "control sockets")
         _refuse_if_served(path, machine_name)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # a stale socket or link: its owner is gone
-        os.symlink(self.path, path)
+        clear_socket_path(path)  # a stale socket or link: its owner is gone
+        try:
+            os.symlink(self.path, path)  # fails, never follows, if something is there again
+        except OSError as exc:
+            raise StateMachineError(f"cannot link {path}: {exc.strerror}") from exc
         self._links[machine_name] = path
 
     def unlink(self, machine_name: str) -> None:
@@ -134,9 +138,8 @@ def _refuse_if_served(path: Path, machine_name: str) -> None:
     if pid is not None:
         raise already_running(machine_name, pid)
     lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR)
-    except FileNotFoundError:
+    fd = open_existing_lock(lock_path)
+    if fd is None:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from ..files import clear_socket_path
+
 logger = logging.getLogger("statemachine_engine.wakeup")
 
 JOBS = "jobs"
@@ -181,8 +183,7 @@ class WakeupListener(TopicWaiters):
     def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         path = self._directory / f"{_PREFIX}{os.getpid()}.sock"
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        clear_socket_path(path)  # left by a dead process that had our pid
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.setblocking(False)
         old_umask = os.umask(0o177)

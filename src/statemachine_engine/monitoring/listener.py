@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import StateMachineError
+from ..files import check_event_socket_directory, clear_socket_path
 
 #: Kernel buffer for datagrams that arrive while the server is busy.
 RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
@@ -29,12 +30,13 @@ def bind_event_socket(path: Path) -> socket.socket:
         EventSocketBusy: a live process listens there.
         StateMachineError: the path cannot be bound.
     """
-    if path.exists():
+    check_event_socket_directory(path)
+    if os.path.lexists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             probe.connect(str(path))
         except OSError:
-            path.unlink(missing_ok=True)  # left behind by a listener that died
+            clear_socket_path(path)  # left behind by a listener that died
         else:
             raise EventSocketBusy(
                 f"another monitor is listening on {path} (statemachine-ui or "
