@@ -667,7 +667,11 @@ class StateMachineEngine:
 
     async def _unhandled(self, event: Event, *, explicit: bool) -> None:
         if self._durable and event.event_id is not None:
-            await self.store.mark_events([event.event_id], "dropped")
+            await self.store.mark_events(
+                [event.event_id],
+                "dropped",
+                reason=f"no transition from {self._state!r} on {event.name!r}",
+            )
         logger.log(
             logging.INFO if explicit else logging.DEBUG,
             "[%s] no transition from %r on %r; event dropped",
