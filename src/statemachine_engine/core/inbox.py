@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .event import Event
@@ -38,6 +38,8 @@ class Inbox:
         self._waiters: list[asyncio.Future[None]] = []
         self._pull_scheduled = False
         self._pulls: set[asyncio.Task[None]] = set()
+        #: Told (with a one-line message) of each stored event dropped as undecodable.
+        self.on_drop: Callable[[str], None] | None = None
 
     def put(self, event: Event) -> None:
         self._queue.put_nowait(event)
@@ -82,12 +84,11 @@ class Inbox:
         """Mark an event that cannot be handled ``dropped`` with its reason, and say so."""
         reason = reason or "cannot be handled"
         await store.mark_events([event_id], "dropped", reason=reason)
+        message = f"event {event_type!r} (id {event_id}) dropped: {reason}"
         logger.warning(
-            "[%s] event %r (id %d) dropped: %s",
+            "[%s] %s",
             self.machine_name,
-            event_type,
-            event_id,
-            reason,
+            message,
             extra={
                 "action": "event_dropped",
                 "machine": self.machine_name,
@@ -96,6 +97,8 @@ class Inbox:
                 "reason": reason,
             },
         )
+        if self.on_drop is not None:
+            self.on_drop(message)
 
     def request_pull(self, store: Store | None) -> None:
         """Pull soon, in a task of its own; wake-ups that arrive before it starts share it.

@@ -115,8 +115,21 @@ def record(cls: type[_R], row: Row, **converted: Any) -> _R:
     return cls(**values, **converted)
 
 
+def loads_payload(text: str | None) -> Any:
+    """Stored data that came from outside (job data, results): within :data:`MAX_DEPTH`.
+
+    A text outside the bounds stays text, so that reading it never fails.
+    """
+    if text is None:
+        return None
+    try:
+        return decode(text, what="stored JSON")
+    except JSONDataError:
+        return text
+
+
 def job_record(row: Row) -> Job:
-    return record(Job, row, data=loads(row["data"]), result=loads(row["result"]))
+    return record(Job, row, data=loads_payload(row["data"]), result=loads_payload(row["result"]))
 
 
 def event_record(row: Row) -> MachineEvent:
@@ -124,7 +137,7 @@ def event_record(row: Row) -> MachineEvent:
     text = row["payload"]
     reason = row["reason"]
     try:
-        payload = None if text is None else decode_stored(text)
+        payload = None if text is None else decode(text, what="payload")
     except JSONDataError as exc:
         payload, reason = text, reason or f"undecodable payload: {exc}"
         return record(MachineEvent, row, payload=payload, reason=reason, decodable=False)
