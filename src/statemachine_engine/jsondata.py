@@ -170,6 +170,17 @@ def encode(value: Any, *, what: str = "value") -> str:
         raise JSONDataError(f"{what} is not JSON-serialisable: {exc}") from None
 
 
+def lenient_text(value: Any) -> str:
+    """JSON text of ``value`` that is always valid, for what a machine reports about
+    itself: unknown types become their text, NaN and infinities null, deep nesting is
+    cut at :data:`STORED_MAX_DEPTH`."""
+    try:
+        check(value)
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except (JSONDataError, ValueError, RecursionError):
+        return json.dumps(sanitize(value), ensure_ascii=False, default=str)
+
+
 def sanitize(value: Any, *, max_depth: int = STORED_MAX_DEPTH) -> Any:
     """``value`` with what JSON cannot hold made safe: non-finite floats become None.
 

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from ..jsondata import decode
+
 logger = logging.getLogger("statemachine_engine.wakeup")
 
 JOBS = "jobs"
@@ -215,8 +217,8 @@ class WakeupListener(TopicWaiters):
             except (BlockingIOError, InterruptedError):
                 break
             try:
-                topics.add(str(json.loads(data)["topic"]))
-            except (ValueError, KeyError, TypeError):
+                topics.add(str(decode(data, what="wake-up")["topic"]))
+            except (ValueError, KeyError, TypeError):  # JSONDataError is a ValueError
                 continue
         self.wake(topics)
 
