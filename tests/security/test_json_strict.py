@@ -174,11 +174,16 @@ def test_the_control_socket_logs_deep_json_and_the_machine_goes_on(
     machine = statemachine(write(tmp_path / "worker.yaml", WORKER), "--machine-name", "w")
     machine.expect(moved("w", None, "start", "waiting"))
     send("w", ('{"type": "go", "payload": ' + TOO_DEEP + "}").encode())
-    machine.expect(r"WARNING.*control socket: ignoring a message is nested")
+    machine.expect(
+        r"WARNING.*control socket: message is nested 5001 levels deep \(limit 101\); "
+        "message ignored"
+    )
     send("w", "go", json.dumps({"file": "x"})[:-1] + ", " + '"d": ' + TOO_DEEP + "}")
     machine.expect(r"WARNING.*control socket: ignoring event 'go': payload is nested")
     send("w", (b'{"type": "go", "payload": {"file": NaN}}'))
-    machine.expect(r"WARNING.*control socket: ignoring a message: NaN is not allowed")
+    machine.expect(
+        r"WARNING.*control socket: message: NaN is not allowed in JSON .*; message ignored"
+    )
     send("w", "go", {"file": "fine"})
     machine.expect("working on fine")
     send("w", "quit")

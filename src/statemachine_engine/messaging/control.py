@@ -180,7 +180,7 @@ def parse_message(data: bytes) -> ControlMessage | None:
         message = decode(data, what="message", max_depth=MAX_DEPTH + 1)  # + the envelope
     except JSONDataError as exc:
         logger.warning(
-            "control socket: ignoring a %s: %.200r",
+            "control socket: %s; message ignored: %.200r",
             exc,
             data,
             extra={"action": "control_bad_message", "reason": str(exc)},
