@@ -66,7 +66,8 @@ def _finite_float(text: str) -> float:
 def text_depth(text: str, *, limit: int = MAX_DEPTH) -> int:
     """The deepest nesting of arrays and objects in a JSON text (strings ignored).
 
-    Exact up to ``limit``; above it, a figure above ``limit``.
+    A text with at most ``limit`` openers answers their count (an upper bound, enough
+    to accept it); otherwise the answer is exact.
     """
     openers = text.count("[") + text.count("{")
     if openers <= limit:
