@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.jsondata import MAX_DEPTH
+from tests.monitoring.conftest import StartServer
+from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
 from tests.support.files import create_store, sql, write
 from tests.support.processes import MachineProcess, moved, send
 
@@ -198,3 +200,27 @@ def test_a_payload_at_the_bound_is_delivered(
     restarted.expect("resumed in 'waiting'")
     assert restarted.stop() == 0
     assert "Traceback" not in machine.stderr + restarted.stderr
+
+
+def test_a_dropped_event_shows_in_the_activity_log_of_the_ui(
+    db: Path,
+    tmp_path: Path,
+    statemachine: Callable[..., MachineProcess],
+    ui_server: StartServer,
+) -> None:
+    bad = plant(db, "w", "go", VERY_DEEP)
+    machine = statemachine(write(tmp_path / "worker.yaml", WORKER), "--machine-name", "w")
+    machine.expect(rf"event 'go' \(id {bad}\) dropped")
+    send("w", "quit")
+    assert machine.wait() == 0
+    server = ui_server()
+    activity = [
+        event["payload"]
+        for event in server.get("/api/events", params={"machine": "w"})
+        if event["type"] == "activity_log"
+    ]
+    assert {
+        "level": "warning",
+        "message": f"event 'go' (id {bad}) dropped: undecodable payload: "
+        f"payload is nested 5000 levels deep (limit {MAX_DEPTH})",
+    }.items() <= activity[0].items()
