@@ -180,7 +180,9 @@ def parse_message(data: bytes) -> ControlMessage | None:
         message = decode(data, what="message", max_depth=MAX_DEPTH + 1)  # + the envelope
     except JSONDataError as exc:
         logger.warning(
-            "control socket: %s; message ignored: %.200r",
+            "control socket: %s; message ignored: %.200r"
+            if exc.bounded
+            else "control socket: ignoring a message that is not JSON (%s): %.200r",
             exc,
             data,
             extra={"action": "control_bad_message", "reason": str(exc)},
