@@ -94,8 +94,9 @@ def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int 
         what: names the text in the error ("payload", "request body"...).
         max_depth: the nesting bound (the store's own records use :data:`STORED_MAX_DEPTH`).
     """
-    if len(text) > MAX_BYTES:
-        raise JSONDataError(f"{what} is too large: {len(text)} bytes (limit {MAX_BYTES})")
+    if len(text) > MAX_BYTES:  # characters of a str: at least as many bytes
+        unit = "characters" if isinstance(text, str) else "bytes"
+        raise JSONDataError(f"{what} is too large: {len(text)} {unit} (limit {MAX_BYTES} bytes)")
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")

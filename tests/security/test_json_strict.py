@@ -249,3 +249,17 @@ def test_api_bodies_outside_the_bounds_get_4xx_never_500(
     assert detail in strict_loads(answer.text)["detail"]
     assert sql(db, "SELECT count(*) FROM machine_events")[0][0] == 0
     assert "Traceback" not in server.process.stderr
+
+
+def test_a_diagram_folder_with_deep_metadata_does_not_break_the_api(
+    db: Path, tmp_path: Path, ui_server: StartServer
+) -> None:
+    write(tmp_path / "worker.yaml", WORKER)
+    folder = tmp_path / "docs" / "fsm-diagrams" / "worker"
+    write(folder / "main.mermaid", "stateDiagram-v2\n")
+    (folder / "metadata.json").write_text(TOO_DEEP, encoding="utf-8")
+    server = ui_server("--project-root", tmp_path)
+    with server.http() as http:
+        answer = http.get("/api/diagrams/worker")
+    assert answer.status_code == 200, answer.text
+    assert "waiting" in strict_loads(answer.text)["main"]  # generated from the config instead
