@@ -10,7 +10,8 @@ The bounds are the same everywhere:
   walks a value later fails even sooner);
 - at most :data:`MAX_BYTES` of text (large payloads stay supported);
 - strict JSON only: ``NaN``, ``Infinity`` and numbers outside the range of a double
-  (``1e400``) are refused, so that every value read can be written back as valid JSON.
+  (``1e400``, or an integer of 309 digits) are refused, so that every value read can be
+  written back as valid JSON and read by a browser.
 
 A refusal is a :class:`JSONDataError`: one line, naming what was decoded.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from itertools import accumulate
 from typing import Any
 
@@ -35,6 +37,8 @@ MAX_BYTES = 64 * 1024 * 1024
 
 # A JSON string (quotes included), written so that the regex engine never backtracks.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Integers this long may lie beyond a double's range: only then are they parsed one by one.
+_LONG_DIGITS = re.compile(r"\d{300}")
 _PAIRS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
@@ -60,6 +64,13 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise JSONDataError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > sys.float_info.max:
+        raise JSONDataError(f"integer of {len(text.lstrip('-'))} digits is out of range")
     return value
 
 
@@ -106,10 +117,13 @@ def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int 
     if depth > max_depth:
         raise JSONDataError(f"{what} is nested {depth} levels deep (limit {max_depth})")
     try:
+        if _LONG_DIGITS.search(text) is None:
+            return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
         return json.loads(
             text,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except JSONDataError as exc:
         raise JSONDataError(f"{what}: {exc}") from None
@@ -157,6 +171,8 @@ def check(value: Any, *, what: str = "value") -> None:
         if isinstance(item, float):
             if not math.isfinite(item):
                 raise JSONDataError(f"{what} holds {item!r}, which JSON cannot represent")
+        elif isinstance(item, int) and abs(item) > sys.float_info.max:
+            raise JSONDataError(f"{what} holds an integer out of range")
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):

@@ -78,6 +78,11 @@ def test_the_bound_itself_is_accepted() -> None:
     assert decode(encode(value)) == value
 
 
+def test_long_integers_in_range_and_long_digit_strings_are_accepted() -> None:
+    text = json.dumps({"n": 10**300, "s": "7" * 5000})
+    assert decode(text) == {"n": 10**300, "s": "7" * 5000}
+
+
 def test_brackets_inside_strings_do_not_count() -> None:
     text = json.dumps({"s": "[" * 10_000 + '\\"{' * 1000})
     assert decode(text) == json.loads(text)
@@ -91,6 +96,7 @@ def test_brackets_inside_strings_do_not_count() -> None:
         ("-Infinity", "-Infinity is not allowed"),
         ("1e400", "number 1e400 is out of range"),
         ("-1e999", "out of range"),
+        ('{"n": ' + "9" * 309 + "}", "integer of 309 digits is out of range"),
     ],
 )
 def test_only_strict_json_is_accepted(text: str, message: str) -> None:
@@ -98,7 +104,9 @@ def test_only_strict_json_is_accepted(text: str, message: str) -> None:
         decode(text)
 
 
-@pytest.mark.parametrize("value", [float("nan"), [float("inf")], {"v": -float("inf")}])
+@pytest.mark.parametrize(
+    "value", [float("nan"), [float("inf")], {"v": -float("inf")}, {"n": -(10**400)}]
+)
 def test_values_json_cannot_hold_are_refused_before_they_are_sent(value: Any) -> None:
     with pytest.raises(JSONDataError):
         encode(value)
