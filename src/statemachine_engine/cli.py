@@ -136,12 +136,12 @@ def _handed_job(raw: str) -> tuple[str, int]:
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
-    import json
+    from .jsondata import JSONDataError, decode
 
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError(f"--initial-context is not valid JSON: {exc}") from exc
+        value = decode(raw, what="--initial-context")
+    except JSONDataError as exc:
+        raise UsageError(str(exc)) from exc
     if not isinstance(value, dict):
         raise UsageError("--initial-context must be a JSON object, e.g. '{\"key\": 1}'")
     return value

@@ -57,7 +57,16 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """``parser.parse_args(argv)``, quiet on a closed pipe when it prints help or a version."""
+    """``parser.parse_args(argv)``, quiet on a closed pipe when it prints help or a version.
+
+    An argument that is not valid UTF-8 (the bytes Python keeps as lone surrogates) is
+    refused with one line and exit status 2, unless it names an existing file.
+    """
+    for arg in sys.argv[1:] if argv is None else argv:
+        if not _is_utf8(arg) and not os.path.exists(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            print(f"{parser.prog}: error: argument '{shown}' is not valid UTF-8", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE)
     try:
         return parser.parse_args(argv)
     except SystemExit:
@@ -66,6 +75,14 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
         except BrokenPipeError:
             raise SystemExit(_broken_pipe()) from None
         raise
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def add_format_option(parser: argparse.ArgumentParser, *, default: Any = "text") -> None:

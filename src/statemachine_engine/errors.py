@@ -9,6 +9,8 @@ its message on one line and exit non-zero, without a traceback::
     │   └── ConfigRefused         lint errors that would leave a machine stuck (one line each)
     ├── ActionError               an action was misconfigured or failed in a way it reports
     ├── MachineAlreadyRunning     another live process holds the machine's name in its store
+    ├── JSONDataError             JSON too deep, too large or not strict (jsondata.py;
+    │                             also a ValueError)
     ├── StoreError                the store cannot be opened or used (database/store.py)
     │   ├── JobNotFound           no job has that id
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)

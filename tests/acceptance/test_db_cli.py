@@ -532,7 +532,7 @@ def test_list_events(db: Path) -> None:
     assert len(ok_json("list-events", "--limit", "1", db=db)) == 1
     table = ok("list-events", db=db).splitlines()
     assert table[0].split() == [
-        "ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB", "ID", "CREATED", "PAYLOAD"
+        "ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB", "ID", "CREATED", "REASON", "PAYLOAD"
     ]  # fmt: skip
     assert '{"file":"a.txt"}' in table[-1]
     assert "cli" in table[-1]

@@ -158,6 +158,7 @@ class StateMachineEngine:
         self._handed_jobs = list(handed_jobs)
         self._state: str | None = None
         self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
+        self._inbox.on_drop = self._tell_dropped
         self._held: deque[Event] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._timers = StateTimers(self._inbox.put)
@@ -281,6 +282,11 @@ class StateMachineEngine:
         )
         for observer in self.observers:
             observer.activity(self, message, level)
+
+    def _tell_dropped(self, message: str) -> None:
+        """Show an event the inbox dropped in the activity log (it logged it already)."""
+        for observer in self.observers:
+            observer.activity(self, message, "warning")
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
         """Tell the observers about something besides transitions and activity."""
@@ -747,7 +753,11 @@ class StateMachineEngine:
 
     async def _unhandled(self, event: Event, *, explicit: bool) -> None:
         if self._durable and event.event_id is not None:
-            await self.store.mark_events([event.event_id], "dropped")
+            await self.store.mark_events(
+                [event.event_id],
+                "dropped",
+                reason=f"no transition from {self._state!r} on {event.name!r}",
+            )
         logger.log(
             logging.INFO if explicit else logging.DEBUG,
             "[%s] no transition from %r on %r; event dropped",

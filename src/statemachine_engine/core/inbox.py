@@ -10,7 +10,8 @@ wait on (:meth:`Inbox.wait_for_delivery`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .event import Event
@@ -18,6 +19,8 @@ from .event import Event
 if TYPE_CHECKING:
     from ..database.store import Store
 
+
+logger = logging.getLogger("statemachine_engine.inbox")
 
 #: Events read from the store per query; a pull reads page after page until it is done.
 PULL_PAGE = 1000
@@ -35,6 +38,8 @@ class Inbox:
         self._waiters: list[asyncio.Future[None]] = []
         self._pull_scheduled = False
         self._pulls: set[asyncio.Task[None]] = set()
+        #: Told (with a one-line message) of each stored event dropped as undecodable.
+        self.on_drop: Callable[[str], None] | None = None
 
     def put(self, event: Event) -> None:
         self._queue.put_nowait(event)
@@ -58,6 +63,9 @@ class Inbox:
                 if stored.id <= self._last_id:
                     continue  # queued by a pull that ran while this one awaited the store
                 self._last_id = stored.id
+                if not stored.decodable:
+                    await self._drop(store, stored.id, stored.event_type, stored.reason)
+                    continue
                 if stored.event_type in self.fetched_types:
                     continue
                 self.put(
@@ -71,6 +79,26 @@ class Inbox:
                 )
             if len(page) < PULL_PAGE:
                 return
+
+    async def _drop(self, store: Store, event_id: int, event_type: str, reason: str | None) -> None:
+        """Mark an event that cannot be handled ``dropped`` with its reason, and say so."""
+        reason = reason or "cannot be handled"
+        await store.mark_events([event_id], "dropped", reason=reason)
+        message = f"event {event_type!r} (id {event_id}) dropped: {reason}"
+        logger.warning(
+            "[%s] %s",
+            self.machine_name,
+            message,
+            extra={
+                "action": "event_dropped",
+                "machine": self.machine_name,
+                "event": event_type,
+                "event_id": event_id,
+                "reason": reason,
+            },
+        )
+        if self.on_drop is not None:
+            self.on_drop(message)
 
     def request_pull(self, store: Store | None) -> None:
         """Pull soon, in a task of its own; wake-ups that arrive before it starts share it.

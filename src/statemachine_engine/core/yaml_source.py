@@ -23,6 +23,14 @@ from ..errors import ConfigError
 
 YamlPath = tuple[str | int, ...]
 
+#: Largest config file read, in bytes (10 MiB).
+MAX_YAML_BYTES = 10 * 1024 * 1024
+#: Deepest nesting of mappings and sequences in a config.
+MAX_YAML_DEPTH = 100
+#: Most nodes that aliases (``*name``) may produce in all: a few copies of shared
+#: action lists are far below it, an alias bomb ("billion laughs") is stopped at it.
+MAX_ALIAS_NODES = 50_000
+
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
@@ -69,8 +77,15 @@ def parse_yaml(text: str, path: str | None = None) -> YamlDocument:
     """Parse one YAML document, recording where every node was written.
 
     Raises:
-        ConfigError: unparsable YAML, unsafe tags, duplicate keys, recursive aliases.
+        ConfigError: unparsable YAML, unsafe tags, duplicate keys, recursive aliases,
+            or a document beyond the bounds (:data:`MAX_YAML_BYTES`,
+            :data:`MAX_YAML_DEPTH`, :data:`MAX_ALIAS_NODES`).
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(
+            f"the config is too large: {size} bytes (limit {MAX_YAML_BYTES})", path=path, line=1
+        )
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -100,9 +115,34 @@ class _Builder:
         self._positions = positions
         self._path = path
         self._active: set[int] = set()
+        self._seen: set[int] = set()
+        self._in_alias = 0  # how many alias expansions the node being built is inside
+        self._alias_nodes = 0
 
     def build(self, node: yaml.Node, at: YamlPath) -> Any:
+        again = id(node) in self._seen  # a node built before: reached through an alias
+        if again:
+            self._in_alias += 1
+        else:
+            self._seen.add(id(node))
+        try:
+            return self._build(node, at)
+        finally:
+            if again:
+                self._in_alias -= 1
+
+    def _build(self, node: yaml.Node, at: YamlPath) -> Any:
         self._positions[at] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if self._in_alias:
+            self._alias_nodes += 1
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise self._error(
+                    f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes "
+                    "(an alias bomb?); write the values out or share fewer",
+                    node,
+                )
+        if len(at) > MAX_YAML_DEPTH:
+            raise self._error(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", node)
         if isinstance(node, yaml.ScalarNode):
             return self._loader.construct_object(node)
         if node.tag not in _COLLECTION_TAGS:

@@ -376,12 +376,12 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _json_argument(option: str, text: str) -> Any:
-    import json
+    from ..jsondata import JSONDataError, decode
 
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{option} is not valid JSON: {exc}") from exc
+        return decode(text, what=option)
+    except JSONDataError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 # -- jobs ----------------------------------------------------------------------------------
@@ -686,11 +686,14 @@ async def _cmd_list_events(store: Store, args: argparse.Namespace) -> int:
             event.source_machine or "-",
             event.job_id or "-",
             _when(event.created_at),
-            _compact_json(event.payload),
+            event.reason or "-",
+            _compact_json(event.payload) if event.decodable else _cut(str(event.payload)),
         ]
         for event in events
     ]
-    headers = ["ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "PAYLOAD"]
+    headers = [
+        *("ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "REASON", "PAYLOAD")
+    ]
     print(_table(headers, rows, right={0}))
     return EXIT_OK
 
@@ -969,6 +972,17 @@ def _compact_json(value: Any) -> str:
     if value in (None, {}, []):
         return ""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+#: How much of a payload that cannot be decoded ``list-events`` shows.
+UNDECODABLE_SHOWN = 80
+
+
+def _cut(text: str) -> str:
+    """The start of a text too long to show (an undecodable payload)."""
+    if len(text) <= UNDECODABLE_SHOWN:
+        return text
+    return f"{text[:UNDECODABLE_SHOWN]}... ({len(text)} characters)"
 
 
 def _when(timestamp: float | None) -> str:

@@ -578,13 +578,21 @@ class PostgresStore:
     def change_token(self) -> int | None:
         return None  # inbox wake-ups are NOTIFYs committed with the events
 
-    async def mark_events(self, ids: Sequence[int], status: str) -> int:
+    async def mark_events(
+        self, ids: Sequence[int], status: str, *, reason: str | None = None
+    ) -> int:
         if status not in ("pending", "processed", "dropped"):
             raise StoreError(f"unknown event status {status!r}")
         if not ids:
             return 0
         result = await self._run(
-            _Q["mark_events"], {"ids": [int(i) for i in ids], "status": status, "now": time.time()}
+            _Q["mark_events"],
+            {
+                "ids": [int(i) for i in ids],
+                "status": status,
+                "now": time.time(),
+                "reason": reason,
+            },
         )
         return result.rowcount
 

@@ -7,8 +7,10 @@ exactly as ``json`` writes it, whatever the database.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol, TypeVar
 
+from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode, encode, sanitize
 from .models.job import Job
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
@@ -22,26 +24,69 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
+logger = logging.getLogger("statemachine_engine.store")
+
+
 def dumps(value: Any) -> str:
-    """JSON text of ``value``; a value JSON cannot hold is a :class:`StoreError`."""
+    """Strict JSON text of ``value``; a value JSON cannot hold is a :class:`StoreError`.
+
+    Too deep a nesting, NaN and infinities are refused (see :mod:`..jsondata`).
+    """
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"value is not JSON-serialisable: {exc}") from exc
+        return encode(value)
+    except JSONDataError as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def dumps_lenient(value: Any) -> str:
-    """JSON for contexts: values JSON cannot hold are kept as their text."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
+    """JSON for contexts: values JSON cannot hold are kept as their text.
+
+    NaN and infinities become null and nesting deeper than the store reads is cut, so
+    that what is written can always be read back.
+    """
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), default=repr, allow_nan=False
+        )
+    except (ValueError, RecursionError):
+        return json.dumps(
+            sanitize(value, max_depth=STORED_MAX_DEPTH),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=repr,
+        )
 
 
 def loads(text: str | None) -> Any:
+    """A stored JSON value; a text that does not decode within the bounds stays text."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return decode_stored(text)
+    except JSONDataError:
         return text
+
+
+def decode_stored(text: str) -> Any:
+    """Decode a stored JSON text (:class:`JSONDataError` if it is outside the bounds)."""
+    return decode(text, what="stored JSON", max_depth=STORED_MAX_DEPTH)
+
+
+def loads_mapping(text: str | None, what: str) -> dict[str, Any]:
+    """A stored JSON object, or {} (with a WARNING) if it cannot be read as one."""
+    if text is None:
+        return {}
+    try:
+        value = decode_stored(text)
+    except JSONDataError as exc:
+        logger.warning(
+            "ignoring a stored %s that cannot be read: %s",
+            what,
+            exc,
+            extra={"action": "stored_value_unreadable", "what": what},
+        )
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def retry_backoff(attempts: int) -> float:
@@ -70,20 +115,43 @@ def record(cls: type[_R], row: Row, **converted: Any) -> _R:
     return cls(**values, **converted)
 
 
+def loads_payload(text: str | None) -> Any:
+    """Stored data that came from outside (job data, results): within :data:`MAX_DEPTH`.
+
+    A text outside the bounds stays text, so that reading it never fails.
+    """
+    if text is None:
+        return None
+    try:
+        return decode(text, what="stored JSON")
+    except JSONDataError:
+        return text
+
+
 def job_record(row: Row) -> Job:
-    return record(Job, row, data=loads(row["data"]), result=loads(row["result"]))
+    return record(Job, row, data=loads_payload(row["data"]), result=loads_payload(row["result"]))
 
 
 def event_record(row: Row) -> MachineEvent:
-    return record(MachineEvent, row, payload=loads(row["payload"]))
+    """An event; a payload that cannot be decoded is None and ``reason`` says why."""
+    text = row["payload"]
+    reason = row["reason"]
+    try:
+        payload = None if text is None else decode(text, what="payload")
+    except JSONDataError as exc:
+        payload, reason = text, reason or f"undecodable payload: {exc}"
+        return record(MachineEvent, row, payload=payload, reason=reason, decodable=False)
+    return record(MachineEvent, row, payload=payload, reason=reason, decodable=True)
 
 
 def machine_record(row: Row) -> MachineStateRecord:
-    timers = loads(row["timers"]) or []
+    timers = loads(row["timers"])
+    if not isinstance(timers, list):
+        timers = []
     return record(
         MachineStateRecord,
         row,
-        context=loads(row["context"]) or {},
+        context=loads_mapping(row["context"], "context"),
         actions_done=bool(row["actions_done"]),
         timers=[(str(event), float(deadline)) for event, deadline in timers],
     )

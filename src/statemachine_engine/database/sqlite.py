@@ -568,12 +568,15 @@ class SqliteStore:
     async def last_event_id(self) -> int:
         return int(self._read(_Q["last_event_id"])[0]["id"])
 
-    async def mark_events(self, ids: Sequence[int], status: str) -> int:
+    async def mark_events(
+        self, ids: Sequence[int], status: str, *, reason: str | None = None
+    ) -> int:
         now = time.time()
         with self._write() as conn:
             return sum(
                 conn.execute(
-                    _Q["consume_event"], {"id": event_id, "status": status, "now": now}
+                    _Q["consume_event"],
+                    {"id": event_id, "status": status, "now": now, "reason": reason},
                 ).rowcount
                 for event_id in ids
             )
@@ -673,7 +676,7 @@ class SqliteStore:
             if consumed_event_id is not None:
                 conn.execute(
                     _Q["consume_event"],
-                    {"id": consumed_event_id, "status": "processed", "now": now},
+                    {"id": consumed_event_id, "status": "processed", "now": now, "reason": None},
                 )
 
     async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:

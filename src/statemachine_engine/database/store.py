@@ -220,7 +220,10 @@ class Store(Protocol):
         """A number that changes whenever another connection commits, read without a
         query (SQLite's ``data_version``); None when the store cannot tell so cheaply."""
 
-    async def mark_events(self, ids: Sequence[int], status: str) -> int: ...
+    async def mark_events(
+        self, ids: Sequence[int], status: str, *, reason: str | None = None
+    ) -> int:
+        """Mark pending events ``status`` (``reason``: why they were dropped)."""
 
     async def list_events(
         self, *, target: str | None = None, status: str | None = None, limit: int = 100

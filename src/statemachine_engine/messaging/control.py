@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import socket
@@ -27,6 +26,7 @@ from typing import Any, NamedTuple
 
 from ..errors import MachineAlreadyRunning, StateMachineError
 from ..files import check_directory, clear_socket_path, open_lock
+from ..jsondata import MAX_DEPTH, JSONDataError, decode
 
 logger = logging.getLogger("statemachine_engine.control")
 
@@ -180,13 +180,15 @@ def hosting_pid(path: Path) -> int | None:
 def parse_message(data: bytes) -> ControlMessage | None:
     """Decode one datagram; None (logged) if it is not a valid message."""
     try:
-        message = json.loads(data)
-    except ValueError as exc:
-        logger.error(
-            "control socket: ignoring a message that is not JSON (%s): %.200r",
+        message = decode(data, what="message", max_depth=MAX_DEPTH + 1)  # + the envelope
+    except JSONDataError as exc:
+        logger.warning(
+            "control socket: %s; message ignored: %.200r"
+            if exc.bounded
+            else "control socket: ignoring a message that is not JSON (%s): %.200r",
             exc,
             data,
-            extra={"action": "control_bad_message"},
+            extra={"action": "control_bad_message", "reason": str(exc)},
         )
         return None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -199,8 +201,16 @@ def parse_message(data: bytes) -> ControlMessage | None:
     payload = message.get("payload")
     if isinstance(payload, str):
         try:
-            payload = json.loads(payload) if payload.strip() else {}
-        except ValueError:
+            payload = decode(payload, what="payload") if payload.strip() else {}
+        except JSONDataError as exc:
+            if exc.bounded:
+                logger.warning(
+                    "control socket: ignoring event %r: %s",
+                    message["type"],
+                    exc,
+                    extra={"action": "control_bad_payload", "reason": str(exc)},
+                )
+                return None
             logger.error(
                 "control socket: payload of %r is not valid JSON; passing it as text",
                 message["type"],

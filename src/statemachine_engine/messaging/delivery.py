@@ -23,6 +23,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..jsondata import check
 from .control import WAKE_EVENT
 from .wakeup import machine_topic
 
@@ -55,7 +56,12 @@ async def deliver(
     source: str | None = None,
     job_id: str | None = None,
 ) -> int:
-    """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id."""
+    """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id.
+
+    A payload outside the JSON bounds (too deep, NaN...) is refused with
+    :class:`~statemachine_engine.jsondata.JSONDataError`.
+    """
+    check(payload, what=f"payload of event {event_type!r}")
     event_id = await store.send_event(target, event_type, payload, source=source, job_id=job_id)
     local = _LOCAL.get(target)
     if local is not None:  # a call is quickest

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..database.store import StoreError
+from ..jsondata import MAX_DEPTH, JSONDataError, check, lenient_text, sanitize
 
 if TYPE_CHECKING:
     from ..core.engine import StateMachineEngine
@@ -66,6 +66,10 @@ class RealtimeStream:
 
     def send(self, machine_name: str, seq: int, event_type: str, payload: dict[str, Any]) -> None:
         """Send one event now (dropped if nobody listens) and queue it for the store."""
+        try:
+            check(payload)
+        except JSONDataError:  # NaN or deeper than a reader takes: say what can be said
+            payload = sanitize(payload, max_depth=MAX_DEPTH)
         message = {
             "machine_name": machine_name,
             "type": event_type,
@@ -73,7 +77,7 @@ class RealtimeStream:
             "seq": seq,
         }
         try:
-            data = json.dumps(message, default=str, ensure_ascii=False).encode()
+            data = lenient_text(message).encode()
             self._sock.sendto(data, self.socket_path)
         except OSError:
             pass  # no monitor, or one that cannot keep up: the machine goes on

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..files import clear_socket_path
+from ..jsondata import decode
 
 logger = logging.getLogger("statemachine_engine.wakeup")
 
@@ -216,8 +217,8 @@ class WakeupListener(TopicWaiters):
             except (BlockingIOError, InterruptedError):
                 break
             try:
-                topics.add(str(json.loads(data)["topic"]))
-            except (ValueError, KeyError, TypeError):
+                topics.add(str(decode(data, what="wake-up")["topic"]))
+            except (ValueError, KeyError, TypeError):  # JSONDataError is a ValueError
                 continue
         self.wake(topics)
 

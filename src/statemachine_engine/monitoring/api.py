@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .._version import __version__
 from ..database.models.job import JobStatus
+from ..jsondata import MAX_DEPTH, JSONDataError, decode, sanitize
 from . import stream
 from .diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
 
@@ -27,6 +28,20 @@ MACHINE_HISTORY = 100
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_NAME = 200
 CONTROL_SOURCE = "statemachine-ui"
+
+
+class JSONResponse(_StarletteJSON):
+    """A JSON answer that is always valid JSON.
+
+    Values JSON cannot hold (NaN and infinities computed by actions, or in rows written
+    by older versions) are answered as null rather than failing the request.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except (ValueError, RecursionError):
+            return super().render(sanitize(content))
 
 
 def monitor_of(request: Request) -> Monitor:
@@ -226,9 +241,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         if len(data) > MAX_BODY_BYTES:
             raise HTTPException(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(data)
-    except ValueError:
-        raise HTTPException(400, "the body is not valid JSON") from None
+        body = decode(data, what="the body", max_depth=MAX_DEPTH + 1)  # + the envelope
+    except JSONDataError as exc:
+        raise HTTPException(400, str(exc)) from None
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return body

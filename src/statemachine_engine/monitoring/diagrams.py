@@ -8,13 +8,13 @@ the config file is found (the one a running machine was started from, else
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import StateMachineError
+from ..jsondata import decode
 
 DIAGRAMS_DIR = Path("docs") / "fsm-diagrams"
 #: A config stem as the API accepts it: no path separators, no leading dot.
@@ -91,8 +91,8 @@ def find_config(project_root: Path, stem: str) -> str | None:
 def _read_written(folder: Path, stem: str) -> dict[str, Any] | None:
     try:
         main = (folder / "main.mermaid").read_text(encoding="utf-8")
-        metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        metadata = decode((folder / "metadata.json").read_bytes(), what="metadata.json")
+    except (OSError, ValueError):  # JSONDataError is a ValueError: too deep, NaN...
         return None
     if not isinstance(metadata, dict):
         return None

@@ -8,9 +8,10 @@ JSON object naming a machine and a type is ignored.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
+
+from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
@@ -24,8 +25,8 @@ Event = dict[str, Any]
 def from_datagram(data: bytes, *, now: float | None = None) -> Event | None:
     """The event a machine sent, or None when the datagram is not one."""
     try:
-        message = json.loads(data)
-    except ValueError:
+        message = decode(data, what="realtime event", max_depth=STORED_MAX_DEPTH)
+    except JSONDataError:
         return None
     if not isinstance(message, dict):
         return None

@@ -32,6 +32,7 @@ from ..cli_support import (
     run_command,
 )
 from ..errors import StateMachineError
+from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
@@ -147,8 +148,8 @@ def _run(args: argparse.Namespace) -> int:
             except TimeoutError:
                 return EXIT_OK
             try:
-                event = json.loads(data)
-            except ValueError:
+                event = decode(data, what="realtime event", max_depth=STORED_MAX_DEPTH)
+            except JSONDataError:
                 continue
             if isinstance(event, dict):
                 _show(event, args)

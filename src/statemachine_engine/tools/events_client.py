@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..cli_support import EXIT_OK
 from ..errors import StateMachineError
+from ..jsondata import STORED_MAX_DEPTH, decode
 
 Show = Callable[[dict[str, Any], argparse.Namespace], None]
 TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
@@ -56,7 +56,10 @@ async def _follow(url: str, args: argparse.Namespace, show: Show) -> int:
                 return EXIT_OK
             except websockets.ConnectionClosed as exc:
                 raise StateMachineError(f"the server closed the stream: {exc}") from exc
-            for message in _messages(json.loads(text)):
+            received = decode(text, what="a message of the stream", max_depth=STORED_MAX_DEPTH)
+            if not isinstance(received, dict):
+                continue  # not one of ours
+            for message in _messages(received):
                 _print(message, args, show)
 
 

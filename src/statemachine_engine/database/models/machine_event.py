@@ -19,6 +19,10 @@ class MachineEvent(NamedTuple):
     status: str = "pending"
     created_at: float = 0.0
     processed_at: float | None = None
+    #: Why the event was dropped (or why it cannot be handled: an undecodable payload).
+    reason: str | None = None
+    #: False when the stored payload is outside the JSON bounds (``payload`` is its text).
+    decodable: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -294,7 +294,7 @@ WHERE target_machine = %(target)s AND status = 'pending' AND id > %(after_id)s
 ORDER BY id LIMIT %(limit)s;
 
 -- name: mark_events
-UPDATE machine_events SET status = %(status)s, processed_at = %(now)s
+UPDATE machine_events SET status = %(status)s, processed_at = %(now)s, reason = %(reason)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 
 -- name: register_machine

@@ -142,7 +142,7 @@ WHERE target_machine = :target AND status = 'pending' AND id > :after_id
 ORDER BY id LIMIT :limit;
 
 -- name: consume_event
-UPDATE machine_events SET status = :status, processed_at = :now
+UPDATE machine_events SET status = :status, processed_at = :now, reason = :reason
 WHERE id = :id AND status = 'pending';
 
 -- name: register_machine

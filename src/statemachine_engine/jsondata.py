@@ -1,0 +1,222 @@
+"""JSON from outside, decoded and encoded within one set of bounds.
+
+Every JSON text that comes from outside the process or from the store (event payloads,
+job data, contexts, control datagrams, API bodies, CLI arguments) is decoded by
+:func:`decode`, and every value about to be sent or stored is checked by :func:`check`.
+The bounds are the same everywhere:
+
+- nesting depth at most :data:`MAX_DEPTH` levels of arrays/objects (Python's own JSON
+  parser would otherwise fail with ``RecursionError`` on ~1,000 levels, and code that
+  walks a value later fails even sooner);
+- at most :data:`MAX_BYTES` of text (large payloads stay supported);
+- strict JSON only: ``NaN``, ``Infinity`` and numbers outside the range of a double
+  (``1e400``, or an integer of 309 digits) are refused, so that every value read can be
+  written back as valid JSON and read by a browser.
+
+A refusal is a :class:`JSONDataError`: one line, naming what was decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from itertools import accumulate
+from typing import Any
+
+from .errors import StateMachineError
+
+#: Deepest nesting of arrays and objects accepted in a JSON value.
+MAX_DEPTH = 100
+#: Deepest nesting read back from the store: its own records (a context holding the last
+#: event's payload) wrap values taken in within :data:`MAX_DEPTH`.
+STORED_MAX_DEPTH = 2 * MAX_DEPTH
+#: Largest JSON text accepted, in bytes (64 MiB).
+MAX_BYTES = 64 * 1024 * 1024
+
+# A JSON string (quotes included), written so that the regex engine never backtracks.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Integers this long may lie beyond a double's range: only then are they parsed one by one.
+_LONG_DIGITS = re.compile(r"\d{300}")
+_PAIRS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+class JSONDataError(StateMachineError, ValueError):
+    """A JSON text or value is outside the bounds (too deep, too large, not strict).
+
+    Attributes:
+        bounded: True when refused for a bound (depth, size, NaN...), False when the
+            text is simply not JSON.
+    """
+
+    def __init__(self, message: str, *, bounded: bool = True) -> None:
+        super().__init__(message)
+        self.bounded = bounded
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONDataError(f"{name} is not allowed in JSON (strict JSON only)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONDataError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > sys.float_info.max:
+        raise JSONDataError(f"integer of {len(text.lstrip('-'))} digits is out of range")
+    return value
+
+
+def text_depth(text: str, *, limit: int = MAX_DEPTH) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings ignored).
+
+    A text with at most ``limit`` openers answers their count (an upper bound, enough
+    to accept it); otherwise the answer is exact.
+    """
+    openers = text.count("[") + text.count("{")
+    if openers <= limit:
+        return openers  # cannot be deeper than that: no need to look closer
+    outside_strings = _STRING.sub("", text).encode("utf-8", "surrogatepass")
+    brackets = outside_strings.translate(_PAIRS, _NOT_BRACKETS)
+    depth = 0
+    while brackets and depth <= limit:  # peel off the innermost level each pass
+        peeled = brackets.replace(b"[]", b"")
+        if len(peeled) == len(brackets):
+            break  # unbalanced: not JSON, the parser says why
+        brackets, depth = peeled, depth + 1
+    if brackets and depth > limit:  # only for texts refused anyway: the exact depth
+        steps = brackets.translate(bytes.maketrans(b"[]", b"\x01\xff"))
+        depth += max(accumulate(memoryview(steps).cast("b")), default=0)
+    return depth
+
+
+def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int = MAX_DEPTH) -> Any:
+    """Decode strict JSON ``text`` within the bounds; :class:`JSONDataError` otherwise.
+
+    Args:
+        text: the JSON text (bytes are read as UTF-8).
+        what: names the text in the error ("payload", "request body"...).
+        max_depth: the nesting bound (the store's own records use :data:`STORED_MAX_DEPTH`).
+    """
+    if len(text) > MAX_BYTES:  # characters of a str: at least as many bytes
+        unit = "characters" if isinstance(text, str) else "bytes"
+        raise JSONDataError(f"{what} is too large: {len(text)} {unit} (limit {MAX_BYTES} bytes)")
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONDataError(f"{what} is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    depth = text_depth(text, limit=max_depth)
+    if depth > max_depth:
+        raise JSONDataError(f"{what} is nested {depth} levels deep (limit {max_depth})")
+    try:
+        if _LONG_DIGITS.search(text) is None:
+            return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except JSONDataError as exc:
+        raise JSONDataError(f"{what}: {exc}") from None
+    except RecursionError:  # cannot happen within MAX_DEPTH; kept as a safety net
+        raise JSONDataError(f"{what} is nested too deep (limit {max_depth})") from None
+    except ValueError as exc:
+        raise JSONDataError(f"{what} is not valid JSON: {exc}", bounded=False) from None
+
+
+def value_depth(value: Any, *, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of lists/tuples/dicts in ``value`` (walked without recursion).
+
+    Stops counting once ``limit`` is passed (returns ``limit + 1``).
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def check(value: Any, *, what: str = "value") -> None:
+    """Refuse a value that could not be read back by :func:`decode`.
+
+    Too deep a nesting, ``NaN``/``Infinity`` and integers out of range are refused with
+    :class:`JSONDataError`.
+    """
+    depth = value_depth(value)
+    if depth > MAX_DEPTH:
+        raise JSONDataError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise JSONDataError(f"{what} holds {item!r}, which JSON cannot represent")
+        elif isinstance(item, int) and abs(item) > sys.float_info.max:
+            raise JSONDataError(f"{what} holds an integer out of range")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def encode(value: Any, *, what: str = "value") -> str:
+    """Compact JSON text of ``value`` after :func:`check`; :class:`JSONDataError` otherwise."""
+    check(value, what=what)
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JSONDataError(f"{what} is not JSON-serialisable: {exc}") from None
+
+
+def lenient_text(value: Any) -> str:
+    """JSON text of ``value`` that is always valid, for what a machine reports about
+    itself: unknown types become their text, NaN and infinities null, deep nesting is
+    cut at :data:`STORED_MAX_DEPTH`."""
+    try:
+        check(value)
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except (JSONDataError, ValueError, RecursionError):
+        return json.dumps(sanitize(value), ensure_ascii=False, default=str)
+
+
+def sanitize(value: Any, *, max_depth: int = STORED_MAX_DEPTH) -> Any:
+    """``value`` with what JSON cannot hold made safe: non-finite floats become None.
+
+    For texts that must always be valid JSON (API answers, stored contexts). Nesting
+    beyond ``max_depth`` is cut (replaced by None).
+    """
+    return _sanitize(value, 0, max_depth)
+
+
+def _sanitize(value: Any, depth: int, max_depth: int) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        if depth >= max_depth:
+            return None
+        return {str(k): _sanitize(v, depth + 1, max_depth) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if depth >= max_depth:
+            return None
+        return [_sanitize(v, depth + 1, max_depth) for v in value]
+    return value
