@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from ...core.interpolation import shell_command
+from ...core.interpolation import ShellValueError, shell_command
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -46,19 +48,35 @@ class BashAction(BaseAction):
         if not template:
             raise ValueError("bash action needs a 'command'")
         quote = self.get_config_value("quote", True) is not False
-        prepared = shell_command(str(template), context, quote=quote)
+        try:
+            prepared = shell_command(str(template), context, quote=quote)
+        except ShellValueError as exc:
+            context["last_error"] = str(exc)
+            self.logger.warning(
+                "[%s] bash command refused: %s",
+                context.get("machine_name", "?"),
+                exc,
+                extra={
+                    "action": "bash_refused",
+                    "machine": context.get("machine_name"),
+                    "placeholder": exc.placeholder,
+                    "error": str(exc),
+                },
+            )
+            return self.error_event
         timeout = float(self.get_config_value("timeout", DEFAULT_TIMEOUT_SECONDS))
         self.logger.debug("running: %s", prepared.display, extra={"action": "bash_start"})
         extra_env = self.get_config_value("env") or {}
         if not isinstance(extra_env, Mapping):
             raise ValueError("bash 'env' must be a mapping of variable names to values")
 
-        result = await run_command(
-            prepared.command,
-            timeout=timeout,
-            cwd=self.get_config_value("cwd"),
-            env={**extra_env, **prepared.env},
-        )
+        with _value_files(prepared.files) as file_env:
+            result = await run_command(
+                prepared.command,
+                timeout=timeout,
+                cwd=self.get_config_value("cwd"),
+                env={**extra_env, **prepared.env, **file_env},
+            )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
         store_as = self.get_config_value("store_as")
@@ -93,6 +111,28 @@ class BashAction(BaseAction):
                 if str(key) == str(exit_code):
                     return str(event)
         return self.error_event
+
+
+@contextlib.contextmanager
+def _value_files(files: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """Write values too large for the environment to owner-only files, removed after.
+
+    Yields the environment naming each file (the command reads them itself).
+    """
+    if not files:
+        yield {}
+        return
+    directory = tempfile.mkdtemp(prefix="statemachine-values-")  # mode 0700
+    try:
+        paths: dict[str, str] = {}
+        for index, (variable, value) in enumerate(files.items()):
+            path = os.path.join(directory, str(index))
+            with open(path, "x", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(value)
+            paths[variable] = path
+        yield paths
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class CommandResult(NamedTuple):
