@@ -43,7 +43,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import DeadEndError, MachineFailed, UnhandledFailure, UnknownStateError
+from ..errors import (
+    DeadEndError,
+    MachineFailed,
+    StateMachineError,
+    UnhandledFailure,
+    UnknownStateError,
+)
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
@@ -52,6 +58,7 @@ from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import JobTracker
 from .model import START_EVENT, WILDCARD, MachineConfig, Transition
+from .process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -312,6 +319,22 @@ class StateMachineEngine:
         """Hold again a job whose hand-over failed (the child did not start)."""
         self._jobs.take_back(job_id, attempt, lease)
 
+    async def record_process_group(self, pgid: int) -> None:
+        """Record the process group of the action running now, so that a restart after
+        this process was killed ends it before anything runs again."""
+        if not self._durable:
+            return
+        try:
+            await self.store.record_action_group(self._name, group_record(pgid))
+        except StateMachineError as exc:
+            logger.warning(
+                "[%s] cannot record process group %d: %s",
+                self._name,
+                pgid,
+                exc,
+                extra={"action": "process_group_unrecorded", "machine": self._name},
+            )
+
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
             for job_id in await self._jobs.release_all(self.store):
@@ -363,6 +386,10 @@ class StateMachineEngine:
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
+            elif self._jobs.held:
+                # Stopped before its config finished them: back to the queue at once,
+                # their attempts not used up.
+                await self._jobs.give_back_all(self.store)
             await self.store.finish_machine(
                 self._name, "finished" if reason == "final" else "stopped"
             )
@@ -395,6 +422,9 @@ class StateMachineEngine:
                 wake_address=self.wake_address,
                 config_hash=self.config.source_hash,
             )
+            if previous is not None:
+                # What a killed run left running ends before anything runs again.
+                await end_left_group(self._name, left_group(previous.context))
             for job_id, attempt in self._handed_jobs:
                 await self._jobs.take_over(self.store, job_id, attempt)
             if previous is not None and previous.status != "finished" and not self._fresh:
@@ -447,7 +477,7 @@ class StateMachineEngine:
                 },
             )
         for key, value in record.context.items():
-            if key not in ("machine_name", "config_name"):
+            if key not in ("machine_name", "config_name", ACTION_GROUP_KEY):
                 self.context[key] = value
         self._state = state
         self.context["current_state"] = state

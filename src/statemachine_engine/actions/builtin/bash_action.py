@@ -25,10 +25,11 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...core.interpolation import ShellValueError, shell_command
+from ...core.process_groups import die_with_parent
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -76,6 +77,7 @@ class BashAction(BaseAction):
                 timeout=timeout,
                 cwd=self.get_config_value("cwd"),
                 env={**extra_env, **prepared.env, **file_env},
+                on_start=getattr(self.runtime, "record_process_group", None),
             )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
@@ -148,11 +150,14 @@ async def run_command(
     timeout: float,
     cwd: str | None = None,
     env: Mapping[str, Any] | None = None,
+    on_start: Callable[[int], Awaitable[None]] | None = None,
 ) -> CommandResult:
     """Run ``command`` with bash in a new session.
 
     The whole process group is killed on timeout (exit code 124) and when the
-    calling task is cancelled (the machine left the state).
+    calling task is cancelled (the machine left the state). The shell gets SIGKILL
+    when this process dies (``PR_SET_PDEATHSIG``), and ``on_start(pgid)`` is awaited
+    once it runs, to record its group (see :mod:`...core.process_groups`).
     """
     full_env = None
     if env:
@@ -168,6 +173,7 @@ async def run_command(
             cwd=cwd,
             env=full_env,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
     )
     try:
@@ -180,6 +186,8 @@ async def run_command(
             await _kill_group(await spawn)
         raise
     try:
+        if on_start is not None:
+            await on_start(process.pid)
         out, err = await asyncio.wait_for(_collect(process), timeout)
     except asyncio.TimeoutError:
         await _kill_group(process)

@@ -1,0 +1,140 @@
+"""An action's process tree dies with its machine, however the machine dies.
+
+Two mechanisms, because neither covers every case alone:
+
+- The action's shell is started with ``PR_SET_PDEATHSIG`` = SIGKILL (Linux): when the
+  machine dies, even by SIGKILL, the kernel kills the shell (and a command the shell
+  ``exec``\\ s, which keeps the setting).
+- Commands the shell forked survive it (they are re-parented to init), so the shell's
+  process group is recorded in the store (the context key :data:`ACTION_GROUP_KEY`)
+  when it starts, and a machine started again under the same name kills that group,
+  and waits for it to be gone, before anything runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+logger = logging.getLogger("statemachine_engine.engine")
+
+#: The engine-owned context key holding ``{"pgid": ..., "host": ...}`` of the action
+#: running now (absent when none runs).
+ACTION_GROUP_KEY: Final = "_engine_action_group"
+#: How long a restart waits for a left-over process group to be gone, in seconds.
+GROUP_EXIT_SECONDS: Final = 5.0
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    prctl: Callable[..., int] = libc.prctl
+    return prctl
+
+
+_PRCTL = _load_prctl()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` making the child get SIGKILL when this process dies (None where
+    the platform has no ``PR_SET_PDEATHSIG``). Everything it needs is bound before the
+    fork: the child only makes two system calls."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    kill_signal = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill_signal, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the setting took effect
+            os.kill(os.getpid(), kill_signal)
+
+    return preexec
+
+
+def group_record(pgid: int) -> dict[str, Any]:
+    """What is recorded for an action's process group."""
+    return {"pgid": pgid, "host": socket.gethostname()}
+
+
+async def end_left_group(machine: str, record: Any) -> bool:
+    """Kill the process group a previous run of ``machine`` recorded, and wait (bounded)
+    until it is gone. True if a group was still there.
+
+    A record from another host, or one that is not a plausible group, is ignored.
+    """
+    if not isinstance(record, Mapping) or record.get("host") != socket.gethostname():
+        return False
+    pgid = record.get("pgid")
+    if not isinstance(pgid, int) or isinstance(pgid, bool) or pgid <= 1:
+        return False
+    if pgid in (os.getpgrp(), os.getpid()):
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    logger.warning(
+        "[%s] killed process group %d left running by its previous run",
+        machine,
+        pgid,
+        extra={"action": "orphans_killed", "machine": machine, "pgid": pgid},
+    )
+    # Killed processes leave the group once init has reaped them: wait for that, so
+    # that nothing re-runs beside them.
+    deadline = time.monotonic() + GROUP_EXIT_SECONDS
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        logger.warning(
+            "[%s] process group %d is still there %gs after SIGKILL",
+            machine,
+            pgid,
+            GROUP_EXIT_SECONDS,
+            extra={"action": "orphans_linger", "machine": machine, "pgid": pgid},
+        )
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies, which a busy or absent
+    init may leave unreaped for a while, do not count)."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def left_group(context: Mapping[str, Any]) -> Any:
+    """The process group recorded in a machine's stored context (None: none)."""
+    return context.get(ACTION_GROUP_KEY)
