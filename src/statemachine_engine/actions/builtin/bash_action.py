@@ -159,6 +159,10 @@ async def run_command(
     when this process dies (``PR_SET_PDEATHSIG``), and ``on_start(pgid)`` is awaited
     once it runs, to record its group (see :mod:`...core.process_groups`).
     """
+    if on_start is not None:
+        # The command waits until its group is recorded: a machine killed in between
+        # cannot leave behind something nobody knows about.
+        command = _GATE + command
     full_env = None
     if env:
         full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
@@ -167,7 +171,7 @@ async def run_command(
             "bash",
             "-c",
             command,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if on_start is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=cwd,
@@ -188,6 +192,7 @@ async def run_command(
     try:
         if on_start is not None:
             await on_start(process.pid)
+            _open_gate(process)
         out, err = await asyncio.wait_for(_collect(process), timeout)
     except asyncio.TimeoutError:
         await _kill_group(process)
@@ -199,6 +204,18 @@ async def run_command(
     _signal_group(process.pid, signal.SIGKILL)
     assert process.returncode is not None
     return CommandResult(_decode(out), _decode(err), process.returncode)
+
+
+#: First line of a command whose start waits for :func:`_open_gate`; its stdin is then
+#: /dev/null as for any other command.
+_GATE = "IFS= read -r _ || exit 1; exec </dev/null\n"
+
+
+def _open_gate(process: asyncio.subprocess.Process) -> None:
+    assert process.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        process.stdin.write(b"\n")
+        process.stdin.close()
 
 
 async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
