@@ -132,3 +132,39 @@ def test_values_outside_arithmetic_contexts_are_unchanged(value: str) -> None:
     event, context = run('[[ {v} == x ]]; printf %s {v} "${#x}" "${y:-"{v}"}"', v=value)
     assert event == "job_done", context
     assert context["stdout"] == (value + "0" + value).rstrip("\n")
+
+
+# Where bash reads a value as a variable name, a subscript in it runs as code too.
+NAME_CONTEXTS = [
+    "a=(1); [[ -v {v} ]]; echo ok",
+    "a=(1); test -v {v}; echo ok",
+    "printf -v {v} %s 1; echo ok",
+    "unset {v}; echo ok",
+    "read -r {v} <<< 1; echo ok",
+    "declare {v}=1; echo ok",
+    "mapfile -t {v} < /dev/null; echo ok",
+]
+NAMES = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,20}\Z")
+
+
+@pytest.mark.parametrize("template", NAME_CONTEXTS)
+@SETTINGS
+@given(value=HOSTILE)
+def test_no_value_ever_executes_as_a_variable_name(template: str, value: str) -> None:
+    event, context = run(template, v=value)
+    assert not os.path.exists(MARKER), (template, value)
+    if event == "error":
+        assert "placeholder {v}" in context["last_error"]
+        assert "plain name" in context["last_error"]
+    else:
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value), (value, context)
+
+
+@pytest.mark.parametrize("template", NAME_CONTEXTS)
+@SETTINGS
+@given(value=NAMES)
+def test_plain_names_still_work_as_variable_names(template: str, value: str) -> None:
+    if value in ("a", "BASH_ARGV0", "_") or value.startswith("BASH"):
+        return  # bash's own variables may be read-only or special
+    _, context = run(template, v=value)
+    assert context["stdout"].endswith("ok"), context

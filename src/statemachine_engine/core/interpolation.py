@@ -180,6 +180,7 @@ _DOUBLE_QUOTED_SPECIALS = re.compile(r'([\\"$`])')
 _HEREDOC_SPECIALS = re.compile(r"([\\$`])")
 _ANSI_QUOTED_SPECIALS = re.compile(r"([\\'])")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _quote_for(position: Position, text: str) -> str:
@@ -256,6 +257,14 @@ def _check(placeholder: str, position: Position, text: str) -> str | None:
             f"placeholder {placeholder} lands in a here-document ended by "
             f"{position.delimiter!r} and its value contains that word; "
             "use an unquoted delimiter or another word",
+        )
+    if position.name and _NAME.fullmatch(text) is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} lands where bash reads a variable name "
+            f"({position.name}), where a subscript in the name runs as code; "
+            f"it must be a plain name (letters, digits, _), got {shown!r}",
         )
     if not position.arithmetic:
         return None

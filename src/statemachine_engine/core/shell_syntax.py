@@ -35,6 +35,15 @@ _PREFIX_WORDS = frozenset(
     {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "{", "exec"}
 )
 _SEPARATORS = frozenset(";&|\n()")
+# Commands whose arguments are variable names, and their options that take a value.
+_NAME_READERS = {
+    "unset": frozenset(),
+    "read": frozenset({"-d", "-i", "-n", "-N", "-p", "-t", "-u"}),
+    "mapfile": frozenset({"-d", "-n", "-O", "-s", "-u", "-C", "-c"}),
+    "readarray": frozenset({"-d", "-n", "-O", "-s", "-u", "-C", "-c"}),
+}
+_NAME_TESTS = frozenset({"-v", "-R"})
+_REDIRECT = re.compile(r"[0-9]*(?:<|>|>>|<<<|<>|>&|<&|&>|&>>|>\|)")
 _WORD_BREAKS = frozenset(" \t\n;&|()<>")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARAM_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
@@ -57,12 +66,15 @@ class Position:
     Attributes:
         state: the quoting state (``BARE``, ``SINGLE``, ...).
         arithmetic: the name of the arithmetic construct the slot lies in, or "".
+        name: the command that reads the value as a variable name, or "" (bash
+            evaluates a subscript in a name: ``unset 'a[$(cmd)]'`` runs ``cmd``).
         delimiter: for a here-document body, the line that ends it.
     """
 
     state: int = BARE
     arithmetic: str = ""
     delimiter: str = ""
+    name: str = ""
 
 
 @dataclass
@@ -100,7 +112,9 @@ class _Lexer:
         self.heredoc_line_slot = False
         self.heredoc_stack = 0
         self.positions: list[Position] = []
-        self.saved: list[tuple[int, bool, bool]] = []
+        self.saved: list[tuple[int, bool, bool, str, str]] = []
+        self.command_name = ""
+        self.last_word = ""
 
     # --- helpers -------------------------------------------------------------------
 
@@ -150,6 +164,7 @@ class _Lexer:
             if text == "[[":
                 self.stack.append(_Frame("cond"))
                 return
+            self.command_name = text
             if text == "let":
                 self.let = True
             elif text in _DECLARERS:
@@ -157,6 +172,7 @@ class _Lexer:
         elif self.declarer and text.startswith("-") and "i" in text:
             self.let = True
         self.command_words += 1
+        self.last_word = text
 
     def _resolve(self, cond: _Frame) -> None:
         operands: set[int] = set()
@@ -172,6 +188,35 @@ class _Lexer:
         self.command_words = 0
         self.let = False
         self.declarer = False
+        self.command_name = ""
+        self.last_word = ""
+
+    def name_context(self) -> str:
+        """The command reading a value written here as a variable name, or ""."""
+        word = "".join(self.word).strip("\"'")
+        cond = self.cond()
+        if cond is not None and self.stack[-1] is cond:
+            if not word and cond.words and cond.words[-1] in _NAME_TESTS:
+                return "[[ -v ]]"
+            return ""
+        if self.stack and self.stack[-1].kind != "cmdsub":
+            return ""
+        if self.command_words == 0 or "<" in word or ">" in word:
+            return ""
+        if _REDIRECT.fullmatch(self.last_word):
+            return ""
+        command = self.command_name
+        if command in ("test", "[") and self.last_word in _NAME_TESTS and not word:
+            return f"{command} -v"
+        if command == "printf" and self.last_word == "-v" and not word:
+            return "printf -v"
+        if command in _NAME_READERS:
+            if word.startswith("-") or self.last_word in _NAME_READERS[command]:
+                return ""
+            return command
+        if command in _DECLARERS and "=" not in word and not word.startswith(("-", "+")):
+            return command
+        return ""
 
     def add_to_word(self, char: str) -> None:
         self.in_word = True
@@ -196,6 +241,8 @@ class _Lexer:
 
     def slot(self) -> None:
         position = Position(self.state, self.arithmetic())
+        if not position.arithmetic and self.state not in (HEREDOC, HEREDOC_LITERAL, COMMENT):
+            position.name = self.name_context()
         if self.state == HEREDOC_LITERAL and self.heredoc is not None:
             position.delimiter = self.heredoc.delimiter
         if self.state in (HEREDOC, HEREDOC_LITERAL):
@@ -337,11 +384,15 @@ class _Lexer:
 
     def end_command_inside(self) -> None:
         # A command substitution starts a new command; the outer one goes on after it.
-        self.saved.append((self.command_words, self.let, self.declarer))
+        self.saved.append(
+            (self.command_words, self.let, self.declarer, self.command_name, self.last_word)
+        )
         self.end_word()
         self.command_words = 0
         self.let = False
         self.declarer = False
+        self.command_name = ""
+        self.last_word = ""
 
     def param_char(self, char: str) -> None:
         if not self.stack or self.stack[-1].kind != "param":
@@ -379,8 +430,14 @@ class _Lexer:
             else:
                 self.stack.pop()
                 self.end_word()
-                saved = self.saved.pop() if self.saved else (1, False, False)
-                self.command_words, self.let, self.declarer = saved
+                saved = self.saved.pop() if self.saved else (1, False, False, "", "")
+                (
+                    self.command_words,
+                    self.let,
+                    self.declarer,
+                    self.command_name,
+                    self.last_word,
+                ) = saved
                 self.in_word = True
             return True
         return False
