@@ -60,6 +60,7 @@ ARITHMETIC = {
     'echo "$(( {n} * 3 ))"': lambda n: str(n * 3),
     "declare -i r={n}; echo $r": lambda n: str(n),
     "a=(); a[{n} % 5 + 5]=x; echo ${!a[*]}": lambda n: str(int(_bash_mod(n, 5)) + 5),
+    "a=([{n} % 3 + 3]=x); echo ${!a[*]}": lambda n: str(_bash_mod(n, 3) + 3),
     's=abcdefghij; echo "${s:{n} % 10 + 10:2}"': lambda n: (
         "abcdefghij"[_bash_mod(n, 10) + 10 : _bash_mod(n, 10) + 12]
         if 0 <= _bash_mod(n, 10) + 10 < 10

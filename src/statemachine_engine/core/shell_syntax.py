@@ -327,6 +327,15 @@ class _Lexer:
         elif char == "[" and self.in_word and _NAME.fullmatch("".join(self.word)):
             self.add_to_word(char)
             self.stack.append(_Frame("subscript"))
+        elif (
+            char == "["
+            and not self.in_word
+            and self.peek() not in (" ", "\t", "\n", "[", None)
+            and self.previous != "["
+        ):
+            # "([i]=v)" in an array assignment (or a glob: read as a subscript too)
+            self.add_to_word(char)
+            self.stack.append(_Frame("subscript"))
         elif char == "]" and self.stack and self.stack[-1].kind == "subscript":
             self.close_bracket()
             self.add_to_word(char)
