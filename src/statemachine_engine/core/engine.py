@@ -386,9 +386,11 @@ class StateMachineEngine:
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
-            elif self._jobs.held:
-                # Stopped before its config finished them: back to the queue at once,
-                # their attempts not used up.
+            elif reason == "stopped" and self._jobs.held:
+                # Stopped (SIGTERM, request_stop) before its config finished them: back
+                # to the queue at once, their attempts not used up. A machine that ended
+                # badly (a dead end) keeps them until their leases run out, attempts
+                # counted, so a job that always ends it badly ends up dead.
                 await self._jobs.give_back_all(self.store)
             await self.store.finish_machine(
                 self._name, "finished" if reason == "final" else "stopped"

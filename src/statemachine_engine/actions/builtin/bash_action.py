@@ -2,15 +2,22 @@
 
 Options:
     command: the command line. ``{placeholders}`` are filled from the context without
-        ever becoming shell syntax (each value reaches bash as an environment variable
-        the command refers to); ``{x|raw}`` inserts a trusted value verbatim and
-        ``quote: false`` does so for the whole command.
+        ever becoming shell syntax (each value reaches bash as a variable the command
+        refers to: through the environment, or a private file for values over 64 KiB);
+        in arithmetic contexts a value must be an integer literal and where bash reads
+        a variable name a plain name, else the action returns its error event
+        (:class:`~...core.interpolation.ShellValueError`). ``{x|raw}`` inserts a
+        trusted value verbatim and ``quote: false`` does so for the whole command.
     timeout: seconds before the whole process group is killed (default 300).
     cwd: working directory. env: extra environment variables (mapping).
     success: event on exit status 0 (default ``job_done``).
     error: event on any other status or a timeout (default ``error``).
     error_mappings: ``{exit_status: event}`` overriding ``error`` per status.
     store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
+
+The command's process group dies with the machine: its shell gets SIGKILL when the
+machine's process dies, and the group, recorded in the store before the command starts,
+is killed by the machine's next run (see :mod:`...core.process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
