@@ -14,8 +14,7 @@ Two mechanisms, because neither covers every case alone:
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
+import functools
 import logging
 import os
 import signal
@@ -35,25 +34,25 @@ GROUP_EXIT_SECONDS: Final = 5.0
 _PR_SET_PDEATHSIG: Final = 1
 
 
-def _load_prctl() -> Callable[..., int] | None:
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, loaded on first use (the process's own symbols: no search)."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
         return None
-    prctl: Callable[..., int] = libc.prctl
     return prctl
-
-
-_PRCTL = _load_prctl()
 
 
 def die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` making the child get SIGKILL when this process dies (None where
     the platform has no ``PR_SET_PDEATHSIG``). Everything it needs is bound before the
     fork: the child only makes two system calls."""
-    prctl = _PRCTL
+    prctl = _prctl()
     if prctl is None:
         return None
     parent = os.getpid()
