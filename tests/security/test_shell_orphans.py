@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core.process_groups import ACTION_GROUP_KEY
+from statemachine_engine.core.process_groups import ACTION_GROUP_KEY, dying_with_parent
 from tests.support.fifo import Fifo
 from tests.support.files import sql, write
 from tests.support.pids import Reaper
@@ -129,3 +130,27 @@ def test_sigterm_mid_job_gives_the_job_back_unused(
     assert sql(db, "SELECT status, attempts, lease_owner FROM jobs")[0][:2] == ("processing", 1)
     again.kill()
     assert rerun.exited()
+
+
+@pytest.mark.parametrize("way", ["setpriv", "preexec"])
+def test_both_ways_of_dying_with_the_parent_work(way: str, survivors: Reaper) -> None:
+    """``setpriv --pdeathsig`` where installed, else the ``preexec_fn``: both hold."""
+    if way == "setpriv" and not dying_with_parent().prefix:
+        pytest.skip("setpriv --pdeathsig is not available here")
+    script = (
+        "import subprocess\n"
+        "from statemachine_engine.core.process_groups import dying_with_parent, die_with_parent\n"
+        f"spawn = dying_with_parent() if {way == 'setpriv'!r} else None\n"
+        "prefix = list(spawn.prefix) if spawn else []\n"
+        "pre = spawn.preexec if spawn else die_with_parent()\n"
+        "child = subprocess.Popen([*prefix, 'sleep', '1000'], preexec_fn=pre)\n"
+        "print(child.pid, flush=True)\n"
+        "child.wait()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    [child] = survivors.watch(int(parent.stdout.readline()))
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    assert child.exited(), f"the child outlived its parent ({way})"

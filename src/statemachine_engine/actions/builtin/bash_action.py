@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...core.interpolation import ShellValueError, shell_command
-from ...core.process_groups import die_with_parent
+from ...core.process_groups import dying_with_parent
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -173,8 +173,10 @@ async def run_command(
     full_env = None
     if env:
         full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
+    dying = dying_with_parent()
     spawn = asyncio.ensure_future(
         asyncio.create_subprocess_exec(
+            *dying.prefix,
             "bash",
             "-c",
             command,
@@ -184,7 +186,7 @@ async def run_command(
             cwd=cwd,
             env=full_env,
             start_new_session=True,
-            preexec_fn=die_with_parent(),
+            preexec_fn=dying.preexec,
         )
     )
     try:
