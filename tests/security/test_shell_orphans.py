@@ -9,6 +9,7 @@ processes, real bash; process exits are learned from pidfds, never by sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core.process_groups import ACTION_GROUP_KEY, dying_with_parent
+from statemachine_engine.core.process_groups import (
+    ACTION_GROUP_KEY,
+    dying_with_parent,
+    end_left_group,
+    group_record,
+)
 from tests.support.fifo import Fifo
 from tests.support.files import sql, write
 from tests.support.pids import Reaper
@@ -154,3 +160,19 @@ def test_both_ways_of_dying_with_the_parent_work(way: str, survivors: Reaper) ->
     parent.wait()
     parent.stdout.close()
     assert child.exited(), f"the child outlived its parent ({way})"
+
+
+def test_a_restart_kills_only_the_group_it_recorded(survivors: Reaper) -> None:
+    """A group id reused since (another boot, another leader) is never killed."""
+    sleeper = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    try:
+        [watched] = survivors.watch(sleeper.pid)
+        record = group_record(sleeper.pid)
+        for stale in ({"boot": "another-boot"}, {"start": record["start"] - 1}):
+            assert not asyncio.run(end_left_group("m", {**record, **stale}))
+            assert not watched.exited(timeout=0)
+        assert asyncio.run(end_left_group("m", record))
+        assert watched.exited()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

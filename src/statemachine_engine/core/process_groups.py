@@ -104,8 +104,53 @@ def die_with_parent() -> Callable[[], None] | None:
 
 
 def group_record(pgid: int) -> dict[str, Any]:
-    """What is recorded for an action's process group."""
-    return {"pgid": pgid, "host": socket.gethostname()}
+    """What is recorded for an action's process group: its id, and what tells it from
+    a later group that got the same id (the host, the boot, the leader's start time)."""
+    return {
+        "pgid": pgid,
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "start": _start_time(pgid),
+    }
+
+
+@functools.cache
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (None: unknown)."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
+
+
+def _same_group(record: Mapping[str, Any], pgid: int) -> bool:
+    """Whether group ``pgid`` now is still the one recorded, not a later one that got
+    its id: same boot, and its leader either gone (the group lives on in what it left)
+    or the very process recorded."""
+    if record.get("boot") is not None and record.get("boot") != _boot_id():
+        return False
+    leader_start = _start_time(pgid)
+    if leader_start is None:
+        return True
+    leader = _stat(pgid)
+    if leader is not None and leader[0] in ("Z", "X"):
+        return True
+    return record.get("start") is not None and leader_start == record.get("start")
 
 
 async def end_left_group(machine: str, record: Any) -> bool:
@@ -119,7 +164,7 @@ async def end_left_group(machine: str, record: Any) -> bool:
     pgid = record.get("pgid")
     if not isinstance(pgid, int) or isinstance(pgid, bool) or pgid <= 1:
         return False
-    if pgid in (os.getpgrp(), os.getpid()):
+    if pgid in (os.getpgrp(), os.getpid()) or not _same_group(record, pgid):
         return False
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -159,14 +204,8 @@ def _group_alive(pgid: int) -> bool:
             return False
         return True
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is not None and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             return True
     return False
 
