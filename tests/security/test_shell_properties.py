@@ -169,3 +169,12 @@ def test_plain_names_still_work_as_variable_names(template: str, value: str) -> 
         return  # bash's own variables may be read-only or special
     _, context = run(template, v=value)
     assert context["stdout"].endswith("ok"), context
+
+
+@pytest.mark.parametrize("size", [10, 200_000])
+def test_a_nul_in_a_value_fails_the_action_naming_the_placeholder(size: int) -> None:
+    # Small values would not fit the environment, large ones would be cut at the NUL.
+    event, context = run("printf %s {v}", v="a" * size + "\x00b")
+    assert event == "error"
+    assert "placeholder {v}" in context["last_error"]
+    assert "NUL" in context["last_error"]

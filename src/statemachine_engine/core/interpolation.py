@@ -251,6 +251,12 @@ class ShellValueError(ActionError):
 
 def _check(placeholder: str, position: Position, text: str) -> str | None:
     """The text to write for an arithmetic value (None: not arithmetic); raise if unsafe."""
+    if "\x00" in text:
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} has a NUL character in its value, "
+            "which no bash variable or argument can hold",
+        )
     if position.state == shell_syntax.HEREDOC_LITERAL and position.delimiter in text:
         raise ShellValueError(
             placeholder,
