@@ -341,10 +341,11 @@ def shell_command(template: str, context: Mapping[str, Any], *, quote: bool = Tr
 
 
 def _read_file(file_variable: str) -> str:
-    """A line reading the file named by ``$file_variable`` into its value variable,
+    """A prefix (on the first line, keeping $LINENO) reading the file named by
+    ``$file_variable`` into its value variable,
     exactly (``read -d ''`` stops only at a NUL, which no value holds)."""
     value = SHELL_VARIABLE_PREFIX + file_variable[len(SHELL_FILE_PREFIX) :]
-    return f"IFS= read -r -d '' {value} <\"${{{file_variable}}}\"; unset {file_variable}\n"
+    return f"IFS= read -r -d '' {value} <\"${{{file_variable}}}\"; unset {file_variable}; "
 
 
 def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = True) -> str:

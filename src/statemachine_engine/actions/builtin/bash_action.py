@@ -215,9 +215,10 @@ async def run_command(
     return CommandResult(_decode(out), _decode(err), process.returncode)
 
 
-#: First line of a command whose start waits for :func:`_open_gate`; its stdin is then
+#: Put before a command (on its first line, so that $LINENO is kept) to make it wait for
+#: :func:`_open_gate`; its stdin is then
 #: /dev/null as for any other command.
-_GATE = "IFS= read -r _ || exit 1; exec </dev/null\n"
+_GATE = "IFS= read -r _ || exit 1; exec </dev/null; "
 
 
 def _open_gate(process: asyncio.subprocess.Process) -> None:
