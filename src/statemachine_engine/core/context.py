@@ -41,6 +41,7 @@ ENGINE_KEYS: Final = frozenset(
         "current_job",
         "job_id",
         "id",
+        "_engine_action_group",  # process_groups.ACTION_GROUP_KEY
     }
 )
 

@@ -44,7 +44,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..database.store import StoreReplaced
-from ..errors import DeadEndError, MachineFailed, UnhandledFailure, UnknownStateError
+from ..errors import (
+    DeadEndError,
+    MachineFailed,
+    StateMachineError,
+    UnhandledFailure,
+    UnknownStateError,
+)
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
@@ -60,6 +66,7 @@ from .model import (
     MachineConfig,
     Transition,
 )
+from .process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -332,6 +339,22 @@ class StateMachineEngine:
         if self.context.get("job_id") == job_id:
             self.context[JOB_LEASE] = {"job_id": job_id, "attempt": attempt}
 
+    async def record_process_group(self, pgid: int) -> None:
+        """Record the process group of the action running now, so that a restart after
+        this process was killed ends it before anything runs again."""
+        if not self._durable:
+            return
+        try:
+            await self.store.record_action_group(self._name, group_record(pgid))
+        except StateMachineError as exc:
+            logger.warning(
+                "[%s] cannot record process group %d: %s",
+                self._name,
+                pgid,
+                exc,
+                extra={"action": "process_group_unrecorded", "machine": self._name},
+            )
+
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
             for job_id in await self._jobs.release_all(self.store):
@@ -391,6 +414,12 @@ class StateMachineEngine:
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
+            elif reason == "stopped" and self._jobs.held:
+                # Stopped (SIGTERM, request_stop) before its config finished them: back
+                # to the queue at once, their attempts not used up. A machine that ended
+                # badly (a dead end) keeps them until their leases run out, attempts
+                # counted, so a job that always ends it badly ends up dead.
+                await self._jobs.give_back_all(self.store)
             await self.store.finish_machine(
                 self._name, "finished" if reason == "final" else "stopped"
             )
@@ -423,6 +452,9 @@ class StateMachineEngine:
                 wake_address=self.wake_address,
                 config_hash=self.config.source_hash,
             )
+            if previous is not None:
+                # What a killed run left running ends before anything runs again.
+                await end_left_group(self._name, left_group(previous.context))
             for job_id, attempt in self._handed_jobs:
                 await self._jobs.take_over(self.store, job_id, attempt)
             if previous is not None and previous.status != "finished" and not self._fresh:
@@ -475,7 +507,7 @@ class StateMachineEngine:
                 },
             )
         for key, value in record.context.items():
-            if key not in ("machine_name", "config_name"):
+            if key not in ("machine_name", "config_name", ACTION_GROUP_KEY):
                 self.context[key] = value
         self._state = state
         self.context["current_state"] = state

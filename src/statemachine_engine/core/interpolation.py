@@ -24,6 +24,10 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
+from ..errors import ActionError
+from . import shell_syntax
+from .shell_syntax import Position
+
 _PLACEHOLDER = re.compile(
     r"(?<![{$])\{(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)"
     r"(?P<filters>(?:\|[A-Za-z_]+(?::[^|{}]*)?)*)\}(?!\})"
@@ -172,107 +176,176 @@ def placeholders(template: str) -> list[str]:
 
 # --- shell commands --------------------------------------------------------------
 
-# Where a placeholder lands: a bare word, inside '...', inside "...", inside $'...'
-# (ANSI-C quoting, where backslash escapes), or in a # comment (which a newline ends).
-_BARE, _SINGLE, _DOUBLE, _ANSI, _COMMENT = 0, 1, 2, 3, 4
 _DOUBLE_QUOTED_SPECIALS = re.compile(r'([\\"$`])')
+_HEREDOC_SPECIALS = re.compile(r"([\\$`])")
 _ANSI_QUOTED_SPECIALS = re.compile(r"([\\'])")
-# A # starts a comment only at the start of a word.
-_WORD_BREAKS = frozenset(" \t\n;&|()<>")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _quote_for(state: int, text: str) -> str:
-    if state == _SINGLE:
+def _quote_for(position: Position, text: str) -> str:
+    state = position.state
+    if state == shell_syntax.SINGLE:
         return text.replace("'", "'\\''")
-    if state == _DOUBLE:
+    if state == shell_syntax.DOUBLE:
         return _DOUBLE_QUOTED_SPECIALS.sub(r"\\\1", text)
-    if state == _ANSI:
+    if state == shell_syntax.ANSI:
         return _ANSI_QUOTED_SPECIALS.sub(r"\\\1", text)
-    if state == _COMMENT:
+    if state == shell_syntax.COMMENT:
         return text.replace("\n", " ")  # a newline would end the comment
+    if state == shell_syntax.HEREDOC:
+        return _HEREDOC_SPECIALS.sub(r"\\\1", text)
+    if state == shell_syntax.HEREDOC_LITERAL:
+        return text
     return shlex.quote(text)
-
-
-def _advance(state: int, segment: str, previous: str) -> tuple[int, str]:
-    """Shell quoting state after reading ``segment`` literally, and its last character.
-
-    ``previous`` is the character written just before ``segment`` ("" at the start).
-    """
-    escaped = False
-    for char in segment:
-        if escaped:
-            escaped = False
-            previous = "\\" + char  # neither a word break nor the "$" of $'...'
-            continue
-        if state == _SINGLE:
-            if char == "'":
-                state = _BARE
-        elif state == _COMMENT:
-            if char == "\n":
-                state = _BARE
-        elif char == "\\":
-            escaped = True
-        elif state == _ANSI:
-            if char == "'":
-                state = _BARE
-        elif char == '"':
-            state = _BARE if state == _DOUBLE else _DOUBLE
-        elif char == "'" and state == _BARE:
-            state = _ANSI if previous == "$" else _SINGLE
-        elif char == "#" and state == _BARE and (not previous or previous in _WORD_BREAKS):
-            state = _COMMENT
-        previous = char
-    return state, previous
 
 
 class ShellCommand(NamedTuple):
     """A command ready for ``bash -c``.
 
     Attributes:
-        command: the text to run; each value is a reference to a variable of ``env``.
-        env: the values, by variable name, to add to the process environment.
+        command: the text to run; each value is a reference to a shell variable.
+        env: values, by variable name, to add to the process environment.
         display: the same command with the values written in, quoted (for logs).
+        files: values too large for the environment, by the name of the variable
+            that must hold the path of a file containing the value; the command
+            reads each file into its variable before anything else runs.
     """
 
     command: str
     env: Mapping[str, str]
     display: str
+    files: Mapping[str, str] = {}
 
 
 #: How a reference to variable ``{name}`` is written where a placeholder lands so that
 #: the shell expands it to exactly the value, as one word where a word is expected.
 _REFERENCE = {
-    _BARE: '"${{{name}}}"',
-    _DOUBLE: "${{{name}}}",
-    _SINGLE: "'\"${{{name}}}\"'",
-    _ANSI: "'\"${{{name}}}\"$'",
-    _COMMENT: "${{{name}}}",
+    shell_syntax.BARE: '"${{{name}}}"',
+    shell_syntax.DOUBLE: "${{{name}}}",
+    shell_syntax.SINGLE: "'\"${{{name}}}\"'",
+    shell_syntax.ANSI: "'\"${{{name}}}\"$'",
+    shell_syntax.COMMENT: "${{{name}}}",
+    shell_syntax.HEREDOC: "${{{name}}}",
 }
 SHELL_VARIABLE_PREFIX = "_SM_VALUE_"
+SHELL_FILE_PREFIX = "_SM_FILE_"
+#: Values longer than this (in bytes) reach bash through a file, not the environment:
+#: Linux refuses one environment string over 128 KiB (E2BIG).
+LARGE_VALUE_BYTES = 64 * 1024
+#: Once the values in the environment add up to this, the next ones go through files.
+ENVIRONMENT_BUDGET_BYTES = 512 * 1024
+
+
+class ShellValueError(ActionError):
+    """A value cannot be written where its placeholder lands in a bash command.
+
+    Attributes:
+        placeholder: the placeholder as written, e.g. ``{n}``.
+    """
+
+    def __init__(self, placeholder: str, message: str) -> None:
+        self.placeholder = placeholder
+        super().__init__(message)
+
+
+def _check(placeholder: str, position: Position, text: str) -> str | None:
+    """The text to write for an arithmetic value (None: not arithmetic); raise if unsafe."""
+    if "\x00" in text:
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} has a NUL character in its value, "
+            "which no bash variable or argument can hold",
+        )
+    if position.state == shell_syntax.HEREDOC_LITERAL and position.delimiter in text:
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} lands in a here-document ended by "
+            f"{position.delimiter!r} and its value contains that word; "
+            "use an unquoted delimiter or another word",
+        )
+    if position.name and _NAME.fullmatch(text) is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} lands where bash reads a variable name "
+            f"({position.name}), where a subscript in the name runs as code; "
+            f"it must be a plain name (letters, digits, _), got {shown!r}",
+        )
+    if not position.arithmetic:
+        return None
+    if _INTEGER.fullmatch(text) is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ShellValueError(
+            placeholder,
+            f"placeholder {placeholder} lands in a bash arithmetic context "
+            f"({position.arithmetic}), where bash evaluates a value as code; "
+            f"it must be an integer literal, got {shown!r}",
+        )
+    number = int(text)
+    if number < 0 and position.arithmetic not in _BARE_NEGATIVE:
+        # "(-5)": "${s:-5}" would be a default value and "1--5" a decrement.
+        return f"({number})"
+    return str(number)
+
+
+#: Constructs where a negative number is written as it is: their operands are words
+#: (parentheses would be shell syntax there).
+_BARE_NEGATIVE = frozenset({"let", "declare -i", "[[ -eq/-ne/-lt/-le/-gt/-ge ]]"})
 
 
 def shell_command(template: str, context: Mapping[str, Any], *, quote: bool = True) -> ShellCommand:
     """Prepare a shell command whose values can never become shell syntax.
 
-    Each value goes into an environment variable and the command refers to it, written
-    for where the placeholder lands (bare word, ``'...'``, ``"..."``, ``$'...'``). The
-    shell expands a variable without parsing its contents again, so no value, however
-    written, can run code; this holds even inside constructs the position tracking
-    does not model (backquotes, ``$(...)`` in double quotes, here-documents), where
-    at worst the reference is printed literally. ``{x|raw}`` and ``quote=False``
-    insert values verbatim, for trusted values that are meant to be shell syntax.
+    Each value goes into a shell variable and the command refers to it, written for
+    where the placeholder lands (bare word, ``'...'``, ``"..."``, ``$'...'``, an
+    expanded here-document). The shell expands a variable without parsing its
+    contents again, so no value, however written, can run code. Arithmetic contexts
+    are the exception bash makes (it evaluates a variable's value as an expression
+    there): a value landing in one must be an integer literal and is written as one.
+    Values longer than :data:`LARGE_VALUE_BYTES` go through files (see
+    :attr:`ShellCommand.files`). ``{x|raw}`` and ``quote=False`` insert values
+    verbatim, for trusted values that are meant to be shell syntax.
+
+    Raises:
+        ShellValueError: a value that is not an integer in an arithmetic context, or
+            that contains the delimiter of the literal here-document it lands in.
     """
     display = render_shell(template, context, quote=quote)
     if not quote or "{" not in template:
         return ShellCommand(display, {}, display)
     env: dict[str, str] = {}
+    files: dict[str, str] = {}
+    budget = [ENVIRONMENT_BUDGET_BYTES]
 
-    def refer(state: int, text: str) -> str:
-        name = f"{SHELL_VARIABLE_PREFIX}{len(env) + 1}"
-        env[name] = text
-        return _REFERENCE[state].format(name=name)
+    def refer(placeholder: str, position: Position, text: str) -> str:
+        checked = _check(placeholder, position, text)
+        if checked is not None:
+            return checked
+        if position.state == shell_syntax.HEREDOC_LITERAL:
+            return text
+        number = len(env) + len(files) + 1
+        name = f"{SHELL_VARIABLE_PREFIX}{number}"
+        size = len(text.encode("utf-8", "surrogateescape"))
+        if size > LARGE_VALUE_BYTES or size > budget[0]:
+            files[f"{SHELL_FILE_PREFIX}{number}"] = text
+        else:
+            budget[0] -= size
+            env[name] = text
+        return _REFERENCE[position.state].format(name=name)
 
-    return ShellCommand(_render(template, context, refer), env, display)
+    command = _render(template, context, refer)
+    if files:
+        command = "".join(_read_file(name) for name in files) + command
+    return ShellCommand(command, env, display, files)
+
+
+def _read_file(file_variable: str) -> str:
+    """A prefix (on the first line, keeping $LINENO) reading the file named by
+    ``$file_variable`` into its value variable,
+    exactly (``read -d ''`` stops only at a NUL, which no value holds)."""
+    value = SHELL_VARIABLE_PREFIX + file_variable[len(SHELL_FILE_PREFIX) :]
+    return f"IFS= read -r -d '' {value} <\"${{{file_variable}}}\"; unset {file_variable}; "
 
 
 def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = True) -> str:
@@ -284,39 +357,61 @@ def render_shell(template: str, context: Mapping[str, Any], *, quote: bool = Tru
         template: the command as written in the config.
         context: the machine's context.
         quote: False inserts every value verbatim (the action's ``quote: false``).
+
+    Raises:
+        ShellValueError: as :func:`shell_command`.
     """
     if "{" not in template:
         return template
-    return _render(template, context, _quote_for if quote else _verbatim)
+    if not quote:
+        return _render(template, context, _verbatim)
+
+    def show(placeholder: str, position: Position, text: str) -> str:
+        checked = _check(placeholder, position, text)
+        return checked if checked is not None else _quote_for(position, text)
+
+    return _render(template, context, show)
 
 
-def _verbatim(_state: int, text: str) -> str:
+def _verbatim(_placeholder: str, _position: Position, text: str) -> str:
     return text
 
 
-def _render(template: str, context: Mapping[str, Any], insert: Callable[[int, str], str]) -> str:
-    """Fill a shell template; ``insert(state, text)`` writes each value where it lands.
+def _render(
+    template: str, context: Mapping[str, Any], insert: Callable[[str, Position, str], str]
+) -> str:
+    """Fill a shell template; ``insert(placeholder, position, text)`` writes each value.
 
     Placeholders that cannot be filled stay as written and ``{x|raw}`` values are
-    inserted verbatim; the quoting state is tracked across everything written.
+    inserted verbatim: both are read as part of the command when finding where the
+    other values land.
     """
-    out: list[str] = []
-    state, previous = _BARE, ""
+    pieces: list[str | shell_syntax.Slot] = []
+    slots: list[tuple[str, str]] = []
     last = 0
     for match in _PLACEHOLDER.finditer(template):
-        literal = template[last : match.start()]
-        state, previous = _advance(state, literal, previous)
-        out.append(literal)
+        pieces.append(template[last : match.start()])
         last = match.end()
         value = evaluate(match, context)
         if value is MISSING:
-            state, previous = _advance(state, match[0], previous)
-            out.append(match[0])
+            pieces.append(match[0])
             continue
         text = to_text(value)
-        raw = any(name == "raw" for name, _ in _split_filters(match["filters"]))
-        inserted = text if raw else insert(state, text)
-        out.append(inserted)
-        previous = inserted[-1:] or previous
-    out.append(template[last:])
+        if any(name == "raw" for name, _ in _split_filters(match["filters"])):
+            pieces.append(text)
+            continue
+        pieces.append(shell_syntax.SLOT)
+        slots.append((match[0], text))
+    pieces.append(template[last:])
+    if not slots:
+        return "".join(p for p in pieces if isinstance(p, str))
+    where = iter(shell_syntax.positions(shell_syntax.split(pieces)))
+    values = iter(slots)
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+        else:
+            placeholder, text = next(values)
+            out.append(insert(placeholder, next(where), text))
     return "".join(out)

@@ -182,6 +182,26 @@ class JobTracker:
                 )
         return done
 
+    async def give_back_all(self, store: Store) -> list[str]:
+        """Give every job still held back to the queue unused (the machine is stopping
+        before its config finished them): ``pending`` at once, attempt not counted."""
+        given: list[str] = []
+        for job_id in list(self._leases):
+            self._leases.pop(job_id)
+            attempt = self._attempts.pop(job_id, None)
+            if attempt is not None and await store.release_job_unused(
+                job_id, worker=self.worker, attempt=attempt
+            ):
+                given.append(job_id)
+                logger.info(
+                    "%s gave job %s back unused (attempt %d not counted)",
+                    self.worker,
+                    job_id,
+                    attempt,
+                    extra={"action": "job_given_back", "job_id": job_id, "attempt": attempt},
+                )
+        return given
+
     async def renew(self, store: Store) -> None:
         lease = self.shortest_lease
         if lease is not None:

@@ -69,5 +69,8 @@ class MachineRuntime(Protocol):
     def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
         """Hold again a job whose hand-over did not happen."""
 
+    async def record_process_group(self, pgid: int) -> None:
+        """Record the process group of the action running now (killed on restart)."""
+
     async def release_claimed_jobs(self) -> None:
         """Complete every job still held: the config never completed them explicitly."""

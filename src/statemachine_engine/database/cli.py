@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help='JSON object merged into the job\'s data, e.g. \'{"prompt": "a cat"}\'',
     )
+    _add_payload_file_option(p)
     p.add_argument("--priority", type=int, default=0, help="higher runs first (default: 0)")
     p.add_argument(
         "--max-attempts",
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", metavar="MACHINE", required=True, help="the receiving machine")
     p.add_argument("--type", dest="event_type", metavar="EVENT", required=True, help="the event")
     p.add_argument("--payload", metavar="JSON", help="JSON object carried by the event")
+    _add_payload_file_option(p)
     p.add_argument("--source", default="cli", help="who sends it (default: cli)")
     p.add_argument("--job-id", metavar="JOB_ID", help="the job the event is about")
     p.add_argument(
@@ -362,6 +364,7 @@ async def _session(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace) -> None:
     """Parse JSON options and check files: usage errors, before opening the store."""
+    _read_payload_file(args)
     if getattr(args, "payload", None) is not None:
         args.payload = _json_argument("--payload", args.payload)
         if not isinstance(args.payload, dict):
@@ -373,6 +376,38 @@ def _prepare(args: argparse.Namespace) -> None:
         if not os.path.isfile(path):
             raise StateMachineError(f"input file not found: {args.input_file}")
         args.input_file = path
+
+
+def _add_payload_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--payload-file",
+        metavar="FILE",
+        help="read the --payload JSON from FILE, or from standard input with '-' "
+        "(for payloads of any size: the command line is limited to 128 KiB a value)",
+    )
+
+
+def _read_payload_file(args: argparse.Namespace) -> None:
+    """Put the text of ``--payload-file`` (a path, or ``-`` for stdin) into ``--payload``."""
+    path = getattr(args, "payload_file", None)
+    if path is None:
+        return
+    if args.payload is not None:
+        raise UsageError("give --payload or --payload-file, not both")
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read --payload-file {path}: {exc.strerror}") from exc
+    try:
+        args.payload = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--payload-file {path} is not UTF-8 (byte {exc.start}): JSON must be UTF-8"
+        ) from exc
 
 
 def _json_argument(option: str, text: str) -> Any:

@@ -473,6 +473,18 @@ class PostgresStore:
         )
         return job_record(moved.rows[0]) if moved.rows else None
 
+    async def release_job_unused(self, job_id: str, *, worker: str, attempt: int) -> bool:
+        released = await self._run(
+            _Q["release_job_unused"],
+            {"job_id": job_id, "worker": worker, "attempt": int(attempt), "now": time.time()},
+        )
+        return bool(released.rows)
+
+    async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
+        await self._run(
+            _Q["record_action_group"], {"machine_name": machine_name, "group": dumps(group)}
+        )
+
     async def cancel_job(self, job_id: str) -> bool:
         return bool((await self._run(_Q["cancel_job"], _job_now(job_id))).rows)
 

@@ -418,6 +418,25 @@ class SqliteStore:
                 self._history(conn, job_id, "processing", attempt, worker, "handed over", now)
         return job_record(row) if row is not None else None
 
+    async def release_job_unused(self, job_id: str, *, worker: str, attempt: int) -> bool:
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                _Q["release_job_unused"],
+                {"job_id": job_id, "worker": worker, "attempt": attempt, "now": now},
+            ).fetchone()
+            if row is not None:
+                self._history(conn, job_id, "pending", attempt, worker, "given back unused", now)
+        if row is not None:
+            self._notify(JOBS)  # a waiting worker takes it now
+        return row is not None
+
+    async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                _Q["record_action_group"], {"machine_name": machine_name, "group": dumps(group)}
+            )
+
     async def cancel_job(self, job_id: str) -> bool:
         return self._simple_update("cancel_job", job_id, JobStatus.CANCELLED)
 

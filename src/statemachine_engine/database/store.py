@@ -155,6 +155,15 @@ class Store(Protocol):
         """Move a processing job's lease to ``worker`` (a machine its holder started), if
         the job is still in ``attempt``; None otherwise (it was claimed again since)."""
 
+    async def release_job_unused(self, job_id: str, *, worker: str, attempt: int) -> bool:
+        """Give a processing job back untouched: ``pending`` at once, the attempt it was
+        claimed in not counted (its holder was stopped before finishing it). Only its
+        lease holder ``worker`` can, and only in ``attempt``; False otherwise."""
+
+    async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
+        """Record in the machine's context (key ``_engine_action_group``) the process
+        group of the action it runs now: ``{"pgid": ..., "host": ...}``."""
+
     async def cancel_job(self, job_id: str) -> bool: ...
 
     async def retry_job(self, job_id: str) -> bool:

@@ -2,15 +2,22 @@
 
 Options:
     command: the command line. ``{placeholders}`` are filled from the context without
-        ever becoming shell syntax (each value reaches bash as an environment variable
-        the command refers to); ``{x|raw}`` inserts a trusted value verbatim and
-        ``quote: false`` does so for the whole command.
+        ever becoming shell syntax (each value reaches bash as a variable the command
+        refers to: through the environment, or a private file for values over 64 KiB);
+        in arithmetic contexts a value must be an integer literal and where bash reads
+        a variable name a plain name, else the action returns its error event
+        (:class:`~...core.interpolation.ShellValueError`). ``{x|raw}`` inserts a
+        trusted value verbatim and ``quote: false`` does so for the whole command.
     timeout: seconds before the whole process group is killed (default 300).
     cwd: working directory. env: extra environment variables (mapping).
     success: event on exit status 0 (default ``job_done``).
     error: event on any other status or a timeout (default ``error``).
     error_mappings: ``{exit_status: event}`` overriding ``error`` per status.
     store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
+
+The command's process group dies with the machine: its shell gets SIGKILL when the
+machine's process dies, and the group, recorded in the store before the command starts,
+is killed by the machine's next run (see :mod:`...core.process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
@@ -22,11 +29,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from ...core.interpolation import shell_command
+from ...core.interpolation import ShellValueError, shell_command
+from ...core.process_groups import dying_with_parent
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -46,19 +56,36 @@ class BashAction(BaseAction):
         if not template:
             raise ValueError("bash action needs a 'command'")
         quote = self.get_config_value("quote", True) is not False
-        prepared = shell_command(str(template), context, quote=quote)
+        try:
+            prepared = shell_command(str(template), context, quote=quote)
+        except ShellValueError as exc:
+            context["last_error"] = str(exc)
+            self.logger.warning(
+                "[%s] bash command refused: %s",
+                context.get("machine_name", "?"),
+                exc,
+                extra={
+                    "action": "bash_refused",
+                    "machine": context.get("machine_name"),
+                    "placeholder": exc.placeholder,
+                    "error": str(exc),
+                },
+            )
+            return self.error_event
         timeout = float(self.get_config_value("timeout", DEFAULT_TIMEOUT_SECONDS))
         self.logger.debug("running: %s", prepared.display, extra={"action": "bash_start"})
         extra_env = self.get_config_value("env") or {}
         if not isinstance(extra_env, Mapping):
             raise ValueError("bash 'env' must be a mapping of variable names to values")
 
-        result = await run_command(
-            prepared.command,
-            timeout=timeout,
-            cwd=self.get_config_value("cwd"),
-            env={**extra_env, **prepared.env},
-        )
+        with _value_files(prepared.files) as file_env:
+            result = await run_command(
+                prepared.command,
+                timeout=timeout,
+                cwd=self.get_config_value("cwd"),
+                env={**extra_env, **prepared.env, **file_env},
+                on_start=getattr(self.runtime, "record_process_group", None),
+            )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
         store_as = self.get_config_value("store_as")
@@ -95,6 +122,28 @@ class BashAction(BaseAction):
         return self.error_event
 
 
+@contextlib.contextmanager
+def _value_files(files: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """Write values too large for the environment to owner-only files, removed after.
+
+    Yields the environment naming each file (the command reads them itself).
+    """
+    if not files:
+        yield {}
+        return
+    directory = tempfile.mkdtemp(prefix="statemachine-values-")  # mode 0700
+    try:
+        paths: dict[str, str] = {}
+        for index, (variable, value) in enumerate(files.items()):
+            path = os.path.join(directory, str(index))
+            with open(path, "x", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(value)
+            paths[variable] = path
+        yield paths
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class CommandResult(NamedTuple):
     stdout: str
     stderr: str
@@ -108,26 +157,36 @@ async def run_command(
     timeout: float,
     cwd: str | None = None,
     env: Mapping[str, Any] | None = None,
+    on_start: Callable[[int], Awaitable[None]] | None = None,
 ) -> CommandResult:
     """Run ``command`` with bash in a new session.
 
     The whole process group is killed on timeout (exit code 124) and when the
-    calling task is cancelled (the machine left the state).
+    calling task is cancelled (the machine left the state). The shell gets SIGKILL
+    when this process dies (``PR_SET_PDEATHSIG``), and ``on_start(pgid)`` is awaited
+    once it runs, to record its group (see :mod:`...core.process_groups`).
     """
+    if on_start is not None:
+        # The command waits until its group is recorded: a machine killed in between
+        # cannot leave behind something nobody knows about.
+        command = _GATE + command
     full_env = None
     if env:
         full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
+    dying = dying_with_parent()
     spawn = asyncio.ensure_future(
         asyncio.create_subprocess_exec(
+            *dying.prefix,
             "bash",
             "-c",
             command,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if on_start is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=cwd,
             env=full_env,
             start_new_session=True,
+            preexec_fn=dying.preexec,
         )
     )
     try:
@@ -140,6 +199,9 @@ async def run_command(
             await _kill_group(await spawn)
         raise
     try:
+        if on_start is not None:
+            await on_start(process.pid)
+            _open_gate(process)
         out, err = await asyncio.wait_for(_collect(process), timeout)
     except asyncio.TimeoutError:
         await _kill_group(process)
@@ -151,6 +213,19 @@ async def run_command(
     _signal_group(process.pid, signal.SIGKILL)
     assert process.returncode is not None
     return CommandResult(_decode(out), _decode(err), process.returncode)
+
+
+#: Put before a command (on its first line, so that $LINENO is kept) to make it wait for
+#: :func:`_open_gate`; its stdin is then
+#: /dev/null as for any other command.
+_GATE = "IFS= read -r _ || exit 1; exec </dev/null; "
+
+
+def _open_gate(process: asyncio.subprocess.Process) -> None:
+    assert process.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        process.stdin.write(b"\n")
+        process.stdin.close()
 
 
 async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:

@@ -419,3 +419,27 @@ DELETE FROM statemachine_watchers WHERE topic = %(topic)s AND pid = %(pid)s;
 
 -- name: unwatch_session
 DELETE FROM statemachine_watchers WHERE pid = %(pid)s;
+
+-- name: release_job_unused
+-- A job its holder gives back untouched (the machine was stopped before finishing it):
+-- claimable again at once, and the attempt it was claimed in is not counted.
+WITH released AS (
+    UPDATE jobs
+    SET status = 'pending', attempts = greatest(attempts - 1, 0), run_after = %(now)s,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE job_id = %(job_id)s AND status = 'processing' AND lease_owner = %(worker)s
+      AND attempts = %(attempt)s
+    RETURNING job_id, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+    SELECT job_id, 'pending', attempts + 1, %(worker)s, 'given back unused', %(now)s
+    FROM released
+)
+SELECT attempts FROM released;
+
+-- name: record_action_group
+-- The process group of the action a machine runs now, under an engine-owned context key,
+-- so that a restart can end what a killed machine left running.
+UPDATE machine_state
+SET context = jsonb_set(context::jsonb, '{_engine_action_group}', %(group)s::jsonb)::text
+WHERE machine_name = %(machine_name)s;

@@ -214,3 +214,19 @@ SELECT * FROM machine_state WHERE machine_name = :machine_name;
 -- name: insert_realtime
 INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
 VALUES (:machine_name, :event_type, :payload, :now);
+
+-- name: release_job_unused
+-- A job its holder gives back untouched (the machine was stopped before finishing it):
+-- claimable again at once, and the attempt it was claimed in is not counted.
+UPDATE jobs
+SET status = 'pending', attempts = max(attempts - 1, 0), run_after = :now,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE job_id = :job_id AND status = 'processing' AND lease_owner = :worker
+  AND attempts = :attempt
+RETURNING attempts;
+
+-- name: record_action_group
+-- The process group of the action a machine runs now, under an engine-owned context key,
+-- so that a restart can end what a killed machine left running.
+UPDATE machine_state SET context = json_set(context, '$._engine_action_group', json(:group))
+WHERE machine_name = :machine_name;
