@@ -50,6 +50,10 @@ _PARAM_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 _PARAM_SPECIALS = frozenset("@*#?$!-")
 
 
+#: The frame each closing character ends.
+_CLOSES = {"]": "subscript", "}": "param"}
+
+
 class Slot:
     """Marks where a value goes in the sequence given to :func:`positions`."""
 
@@ -336,11 +340,8 @@ class _Lexer:
             # "([i]=v)" in an array assignment (or a glob: read as a subscript too)
             self.add_to_word(char)
             self.stack.append(_Frame("subscript"))
-        elif char == "]" and self.stack and self.stack[-1].kind == "subscript":
-            self.close_bracket()
-            self.add_to_word(char)
-        elif char == "}" and self.stack and self.stack[-1].kind == "param":
-            self.close_brace()
+        elif self.stack and self.stack[-1].kind == _CLOSES.get(char):
+            self.close_nested()
             self.add_to_word(char)
         else:
             self.param_char(char)
@@ -378,14 +379,11 @@ class _Lexer:
         if char == "(" and top.kind in ("arith", "cmdsub"):
             top.depth += 1
             return True
-        if char == "]" and top.kind == "subscript":
-            self.close_bracket()
+        if top.kind == _CLOSES.get(char):
+            self.close_nested()
             return True
         if char == "[" and top.kind == "param" and top.mode == "name":
             self.stack.append(_Frame("subscript"))
-            return True
-        if char == "}" and top.kind == "param":
-            self.close_brace()
             return True
         if top.kind == "param":
             self.param_char(char)
@@ -451,14 +449,8 @@ class _Lexer:
             return True
         return False
 
-    def close_bracket(self) -> None:
-        top = self.stack[-1]
-        if top.depth > 0:
-            top.depth -= 1
-        else:
-            self.stack.pop()
-
-    def close_brace(self) -> None:
+    def close_nested(self) -> None:
+        """At a closing ``]`` or ``}``: leave one nesting level, or the context itself."""
         top = self.stack[-1]
         if top.depth > 0:
             top.depth -= 1
