@@ -94,8 +94,13 @@ def parse_yaml(text: str, path: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot parse"
+        # libyaml (PyYAML >= 6.0.4's C parser) stops at 1,000 levels, before our bound
+        # of MAX_YAML_DEPTH is reached while building: say it the same way.
+        deep = "maximum nesting depth" in problem
         raise ConfigError(
-            f"invalid YAML: {problem}",
+            f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
+            if deep
+            else f"invalid YAML: {problem}",
             path=path,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
