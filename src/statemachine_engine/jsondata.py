@@ -160,23 +160,22 @@ def check(value: Any, *, what: str = "value") -> None:
     """Refuse a value that could not be read back by :func:`decode`.
 
     Too deep a nesting, ``NaN``/``Infinity`` and integers out of range are refused with
-    :class:`JSONDataError`.
+    :class:`JSONDataError`. One walk of the value (it runs for every event sent).
     """
-    depth = value_depth(value)
-    if depth > MAX_DEPTH:
-        raise JSONDataError(f"{what} is nested more than {MAX_DEPTH} levels deep")
-    stack = [value]
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, float):
             if not math.isfinite(item):
                 raise JSONDataError(f"{what} holds {item!r}, which JSON cannot represent")
-        elif isinstance(item, int) and abs(item) > sys.float_info.max:
-            raise JSONDataError(f"{what} holds an integer out of range")
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+        elif isinstance(item, int):
+            if abs(item) > sys.float_info.max:
+                raise JSONDataError(f"{what} holds an integer out of range")
+        elif isinstance(item, (dict, list, tuple)):
+            if depth >= MAX_DEPTH:
+                raise JSONDataError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def encode(value: Any, *, what: str = "value") -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from statemachine_engine.database.store import Store, WakeAddress
 from statemachine_engine.errors import MachineAlreadyRunning
-from tests.support.pids import ended_pid
+from tests.support.pids import ended_pid, zombie_pid
 
 HERE = socket.gethostname()
 
@@ -42,6 +42,15 @@ async def test_a_live_process_on_this_host_keeps_its_name(store: Store) -> None:
 async def test_a_gone_process_on_this_host_loses_its_name_at_once(store: Store) -> None:
     await register(store, pid=ended_pid())
     await register(store)
+    [record] = await store.list_machines()
+    assert record.pid == os.getpid()
+
+
+async def test_a_zombie_holder_loses_its_name_at_once(store: Store) -> None:
+    """A machine killed a moment ago is a zombie until its parent reaps it."""
+    with zombie_pid() as pid:
+        await register(store, pid=pid)
+        await register(store)
     [record] = await store.list_machines()
     assert record.pid == os.getpid()
 

@@ -22,6 +22,7 @@ from statemachine_engine.database.store import StoreError
 from statemachine_engine.jsondata import MAX_DEPTH
 from tests.monitoring.conftest import StartServer
 from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
+from tests.security.configs import WORKER
 from tests.support.files import create_store, sql, write
 from tests.support.processes import STATEMACHINE, MachineProcess, moved, send
 
@@ -33,19 +34,6 @@ NOT_STRICT = {
 }
 TOO_DEEP = "[" * 5000 + "]" * 5000
 DEEP_BODY = b'{"type": "go", "payload": ' + TOO_DEEP.encode() + b"}"
-
-WORKER = """
-    name: Worker
-    initial_state: waiting
-    events: [go, quit]
-    transitions:
-      - {from: waiting, to: working, event: go}
-      - {from: working, to: waiting, event: continue}
-      - {from: "*", to: stopped, event: quit}
-    actions:
-      working:
-        - {type: log, message: "working on {event_data.payload.file}"}
-    """
 
 
 def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -15,23 +15,12 @@ import pytest
 
 from statemachine_engine.database.store import Store
 from tests.contract.conftest import BACKENDS
+from tests.security.configs import WORKER
 from tests.support import postgres
 from tests.support.files import sql, write
 from tests.support.processes import MachineProcess, moved
 
 DB = [sys.executable, "-m", "statemachine_engine.database.cli"]
-WORKER = """
-    name: Worker
-    initial_state: waiting
-    events: [go, quit]
-    transitions:
-      - {from: waiting, to: working, event: go}
-      - {from: working, to: waiting, event: continue}
-      - {from: "*", to: stopped, event: quit}
-    actions:
-      working:
-        - {type: log, message: "working on {event_data.payload.file}"}
-    """
 INSERT = "INSERT INTO {table} (target_machine, event_type, payload, created_at) VALUES ({marks})"
 
 

@@ -21,23 +21,12 @@ import pytest
 from statemachine_engine.jsondata import MAX_DEPTH
 from tests.monitoring.conftest import StartServer
 from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
+from tests.security.configs import WORKER
 from tests.support.files import create_store, sql, write
 from tests.support.processes import MachineProcess, moved, send
 
 DB = [sys.executable, "-m", "statemachine_engine.database.cli"]
 
-WORKER = """
-    name: Worker
-    initial_state: waiting
-    events: [go, quit]
-    transitions:
-      - {from: waiting, to: working, event: go}
-      - {from: working, to: waiting, event: continue}
-      - {from: "*", to: stopped, event: quit}
-    actions:
-      working:
-        - {type: log, message: "working on {event_data.payload.file}"}
-    """
 
 #: Deeper than Python's recursion limit: ``json.loads`` alone raised RecursionError.
 VERY_DEEP = "[" * 5000 + "]" * 5000

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -160,3 +161,15 @@ def ended_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+@contextlib.contextmanager
+def zombie_pid() -> Iterator[int]:
+    """The pid of a process that has ended but is not reaped (a zombie) while the block
+    runs: a machine killed a moment ago, before its parent reaped it."""
+    process = subprocess.Popen(["true"])
+    try:
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        yield process.pid
+    finally:
+        process.wait()

@@ -68,8 +68,6 @@ class InboxWatch:
         self._timer: asyncio.TimerHandle | None = None
         self._look: asyncio.Task[None] | None = None
         self._key = (id(store), id(asyncio.get_running_loop()))
-        #: Machines pulled because of the watch (their wake-up was lost or late).
-        self.rescued = 0
 
     @classmethod
     def of(cls, store: Store) -> InboxWatch:
@@ -162,7 +160,6 @@ class InboxWatch:
             self._after = max(self._after, head)
             watched = self._machines.get(target)
             if watched is not None and head > watched.seen():
-                self.rescued += 1
                 logger.debug(
                     "[%s] event %d found without its wake-up; reading the inbox",
                     target,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -100,7 +101,14 @@ class BashAction(BaseAction):
             context["last_error"] = f"command exited with status {result.exit_code}" + (
                 f": {detail}" if detail else ""
             )
-        self.logger.warning(
+        # A failure the config routes (an `error:` event, an `error_mappings` entry) is
+        # a branch it chose, like `test {count} -lt 3`; one it leaves to the default
+        # event is a problem. (If nothing takes the routed event, the engine warns.)
+        routed = self.get_config_value("error") is not None or bool(
+            self.get_config_value("error_mappings")
+        )
+        self.logger.log(
+            logging.INFO if routed else logging.WARNING,
             "[%s] bash command failed: %s",
             context.get("machine_name", "?"),
             context["last_error"],

@@ -59,16 +59,29 @@ def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (whoever owns it)."""
+    """Whether a process with this pid runs (whoever owns it).
+
+    A zombie does not: a machine killed a moment ago stays one until its parent reaps
+    it (in a container without an init, for good), and its name must be free at once.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # it exists; it belongs to someone else
+        pass  # it exists; it belongs to someone else
     except OSError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):  # no /proc (not Linux), or it just ended
+        return False
+    return bool(fields) and fields[0] in (b"Z", b"X")
 
 
 class TransitionRecord(NamedTuple):
