@@ -7,10 +7,12 @@ Every command's ``main`` parses with :func:`parse_args` and runs its body throug
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .errors import StateMachineError, UsageError
@@ -54,6 +56,31 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return status
+
+
+def run_until_terminated(work: Callable[[], Awaitable[int]]) -> int:
+    """Run ``work()`` in a new event loop; SIGTERM cancels it and the result is EXIT_OK.
+
+    A stop requested by a service manager or a script ends the command as Ctrl-C would,
+    with its clean-up run, but as a success. The signal is taken by the loop (never an
+    exception raised inside a transport's callback, which asyncio would report as a
+    fatal read error).
+    """
+
+    async def main() -> int:
+        task = asyncio.ensure_future(work())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if task.cancelled():
+                return EXIT_OK
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    return asyncio.run(main())
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:

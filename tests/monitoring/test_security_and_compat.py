@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -162,6 +163,9 @@ async def test_the_compatible_stream_server_and_statemachine_events_read_it(
     printed = [json.loads(line) for line in events.stdout_lines if line.startswith("{")]
     assert [e["type"] for e in printed][:2] == ["machine_registered", "state_change"]
     assert any(e["payload"].get("message") == "pinged with compat" for e in printed)
+    events.proc.send_signal(signal.SIGTERM)  # a requested stop, even mid-read: exit 0
+    assert events.wait() == 0, events.stderr
+    assert "Traceback" not in events.stderr
 
 
 def test_statemachine_events_points_at_the_websocket_when_the_server_holds_the_socket(

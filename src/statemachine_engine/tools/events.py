@@ -30,6 +30,7 @@ from ..cli_support import (
     add_format_option,
     parse_args,
     run_command,
+    run_until_terminated,
 )
 from ..errors import StateMachineError
 from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
@@ -221,16 +222,18 @@ def _follow_store(args: argparse.Namespace, location: str) -> int:
         finally:
             await store.close()
 
-    try:
-        if args.duration is None:
-            asyncio.run(follow())
-        else:
-            asyncio.run(asyncio.wait_for(follow(), max(0.0, args.duration)))
-    except asyncio.TimeoutError:
+    async def follow_for_duration() -> int:
+        try:
+            timeout = None if args.duration is None else max(0.0, args.duration)
+            await asyncio.wait_for(follow(), timeout)
+        except asyncio.TimeoutError:
+            pass
         return EXIT_OK
+
+    try:
+        return run_until_terminated(follow_for_duration)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    return EXIT_OK
 
 
 def _message(event: RealtimeEvent) -> dict[str, Any]:

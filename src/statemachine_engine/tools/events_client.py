@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..cli_support import EXIT_OK
+from ..cli_support import EXIT_OK, run_until_terminated
 from ..errors import StateMachineError
 from ..jsondata import STORED_MAX_DEPTH, decode
 
@@ -29,7 +29,7 @@ def follow(url: str, args: argparse.Namespace, show: Show) -> int:
     """Print the server's events until ``--duration`` ends (or Ctrl-C)."""
     if urlsplit(url).scheme not in ("ws", "wss"):
         raise StateMachineError(f"--websocket wants a ws:// or wss:// URL, not {url!r}")
-    return asyncio.run(_follow(url, args, show))
+    return run_until_terminated(lambda: _follow(url, args, show))
 
 
 async def _follow(url: str, args: argparse.Namespace, show: Show) -> int:
