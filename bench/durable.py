@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -112,13 +114,14 @@ def run_once(transitions: int, durable: bool) -> dict[str, float]:
         assert final == "completed", final
         committed = transitions
         if store is not None:
-            rows = store._conn.execute(  # the bench checks what was committed
-                "SELECT count(*) FROM state_history WHERE machine_name = 'durable-bench'"
-            ).fetchone()[0]
+            asyncio.run(store.close())
+            with contextlib.closing(sqlite3.connect(Path(tmp) / "durable.db")) as check:
+                rows = check.execute(  # the bench checks what was committed
+                    "SELECT count(*) FROM state_history WHERE machine_name = 'durable-bench'"
+                ).fetchone()[0]
             # The history also holds the entry into the initial state.
             committed = rows - 1
             assert committed == transitions, (committed, transitions)
-            asyncio.run(store.close())
     return {"transitions": committed, "seconds": elapsed, "raw_commits": raw}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.messaging.wakeup import WakeupListener
+from statemachine_engine.database.wakeup import WakeupListener
 from tests.support.engines import Machines
 
 

@@ -31,7 +31,9 @@ async def test_an_event_committed_without_its_notify_is_swept_up(
         await store.send_event("sink", "hello")  # heard through its NOTIFY: it follows
         await recorder.entered("idle", times=2)
         # As if the notification were lost: the event alone is committed.
-        await store._run("ALTER TABLE machine_events DISABLE TRIGGER machine_events_notify")
+        await store.connector.run_sql(
+            "ALTER TABLE machine_events DISABLE TRIGGER machine_events_notify"
+        )
         await store.send_event("sink", "ping")
         await recorder.entered("pinged")
         host.stop()

@@ -17,7 +17,7 @@ import pytest
 
 from statemachine_engine.database.postgres import PostgresStore
 from statemachine_engine.database.postgres_listener import CHANNEL
-from statemachine_engine.messaging.wakeup import JOBS, REALTIME
+from statemachine_engine.database.wakeup import JOBS, REALTIME
 
 WAIT_SECONDS = 30.0
 
@@ -33,7 +33,9 @@ async def other(url: str) -> AsyncIterator[PostgresStore]:
 
 
 async def watchers(store: PostgresStore) -> list[str]:
-    rows = (await store._run("SELECT topic FROM statemachine_watchers ORDER BY topic")).rows
+    rows = (
+        await store.connector.run_sql("SELECT topic FROM statemachine_watchers ORDER BY topic")
+    ).rows
     return [row["topic"] for row in rows]
 
 
@@ -71,7 +73,7 @@ async def test_nobody_waiting_means_no_job_or_realtime_notifications(
     url: str, store: PostgresStore
 ) -> None:
     """Only the inbox event, sent last, is announced (notifications arrive in order)."""
-    schema = (await store._run("SELECT current_schema() AS name")).rows[0]["name"]
+    schema = (await store.connector.run_sql("SELECT current_schema() AS name")).rows[0]["name"]
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as raw:
         await raw.execute(f"LISTEN {CHANNEL}")
         await store.add_job("task", job_id="j1")
@@ -101,7 +103,9 @@ async def test_registrations_of_sessions_that_are_gone_are_removed(
     store: PostgresStore, other: PostgresStore
 ) -> None:
     """A killed process cannot unregister: the next registration clears its row."""
-    await other._run("INSERT INTO statemachine_watchers (topic, pid, since) VALUES ('jobs', 0, 0)")
+    await other.connector.run_sql(
+        "INSERT INTO statemachine_watchers (topic, pid, since) VALUES ('jobs', 0, 0)"
+    )
     (await registered_wait(store, REALTIME)).cancel()
     assert await watchers(other) == [REALTIME]
 
@@ -112,7 +116,7 @@ async def test_a_job_added_with_psql_from_another_search_path_wakes_a_waiter(
     """The triggers read the registrations of their own schema, whoever writes."""
     from tests.support.postgres import server_url
 
-    schema = (await store._run("SELECT current_schema() AS name")).rows[0]["name"]
+    schema = (await store.connector.run_sql("SELECT current_schema() AS name")).rows[0]["name"]
     waiting = await registered_wait(store, JOBS)
     async with await psycopg.AsyncConnection.connect(server_url(), autocommit=True) as psql:
         await psql.execute(

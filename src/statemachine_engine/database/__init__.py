@@ -5,15 +5,18 @@
     db = Database()                      # --db / $STATEMACHINE_DB / data/pipeline.db
     job = await JobModel(db).add("task", {"file": "a.txt"})
 
-Backends implement :class:`~.store.Store`; SQLite is the embedded default, PostgreSQL
-(``postgresql://...`` wherever a database is given) the one for several hosts.
+One implementation (:class:`~.sql_store.SqlStore`) serves :class:`~.store.Store` (what
+machines use) and :class:`~.store.OperatorStore` (what operators use besides) over a
+connector per dialect: SQLite is the embedded default, PostgreSQL (``postgresql://...``
+wherever a database is given) the one for several hosts. ``open_store(":memory:")`` is a
+SQLite store in this process's memory, for fast tests.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .store import JobNotFound, Store, StoreError, StoreNotFound
+from .store import JobNotFound, OperatorStore, Store, StoreError, StoreNotFound
 
 if TYPE_CHECKING:
     from .models import (
@@ -33,6 +36,7 @@ __all__ = [
     "JobStatus",
     "MachineEventModel",
     "MachineStateModel",
+    "OperatorStore",
     "RealtimeEventModel",
     "Store",
     "StoreError",
@@ -42,18 +46,25 @@ __all__ = [
 
 
 POSTGRES_EXTRA = "statemachine-engine[postgres]"
+#: The location of a store in this process's memory.
+MEMORY = ":memory:"
 
 
-def open_store(location: str | None = None, *, create: bool = True) -> Store:
+def open_store(location: str | None = None, *, create: bool = True) -> OperatorStore:
     """Open the store at ``location``, else the configured default.
 
     A ``postgresql://`` (or ``postgres://``) URL opens PostgreSQL (the connection is made
-    on first use); anything else is a SQLite file path. With ``create=False`` (commands
-    that only read) a missing SQLite file raises :class:`StoreNotFound`: neither it nor
-    its directory is created.
+    on first use); ``":memory:"`` a SQLite store in this process's memory (no file, gone
+    when closed: for tests); anything else is a SQLite file path. With ``create=False``
+    (commands that only read) a missing SQLite file raises :class:`StoreNotFound`:
+    neither it nor its directory is created.
     """
     from ..settings import resolve_db_path
 
+    if location == MEMORY:
+        from .sqlite import SqliteStore
+
+        return SqliteStore(MEMORY)
     resolved = resolve_db_path(location)
     scheme = resolved.split("://", 1)[0].lower() if "://" in resolved else None
     if scheme in ("postgresql", "postgres"):
@@ -84,7 +95,7 @@ class Database:
     """
 
     def __init__(self, location: str | None = None) -> None:
-        self.store: Store = open_store(location)
+        self.store: OperatorStore = open_store(location)
 
     @property
     def location(self) -> str:

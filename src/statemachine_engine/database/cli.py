@@ -25,7 +25,7 @@ from .models.machine_state import STALE_HEARTBEAT_SECONDS, liveness
 
 if TYPE_CHECKING:
     from .models.job import Job
-    from .store import Store
+    from .store import OperatorStore
 
 PROG = "statemachine-db"
 
@@ -42,7 +42,7 @@ ERROR_SCAN_TRANSITIONS = 100_000
 MAX_CELL_WIDTH = 60
 CLI_WORKER = "statemachine-db"
 
-Handler = Callable[["Store", argparse.Namespace], Awaitable[int]]
+Handler = Callable[["OperatorStore", argparse.Namespace], Awaitable[int]]
 
 
 # -- command line ----------------------------------------------------------------------
@@ -422,7 +422,7 @@ def _json_argument(option: str, text: str) -> Any:
 # -- jobs ----------------------------------------------------------------------------------
 
 
-async def _cmd_status(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_status(store: OperatorStore, args: argparse.Namespace) -> int:
     counts = await store.job_counts()
     ordered = {status: counts.get(status, 0) for status in JOB_STATUSES}
     ordered.update({k: v for k, v in counts.items() if k not in ordered})
@@ -436,7 +436,7 @@ async def _cmd_status(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_list(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_list(store: OperatorStore, args: argparse.Namespace) -> int:
     jobs = await store.list_jobs(status=args.status, job_type=args.job_type, limit=args.limit)
     if args.format == "json":
         _print_json([job.as_dict() for job in jobs])
@@ -462,7 +462,7 @@ async def _cmd_list(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_details(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_details(store: OperatorStore, args: argparse.Namespace) -> int:
     job = await _get_job(store, args.job_id)
     if args.format == "json":
         _print_json(job.as_dict())
@@ -503,7 +503,7 @@ def _print_job(job: Job) -> None:
         print("\n".join("  " + line for line in text.splitlines()))
 
 
-async def _cmd_history(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_history(store: OperatorStore, args: argparse.Namespace) -> int:
     rows = await store.job_history(args.job_id)
     if not rows:
         await _get_job(store, args.job_id)  # "no job 'x'" when it does not exist
@@ -527,7 +527,7 @@ async def _cmd_history(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_add_job(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_add_job(store: OperatorStore, args: argparse.Namespace) -> int:
     data: dict[str, Any] = {}
     if args.input_file is not None:
         data["input_file_path"] = args.input_file
@@ -552,7 +552,7 @@ async def _cmd_add_job(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_complete_job(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_complete_job(store: OperatorStore, args: argparse.Namespace) -> int:
     job = await _get_job(store, args.job_id)
     if job.status in ("pending", "failed"):
         # An operator finishing a job by hand: claim it first so the history says who.
@@ -570,7 +570,7 @@ async def _cmd_complete_job(store: Store, args: argparse.Namespace) -> int:
     return await _report(store, args, job.job_id, "completed")
 
 
-async def _cmd_fail_job(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_fail_job(store: OperatorStore, args: argparse.Namespace) -> int:
     failed = await store.fail_job(args.job_id, args.reason, retry=not args.no_retry)
     if failed is None:
         job = await _get_job(store, args.job_id)
@@ -589,21 +589,21 @@ async def _cmd_fail_job(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_retry(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_retry(store: OperatorStore, args: argparse.Namespace) -> int:
     if not await store.retry_job(args.job_id):
         job = await _get_job(store, args.job_id)
         raise _wrong_status(job, "retried", ("failed", "dead", "cancelled"))
     return await _report(store, args, args.job_id, "queued again")
 
 
-async def _cmd_cancel(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_cancel(store: OperatorStore, args: argparse.Namespace) -> int:
     if not await store.cancel_job(args.job_id):
         job = await _get_job(store, args.job_id)
         raise _wrong_status(job, "cancelled", ("pending", "processing", "failed"))
     return await _report(store, args, args.job_id, "cancelled")
 
 
-async def _cmd_remove_job(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_remove_job(store: OperatorStore, args: argparse.Namespace) -> int:
     if not await store.remove_job(args.job_id):
         raise _no_job(args.job_id)
     if args.format == "json":
@@ -614,16 +614,16 @@ async def _cmd_remove_job(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_cleanup(store: OperatorStore, args: argparse.Namespace) -> int:
     statuses = args.status or list(FINISHED_STATUSES)
     return await _purge(store, args, statuses)
 
 
-async def _cmd_purge(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_purge(store: OperatorStore, args: argparse.Namespace) -> int:
     return await _purge(store, args, args.status)
 
 
-async def _purge(store: Store, args: argparse.Namespace, statuses: list[str]) -> int:
+async def _purge(store: OperatorStore, args: argparse.Namespace, statuses: list[str]) -> int:
     statuses = list(dict.fromkeys(statuses))
     deleted = await store.purge_jobs(statuses, older_than=args.older_than)
     if args.format == "json":
@@ -634,7 +634,7 @@ async def _purge(store: Store, args: argparse.Namespace, statuses: list[str]) ->
     return EXIT_OK
 
 
-async def _cmd_reset_processing(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_reset_processing(store: OperatorStore, args: argparse.Namespace) -> int:
     if args.force:
         older_than = None
     elif args.older_than is not None:
@@ -650,7 +650,7 @@ async def _cmd_reset_processing(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _get_job(store: Store, job_id: str) -> Job:
+async def _get_job(store: OperatorStore, job_id: str) -> Job:
     job = await store.get_job(job_id)
     if job is None:
         raise _no_job(job_id)
@@ -669,7 +669,7 @@ def _wrong_status(job: Job, verb: str, allowed: Sequence[str]) -> StateMachineEr
     )
 
 
-async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str) -> int:
+async def _report(store: OperatorStore, args: argparse.Namespace, job_id: str, what: str) -> int:
     job = await _get_job(store, job_id)
     if args.format == "json":
         _print_json(job.as_dict())
@@ -681,7 +681,7 @@ async def _report(store: Store, args: argparse.Namespace, job_id: str, what: str
 # -- machine inboxes ----------------------------------------------------------------------
 
 
-async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_send_event(store: OperatorStore, args: argparse.Namespace) -> int:
     from ..messaging.delivery import deliver, unseen_machine_warning
 
     event_id = await deliver(
@@ -704,7 +704,7 @@ async def _cmd_send_event(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_list_events(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_list_events(store: OperatorStore, args: argparse.Namespace) -> int:
     events = await store.list_events(target=args.target, status=args.status, limit=args.limit)
     if args.format == "json":
         _print_json([event.as_dict() for event in events])
@@ -733,7 +733,7 @@ async def _cmd_list_events(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _cmd_cleanup_events(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_cleanup_events(store: OperatorStore, args: argparse.Namespace) -> int:
     statuses = [args.status] if args.status else ["processed", "dropped"]
     deleted = 0
     for status in statuses:
@@ -749,7 +749,7 @@ async def _cmd_cleanup_events(store: Store, args: argparse.Namespace) -> int:
 # -- machines ---------------------------------------------------------------------------------
 
 
-async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_machine_state(store: OperatorStore, args: argparse.Namespace) -> int:
     import time
 
     now = time.time()
@@ -804,7 +804,7 @@ async def _cmd_machine_state(store: Store, args: argparse.Namespace) -> int:
 SET_STATE_EVENT = "set-state"
 
 
-async def _cmd_set_state(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_set_state(store: OperatorStore, args: argparse.Namespace) -> int:
     record = await store.load_machine(args.machine)
     if record is None or not record.current_state:
         raise StateMachineError(
@@ -876,7 +876,7 @@ def _since(hours: float | None) -> float | None:
     return None if hours is None else time.time() - hours * 3600
 
 
-async def _cmd_transition_history(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_transition_history(store: OperatorStore, args: argparse.Namespace) -> int:
     records = await store.transition_history(
         args.machine, since=_since(args.hours), limit=args.limit
     )
@@ -911,7 +911,7 @@ def _is_error_event(event: str) -> bool:
     return event == "error" or event.endswith(("_failed", "error"))
 
 
-async def _cmd_error_history(store: Store, args: argparse.Namespace) -> int:
+async def _cmd_error_history(store: OperatorStore, args: argparse.Namespace) -> int:
     since = _since(args.hours)
     entries: list[dict[str, Any]] = []
     transitions = await store.transition_history(
@@ -984,7 +984,7 @@ async def _cmd_error_history(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _last_worker(store: Store, job: Job) -> str | None:
+async def _last_worker(store: OperatorStore, job: Job) -> str | None:
     """The last machine that held ``job`` (dead jobs no longer carry their lease owner)."""
     for row in reversed(await store.job_history(job.job_id)):
         if row.get("worker"):

@@ -26,7 +26,6 @@ from typing import Any
 
 import psycopg
 
-from ..messaging.wakeup import JOBS, REALTIME, TopicWaiters
 from .postgres import (
     RECONNECT_FIRST_DELAY_SECONDS,
     RECONNECT_MAX_DELAY_SECONDS,
@@ -34,6 +33,7 @@ from .postgres import (
     connect,
 )
 from .store import StoreError
+from .wakeup import JOBS, REALTIME, TopicWaiters
 
 logger = logging.getLogger("statemachine_engine.postgres")
 

@@ -1,19 +1,83 @@
 """Named SQL queries and numbered migrations, read from ``schema/<dialect>/``.
 
-A query starts at a ``-- name: <name>`` line and runs to the next one. The files ship
-inside the package and are read from beside this module (cheaper at start-up than
-``importlib.resources``, which a machine would otherwise import just for this).
+Each dialect's ``queries.sql`` holds the same named operations, written in its SQL:
+
+- A query starts at a ``-- name: <name>`` line and runs to the next one. In SQLite it
+  may hold several statements (ended by ``;``): they run in order in one transaction,
+  where PostgreSQL writes the same operation as one statement (data-modifying ``WITH``).
+- ``-- fragment: <name>`` starts a piece of SQL that several queries share; a query
+  includes it where it says ``{{name}}``.
+- A line ending in ``-- if: <param>`` is kept only when that parameter is not None, one
+  ending in ``-- unless: <param>`` only when it is None: the optional filters of
+  listings and claims (each variant then uses its index).
+- ``-- wakes: <topic>`` (SQLite): a commit of the query that changed something wakes the
+  processes waiting for ``topic`` on this host. (PostgreSQL's triggers notify in the
+  database, see ``schema/postgres/0001_initial.sql``.)
+
+The files ship inside the package and are read from beside this module (cheaper at
+start-up than ``importlib.resources``, which a machine would otherwise import just for
+this).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 _SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+_SECTION = re.compile(r"^--\s*(name|fragment):\s*(\w+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"\{\{(\w+)\}\}")
+_WAKES = re.compile(r"^--\s*wakes:\s*(\S+)\s*$", re.MULTILINE)
+_OPTIONAL = re.compile(r"--\s*(if|unless):\s*(\w+)\s*$", re.MULTILINE)
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One named operation of a dialect.
+
+    Attributes:
+        name: its name in ``queries.sql``.
+        statements: its statements, in order (one for PostgreSQL).
+        wakes: the topic a commit that changed something wakes (SQLite), or None.
+        reads: every statement is a ``SELECT``: it runs without a write transaction.
+        optional: the parameters of ``-- if:`` and ``-- unless:`` lines.
+    """
+
+    name: str
+    statements: tuple[str, ...]
+    wakes: str | None = None
+    reads: bool = False
+    optional: tuple[str, ...] = ()
+    _variants: dict[tuple[bool, ...], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def render(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The statements to run with ``params``, their optional lines kept or dropped."""
+        if not self.optional:
+            return self.statements
+        key = tuple(params.get(name) is not None for name in self.optional)
+        variant = self._variants.get(key)
+        if variant is None:
+            given = {name for name, present in zip(self.optional, key, strict=True) if present}
+            variant = self._variants[key] = tuple(
+                _keep_given(statement, given) for statement in self.statements
+            )
+        return variant
+
+
+def _keep_given(statement: str, given: set[str]) -> str:
+    kept = []
+    for line in statement.splitlines():
+        match = _OPTIONAL.search(line)
+        if match is None or (match[2] in given) == (match[1] == "if"):
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _read(dialect: str, name: str) -> str:
@@ -22,10 +86,40 @@ def _read(dialect: str, name: str) -> str:
 
 
 @cache
-def load_queries(dialect: str) -> dict[str, str]:
+def load_queries(dialect: str) -> dict[str, Query]:
     """The named queries of ``dialect`` (``sqlite``, ``postgres``)."""
-    parts = _NAME.split(_read(dialect, "queries.sql"))
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+    parts = _SECTION.split(_read(dialect, "queries.sql"))
+    sections = list(zip(parts[1::3], parts[2::3], parts[3::3], strict=True))
+    fragments = {
+        name: "\n".join(_code_lines(body)).strip()
+        for kind, name, body in sections
+        if kind == "fragment"
+    }
+    queries = {}
+    for kind, name, body in sections:
+        if kind != "name":
+            continue
+        text = _INCLUDE.sub(lambda match: fragments[match[1]], body)
+        statements = tuple(statements_of(text))
+        wakes = _WAKES.search(text)
+        queries[name] = Query(
+            name,
+            statements,
+            wakes=wakes[1] if wakes else None,
+            reads=all(s.lstrip().upper().startswith("SELECT") for s in statements),
+            optional=tuple(dict.fromkeys(name for _, name in _OPTIONAL.findall(text))),
+        )
+    return queries
+
+
+def statements_of(script: str) -> list[str]:
+    """Split a script into statements (they contain no semicolons in strings); lines
+    that are only a comment are left out."""
+    return [part.strip() for part in "\n".join(_code_lines(script)).split(";") if part.strip()]
+
+
+def _code_lines(script: str) -> list[str]:
+    return [line for line in script.splitlines() if not line.lstrip().startswith("--")]
 
 
 @cache

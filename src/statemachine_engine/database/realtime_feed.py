@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from ..messaging.wakeup import REALTIME
+from .wakeup import REALTIME
 
 if TYPE_CHECKING:
     from .models.realtime_event import RealtimeEvent
-    from .store import Store
+    from .store import OperatorStore
 
 #: Events read per query.
 FEED_BATCH = 500
@@ -28,7 +28,7 @@ FEED_SAFETY_SECONDS = 30.0
 
 
 async def follow_realtime(
-    store: Store,
+    store: OperatorStore,
     *,
     after_id: int | None = None,
     machine: str | None = None,

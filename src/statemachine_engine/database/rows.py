@@ -1,4 +1,4 @@
-"""Rows to records and values to JSON text: what every backend's store shares.
+"""Rows to records and values to JSON text, for the store over every dialect.
 
 Backends keep JSON as text (payloads, contexts, results), so every value round-trips
 exactly as ``json`` writes it, whatever the database.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
 from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode, encode, sanitize
@@ -15,13 +16,15 @@ from .models.job import Job
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
-from .store import RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS, StoreError
+from .store import StoreError
 
 
 class Row(Protocol):
     """A database row whose columns are read by name (``sqlite3.Row``, a dict...)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
 
 
 logger = logging.getLogger("statemachine_engine.store")
@@ -89,18 +92,12 @@ def loads_mapping(text: str | None, what: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def retry_backoff(attempts: int) -> float:
-    """Seconds before a job that failed its ``attempts``-th try may run again."""
-    return retry_backoff_ceiling(attempts) * backoff_jitter()
-
-
-def retry_backoff_ceiling(attempts: int) -> float:
-    """The longest wait after the ``attempts``-th failure (doubling, capped)."""
-    return float(min(RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)))
-
-
 def backoff_jitter() -> float:
-    """The share of the ceiling a backoff waits: between a half and all of it."""
+    """The share of its ceiling a retry backoff waits: between a half and all of it.
+
+    The ceiling doubles with each attempt from :data:`~.store.RETRY_BACKOFF_SECONDS` up to
+    :data:`~.store.RETRY_BACKOFF_CAP_SECONDS`; the dialect's ``fail_job`` query computes it.
+    """
     import random  # only on a failure: a machine that never fails never loads it
 
     return random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto

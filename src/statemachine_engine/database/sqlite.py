@@ -1,4 +1,4 @@
-"""The SQLite store: the embedded default, zero set-up.
+"""The SQLite dialect: the embedded default, zero set-up.
 
 One file in WAL mode shared by every process of a system. Writes are short
 ``BEGIN IMMEDIATE`` transactions, so a claim is atomic across processes; readers never
@@ -9,64 +9,67 @@ busy timeout bounds the wait for another process's write lock.
 at the next checkpoint; a power loss can lose the last few, a process crash loses
 nothing). ``STATEMACHINE_SQLITE_SYNC=FULL`` syncs every commit.
 
-Every change that can make a job claimable or finished (add, fail, complete, cancel,
-retry, reset) sends a wake-up (:mod:`..messaging.wakeup`) after its commit, whoever
-made it: an engine, ``statemachine-db`` or a script using the API.
+A named query of ``schema/sqlite/queries.sql`` may hold several statements: they run in
+one transaction. One that says ``-- wakes: <topic>`` (a job added or finished, realtime
+events recorded) wakes the processes waiting for the topic after its commit, whoever made
+it: an engine, ``statemachine-db`` or a script using the API (:mod:`.wakeup`).
+
+``SqliteStore(":memory:")`` (or ``open_store(":memory:")``) is a store in this process's
+memory, for fast tests of store logic: no file, and its wake-ups stay in the process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import socket
+import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..messaging.wakeup import JOBS, REALTIME, Listener, WakeupListener, notify
 from ..settings import socket_dir, socket_dir_path
-from .models.job import Job, JobStatus
-from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
-from .models.realtime_event import RealtimeEvent
-from .names import NAME_LEASE_SECONDS, refuse_if_held
-from .queries import latest_version, load_queries, migrations
-from .rows import (
-    dumps,
-    dumps_lenient,
-    event_record,
-    job_record,
-    loads,
-    machine_record,
-    record,
-    retry_backoff,
-)
-from .store import (
-    DEFAULT_LEASE_SECONDS,
-    DEFAULT_MAX_ATTEMPTS,
-    StoreError,
-    StoreNotFound,
-    StoreReplaced,
-    WakeAddress,
-)
+from ._connector import Result
+from .queries import Query, latest_version, load_queries, migrations, statements_of
+from .sql_store import SqlStore
+from .store import StoreError, StoreNotFound, StoreReplaced
+from .wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 BUSY_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
-_Q = load_queries("sqlite")
+MEMORY = ":memory:"
+_JSON_EACH = re.compile(r"json_each\(:(\w+)\)")
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """The :class:`~statemachine_engine.database.store.Store` on one SQLite file.
 
     Args:
-        path: the database file, created (owner-only, parent directory too) if missing.
+        path: the database file, created (owner-only, parent directory too) if missing;
+            ``":memory:"`` for a store in this process's memory.
         create: False to refuse a missing file (:class:`StoreNotFound`) instead of
             creating it: what commands that only read ask for.
+    """
+
+    connector: SqliteConnector
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        if str(path) == MEMORY:
+            super().__init__(MemoryConnector())
+        else:
+            super().__init__(SqliteConnector(path, create=create))
+        self.path = self.connector.path
+
+
+class SqliteConnector:
+    """A connection to one SQLite file (see :class:`~._connector.Connector`).
+
+    Args:
+        path: the database file, created if missing (unless ``create`` is False).
     """
 
     #: Senders wake machines through their control sockets (:mod:`..messaging.delivery`).
@@ -75,13 +78,20 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        self._queries = load_queries("sqlite")
+        self._json_params = _json_params(self._queries)
+        self._conn = self._open(create)
+        #: Every query runs on this cursor (calls never interleave: none awaits).
+        self._cursor = self._conn.cursor()
+        self._replaced: StoreReplaced | None = None
+        self._start_watching_files()
+
+    def _start_watching_files(self) -> None:
         #: Where this store's processes on this host bind their sockets.
         self.socket_dir = socket_dir_path(self.location)
-        self._conn = self._open(create)
         #: (device, inode) of the file and of its ``-shm`` as opened: see :meth:`check_identity`.
         self._identity = self._files()
         self._wal = _file_id(Path(f"{self.path}-wal"))
-        self._replaced: StoreReplaced | None = None
 
     def _files(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
         return _file_id(self.path), _file_id(Path(f"{self.path}-shm"))
@@ -137,30 +147,12 @@ class SqliteStore:
         if not create and not self.path.is_file():
             raise StoreNotFound(self.location)
         try:
-            if not self.path.exists():
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _create_private(self.path)
-            shm = f"{self.path}-shm"
-            if os.path.lexists(shm) and not os.access(shm, os.W_OK):
-                # SQLite would fail on it later, or die of SIGBUS with no word.
-                raise StoreError(_shm_unwritable(self.path, running=False))
-            conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
+            conn = self._connect()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database: {exc}", location=self.location) from exc
         conn.row_factory = sqlite3.Row
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            _use_wal(conn)
-            conn.execute(f"PRAGMA synchronous = {sync}")
-            # Checkpoints (which sync the main file) every ~40 MB of WAL rather than 4 MB:
-            # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
+            self._configure(conn, sync)
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -169,6 +161,27 @@ class SqliteStore:
             conn.close()
             raise
         return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _create_private(self.path)
+        shm = f"{self.path}-shm"
+        if os.path.lexists(shm) and not os.access(shm, os.W_OK):
+            # SQLite would fail on it later, or die of SIGBUS with no word.
+            raise StoreError(_shm_unwritable(self.path, running=False))
+        return sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+
+    def _configure(self, conn: sqlite3.Connection, sync: str) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _use_wal(conn)
+        conn.execute(f"PRAGMA synchronous = {sync}")
+        # Checkpoints (which sync the main file) every ~40 MB of WAL rather than 4 MB:
+        # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         if conn.execute("PRAGMA user_version").fetchone()[0] >= latest_version("sqlite"):
@@ -190,7 +203,7 @@ class SqliteStore:
                 )
             for number, script in steps:
                 if number > version:
-                    for statement in _statements(script):
+                    for statement in statements_of(script):
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
@@ -198,14 +211,61 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
 
-    async def close(self) -> None:
-        self._conn.close()
+    # -- queries --------------------------------------------------------------------------
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> Result:
+        query = self._queries[name]
+        statements = query.render(params) if query.optional else query.statements
+        lists = self._json_params.get(name)
+        if lists is not None:
+            params = {**params, **{key: json.dumps(params[key]) for key in lists}}
+        if query.reads:
+            try:
+                rows = self._cursor.execute(statements[0], params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"query failed: {exc}", location=self.location) from exc
+            return Result(rows, len(rows))
+        result = self._transaction(statements, params)
+        if query.wakes is not None and (result.rows or result.rowcount > 0):
+            self._wake(query.wakes)
+        return result
+
+    def _transaction(self, statements: tuple[str, ...], params: Mapping[str, Any]) -> Result:
+        """Run ``statements`` in one ``BEGIN IMMEDIATE`` transaction (atomic across
+        processes): the rows of the last that returns rows, else the last's count."""
+        cursor = self._cursor
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write: {exc}", location=self.location) from exc
+        try:
+            rows: list[Any] = []
+            rowcount = 0
+            returned = False
+            for statement in statements:
+                cursor.execute(statement, params)
+                if cursor.description is not None:
+                    rows, rowcount, returned = cursor.fetchall(), cursor.rowcount, True
+                elif not returned:
+                    rowcount = cursor.rowcount
+            cursor.execute("COMMIT")
+        except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
+            self._roll_back()
+            raise StoreError(f"write failed: {exc}", location=self.location) from exc
+        except BaseException:
+            self._roll_back()
+            raise
+        return Result(rows, rowcount)
+
+    def _roll_back(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _wake(self, topic: str) -> None:
+        notify(topic, self.socket_dir)
 
     async def listener(self) -> Listener:
         return WakeupListener.shared(socket_dir(self.location))
-
-    def _notify(self, topic: str) -> None:
-        notify(topic, self.socket_dir)
 
     def change_token(self) -> int | None:
         """SQLite's ``data_version``: changes whenever another connection commits.
@@ -219,624 +279,48 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"query failed: {exc}", location=self.location) from exc
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction (atomic across processes)."""
-        conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write: {exc}", location=self.location) from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"write failed: {exc}", location=self.location) from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _read(
-        self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()
-    ) -> list[sqlite3.Row]:
-        try:
-            return self._conn.execute(query, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"query failed: {exc}", location=self.location) from exc
-
-    # -- jobs -------------------------------------------------------------------------
-
-    async def add_job(
-        self,
-        job_type: str,
-        data: Any = None,
-        *,
-        job_id: str | None = None,
-        priority: int = 0,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        delay: float = 0.0,
-        machine_type: str | None = None,
-        source_job_id: str | None = None,
-    ) -> Job:
-        if max_attempts < 1:
-            raise StoreError("max_attempts must be at least 1")
-        now = time.time()
-        if job_id is None:
-            import uuid  # only when adding jobs: it costs a machine's start-up otherwise
-
-            job_id = f"job_{uuid.uuid4().hex[:12]}"
-        new_id = job_id
-        params: dict[str, Any] = {
-            "job_id": new_id,
-            "job_type": job_type,
-            "machine_type": machine_type,
-            "priority": int(priority),
-            "data": dumps({} if data is None else data),
-            "max_attempts": int(max_attempts),
-            "run_after": now + max(0.0, delay),
-            "source_job_id": source_job_id,
-            "now": now,
-        }
-        with self._write() as conn:
-            try:
-                row = conn.execute(_Q["insert_job"], params).fetchone()
-            except sqlite3.IntegrityError as exc:
-                raise StoreError(f"a job with id {new_id!r} already exists") from exc
-            self._history(conn, new_id, "pending", 0, None, "added", now)
-        self._notify(JOBS)  # a worker waiting for work takes it now, not at its next look
-        return job_record(row)
-
-    async def claim_job(
-        self,
-        job_type: str | None,
-        worker: str,
-        *,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        machine_type: str | None = None,
-    ) -> Job | None:
-        now = time.time()
-        with self._write() as conn:
-            self._expire_leases(conn, now)
-            row = conn.execute(
-                _Q["claim_job" if job_type is not None else "claim_any_job"],
-                {
-                    "worker": worker,
-                    "lease": lease_seconds,
-                    "job_type": job_type,
-                    "machine_type": machine_type,
-                    "now": now,
-                },
-            ).fetchone()
-            if row is not None:
-                self._history(conn, row["job_id"], "processing", row["attempts"], worker, None, now)
-        return job_record(row) if row is not None else None
-
-    async def claim_job_by_id(
-        self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
-    ) -> Job | None:
-        now = time.time()
-        with self._write() as conn:
-            self._expire_leases(conn, now)
-            row = conn.execute(
-                _Q["claim_job_by_id"],
-                {"job_id": job_id, "worker": worker, "lease": lease_seconds, "now": now},
-            ).fetchone()
-            if row is not None:
-                self._history(conn, job_id, "processing", row["attempts"], worker, None, now)
-        return job_record(row) if row is not None else None
-
-    def _expire_leases(self, conn: sqlite3.Connection, now: float) -> None:
-        for row in conn.execute(_Q["expire_leases"], {"now": now}).fetchall():
-            self._history(
-                conn, row["job_id"], row["status"], row["attempts"], None, "lease expired", now
-            )
-
-    async def renew_leases(self, worker: str, lease_seconds: float) -> int:
-        with self._write() as conn:
-            cursor = conn.execute(
-                _Q["renew_leases"], {"worker": worker, "lease": lease_seconds, "now": time.time()}
-            )
-            return cursor.rowcount
-
-    async def complete_job(
-        self,
-        job_id: str,
-        *,
-        result: Any = None,
-        worker: str | None = None,
-        attempt: int | None = None,
-    ) -> bool:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(
-                _Q["complete_job"],
-                {
-                    "job_id": job_id,
-                    "result": None if result is None else dumps(result),
-                    "worker": worker,
-                    "attempt": attempt,
-                    "now": now,
-                },
-            ).fetchone()
-            if row is not None:
-                self._history(conn, job_id, "completed", row["attempts"], worker, None, now)
-        if row is not None:
-            self._notify(JOBS)  # wait_for_jobs waiters look again
-        return row is not None
-
-    async def fail_job(
-        self,
-        job_id: str,
-        error: str,
-        *,
-        worker: str | None = None,
-        retry: bool = True,
-        attempt: int | None = None,
-    ) -> Job | None:
-        now = time.time()
-        with self._write() as conn:
-            current = conn.execute(_Q["get_job"], {"job_id": job_id}).fetchone()
-            if current is None:
-                return None
-            row = conn.execute(
-                _Q["fail_job"],
-                {
-                    "job_id": job_id,
-                    "error": error,
-                    "worker": worker,
-                    "attempt": attempt,
-                    "retry": retry,
-                    "backoff": retry_backoff(current["attempts"]),
-                    "now": now,
-                },
-            ).fetchone()
-            if row is not None:
-                self._history(conn, job_id, row["status"], row["attempts"], worker, error, now)
-        if row is not None:
-            self._notify(JOBS)  # waiters re-read when the retry ripens; wait_for_jobs sees `dead`
-        return job_record(row) if row is not None else None
-
-    async def hand_over_job(
-        self, job_id: str, *, attempt: int, worker: str, lease_seconds: float
-    ) -> Job | None:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(
-                _Q["hand_over_job"],
-                {
-                    "job_id": job_id,
-                    "attempt": attempt,
-                    "worker": worker,
-                    "lease": lease_seconds,
-                    "now": now,
-                },
-            ).fetchone()
-            if row is not None:
-                self._history(conn, job_id, "processing", attempt, worker, "handed over", now)
-        return job_record(row) if row is not None else None
-
-    async def release_job_unused(self, job_id: str, *, worker: str, attempt: int) -> bool:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(
-                _Q["release_job_unused"],
-                {"job_id": job_id, "worker": worker, "attempt": attempt, "now": now},
-            ).fetchone()
-            if row is not None:
-                self._history(conn, job_id, "pending", attempt, worker, "given back unused", now)
-        if row is not None:
-            self._notify(JOBS)  # a waiting worker takes it now
-        return row is not None
-
-    async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
-        with self._write() as conn:
-            conn.execute(
-                _Q["record_action_group"], {"machine_name": machine_name, "group": dumps(group)}
-            )
-
-    async def cancel_job(self, job_id: str) -> bool:
-        return self._simple_update("cancel_job", job_id, JobStatus.CANCELLED)
-
-    async def retry_job(self, job_id: str) -> bool:
-        return self._simple_update("retry_job", job_id, JobStatus.PENDING)
-
-    def _simple_update(self, query: str, job_id: str, status: str) -> bool:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(_Q[query], {"job_id": job_id, "now": now}).fetchone()
-            if row is not None:
-                self._history(conn, job_id, status, row["attempts"], None, query, now)
-        if row is not None:
-            self._notify(JOBS)
-        return row is not None
-
-    async def remove_job(self, job_id: str) -> bool:
-        with self._write() as conn:
-            removed = conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount
-            conn.execute("DELETE FROM job_history WHERE job_id = ?", (job_id,))
-        return removed > 0
-
-    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
-        unknown = sorted(set(statuses) - set(JobStatus.ALL))
-        if unknown:
-            raise StoreError(f"unknown job status {', '.join(unknown)}")
-        if not statuses:
-            return 0
-        marks = ",".join("?" for _ in statuses)
-        where = f"status IN ({marks})"
-        params: list[Any] = list(statuses)
-        if older_than is not None:
-            where += " AND updated_at < ?"
-            params.append(time.time() - older_than)
-        with self._write() as conn:
-            conn.execute(
-                f"DELETE FROM job_history WHERE job_id IN (SELECT job_id FROM jobs WHERE {where})",  # noqa: S608
-                params,
-            )
-            return conn.execute(f"DELETE FROM jobs WHERE {where}", params).rowcount  # noqa: S608
-
-    async def reset_processing(self, older_than: float | None = None) -> int:
-        now = time.time()
-        before = None if older_than is None else now - older_than
-        with self._write() as conn:
-            rows = conn.execute(_Q["reset_processing"], {"before": before, "now": now}).fetchall()
-            for row in rows:
-                self._history(conn, row["job_id"], "pending", row["attempts"], None, "reset", now)
-        if rows:
-            self._notify(JOBS)
-        return len(rows)
-
-    async def get_job(self, job_id: str) -> Job | None:
-        rows = self._read(_Q["get_job"], {"job_id": job_id})
-        return job_record(rows[0]) if rows else None
-
-    async def list_jobs(
-        self,
-        *,
-        status: str | Iterable[str] | None = None,
-        job_type: str | None = None,
-        machine_type: str | None = None,
-        limit: int | None = 100,
-    ) -> list[Job]:
-        statuses = [status] if isinstance(status, str) else status
-        query, params = _newest_first(
-            "jobs",
-            [("status IN", statuses), ("job_type =", job_type), ("machine_type =", machine_type)],
-            limit,
-        )
-        return [job_record(row) for row in self._read(query, params)]
-
-    async def job_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(JobStatus.ALL, 0)
-        for row in self._read(_Q["job_counts"]):
-            counts[row["status"]] = row["n"]
-        return counts
-
-    async def job_history(self, job_id: str) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._read(_Q["job_history"], {"job_id": job_id})]
-
-    async def next_job_ready_at(self, job_type: str | None) -> float | None:
-        rows = self._read(_Q["next_job_ready_at"], {"job_type": job_type})
-        return rows[0]["at"] if rows else None
-
-    @staticmethod
-    def _history(
-        conn: sqlite3.Connection,
-        job_id: str,
-        status: str,
-        attempt: int,
-        worker: str | None,
-        message: str | None,
-        now: float,
-    ) -> None:
-        conn.execute(
-            _Q["insert_job_history"],
-            {
-                "job_id": job_id,
-                "status": status,
-                "attempt": attempt,
-                "worker": worker,
-                "message": message,
-                "now": now,
-            },
-        )
-
-    # -- machine inboxes -------------------------------------------------------------
-
-    async def send_event(
-        self,
-        target: str,
-        event_type: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> int:
-        params = {
-            "target": target,
-            "source": source,
-            "event_type": event_type,
-            "payload": dumps({} if payload is None else payload),
-            "job_id": job_id,
-            "now": time.time(),
-        }
-        with self._write() as conn:
-            cursor = conn.execute(_Q["insert_event"], params)
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    async def pending_events(
-        self, target: str, *, after_id: int = 0, limit: int = 1000
-    ) -> list[MachineEvent]:
-        rows = self._read(
-            _Q["pending_events"], {"target": target, "after_id": after_id, "limit": limit}
-        )
-        return [event_record(row) for row in rows]
-
-    async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
-        rows = self._read(_Q["inbox_heads"], {"after_id": after_id})
-        return [(row["target_machine"], int(row["head"])) for row in rows]
-
-    async def pending_heads(self) -> list[tuple[str, int]]:
-        rows = self._read(_Q["pending_heads"])
-        return [(row["target_machine"], int(row["head"])) for row in rows]
-
-    async def last_event_id(self) -> int:
-        return int(self._read(_Q["last_event_id"])[0]["id"])
-
-    async def mark_events(
-        self, ids: Sequence[int], status: str, *, reason: str | None = None
-    ) -> int:
-        now = time.time()
-        with self._write() as conn:
-            return sum(
-                conn.execute(
-                    _Q["consume_event"],
-                    {"id": event_id, "status": status, "now": now, "reason": reason},
-                ).rowcount
-                for event_id in ids
-            )
-
-    async def list_events(
-        self, *, target: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[MachineEvent]:
-        query, params = _newest_first(
-            "machine_events", [("target_machine =", target), ("status =", status)], limit
-        )
-        return [event_record(row) for row in self._read(query, params)]
-
-    async def cleanup_events(self, *, status: str | None = None) -> int:
-        with self._write() as conn:
-            if status is None:
-                return conn.execute("DELETE FROM machine_events").rowcount
-            return conn.execute("DELETE FROM machine_events WHERE status = ?", (status,)).rowcount
-
-    # -- machine state ---------------------------------------------------------------
-
-    async def register_machine(
-        self,
-        machine_name: str,
-        *,
-        config_name: str | None,
-        config_path: str | None,
-        pid: int,
-        host: str,
-        wake_address: str | None = None,
-        lease_seconds: float = NAME_LEASE_SECONDS,
-        config_hash: str | None = None,
-    ) -> MachineStateRecord | None:
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(_Q["load_machine"], {"machine_name": machine_name}).fetchone()
-            previous = machine_record(row) if row is not None else None
-            refuse_if_held(
-                previous,
-                pid=pid,
-                host=host,
-                now=now,
-                location=self.location,
-                pid_alive=pid_alive,
-                lease_seconds=lease_seconds,
-            )
-            conn.execute(
-                _Q["register_machine"],
-                {
-                    "machine_name": machine_name,
-                    "config_name": config_name,
-                    "config_path": config_path,
-                    "pid": pid,
-                    "host": host,
-                    "wake_address": wake_address,
-                    "config_hash": config_hash,
-                    "now": now,
-                },
-            )
-        if previous is None or not previous.current_state:
-            return None
-        return previous
-
-    async def wake_address(self, machine_name: str) -> WakeAddress | None:
-        rows = self._read(_Q["wake_address"], {"machine_name": machine_name})
-        if not rows or not rows[0]["wake_address"]:
-            return None
-        return WakeAddress(rows[0]["wake_address"], rows[0]["host"] or socket.gethostname())
-
-    async def save_transition(
-        self,
-        machine_name: str,
-        *,
-        from_state: str | None,
-        to_state: str,
-        event: str,
-        context: Mapping[str, Any],
-        timers: Sequence[tuple[str, float]],
-        consumed_event_id: int | None = None,
-        job_id: str | None = None,
-        actions_done: bool = False,
-    ) -> None:
-        now = time.time()
-        params = {
-            "actions_done": int(actions_done),
-            "machine_name": machine_name,
-            "from_state": from_state,
-            "to_state": to_state,
-            "event": event,
-            "context": dumps_lenient(dict(context)),
-            "timers": dumps([list(timer) for timer in timers]),
-            "job_id": job_id,
-            "now": now,
-        }
-        with self._write() as conn:
-            conn.execute(_Q["save_state"], params)
-            conn.execute(_Q["insert_transition"], params)
-            if consumed_event_id is not None:
-                conn.execute(
-                    _Q["consume_event"],
-                    {"id": consumed_event_id, "status": "processed", "now": now, "reason": None},
-                )
-
-    async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
-        with self._write() as conn:
-            conn.execute(
-                _Q["actions_done"],
-                {
-                    "machine_name": machine_name,
-                    "context": dumps_lenient(dict(context)),
-                    "now": time.time(),
-                },
-            )
-
-    async def heartbeat(self, machine_name: str) -> None:
-        self.check_identity()
-        with self._write() as conn:
-            conn.execute(_Q["heartbeat"], {"machine_name": machine_name, "now": time.time()})
-
-    async def heartbeat_process(self, pid: int, host: str) -> int:
-        self.check_identity()
-        with self._write() as conn:
-            cursor = conn.execute(
-                _Q["heartbeat_process"], {"pid": pid, "host": host, "now": time.time()}
-            )
-            return cursor.rowcount
-
-    async def finish_machine(self, machine_name: str, status: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                _Q["finish_machine"],
-                {"machine_name": machine_name, "status": status, "now": time.time()},
-            )
-
-    async def forget_machine(self, machine_name: str) -> bool:
-        with self._write() as conn:
-            return (
-                conn.execute(
-                    "DELETE FROM machine_state WHERE machine_name = ?", (machine_name,)
-                ).rowcount
-                > 0
-            )
-
-    async def load_machine(self, machine_name: str) -> MachineStateRecord | None:
-        rows = self._read(_Q["load_machine"], {"machine_name": machine_name})
-        return machine_record(rows[0]) if rows and rows[0]["current_state"] else None
-
-    async def list_machines(self) -> list[MachineStateRecord]:
-        rows = self._read("SELECT * FROM machine_state ORDER BY machine_name")
-        return [machine_record(row) for row in rows]
-
-    async def transition_history(
-        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
-    ) -> list[TransitionRecord]:
-        query, params = _newest_first(
-            "state_history", [("machine_name =", machine_name), ("at >=", since)], limit
-        )
-        return [record(TransitionRecord, row) for row in self._read(query, params)]
-
-    # -- realtime events ---------------------------------------------------------------
-
-    async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int:
-        with self._write() as conn:
-            cursor = conn.execute(
-                _Q["insert_realtime"],
-                {
-                    "machine_name": machine_name,
-                    "event_type": event_type,
-                    "payload": dumps_lenient({} if payload is None else payload),
-                    "now": time.time(),
-                },
-            )
-        self._notify(REALTIME)  # followers of the feed (database.realtime_feed) read it now
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    async def record_realtime_batch(
-        self, machine_name: str, events: Sequence[tuple[str, Any]]
-    ) -> None:
-        await self.record_realtime_events([(machine_name, *event) for event in events])
-
-    async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
-        now = time.time()
-        rows = [
-            {
-                "machine_name": machine_name,
-                "event_type": event_type,
-                "payload": dumps_lenient({} if payload is None else payload),
-                "now": now,
-            }
-            for machine_name, event_type, payload in events
-        ]
-        with self._write() as conn:
-            conn.executemany(_Q["insert_realtime"], rows)
-        if rows:
-            self._notify(REALTIME)
-
-    async def list_realtime(
-        self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
-    ) -> list[RealtimeEvent]:
-        query = "SELECT * FROM realtime_events WHERE id > ?"
-        params: list[Any] = [after_id]
-        if machine is not None:
-            query += " AND machine_name = ?"
-            params.append(machine)
-        query += f" ORDER BY id LIMIT {int(limit)}"
-        return [
-            record(RealtimeEvent, row, payload=loads(row["payload"]))
-            for row in self._read(query, params)
-        ]
-
-    async def last_realtime_id(self) -> int:
-        rows = self._read("SELECT coalesce(max(id), 0) FROM realtime_events")
-        return int(rows[0][0])
+    async def close(self) -> None:
+        self._conn.close()
 
 
-def _newest_first(
-    table: str, filters: Sequence[tuple[str, Any]], limit: int | None
-) -> tuple[str, list[Any]]:
-    """``SELECT *`` from ``table``, newest first, with the filters whose value is not None.
+class MemoryConnector(SqliteConnector):
+    """A SQLite database in this process's memory: the store of fast unit tests.
 
-    A filter is ``("column op", value)``; ``"column IN"`` takes a list of values.
+    Nothing outside the process can see it, so there is no file to watch and its
+    wake-ups go straight to the process's waiters.
     """
-    where: list[str] = []
-    params: list[Any] = []
-    for condition, value in filters:
-        if value is None:
-            continue
-        if condition.endswith(" IN"):
-            values = list(value)
-            where.append(f"{condition} ({','.join('?' for _ in values)})")
-            params.extend(values)
-        else:
-            where.append(f"{condition} ?")
-            params.append(value)
-    query = f"SELECT * FROM {table}"  # noqa: S608 - table and columns are ours, values bound
-    if where:
-        query += " WHERE " + " AND ".join(where)
-    query += " ORDER BY id DESC"
-    if limit is not None:
-        query += f" LIMIT {int(limit)}"
-    return query, params
+
+    def __init__(self) -> None:
+        self._waiters = TopicWaiters()
+        super().__init__(MEMORY)
+
+    def _start_watching_files(self) -> None:
+        return
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
+
+    def _configure(self, conn: sqlite3.Connection, sync: str) -> None:
+        return
+
+    def check_identity(self) -> None:
+        return
+
+    def _wake(self, topic: str) -> None:
+        self._waiters.wake([topic])
+
+    async def listener(self) -> Listener:
+        return self._waiters
+
+
+def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:
+    """The parameters each query reads with ``json_each``: lists, bound as JSON text."""
+    found = {}
+    for name, query in queries.items():
+        lists = _JSON_EACH.findall(" ".join(query.statements))
+        if lists:
+            found[name] = tuple(dict.fromkeys(lists))
+    return found
 
 
 def _shm_unwritable(path: Path, *, running: bool = True) -> str:
@@ -890,9 +374,3 @@ def _use_wal(conn: sqlite3.Connection) -> None:
                 raise
             time.sleep(delay)  # only while opening; nothing else runs yet
             delay = min(delay * 2, 0.05)
-
-
-def _statements(script: str) -> list[str]:
-    """Split a schema script into statements (they contain no semicolons in strings)."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -1,11 +1,12 @@
-"""The store interface every backend implements (SQLite, PostgreSQL).
+"""The store interface: what machines use (:class:`Store`) and what operators use besides
+(:class:`OperatorStore`).
 
-Machines, actions and the ``statemachine-db`` command use only these operations, so a
-backend is one class. ``tests/contract`` runs the same suite against each.
+One implementation serves both (:class:`~.sql_store.SqlStore`), over a connector per
+dialect (SQLite, PostgreSQL); ``tests/contract`` runs the same suite against each.
 
 A store also owns how its changes are heard (:meth:`Store.listener`): SQLite wakes
 processes on this host through Unix datagram sockets, PostgreSQL through
-``LISTEN``/``NOTIFY`` on every host.
+``LISTEN``/``NOTIFY`` on every host (:mod:`.wakeup`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .models.machine_state import MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
 
 if TYPE_CHECKING:
-    from ..messaging.wakeup import Listener
+    from .wakeup import Listener
 
 DEFAULT_LEASE_SECONDS = 60.0
 DEFAULT_MAX_ATTEMPTS = 3
@@ -74,7 +75,8 @@ class StoreReplaced(StoreError):
 
 
 class Store(Protocol):
-    """Durable jobs, machine inboxes, machine state and the realtime event log."""
+    """Durable jobs, machine inboxes, machine state and the realtime event log: the
+    operations machines, actions and the engine use."""
 
     location: str
     #: True when committing an event to a machine's inbox wakes that machine by itself,
@@ -164,19 +166,6 @@ class Store(Protocol):
         """Record in the machine's context (key ``_engine_action_group``) the process
         group of the action it runs now: ``{"pgid": ..., "host": ...}``."""
 
-    async def cancel_job(self, job_id: str) -> bool: ...
-
-    async def retry_job(self, job_id: str) -> bool:
-        """Put a failed, dead or cancelled job back in the queue with fresh attempts."""
-
-    async def remove_job(self, job_id: str) -> bool: ...
-
-    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
-        """Delete jobs with these statuses (finished before ``older_than`` seconds ago)."""
-
-    async def reset_processing(self, older_than: float | None = None) -> int:
-        """Return processing jobs (started before ``older_than`` s ago) to the queue."""
-
     async def get_job(self, job_id: str) -> Job | None: ...
 
     async def list_jobs(
@@ -187,10 +176,6 @@ class Store(Protocol):
         machine_type: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]: ...
-
-    async def job_counts(self) -> dict[str, int]: ...
-
-    async def job_history(self, job_id: str) -> list[dict[str, Any]]: ...
 
     async def next_job_ready_at(self, job_type: str | None) -> float | None:
         """When a job of ``job_type`` may next become claimable (epoch s), or None.
@@ -233,12 +218,6 @@ class Store(Protocol):
         self, ids: Sequence[int], status: str, *, reason: str | None = None
     ) -> int:
         """Mark pending events ``status`` (``reason``: why they were dropped)."""
-
-    async def list_events(
-        self, *, target: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[MachineEvent]: ...
-
-    async def cleanup_events(self, *, status: str | None = None) -> int: ...
 
     # -- machine state ------------------------------------------------------------
 
@@ -299,15 +278,7 @@ class Store(Protocol):
 
     async def finish_machine(self, machine_name: str, status: str) -> None: ...
 
-    async def forget_machine(self, machine_name: str) -> bool: ...
-
     async def load_machine(self, machine_name: str) -> MachineStateRecord | None: ...
-
-    async def list_machines(self) -> list[MachineStateRecord]: ...
-
-    async def transition_history(
-        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
-    ) -> list[TransitionRecord]: ...
 
     # -- realtime events ----------------------------------------------------------
 
@@ -321,6 +292,51 @@ class Store(Protocol):
     async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
         """Record ``(machine_name, event_type, payload)`` of any machines, in this order,
         in one transaction (a process hosting many machines records theirs together)."""
+
+
+class OperatorStore(Store, Protocol):
+    """What operators do besides (``statemachine-db``, the monitoring API): cancel, retry,
+    remove and purge jobs, return stuck ones to the queue, clean up inboxes, and read the
+    counts, listings and histories."""
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    async def cancel_job(self, job_id: str) -> bool: ...
+
+    async def retry_job(self, job_id: str) -> bool:
+        """Put a failed, dead or cancelled job back in the queue with fresh attempts."""
+
+    async def remove_job(self, job_id: str) -> bool: ...
+
+    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
+        """Delete jobs with these statuses (finished before ``older_than`` seconds ago)."""
+
+    async def reset_processing(self, older_than: float | None = None) -> int:
+        """Return processing jobs (started before ``older_than`` s ago) to the queue."""
+
+    async def job_counts(self) -> dict[str, int]: ...
+
+    async def job_history(self, job_id: str) -> list[dict[str, Any]]: ...
+
+    # -- machine inboxes --------------------------------------------------------------------
+
+    async def list_events(
+        self, *, target: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[MachineEvent]: ...
+
+    async def cleanup_events(self, *, status: str | None = None) -> int: ...
+
+    # -- machine state ----------------------------------------------------------------------
+
+    async def forget_machine(self, machine_name: str) -> bool: ...
+
+    async def list_machines(self) -> list[MachineStateRecord]: ...
+
+    async def transition_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[TransitionRecord]: ...
+
+    # -- realtime events --------------------------------------------------------------------
 
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000

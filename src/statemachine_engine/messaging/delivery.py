@@ -23,12 +23,12 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..database.wakeup import machine_topic
 from ..jsondata import check
 from .control import WAKE_EVENT
-from .wakeup import machine_topic
 
 if TYPE_CHECKING:
-    from ..database.store import Store
+    from ..database.store import OperatorStore, Store
 
 #: Machines running in this process: woken by a call instead of a datagram.
 _LOCAL: dict[str, Callable[[], None]] = {}
@@ -154,7 +154,7 @@ def this_host() -> str:
     return _HOST[0]
 
 
-async def unseen_machine_warning(store: Store, target: str) -> str | None:
+async def unseen_machine_warning(store: OperatorStore, target: str) -> str | None:
     """Why sending to ``target`` may be a mistake, or None: it has never run against
     ``store`` (a typo, or the wrong store). The event is kept all the same."""
     if await store.load_machine(target) is not None:

@@ -29,7 +29,7 @@ from .settings import MACHINES_REFRESH_SECONDS, SNAPSHOT_EVENTS, ServerSettings
 from .store_feed import StoreFeed
 
 if TYPE_CHECKING:
-    from ..database.store import Store
+    from ..database.store import OperatorStore
     from .stream import Event
 
 logger = logging.getLogger("statemachine_engine.monitoring")
@@ -52,7 +52,7 @@ class Monitor:
     def __init__(
         self,
         settings: ServerSettings,
-        store: Store,
+        store: OperatorStore,
         event_socket: socket.socket | None = None,
         event_socket_path: Path | None = None,
     ) -> None:

@@ -16,7 +16,7 @@ from . import stream
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
-    from ..database.store import Store
+    from ..database.store import OperatorStore
     from .stream import Event
 
 #: A window read from the store holds at most this many times the events asked for.
@@ -90,7 +90,7 @@ def merged(stored: Sequence[Event], remembered: Sequence[Event], limit: int) -> 
 
 
 async def read_back(
-    store: Store, limit: int, *, upto: int | None = None
+    store: OperatorStore, limit: int, *, upto: int | None = None
 ) -> tuple[list[Event], bool]:
     """The newest ``limit`` recorded events (ids up to ``upto``), oldest first, and
     whether they are all the store holds up to there."""
@@ -99,7 +99,7 @@ async def read_back(
 
 
 async def newest(
-    store: Store, limit: int, *, machine: str | None = None, upto: int | None = None
+    store: OperatorStore, limit: int, *, machine: str | None = None, upto: int | None = None
 ) -> tuple[list[RealtimeEvent], bool]:
     """The newest ``limit`` recorded events (of ``machine``; ids up to ``upto``, default
     the newest), oldest first, and whether they are all the store holds up to there.

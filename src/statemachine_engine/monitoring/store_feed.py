@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from . import stream
 
 if TYPE_CHECKING:
-    from ..database.store import Store
+    from ..database.store import OperatorStore
     from .stream import Event
 
 logger = logging.getLogger("statemachine_engine.monitoring")
@@ -37,7 +37,7 @@ class StoreFeed:
         on_event: called from the event loop for each event, in id order.
     """
 
-    def __init__(self, store: Store, on_event: Callable[[Event], None]) -> None:
+    def __init__(self, store: OperatorStore, on_event: Callable[[Event], None]) -> None:
         self._store = store
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None

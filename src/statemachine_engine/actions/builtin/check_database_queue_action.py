@@ -24,7 +24,7 @@ import time
 from typing import Any, ClassVar
 
 from ...database.store import DEFAULT_LEASE_SECONDS
-from ...messaging.wakeup import JOBS
+from ...database.wakeup import JOBS
 from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds
 

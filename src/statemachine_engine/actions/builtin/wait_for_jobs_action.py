@@ -20,7 +20,7 @@ import time
 from typing import Any, ClassVar
 
 from ...database.models.job import JobStatus
-from ...messaging.wakeup import JOBS
+from ...database.wakeup import JOBS
 from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds
 

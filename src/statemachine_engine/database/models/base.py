@@ -6,17 +6,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .. import Database
-    from ..store import Store
+    from ..store import OperatorStore
 
 
 class BaseModel:
     """A facade over one part of the store (jobs, events, machine state...).
 
     Args:
-        db: a :class:`~statemachine_engine.database.Database` or any :class:`Store`.
+        db: a :class:`~statemachine_engine.database.Database` or a store
+            (:func:`~statemachine_engine.database.open_store`).
     """
 
-    def __init__(self, db: Database | Store) -> None:
+    def __init__(self, db: Database | OperatorStore) -> None:
         from .. import Database
 
-        self.store: Store = db.store if isinstance(db, Database) else db
+        self.store: OperatorStore = db.store if isinstance(db, Database) else db

@@ -1,7 +1,8 @@
--- Named queries for the PostgreSQL store. Parameters are named: %(name)s.
--- Each runs as one statement in autocommit mode, so it is one transaction and one round
--- trip; steps that must commit together (a change and its history row) are
--- data-modifying WITH clauses of that statement.
+-- Named queries for the PostgreSQL store. Parameters are named: %(name)s; a list is bound
+-- as an array. Each runs as one statement in autocommit mode, so it is one transaction
+-- and one round trip; steps that must commit together (a change and its history row) are
+-- data-modifying WITH clauses of that statement. Wake-ups are NOTIFYs sent by triggers
+-- (0001_initial.sql, 0002_watchers.sql).
 
 -- name: migration_lock
 -- Held until the migrating transaction ends: processes starting together wait here,
@@ -36,12 +37,11 @@ WITH job AS (
 )
 SELECT * FROM job;
 
--- name: claim_job
--- Expired leases go back to the queue (or die) first; the claim itself takes the most
--- urgent ready job that no other claim holds (SKIP LOCKED: claims never wait on each
--- other). A job freed by this statement's expiry is claimable from the next one on:
--- `expired` says how many there were.
-WITH expired AS (
+-- fragment: expire_leases
+-- Expired leases go back to the queue (or die) first. A job freed by this statement's
+-- expiry is claimable from the next one on (one snapshot): `expired` says how many there
+-- were.
+expired AS (
     UPDATE jobs
     SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
         error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
@@ -54,49 +54,27 @@ WITH expired AS (
 ), expired_logged AS (
     INSERT INTO job_history (job_id, status, attempt, message, at)
     SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
-), claimed AS (
-    UPDATE jobs
-    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
-        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
-    WHERE id = (
-        SELECT id FROM jobs
-        WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
-          AND job_type = %(job_type)s
-          AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
-               OR machine_type = %(machine_type)s::text)
-        ORDER BY priority DESC, run_after, id
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING *
-), claimed_logged AS (
+)
+
+-- fragment: claimed_and_logged
+claimed_logged AS (
     INSERT INTO job_history (job_id, status, attempt, worker, at)
     SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
 )
 SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
 FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
 
--- name: claim_any_job
-WITH expired AS (
-    UPDATE jobs
-    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
-        error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
-        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
-        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
-    WHERE id IN (SELECT id FROM jobs
-                 WHERE status = 'processing' AND lease_expires < %(now)s
-                 FOR UPDATE SKIP LOCKED)
-    RETURNING job_id, status, attempts
-), expired_logged AS (
-    INSERT INTO job_history (job_id, status, attempt, message, at)
-    SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
-), claimed AS (
+-- name: claim_job
+-- The claim takes the most urgent ready job (of `job_type`, or of any type) that no other
+-- claim holds (SKIP LOCKED: claims never wait on each other).
+WITH {{expire_leases}}, claimed AS (
     UPDATE jobs
     SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
         lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
     WHERE id = (
         SELECT id FROM jobs
         WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
+          AND job_type = %(job_type)s  -- if: job_type
           AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
                OR machine_type = %(machine_type)s::text)
         ORDER BY priority DESC, run_after, id
@@ -104,28 +82,10 @@ WITH expired AS (
         FOR UPDATE SKIP LOCKED
     )
     RETURNING *
-), claimed_logged AS (
-    INSERT INTO job_history (job_id, status, attempt, worker, at)
-    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
-)
-SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
-FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
+), {{claimed_and_logged}}
 
 -- name: claim_job_by_id
-WITH expired AS (
-    UPDATE jobs
-    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
-        error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
-        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
-        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
-    WHERE id IN (SELECT id FROM jobs
-                 WHERE status = 'processing' AND lease_expires < %(now)s
-                 FOR UPDATE SKIP LOCKED)
-    RETURNING job_id, status, attempts
-), expired_logged AS (
-    INSERT INTO job_history (job_id, status, attempt, message, at)
-    SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
-), claimed AS (
+WITH {{expire_leases}}, claimed AS (
     UPDATE jobs
     SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
         lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
@@ -136,12 +96,7 @@ WITH expired AS (
         FOR UPDATE SKIP LOCKED
     )
     RETURNING *
-), claimed_logged AS (
-    INSERT INTO job_history (job_id, status, attempt, worker, at)
-    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
-)
-SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
-FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
+), {{claimed_and_logged}}
 
 -- name: renew_leases
 UPDATE jobs SET lease_expires = %(now)s + %(lease)s, updated_at = %(now)s
@@ -235,7 +190,7 @@ WITH changed AS (
     INSERT INTO job_history (job_id, status, attempt, message, at)
     SELECT job_id, 'pending', attempts, 'reset', %(now)s FROM changed
 )
-SELECT count(*) AS n FROM changed;
+SELECT job_id FROM changed;
 
 -- name: remove_job
 WITH gone AS (
@@ -243,7 +198,7 @@ WITH gone AS (
 ), history AS (
     DELETE FROM job_history WHERE job_id = %(job_id)s
 )
-SELECT count(*) AS n FROM gone;
+SELECT job_id FROM gone;
 
 -- name: purge_jobs
 WITH gone AS (
@@ -254,10 +209,21 @@ WITH gone AS (
 ), history AS (
     DELETE FROM job_history WHERE job_id IN (SELECT job_id FROM gone)
 )
-SELECT count(*) AS n FROM gone;
+SELECT job_id FROM gone;
 
 -- name: get_job
 SELECT * FROM jobs WHERE job_id = %(job_id)s;
+
+-- name: list_jobs
+-- Newest first (by id) until there are enough rows: no index on status alone.
+SELECT * FROM jobs
+WHERE true
+  AND status = ANY(%(statuses)s::text[])  -- if: statuses
+  AND job_type = %(job_type)s  -- if: job_type
+  AND machine_type = %(machine_type)s  -- if: machine_type
+ORDER BY id DESC
+LIMIT %(limit)s  -- if: limit
+;
 
 -- name: job_counts
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
@@ -296,6 +262,21 @@ ORDER BY id LIMIT %(limit)s;
 -- name: mark_events
 UPDATE machine_events SET status = %(status)s, processed_at = %(now)s, reason = %(reason)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
+
+-- name: list_events
+SELECT * FROM machine_events
+WHERE true
+  AND target_machine = %(target)s  -- if: target
+  AND status = %(status)s  -- if: status
+ORDER BY id DESC
+LIMIT %(limit)s  -- if: limit
+;
+
+-- name: cleanup_events
+DELETE FROM machine_events
+WHERE true
+  AND status = %(status)s  -- if: status
+;
 
 -- name: register_machine
 -- Takes the name when the record is still as the caller read it (`expected_heartbeat`
@@ -379,21 +360,33 @@ SELECT * FROM machine_state WHERE machine_name = %(machine_name)s;
 -- name: list_machines
 SELECT * FROM machine_state ORDER BY machine_name;
 
+-- name: transition_history
+SELECT * FROM state_history
+WHERE true
+  AND machine_name = %(machine_name)s  -- if: machine_name
+  AND at >= %(since)s  -- if: since
+ORDER BY id DESC
+LIMIT %(limit)s  -- if: limit
+;
+
 -- name: insert_realtime
--- One lock for the whole log: batches commit in id order, so a follower that reads
--- after the last id it saw never skips a batch committed late.
+-- `events`: [[machine_name, event_type, payload], ...], recorded in this order. One lock
+-- for the whole log: batches commit in id order, so a follower that reads after the last
+-- id it saw never skips a batch committed late.
 INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
 SELECT event.machine_name, event.event_type, event.payload, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':realtime', 0))) AS log_order,
-     unnest(%(machine_names)s::text[], %(event_types)s::text[], %(payloads)s::text[])
+     unnest((%(events)s::text[])[:][1:1], (%(events)s::text[])[:][2:2],
+            (%(events)s::text[])[:][3:3])
          WITH ORDINALITY AS event(machine_name, event_type, payload, n)
 ORDER BY event.n
 RETURNING id;
 
 -- name: list_realtime
 SELECT * FROM realtime_events
-WHERE id > %(after_id)s AND (%(machine)s::text IS NULL OR machine_name = %(machine)s::text)
+WHERE id > %(after_id)s
+  AND machine_name = %(machine)s  -- if: machine
 ORDER BY id LIMIT %(limit)s;
 
 -- name: last_realtime_id

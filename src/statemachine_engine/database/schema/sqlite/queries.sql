@@ -1,64 +1,75 @@
--- Named queries for the SQLite store. Parameters are named (:name).
+-- Named queries for the SQLite store. Parameters are named (:name); a list is bound as
+-- JSON text (read with json_each). A query of several statements runs them in order in
+-- one BEGIN IMMEDIATE transaction and returns the rows of the last statement that
+-- returns rows, else the number of rows the last statement changed. Every change of a
+-- job's status writes its history row in the same query, as PostgreSQL's do in a WITH.
+-- `-- wakes: <topic>`: a commit that changed something wakes the processes on this host
+-- waiting for the topic (PostgreSQL's triggers notify in the database).
 
--- name: insert_job
-INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
-                  run_after, source_job_id, created_at, updated_at)
-VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_attempts,
-        :run_after, :source_job_id, :now, :now)
-RETURNING *;
-
--- name: expire_leases
--- Jobs whose worker stopped renewing: back to the queue, or dead after the last attempt.
+-- fragment: expire_leases
+-- Jobs whose worker stopped renewing go back to the queue, or die after their last
+-- attempt. Their history first: the same rows, read before they change.
+INSERT INTO job_history (job_id, status, attempt, message, at)
+SELECT job_id, CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, attempts,
+       'lease expired', :now
+FROM jobs WHERE status = 'processing' AND lease_expires < :now;
 UPDATE jobs
 SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
     error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
     completed_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END,
     lease_owner = NULL, lease_expires = NULL, updated_at = :now
-WHERE status = 'processing' AND lease_expires < :now
-RETURNING job_id, status, attempts;
+WHERE status = 'processing' AND lease_expires < :now;
+
+-- fragment: claim_logged_job
+-- The job the statement before wrote a 'processing' history row for (if it wrote one)
+-- becomes this worker's.
+UPDATE jobs
+SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
+    lease_expires = :now + :lease, started_at = :now, updated_at = :now
+WHERE changes() > 0
+  AND job_id = (SELECT job_id FROM job_history WHERE id = last_insert_rowid())
+RETURNING *;
+
+-- name: insert_job
+-- wakes: jobs
+INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
+                  run_after, source_job_id, created_at, updated_at)
+VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_attempts,
+        :run_after, :source_job_id, :now, :now)
+ON CONFLICT (job_id) DO NOTHING
+RETURNING *;
+INSERT INTO job_history (job_id, status, attempt, message, at)
+SELECT :job_id, 'pending', 0, 'added', :now WHERE changes() > 0;
 
 -- name: claim_job
--- Walks the jobs_ready index in claim order: the first ready row is the one (no sort).
-UPDATE jobs
-SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
-    lease_expires = :now + :lease, started_at = :now, updated_at = :now
-WHERE id = (
-    SELECT id FROM jobs
-    WHERE status IN ('pending', 'failed') AND run_after <= :now
-      AND job_type = :job_type
-      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
-    ORDER BY priority DESC, run_after, id
-    LIMIT 1
-)
-RETURNING *;
-
--- name: claim_any_job
--- claim_job for any type. Without INDEXED BY the planner may pick another index and sort
--- every waiting job on each claim.
-UPDATE jobs
-SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
-    lease_expires = :now + :lease, started_at = :now, updated_at = :now
-WHERE id = (
-    SELECT id FROM jobs INDEXED BY jobs_ready_any
-    WHERE status IN ('pending', 'failed') AND run_after <= :now
-      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
-    ORDER BY priority DESC, run_after, id
-    LIMIT 1
-)
-RETURNING *;
+-- The first ready row of the index in claim order is the one (no sort): jobs_ready for
+-- one type; for any type jobs_ready_any, named, else the planner may pick another index
+-- and sort every waiting job on each claim.
+{{expire_leases}}
+INSERT INTO job_history (job_id, status, attempt, worker, at)
+SELECT job_id, 'processing', attempts + 1, :worker, :now
+FROM jobs  -- if: job_type
+FROM jobs INDEXED BY jobs_ready_any  -- unless: job_type
+WHERE status IN ('pending', 'failed') AND run_after <= :now
+  AND job_type = :job_type  -- if: job_type
+  AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+ORDER BY priority DESC, run_after, id
+LIMIT 1;
+{{claim_logged_job}}
 
 -- name: claim_job_by_id
-UPDATE jobs
-SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
-    lease_expires = :now + :lease, started_at = :now, updated_at = :now
-WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now
-RETURNING *;
+{{expire_leases}}
+INSERT INTO job_history (job_id, status, attempt, worker, at)
+SELECT job_id, 'processing', attempts + 1, :worker, :now FROM jobs
+WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now;
+{{claim_logged_job}}
 
 -- name: renew_leases
 UPDATE jobs SET lease_expires = :now + :lease, updated_at = :now
 WHERE status = 'processing' AND lease_owner = :worker;
 
 -- name: complete_job
+-- wakes: jobs
 UPDATE jobs
 SET status = 'completed', result = :result, completed_at = :now, updated_at = :now,
     lease_owner = NULL, lease_expires = NULL
@@ -66,18 +77,27 @@ WHERE job_id = :job_id AND status = 'processing'
   AND (:worker IS NULL OR lease_owner = :worker)
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING attempts;
+INSERT INTO job_history (job_id, status, attempt, worker, at)
+SELECT job_id, 'completed', attempts, :worker, :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
 
 -- name: fail_job
+-- wakes: jobs
+-- The backoff doubles with each attempt up to a cap; `jitter` (0.5..1) spreads retries.
 UPDATE jobs
 SET status = CASE WHEN :retry AND attempts < max_attempts THEN 'failed' ELSE 'dead' END,
     error = :error,
-    run_after = :now + :backoff,
+    run_after = :now + min(:backoff_cap,
+                           :backoff_base * (1 << min(max(attempts - 1, 0), 62))) * :jitter,
     completed_at = CASE WHEN :retry AND attempts < max_attempts THEN NULL ELSE :now END,
     lease_owner = NULL, lease_expires = NULL, updated_at = :now
 WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
   AND (:worker IS NULL OR lease_owner = :worker)
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING *;
+INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+SELECT job_id, status, attempts, :worker, :error, :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
 
 -- name: hand_over_job
 -- A job its holder passed to a machine it started: the lease moves to that machine, for
@@ -85,29 +105,82 @@ RETURNING *;
 UPDATE jobs SET lease_owner = :worker, lease_expires = :now + :lease, updated_at = :now
 WHERE job_id = :job_id AND status = 'processing' AND attempts = :attempt
 RETURNING *;
+INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+SELECT job_id, 'processing', attempts, :worker, 'handed over', :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
+
+-- name: release_job_unused
+-- wakes: jobs
+-- A job its holder gives back untouched (the machine was stopped before finishing it):
+-- claimable again at once, and the attempt it was claimed in is not counted.
+UPDATE jobs
+SET status = 'pending', attempts = max(attempts - 1, 0), run_after = :now,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE job_id = :job_id AND status = 'processing' AND lease_owner = :worker
+  AND attempts = :attempt
+RETURNING attempts;
+INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+SELECT job_id, 'pending', :attempt, :worker, 'given back unused', :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
 
 -- name: cancel_job
+-- wakes: jobs
 UPDATE jobs
 SET status = 'cancelled', completed_at = :now, updated_at = :now,
     lease_owner = NULL, lease_expires = NULL
 WHERE job_id = :job_id AND status IN ('pending', 'processing', 'failed')
 RETURNING attempts;
+INSERT INTO job_history (job_id, status, attempt, message, at)
+SELECT job_id, 'cancelled', attempts, 'cancel_job', :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
 
 -- name: retry_job
+-- wakes: jobs
 UPDATE jobs
 SET status = 'pending', attempts = 0, run_after = :now, error = NULL, completed_at = NULL,
     updated_at = :now
 WHERE job_id = :job_id AND status IN ('failed', 'dead', 'cancelled')
 RETURNING attempts;
+INSERT INTO job_history (job_id, status, attempt, message, at)
+SELECT job_id, 'pending', attempts, 'retry_job', :now FROM jobs
+WHERE job_id = :job_id AND changes() > 0;
 
 -- name: reset_processing
+-- wakes: jobs
+INSERT INTO job_history (job_id, status, attempt, message, at)
+SELECT job_id, 'pending', attempts, 'reset', :now FROM jobs
+WHERE status = 'processing' AND (:before IS NULL OR started_at < :before);
 UPDATE jobs
 SET status = 'pending', lease_owner = NULL, lease_expires = NULL, updated_at = :now
-WHERE status = 'processing' AND (:before IS NULL OR started_at < :before)
-RETURNING job_id, attempts;
+WHERE status = 'processing' AND (:before IS NULL OR started_at < :before);
+
+-- name: remove_job
+DELETE FROM job_history WHERE job_id = :job_id;
+DELETE FROM jobs WHERE job_id = :job_id;
+
+-- name: purge_jobs
+DELETE FROM job_history WHERE job_id IN (
+    SELECT job_id FROM jobs
+    WHERE status IN (SELECT value FROM json_each(:statuses))
+      AND (:before IS NULL OR updated_at < :before)
+);
+DELETE FROM jobs
+WHERE status IN (SELECT value FROM json_each(:statuses))
+  AND (:before IS NULL OR updated_at < :before);
 
 -- name: get_job
 SELECT * FROM jobs WHERE job_id = :job_id;
+
+-- name: list_jobs
+-- Newest first (by id) until there are enough rows: no index on status alone.
+SELECT * FROM jobs
+WHERE true
+  AND status IN (SELECT value FROM json_each(:statuses))  -- if: statuses
+  AND job_type = :job_type  -- if: job_type
+  AND machine_type = :machine_type  -- if: machine_type
+ORDER BY id DESC
+LIMIT :limit  -- if: limit
+;
 
 -- name: job_counts
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
@@ -123,10 +196,6 @@ SELECT min(at) AS at FROM (
     WHERE status = 'processing' AND (:job_type IS NULL OR job_type = :job_type)
 );
 
--- name: insert_job_history
-INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-VALUES (:job_id, :status, :attempt, :worker, :message, :now);
-
 -- name: job_history
 SELECT status, attempt, worker, message, at FROM job_history
 WHERE job_id = :job_id ORDER BY id;
@@ -134,33 +203,32 @@ WHERE job_id = :job_id ORDER BY id;
 -- name: insert_event
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
                             created_at)
-VALUES (:target, :source, :event_type, :payload, :job_id, :now);
+VALUES (:target, :source, :event_type, :payload, :job_id, :now)
+RETURNING id;
 
 -- name: pending_events
 SELECT * FROM machine_events
 WHERE target_machine = :target AND status = 'pending' AND id > :after_id
 ORDER BY id LIMIT :limit;
 
--- name: consume_event
+-- name: mark_events
 UPDATE machine_events SET status = :status, processed_at = :now, reason = :reason
-WHERE id = :id AND status = 'pending';
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'pending';
 
--- name: register_machine
-INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
-                           pid, host, wake_address, status, started_at, heartbeat_at,
-                           updated_at)
-VALUES (:machine_name, :config_name, :config_path, :config_hash, '', :pid, :host,
-        :wake_address, 'running', :now, :now, :now)
-ON CONFLICT (machine_name) DO UPDATE
-SET config_name = excluded.config_name, config_path = excluded.config_path,
-    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
-    wake_address = excluded.wake_address,
-    status = 'running', started_at = excluded.started_at,
-    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
+-- name: list_events
+SELECT * FROM machine_events
+WHERE true
+  AND target_machine = :target  -- if: target
+  AND status = :status  -- if: status
+ORDER BY id DESC
+LIMIT :limit  -- if: limit
+;
 
--- name: wake_address
-SELECT wake_address, host FROM machine_state
-WHERE machine_name = :machine_name AND status = 'running';
+-- name: cleanup_events
+DELETE FROM machine_events
+WHERE true
+  AND status = :status  -- if: status
+;
 
 -- name: inbox_heads
 -- Inboxes that received events after :after_id, with the newest id of each (a range of
@@ -177,20 +245,44 @@ WHERE status = 'pending' GROUP BY target_machine;
 -- name: last_event_id
 SELECT coalesce(max(id), 0) AS id FROM machine_events;
 
--- name: save_state
--- An upsert: a transition is never lost because the machine was not registered first.
+-- name: register_machine
+-- Takes the name when the record is still as the caller read it (`expected_heartbeat`
+-- NULL: the caller saw no record), so that of two processes judging a holder gone only
+-- one takes its place. No row back: someone else registered meanwhile; read again.
+INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
+                           pid, host, wake_address, status, started_at, heartbeat_at,
+                           updated_at)
+VALUES (:machine_name, :config_name, :config_path, :config_hash, '', :pid, :host,
+        :wake_address, 'running', :now, :now, :now)
+ON CONFLICT (machine_name) DO UPDATE
+SET config_name = excluded.config_name, config_path = excluded.config_path,
+    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
+    wake_address = excluded.wake_address,
+    status = 'running', started_at = excluded.started_at,
+    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
+WHERE machine_state.heartbeat_at = :expected_heartbeat
+  AND machine_state.status = :expected_status
+  AND machine_state.pid IS :expected_pid
+RETURNING 1 AS taken;
+
+-- name: wake_address
+SELECT wake_address, host FROM machine_state
+WHERE machine_name = :machine_name AND status = 'running';
+
+-- name: save_transition
+-- State, history and the consumed event, in one transaction. An upsert: a transition is
+-- never lost because the machine was not registered first.
 INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,
                            started_at, heartbeat_at, updated_at)
 VALUES (:machine_name, :to_state, :context, :timers, :actions_done, 'running', :now, :now, :now)
 ON CONFLICT (machine_name) DO UPDATE
 SET current_state = excluded.current_state, context = excluded.context,
     timers = excluded.timers, actions_done = excluded.actions_done,
-    heartbeat_at = excluded.heartbeat_at,
-    updated_at = excluded.updated_at;
-
--- name: insert_transition
+    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
 INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
 VALUES (:machine_name, :from_state, :to_state, :event, :job_id, :now);
+UPDATE machine_events SET status = 'processed', processed_at = :now
+WHERE id = :consumed_event_id AND status = 'pending';
 
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
@@ -208,25 +300,44 @@ WHERE pid = :pid AND host = :host AND status = 'running';
 UPDATE machine_state SET status = :status, heartbeat_at = :now, updated_at = :now
 WHERE machine_name = :machine_name;
 
+-- name: forget_machine
+DELETE FROM machine_state WHERE machine_name = :machine_name;
+
 -- name: load_machine
 SELECT * FROM machine_state WHERE machine_name = :machine_name;
 
--- name: insert_realtime
-INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
-VALUES (:machine_name, :event_type, :payload, :now);
+-- name: list_machines
+SELECT * FROM machine_state ORDER BY machine_name;
 
--- name: release_job_unused
--- A job its holder gives back untouched (the machine was stopped before finishing it):
--- claimable again at once, and the attempt it was claimed in is not counted.
-UPDATE jobs
-SET status = 'pending', attempts = max(attempts - 1, 0), run_after = :now,
-    lease_owner = NULL, lease_expires = NULL, updated_at = :now
-WHERE job_id = :job_id AND status = 'processing' AND lease_owner = :worker
-  AND attempts = :attempt
-RETURNING attempts;
+-- name: transition_history
+SELECT * FROM state_history
+WHERE true
+  AND machine_name = :machine_name  -- if: machine_name
+  AND at >= :since  -- if: since
+ORDER BY id DESC
+LIMIT :limit  -- if: limit
+;
 
 -- name: record_action_group
 -- The process group of the action a machine runs now, under an engine-owned context key,
 -- so that a restart can end what a killed machine left running.
 UPDATE machine_state SET context = json_set(context, '$._engine_action_group', json(:group))
 WHERE machine_name = :machine_name;
+
+-- name: insert_realtime
+-- wakes: realtime
+-- `events`: [[machine_name, event_type, payload], ...], recorded in this order.
+INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       :now
+FROM json_each(:events) ORDER BY key
+RETURNING id;
+
+-- name: list_realtime
+SELECT * FROM realtime_events
+WHERE id > :after_id
+  AND machine_name = :machine  -- if: machine
+ORDER BY id LIMIT :limit;
+
+-- name: last_realtime_id
+SELECT coalesce(max(id), 0) AS id FROM realtime_events;

@@ -6,12 +6,17 @@ Each store owns how its changes are heard (:meth:`Store.listener` returns a
 recorded). The store stays the source of truth: a wake-up only says "check now", so a
 lost or spurious one costs nothing but a bounded wait or a query.
 
-This module is the SQLite store's mechanism, for processes on one host: a process that
-waits for work (a worker whose queue is empty) binds one datagram socket,
-``wake-<pid>.sock`` in the store's private socket directory, and whoever commits new
-work sends a one-line datagram naming the topic to every such socket there. (Machines themselves are
-woken through their control sockets, :mod:`.delivery`.) The PostgreSQL store uses
-``LISTEN``/``NOTIFY`` instead (:mod:`..database.postgres_listener`).
+The mechanism is the dialect's, chosen by its connector:
+
+- **SQLite** (this module), for processes on one host: a process that waits for work (a
+  worker whose queue is empty) binds one datagram socket, ``wake-<pid>.sock`` in the
+  store's private socket directory, and whoever commits new work sends a one-line
+  datagram naming the topic to every such socket there (:func:`notify`). Machines
+  themselves are woken through their control sockets (:mod:`..messaging.delivery`).
+- **An in-memory SQLite store** lives in one process: its commits wake that process's
+  :class:`TopicWaiters` directly.
+- **PostgreSQL**: ``LISTEN``/``NOTIFY`` sent by triggers in the same transaction as the
+  change (:mod:`.postgres_listener`), heard on every host.
 """
 
 from __future__ import annotations

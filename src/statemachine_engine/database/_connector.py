@@ -1,0 +1,76 @@
+"""What a dialect gives the one store implementation: a connector.
+
+A connector opens (and migrates) its database, runs the named queries of its
+``schema/<dialect>/queries.sql`` atomically, says how the store's changes are heard
+(:mod:`.wakeup`) and closes. Everything else (argument checks, parameters, rows to
+records, retries of a claim) is written once, in the operations built on it
+(:class:`Operations` and :class:`~.sql_store.SqlStore`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from .rows import Row
+    from .wakeup import Listener
+
+
+class Result(NamedTuple):
+    """What a named query gave back."""
+
+    #: The rows it returned (a query of several statements: those of the last that
+    #: returns rows).
+    rows: Sequence[Row]
+    #: How many rows it changed (or returned).
+    rowcount: int
+    #: It ran again on a new connection after the first one was lost: its first run may
+    #: have committed (PostgreSQL; see ``PostgresConnector``).
+    retried: bool = False
+
+
+class Connector(Protocol):
+    """A database of one dialect, as the store uses it."""
+
+    #: The database, fit for messages (a path, or a URL without its password).
+    location: str
+    #: Committing an event to a machine's inbox wakes the machine by itself (see
+    #: :attr:`.store.Store.notifies_machines`).
+    notifies_machines: bool
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> Result:
+        """Run the named query ``name`` with ``params``, in one transaction.
+
+        Raises:
+            StoreError: the database refused it or cannot be reached.
+        """
+
+    def check_identity(self) -> None:
+        """Raise :class:`~.store.StoreReplaced` if the database under the store's
+        location is no longer the one it opened (SQLite; a no-op elsewhere)."""
+
+    def change_token(self) -> int | None:
+        """See :meth:`.store.Store.change_token`."""
+
+    async def listener(self) -> Listener:
+        """See :meth:`.store.Store.listener`."""
+
+    async def close(self) -> None: ...
+
+
+class Operations:
+    """Base of the store's operation groups: the connector they run queries on."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.location = connector.location
+        self.notifies_machines = connector.notifies_machines
+        #: ``await self._run(name, params)``: one named query (the connector's ``run``).
+        self._run = connector.run
+
+
+def first(result: Result) -> Row | None:
+    """The first row of ``result`` (None when it has none)."""
+    rows = result.rows
+    return rows[0] if rows else None

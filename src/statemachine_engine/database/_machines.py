@@ -1,0 +1,245 @@
+"""Inboxes, machine state and the realtime log as machines use them, over any dialect's
+connector."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._connector import Operations, first
+from .models.machine_event import MachineEvent
+from .models.machine_state import MachineStateRecord, pid_alive
+from .names import NAME_LEASE_SECONDS, refuse_if_held
+from .rows import Row, dumps, dumps_lenient, event_record, machine_record
+from .store import StoreError, WakeAddress
+
+#: What :meth:`MachineOperations.mark_events` may set an event to.
+EVENT_STATUSES = ("pending", "processed", "dropped")
+
+
+class MachineOperations(Operations):
+    """Send and consume events, register and record machines, record realtime events."""
+
+    # -- inboxes ------------------------------------------------------------------------
+
+    async def send_event(
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> int:
+        row = first(
+            await self._run(
+                "insert_event",
+                {
+                    "target": target,
+                    "source": source,
+                    "event_type": event_type,
+                    "payload": dumps({} if payload is None else payload),
+                    "job_id": job_id,
+                    "now": time.time(),
+                },
+            )
+        )
+        assert row is not None
+        return int(row["id"])
+
+    async def pending_events(
+        self, target: str, *, after_id: int = 0, limit: int = 1000
+    ) -> list[MachineEvent]:
+        rows = (
+            await self._run(
+                "pending_events", {"target": target, "after_id": after_id, "limit": limit}
+            )
+        ).rows
+        return [event_record(row) for row in rows]
+
+    async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
+        rows = (await self._run("inbox_heads", {"after_id": after_id})).rows
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def pending_heads(self) -> list[tuple[str, int]]:
+        rows = (await self._run("pending_heads", {})).rows
+        return [(row["target_machine"], int(row["head"])) for row in rows]
+
+    async def last_event_id(self) -> int:
+        row = first(await self._run("last_event_id", {}))
+        assert row is not None
+        return int(row["id"])
+
+    async def mark_events(
+        self, ids: Sequence[int], status: str, *, reason: str | None = None
+    ) -> int:
+        if status not in EVENT_STATUSES:
+            raise StoreError(f"unknown event status {status!r}")
+        if not ids:
+            return 0
+        return (
+            await self._run(
+                "mark_events",
+                {
+                    "ids": [int(i) for i in ids],
+                    "status": status,
+                    "now": time.time(),
+                    "reason": reason,
+                },
+            )
+        ).rowcount
+
+    # -- machine state ------------------------------------------------------------------
+
+    async def register_machine(
+        self,
+        machine_name: str,
+        *,
+        config_name: str | None,
+        config_path: str | None,
+        pid: int,
+        host: str,
+        wake_address: str | None = None,
+        lease_seconds: float = NAME_LEASE_SECONDS,
+        config_hash: str | None = None,
+    ) -> MachineStateRecord | None:
+        while True:  # until the name is taken or found held (each turn: someone moved)
+            row = first(await self._run("load_machine", {"machine_name": machine_name}))
+            previous = machine_record(row) if row is not None else None
+            now = time.time()
+            refuse_if_held(
+                previous,
+                pid=pid,
+                host=host,
+                now=now,
+                location=self.location,
+                pid_alive=pid_alive,
+                lease_seconds=lease_seconds,
+            )
+            taken = first(
+                await self._run(
+                    "register_machine",
+                    {
+                        "machine_name": machine_name,
+                        "config_name": config_name,
+                        "config_path": config_path,
+                        "pid": pid,
+                        "host": host,
+                        "wake_address": wake_address,
+                        "config_hash": config_hash,
+                        "now": now,
+                        "expected_heartbeat": None if previous is None else previous.heartbeat_at,
+                        "expected_status": None if previous is None else previous.status,
+                        "expected_pid": None if previous is None else previous.pid,
+                    },
+                )
+            )
+            if taken is not None:
+                break
+        if previous is None or not previous.current_state:
+            return None
+        return previous
+
+    async def wake_address(self, machine_name: str) -> WakeAddress | None:
+        row = first(await self._run("wake_address", {"machine_name": machine_name}))
+        if row is None or not row["wake_address"]:
+            return None
+        return WakeAddress(row["wake_address"], row["host"] or socket.gethostname())
+
+    async def save_transition(
+        self,
+        machine_name: str,
+        *,
+        from_state: str | None,
+        to_state: str,
+        event: str,
+        context: Mapping[str, Any],
+        timers: Sequence[tuple[str, float]],
+        consumed_event_id: int | None = None,
+        job_id: str | None = None,
+        actions_done: bool = False,
+    ) -> None:
+        await self._run(
+            "save_transition",
+            {
+                "actions_done": bool(actions_done),
+                "machine_name": machine_name,
+                "from_state": from_state,
+                "to_state": to_state,
+                "event": event,
+                "context": dumps_lenient(dict(context)),
+                "timers": dumps([list(timer) for timer in timers]),
+                "consumed_event_id": consumed_event_id,
+                "job_id": job_id,
+                "now": time.time(),
+            },
+        )
+
+    async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
+        await self._run(
+            "actions_done",
+            {
+                "machine_name": machine_name,
+                "context": dumps_lenient(dict(context)),
+                "now": time.time(),
+            },
+        )
+
+    async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
+        await self._run(
+            "record_action_group", {"machine_name": machine_name, "group": dumps(group)}
+        )
+
+    async def heartbeat(self, machine_name: str) -> None:
+        self.connector.check_identity()
+        await self._run("heartbeat", {"machine_name": machine_name, "now": time.time()})
+
+    async def heartbeat_process(self, pid: int, host: str) -> int:
+        self.connector.check_identity()
+        return (
+            await self._run("heartbeat_process", {"pid": pid, "host": host, "now": time.time()})
+        ).rowcount
+
+    async def finish_machine(self, machine_name: str, status: str) -> None:
+        await self._run(
+            "finish_machine", {"machine_name": machine_name, "status": status, "now": time.time()}
+        )
+
+    async def load_machine(self, machine_name: str) -> MachineStateRecord | None:
+        row = first(await self._run("load_machine", {"machine_name": machine_name}))
+        return machine_record(row) if row is not None and row["current_state"] else None
+
+    # -- realtime events ----------------------------------------------------------------
+
+    async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int:
+        rows = await self._insert_realtime([(machine_name, event_type, payload)])
+        return int(rows[0]["id"])
+
+    async def record_realtime_batch(
+        self, machine_name: str, events: Sequence[tuple[str, Any]]
+    ) -> None:
+        await self.record_realtime_events([(machine_name, *event) for event in events])
+
+    async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
+        if events:
+            await self._insert_realtime(events)
+
+    async def _insert_realtime(self, events: Sequence[tuple[str, str, Any]]) -> Sequence[Row]:
+        return (
+            await self._run(
+                "insert_realtime",
+                {
+                    "events": [
+                        [
+                            machine_name,
+                            event_type,
+                            dumps_lenient({} if payload is None else payload),
+                        ]
+                        for machine_name, event_type, payload in events
+                    ],
+                    "now": time.time(),
+                },
+            )
+        ).rows

@@ -1,0 +1,121 @@
+"""What operators do to a store (``statemachine-db``, the monitoring API): cancel, retry,
+remove and purge jobs, return stuck ones to the queue, clean up inboxes, and read the
+counts, listings, histories and the realtime log. Over any dialect's connector."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ._connector import Operations, first
+from .models.job import JobStatus
+from .models.machine_event import MachineEvent
+from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.realtime_event import RealtimeEvent
+from .rows import event_record, machine_record, realtime_record, record
+from .store import StoreError
+
+
+class OperatorOperations(Operations):
+    """The :class:`~.store.OperatorStore` part of the store."""
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def cancel_job(self, job_id: str) -> bool:
+        return (
+            first(await self._run("cancel_job", {"job_id": job_id, "now": time.time()})) is not None
+        )
+
+    async def retry_job(self, job_id: str) -> bool:
+        return (
+            first(await self._run("retry_job", {"job_id": job_id, "now": time.time()})) is not None
+        )
+
+    async def remove_job(self, job_id: str) -> bool:
+        return (await self._run("remove_job", {"job_id": job_id})).rowcount > 0
+
+    async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
+        unknown = sorted(set(statuses) - set(JobStatus.ALL))
+        if unknown:
+            raise StoreError(f"unknown job status {', '.join(unknown)}")
+        if not statuses:
+            return 0
+        before = None if older_than is None else time.time() - older_than
+        return (
+            await self._run("purge_jobs", {"statuses": list(statuses), "before": before})
+        ).rowcount
+
+    async def reset_processing(self, older_than: float | None = None) -> int:
+        now = time.time()
+        before = None if older_than is None else now - older_than
+        return (await self._run("reset_processing", {"before": before, "now": now})).rowcount
+
+    async def job_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(JobStatus.ALL, 0)
+        for row in (await self._run("job_counts", {})).rows:
+            counts[row["status"]] = int(row["n"])
+        return counts
+
+    async def job_history(self, job_id: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in (await self._run("job_history", {"job_id": job_id})).rows]
+
+    # -- inboxes ------------------------------------------------------------------------
+
+    async def list_events(
+        self, *, target: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[MachineEvent]:
+        rows = (
+            await self._run(
+                "list_events",
+                {
+                    "target": target,
+                    "status": status,
+                    "limit": None if limit is None else int(limit),
+                },
+            )
+        ).rows
+        return [event_record(row) for row in rows]
+
+    async def cleanup_events(self, *, status: str | None = None) -> int:
+        return (await self._run("cleanup_events", {"status": status})).rowcount
+
+    # -- machines -----------------------------------------------------------------------
+
+    async def forget_machine(self, machine_name: str) -> bool:
+        return (await self._run("forget_machine", {"machine_name": machine_name})).rowcount > 0
+
+    async def list_machines(self) -> list[MachineStateRecord]:
+        return [machine_record(row) for row in (await self._run("list_machines", {})).rows]
+
+    async def transition_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[TransitionRecord]:
+        rows = (
+            await self._run(
+                "transition_history",
+                {
+                    "machine_name": machine_name,
+                    "since": since,
+                    "limit": None if limit is None else int(limit),
+                },
+            )
+        ).rows
+        return [record(TransitionRecord, row) for row in rows]
+
+    # -- realtime events ----------------------------------------------------------------
+
+    async def list_realtime(
+        self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
+    ) -> list[RealtimeEvent]:
+        rows = (
+            await self._run(
+                "list_realtime", {"after_id": after_id, "machine": machine, "limit": int(limit)}
+            )
+        ).rows
+        return [realtime_record(row) for row in rows]
+
+    async def last_realtime_id(self) -> int:
+        row = first(await self._run("last_realtime_id", {}))
+        assert row is not None
+        return int(row["id"])

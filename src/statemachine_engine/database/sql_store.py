@@ -1,0 +1,43 @@
+"""The one store implementation: every operation, over a connector per dialect.
+
+:class:`SqlStore` implements :class:`~.store.Store` (what machines and actions use) and
+:class:`~.store.OperatorStore` (what operators use besides) once: argument checks,
+parameters and rows to records are written here, in three groups by concern
+(:mod:`._queue`, :mod:`._machines`, :mod:`._operator`). A dialect is a connector
+(:mod:`.sqlite`, :mod:`.postgres`): it opens and migrates its database, runs the named
+queries of its ``schema/<dialect>/queries.sql`` and says how changes are heard. Dialects
+differ only there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._machines import MachineOperations
+from ._operator import OperatorOperations
+from ._queue import QueueOperations
+
+if TYPE_CHECKING:
+    from .wakeup import Listener
+
+
+class SqlStore(QueueOperations, MachineOperations, OperatorOperations):
+    """A store on the database a connector opened.
+
+    Args:
+        connector: the dialect's connector (it is closed with the store).
+    """
+
+    async def close(self) -> None:
+        await self.connector.close()
+
+    async def listener(self) -> Listener:
+        return await self.connector.listener()
+
+    def change_token(self) -> int | None:
+        return self.connector.change_token()
+
+    def check_identity(self) -> None:
+        """Raise :class:`~.store.StoreReplaced` if the database at the store's location
+        is no longer the one it opened (SQLite; nothing to check elsewhere)."""
+        self.connector.check_identity()
