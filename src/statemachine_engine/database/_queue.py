@@ -2,11 +2,13 @@
 
 Claims are atomic in the database (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's ``FOR
 UPDATE SKIP LOCKED``); every change of a job's status writes its history row in the same
-transaction; the retry backoff is computed in SQL from the parameters given here.
+transaction; the retry backoff is computed in SQL (``retry_backoff`` in
+``schema/queries.sql``, for every dialect) from the parameters given here.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +23,10 @@ from .store import (
     RETRY_BACKOFF_SECONDS,
     StoreError,
 )
+
+#: After this many doublings the retry backoff reaches its cap (``retry_backoff`` in
+#: ``schema/queries.sql`` computes it).
+BACKOFF_DOUBLINGS = math.ceil(math.log2(RETRY_BACKOFF_CAP_SECONDS / RETRY_BACKOFF_SECONDS))
 
 
 class QueueOperations(Operations):
@@ -152,6 +158,7 @@ class QueueOperations(Operations):
                     "retry": bool(retry),
                     "backoff_base": RETRY_BACKOFF_SECONDS,
                     "backoff_cap": RETRY_BACKOFF_CAP_SECONDS,
+                    "backoff_doublings": BACKOFF_DOUBLINGS,
                     "jitter": backoff_jitter(),
                     "now": time.time(),
                 },

@@ -1,6 +1,8 @@
-"""Named SQL queries and numbered migrations, read from ``schema/<dialect>/``.
+"""Named SQL queries and numbered migrations, read from ``schema/``.
 
-Each dialect's ``queries.sql`` holds the same named operations, written in its SQL:
+Every dialect has the same named operations: those it runs as written in
+``schema/queries.sql`` (parameters ``:name``; PostgreSQL's read as ``%(name)s``), the rest
+written in its own SQL in ``schema/<dialect>/queries.sql``:
 
 - A query starts at a ``-- name: <name>`` line and runs to the next one. In SQLite it
   may hold several statements (ended by ``;``): they run in order in one transaction,
@@ -33,6 +35,8 @@ _SECTION = re.compile(r"^--\s*(name|fragment):\s*(\w+)\s*$", re.MULTILINE)
 _INCLUDE = re.compile(r"\{\{(\w+)\}\}")
 _WAKES = re.compile(r"^--\s*wakes:\s*(\S+)\s*$", re.MULTILINE)
 _OPTIONAL = re.compile(r"--\s*(if|unless):\s*(\w+)\s*$", re.MULTILINE)
+#: A ``:name`` parameter (not a ``::type`` cast).
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
 
 
@@ -88,17 +92,22 @@ def _read(dialect: str, name: str) -> str:
 @cache
 def load_queries(dialect: str) -> dict[str, Query]:
     """The named queries of ``dialect`` (``sqlite``, ``postgres``)."""
-    parts = _SECTION.split(_read(dialect, "queries.sql"))
+    common = _read("", "queries.sql")
+    if dialect == "postgres":
+        common = _NAMED.sub(r"%(\1)s", common.replace("%", "%%"))
+    parts = _SECTION.split(common + "\n" + _read(dialect, "queries.sql"))
     sections = list(zip(parts[1::3], parts[2::3], parts[3::3], strict=True))
     fragments = {
         name: "\n".join(_code_lines(body)).strip()
         for kind, name, body in sections
         if kind == "fragment"
     }
-    queries = {}
+    queries: dict[str, Query] = {}
     for kind, name, body in sections:
         if kind != "name":
             continue
+        if name in queries:
+            raise ValueError(f"query {name!r} is written twice for {dialect}")
         text = _INCLUDE.sub(lambda match: fragments[match[1]], body)
         statements = tuple(statements_of(text))
         wakes = _WAKES.search(text)

@@ -98,10 +98,6 @@ WITH {{expire_leases}}, claimed AS (
     RETURNING *
 ), {{claimed_and_logged}}
 
--- name: renew_leases
-UPDATE jobs SET lease_expires = %(now)s + %(lease)s, updated_at = %(now)s
-WHERE status = 'processing' AND lease_owner = %(worker)s;
-
 -- name: complete_job
 WITH done AS (
     UPDATE jobs
@@ -118,14 +114,11 @@ WITH done AS (
 SELECT attempts FROM done;
 
 -- name: fail_job
--- The backoff doubles with each attempt up to a cap; `jitter` (0.5..1) spreads retries.
 WITH failed AS (
     UPDATE jobs
     SET status = CASE WHEN %(retry)s AND attempts < max_attempts THEN 'failed' ELSE 'dead' END,
         error = %(error)s,
-        run_after = %(now)s + least(%(backoff_cap)s,
-                                    %(backoff_base)s * power(2, greatest(0, attempts - 1)))
-                              * %(jitter)s,
+        run_after = %(now)s + {{retry_backoff}},
         completed_at = CASE WHEN %(retry)s AND attempts < max_attempts THEN NULL
                             ELSE %(now)s END,
         lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
@@ -211,9 +204,6 @@ WITH gone AS (
 )
 SELECT job_id FROM gone;
 
--- name: get_job
-SELECT * FROM jobs WHERE job_id = %(job_id)s;
-
 -- name: list_jobs
 -- Newest first (by id) until there are enough rows: no index on status alone.
 SELECT * FROM jobs
@@ -224,13 +214,6 @@ WHERE true
 ORDER BY id DESC
 LIMIT %(limit)s  -- if: limit
 ;
-
--- name: job_counts
-SELECT status, count(*) AS n FROM jobs GROUP BY status;
-
--- name: job_history
-SELECT status, attempt, worker, message, at FROM job_history
-WHERE job_id = %(job_id)s ORDER BY id;
 
 -- name: next_job_ready_at
 -- least() skips NULLs: a delayed or backing-off job's run_after, or a lease that will
@@ -254,66 +237,9 @@ FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
 RETURNING id;
 
--- name: pending_events
-SELECT * FROM machine_events
-WHERE target_machine = %(target)s AND status = 'pending' AND id > %(after_id)s
-ORDER BY id LIMIT %(limit)s;
-
 -- name: mark_events
 UPDATE machine_events SET status = %(status)s, processed_at = %(now)s, reason = %(reason)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
-
--- name: list_events
-SELECT * FROM machine_events
-WHERE true
-  AND target_machine = %(target)s  -- if: target
-  AND status = %(status)s  -- if: status
-ORDER BY id DESC
-LIMIT %(limit)s  -- if: limit
-;
-
--- name: cleanup_events
-DELETE FROM machine_events
-WHERE true
-  AND status = %(status)s  -- if: status
-;
-
--- name: register_machine
--- Takes the name when the record is still as the caller read it (`expected_heartbeat`
--- NULL: the caller saw no record), so that of two processes judging a holder gone only
--- one takes its place. No row back: someone else registered meanwhile; read again.
-INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
-                           pid, host, wake_address, status, started_at, heartbeat_at,
-                           updated_at)
-VALUES (%(machine_name)s, %(config_name)s, %(config_path)s, %(config_hash)s, '', %(pid)s,
-        %(host)s, %(wake_address)s, 'running', %(now)s, %(now)s, %(now)s)
-ON CONFLICT (machine_name) DO UPDATE
-SET config_name = excluded.config_name, config_path = excluded.config_path,
-    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
-    wake_address = excluded.wake_address,
-    status = 'running', started_at = excluded.started_at,
-    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
-WHERE machine_state.heartbeat_at = %(expected_heartbeat)s::double precision
-  AND machine_state.status = %(expected_status)s::text
-  AND machine_state.pid IS NOT DISTINCT FROM %(expected_pid)s::integer
-RETURNING 1 AS taken;
-
--- name: wake_address
-SELECT wake_address, host FROM machine_state
-WHERE machine_name = %(machine_name)s AND status = 'running';
-
--- name: inbox_heads
-SELECT target_machine, max(id) AS head FROM machine_events
-WHERE id > %(after_id)s GROUP BY target_machine;
-
--- name: pending_heads
--- Inboxes holding events not consumed yet, with the newest id of each (the partial
--- index of pending events, grouped).
-SELECT target_machine, max(id) AS head FROM machine_events
-WHERE status = 'pending' GROUP BY target_machine;
-
--- name: last_event_id
-SELECT coalesce(max(id), 0) AS id FROM machine_events;
 
 -- name: save_transition
 -- State, history and the consumed event: one statement, so all or nothing.
@@ -339,36 +265,6 @@ SELECT 1;
 UPDATE machine_state SET actions_done = true, context = %(context)s, updated_at = %(now)s
 WHERE machine_name = %(machine_name)s;
 
--- name: heartbeat
-UPDATE machine_state SET heartbeat_at = %(now)s WHERE machine_name = %(machine_name)s;
-
--- name: heartbeat_process
--- Every running machine one process hosts, in one statement.
-UPDATE machine_state SET heartbeat_at = %(now)s
-WHERE pid = %(pid)s AND host = %(host)s AND status = 'running';
-
--- name: finish_machine
-UPDATE machine_state SET status = %(status)s, heartbeat_at = %(now)s, updated_at = %(now)s
-WHERE machine_name = %(machine_name)s;
-
--- name: forget_machine
-DELETE FROM machine_state WHERE machine_name = %(machine_name)s;
-
--- name: load_machine
-SELECT * FROM machine_state WHERE machine_name = %(machine_name)s;
-
--- name: list_machines
-SELECT * FROM machine_state ORDER BY machine_name;
-
--- name: transition_history
-SELECT * FROM state_history
-WHERE true
-  AND machine_name = %(machine_name)s  -- if: machine_name
-  AND at >= %(since)s  -- if: since
-ORDER BY id DESC
-LIMIT %(limit)s  -- if: limit
-;
-
 -- name: insert_realtime
 -- `events`: [[machine_name, event_type, payload], ...], recorded in this order. One lock
 -- for the whole log: batches commit in id order, so a follower that reads after the last
@@ -382,15 +278,6 @@ FROM (SELECT pg_advisory_xact_lock(
          WITH ORDINALITY AS event(machine_name, event_type, payload, n)
 ORDER BY event.n
 RETURNING id;
-
--- name: list_realtime
-SELECT * FROM realtime_events
-WHERE id > %(after_id)s
-  AND machine_name = %(machine)s  -- if: machine
-ORDER BY id LIMIT %(limit)s;
-
--- name: last_realtime_id
-SELECT coalesce(max(id), 0) AS id FROM realtime_events;
 
 -- name: watch
 -- A process starts waiting for a topic's wake-ups (see 0002_watchers.sql for the lock);

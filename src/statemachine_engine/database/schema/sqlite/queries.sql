@@ -64,10 +64,6 @@ SELECT job_id, 'processing', attempts + 1, :worker, :now FROM jobs
 WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now;
 {{claim_logged_job}}
 
--- name: renew_leases
-UPDATE jobs SET lease_expires = :now + :lease, updated_at = :now
-WHERE status = 'processing' AND lease_owner = :worker;
-
 -- name: complete_job
 -- wakes: jobs
 UPDATE jobs
@@ -83,12 +79,10 @@ WHERE job_id = :job_id AND changes() > 0;
 
 -- name: fail_job
 -- wakes: jobs
--- The backoff doubles with each attempt up to a cap; `jitter` (0.5..1) spreads retries.
 UPDATE jobs
 SET status = CASE WHEN :retry AND attempts < max_attempts THEN 'failed' ELSE 'dead' END,
     error = :error,
-    run_after = :now + min(:backoff_cap,
-                           :backoff_base * (1 << min(max(attempts - 1, 0), 62))) * :jitter,
+    run_after = :now + {{retry_backoff}},
     completed_at = CASE WHEN :retry AND attempts < max_attempts THEN NULL ELSE :now END,
     lease_owner = NULL, lease_expires = NULL, updated_at = :now
 WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
@@ -168,9 +162,6 @@ DELETE FROM jobs
 WHERE status IN (SELECT value FROM json_each(:statuses))
   AND (:before IS NULL OR updated_at < :before);
 
--- name: get_job
-SELECT * FROM jobs WHERE job_id = :job_id;
-
 -- name: list_jobs
 -- Newest first (by id) until there are enough rows: no index on status alone.
 SELECT * FROM jobs
@@ -181,9 +172,6 @@ WHERE true
 ORDER BY id DESC
 LIMIT :limit  -- if: limit
 ;
-
--- name: job_counts
-SELECT status, count(*) AS n FROM jobs GROUP BY status;
 
 -- name: next_job_ready_at
 -- When the next job of the type may become claimable: a delayed or backing-off job's
@@ -196,78 +184,15 @@ SELECT min(at) AS at FROM (
     WHERE status = 'processing' AND (:job_type IS NULL OR job_type = :job_type)
 );
 
--- name: job_history
-SELECT status, attempt, worker, message, at FROM job_history
-WHERE job_id = :job_id ORDER BY id;
-
 -- name: insert_event
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
                             created_at)
 VALUES (:target, :source, :event_type, :payload, :job_id, :now)
 RETURNING id;
 
--- name: pending_events
-SELECT * FROM machine_events
-WHERE target_machine = :target AND status = 'pending' AND id > :after_id
-ORDER BY id LIMIT :limit;
-
 -- name: mark_events
 UPDATE machine_events SET status = :status, processed_at = :now, reason = :reason
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'pending';
-
--- name: list_events
-SELECT * FROM machine_events
-WHERE true
-  AND target_machine = :target  -- if: target
-  AND status = :status  -- if: status
-ORDER BY id DESC
-LIMIT :limit  -- if: limit
-;
-
--- name: cleanup_events
-DELETE FROM machine_events
-WHERE true
-  AND status = :status  -- if: status
-;
-
--- name: inbox_heads
--- Inboxes that received events after :after_id, with the newest id of each (a range of
--- the primary key: cheap however many events are kept).
-SELECT target_machine, max(id) AS head FROM machine_events
-WHERE id > :after_id GROUP BY target_machine;
-
--- name: pending_heads
--- Inboxes holding events not consumed yet, with the newest id of each (the partial
--- index of pending events, grouped).
-SELECT target_machine, max(id) AS head FROM machine_events
-WHERE status = 'pending' GROUP BY target_machine;
-
--- name: last_event_id
-SELECT coalesce(max(id), 0) AS id FROM machine_events;
-
--- name: register_machine
--- Takes the name when the record is still as the caller read it (`expected_heartbeat`
--- NULL: the caller saw no record), so that of two processes judging a holder gone only
--- one takes its place. No row back: someone else registered meanwhile; read again.
-INSERT INTO machine_state (machine_name, config_name, config_path, config_hash, current_state,
-                           pid, host, wake_address, status, started_at, heartbeat_at,
-                           updated_at)
-VALUES (:machine_name, :config_name, :config_path, :config_hash, '', :pid, :host,
-        :wake_address, 'running', :now, :now, :now)
-ON CONFLICT (machine_name) DO UPDATE
-SET config_name = excluded.config_name, config_path = excluded.config_path,
-    config_hash = excluded.config_hash, pid = excluded.pid, host = excluded.host,
-    wake_address = excluded.wake_address,
-    status = 'running', started_at = excluded.started_at,
-    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
-WHERE machine_state.heartbeat_at = :expected_heartbeat
-  AND machine_state.status = :expected_status
-  AND machine_state.pid IS :expected_pid
-RETURNING 1 AS taken;
-
--- name: wake_address
-SELECT wake_address, host FROM machine_state
-WHERE machine_name = :machine_name AND status = 'running';
 
 -- name: save_transition
 -- State, history and the consumed event, in one transaction. An upsert: a transition is
@@ -288,36 +213,6 @@ WHERE id = :consumed_event_id AND status = 'pending';
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
 WHERE machine_name = :machine_name;
 
--- name: heartbeat
-UPDATE machine_state SET heartbeat_at = :now WHERE machine_name = :machine_name;
-
--- name: heartbeat_process
--- Every running machine one process hosts, in one statement.
-UPDATE machine_state SET heartbeat_at = :now
-WHERE pid = :pid AND host = :host AND status = 'running';
-
--- name: finish_machine
-UPDATE machine_state SET status = :status, heartbeat_at = :now, updated_at = :now
-WHERE machine_name = :machine_name;
-
--- name: forget_machine
-DELETE FROM machine_state WHERE machine_name = :machine_name;
-
--- name: load_machine
-SELECT * FROM machine_state WHERE machine_name = :machine_name;
-
--- name: list_machines
-SELECT * FROM machine_state ORDER BY machine_name;
-
--- name: transition_history
-SELECT * FROM state_history
-WHERE true
-  AND machine_name = :machine_name  -- if: machine_name
-  AND at >= :since  -- if: since
-ORDER BY id DESC
-LIMIT :limit  -- if: limit
-;
-
 -- name: record_action_group
 -- The process group of the action a machine runs now, under an engine-owned context key,
 -- so that a restart can end what a killed machine left running.
@@ -332,12 +227,3 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
        :now
 FROM json_each(:events) ORDER BY key
 RETURNING id;
-
--- name: list_realtime
-SELECT * FROM realtime_events
-WHERE id > :after_id
-  AND machine_name = :machine  -- if: machine
-ORDER BY id LIMIT :limit;
-
--- name: last_realtime_id
-SELECT coalesce(max(id), 0) AS id FROM realtime_events;
