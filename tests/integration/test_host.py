@@ -12,8 +12,8 @@ import pytest
 
 from statemachine_engine.core.host import MachineHost
 from statemachine_engine.database import open_store
+from statemachine_engine.database.delivery import deliver
 from statemachine_engine.messaging.control import MachineAlreadyRunning
-from statemachine_engine.messaging.delivery import deliver
 from tests.support.files import write
 from tests.support.processes import MachineProcess, control_path, moved, run_cli, send
 from tests.support.recorder import Recorder

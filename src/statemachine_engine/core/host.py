@@ -209,7 +209,7 @@ class MachineHost:
                 never leave (a config object is not linted; the engine still ends a
                 machine that enters such a state).
         """
-        from ..messaging import delivery
+        from ..database import delivery
         from ..messaging.control import ControlSocket, already_running
         from ..messaging.realtime import RealtimePublisher
         from .engine import StateMachineEngine
@@ -293,7 +293,7 @@ class MachineHost:
     # -- inside ----------------------------------------------------------------
 
     async def _run(self, engine: StateMachineEngine) -> str:
-        from ..messaging import delivery
+        from ..database import delivery
 
         name = engine.machine_name
         try:

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._connector import Operations, first
-from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, pid_alive
+from .models.machine_state import pid_alive
 from .names import NAME_LEASE_SECONDS, refuse_if_held
+from .records import MachineEvent, MachineStateRecord
 from .rows import Row, dumps, dumps_lenient, event_record, machine_record
 from .store import StoreError, WakeAddress
 

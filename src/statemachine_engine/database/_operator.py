@@ -9,10 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._connector import Operations, first
-from .models.job import JobStatus
-from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
-from .models.realtime_event import RealtimeEvent
+from .records import JobStatus, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
 from .rows import event_record, machine_record, realtime_record, record
 from .store import StoreError
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._connector import Operations, first
-from .models.job import Job
+from .records import Job
 from .rows import backoff_jitter, dumps, job_record
 from .store import (
     DEFAULT_LEASE_SECONDS,

@@ -682,7 +682,7 @@ async def _report(store: OperatorStore, args: argparse.Namespace, job_id: str, w
 
 
 async def _cmd_send_event(store: OperatorStore, args: argparse.Namespace) -> int:
-    from ..messaging.delivery import deliver, unseen_machine_warning
+    from .delivery import deliver, unseen_machine_warning
 
     event_id = await deliver(
         store,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,9 +40,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 
 from ._connector import Result
+from .postgres_connection import (
+    AsyncConnection,
+    connect,
+    first_line,
+    reconnect_timeout,
+    reopen,
+)
 from .queries import load_queries, migrations
 from .sql_store import SqlStore
 from .store import StoreError
@@ -54,17 +60,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("statemachine_engine.postgres")
 
 URL_SCHEMES = ("postgresql", "postgres")
-#: After a lost connection, reconnecting waits this long at first, doubling up to the cap,
-#: and gives up (a StoreError) after the timeout.
-RECONNECT_FIRST_DELAY_SECONDS = 0.05
-RECONNECT_MAX_DELAY_SECONDS = 2.0
-RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
-RECONNECT_TIMEOUT_SECONDS = 120.0
-SYNC_ENV = "STATEMACHINE_PG_SYNC"
-DEFAULT_SYNC = "off"
-_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
-
-AsyncConnection = psycopg.AsyncConnection[DictRow]
 
 
 def is_postgres_url(location: str) -> bool:
@@ -79,44 +74,6 @@ def redact(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
-def reconnect_timeout() -> float:
-    raw = os.environ.get(RECONNECT_TIMEOUT_ENV)
-    if not raw:
-        return RECONNECT_TIMEOUT_SECONDS
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise StoreError(f"{RECONNECT_TIMEOUT_ENV} must be a number of seconds") from None
-
-
-def sync_mode() -> str:
-    """``synchronous_commit`` for the store's transactions (``$STATEMACHINE_PG_SYNC``)."""
-    mode = (os.environ.get(SYNC_ENV) or DEFAULT_SYNC).lower()
-    if mode not in _SYNC_MODES:
-        raise StoreError(f"{SYNC_ENV} must be one of {', '.join(_SYNC_MODES)}, got {mode!r}")
-    return mode
-
-
-async def connect(conninfo: str, location: str) -> AsyncConnection:
-    """An autocommit connection named after this process (see ``pg_stat_activity``)."""
-    options: dict[str, Any] = {}
-    if "application_name" not in conninfo_to_dict(conninfo):
-        options["application_name"] = f"statemachine-engine[{os.getpid()}]"
-    mode = sync_mode()
-    try:
-        conn = await psycopg.AsyncConnection.connect(
-            conninfo, autocommit=True, row_factory=dict_row, **options
-        )
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot connect: {_first_line(exc)}", location=location) from exc
-    try:
-        await conn.execute(f"SET synchronous_commit = {mode}")  # one of _SYNC_MODES
-    except psycopg.Error as exc:
-        await conn.close()
-        raise StoreError(f"cannot connect: {_first_line(exc)}", location=location) from exc
-    return conn
 
 
 class PostgresStore(SqlStore):
@@ -203,32 +160,17 @@ class PostgresConnector:
         logger.warning(
             "lost the connection to PostgreSQL at %s (%s); reconnecting",
             self.location,
-            _first_line(cause),
+            first_line(cause),
             extra={"action": "store_connection_lost", "location": self.location},
         )
         started = time.monotonic()
-        deadline = started + reconnect_timeout()
-        delay = RECONNECT_FIRST_DELAY_SECONDS
-        while True:
-            try:
-                await self._connection()
-            except StoreError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise StoreError(
-                        f"lost the connection and could not reconnect within "
-                        f"{deadline - started:.0f}s: {exc}",
-                        location=self.location,
-                    ) from exc
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY_SECONDS)
-                continue
-            logger.info(
-                "reconnected to PostgreSQL at %s after %.2fs",
-                self.location,
-                time.monotonic() - started,
-                extra={"action": "store_reconnected", "location": self.location},
-            )
-            return
+        await reopen(self._connection, timeout=reconnect_timeout())
+        logger.info(
+            "reconnected to PostgreSQL at %s after %.2fs",
+            self.location,
+            time.monotonic() - started,
+            extra={"action": "store_reconnected", "location": self.location},
+        )
 
     async def _migrate(self, conn: AsyncConnection) -> None:
         """Bring the schema up to date; concurrent openers wait on an advisory lock."""
@@ -288,7 +230,7 @@ class PostgresConnector:
                         await self._reconnect(exc)
                         continue
                     raise StoreError(
-                        f"query failed: {_first_line(exc)}", location=self.location
+                        f"query failed: {first_line(exc)}", location=self.location
                     ) from exc
 
     async def close(self) -> None:
@@ -318,8 +260,3 @@ class PostgresConnector:
 
     def change_token(self) -> int | None:
         return None  # inbox wake-ups are NOTIFYs committed with the events
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -26,12 +26,7 @@ from typing import Any
 
 import psycopg
 
-from .postgres import (
-    RECONNECT_FIRST_DELAY_SECONDS,
-    RECONNECT_MAX_DELAY_SECONDS,
-    AsyncConnection,
-    connect,
-)
+from .postgres_connection import AsyncConnection, connect, first_line, reopen
 from .store import StoreError
 from .wakeup import JOBS, REALTIME, TopicWaiters
 
@@ -111,29 +106,21 @@ class PostgresListener(TopicWaiters):
         logger.warning(
             "lost the LISTEN connection to PostgreSQL at %s (%s); reconnecting",
             self._location,
-            str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
+            first_line(cause),
             extra={"action": "listener_connection_lost", "location": self._location},
         )
         started = time.monotonic()
-        delay = RECONNECT_FIRST_DELAY_SECONDS
-        while True:
-            try:
-                self._conn = await self._listen()
-            except StoreError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY_SECONDS)
-                continue
-            logger.info(
-                "listening to PostgreSQL at %s again after %.2fs",
-                self._location,
-                time.monotonic() - started,
-                extra={"action": "listener_reconnected", "location": self._location},
-            )
-            # A new session: its registrations are made again by the next waits. What
-            # was notified while we were away is unknown, so every waiter looks again.
-            self._registered.clear()
-            self.wake_all()
-            return
+        self._conn = await reopen(self._listen, timeout=None)
+        logger.info(
+            "listening to PostgreSQL at %s again after %.2fs",
+            self._location,
+            time.monotonic() - started,
+            extra={"action": "listener_reconnected", "location": self._location},
+        )
+        # A new session: its registrations are made again by the next waits. What was
+        # notified while we were away is unknown, so every waiter looks again.
+        self._registered.clear()
+        self.wake_all()
 
     # -- waiting for watched topics ------------------------------------------------------
 

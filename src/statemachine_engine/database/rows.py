@@ -12,10 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
 from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode, encode, sanitize
-from .models.job import Job
-from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
-from .models.realtime_event import RealtimeEvent
+from .records import Job, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
 from .store import StoreError
 
 

@@ -15,10 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..errors import StateMachineError
-from .models.job import Job
-from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
-from .models.realtime_event import RealtimeEvent
+from .records import Job, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
 
 if TYPE_CHECKING:
     from .wakeup import Listener

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..database import delivery
 from ..errors import MachineAlreadyRunning, StateMachineError
 from ..files import check_directory, clear_socket_path, open_lock
 from ..jsondata import MAX_DEPTH, JSONDataError, decode
@@ -31,7 +32,7 @@ from ..jsondata import MAX_DEPTH, JSONDataError, decode
 logger = logging.getLogger("statemachine_engine.control")
 
 #: A datagram of this type only says "events are waiting for you in the store".
-WAKE_EVENT = "__wake__"
+WAKE_EVENT = delivery.WAKE_EVENT
 
 #: Largest datagram accepted; bigger payloads go through the store.
 MAX_DATAGRAM = 4 * 1024 * 1024

@@ -159,7 +159,7 @@ async def events(request: Request) -> Response:
 async def send_event(request: Request) -> Response:
     """Commit an event to a machine's inbox; ``warning`` says when no machine of that
     name has ever run against this store (the event is kept for when one starts)."""
-    from ..messaging.delivery import deliver, unseen_machine_warning
+    from ..database.delivery import deliver, unseen_machine_warning
 
     monitor = _controlled(request)
     body = await _json_body(request)

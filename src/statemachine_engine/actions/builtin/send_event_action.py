@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ...database.delivery import deliver
 from ...errors import ActionError
-from ...messaging.delivery import deliver
 from ..base import BaseAction
 from ..runtime_access import runtime_of
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
-    from .. import Database
     from ..store import OperatorStore
+
+
+class StoreHandle(Protocol):
+    """Something holding an open store (a :class:`~statemachine_engine.database.Database`)."""
+
+    @property
+    def store(self) -> OperatorStore: ...
 
 
 class BaseModel:
@@ -17,7 +23,6 @@ class BaseModel:
             (:func:`~statemachine_engine.database.open_store`).
     """
 
-    def __init__(self, db: Database | OperatorStore) -> None:
-        from .. import Database
-
-        self.store: OperatorStore = db.store if isinstance(db, Database) else db
+    def __init__(self, db: StoreHandle | OperatorStore) -> None:
+        # A Database holds its store; a store has no ``store`` of its own.
+        self.store = cast("OperatorStore", getattr(db, "store", db))

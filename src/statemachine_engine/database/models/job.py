@@ -3,69 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any, Final, NamedTuple
+from typing import Any
 
+from ..records import Job as Job
+from ..records import JobStatus as JobStatus
 from .base import BaseModel
-
-
-class JobStatus:
-    """The statuses a job goes through.
-
-    ``pending`` -> ``processing`` (claimed, under a lease) -> ``completed``; a failure with
-    attempts left -> ``failed`` (claimable again once its backoff has passed); the last
-    failure -> ``dead``. ``cancelled`` jobs are never handed out.
-    """
-
-    PENDING: Final = "pending"
-    PROCESSING: Final = "processing"
-    COMPLETED: Final = "completed"
-    FAILED: Final = "failed"
-    DEAD: Final = "dead"
-    CANCELLED: Final = "cancelled"
-    ALL: Final = ("pending", "processing", "completed", "failed", "dead", "cancelled")
-    CLAIMABLE: Final = ("pending", "failed")
-    FINISHED: Final = ("completed", "dead", "cancelled")
-
-
-class Job(NamedTuple):
-    """One job as stored."""
-
-    job_id: str
-    job_type: str
-    status: str
-    data: Any = None
-    machine_type: str | None = None
-    priority: int = 0
-    attempts: int = 0
-    max_attempts: int = 3
-    run_after: float = 0.0
-    result: Any = None
-    error: str | None = None
-    lease_owner: str | None = None
-    lease_expires: float | None = None
-    source_job_id: str | None = None
-    created_at: float = 0.0
-    started_at: float | None = None
-    completed_at: float | None = None
-    updated_at: float = 0.0
-    id: int | None = None
-
-    def as_context(self) -> dict[str, Any]:
-        """The ``current_job`` entry of a machine's context."""
-        return {
-            "job_id": self.job_id,
-            "id": self.job_id,
-            "job_type": self.job_type,
-            "machine_type": self.machine_type,
-            "data": self.data,
-            "priority": self.priority,
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "source_job_id": self.source_job_id,
-        }
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
 
 
 class JobModel(BaseModel):

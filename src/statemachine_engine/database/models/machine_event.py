@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..delivery import deliver
+from ..records import MachineEvent as MachineEvent
 from .base import BaseModel
-
-
-class MachineEvent(NamedTuple):
-    """One event addressed to a machine."""
-
-    id: int
-    target_machine: str
-    event_type: str
-    payload: Any = None
-    source_machine: str | None = None
-    job_id: str | None = None
-    status: str = "pending"
-    created_at: float = 0.0
-    processed_at: float | None = None
-    #: Why the event was dropped (or why it cannot be handled: an undecodable payload).
-    reason: str | None = None
-    #: False when the stored payload is outside the JSON bounds (``payload`` is its text).
-    decodable: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
 
 
 class MachineEventModel(BaseModel):
@@ -41,8 +22,6 @@ class MachineEventModel(BaseModel):
         job_id: str | None = None,
     ) -> int:
         """Commit an event to ``target``'s inbox and wake it if it runs; returns the id."""
-        from ...messaging.delivery import deliver
-
         return await deliver(self.store, target, event_type, payload, source=source, job_id=job_id)
 
     async def pending(

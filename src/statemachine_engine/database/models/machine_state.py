@@ -6,37 +6,10 @@ import builtins
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
-from typing import Any, NamedTuple
 
+from ..records import MachineStateRecord as MachineStateRecord
+from ..records import TransitionRecord as TransitionRecord
 from .base import BaseModel
-
-
-class MachineStateRecord(NamedTuple):
-    """The durable state of one machine instance."""
-
-    machine_name: str
-    current_state: str
-    context: Mapping[str, Any] = MappingProxyType({})
-    actions_done: bool = False
-    timers: Sequence[tuple[str, float]] = ()
-    config_name: str | None = None
-    config_path: str | None = None
-    #: Short hash of the config file the machine last started with (None: unknown).
-    config_hash: str | None = None
-    pid: int | None = None
-    host: str | None = None
-    status: str = "running"
-    started_at: float = 0.0
-    heartbeat_at: float = 0.0
-    updated_at: float = 0.0
-    #: Where the running machine is woken on its host (a Unix datagram socket).
-    wake_address: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
-
 
 #: A running machine whose heartbeat is older than this is ``stale``.
 STALE_HEARTBEAT_SECONDS = 60.0
@@ -82,21 +55,6 @@ def _zombie(pid: int) -> bool:
     except (OSError, IndexError):  # no /proc (not Linux), or it just ended
         return False
     return bool(fields) and fields[0] in (b"Z", b"X")
-
-
-class TransitionRecord(NamedTuple):
-    """One recorded transition."""
-
-    machine_name: str
-    from_state: str | None
-    to_state: str
-    event: str
-    at: float
-    job_id: str | None = None
-    id: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
 
 
 class MachineStateModel(BaseModel):

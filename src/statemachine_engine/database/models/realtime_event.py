@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..records import RealtimeEvent as RealtimeEvent
 from .base import BaseModel
-
-
-class RealtimeEvent(NamedTuple):
-    """One event of the live stream, as recorded."""
-
-    id: int
-    machine_name: str
-    event_type: str
-    payload: Any = None
-    created_at: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
 
 
 class RealtimeEventModel(BaseModel):

@@ -1,0 +1,100 @@
+"""Connections to PostgreSQL, the store's and the listener's: how they are opened and
+how a lost one is opened again.
+
+Each is in autocommit mode and named after this process (``pg_stat_activity`` shows
+``statemachine-engine[<pid>]``), with ``synchronous_commit`` from ``STATEMACHINE_PG_SYNC``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow, dict_row
+
+from .store import StoreError
+
+#: After a lost connection, reconnecting waits this long at first, doubling up to the cap,
+#: and gives up (a StoreError) after the timeout.
+RECONNECT_FIRST_DELAY_SECONDS = 0.05
+RECONNECT_MAX_DELAY_SECONDS = 2.0
+RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
+RECONNECT_TIMEOUT_SECONDS = 120.0
+SYNC_ENV = "STATEMACHINE_PG_SYNC"
+DEFAULT_SYNC = "off"
+_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
+
+AsyncConnection = psycopg.AsyncConnection[DictRow]
+
+
+def reconnect_timeout() -> float:
+    raw = os.environ.get(RECONNECT_TIMEOUT_ENV)
+    if not raw:
+        return RECONNECT_TIMEOUT_SECONDS
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise StoreError(f"{RECONNECT_TIMEOUT_ENV} must be a number of seconds") from None
+
+
+def sync_mode() -> str:
+    """``synchronous_commit`` for the store's transactions (``$STATEMACHINE_PG_SYNC``)."""
+    mode = (os.environ.get(SYNC_ENV) or DEFAULT_SYNC).lower()
+    if mode not in _SYNC_MODES:
+        raise StoreError(f"{SYNC_ENV} must be one of {', '.join(_SYNC_MODES)}, got {mode!r}")
+    return mode
+
+
+async def connect(conninfo: str, location: str) -> AsyncConnection:
+    """An autocommit connection named after this process (see ``pg_stat_activity``)."""
+    options: dict[str, Any] = {}
+    if "application_name" not in conninfo_to_dict(conninfo):
+        options["application_name"] = f"statemachine-engine[{os.getpid()}]"
+    mode = sync_mode()
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            conninfo, autocommit=True, row_factory=dict_row, **options
+        )
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect: {first_line(exc)}", location=location) from exc
+    try:
+        await conn.execute(f"SET synchronous_commit = {mode}")  # one of _SYNC_MODES
+    except psycopg.Error as exc:
+        await conn.close()
+        raise StoreError(f"cannot connect: {first_line(exc)}", location=location) from exc
+    return conn
+
+
+_T = TypeVar("_T")
+
+
+async def reopen(open_: Callable[[], Awaitable[_T]], *, timeout: float | None) -> _T:
+    """``open_()`` again until it succeeds, waiting out a server that is restarting:
+    with backoff between tries, giving up after ``timeout`` seconds (None: never).
+
+    Raises:
+        StoreError: the last try's, once the timeout has passed.
+    """
+    started = time.monotonic()
+    delay = RECONNECT_FIRST_DELAY_SECONDS
+    while True:
+        try:
+            return await open_()
+        except StoreError as exc:
+            if timeout is not None and time.monotonic() + delay > started + timeout:
+                raise StoreError(
+                    f"lost the connection and could not reconnect within {timeout:.0f}s: {exc}",
+                    location=exc.location,
+                ) from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_DELAY_SECONDS)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,143 @@
+"""The records the store returns: jobs, inbox events, machine states, transitions and
+realtime events, each as stored. (``database.models`` re-exports them beside the facades
+of the earlier API.)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+
+class JobStatus:
+    """The statuses a job goes through.
+
+    ``pending`` -> ``processing`` (claimed, under a lease) -> ``completed``; a failure with
+    attempts left -> ``failed`` (claimable again once its backoff has passed); the last
+    failure -> ``dead``. ``cancelled`` jobs are never handed out.
+    """
+
+    PENDING: Final = "pending"
+    PROCESSING: Final = "processing"
+    COMPLETED: Final = "completed"
+    FAILED: Final = "failed"
+    DEAD: Final = "dead"
+    CANCELLED: Final = "cancelled"
+    ALL: Final = ("pending", "processing", "completed", "failed", "dead", "cancelled")
+    CLAIMABLE: Final = ("pending", "failed")
+    FINISHED: Final = ("completed", "dead", "cancelled")
+
+
+class Job(NamedTuple):
+    """One job as stored."""
+
+    job_id: str
+    job_type: str
+    status: str
+    data: Any = None
+    machine_type: str | None = None
+    priority: int = 0
+    attempts: int = 0
+    max_attempts: int = 3
+    run_after: float = 0.0
+    result: Any = None
+    error: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+    source_job_id: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    completed_at: float | None = None
+    updated_at: float = 0.0
+    id: int | None = None
+
+    def as_context(self) -> dict[str, Any]:
+        """The ``current_job`` entry of a machine's context."""
+        return {
+            "job_id": self.job_id,
+            "id": self.job_id,
+            "job_type": self.job_type,
+            "machine_type": self.machine_type,
+            "data": self.data,
+            "priority": self.priority,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "source_job_id": self.source_job_id,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class MachineEvent(NamedTuple):
+    """One event addressed to a machine."""
+
+    id: int
+    target_machine: str
+    event_type: str
+    payload: Any = None
+    source_machine: str | None = None
+    job_id: str | None = None
+    status: str = "pending"
+    created_at: float = 0.0
+    processed_at: float | None = None
+    #: Why the event was dropped (or why it cannot be handled: an undecodable payload).
+    reason: str | None = None
+    #: False when the stored payload is outside the JSON bounds (``payload`` is its text).
+    decodable: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class MachineStateRecord(NamedTuple):
+    """The durable state of one machine instance."""
+
+    machine_name: str
+    current_state: str
+    context: Mapping[str, Any] = MappingProxyType({})
+    actions_done: bool = False
+    timers: Sequence[tuple[str, float]] = ()
+    config_name: str | None = None
+    config_path: str | None = None
+    #: Short hash of the config file the machine last started with (None: unknown).
+    config_hash: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    status: str = "running"
+    started_at: float = 0.0
+    heartbeat_at: float = 0.0
+    updated_at: float = 0.0
+    #: Where the running machine is woken on its host (a Unix datagram socket).
+    wake_address: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class TransitionRecord(NamedTuple):
+    """One recorded transition."""
+
+    machine_name: str
+    from_state: str | None
+    to_state: str
+    event: str
+    at: float
+    job_id: str | None = None
+    id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class RealtimeEvent(NamedTuple):
+    """One event of the live stream, as recorded."""
+
+    id: int
+    machine_name: str
+    event_type: str
+    payload: Any = None
+    created_at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
