@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._connector import Operations, first
-from .records import JobStatus, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
+from .records import (
+    ErrorRecord,
+    JobStatus,
+    MachineEvent,
+    MachineStateRecord,
+    RealtimeEvent,
+    TransitionRecord,
+)
 from .rows import event_record, machine_record, realtime_record, record
 from .store import StoreError
 
@@ -99,6 +106,33 @@ class OperatorOperations(Operations):
             )
         ).rows
         return [record(TransitionRecord, row) for row in rows]
+
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        params = {"machine_name": machine_name, "since": since, "limit": int(limit)}
+        transitions = (await self._run("error_transitions", params)).rows
+        dead = (await self._run("dead_jobs", params)).rows
+        entries = [
+            ErrorRecord(
+                "transition",
+                float(row["at"]),
+                row["machine_name"],
+                row["job_id"],
+                event=row["event"],
+                from_state=row["from_state"],
+                to_state=row["to_state"],
+            )
+            for row in transitions
+        ]
+        entries.extend(
+            ErrorRecord(
+                "dead_job", float(row["at"]), row["last_worker"], row["job_id"], error=row["error"]
+            )
+            for row in dead
+        )
+        entries.sort(key=lambda entry: entry.at, reverse=True)
+        return entries[:limit]
 
     # -- realtime events ----------------------------------------------------------------
 

@@ -36,8 +36,6 @@ DEFAULT_LIST_LIMIT = 50
 DEFAULT_HISTORY_LIMIT = 20
 #: ``reset-processing`` without ``--force`` only touches jobs started this long ago.
 DEFAULT_RESET_AGE_SECONDS = 3600.0
-#: ``error-history`` scans at most this many recent transitions for error events.
-ERROR_SCAN_TRANSITIONS = 100_000
 #: Table cells longer than this are cut (``--format json`` keeps everything).
 MAX_CELL_WIDTH = 60
 CLI_WORKER = "statemachine-db"
@@ -906,60 +904,9 @@ async def _cmd_transition_history(store: OperatorStore, args: argparse.Namespace
     return EXIT_OK
 
 
-def _is_error_event(event: str) -> bool:
-    """Whether a transition's event reports an error (``error``, ``*_failed``, ``*error``)."""
-    return event == "error" or event.endswith(("_failed", "error"))
-
-
 async def _cmd_error_history(store: OperatorStore, args: argparse.Namespace) -> int:
-    since = _since(args.hours)
-    entries: list[dict[str, Any]] = []
-    transitions = await store.transition_history(
-        args.machine, since=since, limit=ERROR_SCAN_TRANSITIONS
-    )
-    for record in transitions:
-        if _is_error_event(record.event):
-            entries.append(
-                {
-                    "kind": "transition",
-                    "at": record.at,
-                    "machine": record.machine_name,
-                    "job_id": record.job_id,
-                    "event": record.event,
-                    "from_state": record.from_state,
-                    "to_state": record.to_state,
-                    "error": None,
-                }
-            )
-            if len(entries) >= args.limit:
-                break
-    dead = [
-        (job.completed_at or job.updated_at, job)
-        for job in await store.list_jobs(status="dead", limit=None)
-    ]
-    dead.sort(key=lambda pair: pair[0], reverse=True)
-    found = 0
-    for at, job in dead:
-        if (since is not None and at < since) or found >= args.limit:
-            break
-        worker = await _last_worker(store, job)
-        if args.machine is not None and worker != args.machine:
-            continue
-        found += 1
-        entries.append(
-            {
-                "kind": "dead_job",
-                "at": at,
-                "machine": worker,
-                "job_id": job.job_id,
-                "event": None,
-                "from_state": None,
-                "to_state": None,
-                "error": job.error,
-            }
-        )
-    entries.sort(key=lambda entry: entry["at"], reverse=True)
-    entries = entries[: args.limit]
+    records = await store.error_history(args.machine, since=_since(args.hours), limit=args.limit)
+    entries = [record.as_dict() for record in records]
     if args.format == "json":
         _print_json([{**entry, "timestamp": _when(entry["at"])} for entry in entries])
         return EXIT_OK
@@ -982,14 +929,6 @@ async def _cmd_error_history(store: OperatorStore, args: argparse.Namespace) -> 
     ]
     print(_table(["TIME", "MACHINE", "KIND", "JOB ID", "WHAT"], rows))
     return EXIT_OK
-
-
-async def _last_worker(store: OperatorStore, job: Job) -> str | None:
-    """The last machine that held ``job`` (dead jobs no longer carry their lease owner)."""
-    for row in reversed(await store.job_history(job.job_id)):
-        if row.get("worker"):
-            return str(row["worker"])
-    return None
 
 
 # -- output -------------------------------------------------------------------------------------

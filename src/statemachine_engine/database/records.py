@@ -141,3 +141,22 @@ class RealtimeEvent(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+
+class ErrorRecord(NamedTuple):
+    """One error in a store's history: a transition on an error event, or a dead job."""
+
+    #: ``transition`` or ``dead_job``.
+    kind: str
+    at: float
+    #: The machine that made the transition, or the last that held the job.
+    machine: str | None
+    job_id: str | None
+    event: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    #: Why the job died.
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()

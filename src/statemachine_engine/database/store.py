@@ -15,7 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..errors import StateMachineError
-from .records import Job, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
+from .records import (
+    ErrorRecord,
+    Job,
+    MachineEvent,
+    MachineStateRecord,
+    RealtimeEvent,
+    TransitionRecord,
+)
 
 if TYPE_CHECKING:
     from .wakeup import Listener
@@ -332,6 +339,12 @@ class OperatorStore(Store, Protocol):
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[TransitionRecord]: ...
+
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        """The newest errors (of ``machine_name``, since ``since``): transitions on an
+        error event (``error``, ``*_failed``, ``*error``) and dead jobs, newest first."""
 
     # -- realtime events --------------------------------------------------------------------
 

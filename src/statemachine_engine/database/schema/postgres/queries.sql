@@ -323,3 +323,12 @@ SELECT attempts FROM released;
 UPDATE machine_state
 SET context = jsonb_set(context::jsonb, '{_engine_action_group}', %(group)s::jsonb)::text
 WHERE machine_name = %(machine_name)s;
+
+-- name: error_transitions
+-- Transitions on an error event (`error`, `*_failed`, `*error`), newest first.
+SELECT * FROM state_history
+WHERE (right(event, 7) = '_failed' OR right(event, 5) = 'error')
+  AND machine_name = %(machine_name)s  -- if: machine_name
+  AND at >= %(since)s  -- if: since
+ORDER BY id DESC
+LIMIT %(limit)s;

@@ -227,3 +227,12 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
        :now
 FROM json_each(:events) ORDER BY key
 RETURNING id;
+
+-- name: error_transitions
+-- Transitions on an error event (`error`, `*_failed`, `*error`), newest first.
+SELECT * FROM state_history
+WHERE (substr(event, -7) = '_failed' OR substr(event, -5) = 'error')
+  AND machine_name = :machine_name  -- if: machine_name
+  AND at >= :since  -- if: since
+ORDER BY id DESC
+LIMIT :limit;
