@@ -26,6 +26,7 @@ from typing import Any, Final, NamedTuple
 
 from ..errors import ActionError
 from . import shell_syntax
+from .shell_lexer import positions
 from .shell_syntax import Position
 
 _PLACEHOLDER = re.compile(
@@ -405,7 +406,7 @@ def _render(
     pieces.append(template[last:])
     if not slots:
         return "".join(p for p in pieces if isinstance(p, str))
-    where = iter(shell_syntax.positions(shell_syntax.split(pieces)))
+    where = iter(positions(shell_syntax.split(pieces)))
     values = iter(slots)
     out: list[str] = []
     for piece in pieces:
