@@ -58,6 +58,15 @@ def db_cli(*args: str, stdin: bytes = b"", cwd: Path) -> subprocess.CompletedPro
     )
 
 
+def send_value(target: str, event: str, value: str, cwd: Path) -> None:
+    """Send ``{"v": value}``, of any size, with ``statemachine-db send-event``."""
+    sent = db_cli(
+        "send-event", "--target", target, "--type", event, "--payload-file", "-",
+        stdin=json.dumps({"v": value}).encode(), cwd=cwd,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+
+
 def test_a_one_megabyte_value_reaches_bash_exactly(
     tmp_path: Path, statemachine: StartMachine
 ) -> None:
@@ -67,12 +76,7 @@ def test_a_one_megabyte_value_reaches_bash_exactly(
     digest = hashlib.sha256(value.encode()).hexdigest()
     machine = statemachine(write(tmp_path / "digest.yaml", CONFIG), "--machine-name", "digest")
     machine.expect(moved("digest", None, "start", "waiting"))
-    payload = json.dumps({"v": value}).encode()
-    sent = db_cli(
-        "send-event", "--target", "digest", "--type", "go", "--payload-file", "-",
-        stdin=payload, cwd=tmp_path,
-    )  # fmt: skip
-    assert sent.returncode == 0, sent.stderr
+    send_value("digest", "go", value, tmp_path)
     line = machine.expect(r"\[digest\] digests ")
     assert line.endswith(f"digests {digest} {digest} {digest} {digest} 1"), line
     machine.expect(moved("digest", "done", "continue", "waiting"))
@@ -108,15 +112,6 @@ actions:
 """
 
 
-def _send_large(event: str, value: str, cwd: Path) -> None:
-    payload = json.dumps({"v": value}).encode()
-    sent = db_cli(
-        "send-event", "--target", "big", "--type", event, "--payload-file", "-",
-        stdin=payload, cwd=cwd,
-    )  # fmt: skip
-    assert sent.returncode == 0, sent.stderr
-
-
 @pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The TMPDIR of machines the test starts: empty again once each command has ended."""
@@ -126,20 +121,26 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+def digests_printed(event: str, value: str, tmp_path: Path, statemachine: StartMachine) -> str:
+    """What the ``big`` machine's command prints for ``value`` after its digest (checked)."""
+    machine = statemachine(write(tmp_path / "big.yaml", BIG), "--machine-name", "big")
+    machine.expect(moved("big", None, "start", "waiting"))
+    send_value("big", event, value, tmp_path)
+    line = machine.expect(r"\[big\] digests ")
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    assert f"digests {digest} " in line, line
+    machine.expect(moved("big", "done", "continue", "waiting"))
+    return line.split(f"digests {digest} ", 1)[1]
+
+
 def test_a_raw_value_of_300_kib_runs_in_a_command_text_from_a_file(
     tmp_path: Path, statemachine: StartMachine, private_tmp: Path
 ) -> None:
     # Too large for one argument: `bash -c TEXT` would fail with E2BIG.
     value = os.urandom(150 * 1024).hex()
-    digest = hashlib.sha256(value.encode()).hexdigest()
-    machine = statemachine(write(tmp_path / "big.yaml", BIG), "--machine-name", "big")
-    machine.expect(moved("big", None, "start", "waiting"))
-    _send_large("raw", value, tmp_path)
-    line = machine.expect(r"\[big\] digests ")
     # The whole value arrived; $0, $# and $LINENO are those of `bash -c TEXT`; the file
-    # was owner-only, in an owner-only directory.
-    assert line.endswith(f"digests {digest} bash 0 2 600 700"), line
-    machine.expect(moved("big", "done", "continue", "waiting"))
+    # was owner-only, in an owner-only directory, and is gone.
+    assert digests_printed("raw", value, tmp_path, statemachine) == "bash 0 2 600 700"
     assert os.listdir(private_tmp) == []
 
 
@@ -148,13 +149,7 @@ def test_a_quoted_value_of_300_kib_still_reaches_a_plain_command(
 ) -> None:
     unit = "a'b\"c$(touch pwned)`touch pwned`\\ \t\n${x}"
     value = (unit * (300 * 1024 // len(unit) + 1))[: 300 * 1024]
-    digest = hashlib.sha256(value.encode()).hexdigest()
-    machine = statemachine(write(tmp_path / "big.yaml", BIG), "--machine-name", "big")
-    machine.expect(moved("big", None, "start", "waiting"))
-    _send_large("quoted", value, tmp_path)
-    line = machine.expect(r"\[big\] digests ")
-    assert line.endswith(f"digests {digest} bash 0 2"), line
-    machine.expect(moved("big", "done", "continue", "waiting"))
+    assert digests_printed("quoted", value, tmp_path, statemachine) == "bash 0 2"
     assert os.listdir(private_tmp) == []
     assert not (tmp_path / "pwned").exists()
 
@@ -190,11 +185,7 @@ def test_a_large_command_cut_short_leaves_no_file_and_no_process(
     config = SLOW.format(fifo=fifo, timeout=1 if ending == "timeout" else 300)
     machine = statemachine(write(tmp_path / "slow.yaml", config), "--machine-name", "slow")
     machine.expect(moved("slow", None, "start", "waiting"))
-    sent = db_cli(
-        "send-event", "--target", "slow", "--type", "go", "--payload-file", "-",
-        stdin=json.dumps({"v": "x" * 300 * 1024}).encode(), cwd=tmp_path,
-    )  # fmt: skip
-    assert sent.returncode == 0, sent.stderr
+    send_value("slow", "go", "x" * 300 * 1024, tmp_path)
     [sleep] = reaper.watch(int(fifo.readline()))
     if ending == "timeout":
         machine.expect(moved("slow", "running", "error", "waiting"))
