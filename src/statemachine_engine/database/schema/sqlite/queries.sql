@@ -230,3 +230,10 @@ RETURNING attempts;
 -- so that a restart can end what a killed machine left running.
 UPDATE machine_state SET context = json_set(context, '$._engine_action_group', json(:group))
 WHERE machine_name = :machine_name;
+
+-- name: store_identity
+-- The store's identity and where it lies in the file: its table's only page (offset =
+-- (rootpage - 1) * page_size). See sqlite_identity.py.
+SELECT store_identity.id, sqlite_master.rootpage, (SELECT page_size FROM pragma_page_size())
+FROM store_identity, sqlite_master
+WHERE sqlite_master.type = 'table' AND sqlite_master.name = 'store_identity';
