@@ -14,7 +14,8 @@ its message on one line and exit non-zero, without a traceback::
     ├── StoreError                the store cannot be opened or used (database/store.py)
     │   ├── JobNotFound           no job has that id
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)
-    │   └── StoreReplaced         the SQLite file was deleted or replaced under a running machine
+    │   └── StoreReplaced         the SQLite file was deleted, replaced, overwritten or damaged
+    │                             under a running machine
     ├── MachineFailed             a machine ended badly (exit status 1)
     │   ├── DeadEndError          it entered a non-terminal state nothing leads out of
     │   ├── UnhandledFailure      it ended right after an error event no transition took

@@ -110,7 +110,7 @@ def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int 
         raise JSONDataError(f"{what} is too large: {len(text)} {unit} (limit {MAX_BYTES} bytes)")
     if isinstance(text, (bytes, bytearray)):
         try:
-            text = bytes(text).decode("utf-8")
+            text = text.decode("utf-8")  # straight from a bytearray too: no copy of it first
         except UnicodeDecodeError as exc:
             raise JSONDataError(f"{what} is not UTF-8: {exc.reason} at byte {exc.start}") from None
     depth = text_depth(text, limit=max_depth)

@@ -876,6 +876,8 @@ class StateMachineEngine:
                     await self._settle()
         except asyncio.CancelledError:
             raise
+        except StoreReplaced as exc:  # the commit of a transition found the store gone
+            self.abort(exc)
         except BaseException as exc:  # a bug in the engine itself: stop loudly
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc

@@ -34,7 +34,8 @@ from ..settings import socket_dir, socket_dir_path
 from ._connector import Result
 from .queries import Query, latest_version, load_queries, migrations, statements_of
 from .sql_store import SqlStore
-from .store import StoreError, StoreNotFound, StoreReplaced
+from .sqlite_identity import SqliteIdentity, shm_unwritable
+from .store import StoreError, StoreNotFound
 from .wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
@@ -83,60 +84,40 @@ class SqliteConnector:
         self._conn = self._open(create)
         #: Every query runs on this cursor (calls never interleave: none awaits).
         self._cursor = self._conn.cursor()
-        self._replaced: StoreReplaced | None = None
-        self._start_watching_files()
+        try:
+            self._watch_file()
+        except BaseException:
+            self._conn.close()
+            raise
 
-    def _start_watching_files(self) -> None:
+    def _watch_file(self) -> None:
         #: Where this store's processes on this host bind their sockets.
         self.socket_dir = socket_dir_path(self.location)
-        #: (device, inode) of the file and of its ``-shm`` as opened: see :meth:`check_identity`.
-        self._identity = self._files()
-        self._wal = _file_id(Path(f"{self.path}-wal"))
-
-    def _files(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-        return _file_id(self.path), _file_id(Path(f"{self.path}-shm"))
+        #: Whether the file at the path is still this store: see :meth:`check_identity`.
+        self._identity: SqliteIdentity | None = SqliteIdentity(self.path, self._conn)
 
     def check_identity(self) -> None:
-        """Raise :class:`StoreReplaced` if the file (or its ``-shm``) at the store's path
-        is no longer the one this connection has open (deleted, or replaced by another),
-        or if the ``-shm`` can no longer be written.
+        """Raise :class:`StoreReplaced` if the file at the store's path is no longer the
+        store this connection has open (deleted, replaced, overwritten in place), or its
+        ``-shm`` can no longer be written: :mod:`.sqlite_identity`. A ``stat`` or two, an
+        ``access`` and one page read: cheap enough for the inbox watch's tick."""
+        if self._identity is not None:
+            self._identity.check()
 
-        Writes would go on into the deleted file, and other processes would use the new
-        one (or a new ``-shm`` beside the old WAL, which corrupts it); an unwritable
-        ``-shm`` ends in SIGBUS at SQLite's next write to its mapping. Two ``stat`` calls
-        and an ``access``: cheap enough for the inbox watch's tick.
-        """
-        if self._replaced is not None:
-            raise self._replaced
-        database, shm = self._files()
-        if self._identity[1] is None:  # not in WAL mode (a file system without it)
-            shm = None
-        if database == self._identity[0] and shm == self._identity[1]:
-            if shm is not None and not os.access(f"{self.path}-shm", os.W_OK):
-                self._replaced = StoreReplaced(self.location, message=_shm_unwritable(self.path))
-                raise self._replaced
-            return
-        self._replaced = StoreReplaced(
-            self.location, "" if database != self._identity[0] else " (its -shm file)"
-        )
-        self._detach()
-        raise self._replaced
+    def _usable(self) -> None:
+        """Nothing is read from or written to a file known to be no longer this store."""
+        identity = self._identity
+        if identity is not None and identity.lost is not None:
+            raise identity.lost
 
-    def _detach(self) -> None:
-        """Leave the path to whatever file is there now.
-
-        Our WAL is checkpointed into the file we have open (complete, if it was only
-        moved aside), then our ``-wal`` and ``-shm`` are removed from beside the new file
-        if they are still there: whoever opened the new file next would otherwise apply
-        our WAL to it, overwriting it with pages of the old database.
-        """
-        with contextlib.suppress(sqlite3.Error):  # if nothing can be saved, the files still go
-            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
-        for suffix, identity in (("-wal", self._wal), ("-shm", self._identity[1])):
-            leftover = Path(f"{self.path}{suffix}")
-            if identity is not None and _file_id(leftover) == identity:
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+    def _failed(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """Our error for a failed statement: :class:`StoreReplaced` when the file is no
+        longer this store or is damaged (an overwrite often shows first as "database
+        disk image is malformed", "no such table"...), else a :class:`StoreError`."""
+        replaced = self._identity.after_error(exc) if self._identity is not None else None
+        if replaced is not None:
+            return replaced
+        return StoreError(f"{what}: {exc}", location=self.location)
 
     # -- connection ---------------------------------------------------------------
 
@@ -169,7 +150,7 @@ class SqliteConnector:
         shm = f"{self.path}-shm"
         if os.path.lexists(shm) and not os.access(shm, os.W_OK):
             # SQLite would fail on it later, or die of SIGBUS with no word.
-            raise StoreError(_shm_unwritable(self.path, running=False))
+            raise StoreError(shm_unwritable(self.path, running=False))
         return sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
@@ -210,6 +191,12 @@ class SqliteConnector:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if version < latest_version("sqlite"):
+            # Into the file at once, the store's identity with it: until its page is in
+            # the file, a copy over the file cannot be told (sqlite_identity). A few pages
+            # for a new store; a FULL checkpoint waits out readers of older snapshots.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(FULL)")
 
     # -- queries --------------------------------------------------------------------------
 
@@ -219,11 +206,12 @@ class SqliteConnector:
         lists = self._json_params.get(name)
         if lists is not None:
             params = {**params, **{key: json.dumps(params[key]) for key in lists}}
+        self._usable()
         if query.reads:
             try:
                 rows = self._cursor.execute(statements[0], params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"query failed: {exc}", location=self.location) from exc
+                raise self._failed(exc, "query failed") from exc
             return Result(rows, len(rows))
         result = self._transaction(statements, params)
         if query.wakes is not None and (result.rows or result.rowcount > 0):
@@ -237,7 +225,7 @@ class SqliteConnector:
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write: {exc}", location=self.location) from exc
+            raise self._failed(exc, "cannot write") from exc
         try:
             rows: list[Any] = []
             rowcount = 0
@@ -250,16 +238,15 @@ class SqliteConnector:
                     rowcount = cursor.rowcount
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
-            self._roll_back()
-            raise StoreError(f"write failed: {exc}", location=self.location) from exc
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                    self._conn.execute("ROLLBACK")
+            raise self._failed(exc, "write failed") from exc
         except BaseException:
-            self._roll_back()
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
         return Result(rows, rowcount)
-
-    def _roll_back(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
 
     def _wake(self, topic: str) -> None:
         notify(topic, self.socket_dir)
@@ -271,16 +258,19 @@ class SqliteConnector:
         """SQLite's ``data_version``: changes whenever another connection commits.
 
         Raises:
-            StoreReplaced: the file was deleted or replaced (:meth:`check_identity`).
+            StoreReplaced: the file was deleted, replaced or overwritten
+                (:meth:`check_identity`).
         """
         self.check_identity()
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
-            raise StoreError(f"query failed: {exc}", location=self.location) from exc
+            raise self._failed(exc, "query failed") from exc
 
     async def close(self) -> None:
         self._conn.close()
+        if self._identity is not None:
+            self._identity.close()  # after the connection: see sqlite_identity._descriptors
 
 
 class MemoryConnector(SqliteConnector):
@@ -294,16 +284,13 @@ class MemoryConnector(SqliteConnector):
         self._waiters = TopicWaiters()
         super().__init__(MEMORY)
 
-    def _start_watching_files(self) -> None:
-        return
+    def _watch_file(self) -> None:
+        self._identity = None  # no file
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
 
     def _configure(self, conn: sqlite3.Connection, sync: str) -> None:
-        return
-
-    def check_identity(self) -> None:
         return
 
     def _wake(self, topic: str) -> None:
@@ -321,23 +308,6 @@ def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:
         if lists:
             found[name] = tuple(dict.fromkeys(lists))
     return found
-
-
-def _shm_unwritable(path: Path, *, running: bool = True) -> str:
-    when = "became unwritable while this machine ran" if running else "cannot be written"
-    return (
-        f"the store {path}: its shared-memory file {path}-shm {when} (read-only, "
-        "immutable or another user's?); every process of the store must write it: fix it "
-        "(chmod u+w, chattr -i) or remove it while no process uses the store"
-    )
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _create_private(path: Path) -> None:

@@ -65,8 +65,8 @@ class StoreNotFound(StoreError):
 
 
 class StoreReplaced(StoreError):
-    """The SQLite file a running process has open was deleted or replaced under it (or
-    its ``-shm`` file can no longer be written)."""
+    """The SQLite file a running process has open was deleted, replaced or overwritten
+    under it, or became unreadable (or its ``-shm`` file can no longer be written)."""
 
     def __init__(self, location: str, what: str = "", *, message: str | None = None) -> None:
         super().__init__(
