@@ -1,7 +1,7 @@
 """What a dialect gives the one store implementation: a connector.
 
-A connector opens (and migrates) its database, runs the named queries of its
-``schema/<dialect>/queries.sql`` atomically, says how the store's changes are heard
+A connector opens (and migrates) its database, runs its dialect's named queries
+(:mod:`.queries`) atomically, says how the store's changes are heard
 (:mod:`.wakeup`) and closes. Everything else (argument checks, parameters, rows to
 records, retries of a claim) is written once, in the operations built on it
 (:class:`Operations` and :class:`~.sql_store.SqlStore`).

@@ -4,9 +4,10 @@
 :class:`~.store.OperatorStore` (what operators use besides) once: argument checks,
 parameters and rows to records are written here, in three groups by concern
 (:mod:`._queue`, :mod:`._machines`, :mod:`._operator`). A dialect is a connector
-(:mod:`.sqlite`, :mod:`.postgres`): it opens and migrates its database, runs the named
-queries of its ``schema/<dialect>/queries.sql`` and says how changes are heard. Dialects
-differ only there.
+(:mod:`.sqlite`, :mod:`.postgres`): it opens and migrates its database, runs its
+dialect's named queries (``schema/queries.sql`` where the dialects agree, else
+``schema/<dialect>/queries.sql``) and says how changes are heard. Dialects differ only
+there.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ at the next checkpoint; a power loss can lose the last few, a process crash lose
 nothing). ``STATEMACHINE_SQLITE_SYNC=FULL`` syncs every commit.
 
 A named query of ``schema/sqlite/queries.sql`` may hold several statements: they run in
-one transaction. One that says ``-- wakes: <topic>`` (a job added or finished, realtime
-events recorded) wakes the processes waiting for the topic after its commit, whoever made
-it: an engine, ``statemachine-db`` or a script using the API (:mod:`.wakeup`).
+one transaction (PostgreSQL writes the same operation as one statement). One that says
+``-- wakes: <topic>`` (a job added or finished, realtime events recorded) wakes the
+processes waiting for the topic after its commit, whoever made it: an engine,
+``statemachine-db`` or a script using the API (:mod:`.wakeup`).
 
 ``SqliteStore(":memory:")`` (or ``open_store(":memory:")``) is a store in this process's
 memory, for fast tests of store logic: no file, and its wake-ups stay in the process.

@@ -301,7 +301,7 @@ class Store(Protocol):
 class OperatorStore(Store, Protocol):
     """What operators do besides (``statemachine-db``, the monitoring API): cancel, retry,
     remove and purge jobs, return stuck ones to the queue, clean up inboxes, and read the
-    counts, listings and histories."""
+    counts, listings, histories, reports and the realtime log."""
 
     # -- jobs -----------------------------------------------------------------------------
 
