@@ -26,21 +26,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 _SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
-_SECTION = re.compile(r"^--\s*(name|fragment):\s*(\w+)\s*$", re.MULTILINE)
+_HEADER = re.compile(r"^--[ \t]*(name|fragment|wakes):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+#: A line that is only a comment, and not one of the headers above.
+_COMMENT_LINE = re.compile(r"^[ \t]*--(?![ \t]*(?:name|fragment|wakes):).*\n?", re.MULTILINE)
 _INCLUDE = re.compile(r"\{\{(\w+)\}\}")
-_WAKES = re.compile(r"^--\s*wakes:\s*(\S+)\s*$", re.MULTILINE)
 _OPTIONAL = re.compile(r"--\s*(if|unless):\s*(\w+)\s*$", re.MULTILINE)
-#: A ``:name`` parameter (not a ``::type`` cast).
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+#: A ``:name`` parameter (not a ``::type`` cast); compiled when PostgreSQL's are loaded.
+_NAMED = r"(?<![:\w]):([A-Za-z_]\w*)"
+_MIGRATION = r"(\d{4})_\w+\.sql"
 
 
-@dataclass(frozen=True)
 class Query:
     """One named operation of a dialect.
 
@@ -52,14 +51,24 @@ class Query:
         optional: the parameters of ``-- if:`` and ``-- unless:`` lines.
     """
 
-    name: str
-    statements: tuple[str, ...]
-    wakes: str | None = None
-    reads: bool = False
-    optional: tuple[str, ...] = ()
-    _variants: dict[tuple[bool, ...], tuple[str, ...]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    __slots__ = ("_variants", "name", "optional", "reads", "statements", "wakes")
+
+    def __init__(
+        self,
+        name: str,
+        statements: tuple[str, ...],
+        *,
+        wakes: str | None = None,
+        reads: bool = False,
+        optional: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.statements = statements
+        self.wakes = wakes
+        self.reads = reads
+        self.optional = optional
+        #: The statements rendered for each combination of given optional parameters.
+        self._variants: dict[tuple[bool, ...], tuple[str, ...]] = {}
 
     def render(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         """The statements to run with ``params``, their optional lines kept or dropped."""
@@ -94,31 +103,41 @@ def load_queries(dialect: str) -> dict[str, Query]:
     """The named queries of ``dialect`` (``sqlite``, ``postgres``)."""
     common = _read("", "queries.sql")
     if dialect == "postgres":
-        common = _NAMED.sub(r"%(\1)s", common.replace("%", "%%"))
-    parts = _SECTION.split(common + "\n" + _read(dialect, "queries.sql"))
-    sections = list(zip(parts[1::3], parts[2::3], parts[3::3], strict=True))
-    fragments = {
-        name: "\n".join(_code_lines(body)).strip()
-        for kind, name, body in sections
-        if kind == "fragment"
-    }
+        common = re.sub(_NAMED, r"%(\1)s", common.replace("%", "%%"))
+    sections = _sections(common + "\n" + _read(dialect, "queries.sql"))
+    fragments = {name: code for kind, name, code, _ in sections if kind == "fragment"}
     queries: dict[str, Query] = {}
-    for kind, name, body in sections:
+    for kind, name, code, wakes in sections:
         if kind != "name":
             continue
         if name in queries:
             raise ValueError(f"query {name!r} is written twice for {dialect}")
-        text = _INCLUDE.sub(lambda match: fragments[match[1]], body)
-        statements = tuple(statements_of(text))
-        wakes = _WAKES.search(text)
+        if "{{" in code:
+            code = _INCLUDE.sub(lambda match: fragments[match[1]], code)
+        statements = tuple(part.strip() for part in code.split(";") if part.strip())
+        optional = _OPTIONAL.findall(code) if "-- " in code else []
         queries[name] = Query(
             name,
             statements,
-            wakes=wakes[1] if wakes else None,
-            reads=all(s.lstrip().upper().startswith("SELECT") for s in statements),
-            optional=tuple(dict.fromkeys(name for _, name in _OPTIONAL.findall(text))),
+            wakes=wakes,
+            reads=all(statement[:6].upper() == "SELECT" for statement in statements),
+            optional=tuple(dict.fromkeys(name for _, name in optional)),
         )
     return queries
+
+
+def _sections(text: str) -> list[tuple[str, str, str, str | None]]:
+    """``(kind, name, code, wakes)`` of each query and fragment of a ``queries.sql``:
+    its lines that are not only a comment, and the topic its ``-- wakes:`` names."""
+    parts = _HEADER.split(_COMMENT_LINE.sub("", text))
+    sections: list[tuple[str, str, str, str | None]] = []
+    for kind, name, code in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
+        if kind == "wakes":  # the query's own header line, anywhere in it
+            last_kind, last_name, last_code, _ = sections[-1]
+            sections[-1] = (last_kind, last_name, f"{last_code}\n{code}".strip(), name)
+        else:
+            sections.append((kind, name, code.strip(), None))
+    return sections
 
 
 def statements_of(script: str) -> list[str]:
@@ -136,7 +155,7 @@ def migration_files(dialect: str) -> tuple[tuple[int, str], ...]:
     """(number, file name) of each numbered schema file of ``dialect``, in order."""
     found = []
     for name in os.listdir(os.path.join(_SCHEMA, dialect)):
-        match = _MIGRATION.fullmatch(name)
+        match = re.fullmatch(_MIGRATION, name)
         if match:
             found.append((int(match[1]), name))
     return tuple(sorted(found))

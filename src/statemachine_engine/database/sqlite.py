@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -44,7 +43,6 @@ BUSY_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 MEMORY = ":memory:"
-_JSON_EACH = re.compile(r"json_each\(:(\w+)\)")
 
 
 class SqliteStore(SqlStore):
@@ -305,7 +303,8 @@ def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:
     """The parameters each query reads with ``json_each``: lists, bound as JSON text."""
     found = {}
     for name, query in queries.items():
-        lists = _JSON_EACH.findall(" ".join(query.statements))
+        text = " ".join(query.statements)
+        lists = [part.split(")", 1)[0] for part in text.split("json_each(:")[1:]]
         if lists:
             found[name] = tuple(dict.fromkeys(lists))
     return found
