@@ -32,7 +32,6 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -56,8 +55,6 @@ from .store import StoreError
 
 if TYPE_CHECKING:
     from .postgres_listener import PostgresListener
-
-logger = logging.getLogger("statemachine_engine.postgres")
 
 URL_SCHEMES = ("postgresql", "postgres")
 
@@ -157,19 +154,12 @@ class PostgresConnector:
 
     async def _reconnect(self, cause: BaseException) -> None:
         """Reopen the lost connection, waiting out a server that is restarting."""
-        logger.warning(
-            "lost the connection to PostgreSQL at %s (%s); reconnecting",
-            self.location,
-            first_line(cause),
-            extra={"action": "store_connection_lost", "location": self.location},
-        )
-        started = time.monotonic()
-        await reopen(self._connection, timeout=reconnect_timeout())
-        logger.info(
-            "reconnected to PostgreSQL at %s after %.2fs",
-            self.location,
-            time.monotonic() - started,
-            extra={"action": "store_reconnected", "location": self.location},
+        await reopen(
+            self._connection,
+            which="store",
+            cause=cause,
+            location=self.location,
+            timeout=reconnect_timeout(),
         )
 
     async def _migrate(self, conn: AsyncConnection) -> None:

@@ -8,6 +8,7 @@ Each is in autocommit mode and named after this process (``pg_stat_activity`` sh
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from .store import StoreError
+
+logger = logging.getLogger("statemachine_engine.postgres")
 
 #: After a lost connection, reconnecting waits this long at first, doubling up to the cap,
 #: and gives up (a StoreError) after the timeout.
@@ -73,18 +76,47 @@ async def connect(conninfo: str, location: str) -> AsyncConnection:
 _T = TypeVar("_T")
 
 
-async def reopen(open_: Callable[[], Awaitable[_T]], *, timeout: float | None) -> _T:
-    """``open_()`` again until it succeeds, waiting out a server that is restarting:
-    with backoff between tries, giving up after ``timeout`` seconds (None: never).
+#: What :func:`reopen` logs for each connection: lost (with its cause), then back.
+_REOPEN_LOGS = {
+    "store": (
+        "lost the connection to PostgreSQL at %s (%s); reconnecting",
+        "reconnected to PostgreSQL at %s after %.2fs",
+    ),
+    "listener": (
+        "lost the LISTEN connection to PostgreSQL at %s (%s); reconnecting",
+        "listening to PostgreSQL at %s again after %.2fs",
+    ),
+}
+
+
+async def reopen(
+    open_: Callable[[], Awaitable[_T]],
+    *,
+    which: str,
+    cause: BaseException,
+    location: str,
+    timeout: float | None,
+) -> _T:
+    """Open the lost connection ``which`` (``store`` or ``listener``) again with
+    ``open_()``, waiting out a server that is restarting: with backoff between tries,
+    giving up after ``timeout`` seconds (None: never). One warning says it was lost
+    (``cause``), one line that it is back.
 
     Raises:
         StoreError: the last try's, once the timeout has passed.
     """
+    lost, back = _REOPEN_LOGS[which]
+    logger.warning(
+        lost,
+        location,
+        first_line(cause),
+        extra={"action": f"{which}_connection_lost", "location": location},
+    )
     started = time.monotonic()
     delay = RECONNECT_FIRST_DELAY_SECONDS
     while True:
         try:
-            return await open_()
+            opened = await open_()
         except StoreError as exc:
             if timeout is not None and time.monotonic() + delay > started + timeout:
                 raise StoreError(
@@ -93,6 +125,14 @@ async def reopen(open_: Callable[[], Awaitable[_T]], *, timeout: float | None) -
                 ) from exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_DELAY_SECONDS)
+            continue
+        logger.info(
+            back,
+            location,
+            time.monotonic() - started,
+            extra={"action": f"{which}_reconnected", "location": location},
+        )
+        return opened
 
 
 def first_line(exc: BaseException) -> str:

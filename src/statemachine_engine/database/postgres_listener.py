@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from .postgres_connection import AsyncConnection, connect, first_line, reopen
+from .postgres_connection import AsyncConnection, connect, reopen
 from .store import StoreError
 from .wakeup import JOBS, REALTIME, TopicWaiters
 
@@ -103,19 +103,8 @@ class PostgresListener(TopicWaiters):
                 await self._reconnect(exc)
 
     async def _reconnect(self, cause: BaseException) -> None:
-        logger.warning(
-            "lost the LISTEN connection to PostgreSQL at %s (%s); reconnecting",
-            self._location,
-            first_line(cause),
-            extra={"action": "listener_connection_lost", "location": self._location},
-        )
-        started = time.monotonic()
-        self._conn = await reopen(self._listen, timeout=None)
-        logger.info(
-            "listening to PostgreSQL at %s again after %.2fs",
-            self._location,
-            time.monotonic() - started,
-            extra={"action": "listener_reconnected", "location": self._location},
+        self._conn = await reopen(
+            self._listen, which="listener", cause=cause, location=self._location, timeout=None
         )
         # A new session: its registrations are made again by the next waits. What was
         # notified while we were away is unknown, so every waiter looks again.
