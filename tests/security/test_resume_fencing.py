@@ -18,7 +18,9 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -160,6 +162,44 @@ async def test_a_resumed_worker_that_still_holds_its_job_runs_it_again(
         f"a {job.job_id} 1",
     ]
     assert "without its job" not in "\n".join(again.stderr_lines)
+    assert again.stop() == 0
+
+
+async def test_a_resumed_worker_renews_its_lease_before_it_runs_the_job_again(
+    tmp_path: Path,
+    store: SqliteStore,
+    statemachine: Callable[..., MachineProcess],
+    shells: list[int],
+) -> None:
+    """Back after its lease ran out, the job not claimed by anyone yet: the job is still
+    its own, and its lease is renewed before the job runs again, not a heartbeat later
+    (a third of the lease), when another worker could have claimed it beside the run."""
+    config = write(
+        tmp_path / "worker.yaml",
+        (WORKER % {"lost": "job_lost", "error": ""}).replace("lease: 3", "lease: 60"),
+    )
+    os.mkfifo(tmp_path / "gate.fifo")
+    started = Fifo(tmp_path / "started.fifo")
+    job = await store.add_job("task", {})
+    a = statemachine(config, "--machine-name", "a")
+    _crash(a, await started.wait_line(), "a", shells)
+    await store.renew_leases(f"a@{socket.gethostname()}", -1.0)  # ran out while a was down
+    again = statemachine(config, "--machine-name", "a")
+    again.expect(re.escape("[a] resumed in 'processing' (re-running its actions)"))
+    name, pgid = (await started.wait_line()).split()
+    assert name == "a"
+    shells.append(int(pgid))
+    held = await store.get_job(job.job_id)
+    assert held is not None
+    assert (held.status, held.attempts, held.lease_owner) == (
+        "processing",
+        1,
+        f"a@{socket.gethostname()}",
+    )
+    assert held.lease_expires is not None
+    assert held.lease_expires > time.time() + 30  # renewed for its 60 s before the run
+    _open_gate(tmp_path / "gate.fifo")
+    again.expect(moved("a", "processing", "job_done", "waiting"))
     assert again.stop() == 0
 
 

@@ -118,8 +118,9 @@ class JobTracker:
         """After a restart: hold again the job the machine held when it stopped.
 
         The job is held again only if the store still has it ``processing`` under this
-        worker in the same attempt. Returns None when it is held again (or none was
-        held), else why it is lost, in words; the context's lease record is then removed.
+        worker in the same attempt; its lease is renewed first. Returns None when it is
+        held again (or none was held), else why it is lost, in words; the context's lease
+        record is then removed.
         """
         record = context.get(JOB_LEASE)
         length = None
@@ -133,24 +134,38 @@ class JobTracker:
         if not job_id:
             return None
         job = await store.get_job(str(job_id))
-        if (
-            job is not None
-            and job.status == "processing"
-            and job.lease_owner == self.worker
-            and (attempt is None or job.attempts == attempt)
-        ):
+        if self._still_holds(job, attempt):
+            assert job is not None
             seconds = _seconds(length)
             if seconds is None:
                 # Recorded before the lease length was: what the job's row tells (its
                 # renewals since the claim make that longer than the lease was).
                 seconds = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
-            self._leases[job.job_id] = seconds
-            self._attempts[job.job_id] = job.attempts
-            return None
+            # Renewed before the job runs again: a lease that ran out while the machine
+            # was down, its job not claimed again yet, could be claimed by another worker
+            # before the heartbeat's first renewal, beside the run that starts now. The
+            # renewal only touches a job still under this worker, so a claim that came
+            # first shows in the second look.
+            await store.renew_leases(self.worker, seconds)
+            job = await store.get_job(str(job_id))
+            if self._still_holds(job, attempt):
+                assert job is not None
+                self._leases[job.job_id] = seconds
+                self._attempts[job.job_id] = job.attempts
+                return None
         if attempt is None:
             return None
         context.pop(JOB_LEASE, None)
         return await _describe(store, str(job_id), attempt if isinstance(attempt, int) else None)
+
+    def _still_holds(self, job: Job | None, attempt: Any) -> bool:
+        """Whether ``job`` is ``processing`` under this worker (in ``attempt``, if known)."""
+        return (
+            job is not None
+            and job.status == "processing"
+            and job.lease_owner == self.worker
+            and (attempt is None or job.attempts == attempt)
+        )
 
     async def release(
         self,
