@@ -7,7 +7,6 @@ Every command's ``main`` parses with :func:`parse_args` and runs its body throug
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
@@ -66,6 +65,8 @@ def run_until_terminated(work: Callable[[], Awaitable[int]]) -> int:
     exception raised inside a transport's callback, which asyncio would report as a
     fatal read error).
     """
+
+    import asyncio  # not at the top: parsing a command line must not load it
 
     async def main() -> int:
         task = asyncio.ensure_future(work())

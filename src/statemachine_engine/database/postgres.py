@@ -44,6 +44,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
+from ..errors import StoreError
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
 from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
@@ -65,7 +66,6 @@ from .store import (
     DEFAULT_MAX_ATTEMPTS,
     RETRY_BACKOFF_CAP_SECONDS,
     RETRY_BACKOFF_SECONDS,
-    StoreError,
     WakeAddress,
 )
 

@@ -32,8 +32,8 @@ from ..cli_support import (
     run_command,
     run_until_terminated,
 )
-from ..errors import StateMachineError
-from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
+from ..errors import EventSocketBusy, JSONDataError, StateMachineError
+from ..jsondata import STORED_MAX_DEPTH, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the event socket (owner-only); refuse if another listener is alive."""
-    from ..monitoring.listener import EventSocketBusy, bind_event_socket
+    from ..monitoring.listener import bind_event_socket
 
     try:
         sock = bind_event_socket(path)
