@@ -19,7 +19,7 @@ from ..errors import StoreNotFound as StoreNotFound
 from ..errors import StoreReplaced as StoreReplaced
 from .models.job import Job
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.machine_state import ErrorRecord, MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
 
 if TYPE_CHECKING:
@@ -274,6 +274,17 @@ class Store(Protocol):
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[TransitionRecord]: ...
+
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        """The newest errors, newest first: transitions on an error event (``error``, or
+        ending in ``_failed`` or ``error``) and dead jobs, in one query.
+
+        ``machine_name`` keeps the transitions of that machine and the dead jobs it held
+        last; ``since`` (epoch s) keeps what happened from then on. At equal times a
+        transition comes before a dead job.
+        """
 
     # -- realtime events ----------------------------------------------------------
 
