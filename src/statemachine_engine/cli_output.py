@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeVar
+
+_Item = TypeVar("_Item")
 
 #: Table cells longer than this are cut (``--format json`` keeps everything).
 MAX_CELL_WIDTH = 60
@@ -43,6 +45,26 @@ def compact_json(value: Any) -> str:
     if value in (None, {}, []):
         return ""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def print_listing(
+    output_format: str,
+    items: Sequence[_Item],
+    *,
+    document: Callable[[_Item], Any],
+    headers: Sequence[str],
+    row: Callable[[_Item], Sequence[str]],
+    empty: str,
+    right: Collection[int] = (),
+) -> None:
+    """Print ``items`` as ``--format`` asks: a JSON array of each one's ``document``, or
+    a :func:`table` with a ``row`` each (the ``empty`` line when there are none)."""
+    if output_format == "json":
+        print_json([document(item) for item in items])
+    elif not items:
+        print(empty)
+    else:
+        print(table(headers, [row(item) for item in items], right))
 
 
 def table(

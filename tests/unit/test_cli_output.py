@@ -18,6 +18,7 @@ from statemachine_engine.cli_output import (
     plural,
     print_json,
     print_json_line,
+    print_listing,
     table,
     when,
 )
@@ -91,3 +92,26 @@ def test_words() -> None:
     assert one_of(["a"]) == "a"
     assert one_of(["a", "b"]) == "a or b"
     assert one_of(["a", "b", "c"]) == "a, b or c"
+
+
+def test_a_listing_is_a_json_array_a_table_or_its_empty_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    items = [("a", 1), ("b", 22)]
+
+    def show(output_format: str, shown: list[tuple[str, int]]) -> str:
+        print_listing(
+            output_format,
+            shown,
+            document=lambda item: {"name": item[0], "n": item[1]},
+            headers=["NAME", "N"],
+            row=lambda item: [item[0], str(item[1])],
+            empty="nothing here",
+            right={1},
+        )
+        return capsys.readouterr().out
+
+    assert json.loads(show("json", items)) == [{"name": "a", "n": 1}, {"name": "b", "n": 22}]
+    assert show("json", []) == "[]\n"
+    assert show("text", items) == "NAME   N\n----  --\na      1\nb     22\n"
+    assert show("text", []) == "nothing here\n"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ...cli_output import compact_json, cut, print_json, table, when
+from ...cli_output import compact_json, cut, print_json, print_listing, when
 from ...cli_support import EXIT_OK
 from . import PROG
 
@@ -41,14 +41,14 @@ async def send(store: Store, args: argparse.Namespace) -> int:
 async def list_events(store: Store, args: argparse.Namespace) -> int:
     """``list-events``: events in machines' inboxes, newest first."""
     events = await store.list_events(target=args.target, status=args.status, limit=args.limit)
-    if args.format == "json":
-        print_json([event.as_dict() for event in events])
-        return EXIT_OK
-    if not events:
-        print("no events found")
-        return EXIT_OK
-    rows = [
-        [
+    print_listing(
+        args.format,
+        events,
+        document=lambda event: event.as_dict(),
+        headers=[
+            *("ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "REASON", "PAYLOAD")
+        ],
+        row=lambda event: [
             str(event.id),
             event.target_machine,
             event.event_type,
@@ -58,11 +58,8 @@ async def list_events(store: Store, args: argparse.Namespace) -> int:
             when(event.created_at),
             event.reason or "-",
             compact_json(event.payload) if event.decodable else cut(str(event.payload)),
-        ]
-        for event in events
-    ]
-    headers = [
-        *("ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "REASON", "PAYLOAD")
-    ]
-    print(table(headers, rows, right={0}))
+        ],
+        empty="no events found",
+        right={0},
+    )
     return EXIT_OK

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...cli_output import json_text, one_of, print_json, table, when
+from ...cli_output import json_text, one_of, print_json, print_listing, table, when
 from ...cli_support import EXIT_OK
 from ...errors import JobNotFound, StateMachineError
 from ..models.job import JobStatus
@@ -38,14 +38,12 @@ async def status(store: Store, args: argparse.Namespace) -> int:
 async def list_jobs(store: Store, args: argparse.Namespace) -> int:
     """``list``: jobs, newest first."""
     jobs = await store.list_jobs(status=args.status, job_type=args.job_type, limit=args.limit)
-    if args.format == "json":
-        print_json([job.as_dict() for job in jobs])
-        return EXIT_OK
-    if not jobs:
-        print("no jobs found")
-        return EXIT_OK
-    rows = [
-        [
+    print_listing(
+        args.format,
+        jobs,
+        document=lambda job: job.as_dict(),
+        headers=["JOB ID", "TYPE", "STATUS", "PRIORITY", "ATTEMPTS", "CREATED", "UPDATED", "ERROR"],
+        row=lambda job: [
             job.job_id,
             job.job_type,
             job.status,
@@ -54,11 +52,10 @@ async def list_jobs(store: Store, args: argparse.Namespace) -> int:
             when(job.created_at),
             when(job.updated_at),
             job.error or "",
-        ]
-        for job in jobs
-    ]
-    headers = ["JOB ID", "TYPE", "STATUS", "PRIORITY", "ATTEMPTS", "CREATED", "UPDATED", "ERROR"]
-    print(table(headers, rows, right={3, 4}))
+        ],
+        empty="no jobs found",
+        right={3, 4},
+    )
     return EXIT_OK
 
 
@@ -107,23 +104,21 @@ async def history(store: Store, args: argparse.Namespace) -> int:
     rows = await store.job_history(args.job_id)
     if not rows:
         await get_job(store, args.job_id)  # "no job 'x'" when it does not exist
-    if args.format == "json":
-        print_json(rows)
-        return EXIT_OK
-    if not rows:
-        print(f"no history for job {args.job_id!r}")
-        return EXIT_OK
-    cells = [
-        [
+    print_listing(
+        args.format,
+        rows,
+        document=lambda row: row,
+        headers=["TIME", "STATUS", "ATTEMPT", "WORKER", "MESSAGE"],
+        row=lambda row: [
             when(row.get("at")),
             str(row.get("status")),
             str(row.get("attempt")),
             row.get("worker") or "-",
             row.get("message") or "",
-        ]
-        for row in rows
-    ]
-    print(table(["TIME", "STATUS", "ATTEMPT", "WORKER", "MESSAGE"], cells, right={2}))
+        ],
+        empty=f"no history for job {args.job_id!r}",
+        right={2},
+    )
     return EXIT_OK
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from ...cli_output import duration, print_json, table, when
+from ...cli_output import duration, print_json, print_listing, when
 from ...cli_support import EXIT_OK
 from ...errors import StateMachineError
-from ..models.machine_state import ERROR_TRANSITION, liveness
+from ..models.machine_state import ERROR_TRANSITION, MachineStateRecord, liveness
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -24,50 +24,50 @@ async def machine_state(store: Store, args: argparse.Namespace) -> int:
     """``machine-state``: every machine's state, status, pid and heartbeat age."""
     now = time.time()
     machines = [
-        (record, liveness(record, now=now), max(0.0, now - record.heartbeat_at))
+        _Seen(record, liveness(record, now=now), max(0.0, now - record.heartbeat_at))
         for record in await store.list_machines()
     ]
-    if args.format == "json":
-        print_json(
-            [
-                {
-                    "machine_name": record.machine_name,
-                    "current_state": record.current_state or None,
-                    "status": status,
-                    "recorded_status": record.status,
-                    "pid": record.pid,
-                    "host": record.host,
-                    "config_name": record.config_name,
-                    "config_path": record.config_path,
-                    "config_hash": record.config_hash,
-                    "heartbeat_at": record.heartbeat_at,
-                    "heartbeat_age": round(age, 3),
-                    "started_at": record.started_at,
-                    "updated_at": record.updated_at,
-                    "last_activity": when(record.updated_at),
-                }
-                for record, status, age in machines
-            ]
-        )
-        return EXIT_OK
-    if not machines:
-        print("no machines found")
-        return EXIT_OK
-    rows = [
-        [
-            record.machine_name,
-            record.current_state or "-",
-            status,
-            str(record.pid) if record.pid else "-",
-            record.host or "-",
-            duration(age),
-            when(record.updated_at),
-        ]
-        for record, status, age in machines
-    ]
-    headers = ["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"]
-    print(table(headers, rows, right={3, 5}))
+    print_listing(
+        args.format,
+        machines,
+        document=lambda seen: {
+            "machine_name": seen.record.machine_name,
+            "current_state": seen.record.current_state or None,
+            "status": seen.status,
+            "recorded_status": seen.record.status,
+            "pid": seen.record.pid,
+            "host": seen.record.host,
+            "config_name": seen.record.config_name,
+            "config_path": seen.record.config_path,
+            "config_hash": seen.record.config_hash,
+            "heartbeat_at": seen.record.heartbeat_at,
+            "heartbeat_age": round(seen.age, 3),
+            "started_at": seen.record.started_at,
+            "updated_at": seen.record.updated_at,
+            "last_activity": when(seen.record.updated_at),
+        },
+        headers=["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"],
+        row=lambda seen: [
+            seen.record.machine_name,
+            seen.record.current_state or "-",
+            seen.status,
+            str(seen.record.pid) if seen.record.pid else "-",
+            seen.record.host or "-",
+            duration(seen.age),
+            when(seen.record.updated_at),
+        ],
+        empty="no machines found",
+        right={3, 5},
+    )
     return EXIT_OK
+
+
+class _Seen(NamedTuple):
+    """A machine as ``machine-state`` sees it now."""
+
+    record: MachineStateRecord
+    status: str
+    age: float
 
 
 async def set_state(store: Store, args: argparse.Namespace) -> int:
@@ -145,43 +145,37 @@ async def transition_history(store: Store, args: argparse.Namespace) -> int:
     records = await store.transition_history(
         args.machine, since=_since(args.hours), limit=args.limit
     )
-    if args.format == "json":
-        print_json(
-            [
-                {**record.as_dict(), "machine": record.machine_name, "timestamp": when(record.at)}
-                for record in records
-            ]
-        )
-        return EXIT_OK
-    if not records:
-        print("no transitions found")
-        return EXIT_OK
-    rows = [
-        [
+    print_listing(
+        args.format,
+        records,
+        document=lambda record: {
+            **record.as_dict(),
+            "machine": record.machine_name,
+            "timestamp": when(record.at),
+        },
+        headers=["TIME", "MACHINE", "FROM", "TO", "EVENT", "JOB ID"],
+        row=lambda record: [
             when(record.at),
             record.machine_name,
             record.from_state or "-",
             record.to_state,
             record.event,
             record.job_id or "-",
-        ]
-        for record in records
-    ]
-    print(table(["TIME", "MACHINE", "FROM", "TO", "EVENT", "JOB ID"], rows))
+        ],
+        empty="no transitions found",
+    )
     return EXIT_OK
 
 
 async def error_history(store: Store, args: argparse.Namespace) -> int:
     """``error-history``: recent error transitions and dead jobs, newest first."""
     records = await store.error_history(args.machine, since=_since(args.hours), limit=args.limit)
-    if args.format == "json":
-        print_json([{**record.as_dict(), "timestamp": when(record.at)} for record in records])
-        return EXIT_OK
-    if not records:
-        print("no errors found")
-        return EXIT_OK
-    rows = [
-        [
+    print_listing(
+        args.format,
+        records,
+        document=lambda record: {**record.as_dict(), "timestamp": when(record.at)},
+        headers=["TIME", "MACHINE", "KIND", "JOB ID", "WHAT"],
+        row=lambda record: [
             when(record.at),
             record.machine or "-",
             record.kind,
@@ -191,8 +185,7 @@ async def error_history(store: Store, args: argparse.Namespace) -> int:
                 if record.kind == ERROR_TRANSITION
                 else record.error or "-"
             ),
-        ]
-        for record in records
-    ]
-    print(table(["TIME", "MACHINE", "KIND", "JOB ID", "WHAT"], rows))
+        ],
+        empty="no errors found",
+    )
     return EXIT_OK

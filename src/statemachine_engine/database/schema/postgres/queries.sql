@@ -395,11 +395,15 @@ SELECT * FROM (
     SELECT 'dead_job' AS kind, at, machine, job_id, NULL::text AS event,
            NULL::text AS from_state, NULL::text AS to_state, error, 1 AS kind_order, id
     FROM (
-        SELECT coalesce(completed_at, updated_at) AS at, job_id, error, id,
-               (SELECT worker FROM job_history
-                WHERE job_history.job_id = jobs.job_id AND worker <> ''
-                ORDER BY job_history.id DESC LIMIT 1) AS machine
-        FROM jobs WHERE status = 'dead'
+        SELECT coalesce(jobs.completed_at, jobs.updated_at) AS at, jobs.job_id, jobs.error,
+               jobs.id, last_holder.worker AS machine
+        FROM jobs
+        LEFT JOIN LATERAL (
+            SELECT worker FROM job_history AS history
+            WHERE history.job_id = jobs.job_id AND history.worker <> ''
+            ORDER BY history.id DESC LIMIT 1
+        ) AS last_holder ON true
+        WHERE jobs.status = 'dead'
     ) AS dead_jobs
     WHERE (%(machine)s::text IS NULL OR machine = %(machine)s::text)
       AND (%(since)s::double precision IS NULL OR at >= %(since)s::double precision)
