@@ -43,11 +43,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..database.store import StoreReplaced
 from ..errors import (
     DeadEndError,
     MachineFailed,
     StateMachineError,
+    StoreReplaced,
     UnhandledFailure,
     UnknownStateError,
 )

@@ -30,7 +30,7 @@ from ..messaging.wakeup import JOBS, REALTIME, Listener, WakeupListener, notify
 from ..settings import socket_dir, socket_dir_path
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
+from .models.machine_state import ErrorRecord, MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
 from .names import NAME_LEASE_SECONDS, refuse_if_held
 from .queries import latest_version, load_queries, migrations
@@ -741,6 +741,12 @@ class SqliteStore:
             "state_history", [("machine_name =", machine_name), ("at >=", since)], limit
         )
         return [record(TransitionRecord, row) for row in self._read(query, params)]
+
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        params = {"machine": machine_name, "since": since, "limit": int(limit)}
+        return [record(ErrorRecord, row) for row in self._read(_Q["error_history"], params)]
 
     # -- realtime events ---------------------------------------------------------------
 
