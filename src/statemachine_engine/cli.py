@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
-from .errors import StateMachineError, UsageError
+from .errors import JSONDataError, StateMachineError, UsageError
 
 if TYPE_CHECKING:
     from .core.action_loader import ActionLoader
@@ -151,7 +151,7 @@ def _lease_seconds(raw: str) -> float | None:
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
-    from .jsondata import JSONDataError, decode
+    from .jsondata import decode
 
     try:
         value = decode(raw, what="--initial-context")

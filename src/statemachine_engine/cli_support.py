@@ -7,9 +7,7 @@ Every command's ``main`` parses with :func:`parse_args` and runs its body throug
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -66,6 +64,8 @@ def run_until_terminated(work: Callable[[], Awaitable[int]]) -> int:
     exception raised inside a transport's callback, which asyncio would report as a
     fatal read error).
     """
+    import asyncio  # not at the top: every command's --help would pay for it
+    import signal
 
     async def main() -> int:
         task = asyncio.ensure_future(work())

@@ -95,6 +95,37 @@ def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
     assert "SM202 warning" in strict.stdout
 
 
+def test_a_payload_value_in_bash_arithmetic_is_a_warning_with_its_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "calc.yaml",
+        """
+        initial_state: waiting
+        events:
+          go: {context_map: {n: payload.n}}
+        transitions:
+          - {from: waiting, to: checking, event: go}
+          - {from: checking, to: waiting, event: job_done}
+          - {from: checking, to: waiting, event: error}
+        actions:
+          checking:
+            - type: bash
+              command: "[[ {n} -gt 3 ]] && echo big || echo small"
+        """,
+    )
+    result = run_cli(config, cwd=tmp_path, argv=script())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{config}:10: SM206 warning bash action in state 'checking': placeholder {{n}} lands "
+        "in a bash arithmetic context ([[ -eq/-ne/-lt/-le/-gt/-ge ]]) and its value comes "
+        "from an event's payload (promoted by context_map): at run time it must hold an "
+        "integer literal such as 42, else the action fails with its error: event. Give the "
+        "action an error: event with a transition, or check the value in an earlier bash "
+        "action ([[ {n} =~ ^[+-]?[0-9]+$ ]]) whose error: leads elsewhere"
+    ]
+    assert "0 errors, 1 warning in 1 config" in result.stderr
+    assert run_cli("--strict", config, cwd=tmp_path, argv=script()).returncode == 1
+
+
 def test_a_config_that_does_not_load_is_one_finding(tmp_path: Path) -> None:
     config = write(tmp_path / "bad.yaml", "initial_state: a\ntransitions:\n  - {from: a\n")
     result = run_cli(config, SIMPLE_WORKER, cwd=tmp_path, argv=script())

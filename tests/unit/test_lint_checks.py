@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -79,6 +80,41 @@ def test_sm101_without_states_a_state_that_is_only_a_target_is_undefined() -> No
     assert lint(text.replace("complete,", "completed,")) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("initial_state: x\nstates: [a]\ntransitions: []\n", 1),
+        ("initial_state: a\nstates: [a]\nactions:\n  b:\n    - {type: log}\n", 5),
+        (
+            "initial_state: a\nstates: [a]\ngroups: {IDLE: [a, b]}\n"
+            "transitions:\n  - {from: a, to: a, event: go}\n",
+            3,
+        ),
+    ],
+    ids=["initial-state", "actions", "groups"],
+)
+def test_sm101_every_unlisted_state_the_loader_rejects(text: str, line: int) -> None:
+    assert load_code(text) == ("SM101", line)
+
+
+def test_the_rule_is_the_one_the_error_carries_not_guessed_from_its_words() -> None:
+    # A state named like the words of another rejection is still only listed twice.
+    text = 'initial_state: a\nstates: [a, "names unknown state", "names unknown state"]\n'
+    assert load_code(text) == ("SM001", 2)
+    found = load_error_finding(ConfigError("anything at all", rule="SM103", line=7), "m.yaml")
+    assert (found.code, found.message, found.position.line) == ("SM103", "anything at all", 7)
+
+
+def test_the_loader_rules_are_in_the_table() -> None:
+    from statemachine_engine.core import loader
+    from statemachine_engine.errors import LOAD_RULE, UNKNOWN_ACTION_RULE
+
+    assert RULES[LOAD_RULE].title == "the config cannot be loaded"
+    assert RULES[UNKNOWN_ACTION_RULE].title == "unknown action type"
+    assert RULES[loader.UNDEFINED_STATE_RULE].title == "a transition names an undefined state"
+    assert RULES[loader.MALFORMED_TIMEOUT_RULE].title == "malformed timeout"
+
+
 # --- SM102 unknown action types -------------------------------------------------------
 
 
@@ -100,6 +136,11 @@ def test_sm102_the_activity_log_alias_is_known() -> None:
 def test_sm103_the_loader_rejects_an_unusable_timeout_event() -> None:
     text = "initial_state: a\ntransitions:\n  - {from: a, to: b, event: timeout(soon)}\n"
     assert load_code(text) == ("SM103", 3)
+
+
+def test_sm103_the_loader_rejects_an_unusable_timeout_in_events() -> None:
+    text = "initial_state: a\nevents: [go, timeout(0)]\ntransitions: []\n"
+    assert load_code(text) == ("SM103", 2)
 
 
 @pytest.mark.parametrize("event", ["Timeout(5)", "TIMEOUT(5)", "timeout[5]"])
@@ -315,6 +356,73 @@ def test_sm205_is_skipped_when_job_data_can_fill_any_key() -> None:
     assert codes(text) == ["SM205"]
     claiming = text + "        - {type: check_database_queue}\n"
     assert "SM205" not in codes(claiming)
+
+
+# --- SM206 values from outside in bash arithmetic contexts ----------------------------
+
+ARITHMETIC = """
+    initial_state: waiting
+    events:
+      go: {context_map: {n: payload.n}}
+    transitions:
+      - {from: waiting, to: working, event: go}
+      - {from: working, to: waiting, event: job_done}
+      - {from: working, to: waiting, event: error}
+    actions:
+      working:
+        - {type: set_context, key: count, value: 0}
+"""
+
+
+def arithmetic_codes(*actions: str) -> list[str]:
+    """Codes of ``ARITHMETIC`` with these actions (YAML flow mappings) added."""
+    text = ARITHMETIC + "".join(f"        - {action}\n" for action in actions)
+    return [code for code in codes(text) if code == "SM206"]
+
+
+def bash(command: str, **options: object) -> str:
+    return json.dumps({"type": "bash", "command": command, **options})
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "[[ {n} -gt 3 ]] && echo big",
+        "echo $(( {event_data.payload.n} + 1 ))",
+        "let r={current_job.data.n}*2",
+        "(( {n|default:0} > 1 ))",
+        "s=abcdef; echo ${s:{n}:2}",
+        "a=(x y); echo ${a[{limit}]}",
+    ],
+)
+def test_sm206_a_value_from_outside_in_an_arithmetic_context(command: str) -> None:
+    assert arithmetic_codes(bash(command)) == ["SM206"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "[[ {count} -gt 3 ]]",  # set by the config itself
+        "echo $(( {stdout} + 1 ))",  # written by a bash action of the config
+        "echo $(( {event_data.payload.items|length} ))",  # always an integer
+        "test {n} -gt 3",  # test compares integers without evaluating them
+        "[[ {n} == 3 ]] && echo {n}",
+        "echo $(( {n|raw} ))",  # a trusted value, inserted as shell code
+    ],
+)
+def test_sm206_not_reported_for_values_the_config_answers_for(command: str) -> None:
+    assert arithmetic_codes(bash(command)) == []
+
+
+def test_sm206_one_finding_per_placeholder_and_none_with_quote_false() -> None:
+    assert arithmetic_codes(bash("echo $(( {n} + {n} )) $(( {n} ))")) == ["SM206"]
+    assert arithmetic_codes(bash("echo $(( {n} ))", quote=False)) == []
+
+
+def test_sm206_with_a_custom_action_only_payloads_and_job_data_are_reported() -> None:
+    custom = json.dumps({"type": "enrich"})
+    assert arithmetic_codes(custom, bash("echo $(( {limit} ))")) == []
+    assert arithmetic_codes(custom, bash("echo $(( {n} ))")) == ["SM206"]
 
 
 def test_every_rule_has_a_test_above() -> None:

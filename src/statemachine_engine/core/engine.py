@@ -43,11 +43,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..database.store import StoreReplaced
 from ..errors import (
     DeadEndError,
     MachineFailed,
     StateMachineError,
+    StoreReplaced,
     UnhandledFailure,
     UnknownStateError,
 )
@@ -914,6 +914,8 @@ class StateMachineEngine:
                     await self._settle()
         except asyncio.CancelledError:
             raise
+        except StoreReplaced as exc:  # the commit of a transition found the store gone
+            self.abort(exc)
         except BaseException as exc:  # a bug in the engine itself: stop loudly
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc

@@ -27,8 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..database.store import StoreReplaced
-from ..errors import MachineFailed, StateMachineError
+from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from .action_loader import ActionLoader
 from .loader import load_config
 from .model import MachineConfig

@@ -24,8 +24,9 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from ..errors import ActionError
+from ..errors import ShellValueError as ShellValueError  # re-exported: the older import path
 from . import shell_syntax
+from .shell_lexer import positions
 from .shell_syntax import Position
 
 _PLACEHOLDER = re.compile(
@@ -237,18 +238,6 @@ LARGE_VALUE_BYTES = 64 * 1024
 ENVIRONMENT_BUDGET_BYTES = 512 * 1024
 
 
-class ShellValueError(ActionError):
-    """A value cannot be written where its placeholder lands in a bash command.
-
-    Attributes:
-        placeholder: the placeholder as written, e.g. ``{n}``.
-    """
-
-    def __init__(self, placeholder: str, message: str) -> None:
-        self.placeholder = placeholder
-        super().__init__(message)
-
-
 def _check(placeholder: str, position: Position, text: str) -> str | None:
     """The text to write for an arithmetic value (None: not arithmetic); raise if unsafe."""
     if "\x00" in text:
@@ -405,7 +394,7 @@ def _render(
     pieces.append(template[last:])
     if not slots:
         return "".join(p for p in pieces if isinstance(p, str))
-    where = iter(shell_syntax.positions(shell_syntax.split(pieces)))
+    where = iter(positions(shell_syntax.split(pieces)))
     values = iter(slots)
     out: list[str] = []
     for piece in pieces:
@@ -415,3 +404,44 @@ def _render(
             placeholder, text = next(values)
             out.append(insert(placeholder, next(where), text))
     return "".join(out)
+
+
+class Landing(NamedTuple):
+    """Where a placeholder of a bash command lands, whatever its value (for linting).
+
+    Attributes:
+        placeholder: as written, e.g. ``{n|default:0}``.
+        path: its dotted path (``n``).
+        filters: the names of its filters, in order.
+        position: how bash reads a value written there.
+    """
+
+    placeholder: str
+    path: str
+    filters: tuple[str, ...]
+    position: Position
+
+
+def shell_landings(template: str) -> list[Landing]:
+    """Where each placeholder of a bash command lands, read without values.
+
+    ``{x|raw}`` placeholders are not listed (their values, unknown here, are read as
+    a plain word), nor those with an unknown filter (they stay as written).
+    """
+    pieces: list[str | shell_syntax.Slot] = []
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(template):
+        pieces.append(template[last : match.start()])
+        last = match.end()
+        filters = tuple(name for name, _ in _split_filters(match["filters"]))
+        if "raw" in filters:
+            pieces.append("x")
+        elif not set(filters) <= FILTERS.keys():
+            pieces.append(match[0])
+        else:
+            pieces.append(shell_syntax.SLOT)
+            found.append((match[0], match["path"], filters))
+    pieces.append(template[last:])
+    where = positions(shell_syntax.split(pieces))
+    return [Landing(*item, position) for item, position in zip(found, where, strict=True)]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .store import JobNotFound, Store, StoreError, StoreNotFound
+from ..errors import JobNotFound, StoreError, StoreNotFound
+from .store import Store
 
 if TYPE_CHECKING:
     from .models import (

@@ -44,9 +44,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
+from ..errors import StoreError
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
+from .models.machine_state import ErrorRecord, MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
 from .names import NAME_LEASE_SECONDS, refuse_if_held
 from .queries import load_queries, migrations
@@ -65,7 +66,6 @@ from .store import (
     DEFAULT_MAX_ATTEMPTS,
     RETRY_BACKOFF_CAP_SECONDS,
     RETRY_BACKOFF_SECONDS,
-    StoreError,
     WakeAddress,
 )
 
@@ -750,6 +750,13 @@ class PostgresStore:
             "state_history", [("machine_name", machine_name), ("at >=", since)], limit
         )
         return [record(TransitionRecord, row) for row in (await self._run(query, params)).rows]
+
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        params = {"machine": machine_name, "since": since, "limit": int(limit)}
+        rows = (await self._run(_Q["error_history"], params)).rows
+        return [record(ErrorRecord, row) for row in rows]
 
     # -- realtime events ----------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from ..errors import StoreError
 from ..messaging.wakeup import JOBS, REALTIME, TopicWaiters
 from .postgres import (
     RECONNECT_FIRST_DELAY_SECONDS,
@@ -33,7 +34,6 @@ from .postgres import (
     AsyncConnection,
     connect,
 )
-from .store import StoreError
 
 logger = logging.getLogger("statemachine_engine.postgres")
 

@@ -10,12 +10,13 @@ import json
 import logging
 from typing import Any, Protocol, TypeVar
 
-from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode, encode, sanitize
+from ..errors import JSONDataError, StoreError
+from ..jsondata import STORED_MAX_DEPTH, decode, encode, sanitize
 from .models.job import Job
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord
+from .models.machine_state import ErrorRecord, MachineStateRecord, TransitionRecord
 from .models.realtime_event import RealtimeEvent
-from .store import RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS, StoreError
+from .store import RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS
 
 
 class Row(Protocol):
@@ -106,7 +107,9 @@ def backoff_jitter() -> float:
     return random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
-_R = TypeVar("_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent)
+_R = TypeVar(
+    "_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent, ErrorRecord
+)
 
 
 def record(cls: type[_R], row: Row, **converted: Any) -> _R:

@@ -30,7 +30,7 @@ from ..messaging.wakeup import JOBS, REALTIME, Listener, WakeupListener, notify
 from ..settings import socket_dir, socket_dir_path
 from .models.job import Job, JobStatus
 from .models.machine_event import MachineEvent
-from .models.machine_state import MachineStateRecord, TransitionRecord, pid_alive
+from .models.machine_state import ErrorRecord, MachineStateRecord, TransitionRecord, pid_alive
 from .models.realtime_event import RealtimeEvent
 from .names import NAME_LEASE_SECONDS, refuse_if_held
 from .queries import latest_version, load_queries, migrations
@@ -44,12 +44,12 @@ from .rows import (
     record,
     retry_backoff,
 )
+from .sqlite_identity import SqliteIdentity, shm_unwritable
 from .store import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_ATTEMPTS,
     StoreError,
     StoreNotFound,
-    StoreReplaced,
     WakeAddress,
 )
 
@@ -78,55 +78,32 @@ class SqliteStore:
         #: Where this store's processes on this host bind their sockets.
         self.socket_dir = socket_dir_path(self.location)
         self._conn = self._open(create)
-        #: (device, inode) of the file and of its ``-shm`` as opened: see :meth:`check_identity`.
-        self._identity = self._files()
-        self._wal = _file_id(Path(f"{self.path}-wal"))
-        self._replaced: StoreReplaced | None = None
-
-    def _files(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-        return _file_id(self.path), _file_id(Path(f"{self.path}-shm"))
+        try:
+            self._identity = SqliteIdentity(self.path, self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def check_identity(self) -> None:
-        """Raise :class:`StoreReplaced` if the file (or its ``-shm``) at the store's path
-        is no longer the one this connection has open (deleted, or replaced by another),
-        or if the ``-shm`` can no longer be written.
+        """Raise :class:`StoreReplaced` if the file at the store's path is no longer the
+        store this connection has open (deleted, replaced, overwritten in place), or its
+        ``-shm`` can no longer be written: :mod:`.sqlite_identity`. A ``stat`` or two, an
+        ``access`` and one page read: cheap enough for the inbox watch's tick."""
+        self._identity.check()
 
-        Writes would go on into the deleted file, and other processes would use the new
-        one (or a new ``-shm`` beside the old WAL, which corrupts it); an unwritable
-        ``-shm`` ends in SIGBUS at SQLite's next write to its mapping. Two ``stat`` calls
-        and an ``access``: cheap enough for the inbox watch's tick.
-        """
-        if self._replaced is not None:
-            raise self._replaced
-        database, shm = self._files()
-        if self._identity[1] is None:  # not in WAL mode (a file system without it)
-            shm = None
-        if database == self._identity[0] and shm == self._identity[1]:
-            if shm is not None and not os.access(f"{self.path}-shm", os.W_OK):
-                self._replaced = StoreReplaced(self.location, message=_shm_unwritable(self.path))
-                raise self._replaced
-            return
-        self._replaced = StoreReplaced(
-            self.location, "" if database != self._identity[0] else " (its -shm file)"
-        )
-        self._detach()
-        raise self._replaced
+    def _usable(self) -> None:
+        """Nothing is read from or written to a file known to be no longer this store."""
+        if self._identity.lost is not None:
+            raise self._identity.lost
 
-    def _detach(self) -> None:
-        """Leave the path to whatever file is there now.
-
-        Our WAL is checkpointed into the file we have open (complete, if it was only
-        moved aside), then our ``-wal`` and ``-shm`` are removed from beside the new file
-        if they are still there: whoever opened the new file next would otherwise apply
-        our WAL to it, overwriting it with pages of the old database.
-        """
-        with contextlib.suppress(sqlite3.Error):  # if nothing can be saved, the files still go
-            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
-        for suffix, identity in (("-wal", self._wal), ("-shm", self._identity[1])):
-            leftover = Path(f"{self.path}{suffix}")
-            if identity is not None and _file_id(leftover) == identity:
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+    def _failed(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """Our error for a failed statement: :class:`StoreReplaced` when the file is no
+        longer this store or is damaged (an overwrite often shows first as "database
+        disk image is malformed", "no such table"...), else a :class:`StoreError`."""
+        replaced = self._identity.after_error(exc)
+        if replaced is not None:
+            return replaced
+        return StoreError(f"{what}: {exc}", location=self.location)
 
     # -- connection ---------------------------------------------------------------
 
@@ -143,7 +120,7 @@ class SqliteStore:
             shm = f"{self.path}-shm"
             if os.path.lexists(shm) and not os.access(shm, os.W_OK):
                 # SQLite would fail on it later, or die of SIGBUS with no word.
-                raise StoreError(_shm_unwritable(self.path, running=False))
+                raise StoreError(shm_unwritable(self.path, running=False))
             conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
@@ -197,9 +174,16 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if version < latest_version("sqlite"):
+            # Into the file at once, the store's identity with it: until its page is in
+            # the file, a copy over the file cannot be told (sqlite_identity). A few pages
+            # for a new store; a FULL checkpoint waits out readers of older snapshots.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(FULL)")
 
     async def close(self) -> None:
         self._conn.close()
+        self._identity.close()  # after the connection: see sqlite_identity._descriptors
 
     async def listener(self) -> Listener:
         return WakeupListener.shared(socket_dir(self.location))
@@ -211,29 +195,32 @@ class SqliteStore:
         """SQLite's ``data_version``: changes whenever another connection commits.
 
         Raises:
-            StoreReplaced: the file was deleted or replaced (:meth:`check_identity`).
+            StoreReplaced: the file was deleted, replaced or overwritten
+                (:meth:`check_identity`).
         """
         self.check_identity()
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
-            raise StoreError(f"query failed: {exc}", location=self.location) from exc
+            raise self._failed(exc, "query failed") from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction (atomic across processes)."""
+        self._usable()
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write: {exc}", location=self.location) from exc
+            raise self._failed(exc, "cannot write") from exc
         try:
             yield conn
             conn.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"write failed: {exc}", location=self.location) from exc
+                with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                    conn.execute("ROLLBACK")
+            raise self._failed(exc, "write failed") from exc
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -242,10 +229,11 @@ class SqliteStore:
     def _read(
         self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()
     ) -> list[sqlite3.Row]:
+        self._usable()
         try:
             return self._conn.execute(query, params).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"query failed: {exc}", location=self.location) from exc
+            raise self._failed(exc, "query failed") from exc
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -754,6 +742,12 @@ class SqliteStore:
         )
         return [record(TransitionRecord, row) for row in self._read(query, params)]
 
+    async def error_history(
+        self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
+    ) -> list[ErrorRecord]:
+        params = {"machine": machine_name, "since": since, "limit": int(limit)}
+        return [record(ErrorRecord, row) for row in self._read(_Q["error_history"], params)]
+
     # -- realtime events ---------------------------------------------------------------
 
     async def record_realtime(self, machine_name: str, event_type: str, payload: Any) -> int:
@@ -837,23 +831,6 @@ def _newest_first(
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return query, params
-
-
-def _shm_unwritable(path: Path, *, running: bool = True) -> str:
-    when = "became unwritable while this machine ran" if running else "cannot be written"
-    return (
-        f"the store {path}: its shared-memory file {path}-shm {when} (read-only, "
-        "immutable or another user's?); every process of the store must write it: fix it "
-        "(chmod u+w, chattr -i) or remove it while no process uses the store"
-    )
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _create_private(path: Path) -> None:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from .._version import __version__
 from ..database.models.job import JobStatus
-from ..jsondata import MAX_DEPTH, JSONDataError, decode, sanitize
+from ..jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
 from . import stream
 from .diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MACHINE_HISTORY = 100
-#: The largest request body accepted (an event and its payload).
-MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_NAME = 200
 CONTROL_SOURCE = "statemachine-ui"
 
@@ -230,16 +228,23 @@ def _limit(request: Request) -> int:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's body: a JSON object within the bounds of every JSON the engine takes
+    in (:mod:`..jsondata`; :data:`MAX_BYTES` of text, so an event's payload may be as
+    large as one ``statemachine-db send-event --payload-file`` sends). 413 beyond.
+
+    The body is read into one buffer that grows in place (``bytes`` joined chunk by chunk
+    would copy all that came before at every chunk) and decoded straight from it.
+    """
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise HTTPException(415, "send the body as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    data = b""
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BYTES:
+        raise _too_large()
+    data = bytearray()
     async for chunk in request.stream():
         data += chunk
-        if len(data) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if len(data) > MAX_BYTES:
+            raise _too_large()
     try:
         body = decode(data, what="the body", max_depth=MAX_DEPTH + 1)  # + the envelope
     except JSONDataError as exc:
@@ -247,6 +252,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPException(400, "the body must be a JSON object")
     return body
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(
+        413, f"the body is larger than {MAX_BYTES} bytes ({MAX_BYTES >> 20} MiB), the limit"
+    )
 
 
 ROUTES = [

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._version import __version__
+from ..jsondata import MAX_BYTES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -172,7 +173,12 @@ PATHS: dict[str, Any] = {
                     }
                 },
             },
-            "responses": {**_CONTROL, "200": _json(_ref("Sent")), "400": _ERROR},
+            "responses": {
+                **_CONTROL,
+                "200": _json(_ref("Sent")),
+                "400": _ERROR,
+                "413": _json(_ref("Error"), f"The body is larger than {MAX_BYTES} bytes"),
+            },
         }
     },
     "/api/jobs": {

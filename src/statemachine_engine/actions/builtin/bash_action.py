@@ -8,6 +8,8 @@ Options:
         a variable name a plain name, else the action returns its error event
         (:class:`~...core.interpolation.ShellValueError`). ``{x|raw}`` inserts a
         trusted value verbatim and ``quote: false`` does so for the whole command.
+        A command text over 64 KiB (long ``{x|raw}`` values, say) runs from a
+        private file that ``bash -c`` sources, since argv cannot hold it.
     timeout: seconds before the whole process group is killed (default 300).
     cwd: working directory. env: extra environment variables (mapping).
     success: event on exit status 0 (default ``job_done``).
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import signal
 import tempfile
@@ -45,6 +48,9 @@ DEFAULT_TIMEOUT_SECONDS = 300.0
 TIMEOUT_EXIT_CODE = 124
 KILL_GRACE_SECONDS = 2.0
 MAX_CAPTURE_BYTES = 1024 * 1024
+#: Linux refuses one argument over 128 KiB (E2BIG): a command text longer than this, in
+#: bytes (with ``{x|raw}`` values written in, say), runs from a file instead.
+LARGE_COMMAND_BYTES = 64 * 1024
 
 
 class BashAction(BaseAction):
@@ -80,7 +86,8 @@ class BashAction(BaseAction):
         if not isinstance(extra_env, Mapping):
             raise ValueError("bash 'env' must be a mapping of variable names to values")
 
-        with _value_files(prepared.files) as file_env:
+        # Values too large for the environment: the command reads each file named there.
+        with _private_files(prepared.files, "statemachine-values-") as file_env:
             result = await run_command(
                 prepared.command,
                 timeout=timeout,
@@ -132,25 +139,29 @@ class BashAction(BaseAction):
 
 
 @contextlib.contextmanager
-def _value_files(files: Mapping[str, str]) -> Iterator[dict[str, str]]:
-    """Write values too large for the environment to owner-only files, removed after.
-
-    Yields the environment naming each file (the command reads them itself).
-    """
-    if not files:
+def _private_files(contents: Mapping[str, str], prefix: str) -> Iterator[dict[str, str]]:
+    """Write each text to an owner-only file named by its key (a name of ours, never
+    data), all removed on the way out however it goes. Yields the paths by key."""
+    if not contents:
         yield {}
         return
-    directory = tempfile.mkdtemp(prefix="statemachine-values-")  # mode 0700
+    directory = tempfile.mkdtemp(prefix=prefix)  # mode 0700
     try:
         paths: dict[str, str] = {}
-        for index, (variable, value) in enumerate(files.items()):
-            path = os.path.join(directory, str(index))
-            with open(path, "x", encoding="utf-8", errors="surrogateescape") as handle:
-                handle.write(value)
-            paths[variable] = path
+        for key, text in contents.items():
+            path = os.path.join(directory, key)
+            with open(
+                path, "x", encoding="utf-8", errors="surrogateescape", opener=_owner_only
+            ) as handle:
+                handle.write(text)
+            paths[key] = path
         yield paths
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _owner_only(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 class CommandResult(NamedTuple):
@@ -174,12 +185,28 @@ async def run_command(
     calling task is cancelled (the machine left the state). When this process dies the
     shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
-    :mod:`...core.process_groups`).
+    :mod:`...core.process_groups`). A command text over :data:`LARGE_COMMAND_BYTES`
+    runs from an owner-only file, removed when the command ends.
     """
-    if on_start is not None:
-        # The command waits until its group is recorded: a machine killed in between
-        # cannot leave behind something nobody knows about.
-        command = _GATE + command
+    large = len(command.encode("utf-8", "surrogateescape")) > LARGE_COMMAND_BYTES
+    with _private_files({"command": command} if large else {}, "statemachine-command-") as files:
+        if files:
+            # Sourced by `bash -c`, so that $0 and "$@" stay as for a command text.
+            command = ". " + shlex.quote(files["command"])
+        if on_start is not None:
+            # The command waits until its group is recorded: a machine killed in between
+            # cannot leave behind something nobody knows about.
+            command = _GATE + command
+        return await _run(command, timeout, cwd, env, on_start)
+
+
+async def _run(
+    command: str,
+    timeout: float,
+    cwd: str | None,
+    env: Mapping[str, Any] | None,
+    on_start: Callable[[int], Awaitable[None]] | None,
+) -> CommandResult:
     full_env = None
     if env:
         full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
@@ -232,8 +259,7 @@ async def run_command(
 
 
 #: Put before a command (on its first line, so that $LINENO is kept) to make it wait for
-#: :func:`_open_gate`; its stdin is then
-#: /dev/null as for any other command.
+#: :func:`_open_gate`; its stdin is then /dev/null as for any other command.
 _GATE = "IFS= read -r _ || exit 1; exec </dev/null; "
 
 

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from .base import BaseModel
+
+
+class EventStatus:
+    """The statuses of an event in a machine's inbox.
+
+    ``pending`` until the machine consumes it (``processed``) or refuses it (``dropped``,
+    with the reason).
+    """
+
+    PENDING: Final = "pending"
+    PROCESSED: Final = "processed"
+    DROPPED: Final = "dropped"
+    ALL: Final = ("pending", "processed", "dropped")
+    HANDLED: Final = ("processed", "dropped")
 
 
 class MachineEvent(NamedTuple):

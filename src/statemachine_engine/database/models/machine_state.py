@@ -99,6 +99,32 @@ class TransitionRecord(NamedTuple):
         return self._asdict()
 
 
+#: The kinds of :class:`ErrorRecord`.
+ERROR_TRANSITION = "transition"
+DEAD_JOB = "dead_job"
+
+
+class ErrorRecord(NamedTuple):
+    """One entry of the error history: a transition on an error event (``error``, or one
+    ending in ``_failed`` or ``error``) or a job that died.
+
+    ``machine`` is the machine that made the transition, or the one that last held the
+    dead job; ``at`` is when the transition happened or the job died.
+    """
+
+    kind: str
+    at: float
+    machine: str | None
+    job_id: str | None
+    event: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
 class MachineStateModel(BaseModel):
     """Read machines' states and history."""
 

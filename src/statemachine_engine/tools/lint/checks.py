@@ -26,6 +26,7 @@ from ...core.transitions import TransitionTable
 from .catalogue import traits_of, written_keys
 from .context import LintContext
 from .findings import Finding, finding
+from .shell_checks import check_arithmetic_placeholders
 
 Check = Callable[[MachineConfig, LintContext], Iterator[Finding]]
 
@@ -408,6 +409,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("SM203", check_unhandled_results),
     ("SM204", check_duplicate_transitions),
     ("SM205", check_placeholders),
+    ("SM206", check_arithmetic_placeholders),
 )
 
 

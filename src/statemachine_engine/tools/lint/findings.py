@@ -34,6 +34,7 @@ RULES: dict[str, Rule] = {
         Rule("SM203", WARNING, "success:/error: event with no transition"),
         Rule("SM204", WARNING, "duplicate transition"),
         Rule("SM205", WARNING, "placeholder that no context key can fill"),
+        Rule("SM206", WARNING, "placeholder from outside the config in a bash arithmetic context"),
     )
 }
 

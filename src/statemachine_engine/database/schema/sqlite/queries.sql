@@ -211,6 +211,37 @@ WHERE machine_name = :machine_name;
 -- name: load_machine
 SELECT * FROM machine_state WHERE machine_name = :machine_name;
 
+-- name: error_history
+-- `statemachine-db error-history`: transitions on an error event (`error`, or ending in
+-- `_failed` or `error`; compared case-sensitively) and dead jobs with the machine that last
+-- held each, newest first. A NULL machine or since is no filter. Each part reads newest
+-- first until it has `limit` rows; at equal times a transition comes first.
+SELECT * FROM (
+    SELECT 'transition' AS kind, at, machine_name AS machine, job_id, event, from_state,
+           to_state, NULL AS error, 0 AS kind_order, id
+    FROM state_history
+    WHERE (substr(event, -7) = '_failed' OR substr(event, -5) = 'error')
+      AND (:machine IS NULL OR machine_name = :machine)
+      AND (:since IS NULL OR at >= :since)
+    ORDER BY id DESC LIMIT :limit
+)
+UNION ALL
+SELECT * FROM (
+    SELECT 'dead_job' AS kind, at, machine, job_id, NULL AS event, NULL AS from_state,
+           NULL AS to_state, error, 1 AS kind_order, id
+    FROM (
+        SELECT coalesce(completed_at, updated_at) AS at, job_id, error, id,
+               (SELECT worker FROM job_history
+                WHERE job_history.job_id = jobs.job_id AND worker <> ''
+                ORDER BY job_history.id DESC LIMIT 1) AS machine
+        FROM jobs WHERE status = 'dead'
+    )
+    WHERE (:machine IS NULL OR machine = :machine) AND (:since IS NULL OR at >= :since)
+    ORDER BY at DESC, id DESC LIMIT :limit
+)
+ORDER BY at DESC, kind_order, id DESC
+LIMIT :limit;
+
 -- name: insert_realtime
 INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
 VALUES (:machine_name, :event_type, :payload, :now);
@@ -230,3 +261,10 @@ RETURNING attempts;
 -- so that a restart can end what a killed machine left running.
 UPDATE machine_state SET context = json_set(context, '$._engine_action_group', json(:group))
 WHERE machine_name = :machine_name;
+
+-- name: store_identity
+-- The store's identity and where it lies in the file: its table's only page (offset =
+-- (rootpage - 1) * page_size). See sqlite_identity.py.
+SELECT store_identity.id, sqlite_master.rootpage, (SELECT page_size FROM pragma_page_size())
+FROM store_identity, sqlite_master
+WHERE sqlite_master.type = 'table' AND sqlite_master.name = 'store_identity';
