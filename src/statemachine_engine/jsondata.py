@@ -25,7 +25,7 @@ import sys
 from itertools import accumulate
 from typing import Any
 
-from .errors import StateMachineError
+from .errors import JSONDataError as JSONDataError  # re-exported: the older import path
 
 #: Deepest nesting of arrays and objects accepted in a JSON value.
 MAX_DEPTH = 100
@@ -41,19 +41,6 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _LONG_DIGITS = re.compile(r"\d{300}")
 _PAIRS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-
-
-class JSONDataError(StateMachineError, ValueError):
-    """A JSON text or value is outside the bounds (too deep, too large, not strict).
-
-    Attributes:
-        bounded: True when refused for a bound (depth, size, NaN...), False when the
-            text is simply not JSON.
-    """
-
-    def __init__(self, message: str, *, bounded: bool = True) -> None:
-        super().__init__(message)
-        self.bounded = bounded
 
 
 def _refuse_constant(name: str) -> Any:

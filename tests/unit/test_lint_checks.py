@@ -80,6 +80,41 @@ def test_sm101_without_states_a_state_that_is_only_a_target_is_undefined() -> No
     assert lint(text.replace("complete,", "completed,")) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("initial_state: x\nstates: [a]\ntransitions: []\n", 1),
+        ("initial_state: a\nstates: [a]\nactions:\n  b:\n    - {type: log}\n", 5),
+        (
+            "initial_state: a\nstates: [a]\ngroups: {IDLE: [a, b]}\n"
+            "transitions:\n  - {from: a, to: a, event: go}\n",
+            3,
+        ),
+    ],
+    ids=["initial-state", "actions", "groups"],
+)
+def test_sm101_every_unlisted_state_the_loader_rejects(text: str, line: int) -> None:
+    assert load_code(text) == ("SM101", line)
+
+
+def test_the_rule_is_the_one_the_error_carries_not_guessed_from_its_words() -> None:
+    # A state named like the words of another rejection is still only listed twice.
+    text = 'initial_state: a\nstates: [a, "names unknown state", "names unknown state"]\n'
+    assert load_code(text) == ("SM001", 2)
+    found = load_error_finding(ConfigError("anything at all", rule="SM103", line=7), "m.yaml")
+    assert (found.code, found.message, found.position.line) == ("SM103", "anything at all", 7)
+
+
+def test_the_loader_rules_are_in_the_table() -> None:
+    from statemachine_engine.core import loader
+    from statemachine_engine.errors import LOAD_RULE, UNKNOWN_ACTION_RULE
+
+    assert RULES[LOAD_RULE].title == "the config cannot be loaded"
+    assert RULES[UNKNOWN_ACTION_RULE].title == "unknown action type"
+    assert RULES[loader.UNDEFINED_STATE_RULE].title == "a transition names an undefined state"
+    assert RULES[loader.MALFORMED_TIMEOUT_RULE].title == "malformed timeout"
+
+
 # --- SM102 unknown action types -------------------------------------------------------
 
 
@@ -101,6 +136,11 @@ def test_sm102_the_activity_log_alias_is_known() -> None:
 def test_sm103_the_loader_rejects_an_unusable_timeout_event() -> None:
     text = "initial_state: a\ntransitions:\n  - {from: a, to: b, event: timeout(soon)}\n"
     assert load_code(text) == ("SM103", 3)
+
+
+def test_sm103_the_loader_rejects_an_unusable_timeout_in_events() -> None:
+    text = "initial_state: a\nevents: [go, timeout(0)]\ntransitions: []\n"
+    assert load_code(text) == ("SM103", 2)
 
 
 @pytest.mark.parametrize("event", ["Timeout(5)", "TIMEOUT(5)", "timeout[5]"])

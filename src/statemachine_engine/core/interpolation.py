@@ -24,7 +24,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-from ..errors import ActionError
+from ..errors import ShellValueError as ShellValueError  # re-exported: the older import path
 from . import shell_syntax
 from .shell_lexer import positions
 from .shell_syntax import Position
@@ -236,18 +236,6 @@ SHELL_FILE_PREFIX = "_SM_FILE_"
 LARGE_VALUE_BYTES = 64 * 1024
 #: Once the values in the environment add up to this, the next ones go through files.
 ENVIRONMENT_BUDGET_BYTES = 512 * 1024
-
-
-class ShellValueError(ActionError):
-    """A value cannot be written where its placeholder lands in a bash command.
-
-    Attributes:
-        placeholder: the placeholder as written, e.g. ``{n}``.
-    """
-
-    def __init__(self, placeholder: str, message: str) -> None:
-        self.placeholder = placeholder
-        super().__init__(message)
 
 
 def _check(placeholder: str, position: Position, text: str) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, UnknownActionError
+from ..errors import LOAD_RULE, ConfigError, MalformedTimeout, UnknownActionError
 from .model import (
     DEFAULT_TERMINAL_STATES,
     WILDCARD,
@@ -22,7 +22,7 @@ from .model import (
     Position,
     Transition,
 )
-from .transitions import MalformedTimeout, parse_timeout
+from .transitions import parse_timeout
 
 if TYPE_CHECKING:
     from .yaml_source import YamlDocument, YamlPath
@@ -32,6 +32,12 @@ SOURCE_HASH_LENGTH = 16
 
 #: Given an action type, whether something provides it (see ``ActionLoader.is_known``).
 ActionTypeCheck = Callable[[str], bool]
+
+#: The lint rules of the loader's own rejections, carried by the ConfigError it raises
+#: (``statemachine-validate`` reports them; their table is ``tools.lint.findings.RULES``).
+#: Anything else it rejects breaks :data:`~statemachine_engine.errors.LOAD_RULE`.
+UNDEFINED_STATE_RULE = "SM101"
+MALFORMED_TIMEOUT_RULE = "SM103"
 
 
 def load_config(
@@ -140,9 +146,11 @@ class _ConfigBuilder:
     def pos(self, at: YamlPath) -> Position:
         return Position(self.path, self.doc.line_of(at), self.doc.column_of(at))
 
-    def error(self, message: str, at: YamlPath = ()) -> ConfigError:
+    def error(self, message: str, at: YamlPath = (), *, rule: str = LOAD_RULE) -> ConfigError:
         line = self.doc.line_of(at) if at else 1
-        return ConfigError(message, path=self.path, line=line, column=self.doc.column_of(at))
+        return ConfigError(
+            message, path=self.path, line=line, column=self.doc.column_of(at), rule=rule
+        )
 
     def string(self, value: Any, at: YamlPath, what: str) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, list | dict):
@@ -239,6 +247,7 @@ class _ConfigBuilder:
             raise self.error(
                 f"initial_state {initial!r} is not listed in states: {declared}",
                 ("initial_state",),
+                rule=UNDEFINED_STATE_RULE,
             )
         for transition in transitions:
             for role, state in (("from", transition.source), ("to", transition.target)):
@@ -250,6 +259,7 @@ class _ConfigBuilder:
                         path=self.path,
                         line=transition.position.line,
                         column=transition.position.column,
+                        rule=UNDEFINED_STATE_RULE,
                     )
         for state, specs in actions.items():
             if state not in known:
@@ -258,6 +268,7 @@ class _ConfigBuilder:
                     f"actions are given for state {state!r}, which is not listed in states:",
                     path=self.path,
                     line=self.doc.line_of(("actions", state)) or line,
+                    rule=UNDEFINED_STATE_RULE,
                 )
 
     def transitions(self, data: dict[str, Any]) -> list[Transition]:
@@ -285,7 +296,7 @@ class _ConfigBuilder:
             try:
                 timeout = parse_timeout(event)
             except MalformedTimeout as exc:
-                raise self.error(str(exc), (*at, "event")) from exc
+                raise self.error(str(exc), (*at, "event"), rule=MALFORMED_TIMEOUT_RULE) from exc
             sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
             for source_index, source in enumerate(sources):
                 where = (
@@ -377,7 +388,7 @@ class _ConfigBuilder:
         try:
             parse_timeout(name)
         except MalformedTimeout as exc:
-            raise self.error(str(exc), at) from exc
+            raise self.error(str(exc), at, rule=MALFORMED_TIMEOUT_RULE) from exc
 
     def final_states(self, data: dict[str, Any]) -> frozenset[str]:
         raw = data.get("final")
@@ -402,7 +413,11 @@ class _ConfigBuilder:
             for index, member in enumerate(members):
                 state = self.string(member, (*at, index), "a group member")
                 if state not in states:
-                    raise self.error(f"group {group!r} names unknown state {state!r}", (*at, index))
+                    raise self.error(
+                        f"group {group!r} names unknown state {state!r}",
+                        (*at, index),
+                        rule=UNDEFINED_STATE_RULE,
+                    )
                 groups[state] = str(group)
         return groups
 

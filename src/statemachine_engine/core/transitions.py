@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from ..errors import MalformedTimeout as MalformedTimeout  # re-exported: the older path
 from .model import Transition
 
 # Anything that starts like a timeout is one, so that a typo is an error rather than an
@@ -20,10 +21,6 @@ from .model import Transition
 _TIMEOUT = re.compile(r"timeout\s*\(")
 _DURATION = re.compile(r"timeout\((?P<value>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h)?\)", re.ASCII)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-class MalformedTimeout(ValueError):
-    """``timeout(...)`` whose duration is not a positive number of seconds."""
 
 
 def is_timeout_event(event: str) -> bool:

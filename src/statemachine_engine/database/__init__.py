@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .store import JobNotFound, OperatorStore, Store, StoreError, StoreNotFound
+from ..errors import JobNotFound, StoreError, StoreNotFound
+from .store import OperatorStore, Store
 
 if TYPE_CHECKING:
     from .models import (

@@ -8,15 +8,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import StoreError
 from ._connector import Operations, first
 from .models.machine_state import pid_alive
 from .names import NAME_LEASE_SECONDS, refuse_if_held
-from .records import MachineEvent, MachineStateRecord
+from .records import EventStatus, MachineEvent, MachineStateRecord
 from .rows import Row, dumps, dumps_lenient, event_record, machine_record
-from .store import StoreError, WakeAddress
-
-#: What :meth:`MachineOperations.mark_events` may set an event to.
-EVENT_STATUSES = ("pending", "processed", "dropped")
+from .store import WakeAddress
 
 
 class MachineOperations(Operations):
@@ -75,7 +73,7 @@ class MachineOperations(Operations):
     async def mark_events(
         self, ids: Sequence[int], status: str, *, reason: str | None = None
     ) -> int:
-        if status not in EVENT_STATUSES:
+        if status not in EventStatus.ALL:
             raise StoreError(f"unknown event status {status!r}")
         if not ids:
             return 0

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import StoreError
 from ._connector import Operations, first
 from .records import (
     ErrorRecord,
@@ -18,7 +19,6 @@ from .records import (
     TransitionRecord,
 )
 from .rows import event_record, machine_record, realtime_record, record
-from .store import StoreError
 
 
 class OperatorOperations(Operations):
@@ -110,29 +110,12 @@ class OperatorOperations(Operations):
     async def error_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[ErrorRecord]:
-        params = {"machine_name": machine_name, "since": since, "limit": int(limit)}
-        transitions = (await self._run("error_transitions", params)).rows
-        dead = (await self._run("dead_jobs", params)).rows
-        entries = [
-            ErrorRecord(
-                "transition",
-                float(row["at"]),
-                row["machine_name"],
-                row["job_id"],
-                event=row["event"],
-                from_state=row["from_state"],
-                to_state=row["to_state"],
+        rows = (
+            await self._run(
+                "error_history", {"machine": machine_name, "since": since, "limit": int(limit)}
             )
-            for row in transitions
-        ]
-        entries.extend(
-            ErrorRecord(
-                "dead_job", float(row["at"]), row["last_worker"], row["job_id"], error=row["error"]
-            )
-            for row in dead
-        )
-        entries.sort(key=lambda entry: entry.at, reverse=True)
-        return entries[:limit]
+        ).rows
+        return [record(ErrorRecord, row) for row in rows]
 
     # -- realtime events ----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import StoreError
 from ._connector import Operations, first
 from .records import Job
 from .rows import backoff_jitter, dumps, job_record
@@ -21,7 +22,6 @@ from .store import (
     DEFAULT_MAX_ATTEMPTS,
     RETRY_BACKOFF_CAP_SECONDS,
     RETRY_BACKOFF_SECONDS,
-    StoreError,
 )
 
 #: After this many doublings the retry backoff reaches its cap (``retry_backoff`` in

@@ -41,6 +41,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 
+from ..errors import StoreError
 from ._connector import Result
 from .postgres_connection import (
     AsyncConnection,
@@ -51,7 +52,6 @@ from .postgres_connection import (
 )
 from .queries import load_queries, migrations
 from .sql_store import SqlStore
-from .store import StoreError
 
 if TYPE_CHECKING:
     from .postgres_listener import PostgresListener

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
-from .store import StoreError
+from ..errors import StoreError
 
 logger = logging.getLogger("statemachine_engine.postgres")
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import psycopg
 
+from ..errors import StoreError
 from .postgres_connection import AsyncConnection, connect, reopen
-from .store import StoreError
 from .wakeup import JOBS, REALTIME, TopicWaiters
 
 logger = logging.getLogger("statemachine_engine.postgres")

@@ -69,6 +69,20 @@ class Job(NamedTuple):
         return self._asdict()
 
 
+class EventStatus:
+    """The statuses of an event in a machine's inbox.
+
+    ``pending`` until the machine consumes it (``processed``) or refuses it (``dropped``,
+    with the reason).
+    """
+
+    PENDING: Final = "pending"
+    PROCESSED: Final = "processed"
+    DROPPED: Final = "dropped"
+    ALL: Final = ("pending", "processed", "dropped")
+    HANDLED: Final = ("processed", "dropped")
+
+
 class MachineEvent(NamedTuple):
     """One event addressed to a machine."""
 
@@ -143,19 +157,26 @@ class RealtimeEvent(NamedTuple):
         return self._asdict()
 
 
-class ErrorRecord(NamedTuple):
-    """One error in a store's history: a transition on an error event, or a dead job."""
+#: The kinds of :class:`ErrorRecord`.
+ERROR_TRANSITION = "transition"
+DEAD_JOB = "dead_job"
 
-    #: ``transition`` or ``dead_job``.
+
+class ErrorRecord(NamedTuple):
+    """One entry of the error history: a transition on an error event (``error``, or one
+    ending in ``_failed`` or ``error``) or a job that died.
+
+    ``machine`` is the machine that made the transition, or the one that last held the
+    dead job; ``at`` is when the transition happened or the job died.
+    """
+
     kind: str
     at: float
-    #: The machine that made the transition, or the last that held the job.
     machine: str | None
     job_id: str | None
     event: str | None = None
     from_state: str | None = None
     to_state: str | None = None
-    #: Why the job died.
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,9 +11,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
-from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode, encode, sanitize
-from .records import Job, MachineEvent, MachineStateRecord, RealtimeEvent, TransitionRecord
-from .store import StoreError
+from ..errors import JSONDataError, StoreError
+from ..jsondata import STORED_MAX_DEPTH, decode, encode, sanitize
+from .records import (
+    ErrorRecord,
+    Job,
+    MachineEvent,
+    MachineStateRecord,
+    RealtimeEvent,
+    TransitionRecord,
+)
 
 
 class Row(Protocol):
@@ -100,7 +107,9 @@ def backoff_jitter() -> float:
     return random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
-_R = TypeVar("_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent)
+_R = TypeVar(
+    "_R", Job, MachineEvent, MachineStateRecord, TransitionRecord, RealtimeEvent, ErrorRecord
+)
 
 
 def record(cls: type[_R], row: Row, **converted: Any) -> _R:

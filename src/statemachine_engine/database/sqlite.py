@@ -30,12 +30,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoreError, StoreNotFound
 from ..settings import socket_dir, socket_dir_path
 from ._connector import Result
 from .queries import Query, latest_version, load_queries, migrations, statements_of
 from .sql_store import SqlStore
 from .sqlite_identity import SqliteIdentity, shm_unwritable
-from .store import StoreError, StoreNotFound
 from .wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"

@@ -35,8 +35,8 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
+from ..errors import StoreError, StoreReplaced
 from .queries import load_queries
-from .store import StoreError, StoreReplaced
 
 _Q = load_queries("sqlite")
 #: SQLite's primary result codes for a file that is not (or no longer) a sound database.

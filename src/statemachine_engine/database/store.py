@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ..errors import StateMachineError
+from ..errors import JobNotFound as JobNotFound  # re-exported: the older import path
+from ..errors import StoreError as StoreError
+from ..errors import StoreNotFound as StoreNotFound
+from ..errors import StoreReplaced as StoreReplaced
 from .records import (
     ErrorRecord,
     Job,
@@ -39,43 +42,6 @@ class WakeAddress(NamedTuple):
 
     path: str
     host: str
-
-
-class StoreError(StateMachineError):
-    """The store cannot be opened or used (carries the database location)."""
-
-    def __init__(self, message: str, *, location: str | None = None) -> None:
-        self.location = location
-        super().__init__(f"{location}: {message}" if location else message)
-
-
-class JobNotFound(StoreError):
-    """No job has that id."""
-
-
-class StoreNotFound(StoreError):
-    """A command that only reads found no store where it looked (it never creates one)."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(
-            f"no store at {location}: nothing has run here yet; point to one with "
-            "--db PATH or STATEMACHINE_DB"
-        )
-        self.location = location
-
-
-class StoreReplaced(StoreError):
-    """The SQLite file a running process has open was deleted, replaced or overwritten
-    under it, or became unreadable (or its ``-shm`` file can no longer be written)."""
-
-    def __init__(self, location: str, what: str = "", *, message: str | None = None) -> None:
-        super().__init__(
-            message
-            or f"the store {location}{what} was deleted or replaced while this machine ran; "
-            "what it would write now would be lost and events sent to the new file would "
-            "wait unseen, so it stops: restore the file or start the machines again"
-        )
-        self.location = location
 
 
 class Store(Protocol):
@@ -343,8 +309,13 @@ class OperatorStore(Store, Protocol):
     async def error_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[ErrorRecord]:
-        """The newest errors (of ``machine_name``, since ``since``): transitions on an
-        error event (``error``, ``*_failed``, ``*error``) and dead jobs, newest first."""
+        """The newest errors, newest first: transitions on an error event (``error``, or
+        ending in ``_failed`` or ``error``) and dead jobs, in one query.
+
+        ``machine_name`` keeps the transitions of that machine and the dead jobs it held
+        last; ``since`` (epoch s) keeps what happened from then on. At equal times a
+        transition comes before a dead job.
+        """
 
     # -- realtime events --------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..database import delivery
-from ..errors import MachineAlreadyRunning, StateMachineError
+from ..errors import JSONDataError, MachineAlreadyRunning, StateMachineError
 from ..files import check_directory, clear_socket_path, open_lock
-from ..jsondata import MAX_DEPTH, JSONDataError, decode
+from ..jsondata import MAX_DEPTH, decode
 
 logger = logging.getLogger("statemachine_engine.control")
 

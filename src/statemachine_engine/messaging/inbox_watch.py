@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..database.store import StoreReplaced
+from ..errors import StoreReplaced
 
 if TYPE_CHECKING:
     from ..database.store import Store

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..database.store import StoreError
-from ..jsondata import MAX_DEPTH, JSONDataError, check, lenient_text, sanitize
+from ..errors import JSONDataError, StoreError
+from ..jsondata import MAX_DEPTH, check, lenient_text, sanitize
 
 if TYPE_CHECKING:
     from ..core.engine import StateMachineEngine

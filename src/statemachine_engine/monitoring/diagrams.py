@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..errors import DiagramNotFound as DiagramNotFound  # re-exported: the older path
+from ..errors import DiagramUnavailable as DiagramUnavailable
 from ..errors import StateMachineError
 from ..jsondata import decode
 
@@ -23,14 +25,6 @@ _SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages
 #: How deep below the project root config files are looked for.
 MAX_SEARCH_DEPTH = 4
 CONFIG_SUFFIXES = (".yaml", ".yml")
-
-
-class DiagramNotFound(StateMachineError):
-    """No diagram files and no config file for that stem."""
-
-
-class DiagramUnavailable(StateMachineError):
-    """The diagram generator could not draw this config."""
 
 
 def valid_stem(stem: str) -> bool:

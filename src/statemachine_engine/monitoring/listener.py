@@ -12,15 +12,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import EventSocketBusy as EventSocketBusy  # re-exported: the older path
 from ..errors import StateMachineError
 from ..files import check_event_socket_directory, clear_socket_path
 
 #: Kernel buffer for datagrams that arrive while the server is busy.
 RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
-
-
-class EventSocketBusy(StateMachineError):
-    """Another live process already listens on the event socket."""
 
 
 def bind_event_socket(path: Path) -> socket.socket:

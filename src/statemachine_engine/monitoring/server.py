@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from ..errors import StateMachineError
+from ..errors import EventSocketBusy, StateMachineError
 from . import listener
 from .settings import ServerSettings
 
@@ -58,7 +58,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
             path = settings.event_socket_path or default_event_socket_path(settings.db)
             try:
                 event_socket = listener.bind_event_socket(path)
-            except listener.EventSocketBusy:
+            except EventSocketBusy:
                 print(
                     f"{prog}: {path} is held by another listener; following the events "
                     "machines record in the store instead",

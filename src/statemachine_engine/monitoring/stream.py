@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
+from ..errors import JSONDataError
+from ..jsondata import STORED_MAX_DEPTH, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..cli_output import print_json_line
 from ..cli_support import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -32,8 +32,8 @@ from ..cli_support import (
     run_command,
     run_until_terminated,
 )
-from ..errors import StateMachineError
-from ..jsondata import STORED_MAX_DEPTH, JSONDataError, decode
+from ..errors import EventSocketBusy, JSONDataError, StateMachineError
+from ..jsondata import STORED_MAX_DEPTH, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the event socket (owner-only); refuse if another listener is alive."""
-    from ..monitoring.listener import EventSocketBusy, bind_event_socket
+    from ..monitoring.listener import bind_event_socket
 
     try:
         sock = bind_event_socket(path)
@@ -251,7 +251,7 @@ def _show(event: dict[str, Any], args: argparse.Namespace) -> None:
     if args.machine and machine != args.machine:
         return
     if args.format == "json":
-        print(json.dumps(event, ensure_ascii=False), flush=True)
+        print_json_line(event)
         return
     raw = event.get("payload")
     payload: dict[str, Any] = raw if isinstance(raw, dict) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..delivery import deliver
+from ..records import EventStatus as EventStatus
 from ..records import MachineEvent as MachineEvent
 from .base import BaseModel
 

@@ -7,6 +7,9 @@ import os
 import socket
 import time
 
+from ..records import DEAD_JOB as DEAD_JOB
+from ..records import ERROR_TRANSITION as ERROR_TRANSITION
+from ..records import ErrorRecord as ErrorRecord
 from ..records import MachineStateRecord as MachineStateRecord
 from ..records import TransitionRecord as TransitionRecord
 from .base import BaseModel

@@ -123,19 +123,3 @@ ORDER BY id LIMIT :limit;
 
 -- name: last_realtime_id
 SELECT coalesce(max(id), 0) AS id FROM realtime_events;
-
--- name: dead_jobs
--- Dead jobs, the most recently finished first, each with the last worker that held it
--- (a dead job no longer carries its lease owner).
-SELECT * FROM (
-    SELECT jobs.*, coalesce(completed_at, updated_at) AS at,
-           (SELECT worker FROM job_history
-            WHERE job_history.job_id = jobs.job_id AND worker <> ''
-            ORDER BY job_history.id DESC LIMIT 1) AS last_worker
-    FROM jobs WHERE status = 'dead'
-) AS dead
-WHERE true
-  AND at >= :since  -- if: since
-  AND last_worker = :machine_name  -- if: machine_name
-ORDER BY at DESC, id DESC
-LIMIT :limit;

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..._version import __version__
+from ...cli_output import print_json
 from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
 from ...errors import ConfigError, UsageError
 from .build import DiagramSet, build_diagrams
@@ -115,12 +116,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             if args.format == "text":
                 print(f"{prog}: wrote {directory}/ ({len(files)} files)")
     if args.format == "json":
-        print(
-            json.dumps(
-                {"check": args.check, "configs": report, "stale": [str(p) for p in stale]},
-                indent=2,
-            )
-        )
+        print_json({"check": args.check, "configs": report, "stale": [str(p) for p in stale]})
     if stale:
         if args.format == "text":
             for path in stale:

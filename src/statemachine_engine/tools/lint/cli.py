@@ -9,15 +9,15 @@ does not load).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
 from ..._version import __version__
+from ...cli_output import print_json
 from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
 from ...errors import ConfigError, UsageError
 from .linter import lint_paths
-from .report import json_report, summary, text_lines
+from .report import report_document, summary, text_lines
 from .simulate import Simulation, simulate
 
 PROG = "statemachine-validate"
@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         raise UsageError(str(exc)) from exc
     findings = [item for result in results for item in result.findings]
     if args.format == "json":
-        print(json_report(findings, len(results), strict=args.strict))
+        print_json(report_document(findings, len(results), strict=args.strict))
     else:
         for line in text_lines(findings):
             print(line)
@@ -107,7 +107,7 @@ def _simulate(args: argparse.Namespace, prog: str) -> int:
         raise UsageError(str(exc)) from exc
     walk = simulate(config, events)
     if args.format == "json":
-        print(json.dumps({"config": args.configs[0], **walk.as_json()}, indent=2))
+        print_json({"config": args.configs[0], **walk.as_json()})
     else:
         _print_walk(walk)
     if walk.unhandled is not None:

@@ -8,18 +8,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ...core.model import MachineConfig, Position
-from ...errors import ConfigError, UnknownActionError
+from ...errors import ConfigError
 from .checks import run_checks
 from .context import LintContext, machine_name_of
 from .findings import Finding, finding
-
-# Rejections the loader makes itself, by the words of its message, and the rule each
-# breaks; anything else it rejects is SM001.
-_LOADER_RULES = (
-    ("malformed timeout", "SM103"),
-    ("is not listed in states:", "SM101"),
-    ("names unknown state", "SM101"),
-)
 
 
 class LintResult(NamedTuple):
@@ -29,13 +21,11 @@ class LintResult(NamedTuple):
 
 
 def load_error_finding(error: ConfigError, path: str) -> Finding:
-    """The finding standing for a config the loader rejected, at the position it gave."""
-    code = "SM102" if isinstance(error, UnknownActionError) else "SM001"
-    for words, rule in _LOADER_RULES:
-        if words in error.message:
-            code = rule
-            break
-    return finding(code, error.message, Position(error.path or path, error.line or 1, error.column))
+    """The finding standing for a config the loader rejected: the rule the error carries
+    (SM001 unless a more precise one), at the position it gave."""
+    return finding(
+        error.rule, error.message, Position(error.path or path, error.line or 1, error.column)
+    )
 
 
 def lint_paths(

@@ -324,11 +324,38 @@ UPDATE machine_state
 SET context = jsonb_set(context::jsonb, '{_engine_action_group}', %(group)s::jsonb)::text
 WHERE machine_name = %(machine_name)s;
 
--- name: error_transitions
--- Transitions on an error event (`error`, `*_failed`, `*error`), newest first.
-SELECT * FROM state_history
-WHERE (right(event, 7) = '_failed' OR right(event, 5) = 'error')
-  AND machine_name = %(machine_name)s  -- if: machine_name
-  AND at >= %(since)s  -- if: since
-ORDER BY id DESC
+-- name: error_history
+-- `statemachine-db error-history`: transitions on an error event (`error`, or ending in
+-- `_failed` or `error`; compared case-sensitively) and dead jobs with the machine that last
+-- held each, newest first. A NULL machine or since is no filter. Each part reads newest
+-- first until it has `limit` rows; at equal times a transition comes first.
+SELECT * FROM (
+    SELECT 'transition' AS kind, at, machine_name AS machine, job_id, event, from_state,
+           to_state, NULL::text AS error, 0 AS kind_order, id
+    FROM state_history
+    WHERE (right(event, 7) = '_failed' OR right(event, 5) = 'error')
+      AND (%(machine)s::text IS NULL OR machine_name = %(machine)s::text)
+      AND (%(since)s::double precision IS NULL OR at >= %(since)s::double precision)
+    ORDER BY id DESC LIMIT %(limit)s
+) AS error_transitions
+UNION ALL
+SELECT * FROM (
+    SELECT 'dead_job' AS kind, at, machine, job_id, NULL::text AS event,
+           NULL::text AS from_state, NULL::text AS to_state, error, 1 AS kind_order, id
+    FROM (
+        SELECT coalesce(jobs.completed_at, jobs.updated_at) AS at, jobs.job_id, jobs.error,
+               jobs.id, last_holder.worker AS machine
+        FROM jobs
+        LEFT JOIN LATERAL (
+            SELECT worker FROM job_history AS history
+            WHERE history.job_id = jobs.job_id AND history.worker <> ''
+            ORDER BY history.id DESC LIMIT 1
+        ) AS last_holder ON true
+        WHERE jobs.status = 'dead'
+    ) AS dead_jobs
+    WHERE (%(machine)s::text IS NULL OR machine = %(machine)s::text)
+      AND (%(since)s::double precision IS NULL OR at >= %(since)s::double precision)
+    ORDER BY at DESC, id DESC LIMIT %(limit)s
+) AS dead_job_errors
+ORDER BY at DESC, kind_order, id DESC
 LIMIT %(limit)s;

@@ -228,13 +228,35 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
 FROM json_each(:events) ORDER BY key
 RETURNING id;
 
--- name: error_transitions
--- Transitions on an error event (`error`, `*_failed`, `*error`), newest first.
-SELECT * FROM state_history
-WHERE (substr(event, -7) = '_failed' OR substr(event, -5) = 'error')
-  AND machine_name = :machine_name  -- if: machine_name
-  AND at >= :since  -- if: since
-ORDER BY id DESC
+-- name: error_history
+-- `statemachine-db error-history`: transitions on an error event (`error`, or ending in
+-- `_failed` or `error`; compared case-sensitively) and dead jobs with the machine that last
+-- held each, newest first. A NULL machine or since is no filter. Each part reads newest
+-- first until it has `limit` rows; at equal times a transition comes first.
+SELECT * FROM (
+    SELECT 'transition' AS kind, at, machine_name AS machine, job_id, event, from_state,
+           to_state, NULL AS error, 0 AS kind_order, id
+    FROM state_history
+    WHERE (substr(event, -7) = '_failed' OR substr(event, -5) = 'error')
+      AND (:machine IS NULL OR machine_name = :machine)
+      AND (:since IS NULL OR at >= :since)
+    ORDER BY id DESC LIMIT :limit
+)
+UNION ALL
+SELECT * FROM (
+    SELECT 'dead_job' AS kind, at, machine, job_id, NULL AS event, NULL AS from_state,
+           NULL AS to_state, error, 1 AS kind_order, id
+    FROM (
+        SELECT coalesce(completed_at, updated_at) AS at, job_id, error, id,
+               (SELECT worker FROM job_history
+                WHERE job_history.job_id = jobs.job_id AND worker <> ''
+                ORDER BY job_history.id DESC LIMIT 1) AS machine
+        FROM jobs WHERE status = 'dead'
+    )
+    WHERE (:machine IS NULL OR machine = :machine) AND (:since IS NULL OR at >= :since)
+    ORDER BY at DESC, id DESC LIMIT :limit
+)
+ORDER BY at DESC, kind_order, id DESC
 LIMIT :limit;
 
 -- name: store_identity
