@@ -7,6 +7,7 @@ and asyncio load only when a machine actually runs.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -91,12 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--take-over-job",
-        metavar="JOB_ID@ATTEMPT",
+        metavar="JOB_ID@ATTEMPT[:LEASE]",
         action="append",
         type=_handed_job,
         default=[],
         help="hold this job, claimed by the machine that started this one, as if this "
-        "machine had claimed it: its lease moves here if the job is still in that attempt "
+        "machine had claimed it: its lease (of LEASE seconds, default 60) moves here if "
+        "the job is still in that attempt, else the machine does not work on it "
         "(start_fsm passes it when it hands a job over); may be repeated",
     )
     parser.add_argument(
@@ -126,11 +128,24 @@ def _positive_int(raw: str) -> int:
     return value
 
 
-def _handed_job(raw: str) -> tuple[str, int]:
-    job_id, _, attempt = raw.rpartition("@")
-    if not job_id or not attempt.isdigit():
-        raise argparse.ArgumentTypeError(f"expected JOB_ID@ATTEMPT, e.g. job-7@1, got {raw!r}")
-    return job_id, int(attempt)
+def _handed_job(raw: str) -> tuple[str, int] | tuple[str, int, float]:
+    job_id, _, rest = raw.rpartition("@")
+    attempt, colon, lease = rest.partition(":")
+    seconds = _lease_seconds(lease) if colon else None
+    if not job_id or not attempt.isdigit() or (colon and seconds is None):
+        raise argparse.ArgumentTypeError(
+            f"expected JOB_ID@ATTEMPT or JOB_ID@ATTEMPT:LEASE_SECONDS, e.g. job-7@1 or "
+            f"job-7@1:30, got {raw!r}"
+        )
+    return (job_id, int(attempt)) if seconds is None else (job_id, int(attempt), seconds)
+
+
+def _lease_seconds(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:

@@ -5,15 +5,22 @@ Worker ``a`` (lease 3 s) is SIGKILLed mid-job, ``b`` claims the job once the lea
 out, ``a`` is started again: it resumes in ``processing`` but, its lease gone, emits the
 state's error event instead of re-running the state's actions. Every run of the job's
 command appends a line to ``runs.txt``.
+
+The same holds for a machine a claimer started and handed its job to (``start_fsm`` with
+``context_vars: [current_job.job_id as job_id]``): restarted with the same command line
+after its lease ran out, it does not run the job beside the worker that claimed it since.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -22,7 +29,8 @@ import pytest
 from statemachine_engine.database.sqlite import SqliteStore
 from tests.support.fifo import Fifo
 from tests.support.files import write
-from tests.support.processes import MachineProcess, moved
+from tests.support.pids import Reaper
+from tests.support.processes import STATEMACHINE, MachineProcess, moved, run_cli
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="uses /bin/bash and signals"
@@ -155,3 +163,178 @@ async def test_a_resumed_worker_that_still_holds_its_job_runs_it_again(
     ]
     assert "without its job" not in "\n".join(again.stderr_lines)
     assert again.stop() == 0
+
+
+async def test_a_resumed_worker_renews_its_lease_before_it_runs_the_job_again(
+    tmp_path: Path,
+    store: SqliteStore,
+    statemachine: Callable[..., MachineProcess],
+    shells: list[int],
+) -> None:
+    """Back after its lease ran out, the job not claimed by anyone yet: the job is still
+    its own, and its lease is renewed before the job runs again, not a heartbeat later
+    (a third of the lease), when another worker could have claimed it beside the run."""
+    config = write(
+        tmp_path / "worker.yaml",
+        (WORKER % {"lost": "job_lost", "error": ""}).replace("lease: 3", "lease: 60"),
+    )
+    os.mkfifo(tmp_path / "gate.fifo")
+    started = Fifo(tmp_path / "started.fifo")
+    job = await store.add_job("task", {})
+    a = statemachine(config, "--machine-name", "a")
+    _crash(a, await started.wait_line(), "a", shells)
+    await store.renew_leases(f"a@{socket.gethostname()}", -1.0)  # ran out while a was down
+    again = statemachine(config, "--machine-name", "a")
+    again.expect(re.escape("[a] resumed in 'processing' (re-running its actions)"))
+    name, pgid = (await started.wait_line()).split()
+    assert name == "a"
+    shells.append(int(pgid))
+    held = await store.get_job(job.job_id)
+    assert held is not None
+    assert (held.status, held.attempts, held.lease_owner) == (
+        "processing",
+        1,
+        f"a@{socket.gethostname()}",
+    )
+    assert held.lease_expires is not None
+    assert held.lease_expires > time.time() + 30  # renewed for its 60 s before the run
+    _open_gate(tmp_path / "gate.fifo")
+    again.expect(moved("a", "processing", "job_done", "waiting"))
+    assert again.stop() == 0
+
+
+CONTROLLER = """
+    initial_state: checking
+    transitions:
+      - {from: checking, to: spawning, event: new_job}
+      - {from: checking, to: checking, event: no_jobs}
+      - {from: spawning, to: done, event: spawned}
+    final: [done]
+    actions:
+      checking:
+        - {type: check_database_queue, job_type: task, wait: 30, lease: 3}
+      spawning:
+        - type: start_fsm
+          yaml_path: child.yaml
+          machine_name: "child_{current_job.job_id}"
+          context_vars: ["current_job.job_id as job_id"]
+          success: spawned
+"""
+
+CHILD = """
+    initial_state: working
+    transitions:
+      - {from: working, to: completed, event: job_done}
+      - {from: working, to: abandoned, event: job_lost}
+    final: [abandoned]
+    actions:
+      working:
+        - type: bash
+          command: >-
+            echo {machine_name} {job_id} >> runs.txt;
+            echo {machine_name} $$ $PPID > started.fifo; read line < gate.fifo
+"""
+
+
+def _command_line(pid: int) -> list[str]:
+    """The arguments process ``pid`` was started with."""
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return [arg.decode() for arg in cmdline.read().rstrip(b"\0").split(b"\0")]
+
+
+async def test_a_restarted_child_does_not_rerun_a_job_handed_to_it_and_lost(
+    tmp_path: Path,
+    store: SqliteStore,
+    statemachine: Callable[..., MachineProcess],
+    shells: list[int],
+    reaper: Reaper,
+) -> None:
+    """The controller claims (lease 3 s) and hands the job to the child it starts; the
+    child is SIGKILLed mid-job, ``b`` claims the job once the child's lease ran out, and
+    the child, started again with its command line, gives the job up instead of running
+    it again."""
+    write(tmp_path / "child.yaml", CHILD)
+    controller_config = write(tmp_path / "controller.yaml", CONTROLLER)
+    worker = write(tmp_path / "worker.yaml", WORKER % {"lost": "job_lost", "error": ""})
+    os.mkfifo(tmp_path / "gate.fifo")
+    started = Fifo(tmp_path / "started.fifo")
+    runs = tmp_path / "runs.txt"
+    job = await store.add_job("task", {})
+    child = f"child_{job.job_id}"
+
+    controller = statemachine(controller_config)  # the child logs to its stderr too
+    name, pgid, pid = (await started.wait_line()).split()
+    assert name == child
+    (watched,) = reaper.watch(int(pid))
+    argv = _command_line(int(pid))
+    assert f"{job.job_id}@1:3" in argv  # the controller's lease, handed on
+    os.kill(int(pid), signal.SIGKILL)  # mid-job; its command dies with it
+    shells.append(int(pgid))
+    assert await watched.ended()
+    assert runs.read_text().splitlines() == [f"{child} {job.job_id}"]
+    record = await store.load_machine(child)
+    assert record is not None
+    assert record.context["job_lease"] == {"job_id": job.job_id, "attempt": 1, "lease": 3}
+
+    b = statemachine(worker, "--machine-name", "b")
+    b.expect(moved("b", "waiting", "new_job", "processing"))  # once the lease ran out
+    name, pgid = (await started.wait_line()).split()
+    assert name == "b"
+    shells.append(int(pgid))
+
+    again = statemachine(argv=argv)  # the same command line
+    again.expect(re.escape(f"[{child}] resumed in 'working'"))
+    warning = again.expect(rf"WARNING .*\[{child}\] resumes in 'working' without its job")
+    assert f"job {job.job_id} was lost while {child} was down" in warning
+    assert "its lease ran out in attempt 1 and attempt 2 now belongs to b@" in warning
+    assert "emitting 'job_lost'" in warning
+    again.expect(moved(child, "working", "job_lost", "abandoned"))
+    assert again.wait() == 0
+    # The child did not run the job's command again: b's run is the only other one.
+    assert runs.read_text().splitlines() == [f"{child} {job.job_id}", f"b {job.job_id} 2"]
+
+    _open_gate(tmp_path / "gate.fifo")
+    b.expect(moved("b", "processing", "job_done", "waiting"))
+    assert b.stop() == 0
+    finished = await store.get_job(job.job_id)
+    assert finished is not None
+    assert (finished.status, finished.attempts) == ("completed", 2)
+    assert controller.wait() == 0
+
+
+async def test_a_child_handed_a_job_claimed_again_since_does_not_work_on_it(
+    tmp_path: Path, store: SqliteStore, statemachine: Callable[..., MachineProcess]
+) -> None:
+    """A child that starts after the job's lease ran out (and ``b`` claimed the job) does
+    not take it over, nor run the job's command: the fence holds on a first start too."""
+    config = write(tmp_path / "child.yaml", CHILD)
+    job = await store.add_job("task", {}, job_id="j1")
+    assert await store.claim_job("task", "controller@h", lease_seconds=-1.0) is not None
+    assert await store.claim_job("task", "b@h", lease_seconds=60.0) is not None
+
+    child = statemachine(
+        config,
+        "--machine-name",
+        "child",
+        "--initial-context",
+        json.dumps({"job_id": job.job_id}),
+        "--take-over-job",
+        "j1@1:3",
+    )
+    child.expect(
+        r"WARNING .*job j1 was handed to child@\S+ in attempt 1, but its lease ran out in "
+        r"attempt 1 and attempt 2 now belongs to b@h; not taking it"
+    )
+    warning = child.expect(r"WARNING .*\[child\] starts in 'working' without its job")
+    assert "the state's actions are not run, emitting 'job_lost'" in warning
+    child.expect(moved("child", "working", "job_lost", "abandoned"))
+    assert child.wait() == 0
+    assert not (tmp_path / "runs.txt").exists()
+    held = await store.get_job("j1")
+    assert held is not None
+    assert (held.status, held.attempts, held.lease_owner) == ("processing", 2, "b@h")
+
+    bad = run_cli(config, "--take-over-job", "j1@1:soon", cwd=tmp_path, argv=STATEMACHINE)
+    assert bad.returncode == 2
+    assert "expected JOB_ID@ATTEMPT or JOB_ID@ATTEMPT:LEASE_SECONDS" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -1,17 +1,20 @@
 """No orphans, no wasted attempts (issue 13, point 5).
 
 An action's process tree dies with its machine however the machine dies: the shell
-gets SIGKILL with it (``PR_SET_PDEATHSIG``), and what the shell forked is killed by
-the next run under the same name before anything runs again. A graceful SIGTERM
-mid-job gives the job back at once, its attempt not used up. Real machine
+gets SIGKILL with it (``PR_SET_PDEATHSIG``), what the shell forked is killed by the
+action's watch process at once, and, should the watch be gone too, by the next run
+under the same name before anything runs again. A graceful SIGTERM mid-job gives the
+job back at once, its attempt not used up. Real machine
 processes, real bash; process exits are learned from pidfds, never by sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,7 +31,7 @@ from statemachine_engine.core.process_groups import (
 from tests.support.fifo import Fifo
 from tests.support.files import sql, write
 from tests.support.pids import Reaper
-from tests.support.processes import MachineProcess, run_cli
+from tests.support.processes import MachineProcess, moved, run_cli
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG, pidfds and /proc"
@@ -73,18 +76,63 @@ def test_the_action_dies_with_a_killed_machine(
     assert sleep.exited(), "the action's process outlived its SIGKILLed machine"
 
 
+def _group_watch(pgid: int) -> int:
+    """The pid of the watch process over action group ``pgid``."""
+    marker = f"statemachine-group-watch\0{pgid}\0".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and marker in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+    assert len(found) == 1, f"watches over group {pgid}: {found}"
+    return found[0]
+
+
+def test_what_the_shell_forked_dies_with_a_killed_machine(
+    tmp_path: Path, statemachine: StartMachine, fifo: Fifo, survivors: Reaper
+) -> None:
+    """No restart needed: the action's watch kills its group when the machine dies, so
+    nothing of the run goes on beside a worker that takes the job over later."""
+    # The shell forks `sleep` (a fork does not inherit PR_SET_PDEATHSIG): it survives
+    # the shell and is re-parented, like any grandchild of a real command.
+    machine = _start(statemachine, tmp_path, "sleep 1000 & echo $! > {fifo}; wait", fifo)
+    [left] = survivors.watch(int(fifo.readline()))
+    [watch] = survivors.watch(_group_watch(os.getpgid(left.pid)))
+    machine.kill()  # SIGKILL to its process group: the watch, in a session of its own, stays
+    assert left.exited(), "what the action's shell forked outlived its SIGKILLed machine"
+    assert watch.exited(), "the watch stayed after it did its work"
+
+
+def test_the_watch_ends_with_its_action(
+    tmp_path: Path, statemachine: StartMachine, fifo: Fifo, survivors: Reaper
+) -> None:
+    os.mkfifo(tmp_path / "gate.fifo")
+    machine = _start(statemachine, tmp_path, "echo $$ > {fifo}; read line < gate.fifo", fifo)
+    pgid = int(fifo.readline())
+    [watch] = survivors.watch(_group_watch(pgid))
+    with open(tmp_path / "gate.fifo", "w") as gate:  # the command goes on, and ends
+        gate.write("go\n")
+    machine.expect(moved("sleeper", "working", "job_done", "completed"))
+    assert machine.wait() == 0
+    assert watch.exited(timeout=0), "the watch outlived its action"
+
+
 def test_a_restart_kills_what_the_killed_run_left_before_running_again(
     tmp_path: Path, statemachine: StartMachine, fifo: Fifo, survivors: Reaper
 ) -> None:
-    # The shell forks `sleep` (a fork does not inherit PR_SET_PDEATHSIG): it survives
-    # the shell and is re-parented, like any grandchild of a real command.
+    """The last resort, when the watch died with the machine (a kill of every process
+    of the user, say): the next run kills the recorded group before it runs again."""
     command = "sleep 1000 & echo $! > {fifo}; wait"
     first = _start(statemachine, tmp_path, command, fifo)
     [left] = survivors.watch(int(fifo.readline()))
     group = sql(os.environ["STATEMACHINE_DB"], "SELECT context FROM machine_state")
     recorded = json.loads(group[0][0])[ACTION_GROUP_KEY]
     assert recorded["pgid"] == os.getpgid(left.pid)
+    [watch] = survivors.watch(_group_watch(recorded["pgid"]))
+    os.kill(watch.pid, signal.SIGKILL)
+    assert watch.exited()
     first.kill()
+    assert not left.exited(timeout=0)
     second = _start(statemachine, tmp_path, command, fifo)
     second.expect(r"killed process group \d+ left running by its previous run")
     [rerun] = survivors.watch(int(fifo.readline()))
@@ -149,7 +197,11 @@ def test_both_ways_of_dying_with_the_parent_work(way: str, survivors: Reaper) ->
         f"spawn = dying_with_parent() if {way == 'setpriv'!r} else None\n"
         "prefix = list(spawn.prefix) if spawn else []\n"
         "pre = spawn.preexec if spawn else die_with_parent()\n"
-        "child = subprocess.Popen([*prefix, 'sleep', '1000'], preexec_fn=pre)\n"
+        # The child says when it runs its command: PR_SET_PDEATHSIG is set by then (a
+        # parent killed between the fork and setpriv's prctl would leave it unset).
+        "child = subprocess.Popen([*prefix, 'sh', '-c', 'echo; exec sleep 1000'],\n"
+        "                         preexec_fn=pre, stdout=subprocess.PIPE)\n"
+        "child.stdout.readline()\n"
         "print(child.pid, flush=True)\n"
         "child.wait()\n"
     )

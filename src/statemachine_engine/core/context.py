@@ -23,8 +23,9 @@ from .model import EventSpec
 
 #: The engine's list of the top-level keys the current job's data put in the context.
 JOB_KEYS: Final = "job_keys"
-#: The engine's record of the job lease the machine holds (``{job_id, attempt}``):
-#: set when it claims a job, removed when it completes, fails or hands the job over.
+#: The engine's record of the job lease the machine holds (``{job_id, attempt, lease}``,
+#: the lease's length in seconds): set when it claims a job or is handed one by the
+#: machine that started it, removed when it completes, fails or hands the job over.
 JOB_LEASE: Final = "job_lease"
 
 ENGINE_KEYS: Final = frozenset(

@@ -57,7 +57,7 @@ from .action_runner import run_action
 from .context import JOB_LEASE, event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
-from .jobs import JobTracker
+from .jobs import HandedJob, JobTracker, lease_record
 from .model import (
     JOB_CLAIMING_ACTIONS,
     LOST_JOB_EVENT,
@@ -119,8 +119,11 @@ class StateMachineEngine:
             running many instances of one config builds it once).
         own_heartbeat: with a store, record liveness every few seconds. A host running
             many machines passes False and records theirs in one statement.
-        handed_jobs: ``(job_id, attempt)`` of jobs the machine that started this one
-            handed over: this machine holds them from its start, as if it had claimed them.
+        handed_jobs: ``(job_id, attempt)`` or ``(job_id, attempt, lease_seconds)`` of
+            jobs the machine that started this one handed over: this machine holds them
+            from its start, as if it had claimed them (fenced alike: see
+            docs/durability.md). A machine that resumes a previous run holds again what
+            that run held instead.
 
     Example::
 
@@ -141,7 +144,7 @@ class StateMachineEngine:
         fresh: bool = False,
         transition_table: TransitionTable | None = None,
         own_heartbeat: bool = True,
-        handed_jobs: Iterable[tuple[str, int]] = (),
+        handed_jobs: Iterable[tuple[str, int] | tuple[str, int, float]] = (),
     ) -> None:
         self.config = config
         self.table = transition_table or TransitionTable.build(config.transitions)
@@ -162,7 +165,10 @@ class StateMachineEngine:
         self.wake_address: str | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
-        self._handed_jobs = list(handed_jobs)
+        self._handed_jobs = [HandedJob(*handed) for handed in handed_jobs]
+        #: A job handed over that this machine could not take (``(job_id, why)``): the
+        #: first state that would work on it does not run its actions.
+        self._refused_job: tuple[str, str] | None = None
         self._state: str | None = None
         self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
         self._inbox.on_drop = self._tell_dropped
@@ -337,7 +343,7 @@ class StateMachineEngine:
         """Hold again a job whose hand-over failed (the child did not start)."""
         self._jobs.take_back(job_id, attempt, lease)
         if self.context.get("job_id") == job_id:
-            self.context[JOB_LEASE] = {"job_id": job_id, "attempt": attempt}
+            self.context[JOB_LEASE] = lease_record(job_id, attempt, lease)
 
     async def record_process_group(self, pgid: int) -> None:
         """Record the process group of the action running now, so that a restart after
@@ -455,19 +461,36 @@ class StateMachineEngine:
             if previous is not None:
                 # What a killed run left running ends before anything runs again.
                 await end_left_group(self._name, left_group(previous.context))
-            for job_id, attempt in self._handed_jobs:
-                await self._jobs.take_over(self.store, job_id, attempt)
             if previous is not None and previous.status != "finished" and not self._fresh:
                 if previous.current_state not in self.config.states:  # changed meanwhile
                     await self.store.finish_machine(self._name, "stopped")
                     raise self._unknown_state(previous)
+                # Jobs handed over on the command line went to the run resumed here: it
+                # holds again what that run held, fenced like a claimer.
                 await self._resume(previous)
                 return
+            await self._take_over_jobs()
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.lookup(initial, START_EVENT) is not None:
             self._held.append(start)
         await self._change_state(None, initial, start)
+
+    async def _take_over_jobs(self) -> None:
+        """Hold the jobs handed over by the machine that started this one, and record
+        the lease of the one it works on (its ``job_id``, else the first) in the context,
+        so that a resume after a crash is fenced as a claimer's is."""
+        recorded = False
+        for handed in sorted(
+            self._handed_jobs, key=lambda h: h.job_id != self.context.get("job_id")
+        ):
+            refused = await self._jobs.take_over(self.store, handed)
+            if refused is not None:
+                if self._refused_job is None:
+                    self._refused_job = (handed.job_id, refused)
+            elif not recorded:
+                self.context[JOB_LEASE] = lease_record(*handed)
+                recorded = True
 
     def _unknown_state(self, record: MachineStateRecord) -> UnknownStateError:
         state = record.current_state
@@ -528,7 +551,10 @@ class StateMachineEngine:
             await self._settle()
         elif lost is not None and self._works_on_job(state):
             assert isinstance(job_lease, Mapping)
-            await self._job_lost(state, str(job_lease.get("job_id")), lost)
+            job_id = str(job_lease.get("job_id"))
+            await self._job_lost(
+                state, job_id, f"job {job_id} was lost while {self._name} was down: {lost}"
+            )
         else:
             await self._begin_actions(state)
 
@@ -547,18 +573,21 @@ class StateMachineEngine:
         spec = self.config.actions[state][0]
         return str(spec.options.get("error", self.actions.load(spec.type).default_error))
 
-    async def _job_lost(self, state: str, job_id: str, reason: str) -> None:
-        """Resumed in a state working on a job this machine no longer holds (its lease
-        ran out while it was down): the state's actions do not run again."""
+    async def _job_lost(
+        self, state: str, job_id: str, message: str, *, resumed: bool = True
+    ) -> None:
+        """In a state working on a job this machine does not hold: resumed after its lease
+        ran out while it was down, or started with a job it could not take over. The
+        state's actions do not run (again)."""
         event = self.lost_job_event(state)
-        message = f"job {job_id} was lost while {self._name} was down: {reason}"
         self.context["last_error"] = message
         logger.warning(
-            "[%s] resumes in %r without its job: %s; the state's actions are not run "
-            "again, emitting %r",
+            "[%s] %s in %r without its job: %s; the state's actions are not run%s, emitting %r",
             self._name,
+            "resumes" if resumed else "starts",
             state,
             message,
+            " again" if resumed else "",
             event,
             extra={
                 "action": "job_lost",
@@ -568,10 +597,13 @@ class StateMachineEngine:
                 "event": event,
             },
         )
-        self.emit("error", {"action": "resume", "state": state, "message": message})
+        self.emit(
+            "error",
+            {"action": "resume" if resumed else "start", "state": state, "message": message},
+        )
         transition = self.table.lookup(state, event)
         if transition is None:
-            self._unhandled_failure("resume", event, message)
+            self._unhandled_failure("resume" if resumed else "start", event, message)
             await self._settle()
             return
         await self._take(transition, Event(event, {}, source=ACTION_SOURCE))
@@ -710,6 +742,12 @@ class StateMachineEngine:
 
     async def _begin_actions(self, state: str) -> None:
         if self.config.actions.get(state):
+            refused, self._refused_job = self._refused_job, None
+            if refused is not None and self._works_on_job(state):
+                job_id, why = refused
+                message = f"job {job_id} was handed to {self._name}, but {why}"
+                await self._job_lost(state, job_id, message, resumed=False)
+                return
             self._runner = asyncio.create_task(
                 self._run_actions(state, self._generation), name=f"{self._name}:{state}"
             )

@@ -186,7 +186,7 @@ class MachineHost:
         fresh: bool = False,
         observers: Iterable[MachineObserver] = (),
         dedicated_socket: bool = False,
-        handed_jobs: Iterable[tuple[str, int]] = (),
+        handed_jobs: Iterable[tuple[str, int] | tuple[str, int, float]] = (),
     ) -> StateMachineEngine:
         """Start a machine in this process; returns its engine (already scheduled to run).
 
@@ -199,8 +199,9 @@ class MachineHost:
             observers: more observers besides the realtime stream.
             dedicated_socket: serve this machine through a control socket of its own
                 (what a one-machine process does) instead of the host's shared one.
-            handed_jobs: ``(job_id, attempt)`` of jobs handed to it by the machine
-                starting it (see :meth:`StateMachineEngine.hand_over_job`).
+            handed_jobs: ``(job_id, attempt)`` or ``(job_id, attempt, lease_seconds)``
+                of jobs handed to it by the machine starting it (see
+                :meth:`StateMachineEngine.hand_over_job`).
 
         Raises:
             MachineAlreadyRunning: this or another live process already runs the name.

@@ -6,16 +6,22 @@ checks the queue or ends cleanly. While the machine lives its leases are renewed
 only a dead machine's jobs go back to the queue.
 
 A machine may hand a job it holds to a machine it starts (``start_fsm`` with the job's
-id among the values it passes): the lease moves to the child for the same attempt, and
-the child completes or fails it as if it had claimed it. Every release names the
-attempt it holds, so a holder whose lease ran out cannot finish the job's next attempt.
+id among the values it passes): the lease moves to the child for the same attempt and
+lease length, and the child completes or fails it as if it had claimed it. Every
+release names the attempt it holds, so a holder whose lease ran out cannot finish the
+job's next attempt.
+
+The job a machine works on is recorded in its context (:data:`JOB_LEASE`: id, attempt,
+lease length) whether it claimed the job or was handed it, so that a machine resuming
+after a crash can tell whether the job is still its own (:meth:`JobTracker.readopt`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..database.store import DEFAULT_LEASE_SECONDS
 from .context import JOB_LEASE, forget_job_data, merge_job
@@ -25,6 +31,20 @@ if TYPE_CHECKING:
     from ..database.store import Store
 
 logger = logging.getLogger("statemachine_engine.jobs")
+
+
+class HandedJob(NamedTuple):
+    """A job the machine starting this one handed over: its id, the attempt it is in,
+    and the length of its lease in seconds (the claimer's, kept by the child)."""
+
+    job_id: str
+    attempt: int
+    lease: float = DEFAULT_LEASE_SECONDS
+
+
+def lease_record(job_id: str, attempt: int, lease: float) -> dict[str, Any]:
+    """The context's :data:`JOB_LEASE` entry for a job held in ``attempt``."""
+    return {"job_id": job_id, "attempt": attempt, "lease": lease}
 
 
 class JobTracker:
@@ -50,7 +70,7 @@ class JobTracker:
         self._attempts[job.job_id] = job.attempts
         forget_job_data(context)
         merge_job(context, job.as_context())
-        context[JOB_LEASE] = {"job_id": job.job_id, "attempt": job.attempts}
+        context[JOB_LEASE] = lease_record(job.job_id, job.attempts, self._leases[job.job_id])
 
     def hand_over(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)`` to
@@ -64,24 +84,25 @@ class JobTracker:
         self._leases[job_id] = lease
         self._attempts[job_id] = attempt
 
-    async def take_over(
-        self, store: Store, job_id: str, attempt: int, lease: float = DEFAULT_LEASE_SECONDS
-    ) -> Job | None:
+    async def take_over(self, store: Store, handed: HandedJob) -> str | None:
         """Hold a job handed over by the machine that started this one (its lease moves
-        here); None, logged, when the job is no longer in that attempt."""
+        here). Returns None once held, else why not, in words (logged): the job is no
+        longer in the attempt it was handed over in."""
+        job_id, attempt, lease = handed
         job = await store.hand_over_job(
             job_id, attempt=attempt, worker=self.worker, lease_seconds=lease
         )
         if job is None:
+            reason = await _describe(store, job_id, attempt)
             logger.warning(
                 "job %s was handed to %s in attempt %d, but %s; not taking it",
                 job_id,
                 self.worker,
                 attempt,
-                await _describe(store, job_id),
+                reason,
                 extra={"action": "job_handover_refused", "job_id": job_id},
             )
-            return None
+            return reason
         self._leases[job_id] = lease
         self._attempts[job_id] = attempt
         logger.info(
@@ -91,18 +112,21 @@ class JobTracker:
             attempt,
             extra={"action": "job_handed_over", "job_id": job_id, "attempt": attempt},
         )
-        return job
+        return None
 
     async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> str | None:
         """After a restart: hold again the job the machine held when it stopped.
 
         The job is held again only if the store still has it ``processing`` under this
-        worker in the same attempt. Returns None when it is held again (or none was
-        held), else why it is lost, in words; the context's lease record is then removed.
+        worker in the same attempt; its lease is renewed first. Returns None when it is
+        held again (or none was held), else why it is lost, in words; the context's lease
+        record is then removed.
         """
-        lease = context.get(JOB_LEASE)
-        if isinstance(lease, Mapping):
-            job_id, attempt = lease.get("job_id"), lease.get("attempt")
+        record = context.get(JOB_LEASE)
+        length = None
+        if isinstance(record, Mapping):
+            job_id, attempt = record.get("job_id"), record.get("attempt")
+            length = record.get("lease")
         else:  # a context saved before JOB_LEASE existed: hold its job if still ours
             current = context.get("current_job")
             job_id = current.get("job_id") if isinstance(current, Mapping) else None
@@ -110,19 +134,38 @@ class JobTracker:
         if not job_id:
             return None
         job = await store.get_job(str(job_id))
-        if (
-            job is not None
-            and job.status == "processing"
-            and job.lease_owner == self.worker
-            and (attempt is None or job.attempts == attempt)
-        ):
-            self._leases[job.job_id] = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
-            self._attempts[job.job_id] = job.attempts
-            return None
+        if self._still_holds(job, attempt):
+            assert job is not None
+            seconds = _seconds(length)
+            if seconds is None:
+                # Recorded before the lease length was: what the job's row tells (its
+                # renewals since the claim make that longer than the lease was).
+                seconds = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
+            # Renewed before the job runs again: a lease that ran out while the machine
+            # was down, its job not claimed again yet, could be claimed by another worker
+            # before the heartbeat's first renewal, beside the run that starts now. The
+            # renewal only touches a job still under this worker, so a claim that came
+            # first shows in the second look.
+            await store.renew_leases(self.worker, seconds)
+            job = await store.get_job(str(job_id))
+            if self._still_holds(job, attempt):
+                assert job is not None
+                self._leases[job.job_id] = seconds
+                self._attempts[job.job_id] = job.attempts
+                return None
         if attempt is None:
             return None
         context.pop(JOB_LEASE, None)
         return await _describe(store, str(job_id), attempt if isinstance(attempt, int) else None)
+
+    def _still_holds(self, job: Job | None, attempt: Any) -> bool:
+        """Whether ``job`` is ``processing`` under this worker (in ``attempt``, if known)."""
+        return (
+            job is not None
+            and job.status == "processing"
+            and job.lease_owner == self.worker
+            and (attempt is None or job.attempts == attempt)
+        )
 
     async def release(
         self,
@@ -206,6 +249,13 @@ class JobTracker:
         lease = self.shortest_lease
         if lease is not None:
             await store.renew_leases(self.worker, lease)
+
+
+def _seconds(value: Any) -> float | None:
+    """``value`` as a lease length (None unless a finite number of seconds above 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
 
 
 async def _describe(store: Store, job_id: str, attempt: int | None = None) -> str:

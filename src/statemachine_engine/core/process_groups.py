@@ -1,19 +1,26 @@
 """An action's process tree dies with its machine, however the machine dies.
 
-Two mechanisms, because neither covers every case alone:
+Three mechanisms, because none covers every case alone:
 
 - The action's shell is started with ``PR_SET_PDEATHSIG`` = SIGKILL (Linux, through
   ``setpriv`` or a ``preexec_fn``): when the machine dies, even by SIGKILL, the kernel
   kills the shell (and a command the shell ``exec``\\ s, which keeps the setting).
-- Commands the shell forked survive it (they are re-parented to init), so the shell's
-  process group is recorded in the store (the context key :data:`ACTION_GROUP_KEY`)
-  when it starts, and a machine started again under the same name kills that group,
-  and waits for it to be gone, before anything runs again.
+- Commands the shell forked survive it (they are re-parented to init), so a small watch
+  process (:class:`GroupWatch`, a ``/bin/sh`` in a session of its own) waits on a pipe
+  only the machine holds open: when the machine dies the pipe ends, and the watch kills
+  the action's process group at once. Without it, what the shell forked would go on
+  working until the machine's next run, beside whichever worker took the job over once
+  its lease ran out.
+- Should the watch die too, the shell's process group is recorded in the store (the
+  context key :data:`ACTION_GROUP_KEY`) when it starts, and a machine started again
+  under the same name kills that group, and waits for it to be gone, before anything
+  runs again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -34,6 +41,11 @@ ACTION_GROUP_KEY: Final = "_engine_action_group"
 #: How long a restart waits for a left-over process group to be gone, in seconds.
 GROUP_EXIT_SECONDS: Final = 5.0
 _PR_SET_PDEATHSIG: Final = 1
+_SHELL: Final = "/bin/sh"
+#: The watch: wait until the pipe on its stdin ends (never written to), then kill the
+#: group given as $1 (POSIX ``kill`` syntax: dash knows no ``-KILL``). Never group 1 or
+#: below: ``kill -- -1`` would signal every process of the user.
+_WATCH_SCRIPT: Final = 'read _; [ "$1" -gt 1 ] && kill -s KILL -- "-$1" 2>/dev/null'
 
 
 @functools.cache
@@ -101,6 +113,57 @@ def die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), kill_signal)
 
     return preexec
+
+
+class GroupWatch:
+    """A process that kills process group ``pgid`` when this process dies first.
+
+    It is a ``/bin/sh`` reading a pipe whose other end only this process holds (the
+    descriptor is close-on-exec, and children are started with ``close_fds``): the read
+    ends when this process dies, however it dies, and the shell then kills the group.
+    It runs in a session of its own, so that a signal to this process's group (a
+    terminal's, or ``kill -- -PGID``) does not take it down before it acted.
+    :meth:`stop` ends it without a kill, once the group is dealt with.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+
+    @classmethod
+    def start(cls, pgid: int) -> GroupWatch | None:
+        """Watch group ``pgid``; None, logged, where no watch can be started."""
+        if pgid <= 1 or sys.platform == "win32" or not os.path.exists(_SHELL):
+            return None
+        try:
+            process = subprocess.Popen(
+                [_SHELL, "-c", _WATCH_SCRIPT, "statemachine-group-watch", str(pgid)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            logger.warning(
+                "cannot start a watch over process group %d (%s): if this process dies, "
+                "what the group forked runs on until the machine's next run",
+                pgid,
+                exc,
+                extra={"action": "group_watch_failed", "pgid": pgid},
+            )
+            return None
+        return cls(process)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def stop(self) -> None:
+        """End the watch (the group is gone or dealt with) and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
+        self._process.wait()  # a SIGKILLed shell: at once
+        if self._process.stdin is not None:
+            self._process.stdin.close()
 
 
 def group_record(pgid: int) -> dict[str, Any]:

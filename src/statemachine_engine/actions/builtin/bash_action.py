@@ -18,8 +18,9 @@ Options:
     store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
 
 The command's process group dies with the machine: its shell gets SIGKILL when the
-machine's process dies, and the group, recorded in the store before the command starts,
-is killed by the machine's next run (see :mod:`...core.process_groups`).
+machine's process dies, a watch process kills the rest of the group then, and the group,
+recorded in the store before the command starts, is killed by the machine's next run
+should the watch be gone too (see :mod:`...core.process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
@@ -40,7 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...core.interpolation import ShellValueError, shell_command
-from ...core.process_groups import dying_with_parent
+from ...core.process_groups import GroupWatch, dying_with_parent
 from ..base import BaseAction
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -181,9 +182,10 @@ async def run_command(
     """Run ``command`` with bash in a new session.
 
     The whole process group is killed on timeout (exit code 124) and when the
-    calling task is cancelled (the machine left the state). The shell gets SIGKILL
-    when this process dies (``PR_SET_PDEATHSIG``), and ``on_start(pgid)`` is awaited
-    once it runs, to record its group (see :mod:`...core.process_groups`). A command
+    calling task is cancelled (the machine left the state). When this process dies the
+    shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
+    of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
+    :mod:`...core.process_groups`). A command
     text over :data:`LARGE_COMMAND_BYTES` runs from an owner-only file, removed when
     the command ends.
     """
@@ -234,19 +236,25 @@ async def _run(
         with contextlib.suppress(Exception):
             await _kill_group(await spawn)
         raise
+    # Started before the gate opens: until then the shell has forked nothing, and it
+    # dies with this process by itself.
+    watch = GroupWatch.start(process.pid)
     try:
         if on_start is not None:
             await on_start(process.pid)
             _open_gate(process)
         out, err = await asyncio.wait_for(_collect(process), timeout)
+        # Children that outlived the shell still belong to the group: end them too.
+        _signal_group(process.pid, signal.SIGKILL)
     except asyncio.TimeoutError:
         await _kill_group(process)
         return CommandResult("", "", TIMEOUT_EXIT_CODE, timed_out=True)
     except BaseException:
         await asyncio.shield(_kill_group(process))
         raise
-    # Children that outlived the shell still belong to the group: end them too.
-    _signal_group(process.pid, signal.SIGKILL)
+    finally:
+        if watch is not None:
+            watch.stop()  # the group is dealt with: nothing of it is left to watch
     assert process.returncode is not None
     return CommandResult(_decode(out), _decode(err), process.returncode)
 

@@ -15,9 +15,11 @@ Options:
 
 A job this machine holds is handed over to the child when its id is among the values
 ``context_vars`` passes (``current_job.job_id as job_id``, the earlier implementation's
-pattern): the child then holds the job's lease and completes or fails it; this machine
-no longer completes it implicitly. If the job's lease ran out and it was claimed again
-meanwhile, the child does not take it (attempts are checked).
+pattern): the child then holds the job's lease (of the same length) and completes or
+fails it; this machine no longer completes it implicitly. If the job's lease ran out and
+it was claimed again meanwhile, the child does not take it (attempts are checked) and
+does not work on it. A child restarted after a crash is fenced like a claimer: it works
+on the job again only if the job is still its own (docs/durability.md).
 
 A child process shares this machine's store (``--db`` is inherited through
 ``STATEMACHINE_DB``), runs in its own session (stopping this machine does not stop it),
@@ -59,6 +61,11 @@ def _reap_when_done(process: subprocess.Popen[bytes]) -> None:
         _CHILDREN.pop(pidfd).wait()
 
     loop.add_reader(pidfd, reap)
+
+
+def _seconds(lease: float) -> str:
+    """A lease length for the command line, exact (``30``, ``2.5``)."""
+    return str(int(lease)) if float(lease).is_integer() else repr(float(lease))
 
 
 def initial_context(spec: Any, context: dict[str, Any]) -> dict[str, Any]:
@@ -124,8 +131,8 @@ class StartFsmAction(BaseAction):
         argv += ["--machine-name", name]
         if seeded:
             argv += ["--initial-context", json.dumps(seeded, default=str)]
-        for job_id, attempt, _ in handed:
-            argv += ["--take-over-job", f"{job_id}@{attempt}"]
+        for job_id, attempt, lease in handed:
+            argv += ["--take-over-job", f"{job_id}@{attempt}:{_seconds(lease)}"]
         actions_dir = self.get_config_value("actions_dir")
         if actions_dir:
             argv += ["--actions-dir", str(actions_dir)]
@@ -173,7 +180,7 @@ class StartFsmAction(BaseAction):
                 machine_name=name,
                 initial_context=seeded,
                 actions_dir=str(actions_dir) if actions_dir else None,
-                handed_jobs=[(job_id, attempt) for job_id, attempt, _ in handed],
+                handed_jobs=handed,
             )
         except StateMachineError as exc:
             self._take_back(handed)
