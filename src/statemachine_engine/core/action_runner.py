@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..actions.base import BaseAction
-from .interpolation import interpolate
+from ..context.interpolation import interpolate
 from .model import ActionSpec
 
 if TYPE_CHECKING:

@@ -43,6 +43,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
+from ..context.entries import JOB_LEASE, event_data, promoted_fields
 from ..errors import (
     DeadEndError,
     MachineFailed,
@@ -54,7 +56,6 @@ from ..errors import (
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
 from .action_runner import run_action
-from .context import JOB_LEASE, event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import HandedJob, JobTracker, lease_record
@@ -66,7 +67,6 @@ from .model import (
     MachineConfig,
     Transition,
 )
-from .process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -699,7 +699,8 @@ class StateMachineEngine:
         if not event.from_action and not event.from_timer:
             data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
             context["event_data"] = data
-            context.update(promoted_fields(self.config.events.get(event.name), data))
+            spec = self.config.events.get(event.name)
+            context.update(promoted_fields(spec.context_map if spec else None, data))
         self._arm_timers(target)
         if self._durable:
             await self.store.save_transition(

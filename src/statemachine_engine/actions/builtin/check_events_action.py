@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from ...core.context import event_data
+from ...context.entries import event_data
 from ...errors import ActionError
 from ..base import BaseAction
 from ..runtime_access import runtime_of, seconds

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from ...core.interpolation import to_text
+from ...context.interpolation import to_text
 from ..base import BaseAction
 
 LEVELS = {

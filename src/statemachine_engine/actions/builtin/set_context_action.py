@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...core.context import ENGINE_KEYS
+from ...context.entries import ENGINE_KEYS
 from ..base import BaseAction
 
 

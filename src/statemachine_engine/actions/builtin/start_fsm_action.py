@@ -37,7 +37,7 @@ import subprocess
 import sys
 from typing import Any, ClassVar
 
-from ...core.interpolation import MISSING, resolve_path
+from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
 from ..base import BaseAction
 from ..runtime_access import runtime_of

@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ...core.context import ENGINE_KEYS
-from ...core.interpolation import interpolate_text, placeholders
+from ...context.entries import ENGINE_KEYS
+from ...context.interpolation import interpolate_text, placeholders
 from ...core.model import (
     JOB_CLAIMING_ACTIONS,
     LOST_JOB_EVENT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...core.interpolation import Landing, shell_landings
+from ...context.interpolation import Landing, shell_landings
 from ...core.model import MachineConfig
 from .catalogue import written_keys
 from .context import LintContext
