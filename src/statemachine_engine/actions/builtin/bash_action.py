@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...context.interpolation import ShellValueError, shell_command
-from ..base import BaseAction
+from ..base import BaseAction, event_names
 from ..process_groups import GroupWatch, dying_with_parent
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -57,7 +57,20 @@ class BashAction(BaseAction):
     """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
 
     default_success: ClassVar[str | None] = "job_done"
-    raw_options = frozenset({"command"})
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset(
+        {"stdout", "stderr", "exit_code", "last_error"}
+    )
+    raw_options: ClassVar[frozenset[str]] = frozenset({"command"})
+    shell_options: ClassVar[frozenset[str]] = frozenset({"command"})
+
+    @classmethod
+    def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        events = super().emitted_events(options)
+        mappings = options.get("error_mappings")
+        if events is None or not isinstance(mappings, Mapping):
+            return events
+        return event_names([*events, *mappings.values()])
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         template = self.get_config_value("command")
