@@ -211,8 +211,8 @@ class MachineHost:
         """
         from ..messaging import delivery
         from ..messaging.control import ControlSocket, already_running
-        from ..messaging.realtime import RealtimePublisher
         from .engine import StateMachineEngine
+        from .publisher import RealtimePublisher
 
         if not self._opened:
             raise StateMachineError("the host is not open: use 'async with MachineHost()'")
