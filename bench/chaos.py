@@ -7,21 +7,40 @@ group) and started again under the same name, so it resumes where it was: at onc
 for a share of the kills (``--late-restarts``, 0.2), only once its job's lease has run
 out, so that another worker has claimed the job meanwhile and the fencing on resume is
 what keeps the late one off it. Each job's
-action (a Python action, so a killed worker takes its run with it) appends a line to
-``runs/<job_id>.log`` when its run starts and one when it ends: the time, the worker,
-its pid and the job's attempt. Once every job is completed the chaos stops, the workers
-are stopped and the runs are read back:
+run appends a line to ``runs/<job_id>.log`` when it starts and one when it ends: the
+time, the worker, its pid and the job's attempt. The run is done by the workers in
+either of two ways (``--action``; by default the bench runs both, one after the other):
+
+- ``python``: a Python action, so a killed worker takes its run with it;
+- ``bash``: a ``bash`` command whose work (``sleep``, then the end line) runs in a
+  subshell the shell forks, as real commands fork theirs. The shell dies with its worker
+  (``PR_SET_PDEATHSIG``) but the subshell does not: only the engine's process-group
+  handling ends it. A subshell that outlives its worker plays a real command's part: it
+  goes on working for the lease plus 1 s before it writes its end line, so it shows as
+  an overlapping run beside the re-run, or beside the worker that claims the job once
+  the lease ran out.
+
+With ``--long-jobs N``, N jobs work ``--long-work-ms`` (the lease plus 1 s) instead,
+longer than the lease: a resumed worker's re-run then lasts past the lease it held when
+it died. The kills make such jobs take many attempts (a worker lives about 2 s), so
+they are off by default.
+
+Once every job is completed the chaos stops, the workers are stopped and the runs are
+read back:
 
 - jobs completed, lost (not completed: 0 expected);
 - duplicate runs (a job run more than once), and whether each one came after a crash
   of the run before it (its process was SIGKILLed: at-least-once, expected) or not;
 - overlapping runs: two runs of one job in progress at the same time (a killed run
-  lasts until its process was seen dead). None expected: the lease, the fencing by
-  attempt and the fencing on resume keep a second runner off a job.
+  lasts until its worker was seen dead, or until the end line its left-over processes
+  wrote). None expected: the lease, the fencing by attempt and the fencing on resume
+  keep a second runner off a job, and an action's processes die with its worker;
+- action processes still running once the workers are stopped (``bash``): none expected.
 
-    python bench/chaos.py [--jobs N] [--workers 4] [--kill-every 0.5] [--work-ms 20]
-                          [--lease 3] [--late-restarts 0.2] [--seed S]
-                          [--db PATH | postgresql://...]
+    python bench/chaos.py [--action python|bash|both] [--jobs N] [--workers 4]
+                          [--kill-every 0.5] [--work-ms 20] [--long-jobs 0]
+                          [--long-work-ms MS] [--lease 3] [--late-restarts 0.2]
+                          [--seed S] [--db PATH | postgresql://...]
 
 On PostgreSQL the run works in a fresh schema of the database given (dropped at the end).
 """
@@ -76,9 +95,25 @@ actions:
   waiting:
     - {type: check_database_queue, job_type: chaos, wait: 5, lease: LEASE}
   processing:
-    - {type: chaos_run, runs_dir: "RUNS", work_seconds: WORK}
+    - STEP
     - {type: complete_job, success: job_completed}
 """
+
+#: The job's run, per --action (each job's data carries its ``work`` in seconds).
+STEPS = {
+    "python": '{type: chaos_run, runs_dir: "RUNS", work_seconds: "{current_job.data.work}"}',
+    # One printf is one write: lines of several runs never mix. The end line is written
+    # by the forked subshell, which PR_SET_PDEATHSIG does not reach; if its worker ($PPID
+    # is the worker's pid in a subshell too) is gone by then, it goes on "working".
+    "bash": """type: bash
+      timeout: 600
+      command: >-
+        printf 'start %s %s %s %s\\n' "$EPOCHREALTIME" {machine_name} "$PPID"
+        {current_job.attempts} >> RUNS/{job_id}.log;
+        ( sleep {current_job.data.work}; kill -0 "$PPID" 2>/dev/null || sleep LINGER;
+        printf 'end %s %s %s %s\\n' "$EPOCHREALTIME" {machine_name} "$PPID"
+        {current_job.attempts} >> RUNS/{job_id}.log )""",
+}
 
 ACTION = '''
 """Records a run of a job: a line when it starts, one when it ends."""
@@ -198,17 +233,46 @@ class Chaos:
         return codes
 
 
-async def add_jobs(location: str, count: int) -> None:
+def work_seconds(args: argparse.Namespace) -> list[float]:
+    """Each job's work: ``--work-ms``, and ``--long-work-ms`` for ``--long-jobs`` of them
+    spread over the queue."""
+    work = [args.work_ms / 1000] * args.jobs
+    long_jobs = min(args.long_jobs, args.jobs)
+    for index in range(long_jobs):
+        work[(2 * index + 1) * args.jobs // (2 * long_jobs)] = args.long_work_ms / 1000
+    return work
+
+
+async def add_jobs(location: str, work: list[float]) -> None:
     from statemachine_engine.database import open_store
 
     store = open_store(location)
     try:
-        for number in range(count):
+        for number, seconds in enumerate(work):
             await store.add_job(
-                JOB_TYPE, {"n": number}, job_id=f"chaos-{number}", max_attempts=MAX_ATTEMPTS
+                JOB_TYPE,
+                {"n": number, "work": seconds},
+                job_id=f"chaos-{number}",
+                max_attempts=MAX_ATTEMPTS,
             )
     finally:
         await store.close()
+
+
+def left_running(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker`` (the runs directory): an action's
+    shell, or a subshell it forked, still there."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                if marker.encode() in cmdline.read():
+                    found.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
 
 
 def read_runs(runs_dir: Path) -> dict[str, list[Run]]:
@@ -219,6 +283,7 @@ def read_runs(runs_dir: Path) -> dict[str, list[Run]]:
         ends: dict[tuple[int, int], float] = {}  # a process runs an attempt once
         for line in path.read_text().splitlines():
             kind, stamp, worker, pid, attempt = line.split()
+            stamp = stamp.replace(",", ".")  # bash's $EPOCHREALTIME follows the locale
             if kind == "start":
                 starts.append((float(stamp), worker, int(pid), int(attempt)))
             else:
@@ -264,7 +329,7 @@ def judge(runs: dict[str, list[Run]], killed_at: dict[int, float]) -> Verdict:
     return verdict
 
 
-def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> bool:
+def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path, action: str) -> bool:
     runs_dir = workdir / "runs"
     runs_dir.mkdir()
     actions = workdir / "actions"
@@ -272,11 +337,12 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
     (actions / "chaos_run_action.py").write_text(ACTION)
     config = workdir / "worker.yaml"
     config.write_text(
-        WORKER_CONFIG.replace("LEASE", repr(args.lease))
+        WORKER_CONFIG.replace("STEP", STEPS[action])
+        .replace("LINGER", repr(args.lease + 1.0))
+        .replace("LEASE", repr(args.lease))
         .replace("RUNS", str(runs_dir))
-        .replace("WORK", repr(args.work_ms / 1000))
     )
-    asyncio.run(add_jobs(db.location, args.jobs))
+    asyncio.run(add_jobs(db.location, work_seconds(args)))
     env = {
         **os.environ,
         "STATEMACHINE_SOCKET_DIR": str(workdir / "sockets"),
@@ -308,6 +374,10 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
         elapsed = time.perf_counter() - started
     finally:
         codes = chaos.stop()
+    leftovers = left_running(str(runs_dir))
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     statuses = {
         status: int(db.scalar("SELECT count(*) FROM jobs WHERE status = ?", (status,)) or 0)
         for status in ("pending", "processing", "failed", "dead", "completed")
@@ -324,8 +394,10 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
 
     print(
         f"   {args.jobs:,} jobs, {args.workers} workers, a random one SIGKILLed every "
-        f"{args.kill_every} s and restarted under its name; {args.work_ms:g} ms of work per "
-        f"job, lease {args.lease:g} s; {args.late_restarts:.0%} of the kills restarted after "
+        f"{args.kill_every} s and restarted under its name; the work in a {action} action: "
+        f"{args.work_ms:g} ms per job"
+        + (f", {args.long_work_ms:g} ms for {args.long_jobs} of them; " if args.long_jobs else "; ")
+        + f"lease {args.lease:g} s; {args.late_restarts:.0%} of the kills restarted after "
         "the lease"
     )
     figure("elapsed until every job was completed", elapsed, "s")
@@ -367,6 +439,14 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
     )
     if verdict.unfinished:
         figure("  runs with no end and no crash", verdict.unfinished, "", digits=0)
+    figure(
+        "action processes left after the workers stopped",
+        len(leftovers),
+        "",
+        bar="0",
+        ok=not leftovers,
+        digits=0,
+    )
     for example in verdict.examples:
         print(f"   e.g. {example}")
     if any(code not in (0, -signal.SIGTERM) for code in codes) or chaos.exits:
@@ -376,15 +456,32 @@ def chaos_run(args: argparse.Namespace, db: BenchDatabase, workdir: Path) -> boo
         and verdict.overlaps == 0
         and verdict.after_crash == verdict.duplicates
         and verdict.unfinished == 0
+        and not leftovers
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--action",
+        choices=["python", "bash", "both"],
+        default="both",
+        help="how the workers do a job's work: a Python action, a bash command, or a run "
+        "of each (default)",
+    )
     parser.add_argument("--jobs", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kill-every", type=float, default=0.5, help="seconds between kills")
     parser.add_argument("--work-ms", type=float, default=20.0, help="each job's run, in ms")
+    parser.add_argument(
+        "--long-jobs", type=int, default=0, help="jobs whose work outlasts the lease"
+    )
+    parser.add_argument(
+        "--long-work-ms",
+        type=float,
+        default=None,
+        help="the long jobs' work, in ms (default: the lease plus 1 s)",
+    )
     parser.add_argument("--lease", type=float, default=3.0, help="job lease, in seconds")
     parser.add_argument(
         "--late-restarts",
@@ -400,6 +497,8 @@ def main() -> int:
         "afterwards). Default: a temporary SQLite file",
     )
     args = parser.parse_args()
+    if args.long_work_ms is None:
+        args.long_work_ms = (args.lease + 1.0) * 1000
     beside = Path(sys.executable).with_name("statemachine")
     found = str(beside) if beside.exists() else shutil.which("statemachine")
     args.statemachine = [found] if found else [sys.executable, "-m", "statemachine_engine"]
@@ -407,15 +506,18 @@ def main() -> int:
     if args.db and not postgres and Path(args.db).exists():
         parser.error(f"--db: {args.db} exists; give a new path (the bench fills it with jobs)")
 
-    header(f"chaos on {'PostgreSQL' if postgres else 'SQLite'}")
-    with tempfile.TemporaryDirectory(prefix="chaos-bench-") as tmp:
-        workdir = Path(tmp)
-        with bench_database(args.db if postgres else None, workdir / "chaos.db") as db:
-            if args.db and not postgres:
-                db = BenchDatabase(args.db, "sqlite")
-            ok = chaos_run(args, db, workdir)
-    print("PASS" if ok else "MISS")
-    return 0 if ok else 1
+    verdicts = []
+    for action in ["python", "bash"] if args.action == "both" else [args.action]:
+        header(f"chaos on {'PostgreSQL' if postgres else 'SQLite'}, the work in {action}")
+        with tempfile.TemporaryDirectory(prefix="chaos-bench-") as tmp:
+            workdir = Path(tmp)
+            with bench_database(args.db if postgres else None, workdir / "chaos.db") as db:
+                if args.db and not postgres:  # one file per action
+                    path = args.db if args.action != "both" else f"{args.db}.{action}"
+                    db = BenchDatabase(path, "sqlite")
+                verdicts.append(chaos_run(args, db, workdir, action))
+        print("PASS" if verdicts[-1] else "MISS")
+    return 0 if all(verdicts) else 1
 
 
 if __name__ == "__main__":

@@ -198,9 +198,8 @@ async def run_command(
     calling task is cancelled (the machine left the state). When this process dies the
     shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
-    :mod:`..process_groups`). A command
-    text over :data:`LARGE_COMMAND_BYTES` runs from an owner-only file, removed when
-    the command ends.
+    :mod:`..process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
+    an owner-only file, removed when the command ends.
     """
     large = len(command.encode("utf-8", "surrogateescape")) > LARGE_COMMAND_BYTES
     with _private_files({"command": command} if large else {}, "statemachine-command-") as files:
