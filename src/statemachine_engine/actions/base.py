@@ -325,21 +325,14 @@ def runtime_of(action: BaseAction) -> ActionRuntime:
 
 
 @overload
-def seconds_option(
-    action: BaseAction, key: str, default: float, *, label: str | None = None
-) -> float: ...
+def seconds_option(action: BaseAction, key: str, default: float) -> float: ...
 @overload
-def seconds_option(
-    action: BaseAction, key: str, default: None, *, label: str | None = None
-) -> float | None: ...
-def seconds_option(
-    action: BaseAction, key: str, default: float | None, *, label: str | None = None
-) -> float | None:
+def seconds_option(action: BaseAction, key: str, default: None) -> float | None: ...
+def seconds_option(action: BaseAction, key: str, default: float | None) -> float | None:
     """Option ``key`` of ``action`` as a number of seconds (``default`` when absent).
 
     Raises:
-        ActionError: the option is not a non-negative number (the message calls it
-            ``label``, by default ``key``).
+        ActionError: the option is not a non-negative number.
     """
     raw = action.get_config_value(key, default)
     if raw is None:
@@ -347,7 +340,7 @@ def seconds_option(
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise ActionError(f"{label or key} must be a number of seconds, got {raw!r}") from None
+        raise ActionError(f"{key} must be a number of seconds, got {raw!r}") from None
     if value < 0:
-        raise ActionError(f"{label or key} must not be negative, got {value:g}")
+        raise ActionError(f"{key} must not be negative, got {value:g}")
     return value

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..base import BaseAction, seconds_option
+from ..base import BaseAction
 
 
 class SleepAction(BaseAction):
@@ -22,8 +22,12 @@ class SleepAction(BaseAction):
     writes: ClassVar[frozenset[str] | None] = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
-        seconds = seconds_option(
-            self, "duration", self.get_config_value("seconds", 1.0), label="sleep duration"
-        )
+        raw = self.get_config_value("duration", self.get_config_value("seconds", 1))
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"sleep duration must be a number of seconds, got {raw!r}") from None
+        if seconds < 0:
+            raise ValueError(f"sleep duration must not be negative, got {seconds:g}")
         await asyncio.sleep(seconds)
         return self.success_event
