@@ -568,7 +568,13 @@ class StateMachineEngine:
         """Whether ``state``'s actions work on the job the machine holds: they do unless
         they claim one (a state that checks the queue hands the job it held back)."""
         specs = self.config.actions.get(state, ())
-        return bool(specs) and not any(self.actions.load(spec.type).claims_jobs for spec in specs)
+        return bool(specs) and not any(self._claims_jobs(spec.type) for spec in specs)
+
+    def _claims_jobs(self, action_type: str) -> bool:
+        try:
+            return self.actions.load(action_type).claims_jobs
+        except StateMachineError:  # reported when the action runs
+            return False
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it
