@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from _report import figure, header
-from statemachine_engine.core.context import event_data, promoted_fields
+from statemachine_engine.context.entries import event_data, promoted_fields
 from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.core.transitions import TransitionTable
 
@@ -41,7 +41,7 @@ BAR = 200_000
 def run_core(events: int) -> float:
     config = config_from_text(CONFIG)
     table = TransitionTable.build(config.transitions)
-    specs = config.events
+    maps = {name: spec.context_map for name, spec in config.events.items()}
     payload = {"file": "a.txt"}
     context: dict[str, Any] = {}
     state = config.initial_state
@@ -53,7 +53,7 @@ def run_core(events: int) -> float:
         table.timeouts_for(transition.target)
         data = event_data(name, payload)
         context["event_data"] = data
-        context.update(promoted_fields(specs.get(name), data))
+        context.update(promoted_fields(maps.get(name), data))
         context["previous_state"] = state
         state = transition.target
         context["current_state"] = state

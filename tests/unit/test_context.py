@@ -1,4 +1,4 @@
-"""Context updates from events and jobs (core/context.py)."""
+"""Context updates from events and jobs (context/entries.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.core.context import (
+from statemachine_engine.context.entries import (
     ENGINE_KEYS,
     event_data,
     forget_job_data,
     merge_job,
     promoted_fields,
 )
-from statemachine_engine.core.model import EventSpec
 
 
-def spec(**context_map: str) -> EventSpec:
-    return EventSpec("transcribed", context_map=context_map)
+def spec(**context_map: str) -> dict[str, str]:
+    return context_map
 
 
 DATA = event_data(
@@ -96,7 +95,7 @@ def test_engine_keys_are_never_overwritten(key: str) -> None:
 
 def test_no_spec_or_no_map_promotes_nothing() -> None:
     assert promoted_fields(None, DATA) == {}
-    assert promoted_fields(EventSpec("transcribed"), DATA) == {}
+    assert promoted_fields({}, DATA) == {}
 
 
 def test_non_mapping_payload_promotes_nothing() -> None:

@@ -108,7 +108,7 @@ def test_no_public_exception_is_defined_outside_errors_py() -> None:
         ("statemachine_engine.database.store", "StoreReplaced"),
         ("statemachine_engine.monitoring.diagrams", "DiagramNotFound"),
         ("statemachine_engine.monitoring.diagrams", "DiagramUnavailable"),
-        ("statemachine_engine.monitoring.listener", "EventSocketBusy"),
+        ("statemachine_engine.messaging.event_socket", "EventSocketBusy"),
         ("statemachine_engine.jsondata", "JSONDataError"),
         ("statemachine_engine.core.interpolation", "ShellValueError"),
         ("statemachine_engine.core.transitions", "MalformedTimeout"),

@@ -51,8 +51,8 @@ def test_pure_core_does_not_import_the_runtime() -> None:
         """
         import statemachine_engine.core.loader
         import statemachine_engine.core.transitions
-        import statemachine_engine.core.interpolation
-        import statemachine_engine.core.context
+        import statemachine_engine.context.interpolation
+        import statemachine_engine.context.entries
         """
     )
     # PyYAML loads only when a config is actually parsed (a cached model skips it).

@@ -1,4 +1,4 @@
-"""``{placeholder}`` interpolation and shell rendering (core/interpolation.py)."""
+"""``{placeholder}`` interpolation and shell rendering (context/interpolation.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statemachine_engine.core.interpolation import (
+from statemachine_engine.context.interpolation import (
     MISSING,
     ShellCommand,
     interpolate,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.core.action_loader import ActionLoader
+from statemachine_engine.core.checks.findings import RULES
 from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.errors import ConfigError
 from statemachine_engine.tools.lint import LintContext, run_checks
-from statemachine_engine.tools.lint.findings import RULES
 from statemachine_engine.tools.lint.linter import load_error_finding
 
 
@@ -546,3 +547,87 @@ def test_sm106_wait_for_jobs_needs_pending_and_its_timeout_event_handled() -> No
     assert ("SM106", 10) in lint(no_pending)
     no_timeout = text.replace("event: jobs_timeout}", "event: jobs_gone}")
     assert ("SM106", 10) in lint(no_timeout)
+
+
+# --- custom actions that declare their traits ----------------------------------------
+
+ANSWER_ACTION = """
+from statemachine_engine.actions import BaseAction
+
+
+class AnswerAction(BaseAction):
+    default_success = "answered"
+    other_events = {"unsure": "no_answer"}
+    writes = frozenset({"answer"})
+
+    async def execute(self, context):
+        context["answer"] = 42
+        return self.success_event
+"""
+
+ASKING = """
+    initial_state: asking
+    transitions:
+      - {from: asking, to: telling, event: answered}
+      - {from: asking, to: asking, event: no_answer}
+      - {from: asking, to: completed, event: gave_up}
+      - {from: telling, to: completed, event: continue}
+    actions:
+      asking:
+        - {type: answer}
+      telling:
+        - {type: log, message: "{answer} {unset}"}
+"""
+
+
+def custom_context(tmp_path: Path, source: str) -> LintContext:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "answer_action.py").write_text(source)
+    return LintContext.of(ActionLoader(tmp_path))
+
+
+def test_a_custom_action_that_declares_its_traits_is_checked_like_a_builtin(
+    tmp_path: Path,
+) -> None:
+    config = config_from_text(textwrap.dedent(ASKING), path="m.yaml")
+    found = run_checks(config, custom_context(tmp_path, ANSWER_ACTION))
+    # Nothing returns gave_up; {answer} is written by the action, {unset} by nothing.
+    assert [(f.code, f.position.line) for f in found] == [("SM202", 6), ("SM205", 12)]
+    assert "{unset}" in found[1].message
+
+
+def test_a_custom_action_that_declares_nothing_may_return_and_write_anything(
+    tmp_path: Path,
+) -> None:
+    undeclared = "\n".join(
+        line
+        for line in ANSWER_ACTION.splitlines()
+        if not line.lstrip().startswith(("default_success", "other_events", "writes"))
+    )
+    assert lint(ASKING, custom_context(tmp_path, undeclared)) == []
+
+
+def test_a_custom_action_that_claims_jobs_gets_job_lost_from_the_engine(tmp_path: Path) -> None:
+    claiming = ANSWER_ACTION.replace(
+        'writes = frozenset({"answer"})', 'writes = frozenset({"answer"})\n    claims_jobs = True'
+    )
+    text = ASKING.replace("event: gave_up}", "event: job_lost}")
+    assert ("SM202", 6) in lint(text, custom_context(tmp_path, ANSWER_ACTION))
+    assert "SM202" not in codes(text, custom_context(tmp_path / "claiming", claiming))
+
+
+def test_a_custom_polling_action_must_lead_somewhere_when_it_finds_nothing(
+    tmp_path: Path,
+) -> None:
+    polling = ANSWER_ACTION.replace(
+        'writes = frozenset({"answer"})',
+        'writes = frozenset({"answer"})\n    polling_results = ("unsure",)',
+    )
+    context = custom_context(tmp_path, polling)
+    assert "SM106" not in codes(ASKING, context)
+    stalled = ASKING.replace("      - {from: asking, to: asking, event: no_answer}\n", "")
+    assert ("SM106", 9) in lint(stalled, context)
+
+
+def test_a_custom_action_file_that_cannot_be_imported_is_opaque(tmp_path: Path) -> None:
+    assert lint(ASKING, custom_context(tmp_path, "raise RuntimeError('no')\n")) == []

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.core.action_loader import ActionLoader
+from statemachine_engine.core.checks.findings import RULES
 from statemachine_engine.core.loader import load_config
 from statemachine_engine.core.preflight import REFUSING, check_before_start
 from statemachine_engine.errors import ConfigRefused
-from statemachine_engine.tools.lint.findings import RULES
 
 WARNED = """\
 initial_state: a
@@ -32,7 +32,7 @@ handler = logging.Handler()
 handler.emit = lambda record: lines.append(record.getMessage())
 logging.getLogger("statemachine_engine.lint").addHandler(handler)
 check_before_start([load_config(sys.argv[1])], ActionLoader())
-linted = "statemachine_engine.tools.lint.checks" in sys.modules
+linted = "statemachine_engine.core.checks.rules" in sys.modules
 print(json.dumps({"linted": linted, "warnings": lines}))
 """
 
@@ -117,3 +117,43 @@ def test_a_state_that_only_loops_on_itself_is_warned_about_not_refused(
     path.write_text("initial_state: idle\nstates: [idle]\ntransitions: []\n")
     with pytest.raises(ConfigRefused):
         check_before_start([load_config(path)], ActionLoader())
+
+
+SAYER = """\
+from statemachine_engine.actions import BaseAction
+
+
+class SayAction(BaseAction):
+{traits}
+    async def execute(self, context):
+        return "said"
+"""
+
+
+def test_a_custom_action_whose_traits_change_is_linted_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The verdict kept for a config depends on what its custom actions declare."""
+    actions = tmp_path / "actions"
+    actions.mkdir()
+    path = tmp_path / "sayer.yaml"
+    path.write_text(
+        "initial_state: a\ntransitions:\n"
+        "  - {from: a, to: completed, event: said}\n"
+        "  - {from: a, to: completed, event: unsaid}\n"
+        "actions:\n  a:\n    - {type: say}\n"
+    )
+
+    def warnings() -> list[str]:
+        caplog.clear()
+        loader = ActionLoader(actions)  # a new loader imports the file as it is now
+        check_before_start([load_config(path, is_known_action=loader.is_known)], loader)
+        return [r.getMessage() for r in caplog.records if r.name == "statemachine_engine.lint"]
+
+    (actions / "say_action.py").write_text(SAYER.format(traits="    pass"))
+    assert warnings() == []  # undeclared: it may return unsaid
+    declared = '    default_success = "said"\n    other_events = {}\n    writes = frozenset()'
+    (actions / "say_action.py").write_text(SAYER.format(traits=declared))
+    [warning] = warnings()
+    assert "SM202 warning event 'unsaid'" in warning
+    assert warnings() == [warning]  # from the cache now

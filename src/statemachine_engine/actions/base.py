@@ -1,4 +1,4 @@
-"""The base class of every action, builtin or user-written.
+"""The base class of every action, builtin or user-written, and the door it goes through.
 
 A config entry ``- type: my_thing`` runs ``MyThingAction`` from ``my_thing_action.py``
 (found in ``--actions-dir`` first, then among the builtins). The class is instantiated
@@ -15,16 +15,177 @@ with the entry's options, interpolated from the context, each time the action ru
 ``execute`` returns the name of the next event, or None to let the state's next action
 run. Raising turns into the action's ``error`` event with the message in
 ``context["last_error"]``.
+
+An action reaches the machine running it only through :attr:`BaseAction.runtime`, an
+:class:`ActionRuntime`: a small set of verbs (claim and finish jobs, send and take
+events, look at and start machines), never the engine or the store themselves.
+
+An action class also says what it does, as class attributes (its *traits*): the events
+it returns, the context keys it writes, whether it claims jobs. The linter reads them
+to check configs without running them, the engine to know which events an action takes
+from the inbox itself. An action that declares none is taken to possibly return any
+event and write any key.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
+
+from ..errors import ActionError
 
 if TYPE_CHECKING:
-    from ..core.runtime import MachineRuntime
+    from ..database.models.job import Job
+    from ..database.models.machine_event import MachineEvent
+    from ..database.models.machine_state import MachineStateRecord
+
+
+class ActionRuntime(Protocol):
+    """What an action may ask of the machine running it (:attr:`BaseAction.runtime`).
+
+    The engine implements it for each machine; a host running many machines in one
+    process adds the in-process start of another machine. Jobs are claimed *by this
+    machine*: it holds their leases (renewed while it lives) until the config completes
+    or fails them, or hands them to a machine it starts.
+    """
+
+    # -- the machine itself ---------------------------------------------------------
+
+    @property
+    def machine_name(self) -> str: ...
+
+    @property
+    def state(self) -> str | None:
+        """The state whose actions run now."""
+
+    def log_activity(self, message: str, level: str = "info") -> None:
+        """Record a line in the machine's activity log (shown by the monitoring UI)."""
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Tell the machine's observers (the realtime stream) about something."""
+
+    def send_event(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Queue an event for this machine, in memory."""
+
+    async def record_process_group(self, pgid: int) -> None:
+        """Record the process group of the action running now (killed on restart)."""
+
+    # -- events -------------------------------------------------------------------------
+
+    async def deliver_event(
+        self, target: str, event_type: str, payload: Any = None, *, job_id: str | None = None
+    ) -> None:
+        """Commit an event from this machine to ``target``'s inbox, then wake ``target``
+        (a machine not running gets it when it starts).
+
+        Raises:
+            JSONDataError: the payload is outside the JSON bounds.
+        """
+
+    async def take_event(
+        self, machine_name: str, event_types: Collection[str]
+    ) -> MachineEvent | None:
+        """Take the oldest waiting event of ``event_types`` from ``machine_name``'s inbox
+        (marked processed); None when none waits."""
+
+    async def drop_events(self, machine_name: str, event_types: Collection[str]) -> int:
+        """Discard the waiting events of ``event_types`` from ``machine_name``'s inbox;
+        how many were discarded."""
+
+    @property
+    def delivery_mark(self) -> int:
+        """A counter of deliveries to this machine (see :meth:`wait_for_delivery`)."""
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        """Wait until something is delivered after mark ``since``; False on timeout."""
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def claim_next_job(
+        self,
+        *,
+        job_type: str | None = None,
+        machine_type: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job | None:
+        """Claim the next ready job (of ``job_type``, for ``machine_type`` or none);
+        None when none is ready. A claimed job becomes the context's current job.
+
+        ``lease_seconds``: how long the job stays this machine's without renewal
+        (None: the store's default).
+        """
+
+    async def claim_job(self, job_id: str, *, lease_seconds: float | None = None) -> Job | None:
+        """Claim one job by id; None when it is not ready to be claimed."""
+
+    async def complete_job(self, job_id: str, *, result: Any = None) -> bool:
+        """Complete a job this machine holds; False (logged) when it does not hold it."""
+
+    async def fail_job(self, job_id: str, reason: str, *, retry: bool = True) -> bool:
+        """Fail a job this machine holds: retried later while it has attempts left
+        (unless ``retry`` is False), else dead. False (logged) when it does not hold it."""
+
+    async def complete_held_jobs(self) -> None:
+        """Complete every job this machine still holds (its config never finished them)."""
+
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` because a machine this one starts takes it over:
+        ``(attempt, lease_seconds)`` to pass to that machine; None if not held."""
+
+    def take_back_job(self, job_id: str, attempt: int, lease_seconds: float) -> None:
+        """Hold again a job whose hand-over did not happen."""
+
+    async def pending_jobs(
+        self, *, job_type: str | None = None, machine_type: str | None = None, limit: int = 100
+    ) -> list[Job]:
+        """The next ``limit`` jobs waiting to be claimed, in the order workers claim
+        them (priority, then oldest first)."""
+
+    async def finished_jobs(self, job_ids: Iterable[str]) -> dict[str, bool]:
+        """Which of ``job_ids`` have finished: True completed, False dead or cancelled
+        (ids still waiting or running are left out)."""
+
+    async def next_job_ready_at(self, job_type: str | None = None) -> float | None:
+        """When (epoch seconds) a job of ``job_type`` may next become claimable: the
+        earliest start of a waiting job, or lease expiry of a claimed one (a waiter sleeps
+        until then instead of polling). None: no such job."""
+
+    async def job_queue_mark(self) -> int:
+        """A counter of the job queue's wake-ups (a job added or finished): take it
+        before looking at the queue, then :meth:`wait_for_job_queue` from it."""
+
+    async def wait_for_job_queue(self, since: int, timeout: float) -> bool:
+        """Wait until the job queue is woken after mark ``since``; False on timeout."""
+
+    # -- other machines -----------------------------------------------------------------
+
+    async def machine_record(self, machine_name: str) -> MachineStateRecord | None:
+        """What the store records of a machine (its state, status, process); None for
+        a machine that never ran."""
+
+    def start_machine(
+        self,
+        config_path: str,
+        *,
+        machine_name: str,
+        initial_context: Mapping[str, Any],
+        actions_dir: str | None = None,
+        handed_jobs: Sequence[tuple[str, int, float]] = (),
+    ) -> None:
+        """Start a machine in this process, beside this one.
+
+        Raises:
+            ActionError: this machine runs outside a host (no process to add it to).
+            StateMachineError: it cannot start (its name is taken, its config refused).
+        """
 
 
 class BaseAction:
@@ -35,18 +196,38 @@ class BaseAction:
             ``config["params"]`` holds the same options for actions written against
             the earlier layout.
         logger: a logger named after the action class.
-        runtime: the machine running the action (its name, activity log, event
-            sending); set by the engine before :meth:`execute` is called.
+        runtime: the machine running the action (see :class:`ActionRuntime`); set by
+            the engine before :meth:`execute` is called, None when the action is run
+            on its own.
     """
+
+    # -- traits: what the action does, read by the engine and the linter ------------
 
     #: Event returned on success when the config gives no ``success:``.
     default_success: ClassVar[str | None] = None
     #: Event returned on failure when the config gives no ``error:``.
     default_error: ClassVar[str] = "error"
+    #: Its other results, as ``{option: default event}`` (``{"empty": "no_jobs"}``:
+    #: the ``empty:`` option names the event, ``no_jobs`` without it; a default of None
+    #: returns nothing unless the option is given). None: undeclared, the action may
+    #: return any event.
+    other_events: ClassVar[Mapping[str, str | None] | None] = None
+    #: The context keys it writes, besides the one its ``store_as:`` option names.
+    #: None: undeclared, it may write any key.
+    writes: ClassVar[frozenset[str] | None] = None
+    #: The key it writes when the config gives no ``store_as:`` (None: none).
+    default_store_as: ClassVar[str | None] = None
+    #: Whether it claims jobs (a claimed job's data keys then fill the context).
+    claims_jobs: ClassVar[bool] = False
+    #: Options of :attr:`other_events` whose event means "nothing yet" for an action
+    #: that polls: unless a transition takes it, the machine stops polling.
+    polling_results: ClassVar[tuple[str, ...]] = ()
     #: Options the engine passes through uninterpolated (the action renders them itself).
     raw_options: ClassVar[frozenset[str]] = frozenset()
+    #: Options whose text runs as a shell command (placeholders land in shell syntax).
+    shell_options: ClassVar[frozenset[str]] = frozenset()
 
-    runtime: MachineRuntime | None = None
+    runtime: ActionRuntime | None = None
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config: dict[str, Any] = dict(config)
@@ -72,6 +253,94 @@ class BaseAction:
         """The event to return on failure (``error:`` or the action's default)."""
         return str(self.get_config_value("error", self.default_error))
 
+    def result_event(self, option: str) -> str | None:
+        """The event option ``option`` of :attr:`other_events` names (``empty:``), else
+        its declared default; None when neither gives one."""
+        value = self.get_config_value(option, (self.other_events or {}).get(option))
+        return None if value is None else str(value)
+
     async def execute(self, context: dict[str, Any]) -> str | None:
         """Do the work; return the next event's name or None."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    # -- traits that depend on the options ----------------------------------------
+
+    @classmethod
+    def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """The events an action with these (uninterpolated) options may return; None
+        when that cannot be known: traits undeclared, or an event written with a
+        placeholder."""
+        if cls.other_events is None:
+            return None
+        return event_names(
+            [
+                options.get("error", cls.default_error),
+                options.get("success", cls.default_success),
+                *(options.get(option, event) for option, event in cls.other_events.items()),
+            ]
+        )
+
+    @classmethod
+    def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """The top-level context keys it writes (a dotted key gives its root); None when
+        undeclared."""
+        if cls.writes is None:
+            return None
+        keys = set(cls.writes)
+        store_as = options.get("store_as", cls.default_store_as)
+        if store_as is not None:
+            keys.add(str(store_as))
+        return frozenset(str(key).split(".", 1)[0] for key in keys)
+
+    @classmethod
+    def consumed_events(cls, options: Mapping[str, Any]) -> frozenset[str]:
+        """Event types it takes from its machine's inbox itself: the engine leaves
+        those waiting for it instead of dropping them as unhandled."""
+        return frozenset()
+
+    @classmethod
+    def sent_events(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(target machine, event)`` pairs it sends other machines (a target may hold
+        a placeholder), so that configs linted together know what each receives."""
+        return []
+
+
+def event_names(events: Iterable[Any]) -> frozenset[str] | None:
+    """The names among ``events`` (None left out); None if one holds a placeholder,
+    since it is only known at run time."""
+    names = {str(event) for event in events if event is not None}
+    if any("{" in name for name in names):
+        return None
+    return frozenset(names)
+
+
+def runtime_of(action: BaseAction) -> ActionRuntime:
+    """The machine running ``action``, for actions that cannot work without one."""
+    if action.runtime is None:
+        raise ActionError(
+            f"{action.config.get('type', type(action).__name__)} needs a running machine "
+            "(it uses the store); run it through StateMachineEngine"
+        )
+    return action.runtime
+
+
+@overload
+def seconds_option(action: BaseAction, key: str, default: float) -> float: ...
+@overload
+def seconds_option(action: BaseAction, key: str, default: None) -> float | None: ...
+def seconds_option(action: BaseAction, key: str, default: float | None) -> float | None:
+    """Option ``key`` of ``action`` as a number of seconds (``default`` when absent).
+
+    Raises:
+        ActionError: the option is not a non-negative number.
+    """
+    raw = action.get_config_value(key, default)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ActionError(f"{key} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ActionError(f"{key} must not be negative, got {value:g}")
+    return value

@@ -1,5 +1,9 @@
-"""The core: a pure layer (model, loader, transitions, interpolation, context) and the
-async runtime built on it (engine, host of many machines, action loader)."""
+"""The core: a pure layer (model, loader, transitions, lint checks) and the async runtime
+built on it (engine, host of many machines, action loader, the port actions use).
+
+Interpolation and the context's keys live below it, in :mod:`statemachine_engine.context`,
+where the actions reach them too.
+"""
 
 from __future__ import annotations
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from ..actions.base import BaseAction
-from .interpolation import interpolate
+from ..actions.base import ActionRuntime, BaseAction
+from ..context.interpolation import interpolate
 from .model import ActionSpec
-
-if TYPE_CHECKING:
-    from .runtime import MachineRuntime
 
 logger = logging.getLogger("statemachine_engine.engine")
 
@@ -74,7 +71,7 @@ async def run_action(
     cls: type[BaseAction],
     spec: ActionSpec,
     context: dict[str, Any],
-    runtime: MachineRuntime,
+    runtime: ActionRuntime,
 ) -> ActionOutcome:
     """Run ``spec`` (with its retries) and return its outcome."""
     policy = RetryPolicy.from_option(spec.options.get("retry"))

@@ -43,6 +43,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
+from ..context.entries import JOB_LEASE, event_data, promoted_fields
 from ..errors import (
     DeadEndError,
     MachineFailed,
@@ -53,20 +55,18 @@ from ..errors import (
 )
 from ..messaging.delivery import follow_inbox
 from .action_loader import ActionLoader
+from .action_port import ActionPort, MachineStarter
 from .action_runner import run_action
-from .context import JOB_LEASE, event_data, promoted_fields
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import HandedJob, JobTracker, lease_record
 from .model import (
-    JOB_CLAIMING_ACTIONS,
     LOST_JOB_EVENT,
     START_EVENT,
     WILDCARD,
     MachineConfig,
     Transition,
 )
-from .process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
 from .timers import StateTimers
 from .transitions import TransitionTable
 
@@ -74,7 +74,6 @@ if TYPE_CHECKING:
     from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
-    from .host import MachineHost
 
 logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
@@ -124,6 +123,8 @@ class StateMachineEngine:
             from its start, as if it had claimed them (fenced alike: see
             docs/durability.md). A machine that resumes a previous run holds again what
             that run held instead.
+        start_machine: starts a machine in this process for its ``start_fsm`` actions
+            with ``in_process: true`` (a :class:`MachineHost` passes its ``spawn``).
 
     Example::
 
@@ -145,6 +146,7 @@ class StateMachineEngine:
         transition_table: TransitionTable | None = None,
         own_heartbeat: bool = True,
         handed_jobs: Iterable[tuple[str, int] | tuple[str, int, float]] = (),
+        start_machine: MachineStarter | None = None,
     ) -> None:
         self.config = config
         self.table = transition_table or TransitionTable.build(config.transitions)
@@ -158,8 +160,6 @@ class StateMachineEngine:
         self._config_path = os.path.abspath(config.path) if config.path else None
         self._fresh = fresh
         self._own_heartbeat = own_heartbeat
-        #: The host running this machine among others (set by :class:`MachineHost`).
-        self.host: MachineHost | None = None
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).
         self.wake_address: str | None = None
@@ -170,7 +170,7 @@ class StateMachineEngine:
         #: first state that would work on it does not run its actions.
         self._refused_job: tuple[str, str] | None = None
         self._state: str | None = None
-        self._inbox = Inbox(self._name, _types_fetched_by_check_events(config))
+        self._inbox = Inbox(self._name, _consumed_events(config, self.actions))
         self._inbox.on_drop = self._tell_dropped
         self._held: deque[Event] = deque()
         self._runner: asyncio.Task[None] | None = None
@@ -189,6 +189,7 @@ class StateMachineEngine:
         self._leases_changed = asyncio.Event()
         #: How often the heartbeat runs now (None: only when woken).
         self._heartbeat_period: float | None = None
+        self._port = ActionPort(self, start_machine)
 
     # -- public API --------------------------------------------------------------
 
@@ -230,6 +231,11 @@ class StateMachineEngine:
     @property
     def worker_id(self) -> str:
         return self._jobs.worker
+
+    @property
+    def action_runtime(self) -> ActionPort:
+        """What this machine's actions see of it (their ``runtime``)."""
+        return self._port
 
     def send_event(
         self,
@@ -562,7 +568,13 @@ class StateMachineEngine:
         """Whether ``state``'s actions work on the job the machine holds: they do unless
         they claim one (a state that checks the queue hands the job it held back)."""
         specs = self.config.actions.get(state, ())
-        return bool(specs) and not any(spec.type in JOB_CLAIMING_ACTIONS for spec in specs)
+        return bool(specs) and not any(self._claims_jobs(spec.type) for spec in specs)
+
+    def _claims_jobs(self, action_type: str) -> bool:
+        try:
+            return self.actions.load(action_type).claims_jobs
+        except StateMachineError:  # reported when the action runs
+            return False
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it
@@ -699,7 +711,8 @@ class StateMachineEngine:
         if not event.from_action and not event.from_timer:
             data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
             context["event_data"] = data
-            context.update(promoted_fields(self.config.events.get(event.name), data))
+            spec = self.config.events.get(event.name)
+            context.update(promoted_fields(spec.context_map if spec else None, data))
         self._arm_timers(target)
         if self._durable:
             await self.store.save_transition(
@@ -884,7 +897,7 @@ class StateMachineEngine:
         try:
             for spec in self.config.actions.get(state, ()):
                 cls = self.actions.load(spec.type)
-                outcome = await run_action(cls, spec, self.context, self)
+                outcome = await run_action(cls, spec, self.context, self._port)
                 if self._runner is not asyncio.current_task():
                     # The state was left and this runner cancelled, but the cancellation
                     # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
@@ -929,14 +942,17 @@ def _renewal_period(lease: float) -> float:
     return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))
 
 
-def _types_fetched_by_check_events(config: MachineConfig) -> frozenset[str]:
-    """Event types the config's ``check_events`` actions read from the inbox themselves."""
+def _consumed_events(config: MachineConfig, actions: ActionLoader) -> frozenset[str]:
+    """Event types the config's actions take from the inbox themselves (``check_events``):
+    the inbox leaves them waiting for those actions."""
     found: set[str] = set()
     for specs in config.actions.values():
         for spec in specs:
-            if spec.type == "check_events":
-                types = spec.options.get("event_types")
-                found.update([types] if isinstance(types, str) else map(str, types or ()))
+            try:
+                cls = actions.load(spec.type)
+            except StateMachineError:  # reported when its state is reached
+                continue
+            found |= cls.consumed_events(spec.options)
     return frozenset(found)
 
 

@@ -211,8 +211,8 @@ class MachineHost:
         """
         from ..database import delivery
         from ..messaging.control import ControlSocket, already_running
-        from ..messaging.realtime import RealtimePublisher
         from .engine import StateMachineEngine
+        from .publisher import RealtimePublisher
 
         if not self._opened:
             raise StateMachineError("the host is not open: use 'async with MachineHost()'")
@@ -230,6 +230,7 @@ class MachineHost:
             transition_table=table,
             own_heartbeat=False,
             handed_jobs=handed_jobs,
+            start_machine=self.spawn,
         )
         name = engine.machine_name
         if name in self._machines or delivery.is_local(name):
@@ -250,7 +251,6 @@ class MachineHost:
                 routed = self._routed()
                 routed.link(name)
                 engine.wake_address = str(routed.path)
-        engine.host = self
         if self._stream is not None:
             publisher = RealtimePublisher(name, self._stream)
             engine.observers.append(publisher)

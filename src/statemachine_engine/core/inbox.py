@@ -2,9 +2,9 @@
 
 Callers, timers and sockets put events in; the engine awaits the next one. A durable
 machine's inbox is fed from the store (:meth:`Inbox.pull`), where events wait until a
-transition consumes them; types that the config's ``check_events`` actions fetch
-themselves are left there for them. Every delivery bumps a counter that actions can
-wait on (:meth:`Inbox.wait_for_delivery`).
+transition consumes them; types that the config's actions take themselves (their class's
+``consumed_events``, as ``check_events``) are left there for them. Every delivery bumps
+a counter that actions can wait on (:meth:`Inbox.wait_for_delivery`).
 """
 
 from __future__ import annotations

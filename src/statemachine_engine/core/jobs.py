@@ -23,8 +23,8 @@ import math
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..context.entries import JOB_LEASE, forget_job_data, merge_job
 from ..database.store import DEFAULT_LEASE_SECONDS
-from .context import JOB_LEASE, forget_job_data, merge_job
 
 if TYPE_CHECKING:
     from ..database.models.job import Job

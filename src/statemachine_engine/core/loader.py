@@ -34,7 +34,7 @@ SOURCE_HASH_LENGTH = 16
 ActionTypeCheck = Callable[[str], bool]
 
 #: The lint rules of the loader's own rejections, carried by the ConfigError it raises
-#: (``statemachine-validate`` reports them; their table is ``tools.lint.findings.RULES``).
+#: (``statemachine-validate`` reports them; their table is ``core.checks.findings.RULES``).
 #: Anything else it rejects breaks :data:`~statemachine_engine.errors.LOAD_RULE`.
 UNDEFINED_STATE_RULE = "SM101"
 MALFORMED_TIMEOUT_RULE = "SM103"

@@ -18,9 +18,6 @@ START_EVENT = "start"
 #: The event a machine emits when it resumes in a state working on a job whose lease it
 #: lost while it was down, if the state takes it (docs/durability.md, "Fencing on resume").
 LOST_JOB_EVENT = "job_lost"
-#: Actions that claim jobs: a machine running one may hold a job, and a state running
-#: one hands back the job it held rather than working on it.
-JOB_CLAIMING_ACTIONS = frozenset({"check_database_queue", "claim_job"})
 DEFAULT_TERMINAL_STATES = frozenset({"stopped", "shutdown", "completed"})
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})

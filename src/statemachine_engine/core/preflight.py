@@ -5,14 +5,16 @@ per error, ``file:line: CODE error message`` (the codes of :data:`REFUSING`). Ev
 other finding is logged at WARNING, one line each, as the machine starts.
 
 Starting must stay cheap, so the verdict is kept in the config cache beside the parsed
-model (keyed by the file's content and the custom actions it uses): a machine started
-again from an unchanged config neither lints nor imports the linter.
+model (keyed by the file's content and the custom action files it uses, whose classes
+declare what they emit and write): a machine started again from an unchanged config
+neither lints nor imports the checks.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -66,7 +68,7 @@ def verdict(
     """The lint verdict on ``config`` (from the cache when it is there)."""
     custom = sorted(
         {
-            (spec.type, loader.source_of(spec.type))
+            (spec.type, loader.source_of(spec.type), *_file_stamp(loader.source_of(spec.type)))
             for specs in config.actions.values()
             for spec in specs
             if loader.source_of(spec.type) != "builtin"
@@ -84,6 +86,15 @@ def verdict(
     return found
 
 
+def _file_stamp(path: str) -> tuple[int, int]:
+    """A custom action file's modification time and size: its traits may change with it."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 def _refuses(code: str, state: str | None, config: MachineConfig) -> bool:
     if code == "SM105" and state is not None:
         return not has_any_transition(config, state)
@@ -99,18 +110,13 @@ def has_any_transition(config: MachineConfig, state: str) -> bool:
 def _lint(
     config: MachineConfig, together: Sequence[MachineConfig], loader: ActionLoader
 ) -> Verdict:
-    from ..tools.lint import LintContext, run_checks
-    from ..tools.lint.context import machine_name_of
-    from ..tools.lint.linter import events_sent_between
-    from ..tools.lint.report import text_lines
+    from .checks import LintContext, events_sent_between, machine_name_of, run_checks, text_lines
 
+    context = LintContext.of(loader)
     name = machine_name_of(config)
-    sent = events_sent_between(together) if len(together) > 1 else {}
-    context = LintContext(
-        is_known_action=loader.is_known,
-        is_custom_action=lambda kind: loader.source_of(kind) != "builtin",
-        external_events=sent.get(name, frozenset()) if name else frozenset(),
-    )
+    if len(together) > 1 and name:
+        sent = events_sent_between(together, context.action_class)
+        context = context._replace(external_events=sent.get(name, frozenset()))
     findings = run_checks(config, context)
     refuse = [item for item in findings if _refuses(item.code, item.subject, config)]
     warn = [item for item in findings if item not in refuse]

@@ -1,1 +1,2 @@
-"""How machines hear from the outside: control sockets (wake-ups and events)."""
+"""How machines hear from the outside (control sockets: wake-ups and events) and how
+monitors hear from machines (the event socket)."""

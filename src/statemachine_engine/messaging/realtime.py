@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,6 @@ from ..errors import JSONDataError, StoreError
 from ..jsondata import MAX_DEPTH, check, lenient_text, sanitize
 
 if TYPE_CHECKING:
-    from ..core.engine import StateMachineEngine
-    from ..core.event import Event
     from ..database.store import Store
 
 logger = logging.getLogger("statemachine_engine.realtime")
@@ -47,9 +44,10 @@ def default_event_socket_path(db: str | None = None) -> Path:
 class RealtimeStream:
     """A process's way out to the monitor: one socket and one recording queue.
 
-    Every machine of the process publishes through it (through a :class:`RealtimePublisher`
-    each), so thousands of machines in one process share one socket and their events
-    are recorded in shared batches.
+    Every machine of the process publishes through it (through a
+    :class:`~statemachine_engine.core.publisher.RealtimePublisher` each), so thousands of
+    machines in one process share one socket and their events are recorded in shared
+    batches.
 
     Args:
         socket_path: the monitor's event socket.
@@ -117,46 +115,3 @@ class RealtimeStream:
         if self._pending:
             await self._flush(delay=0)
         self._sock.close()
-
-
-class RealtimePublisher:
-    """Observer of one machine that streams its events through a :class:`RealtimeStream`."""
-
-    __slots__ = ("_seq", "machine_name", "stream")
-
-    def __init__(self, machine_name: str, stream: RealtimeStream) -> None:
-        self.machine_name = machine_name
-        self.stream = stream
-        self._seq = 0
-
-    # -- MachineObserver -----------------------------------------------------------
-
-    def state_changed(
-        self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
-    ) -> None:
-        self.publish(
-            "state_change",
-            {
-                "from_state": from_state,
-                "to_state": to_state,
-                "event_trigger": event.name,
-                "timestamp": time.time(),
-            },
-        )
-
-    def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.publish("activity_log", {"message": message, "level": level, "timestamp": time.time()})
-
-    def finished(self, machine: StateMachineEngine, reason: str) -> None:
-        self.publish(
-            "machine_terminated",
-            {"final_state": machine.state, "reason": reason, "timestamp": time.time()},
-        )
-
-    def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
-        self.publish(event_type, {**payload, "timestamp": time.time()})
-
-    def publish(self, event_type: str, payload: dict[str, Any]) -> None:
-        """Send one event of this machine (see :meth:`RealtimeStream.send`)."""
-        self._seq += 1
-        self.stream.send(self.machine_name, self._seq, event_type, payload)

@@ -3,11 +3,11 @@
 Its parts, one job each::
 
     settings.py          ServerSettings: host, port, store, token, control...
+    options.py           the command-line options of both server commands -> ServerSettings
     stream.py            realtime events: datagram / stored row -> the event object clients see
     machines.py          MachineRegistry: the machine list, kept current by events (pure)
     recent.py            RecentEvents: the last events, replayed from the store at start-up
     fanout.py            Hub and ClientQueue: bounded per-client queues, drop-oldest
-    listener.py          the event socket reader (the only module binding that socket)
     store_feed.py        StoreFeed: live events from the store (every host, PostgreSQL)
     monitor.py           Monitor: wires store, live source, registry, recent events and hub
     security.py          loopback/host checks, token, same-origin WebSocket, control gate

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..database.models.machine_state import liveness
-from . import listener, stream
+from ..messaging import event_socket
+from . import stream
 from .configs import ConfigCatalog
 from .fanout import Hub
 from .machines import MachineRegistry
@@ -88,7 +89,7 @@ class Monitor:
         await self.refresh_machines()
         self._last_machines = self._machines_message()
         if self._socket is not None:
-            self._transport = await listener.listen(self._socket, self.on_datagram)
+            self._transport = await event_socket.listen(self._socket, self.on_datagram)
         if self._feed is not None:
             self._feed.start(after_id=last_id)
         self._refresher = asyncio.create_task(self._refresh_loop(), name="monitor:refresh")
@@ -103,7 +104,7 @@ class Monitor:
         if self._transport is not None:
             self._transport.close()
         if self._socket is not None and self._socket_path is not None:
-            listener.release(self._socket, self._socket_path)
+            event_socket.release(self._socket, self._socket_path)
         await self.store.close()
 
     # -- live events ------------------------------------------------------------------

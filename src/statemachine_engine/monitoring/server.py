@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from ..errors import EventSocketBusy, StateMachineError
-from . import listener
+from ..messaging.event_socket import bind_event_socket, release
 from .settings import ServerSettings
 
 BACKLOG = 2048
@@ -57,7 +57,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
         if _takes_the_event_socket(settings):
             path = settings.event_socket_path or default_event_socket_path(settings.db)
             try:
-                event_socket = listener.bind_event_socket(path)
+                event_socket = bind_event_socket(path)
             except EventSocketBusy:
                 print(
                     f"{prog}: {path} is held by another listener; following the events "
@@ -67,7 +67,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
                 )
                 path = None
             else:
-                cleanup.callback(listener.release, event_socket, path)
+                cleanup.callback(release, event_socket, path)
         tcp = bind_tcp(settings.host, settings.port)
         cleanup.callback(tcp.close)
         store = open_store(settings.db, create=False)  # it shows a store, never makes one

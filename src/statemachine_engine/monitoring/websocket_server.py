@@ -14,14 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from ..cli_support import parse_args, run_command
+from .options import add_server_options, settings_from
 from .settings import DEFAULT_STREAM_PORT
 
 PROG = "statemachine_engine.monitoring.websocket_server"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..ui.cli import add_server_options
-
     parser = argparse.ArgumentParser(
         prog=f"python -m {PROG}",
         description="Stream machines' realtime events to WebSocket clients at /ws/events.",
@@ -31,8 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..ui.cli import settings_from
-
     parser = build_parser()
     args = parse_args(parser, argv)
     if not 0 <= args.port <= 65535:

@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the event socket (owner-only); refuse if another listener is alive."""
-    from ..monitoring.listener import bind_event_socket
+    from ..messaging.event_socket import bind_event_socket
 
     try:
         sock = bind_event_socket(path)

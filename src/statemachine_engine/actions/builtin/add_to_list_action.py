@@ -9,9 +9,13 @@ Options:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..base import BaseAction
+
+#: The options that may name the list, in order of precedence.
+LIST_OPTIONS = ("list", "list_key", "key")
 
 
 def list_key(action: BaseAction) -> str:
@@ -26,6 +30,16 @@ class AddToListAction(BaseAction):
     """Append to a context list."""
 
     default_success: ClassVar[str | None] = "success"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
+
+    @classmethod
+    def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        keys = set(super().written_keys(options) or ())
+        named = next((options[key] for key in LIST_OPTIONS if options.get(key) is not None), None)
+        if named is not None:
+            keys.add(str(named).split(".", 1)[0])
+        return frozenset(keys)
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         key = list_key(self)

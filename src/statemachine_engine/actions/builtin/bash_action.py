@@ -6,7 +6,7 @@ Options:
         refers to: through the environment, or a private file for values over 64 KiB);
         in arithmetic contexts a value must be an integer literal and where bash reads
         a variable name a plain name, else the action returns its error event
-        (:class:`~...core.interpolation.ShellValueError`). ``{x|raw}`` inserts a
+        (:class:`~statemachine_engine.errors.ShellValueError`). ``{x|raw}`` inserts a
         trusted value verbatim and ``quote: false`` does so for the whole command.
         A command text over 64 KiB (long ``{x|raw}`` values, say) runs from a
         private file that ``bash -c`` sources, since argv cannot hold it.
@@ -20,7 +20,7 @@ Options:
 The command's process group dies with the machine: its shell gets SIGKILL when the
 machine's process dies, a watch process kills the rest of the group then, and the group,
 recorded in the store before the command starts, is killed by the machine's next run
-should the watch be gone too (see :mod:`...core.process_groups`).
+should the watch be gone too (see :mod:`..process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
@@ -40,9 +40,9 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from ...core.interpolation import ShellValueError, shell_command
-from ...core.process_groups import GroupWatch, dying_with_parent
-from ..base import BaseAction
+from ...context.interpolation import ShellValueError, shell_command
+from ..base import BaseAction, event_names
+from ..process_groups import GroupWatch, dying_with_parent
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 TIMEOUT_EXIT_CODE = 124
@@ -57,7 +57,20 @@ class BashAction(BaseAction):
     """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
 
     default_success: ClassVar[str | None] = "job_done"
-    raw_options = frozenset({"command"})
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset(
+        {"stdout", "stderr", "exit_code", "last_error"}
+    )
+    raw_options: ClassVar[frozenset[str]] = frozenset({"command"})
+    shell_options: ClassVar[frozenset[str]] = frozenset({"command"})
+
+    @classmethod
+    def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        events = super().emitted_events(options)
+        mappings = options.get("error_mappings")
+        if events is None or not isinstance(mappings, Mapping):
+            return events
+        return event_names([*events, *mappings.values()])
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         template = self.get_config_value("command")
@@ -185,8 +198,8 @@ async def run_command(
     calling task is cancelled (the machine left the state). When this process dies the
     shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
-    :mod:`...core.process_groups`). A command text over :data:`LARGE_COMMAND_BYTES`
-    runs from an owner-only file, removed when the command ends.
+    :mod:`..process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
+    an owner-only file, removed when the command ends.
     """
     large = len(command.encode("utf-8", "surrogateescape")) > LARGE_COMMAND_BYTES
     with _private_files({"command": command} if large else {}, "statemachine-command-") as files:

@@ -21,12 +21,10 @@ not have yet: a job never replaces anyone else's key).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...database.store import DEFAULT_LEASE_SECONDS
-from ...database.wakeup import JOBS
-from ..base import BaseAction
-from ..runtime_access import runtime_of, seconds
+from ..base import BaseAction, runtime_of, seconds_option
 
 DEFAULT_WAIT_SECONDS = 5.0
 DEFAULT_MAX_WAIT_SECONDS = 60.0
@@ -38,35 +36,36 @@ class CheckDatabaseQueueAction(BaseAction):
     """Claim the next ready job."""
 
     default_success: ClassVar[str | None] = "new_job"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_jobs"}
+    writes: ClassVar[frozenset[str] | None] = frozenset({"current_job", "job_id", "id"})
+    claims_jobs: ClassVar[bool] = True
+    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
-        await runtime.release_claimed_jobs()
-        store = runtime.store
+        await runtime.complete_held_jobs()
         job_type = self.get_config_value("job_type")
         machine_type = self.get_config_value("machine_type")
-        lease = seconds(self, "lease", DEFAULT_LEASE_SECONDS)
+        lease = seconds_option(self, "lease", None)
         idle_checks = int(context.get(IDLE_CHECKS_KEY) or 0)
         wait = min(
-            seconds(self, "wait", DEFAULT_WAIT_SECONDS) * 2**idle_checks,
-            max(seconds(self, "max_wait", DEFAULT_MAX_WAIT_SECONDS), 0.0),
+            seconds_option(self, "wait", DEFAULT_WAIT_SECONDS) * 2**idle_checks,
+            max(seconds_option(self, "max_wait", DEFAULT_MAX_WAIT_SECONDS), 0.0),
         )
         deadline = time.monotonic() + wait
-        listener = await runtime.store.listener()
         while True:
-            mark = listener.mark(JOBS)
-            job = await store.claim_job(
-                job_type, runtime.worker_id, lease_seconds=lease, machine_type=machine_type
+            mark = await runtime.job_queue_mark()
+            job = await runtime.claim_next_job(
+                job_type=job_type, machine_type=machine_type, lease_seconds=lease
             )
             if job is not None:
                 context.pop(IDLE_CHECKS_KEY, None)
-                runtime.adopt_job(job)
                 return self.success_event
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 context[IDLE_CHECKS_KEY] = min(idle_checks + 1, 16)
-                return str(self.get_config_value("empty", "no_jobs"))
-            ready_at = await store.next_job_ready_at(job_type)
+                return self.result_event("empty")
+            ready_at = await runtime.next_job_ready_at(job_type)
             if ready_at is not None and ready_at > time.time():
                 # A delayed job ripens or a lease runs out then: look again at that moment.
                 remaining = min(remaining, ready_at - time.time() + 0.001)
@@ -76,4 +75,4 @@ class CheckDatabaseQueueAction(BaseAction):
                 remaining,
                 extra={"action": "queue_wait", "machine": runtime.machine_name},
             )
-            await listener.wait(JOBS, mark, remaining)
+            await runtime.wait_for_job_queue(mark, remaining)

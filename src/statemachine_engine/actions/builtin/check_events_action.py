@@ -17,36 +17,53 @@ types are left in the store for this action rather than handled as transitions.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...core.context import event_data
+from ...context.entries import event_data
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of, seconds
+from ..base import BaseAction, event_names, runtime_of, seconds_option
 
 DEFAULT_WAIT_SECONDS = 5.0
+
+
+def _event_types(types: Any) -> set[str]:
+    """The ``event_types`` option: one name, or a list of them."""
+    return {types} if isinstance(types, str) else {str(name) for name in types or ()}
 
 
 class CheckEventsAction(BaseAction):
     """Fetch an event from an inbox."""
 
     default_success: ClassVar[str | None] = None
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_events"}
+    writes: ClassVar[frozenset[str] | None] = frozenset({"event_data"})
+    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
+
+    @classmethod
+    def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        events = super().emitted_events(options)
+        if events is None or options.get("success") is not None:
+            return events
+        # Without success: it returns the taken event's type.
+        types = options.get("event_types")
+        return event_names([*events, *(types if isinstance(types, list) else [types])])
+
+    @classmethod
+    def consumed_events(cls, options: Mapping[str, Any]) -> frozenset[str]:
+        return frozenset(_event_types(options.get("event_types")))
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
-        types = self.get_config_value("event_types")
-        wanted = {types} if isinstance(types, str) else {str(name) for name in types or ()}
+        wanted = _event_types(self.get_config_value("event_types"))
         if not wanted:
             raise ActionError("check_events needs 'event_types'")
         target = str(self.get_config_value("target_machine") or runtime.machine_name)
-        deadline = time.monotonic() + seconds(self, "wait", DEFAULT_WAIT_SECONDS)
+        deadline = time.monotonic() + seconds_option(self, "wait", DEFAULT_WAIT_SECONDS)
         while True:
             mark = runtime.delivery_mark
-            for event in await runtime.store.pending_events(target, limit=100_000):
-                if event.event_type not in wanted:
-                    continue
-                if not await runtime.store.mark_events([event.id], "processed"):
-                    continue  # another reader took it first
+            event = await runtime.take_event(target, wanted)
+            if event is not None:
                 context["event_data"] = event_data(
                     event.event_type,
                     event.payload if event.payload is not None else {},
@@ -56,5 +73,5 @@ class CheckEventsAction(BaseAction):
                 return self.get_config_value("success") or event.event_type
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return str(self.get_config_value("empty", "no_events"))
+                return self.result_event("empty")
             await runtime.wait_for_delivery(mark, remaining)

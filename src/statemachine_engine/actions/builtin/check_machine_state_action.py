@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 
 def is_alive(pid: int | None, host: str | None) -> bool:
@@ -36,19 +36,25 @@ class CheckMachineStateAction(BaseAction):
     """Check a machine."""
 
     default_success: ClassVar[str | None] = "running"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {
+        "not_running": "not_running",
+        "wrong_state": "wrong_state",
+    }
+    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_store_as: ClassVar[str | None] = "machine_state"
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
         target = self.get_config_value("target_machine") or self.get_config_value("machine")
         if not target:
             raise ActionError("check_machine_state needs a 'target_machine'")
-        record = await runtime.store.load_machine(str(target))
-        store_as = str(self.get_config_value("store_as", "machine_state"))
+        record = await runtime.machine_record(str(target))
+        store_as = str(self.get_config_value("store_as", self.default_store_as))
         if record is None or record.status != "running" or not is_alive(record.pid, record.host):
             context[store_as] = record.current_state if record else None
-            return str(self.get_config_value("not_running", "not_running"))
+            return self.result_event("not_running")
         context[store_as] = record.current_state
         expected = self.get_config_value("expected_state")
         if expected and record.current_state != expected:
-            return str(self.get_config_value("wrong_state", "wrong_state"))
+            return self.result_event("wrong_state")
         return self.success_event

@@ -7,30 +7,29 @@ default ``already_claimed``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...database.store import DEFAULT_LEASE_SECONDS
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of, seconds
+from ..base import BaseAction, runtime_of, seconds_option
 
 
 class ClaimJobAction(BaseAction):
     """Claim a job by id."""
 
     default_success: ClassVar[str | None] = "claimed"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"already_claimed": "already_claimed"}
+    writes: ClassVar[frozenset[str] | None] = frozenset({"current_job", "job_id", "id"})
+    claims_jobs: ClassVar[bool] = True
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
         job_id = self.get_config_value("job_id")
         if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
             raise ActionError("claim_job needs a 'job_id'")
-        job = await runtime.store.claim_job_by_id(
-            str(job_id),
-            runtime.worker_id,
-            lease_seconds=seconds(self, "lease", DEFAULT_LEASE_SECONDS),
+        job = await runtime.claim_job(
+            str(job_id), lease_seconds=seconds_option(self, "lease", None)
         )
         if job is None:
-            return str(self.get_config_value("already_claimed", "already_claimed"))
-        runtime.adopt_job(job)
+            return self.result_event("already_claimed")
         return self.success_event

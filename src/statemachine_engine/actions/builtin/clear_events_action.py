@@ -7,17 +7,19 @@ Options: ``event_types`` (list, required), ``target_machine`` (default: this mac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 
 class ClearEventsAction(BaseAction):
     """Drop waiting events."""
 
     default_success: ClassVar[str | None] = "events_cleared"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_events_to_clear"}
+    writes: ClassVar[frozenset[str] | None] = frozenset({"cleared_events"})
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
@@ -27,11 +29,8 @@ class ClearEventsAction(BaseAction):
         if not types:
             raise ActionError("clear_events needs 'event_types'")
         target = str(self.get_config_value("target_machine") or runtime.machine_name)
-        wanted = {str(name) for name in types}
-        events = await runtime.store.pending_events(target, limit=100_000)
-        ids = [event.id for event in events if event.event_type in wanted]
-        cleared = await runtime.store.mark_events(ids, "dropped") if ids else 0
+        cleared = await runtime.drop_events(target, {str(name) for name in types})
         context["cleared_events"] = cleared
         if not cleared:
-            return str(self.get_config_value("empty", "no_events_to_clear"))
+            return self.result_event("empty")
         return self.success_event

@@ -7,17 +7,19 @@ processed by anyone, default ``error``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 
 class CompleteJobAction(BaseAction):
     """Complete a job."""
 
     default_success: ClassVar[str | None] = "success"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
@@ -25,7 +27,7 @@ class CompleteJobAction(BaseAction):
         if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
             raise ActionError("complete_job: no job_id given and no job claimed")
         result = self.get_config_value("result")
-        if not await runtime.release_job(str(job_id), result=result):
+        if not await runtime.complete_job(str(job_id), result=result):
             context["last_error"] = f"job {job_id!r} is not being processed"
             return self.error_event
         return self.success_event

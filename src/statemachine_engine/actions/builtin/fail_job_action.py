@@ -8,17 +8,19 @@ the context's ``last_error``), ``retry`` (false: straight to ``dead``), ``succes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 
 class FailJobAction(BaseAction):
     """Fail a job."""
 
     default_success: ClassVar[str | None] = "job_failed"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
@@ -27,5 +29,5 @@ class FailJobAction(BaseAction):
             raise ActionError("fail_job: no job_id given and no job claimed")
         reason = str(self.get_config_value("reason") or context.get("last_error") or "failed")
         retry = self.get_config_value("retry", True) is not False
-        await runtime.release_job(str(job_id), error=reason, retry=retry)
+        await runtime.fail_job(str(job_id), reason, retry=retry)
         return self.success_event

@@ -8,32 +8,31 @@ oldest first). Each job is stored as a mapping (``job_id``, ``job_type``, ``data
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...database.models.job import JobStatus
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 
 class GetPendingJobsAction(BaseAction):
     """Read the queue."""
 
     default_success: ClassVar[str | None] = "jobs_found"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_jobs"}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_store_as: ClassVar[str | None] = "pending_jobs"
+    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
-        jobs = await runtime.store.list_jobs(
-            status=JobStatus.CLAIMABLE,
+        jobs = await runtime.pending_jobs(
             job_type=self.get_config_value("job_type"),
             machine_type=self.get_config_value("machine_type"),
-            limit=None,
+            limit=int(self.get_config_value("limit", 100)),
         )
-        # The next ``limit`` jobs in the order workers claim them (not the newest ones).
-        jobs.sort(key=lambda job: (-job.priority, job.run_after, job.id or 0))
-        del jobs[int(self.get_config_value("limit", 100)) :]
-        context[str(self.get_config_value("store_as", "pending_jobs"))] = [
+        context[str(self.get_config_value("store_as", self.default_store_as))] = [
             job.as_dict() for job in jobs
         ]
         if not jobs:
-            return str(self.get_config_value("empty", "no_jobs"))
+            return self.result_event("empty")
         return self.success_event

@@ -9,9 +9,10 @@ Options:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...core.interpolation import to_text
+from ...context.interpolation import to_text
 from ..base import BaseAction
 
 LEVELS = {
@@ -30,6 +31,8 @@ class LogAction(BaseAction):
     """Record a line in the machine's activity log."""
 
     default_success: ClassVar[str | None] = "continue"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         message = to_text(self.get_config_value("message", ""))

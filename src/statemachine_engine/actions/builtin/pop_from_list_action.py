@@ -10,6 +10,7 @@ Options:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..base import BaseAction
@@ -20,6 +21,9 @@ class PopFromListAction(BaseAction):
     """Pop from a context list."""
 
     default_success: ClassVar[str | None] = "item_popped"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "list_empty"}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_store_as: ClassVar[str | None] = "popped_item"
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         key = list_key(self)
@@ -27,10 +31,10 @@ class PopFromListAction(BaseAction):
         if items is not None and not isinstance(items, list):
             raise ValueError(f"context key {key!r} holds {type(items).__name__}, not a list")
         if not items:
-            return str(self.get_config_value("empty", "list_empty"))
+            return self.result_event("empty")
         end = str(self.get_config_value("from", "front")).lower()
         if end not in ("front", "back"):
             raise ValueError(f"pop_from_list 'from' must be front or back, got {end!r}")
         item = items.pop(0 if end == "front" else -1)
-        context[str(self.get_config_value("store_as", "popped_item"))] = item
+        context[str(self.get_config_value("store_as", self.default_store_as))] = item
         return self.success_event

@@ -15,36 +15,48 @@ so it is never lost: a target that is not running gets it when it starts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...database.delivery import deliver
 from ...errors import ActionError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, event_names, runtime_of
+
+#: The event sent when the config names none.
+DEFAULT_EVENT_TYPE = "generic_event"
 
 
 class SendEventAction(BaseAction):
     """Send an event."""
 
     default_success: ClassVar[str | None] = "event_sent"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset()
+
+    @classmethod
+    def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        if options.get("fire_and_forget") is True:  # no event once sent
+            return event_names([options.get("error", cls.default_error)])
+        return super().emitted_events(options)
+
+    @classmethod
+    def sent_events(cls, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        target = options.get("target_machine", options.get("target"))
+        if target is None:
+            return []
+        return [(str(target), str(options.get("event_type", DEFAULT_EVENT_TYPE)))]
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
         target = self.get_config_value("target_machine") or self.get_config_value("target")
         if not target or (isinstance(target, str) and target.startswith("{")):
             raise ActionError("send_event needs a 'target_machine'")
-        event_type = str(self.get_config_value("event_type", "generic_event"))
+        event_type = str(self.get_config_value("event_type", DEFAULT_EVENT_TYPE))
         payload = self.get_config_value("payload")
         if payload is None:
             payload = {}
         job_id = self.get_config_value("job_id", context.get("job_id"))
-        await deliver(
-            runtime.store,
-            str(target),
-            event_type,
-            payload,
-            source=runtime.machine_name,
-            job_id=None if job_id is None else str(job_id),
+        await runtime.deliver_event(
+            str(target), event_type, payload, job_id=None if job_id is None else str(job_id)
         )
         if self.get_config_value("fire_and_forget", False) is True:
             return None

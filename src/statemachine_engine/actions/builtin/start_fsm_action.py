@@ -35,12 +35,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...core.interpolation import MISSING, resolve_path
+from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
-from ..base import BaseAction
-from ..runtime_access import runtime_of
+from ..base import BaseAction, runtime_of
 
 #: Children still running, so that each is reaped when it ends.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -85,6 +85,8 @@ class StartFsmAction(BaseAction):
     """Spawn a machine process."""
 
     default_success: ClassVar[str | None] = "success"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {}
+    writes: ClassVar[frozenset[str] | None] = frozenset({"spawned_pids"})
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         yaml_path = self.get_config_value("yaml_path")
@@ -162,12 +164,7 @@ class StartFsmAction(BaseAction):
         context: dict[str, Any],
         handed: list[tuple[str, int, float]],
     ) -> str | None:
-        host = runtime_of(self).host
-        if host is None:
-            raise ActionError(
-                "start_fsm with in_process: true needs a machine run by the statemachine "
-                "command or a MachineHost"
-            )
+        runtime = runtime_of(self)
         if self.get_config_value("additional_args"):
             self.logger.warning(
                 "[%s] start_fsm: additional_args do not apply to an in-process child",
@@ -175,13 +172,15 @@ class StartFsmAction(BaseAction):
             )
         actions_dir = self.get_config_value("actions_dir")
         try:
-            host.spawn(
+            runtime.start_machine(
                 yaml_path,
                 machine_name=name,
                 initial_context=seeded,
                 actions_dir=str(actions_dir) if actions_dir else None,
                 handed_jobs=handed,
             )
+        except ActionError:
+            raise  # not run by a host: a failure of the action itself
         except StateMachineError as exc:
             self._take_back(handed)
             context["last_error"] = str(exc)

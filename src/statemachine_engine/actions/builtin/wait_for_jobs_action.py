@@ -17,43 +17,48 @@ Writes ``completed_jobs``, ``failed_jobs`` (dead or cancelled) and ``pending_job
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...database.models.job import JobStatus
-from ...database.wakeup import JOBS
-from ..base import BaseAction
-from ..runtime_access import runtime_of, seconds
+from ..base import ActionRuntime, BaseAction, runtime_of, seconds_option
 
 
 class WaitForJobsAction(BaseAction):
     """Wait for tracked jobs."""
 
     default_success: ClassVar[str | None] = "all_jobs_complete"
+    other_events: ClassVar[Mapping[str, str | None] | None] = {
+        "pending": None,
+        "timeout_event": "jobs_timeout",
+        "empty": "no_jobs_tracked",
+    }
+    writes: ClassVar[frozenset[str] | None] = frozenset(
+        {"completed_jobs", "failed_jobs", "pending_jobs"}
+    )
+    polling_results: ClassVar[tuple[str, ...]] = ("pending", "timeout_event")
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
         key = str(self.get_config_value("tracked_jobs_key", "tracked_jobs"))
         tracked = [str(job_id) for job_id in context.get(key) or []]
         if not tracked:
-            return str(self.get_config_value("empty", "no_jobs_tracked"))
+            return self.result_event("empty")
         started_key = f"_{key}_wait_started"
         started = float(context.setdefault(started_key, time.time()))
-        timeout = seconds(self, "timeout", 300.0)
-        deadline = time.monotonic() + seconds(self, "wait", 5.0)
-        listener = await runtime.store.listener()
+        timeout = seconds_option(self, "timeout", 300.0)
+        deadline = time.monotonic() + seconds_option(self, "wait", 5.0)
         while True:
-            mark = listener.mark(JOBS)
+            mark = await runtime.job_queue_mark()
             pending = await self._sort(runtime, tracked, context)
             if not pending:
                 context.pop(started_key, None)
                 return self.success_event
             if time.time() - started >= timeout:
                 context.pop(started_key, None)
-                return str(self.get_config_value("timeout_event", "jobs_timeout"))
+                return self.result_event("timeout_event")
             remaining = min(deadline - time.monotonic(), started + timeout - time.time())
             if remaining <= 0:
-                event = self.get_config_value("pending")
-                return str(event) if event else None
+                return self.result_event("pending") or None
             self.logger.debug(
                 "[%s] %d tracked job(s) still pending; waiting up to %.3gs",
                 runtime.machine_name,
@@ -61,18 +66,15 @@ class WaitForJobsAction(BaseAction):
                 remaining,
                 extra={"action": "jobs_wait", "machine": runtime.machine_name},
             )
-            await listener.wait(JOBS, mark, remaining)
+            await runtime.wait_for_job_queue(mark, remaining)
 
     @staticmethod
-    async def _sort(runtime: Any, tracked: list[str], context: dict[str, Any]) -> list[str]:
-        completed, failed, pending = [], [], []
-        for job_id in tracked:
-            job = await runtime.store.get_job(job_id)
-            if job is not None and job.status == JobStatus.COMPLETED:
-                completed.append(job_id)
-            elif job is not None and job.status in (JobStatus.DEAD, JobStatus.CANCELLED):
-                failed.append(job_id)
-            else:
-                pending.append(job_id)
+    async def _sort(
+        runtime: ActionRuntime, tracked: list[str], context: dict[str, Any]
+    ) -> list[str]:
+        finished = await runtime.finished_jobs(tracked)
+        completed = [job_id for job_id in tracked if finished.get(job_id) is True]
+        failed = [job_id for job_id in tracked if finished.get(job_id) is False]
+        pending = [job_id for job_id in tracked if job_id not in finished]
         context.update(completed_jobs=completed, failed_jobs=failed, pending_jobs=pending)
         return pending

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...core.interpolation import to_text
+from ...context.interpolation import to_text
 from ...core.model import ActionSpec, MachineConfig
 from .graph import MachineGraph
 

@@ -1,15 +1,14 @@
 """The config linter and dry run (``statemachine-validate``, alias ``statemachine-lint``).
 
-:mod:`.checks` holds one pure function per rule of :data:`.findings.RULES`;
-:mod:`.linter` loads configs and runs them; :mod:`.simulate` walks a config through
-events; :mod:`.report` formats; :mod:`.cli` is the command.
+The checks themselves live in :mod:`statemachine_engine.core.checks` (the engine runs
+them before a machine starts); :mod:`.linter` loads configs and runs them;
+:mod:`.simulate` walks a config through events; :mod:`.report` formats; :mod:`.cli` is
+the command.
 """
 
 from __future__ import annotations
 
-from .checks import run_checks
-from .context import LintContext
-from .findings import Finding, Rule
+from ...core.checks import Finding, LintContext, Rule, run_checks
 from .linter import LintResult, lint_paths
 from .simulate import Simulation, Step, simulate
 

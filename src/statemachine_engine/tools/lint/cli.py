@@ -72,12 +72,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     from ...core.action_loader import ActionLoader
 
     try:
-        actions = ActionLoader(args.actions_dir)
-        results = lint_paths(
-            args.configs,
-            is_known_action=actions.is_known,
-            is_custom_action=lambda kind: actions.source_of(kind) != "builtin",
-        )
+        results = lint_paths(args.configs, actions=ActionLoader(args.actions_dir))
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     findings = [item for result in results for item in result.findings]

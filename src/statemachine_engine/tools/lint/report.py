@@ -6,16 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...cli_output import count
-from .findings import ERROR, WARNING, Finding
+from ...core.checks.findings import ERROR, WARNING, Finding, text_lines
 
-
-def text_lines(findings: Sequence[Finding]) -> list[str]:
-    """One line per finding: ``file:line: CODE severity message``."""
-    return [
-        f"{item.position.path or '<config>'}:{item.position.line or 1}: "
-        f"{item.code} {item.severity} {item.message}"
-        for item in findings
-    ]
+__all__ = ["report_document", "summary", "text_lines"]
 
 
 def summary(findings: Sequence[Finding], configs: int) -> str:

@@ -1,12 +1,12 @@
-"""Checks of ``bash`` commands: where their placeholders land (see :mod:`.checks`)."""
+"""Checks of shell commands (``bash``'s ``command``, any action's
+``shell_options``): where their placeholders land (see :mod:`.rules`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...core.interpolation import Landing, shell_landings
-from ...core.model import MachineConfig
-from .catalogue import written_keys
+from ...context.interpolation import Landing, shell_landings
+from ..model import ActionSpec, MachineConfig
 from .context import LintContext
 from .findings import Finding, finding
 
@@ -30,22 +30,32 @@ def check_arithmetic_placeholders(config: MachineConfig, context: LintContext) -
     opaque = False
     for specs in config.actions.values():
         for spec in specs:
-            own |= written_keys(spec.type, spec.options)
-            opaque = opaque or context.is_opaque(spec.type)
+            written = context.written_by(spec.type, spec.options)
+            own |= written or frozenset()
+            opaque = opaque or written is None
     for state, specs in config.actions.items():
         for spec in specs:
-            command = spec.options.get("command")
-            if spec.type != "bash" or not isinstance(command, str):
-                continue
             if spec.options.get("quote", True) is False:
                 continue  # every value is inserted as shell code, unchecked
             reported: set[str] = set()
-            for landing in shell_landings(command):
-                source = _outside_source(landing, promoted, own, opaque)
-                if source is None or landing.placeholder in reported:
-                    continue
-                reported.add(landing.placeholder)
-                yield finding("SM206", _message(state, landing, source), spec.position)
+            for command in _shell_commands(spec, context):
+                for landing in shell_landings(command):
+                    source = _outside_source(landing, promoted, own, opaque)
+                    if source is None or landing.placeholder in reported:
+                        continue
+                    reported.add(landing.placeholder)
+                    yield finding(
+                        "SM206", _message(spec.type, state, landing, source), spec.position
+                    )
+
+
+def _shell_commands(spec: ActionSpec, context: LintContext) -> list[str]:
+    """The texts of ``spec`` that run as shell commands (its class's ``shell_options``)."""
+    cls = context.action_class(spec.type)
+    if cls is None:
+        return []
+    texts = (spec.options.get(option) for option in sorted(cls.shell_options))
+    return [text for text in texts if isinstance(text, str)]
 
 
 def _outside_source(
@@ -67,10 +77,10 @@ def _outside_source(
     )
 
 
-def _message(state: str, landing: Landing, source: str) -> str:
+def _message(action: str, state: str, landing: Landing, source: str) -> str:
     placeholder = landing.placeholder
     return (
-        f"bash action in state {state!r}: placeholder {placeholder} lands in a bash "
+        f"{action} action in state {state!r}: placeholder {placeholder} lands in a bash "
         f"arithmetic context ({landing.position.arithmetic}) and its value comes from "
         f"{source}: at run time it must hold an integer literal such as 42, else the "
         "action fails with its error: event. Give the action an error: event with a "

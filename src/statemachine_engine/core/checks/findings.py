@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-from ...core.model import Position
+from ..model import Position
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -65,3 +66,12 @@ def finding(code: str, message: str, position: Position, subject: str | None = N
     if code not in RULES:
         raise ValueError(f"unknown lint code {code!r}")
     return Finding(code, message, position, subject)
+
+
+def text_lines(findings: Sequence[Finding]) -> list[str]:
+    """One line per finding: ``file:line: CODE severity message``."""
+    return [
+        f"{item.position.path or '<config>'}:{item.position.line or 1}: "
+        f"{item.code} {item.severity} {item.message}"
+        for item in findings
+    ]

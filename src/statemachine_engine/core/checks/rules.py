@@ -10,10 +10,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ...core.context import ENGINE_KEYS
-from ...core.interpolation import interpolate_text, placeholders
-from ...core.model import (
-    JOB_CLAIMING_ACTIONS,
+from ...context.entries import ENGINE_KEYS
+from ...context.interpolation import interpolate_text, placeholders
+from ..model import (
     LOST_JOB_EVENT,
     START_EVENT,
     WILDCARD,
@@ -22,11 +21,10 @@ from ...core.model import (
     Position,
     Transition,
 )
-from ...core.transitions import TransitionTable
-from .catalogue import traits_of, written_keys
+from ..transitions import TransitionTable
 from .context import LintContext
 from .findings import Finding, finding
-from .shell_checks import check_arithmetic_placeholders
+from .shell import check_arithmetic_placeholders
 
 Check = Callable[[MachineConfig, LintContext], Iterator[Finding]]
 
@@ -169,15 +167,14 @@ def check_dead_ends(config: MachineConfig, context: LintContext) -> Iterator[Fin
             )
 
 
-#: Polling actions: type -> the options naming what they return when they find nothing
-#: (with each option's default). Such a result must lead somewhere, else the machine
-#: stops polling and sits idle while work waits.
-POLLING_RESULTS: Mapping[str, tuple[tuple[str, str | None], ...]] = {
-    "check_database_queue": (("empty", "no_jobs"),),
-    "check_events": (("empty", "no_events"),),
-    "get_pending_jobs": (("empty", "no_jobs"),),
-    "wait_for_jobs": (("pending", None), ("timeout_event", "jobs_timeout")),
-}
+def polling_results(spec: ActionSpec, context: LintContext) -> list[tuple[str, str | None]]:
+    """What a polling action returns when it finds nothing: each option naming such a
+    result, with its default (its class's ``polling_results``). Such a result must lead
+    somewhere, else the machine stops polling and sits idle while work waits."""
+    cls = context.action_class(spec.type)
+    if cls is None or cls.other_events is None:
+        return []
+    return [(option, cls.other_events.get(option)) for option in cls.polling_results]
 
 
 def check_stalled_polling(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
@@ -195,8 +192,8 @@ def check_stalled_polling(config: MachineConfig, context: LintContext) -> Iterat
         if config.is_terminal(state):
             continue  # finding nothing there ends the machine: no stall
         for index, spec in enumerate(specs):
-            results = POLLING_RESULTS.get(spec.type)
-            if results is None or context.is_custom_action(spec.type):
+            results = polling_results(spec, context)
+            if not results:
                 continue
             if table.timeouts_for(state) or _later_action_moves_on(
                 table, state, specs[index + 1 :], context
@@ -271,7 +268,7 @@ def check_unsent_events(config: MachineConfig, context: LintContext) -> Iterator
             opaque_states.add(state)
         else:
             emitted.update(events)
-        if spec.type in JOB_CLAIMING_ACTIONS:
+        if context.claims_jobs(spec.type):
             emitted.add(LOST_JOB_EVENT)  # by the engine, on a resume that lost the job
     reported: set[str] = set()
     for transition in config.transitions:
@@ -331,13 +328,14 @@ def check_placeholders(config: MachineConfig, context: LintContext) -> Iterator[
     custom actions (which may set any key); a ``|default:`` filter always fills.
     """
     specs = [spec for _, spec in _actions(config)]
-    if any(context.is_opaque(spec.type) for spec in specs):
-        return
-    if any((traits := traits_of(spec.type)) and traits.claims_jobs for spec in specs):
+    if any(context.claims_jobs(spec.type) for spec in specs):
         return
     known = set(ENGINE_KEYS)
     for spec in specs:
-        known |= written_keys(spec.type, spec.options)
+        written = context.written_by(spec.type, spec.options)
+        if written is None:
+            return
+        known |= written
     for event in config.events.values():
         known.update(event.context_map)
     probe = {key: _ANYTHING for key in known}

@@ -19,7 +19,6 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, Final
 
 from .interpolation import MISSING, resolve_path
-from .model import EventSpec
 
 #: The engine's list of the top-level keys the current job's data put in the context.
 JOB_KEYS: Final = "job_keys"
@@ -42,7 +41,7 @@ ENGINE_KEYS: Final = frozenset(
         "current_job",
         "job_id",
         "id",
-        "_engine_action_group",  # process_groups.ACTION_GROUP_KEY
+        "_engine_action_group",  # actions.process_groups.ACTION_GROUP_KEY
     }
 )
 
@@ -63,17 +62,20 @@ def event_data(
     return data
 
 
-def promoted_fields(spec: EventSpec | None, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Context keys an event's ``context_map`` promotes out of its ``event_data``.
+def promoted_fields(
+    context_map: Mapping[str, str] | None, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Context keys an event's ``context_map`` (context key -> path) promotes out of its
+    ``event_data``.
 
     Paths are relative to ``event_data`` (``payload.user.name``); a bare name is looked
     up inside the payload first. Fields the event does not carry are left out, and
     engine keys are never overwritten.
     """
-    if spec is None or not spec.context_map:
+    if not context_map:
         return {}
     promoted: dict[str, Any] = {}
-    for key, path in spec.context_map.items():
+    for key, path in context_map.items():
         if key in ENGINE_KEYS:
             continue
         value = resolve_path(data, path)
