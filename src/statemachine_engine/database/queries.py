@@ -12,6 +12,9 @@ written in its own SQL in ``schema/<dialect>/queries.sql``:
 - A line ending in ``-- if: <param>`` is kept only when that parameter is not None, one
   ending in ``-- unless: <param>`` only when it is None: the optional filters of
   listings and claims (each variant then uses its index).
+- ``-- for each row:`` before a statement (SQLite): it runs once for each row the
+  statement before it returned, with that row's columns as parameters besides the
+  query's (a change and its history row, as PostgreSQL writes them in one ``WITH``).
 - ``-- wakes: <topic>`` (SQLite): a commit of the query that changed something wakes the
   processes waiting for ``topic`` on this host. (PostgreSQL's triggers notify in the
   database, see ``schema/postgres/0001_initial.sql``.)
@@ -32,7 +35,10 @@ from typing import Any
 _SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
 _HEADER = re.compile(r"^--[ \t]*(name|fragment|wakes):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 #: A line that is only a comment, and not one of the headers above.
-_COMMENT_LINE = re.compile(r"^[ \t]*--(?![ \t]*(?:name|fragment|wakes):).*\n?", re.MULTILINE)
+_COMMENT_LINE = re.compile(
+    r"^[ \t]*--(?![ \t]*(?:name|fragment|wakes|for each row):).*\n?", re.MULTILINE
+)
+_EACH_ROW = "-- for each row:"
 _INCLUDE = re.compile(r"\{\{(\w+)\}\}")
 _OPTIONAL = re.compile(r"--\s*(if|unless):\s*(\w+)\s*$", re.MULTILINE)
 #: A ``:name`` parameter (not a ``::type`` cast); compiled when PostgreSQL's are loaded.
@@ -49,9 +55,10 @@ class Query:
         wakes: the topic a commit that changed something wakes (SQLite), or None.
         reads: every statement is a ``SELECT``: it runs without a write transaction.
         optional: the parameters of ``-- if:`` and ``-- unless:`` lines.
+        each_row: for each statement, whether it runs once per row of the one before.
     """
 
-    __slots__ = ("_variants", "name", "optional", "reads", "statements", "wakes")
+    __slots__ = ("_variants", "each_row", "name", "optional", "reads", "statements", "wakes")
 
     def __init__(
         self,
@@ -61,9 +68,11 @@ class Query:
         wakes: str | None = None,
         reads: bool = False,
         optional: tuple[str, ...] = (),
+        each_row: tuple[bool, ...] = (),
     ) -> None:
         self.name = name
         self.statements = statements
+        self.each_row = each_row or (False,) * len(statements)
         self.wakes = wakes
         self.reads = reads
         self.optional = optional
@@ -114,7 +123,12 @@ def load_queries(dialect: str) -> dict[str, Query]:
             raise ValueError(f"query {name!r} is written twice for {dialect}")
         if "{{" in code:
             code = _INCLUDE.sub(lambda match: fragments[match[1]], code)
-        statements = tuple(part.strip() for part in code.split(";") if part.strip())
+        parts = [part.strip() for part in code.split(";") if part.strip()]
+        each_row = tuple(part.startswith(_EACH_ROW) for part in parts)
+        statements = tuple(
+            part[len(_EACH_ROW) :].strip() if each else part
+            for part, each in zip(parts, each_row, strict=True)
+        )
         optional = _OPTIONAL.findall(code) if "-- " in code else []
         queries[name] = Query(
             name,
@@ -122,6 +136,7 @@ def load_queries(dialect: str) -> dict[str, Query]:
             wakes=wakes,
             reads=all(statement[:6].upper() == "SELECT" for statement in statements),
             optional=tuple(dict.fromkeys(name for _, name in optional)),
+            each_row=each_row,
         )
     return queries
 

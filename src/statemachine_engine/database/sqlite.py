@@ -212,29 +212,29 @@ class SqliteConnector:
             except sqlite3.Error as exc:
                 raise self._failed(exc, "query failed") from exc
             return Result(rows, len(rows))
-        result = self._transaction(statements, params)
+        result = self._transaction(statements, query.each_row, params)
         if query.wakes is not None and (result.rows or result.rowcount > 0):
             self._wake(query.wakes)
         return result
 
-    def _transaction(self, statements: tuple[str, ...], params: Mapping[str, Any]) -> Result:
+    def _transaction(
+        self, statements: tuple[str, ...], each_row: tuple[bool, ...], params: Mapping[str, Any]
+    ) -> Result:
         """Run ``statements`` in one ``BEGIN IMMEDIATE`` transaction (atomic across
-        processes): the rows of the last that returns rows, else the last's count."""
+        processes): the rows of the last that returns rows, else the last's count. A
+        statement ``each_row`` runs once per row of the one before (none: not at all)."""
         cursor = self._cursor
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._failed(exc, "cannot write") from exc
         try:
-            rows: list[Any] = []
-            rowcount = 0
-            returned = False
-            for statement in statements:
-                cursor.execute(statement, params)
-                if cursor.description is not None:
-                    rows, rowcount, returned = cursor.fetchall(), cursor.rowcount, True
-                elif not returned:
-                    rowcount = cursor.rowcount
+            if len(statements) == 1:  # most writes: no bookkeeping of steps
+                cursor.execute(statements[0], params)
+                rows: list[Any] = [] if cursor.description is None else cursor.fetchall()
+                rowcount = cursor.rowcount
+            else:
+                rows, rowcount = self._steps(statements, each_row, params)
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
             if self._conn.in_transaction:
@@ -246,6 +246,32 @@ class SqliteConnector:
                 self._conn.execute("ROLLBACK")
             raise
         return Result(rows, rowcount)
+
+    def _steps(
+        self, statements: tuple[str, ...], each_row: tuple[bool, ...], params: Mapping[str, Any]
+    ) -> tuple[list[Any], int]:
+        """Run the statements of a query of several, in its transaction."""
+        cursor = self._cursor
+        rows: list[Any] = []
+        rowcount = 0
+        returned = False
+        before: list[Any] = []
+        for statement, each in zip(statements, each_row, strict=True):
+            if each:
+                if len(before) == 1:
+                    cursor.execute(statement, _RowParameters(params, before[0]))
+                elif before:
+                    cursor.executemany(statement, [_RowParameters(params, row) for row in before])
+                continue
+            cursor.execute(statement, params)
+            if cursor.description is not None:
+                rows = before = cursor.fetchall()
+                rowcount, returned = cursor.rowcount, True
+            else:
+                before = []
+                if not returned:
+                    rowcount = cursor.rowcount
+        return rows, rowcount
 
     def _wake(self, topic: str) -> None:
         notify(topic, self.socket_dir)
@@ -297,6 +323,26 @@ class MemoryConnector(SqliteConnector):
 
     async def listener(self) -> Listener:
         return self._waiters
+
+
+class _RowParameters(dict[str, Any]):
+    """A statement's parameters for one row: the row's columns, then the query's.
+
+    (A row has a score of columns; copying them into a dict for each row would cost more
+    than the statement.)
+    """
+
+    __slots__ = ("_row",)
+
+    def __init__(self, params: Mapping[str, Any], row: sqlite3.Row) -> None:
+        super().__init__(params)
+        self._row = row
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._row[key]
+        except IndexError:  # not a column of the row
+            return super().__getitem__(key)
 
 
 def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:

@@ -2,33 +2,33 @@
 -- JSON text (read with json_each). A query of several statements runs them in order in
 -- one BEGIN IMMEDIATE transaction and returns the rows of the last statement that
 -- returns rows, else the number of rows the last statement changed. Every change of a
--- job's status writes its history row in the same query, as PostgreSQL's do in a WITH.
+-- job's status writes its history row in the same query (`-- for each row:` of the
+-- change), as PostgreSQL's do in a WITH.
 -- `-- wakes: <topic>`: a commit that changed something wakes the processes on this host
 -- waiting for the topic (PostgreSQL's triggers notify in the database).
 
 -- fragment: expire_leases
 -- Jobs whose worker stopped renewing go back to the queue, or die after their last
--- attempt. Their history first: the same rows, read before they change.
-INSERT INTO job_history (job_id, status, attempt, message, at)
-SELECT job_id, CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, attempts,
-       'lease expired', :now
-FROM jobs WHERE status = 'processing' AND lease_expires < :now;
+-- attempt.
 UPDATE jobs
 SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
     error = 'lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped)',
     completed_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END,
     lease_owner = NULL, lease_expires = NULL, updated_at = :now
-WHERE status = 'processing' AND lease_expires < :now;
+WHERE status = 'processing' AND lease_expires < :now
+RETURNING job_id, status, attempts;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, message, at)
+VALUES (:job_id, :status, :attempts, 'lease expired', :now);
 
--- fragment: claim_logged_job
--- The job the statement before wrote a 'processing' history row for (if it wrote one)
--- becomes this worker's.
-UPDATE jobs
+-- fragment: claimed_set
 SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
     lease_expires = :now + :lease, started_at = :now, updated_at = :now
-WHERE changes() > 0
-  AND job_id = (SELECT job_id FROM job_history WHERE id = last_insert_rowid())
-RETURNING *;
+
+-- fragment: log_claim
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, worker, at)
+VALUES (:job_id, 'processing', :attempts, :worker, :now);
 
 -- name: insert_job
 -- wakes: jobs
@@ -38,31 +38,36 @@ VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_att
         :run_after, :source_job_id, :now, :now)
 ON CONFLICT (job_id) DO NOTHING
 RETURNING *;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, message, at)
-SELECT :job_id, 'pending', 0, 'added', :now WHERE changes() > 0;
+VALUES (:job_id, 'pending', 0, 'added', :now);
 
 -- name: claim_job
 -- The first ready row of the index in claim order is the one (no sort): jobs_ready for
 -- one type; for any type jobs_ready_any, named, else the planner may pick another index
 -- and sort every waiting job on each claim.
-{{expire_leases}}
-INSERT INTO job_history (job_id, status, attempt, worker, at)
-SELECT job_id, 'processing', attempts + 1, :worker, :now
-FROM jobs  -- if: job_type
-FROM jobs INDEXED BY jobs_ready_any  -- unless: job_type
-WHERE status IN ('pending', 'failed') AND run_after <= :now
-  AND job_type = :job_type  -- if: job_type
-  AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
-ORDER BY priority DESC, run_after, id
-LIMIT 1;
-{{claim_logged_job}}
+{{expire_leases}};
+UPDATE jobs
+{{claimed_set}}
+WHERE id = (
+    SELECT id FROM jobs  -- if: job_type
+    SELECT id FROM jobs INDEXED BY jobs_ready_any  -- unless: job_type
+    WHERE status IN ('pending', 'failed') AND run_after <= :now
+      AND job_type = :job_type  -- if: job_type
+      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+    ORDER BY priority DESC, run_after, id
+    LIMIT 1
+)
+RETURNING *;
+{{log_claim}}
 
 -- name: claim_job_by_id
-{{expire_leases}}
-INSERT INTO job_history (job_id, status, attempt, worker, at)
-SELECT job_id, 'processing', attempts + 1, :worker, :now FROM jobs
-WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now;
-{{claim_logged_job}}
+{{expire_leases}};
+UPDATE jobs
+{{claimed_set}}
+WHERE job_id = :job_id AND status IN ('pending', 'failed') AND run_after <= :now
+RETURNING *;
+{{log_claim}}
 
 -- name: complete_job
 -- wakes: jobs
@@ -73,9 +78,9 @@ WHERE job_id = :job_id AND status = 'processing'
   AND (:worker IS NULL OR lease_owner = :worker)
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING attempts;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, worker, at)
-SELECT job_id, 'completed', attempts, :worker, :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, 'completed', :attempts, :worker, :now);
 
 -- name: fail_job
 -- wakes: jobs
@@ -89,9 +94,9 @@ WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
   AND (:worker IS NULL OR lease_owner = :worker)
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING *;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-SELECT job_id, status, attempts, :worker, :error, :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, :status, :attempts, :worker, :error, :now);
 
 -- name: hand_over_job
 -- A job its holder passed to a machine it started: the lease moves to that machine, for
@@ -99,9 +104,9 @@ WHERE job_id = :job_id AND changes() > 0;
 UPDATE jobs SET lease_owner = :worker, lease_expires = :now + :lease, updated_at = :now
 WHERE job_id = :job_id AND status = 'processing' AND attempts = :attempt
 RETURNING *;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-SELECT job_id, 'processing', attempts, :worker, 'handed over', :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, 'processing', :attempt, :worker, 'handed over', :now);
 
 -- name: release_job_unused
 -- wakes: jobs
@@ -113,9 +118,9 @@ SET status = 'pending', attempts = max(attempts - 1, 0), run_after = :now,
 WHERE job_id = :job_id AND status = 'processing' AND lease_owner = :worker
   AND attempts = :attempt
 RETURNING attempts;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-SELECT job_id, 'pending', :attempt, :worker, 'given back unused', :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, 'pending', :attempt, :worker, 'given back unused', :now);
 
 -- name: cancel_job
 -- wakes: jobs
@@ -124,9 +129,9 @@ SET status = 'cancelled', completed_at = :now, updated_at = :now,
     lease_owner = NULL, lease_expires = NULL
 WHERE job_id = :job_id AND status IN ('pending', 'processing', 'failed')
 RETURNING attempts;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, message, at)
-SELECT job_id, 'cancelled', attempts, 'cancel_job', :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, 'cancelled', :attempts, 'cancel_job', :now);
 
 -- name: retry_job
 -- wakes: jobs
@@ -135,18 +140,19 @@ SET status = 'pending', attempts = 0, run_after = :now, error = NULL, completed_
     updated_at = :now
 WHERE job_id = :job_id AND status IN ('failed', 'dead', 'cancelled')
 RETURNING attempts;
+-- for each row:
 INSERT INTO job_history (job_id, status, attempt, message, at)
-SELECT job_id, 'pending', attempts, 'retry_job', :now FROM jobs
-WHERE job_id = :job_id AND changes() > 0;
+VALUES (:job_id, 'pending', :attempts, 'retry_job', :now);
 
 -- name: reset_processing
 -- wakes: jobs
-INSERT INTO job_history (job_id, status, attempt, message, at)
-SELECT job_id, 'pending', attempts, 'reset', :now FROM jobs
-WHERE status = 'processing' AND (:before IS NULL OR started_at < :before);
 UPDATE jobs
 SET status = 'pending', lease_owner = NULL, lease_expires = NULL, updated_at = :now
-WHERE status = 'processing' AND (:before IS NULL OR started_at < :before);
+WHERE status = 'processing' AND (:before IS NULL OR started_at < :before)
+RETURNING job_id, attempts;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, message, at)
+VALUES (:job_id, 'pending', :attempts, 'reset', :now);
 
 -- name: remove_job
 DELETE FROM job_history WHERE job_id = :job_id;
