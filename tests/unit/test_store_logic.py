@@ -74,6 +74,13 @@ def test_fragments_are_written_into_the_queries_that_include_them() -> None:
     assert "CAST(1 AS BIGINT)" in load_queries("postgres")["fail_job"].statements[0]
 
 
+def test_a_sqlite_history_row_is_written_for_each_row_its_change_returned() -> None:
+    claim = load_queries("sqlite")["claim_job"]
+    assert claim.each_row == (False, True, False, True)  # expiry, its rows; claim, its row
+    for statement, each in zip(claim.statements, claim.each_row, strict=True):
+        assert statement.startswith("INSERT INTO job_history") == each
+
+
 def test_a_memory_store_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
