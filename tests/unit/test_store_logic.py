@@ -59,12 +59,20 @@ def test_shared_queries_read_their_parameters_in_each_dialects_style() -> None:
 
 def test_optional_lines_follow_their_parameter() -> None:
     claim = load_queries("sqlite")["claim_job"]
-    typed = "\n".join(claim.render({"job_type": "task"}))
-    any_type = "\n".join(claim.render({"job_type": None}))
+    typed = "\n".join(claim.render({"job_type": "task"})[0])
+    any_type = "\n".join(claim.render({"job_type": None})[0])
     assert "job_type = :job_type" in typed
     assert "INDEXED BY" not in typed
     assert "job_type = :job_type" not in any_type
     assert "INDEXED BY jobs_ready_any" in any_type
+
+
+def test_a_statement_whose_lines_are_all_optional_is_left_out() -> None:
+    save = load_queries("sqlite")["save_transition"]
+    assert len(save.render({"consumed_event_id": 7})[0]) == 3
+    statements, each_row = save.render({"consumed_event_id": None})
+    assert len(statements) == len(each_row) == 2
+    assert not any("machine_events" in statement for statement in statements)
 
 
 def test_fragments_are_written_into_the_queries_that_include_them() -> None:

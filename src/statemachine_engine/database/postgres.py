@@ -194,7 +194,7 @@ class PostgresConnector:
             raise StoreError(f"cannot migrate the schema: {exc}", location=self.location) from exc
 
     def _statement(self, name: str, params: Mapping[str, Any] | None = None) -> str:
-        (statement,) = self._queries[name].render(params or {})
+        (statement,), _ = self._queries[name].render(params or {})
         return statement
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:

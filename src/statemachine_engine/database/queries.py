@@ -11,10 +11,12 @@ written in its own SQL in ``schema/<dialect>/queries.sql``:
   includes it where it says ``{{name}}``.
 - A line ending in ``-- if: <param>`` is kept only when that parameter is not None, one
   ending in ``-- unless: <param>`` only when it is None: the optional filters of
-  listings and claims (each variant then uses its index).
+  listings and claims (each variant then uses its index). A statement whose every line
+  is dropped is not run.
 - ``-- for each row:`` before a statement (SQLite): it runs once for each row the
   statement before it returned, with that row's columns as parameters besides the
   query's (a change and its history row, as PostgreSQL writes them in one ``WITH``).
+  A name that is both is the query's parameter.
 - ``-- wakes: <topic>`` (SQLite): a commit of the query that changed something wakes the
   processes waiting for ``topic`` on this host. (PostgreSQL's triggers notify in the
   database, see ``schema/postgres/0001_initial.sql``.)
@@ -77,18 +79,28 @@ class Query:
         self.reads = reads
         self.optional = optional
         #: The statements rendered for each combination of given optional parameters.
-        self._variants: dict[tuple[bool, ...], tuple[str, ...]] = {}
+        self._variants: dict[tuple[bool, ...], tuple[tuple[str, ...], tuple[bool, ...]]] = {}
 
-    def render(self, params: Mapping[str, Any]) -> tuple[str, ...]:
-        """The statements to run with ``params``, their optional lines kept or dropped."""
+    def render(self, params: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+        """The statements to run with ``params``, their optional lines kept or dropped,
+        and their ``each_row`` flags."""
         if not self.optional:
-            return self.statements
+            return self.statements, self.each_row
         key = tuple(params.get(name) is not None for name in self.optional)
         variant = self._variants.get(key)
         if variant is None:
             given = {name for name, present in zip(self.optional, key, strict=True) if present}
-            variant = self._variants[key] = tuple(
-                _keep_given(statement, given) for statement in self.statements
+            kept = [
+                (rendered, each)
+                for rendered, each in (
+                    (_keep_given(statement, given), each)
+                    for statement, each in zip(self.statements, self.each_row, strict=True)
+                )
+                if rendered.strip()
+            ]
+            variant = self._variants[key] = (
+                tuple(statement for statement, _ in kept),
+                tuple(each for _, each in kept),
             )
         return variant
 

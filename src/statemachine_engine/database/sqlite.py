@@ -201,7 +201,10 @@ class SqliteConnector:
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
         query = self._queries[name]
-        statements = query.render(params) if query.optional else query.statements
+        if query.optional:
+            statements, each_row = query.render(params)
+        else:
+            statements, each_row = query.statements, query.each_row
         lists = self._json_params.get(name)
         if lists is not None:
             params = {**params, **{key: json.dumps(params[key]) for key in lists}}
@@ -212,7 +215,7 @@ class SqliteConnector:
             except sqlite3.Error as exc:
                 raise self._failed(exc, "query failed") from exc
             return Result(rows, len(rows))
-        result = self._transaction(statements, query.each_row, params)
+        result = self._transaction(statements, each_row, params)
         if query.wakes is not None and (result.rows or result.rowcount > 0):
             self._wake(query.wakes)
         return result
@@ -326,10 +329,10 @@ class MemoryConnector(SqliteConnector):
 
 
 class _RowParameters(dict[str, Any]):
-    """A statement's parameters for one row: the row's columns, then the query's.
+    """A statement's parameters for one row: the query's, and the row's columns.
 
-    (A row has a score of columns; copying them into a dict for each row would cost more
-    than the statement.)
+    (A row has a score of columns: copying them into a dict for each row would cost more
+    than the statement; SQLite asks only for the few the statement names.)
     """
 
     __slots__ = ("_row",)
@@ -338,11 +341,8 @@ class _RowParameters(dict[str, Any]):
         super().__init__(params)
         self._row = row
 
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return self._row[key]
-        except IndexError:  # not a column of the row
-            return super().__getitem__(key)
+    def __missing__(self, key: str) -> Any:
+        return self._row[key]
 
 
 def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:

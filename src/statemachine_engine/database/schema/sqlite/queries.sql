@@ -212,8 +212,9 @@ SET current_state = excluded.current_state, context = excluded.context,
     heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
 INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
 VALUES (:machine_name, :from_state, :to_state, :event, :job_id, :now);
-UPDATE machine_events SET status = 'processed', processed_at = :now
-WHERE id = :consumed_event_id AND status = 'pending';
+UPDATE machine_events SET status = 'processed', processed_at = :now  -- if: consumed_event_id
+WHERE id = :consumed_event_id AND status = 'pending'  -- if: consumed_event_id
+;
 
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
