@@ -44,6 +44,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
+from ..config.model import (
+    LOST_JOB_EVENT,
+    START_EVENT,
+    WILDCARD,
+    MachineConfig,
+    Transition,
+)
 from ..context.entries import JOB_LEASE, event_data, promoted_fields
 from ..errors import (
     DeadEndError,
@@ -60,13 +67,6 @@ from .action_runner import run_action
 from .event import ACTION_SOURCE, Event
 from .inbox import Inbox
 from .jobs import HandedJob, JobTracker, lease_record
-from .model import (
-    LOST_JOB_EVENT,
-    START_EVENT,
-    WILDCARD,
-    MachineConfig,
-    Transition,
-)
 from .timers import StateTimers
 from .transitions import TransitionTable
 
