@@ -38,33 +38,21 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
-from ..config.model import (
-    LOST_JOB_EVENT,
-    START_EVENT,
-    WILDCARD,
-    MachineConfig,
-    Transition,
-)
+from ..actions.process_groups import group_record
+from ..config.model import START_EVENT, WILDCARD, MachineConfig, Transition
 from ..context.entries import JOB_LEASE, event_data, promoted_fields
-from ..errors import (
-    DeadEndError,
-    MachineFailed,
-    StateMachineError,
-    StoreReplaced,
-    UnhandledFailure,
-    UnknownStateError,
-)
+from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from ..messaging.delivery import follow_inbox
+from . import failures, resume
 from .action_loader import ActionLoader
 from .action_port import ActionPort, MachineStarter
 from .action_runner import run_action
 from .event import ACTION_SOURCE, Event
+from .heartbeat import Heartbeat
 from .inbox import Inbox
 from .jobs import HandedJob, JobTracker, lease_record
 from .timers import StateTimers
@@ -79,10 +67,6 @@ logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
 
 _STOP = Event("__stop__")
-#: How often a durable machine records that it is alive (and renews its job leases).
-HEARTBEAT_SECONDS = 10.0
-#: Leases are never renewed more often than this.
-MIN_RENEWAL_SECONDS = 0.1
 _ACTIVITY_LEVELS = {"debug": 10, "info": 20, "success": 20, "warning": 30, "error": 40}
 
 
@@ -159,18 +143,19 @@ class StateMachineEngine:
         self._durable = store is not None
         self._config_path = os.path.abspath(config.path) if config.path else None
         self._fresh = fresh
-        self._own_heartbeat = own_heartbeat
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).
         self.wake_address: str | None = None
-        self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
+        self._heartbeat = Heartbeat(
+            self._name, self._jobs, store=lambda: self.store, own=own_heartbeat, abort=self.abort
+        )
         self._handed_jobs = [HandedJob(*handed) for handed in handed_jobs]
         #: A job handed over that this machine could not take (``(job_id, why)``): the
         #: first state that would work on it does not run its actions.
         self._refused_job: tuple[str, str] | None = None
         self._state: str | None = None
-        self._inbox = Inbox(self._name, _consumed_events(config, self.actions))
+        self._inbox = Inbox(self._name, self.actions.consumed_events(config))
         self._inbox.on_drop = self._tell_dropped
         self._held: deque[Event] = deque()
         self._runner: asyncio.Task[None] | None = None
@@ -185,10 +170,6 @@ class StateMachineEngine:
         #: The last action failure of this state visit that no transition took.
         self._unhandled_error: tuple[str, str | None] | None = None
         self._way_out: dict[str, bool] = {}
-        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
-        self._leases_changed = asyncio.Event()
-        #: How often the heartbeat runs now (None: only when woken).
-        self._heartbeat_period: float | None = None
         self._port = ActionPort(self, start_machine)
 
     # -- public API --------------------------------------------------------------
@@ -318,14 +299,9 @@ class StateMachineEngine:
             "job_started",
             {"job_id": job.job_id, "job_type": job.job_type, "attempt": job.attempts},
         )
-        # Wake the heartbeat only when this lease needs renewing sooner than it runs
-        # now: a worker taking job after job would otherwise wake it for every one.
-        lease = self._jobs.shortest_lease
-        period = self._heartbeat_period
-        if lease is not None and (period is None or _renewal_period(lease) < period):
-            self._leases_changed.set()
-        if self._durable and self._heartbeat_task is None:
-            self._start_heartbeat()  # the leases of the jobs it holds need renewing
+        self._heartbeat.lease_taken()
+        if self._durable and not self._heartbeat.running:
+            self._heartbeat.start()  # the leases of the jobs it holds need renewing
 
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
@@ -390,8 +366,8 @@ class StateMachineEngine:
             async with self._step:
                 await self._start()
             if self._durable:
-                if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
-                    self._start_heartbeat()
+                if (self._heartbeat.own or self._jobs.held) and not self._heartbeat.running:
+                    self._heartbeat.start()
                 inbox = await follow_inbox(
                     self.store,
                     self._name,
@@ -412,8 +388,7 @@ class StateMachineEngine:
         finally:
             await self._cancel_runner()
             self._cancel_timers()
-            if self._heartbeat_task is not None:
-                self._heartbeat_task.cancel()
+            self._heartbeat.cancel()
             if inbox is not None:
                 inbox.cancel()
             await self._inbox.close()
@@ -422,7 +397,7 @@ class StateMachineEngine:
         reason = self._finish_reason or "stopped"
         self._finish_reason = reason
         if reason == "final" and self._unhandled_error is not None:
-            self._ended_badly = self._failed_end(*self._unhandled_error)
+            self._ended_badly = failures.failed_end(self._name, self._state, *self._unhandled_error)
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
@@ -444,102 +419,32 @@ class StateMachineEngine:
 
     async def _start(self) -> None:
         if self._durable:
-            if not self._fresh:
-                # Refused before registering: the record (its config hash, its status)
-                # stays as the last real run left it.
-                recorded = await self.store.load_machine(self._name)
-                if (
-                    recorded is not None
-                    and recorded.status != "finished"
-                    and recorded.current_state
-                    and recorded.current_state not in self.config.states
-                ):
-                    raise self._unknown_state(recorded)
-            previous = await self.store.register_machine(
+            previous = await resume.register_run(
+                self.store,
+                self.config,
                 self._name,
-                config_name=self.config.name,
+                fresh=self._fresh,
                 config_path=self._config_path,
-                pid=os.getpid(),
-                host=socket.gethostname(),
                 wake_address=self.wake_address,
-                config_hash=self.config.source_hash,
             )
             if previous is not None:
-                # What a killed run left running ends before anything runs again.
-                await end_left_group(self._name, left_group(previous.context))
-            if previous is not None and previous.status != "finished" and not self._fresh:
-                if previous.current_state not in self.config.states:  # changed meanwhile
-                    await self.store.finish_machine(self._name, "stopped")
-                    raise self._unknown_state(previous)
                 # Jobs handed over on the command line went to the run resumed here: it
                 # holds again what that run held, fenced like a claimer.
                 await self._resume(previous)
                 return
-            await self._take_over_jobs()
+            self._refused_job = await resume.take_over_jobs(
+                self._jobs, self.store, self._handed_jobs, self.context
+            )
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.lookup(initial, START_EVENT) is not None:
             self._held.append(start)
         await self._change_state(None, initial, start)
 
-    async def _take_over_jobs(self) -> None:
-        """Hold the jobs handed over by the machine that started this one, and record
-        the lease of the one it works on (its ``job_id``, else the first) in the context,
-        so that a resume after a crash is fenced as a claimer's is."""
-        recorded = False
-        for handed in sorted(
-            self._handed_jobs, key=lambda h: h.job_id != self.context.get("job_id")
-        ):
-            refused = await self._jobs.take_over(self.store, handed)
-            if refused is not None:
-                if self._refused_job is None:
-                    self._refused_job = (handed.job_id, refused)
-            elif not recorded:
-                self.context[JOB_LEASE] = lease_record(*handed)
-                recorded = True
-
-    def _unknown_state(self, record: MachineStateRecord) -> UnknownStateError:
-        state = record.current_state
-        where = self.config.path or self.config.name
-        message = (
-            f"machine {self._name!r} was in state {state!r}, which {where} no longer has: "
-            f"start it over with --fresh, or move it to one of its states with "
-            f"'statemachine-db set-state {self._name} STATE' "
-            f"(states: {', '.join(self.config.states)})"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "resume_refused", "machine": self._name, "state": state},
-        )
-        return UnknownStateError(message, machine=self._name, state=state)
-
     async def _resume(self, record: MachineStateRecord) -> None:
         state = record.current_state
-        current = self.config.source_hash
-        if record.config_hash and current and record.config_hash != current:
-            logger.warning(
-                "[%s] resumes in %r under a changed config: %s is not the file it last ran "
-                "(config hash %s, now %s)",
-                self._name,
-                state,
-                self.config.path or self.config.name,
-                record.config_hash,
-                current,
-                extra={
-                    "action": "config_changed",
-                    "machine": self._name,
-                    "state": state,
-                    "previous_hash": record.config_hash,
-                    "config_hash": current,
-                },
-            )
-        for key, value in record.context.items():
-            if key not in ("machine_name", "config_name", ACTION_GROUP_KEY):
-                self.context[key] = value
+        resume.restore_context(self._name, self.config, record, self.context)
         self._state = state
-        self.context["current_state"] = state
         self._generation += 1
         job_lease = self.context.get(JOB_LEASE)
         lost = await self._jobs.readopt(self.store, self.context)
@@ -565,25 +470,13 @@ class StateMachineEngine:
             await self._begin_actions(state)
 
     def _works_on_job(self, state: str) -> bool:
-        """Whether ``state``'s actions work on the job the machine holds: they do unless
-        they claim one (a state that checks the queue hands the job it held back)."""
-        specs = self.config.actions.get(state, ())
-        return bool(specs) and not any(self._claims_jobs(spec.type) for spec in specs)
-
-    def _claims_jobs(self, action_type: str) -> bool:
-        try:
-            return self.actions.load(action_type).claims_jobs
-        except StateMachineError:  # reported when the action runs
-            return False
+        return resume.works_on_job(self.config, self.actions, state)
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it
         held: ``job_lost`` if a transition from ``state`` takes it, else the error event
         of the state's first action (its ``error:``, else its type's default)."""
-        if self.table.lookup(state, LOST_JOB_EVENT) is not None:
-            return LOST_JOB_EVENT
-        spec = self.config.actions[state][0]
-        return str(spec.options.get("error", self.actions.load(spec.type).default_error))
+        return resume.lost_job_event(self.config, self.table, self.actions, state)
 
     async def _job_lost(
         self, state: str, job_id: str, message: str, *, resumed: bool = True
@@ -593,22 +486,7 @@ class StateMachineEngine:
         state's actions do not run (again)."""
         event = self.lost_job_event(state)
         self.context["last_error"] = message
-        logger.warning(
-            "[%s] %s in %r without its job: %s; the state's actions are not run%s, emitting %r",
-            self._name,
-            "resumes" if resumed else "starts",
-            state,
-            message,
-            " again" if resumed else "",
-            event,
-            extra={
-                "action": "job_lost",
-                "machine": self._name,
-                "state": state,
-                "job_id": job_id,
-                "event": event,
-            },
-        )
+        resume.log_job_lost(self._name, state, job_id, message, event, resumed=resumed)
         self.emit(
             "error",
             {"action": "resume" if resumed else "start", "state": state, "message": message},
@@ -626,42 +504,6 @@ class StateMachineEngine:
         if self._failure is None:
             self._failure = error
         self._inbox.put(_STOP)
-
-    def _start_heartbeat(self) -> None:
-        self._heartbeat_task = asyncio.create_task(
-            self._heartbeat(), name=f"{self._name}:heartbeat"
-        )
-
-    async def _heartbeat(self) -> None:
-        last = time.monotonic()
-        while True:
-            lease = self._jobs.shortest_lease
-            if lease is not None:
-                period: float | None = _renewal_period(lease)
-            else:
-                period = HEARTBEAT_SECONDS if self._own_heartbeat else None
-            self._heartbeat_period = period
-            remaining = None if period is None else last + period - time.monotonic()
-            if remaining is None or remaining > 0:
-                # A job claimed meanwhile with a short lease must be renewed before that
-                # lease runs out, not when a period computed without it ends.
-                self._leases_changed.clear()
-                changed = asyncio.ensure_future(self._leases_changed.wait())
-                try:  # not asyncio.wait_for: it may swallow a cancellation before 3.12
-                    await asyncio.wait([changed], timeout=remaining)
-                finally:
-                    changed.cancel()
-                continue
-            last = time.monotonic()
-            try:
-                if self._own_heartbeat:
-                    await self.store.heartbeat(self._name)
-                await self._jobs.renew(self.store)
-            except StoreReplaced as exc:  # nothing it writes now would be kept
-                self.abort(exc)
-                return
-            except Exception:  # a heartbeat must never take the machine down
-                logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
 
     # -- event handling ----------------------------------------------------------
 
@@ -798,30 +640,8 @@ class StateMachineEngine:
         return found
 
     def _dead_end(self, state: str) -> None:
-        message = (
-            f"state {state!r} has no way out: add a transition from it, or list it under `final:`"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "dead_end", "machine": self._name, "state": state},
-        )
-        self._ended_badly = DeadEndError(message, machine=self._name, state=state)
+        self._ended_badly = failures.dead_end(self._name, state)
         self._finish("dead_end")
-
-    def _failed_end(self, event: str, error: str | None) -> UnhandledFailure:
-        message = (
-            f"ended in {self._state!r} right after an action failed ({error or 'no message'})"
-            f" and no transition took its error event {event!r}"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "ended_after_error", "machine": self._name, "state": self._state},
-        )
-        return UnhandledFailure(message, machine=self._name, state=self._state)
 
     def _finish(self, reason: str) -> None:
         if self._finish_reason is None:
@@ -841,40 +661,12 @@ class StateMachineEngine:
                 "dropped",
                 reason=f"no transition from {self._state!r} on {event.name!r}",
             )
-        logger.log(
-            logging.INFO if explicit else logging.DEBUG,
-            "[%s] no transition from %r on %r; event dropped",
-            self._name,
-            self._state,
-            event.name,
-            extra={
-                "action": "event_unhandled",
-                "machine": self._name,
-                "state": self._state,
-                "event": event.name,
-            },
-        )
+        failures.log_unhandled_event(self._name, self._state, event.name, explicit=explicit)
 
     def _unhandled_failure(self, action: str, event: str, error: str | None) -> None:
         """An action failed and no transition takes its error event: say why, loudly."""
         self._unhandled_error = (event, error)
-        logger.warning(
-            "[%s] %s action in %r failed (%s) and no transition from %r takes its error "
-            "event %r; the next action runs",
-            self._name,
-            action,
-            self._state,
-            error or "no message",
-            self._state,
-            event,
-            extra={
-                "action": "error_unhandled",
-                "machine": self._name,
-                "state": self._state,
-                "event": event,
-                "error": error,
-            },
-        )
+        failures.log_unhandled_failure(self._name, self._state, action, event, error)
 
     # -- timers ---------------------------------------------------------------
 
@@ -933,27 +725,6 @@ class StateMachineEngine:
             logger.critical("[%s] internal error", self._name, exc_info=True)
             self._failure = exc
             self._inbox.put(_STOP)
-
-
-def _renewal_period(lease: float) -> float:
-    """How often leases of ``lease`` seconds are renewed (a third of it, at most the
-    heartbeat's period): two renewals may fail before one runs out. Never more often
-    than :data:`MIN_RENEWAL_SECONDS`: a lease of 0 s must not spin the heartbeat."""
-    return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))
-
-
-def _consumed_events(config: MachineConfig, actions: ActionLoader) -> frozenset[str]:
-    """Event types the config's actions take from the inbox themselves (``check_events``):
-    the inbox leaves them waiting for those actions."""
-    found: set[str] = set()
-    for specs in config.actions.values():
-        for spec in specs:
-            try:
-                cls = actions.load(spec.type)
-            except StateMachineError:  # reported when its state is reached
-                continue
-            found |= cls.consumed_events(spec.options)
-    return frozenset(found)
 
 
 def _stem(config: MachineConfig) -> str | None:
