@@ -38,24 +38,22 @@ import asyncio
 import logging
 import os
 import socket
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..actions.process_groups import group_record
-from ..config.model import START_EVENT, WILDCARD, MachineConfig, Transition
-from ..context.entries import JOB_LEASE, event_data, promoted_fields
-from ..errors import MachineFailed, StateMachineError, StoreReplaced
+from ..config.model import START_EVENT, MachineConfig
+from ..context.entries import JOB_LEASE
+from ..errors import MachineFailed, StateMachineError
 from ..messaging.delivery import follow_inbox
 from . import failures, resume
 from .action_loader import ActionLoader
 from .action_port import ActionPort, MachineStarter
-from .action_runner import run_action
-from .event import ACTION_SOURCE, Event
+from .event import Event
 from .heartbeat import Heartbeat
 from .inbox import Inbox
-from .jobs import HandedJob, JobTracker, lease_record
-from .timers import StateTimers
+from .jobs import HandedJob, JobTracker, forget_lease, lease_record
+from .stepper import Stepper
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -151,26 +149,28 @@ class StateMachineEngine:
             self._name, self._jobs, store=lambda: self.store, own=own_heartbeat, abort=self.abort
         )
         self._handed_jobs = [HandedJob(*handed) for handed in handed_jobs]
-        #: A job handed over that this machine could not take (``(job_id, why)``): the
-        #: first state that would work on it does not run its actions.
-        self._refused_job: tuple[str, str] | None = None
-        self._state: str | None = None
         self._inbox = Inbox(self._name, self.actions.consumed_events(config))
         self._inbox.on_drop = self._tell_dropped
-        self._held: deque[Event] = deque()
-        self._runner: asyncio.Task[None] | None = None
-        self._timers = StateTimers(self._inbox.put)
-        self._generation = 0
         self._step = asyncio.Lock()
-        self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
-        #: Why the end counts as a failure (a dead end, an unhandled error), if it does.
-        self._ended_badly: MachineFailed | None = None
-        #: The last action failure of this state visit that no transition took.
-        self._unhandled_error: tuple[str, str | None] | None = None
-        self._way_out: dict[str, bool] = {}
         self._port = ActionPort(self, start_machine)
+        self._stepper = Stepper(
+            self._name,
+            config,
+            self.table,
+            self.actions,
+            self.context,
+            self._port,
+            self._step,
+            store=(lambda: self.store) if self._durable else None,
+            deliver=self._inbox.put,
+            stop=lambda: self._inbox.put(_STOP),
+            state_changed=self._tell_state_changed,
+            emit=self.emit,
+            abort=self.abort,
+            crash=self._crash,
+        )
 
     # -- public API --------------------------------------------------------------
 
@@ -181,13 +181,13 @@ class StateMachineEngine:
     @property
     def state(self) -> str | None:
         """The current state (None before :meth:`run` starts)."""
-        return self._state
+        return self._stepper.state
 
     @property
     def finish_reason(self) -> str | None:
         """Why :meth:`run` returned: ``"final"``, ``"stopped"`` or ``"dead_end"``; None
         while running."""
-        return self._finish_reason
+        return self._stepper.finish_reason
 
     @property
     def failure(self) -> MachineFailed | None:
@@ -198,7 +198,7 @@ class StateMachineEngine:
         an action of that state failed and no transition took the error event.
         ``statemachine`` exits 1 for either.
         """
-        return self._ended_badly
+        return self._stepper.ended_badly
 
     @property
     def store(self) -> Store:
@@ -283,6 +283,10 @@ class StateMachineEngine:
         for observer in self.observers:
             observer.activity(self, message, level)
 
+    def _tell_state_changed(self, source: str | None, target: str, event: Event) -> None:
+        for observer in self.observers:
+            observer.state_changed(self, source, target, event)
+
     def _tell_dropped(self, message: str) -> None:
         """Show an event the inbox dropped in the activity log (it logged it already)."""
         for observer in self.observers:
@@ -307,7 +311,7 @@ class StateMachineEngine:
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool:
         done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
-        self._forget_lease(job_id)
+        forget_lease(self.context, job_id)
         if done:
             kind = "job_completed" if error is None else "job_failed"
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
@@ -318,7 +322,7 @@ class StateMachineEngine:
         to pass it, or None when this machine does not hold the job."""
         handed = self._jobs.hand_over(job_id)
         if handed is not None:
-            self._forget_lease(job_id)
+            forget_lease(self.context, job_id)
         return handed
 
     def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
@@ -349,18 +353,13 @@ class StateMachineEngine:
                 self.emit("job_completed", {"job_id": job_id, "implicit": True})
         self.context.pop(JOB_LEASE, None)
 
-    def _forget_lease(self, job_id: str) -> None:
-        """The machine no longer holds ``job_id``: its resume must not fence on it."""
-        lease = self.context.get(JOB_LEASE)
-        if isinstance(lease, Mapping) and lease.get("job_id") == job_id:
-            del self.context[JOB_LEASE]
-
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
 
         Returns:
             The state the machine ended in.
         """
+        stepper = self._stepper
         inbox = None
         try:
             async with self._step:
@@ -381,23 +380,25 @@ class StateMachineEngine:
                 event = await self._inbox.get()
                 # Once ended (a terminal state settled), events queued behind the end
                 # must not move the machine on.
-                if self._stopping or event is _STOP or self._finish_reason is not None:
+                if self._stopping or event is _STOP or stepper.finish_reason is not None:
                     break
                 async with self._step:
-                    await self._on_inbox_event(event)
+                    await stepper.on_event(event)
         finally:
-            await self._cancel_runner()
-            self._cancel_timers()
+            await stepper.entry_actions.cancel()
+            stepper.cancel_timers()
             self._heartbeat.cancel()
             if inbox is not None:
                 inbox.cancel()
             await self._inbox.close()
         if self._failure is not None:
             raise self._failure
-        reason = self._finish_reason or "stopped"
-        self._finish_reason = reason
-        if reason == "final" and self._unhandled_error is not None:
-            self._ended_badly = failures.failed_end(self._name, self._state, *self._unhandled_error)
+        reason = stepper.finish_reason or "stopped"
+        stepper.finish_reason = reason
+        if reason == "final" and stepper.unhandled_error is not None:
+            stepper.ended_badly = failures.failed_end(
+                self._name, stepper.state, *stepper.unhandled_error
+            )
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
@@ -412,8 +413,8 @@ class StateMachineEngine:
             )
         for observer in self.observers:
             observer.finished(self, reason)
-        assert self._state is not None
-        return self._state
+        assert stepper.state is not None
+        return stepper.state
 
     # -- start and resume -----------------------------------------------------------
 
@@ -432,20 +433,21 @@ class StateMachineEngine:
                 # holds again what that run held, fenced like a claimer.
                 await self._resume(previous)
                 return
-            self._refused_job = await resume.take_over_jobs(
+            self._stepper.refused_job = await resume.take_over_jobs(
                 self._jobs, self.store, self._handed_jobs, self.context
             )
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.lookup(initial, START_EVENT) is not None:
-            self._held.append(start)
-        await self._change_state(None, initial, start)
+            self._stepper.held.append(start)
+        await self._stepper.change_state(None, initial, start)
 
     async def _resume(self, record: MachineStateRecord) -> None:
         state = record.current_state
+        stepper = self._stepper
         resume.restore_context(self._name, self.config, record, self.context)
-        self._state = state
-        self._generation += 1
+        stepper.state = state
+        stepper.generation += 1
         job_lease = self.context.get(JOB_LEASE)
         lost = await self._jobs.readopt(self.store, self.context)
         logger.info(
@@ -455,48 +457,24 @@ class StateMachineEngine:
             "" if record.actions_done else " (re-running its actions)",
             extra={"action": "resumed", "machine": self._name, "state": state},
         )
-        for observer in self.observers:
-            observer.state_changed(self, None, state, Event("resume", {}, source="engine"))
-        self._arm_timers(state, saved=record.timers)
+        self._tell_state_changed(None, state, Event("resume", {}, source="engine"))
+        stepper.arm_timers(state, saved=record.timers)
         if record.actions_done:
-            await self._settle()
-        elif lost is not None and self._works_on_job(state):
+            await stepper.settle()
+        elif lost is not None and resume.works_on_job(self.config, self.actions, state):
             assert isinstance(job_lease, Mapping)
             job_id = str(job_lease.get("job_id"))
-            await self._job_lost(
+            await stepper.job_lost(
                 state, job_id, f"job {job_id} was lost while {self._name} was down: {lost}"
             )
         else:
-            await self._begin_actions(state)
-
-    def _works_on_job(self, state: str) -> bool:
-        return resume.works_on_job(self.config, self.actions, state)
+            await stepper.begin_actions(state)
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it
         held: ``job_lost`` if a transition from ``state`` takes it, else the error event
         of the state's first action (its ``error:``, else its type's default)."""
         return resume.lost_job_event(self.config, self.table, self.actions, state)
-
-    async def _job_lost(
-        self, state: str, job_id: str, message: str, *, resumed: bool = True
-    ) -> None:
-        """In a state working on a job this machine does not hold: resumed after its lease
-        ran out while it was down, or started with a job it could not take over. The
-        state's actions do not run (again)."""
-        event = self.lost_job_event(state)
-        self.context["last_error"] = message
-        resume.log_job_lost(self._name, state, job_id, message, event, resumed=resumed)
-        self.emit(
-            "error",
-            {"action": "resume" if resumed else "start", "state": state, "message": message},
-        )
-        transition = self.table.lookup(state, event)
-        if transition is None:
-            self._unhandled_failure("resume" if resumed else "start", event, message)
-            await self._settle()
-            return
-        await self._take(transition, Event(event, {}, source=ACTION_SOURCE))
 
     def abort(self, error: BaseException) -> None:
         """End the machine at once with ``error`` (its store is gone): :meth:`run` cancels
@@ -505,226 +483,10 @@ class StateMachineEngine:
             self._failure = error
         self._inbox.put(_STOP)
 
-    # -- event handling ----------------------------------------------------------
-
-    async def _on_inbox_event(self, event: Event) -> None:
-        if event.generation is not None and event.generation != self._generation:
-            return  # a timer armed by an earlier visit to a state
-        assert self._state is not None
-        transition = self.table.lookup(self._state, event.name)
-        if transition is None:
-            if self._busy and self.table.handles(event.name):
-                logger.debug(
-                    "[%s] holding %r until %r's actions finish",
-                    self._name,
-                    event.name,
-                    self._state,
-                    extra={"action": "event_held", "machine": self._name, "event": event.name},
-                )
-                self._held.append(event)
-            else:
-                await self._unhandled(event, explicit=True)
-            return
-        if self._busy:
-            await self._cancel_runner()
-        await self._take(transition, event)
-
-    @property
-    def _busy(self) -> bool:
-        return self._runner is not None and not self._runner.done()
-
-    async def _take(self, transition: Transition, event: Event) -> None:
-        source = self._state
-        if source == transition.target and self.config.is_terminal(source):
-            await self._consume(event)
-            self._finish("final")
-            return
-        await self._change_state(source, transition.target, event)
-
-    async def _change_state(self, source: str | None, target: str, event: Event) -> None:
-        self._cancel_timers()
-        self._generation += 1
-        self._state = target
-        self._unhandled_error = None
-        context = self.context
-        context["previous_state"] = source
-        context["current_state"] = target
-        context["last_event"] = event.name
-        if not event.from_action and not event.from_timer:
-            data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
-            context["event_data"] = data
-            spec = self.config.events.get(event.name)
-            context.update(promoted_fields(spec.context_map if spec else None, data))
-        self._arm_timers(target)
-        if self._durable:
-            await self.store.save_transition(
-                self._name,
-                from_state=source,
-                to_state=target,
-                event=event.name,
-                context=context,
-                timers=self._timers.deadlines,
-                consumed_event_id=event.event_id,
-                job_id=context.get("job_id"),
-                actions_done=not self.config.actions.get(target),
-            )
-        logger.info(
-            "[%s] %s --%s--> %s",
-            self._name,
-            source,
-            event.name,
-            target,
-            extra={
-                "action": "transition",
-                "machine": self._name,
-                "from_state": source,
-                "to_state": target,
-                "event": event.name,
-            },
-        )
-        for observer in self.observers:
-            observer.state_changed(self, source, target, event)
-        await self._enter(target)
-
-    async def _enter(self, state: str) -> None:
-        for index, held in enumerate(self._held):
-            transition = self.table.lookup(state, held.name)
-            if transition is not None:
-                del self._held[index]
-                await self._take(transition, held)
-                return
-        await self._begin_actions(state)
-
-    async def _begin_actions(self, state: str) -> None:
-        if self.config.actions.get(state):
-            refused, self._refused_job = self._refused_job, None
-            if refused is not None and self._works_on_job(state):
-                job_id, why = refused
-                message = f"job {job_id} was handed to {self._name}, but {why}"
-                await self._job_lost(state, job_id, message, resumed=False)
-                return
-            self._runner = asyncio.create_task(
-                self._run_actions(state, self._generation), name=f"{self._name}:{state}"
-            )
-        else:
-            self._runner = None
-            await self._settle()
-
-    async def _settle(self) -> None:
-        """The state's actions are done and nothing moved the machine on."""
-        assert self._state is not None
-        if self._durable and self.config.actions.get(self._state):
-            # (A state without actions was recorded as done with its transition.)
-            await self.store.mark_actions_done(self._name, self.context)
-        while self._held:
-            held = self._held.popleft()
-            transition = self.table.lookup(self._state, held.name)
-            if transition is not None:
-                await self._take(transition, held)
-                return
-            await self._unhandled(held, explicit=True)
-        if self.config.is_terminal(self._state):
-            self._finish("final")
-        elif not self._has_way_out(self._state):
-            self._dead_end(self._state)
-
-    def _has_way_out(self, state: str) -> bool:
-        """Whether any transition applies in ``state``: its own, a wildcard one or a
-        timeout. (One that loops back, such as a periodic ``timeout(60)``, keeps the
-        machine working, so it counts.)"""
-        found = self._way_out.get(state)
-        if found is None:
-            found = self._way_out[state] = any(
-                t.source in (state, WILDCARD) for t in self.config.transitions
-            )
-        return found
-
-    def _dead_end(self, state: str) -> None:
-        self._ended_badly = failures.dead_end(self._name, state)
-        self._finish("dead_end")
-
-    def _finish(self, reason: str) -> None:
-        if self._finish_reason is None:
-            self._finish_reason = reason
-        self._cancel_timers()
+    def _crash(self, error: BaseException) -> None:
+        """End the machine at once after a bug in the engine itself (:meth:`run` raises)."""
+        self._failure = error
         self._inbox.put(_STOP)
-
-    async def _consume(self, event: Event) -> None:
-        """Mark a stored event handled when no transition records it."""
-        if self._durable and event.event_id is not None:
-            await self.store.mark_events([event.event_id], "processed")
-
-    async def _unhandled(self, event: Event, *, explicit: bool) -> None:
-        if self._durable and event.event_id is not None:
-            await self.store.mark_events(
-                [event.event_id],
-                "dropped",
-                reason=f"no transition from {self._state!r} on {event.name!r}",
-            )
-        failures.log_unhandled_event(self._name, self._state, event.name, explicit=explicit)
-
-    def _unhandled_failure(self, action: str, event: str, error: str | None) -> None:
-        """An action failed and no transition takes its error event: say why, loudly."""
-        self._unhandled_error = (event, error)
-        failures.log_unhandled_failure(self._name, self._state, action, event, error)
-
-    # -- timers ---------------------------------------------------------------
-
-    def _arm_timers(self, state: str, saved: Sequence[tuple[str, float]] = ()) -> None:
-        self._timers.arm(self.table.timeouts_for(state), self._generation, saved)
-
-    def _cancel_timers(self) -> None:
-        self._timers.cancel()
-
-    # -- actions ---------------------------------------------------------------
-
-    async def _cancel_runner(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None or runner.done() or runner is asyncio.current_task():
-            return
-        runner.cancel()
-        await asyncio.wait([runner])
-
-    async def _run_actions(self, state: str, generation: int) -> None:
-        try:
-            for spec in self.config.actions.get(state, ()):
-                cls = self.actions.load(spec.type)
-                outcome = await run_action(cls, spec, self.context, self._port)
-                if self._runner is not asyncio.current_task():
-                    # The state was left and this runner cancelled, but the cancellation
-                    # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
-                    # canceller holds the step lock and waits for us, so end here.
-                    return
-                async with self._step:
-                    if generation != self._generation:
-                        return  # the state was left while the action ran
-                    if outcome.event is None:
-                        continue
-                    transition = self.table.lookup(state, outcome.event)
-                    if transition is None:
-                        if outcome.failed:
-                            self._unhandled_failure(spec.type, outcome.event, outcome.error)
-                        else:
-                            await self._unhandled(
-                                Event(outcome.event, source=ACTION_SOURCE),
-                                explicit=outcome.explicit,
-                            )
-                        continue
-                    self._runner = None
-                    await self._take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
-                    return
-            async with self._step:
-                if generation == self._generation:
-                    self._runner = None
-                    await self._settle()
-        except asyncio.CancelledError:
-            raise
-        except StoreReplaced as exc:  # the commit of a transition found the store gone
-            self.abort(exc)
-        except BaseException as exc:  # a bug in the engine itself: stop loudly
-            logger.critical("[%s] internal error", self._name, exc_info=True)
-            self._failure = exc
-            self._inbox.put(_STOP)
 
 
 def _stem(config: MachineConfig) -> str | None:

@@ -5,22 +5,32 @@ right after an unhandled failure). Each is logged with a stable ``action`` name.
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
-from ..errors import DeadEndError, UnhandledFailure
+from ..errors import DeadEndError, MachineFailed, UnhandledFailure
 
 logger = logging.getLogger("statemachine_engine.engine")
+
+_Failure = TypeVar("_Failure", bound=MachineFailed)
+
+
+def logged(
+    error: type[_Failure], machine_name: str, state: str | None, message: str, *, action: str
+) -> _Failure:
+    """``error(message)`` for ``machine_name`` in ``state``, logged at ERROR as ``action``."""
+    logger.error(
+        "[%s] %s",
+        machine_name,
+        message,
+        extra={"action": action, "machine": machine_name, "state": state},
+    )
+    return error(message, machine=machine_name, state=state)
 
 
 def dead_end(machine_name: str, state: str) -> DeadEndError:
     """The error (logged) for a machine in a non-terminal state nothing leads out of."""
     message = f"state {state!r} has no way out: add a transition from it, or list it under `final:`"
-    logger.error(
-        "[%s] %s",
-        machine_name,
-        message,
-        extra={"action": "dead_end", "machine": machine_name, "state": state},
-    )
-    return DeadEndError(message, machine=machine_name, state=state)
+    return logged(DeadEndError, machine_name, state, message, action="dead_end")
 
 
 def failed_end(
@@ -32,13 +42,7 @@ def failed_end(
         f"ended in {state!r} right after an action failed ({error or 'no message'})"
         f" and no transition took its error event {event!r}"
     )
-    logger.error(
-        "[%s] %s",
-        machine_name,
-        message,
-        extra={"action": "ended_after_error", "machine": machine_name, "state": state},
-    )
-    return UnhandledFailure(message, machine=machine_name, state=state)
+    return logged(UnhandledFailure, machine_name, state, message, action="ended_after_error")
 
 
 def log_unhandled_event(

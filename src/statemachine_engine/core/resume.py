@@ -22,6 +22,7 @@ from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, left_grou
 from ..config.model import LOST_JOB_EVENT, MachineConfig
 from ..context.entries import JOB_LEASE
 from ..errors import StateMachineError, UnknownStateError
+from . import failures
 from .action_loader import ActionLoader
 from .jobs import HandedJob, JobTracker, lease_record
 from .transitions import TransitionTable
@@ -98,13 +99,7 @@ def unknown_state(
         f"'statemachine-db set-state {machine_name} STATE' "
         f"(states: {', '.join(config.states)})"
     )
-    logger.error(
-        "[%s] %s",
-        machine_name,
-        message,
-        extra={"action": "resume_refused", "machine": machine_name, "state": state},
-    )
-    return UnknownStateError(message, machine=machine_name, state=state)
+    return failures.logged(UnknownStateError, machine_name, state, message, action="resume_refused")
 
 
 def restore_context(
