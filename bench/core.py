@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from _report import figure, header
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.context.entries import event_data, promoted_fields
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.core.transitions import TransitionTable
 
 CONFIG = """

@@ -83,9 +83,9 @@ def raw_commits_per_second(path: Path, commits: int = 2_000) -> float:
 
 def run_once(transitions: int, durable: bool) -> dict[str, float]:
     """One run in this process: returns the transition count and the wall time."""
+    from statemachine_engine.config.loader import config_from_text
     from statemachine_engine.core import StateMachineEngine
     from statemachine_engine.core.action_loader import ActionLoader
-    from statemachine_engine.core.loader import config_from_text
 
     with tempfile.TemporaryDirectory() as tmp:
         actions_dir = Path(tmp) / "actions"

@@ -11,11 +11,11 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .actions.base import BaseAction
+    from .config.loader import load_config
+    from .config.model import MachineConfig
     from .core.action_loader import ActionLoader
     from .core.engine import StateMachineEngine
     from .core.host import MachineHost
-    from .core.loader import load_config
-    from .core.model import MachineConfig
     from .database import Database
     from .database.models import JobModel
 
@@ -36,10 +36,10 @@ _LAZY = {
     "BaseAction": ".actions.base",
     "Database": ".database",
     "JobModel": ".database.models",
-    "MachineConfig": ".core.model",
+    "MachineConfig": ".config.model",
     "MachineHost": ".core.host",
     "StateMachineEngine": ".core.engine",
-    "load_config": ".core.loader",
+    "load_config": ".config.loader",
 }
 
 

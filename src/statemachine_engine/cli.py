@@ -19,8 +19,8 @@ from .cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
 from .errors import JSONDataError, StateMachineError, UsageError
 
 if TYPE_CHECKING:
+    from .config.model import MachineConfig
     from .core.action_loader import ActionLoader
-    from .core.model import MachineConfig
 
 PROG = "statemachine"
 
@@ -170,8 +170,8 @@ def _run(args: argparse.Namespace) -> int:
     # "Fatal Python error: Bus error" and where it happened, not a silent exit.
     faulthandler.enable()
 
+    from .config.loader import load_config
     from .core.action_loader import ActionLoader
-    from .core.loader import load_config
     from .core.preflight import check_before_start
     from .logs import configure_logging
     from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from statemachine_engine.core.loader import load_config
+from statemachine_engine.config.loader import load_config
 from statemachine_engine.tools.diagrams import DiagramSet, build_diagrams
 from tests.conftest import COMPAT_CONFIGS, EXAMPLES
 

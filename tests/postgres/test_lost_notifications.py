@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.core.host import MachineHost
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.database.postgres import PostgresStore
 from statemachine_engine.messaging import inbox_watch
 from tests.support.recorder import Recorder

@@ -8,9 +8,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.core.action_loader import ActionLoader
 from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.loader import config_from_text
 
 from .recorder import Recorder
 

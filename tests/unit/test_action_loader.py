@@ -11,8 +11,8 @@ import pytest
 
 from statemachine_engine.actions import BaseAction
 from statemachine_engine.actions.builtin.log_action import LogAction
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.core.action_loader import ActionLoader, class_name_for
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.errors import ConfigError, UnknownActionError
 
 BUILTIN_TYPES = ["bash", "log", "sleep", "set_context", "add_to_list", "pop_from_list"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core import config_cache
-from statemachine_engine.core.loader import config_from_text, load_config, source_hash
+from statemachine_engine.config import cache as config_cache
+from statemachine_engine.config.loader import config_from_text, load_config, source_hash
 from statemachine_engine.errors import UnknownActionError
 
 CONFIG = """\
@@ -113,7 +113,7 @@ def test_a_cached_load_does_not_import_yaml(config_file: Path) -> None:
     code = textwrap.dedent(
         f"""
         import sys
-        from statemachine_engine.core.loader import load_config
+        from statemachine_engine.config.loader import load_config
         load_config({str(config_file)!r})
         print("yaml" in sys.modules)
         """

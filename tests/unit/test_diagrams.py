@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from statemachine_engine.core.loader import config_from_text
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.tools.diagrams import DiagramSet, build_diagrams
 from statemachine_engine.tools.diagrams.cli import output_files
 from statemachine_engine.tools.diagrams.graph import extract_graph

@@ -14,7 +14,7 @@ HEAVY = [
     "yaml",
     "sqlite3",
     "statemachine_engine.core.engine",
-    "statemachine_engine.core.loader",
+    "statemachine_engine.config.loader",
     "starlette",
     "uvicorn",
     "psycopg",
@@ -49,7 +49,7 @@ def test_importing_the_package_is_light() -> None:
 def test_pure_core_does_not_import_the_runtime() -> None:
     loaded = modules_after(
         """
-        import statemachine_engine.core.loader
+        import statemachine_engine.config.loader
         import statemachine_engine.core.transitions
         import statemachine_engine.context.interpolation
         import statemachine_engine.context.entries

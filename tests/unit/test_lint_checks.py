@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.core.action_loader import ActionLoader
 from statemachine_engine.core.checks.findings import RULES
-from statemachine_engine.core.loader import config_from_text
 from statemachine_engine.errors import ConfigError
 from statemachine_engine.tools.lint import LintContext, run_checks
 from statemachine_engine.tools.lint.linter import load_error_finding
@@ -107,7 +107,7 @@ def test_the_rule_is_the_one_the_error_carries_not_guessed_from_its_words() -> N
 
 
 def test_the_loader_rules_are_in_the_table() -> None:
-    from statemachine_engine.core import loader
+    from statemachine_engine.config import loader
     from statemachine_engine.errors import LOAD_RULE, UNKNOWN_ACTION_RULE
 
     assert RULES[LOAD_RULE].title == "the config cannot be loaded"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core.loader import config_from_text, load_config
-from statemachine_engine.core.model import (
+from statemachine_engine.config.loader import config_from_text, load_config
+from statemachine_engine.config.model import (
     DEFAULT_TERMINAL_STATES,
     WILDCARD,
     ActionSpec,

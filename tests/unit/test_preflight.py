@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.config.loader import load_config
 from statemachine_engine.core.action_loader import ActionLoader
 from statemachine_engine.core.checks.findings import RULES
-from statemachine_engine.core.loader import load_config
 from statemachine_engine.core.preflight import REFUSING, check_before_start
 from statemachine_engine.errors import ConfigRefused
 
@@ -25,7 +25,7 @@ transitions:
 START = """
 import json, logging, sys
 from statemachine_engine.core.action_loader import ActionLoader
-from statemachine_engine.core.loader import load_config
+from statemachine_engine.config.loader import load_config
 from statemachine_engine.core.preflight import check_before_start
 lines = []
 handler = logging.Handler()

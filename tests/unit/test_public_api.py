@@ -46,11 +46,15 @@ def test_top_level_exports_the_main_classes() -> None:
 
 def test_exported_classes_are_the_canonical_ones() -> None:
     from statemachine_engine.actions.base import BaseAction
+    from statemachine_engine.config.loader import load_config
+    from statemachine_engine.config.model import MachineConfig
+    from statemachine_engine.core import loader as older_loader
+    from statemachine_engine.core import model as older_model
     from statemachine_engine.core.engine import StateMachineEngine
     from statemachine_engine.core.host import MachineHost
-    from statemachine_engine.core.loader import load_config
-    from statemachine_engine.core.model import MachineConfig
 
+    assert older_loader.load_config is load_config  # the older paths still work
+    assert older_model.MachineConfig is MachineConfig
     assert statemachine_engine.StateMachineEngine is StateMachineEngine
     assert statemachine_engine.MachineHost is MachineHost
     assert statemachine_engine.BaseAction is BaseAction

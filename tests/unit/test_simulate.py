@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from statemachine_engine.core.loader import config_from_text
+from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.tools.lint import Step, simulate
 
 CONFIG = config_from_text(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statemachine_engine.core.model import WILDCARD, Transition
+from statemachine_engine.config.model import WILDCARD, Transition
 from statemachine_engine.core.transitions import (
     MalformedTimeout,
     TransitionTable,

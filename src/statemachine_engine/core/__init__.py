@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..config.loader import load_config
+    from ..config.model import MachineConfig
     from .action_loader import ActionLoader
     from .engine import StateMachineEngine
     from .host import MachineHost
-    from .loader import load_config
-    from .model import MachineConfig
 
 __all__ = ["ActionLoader", "MachineConfig", "MachineHost", "StateMachineEngine", "load_config"]
 

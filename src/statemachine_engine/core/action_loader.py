@@ -13,9 +13,13 @@ import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..actions.base import BaseAction
-from ..errors import ConfigError, UnknownActionError
+from ..errors import ConfigError, StateMachineError, UnknownActionError
+
+if TYPE_CHECKING:
+    from ..config.model import MachineConfig
 
 _SUFFIX = "_action.py"
 _BUILTIN_PACKAGE = "statemachine_engine.actions.builtin"
@@ -137,6 +141,19 @@ class ActionLoader:
             f"action {action_type!r}: expected a BaseAction subclass named {expected}",
             path=getattr(module, "__file__", None),
         )
+
+    def consumed_events(self, config: MachineConfig) -> frozenset[str]:
+        """Event types ``config``'s actions take from the inbox themselves
+        (``check_events``): the inbox leaves them waiting for those actions."""
+        found: set[str] = set()
+        for specs in config.actions.values():
+            for spec in specs:
+                try:
+                    cls = self.load(spec.type)
+                except StateMachineError:  # reported when its state is reached
+                    continue
+                found |= cls.consumed_events(spec.options)
+        return frozenset(found)
 
     def preload(self, action_types: set[str]) -> None:
         """Import the classes of ``action_types`` now, so errors surface before running."""

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..actions.base import ActionRuntime, BaseAction
+from ..config.model import ActionSpec
 from ..context.interpolation import interpolate
-from .model import ActionSpec
 
 logger = logging.getLogger("statemachine_engine.engine")
 

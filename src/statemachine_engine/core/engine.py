@@ -38,36 +38,22 @@ import asyncio
 import logging
 import os
 import socket
-import time
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, group_record, left_group
-from ..context.entries import JOB_LEASE, event_data, promoted_fields
-from ..errors import (
-    DeadEndError,
-    MachineFailed,
-    StateMachineError,
-    StoreReplaced,
-    UnhandledFailure,
-    UnknownStateError,
-)
+from ..actions.process_groups import group_record
+from ..config.model import START_EVENT, MachineConfig
+from ..context.entries import JOB_LEASE
+from ..errors import MachineFailed, StateMachineError
 from ..messaging.delivery import follow_inbox
+from . import failures, resume
 from .action_loader import ActionLoader
 from .action_port import ActionPort, MachineStarter
-from .action_runner import run_action
-from .event import ACTION_SOURCE, Event
+from .event import Event
+from .heartbeat import Heartbeat
 from .inbox import Inbox
-from .jobs import HandedJob, JobTracker, lease_record
-from .model import (
-    LOST_JOB_EVENT,
-    START_EVENT,
-    WILDCARD,
-    MachineConfig,
-    Transition,
-)
-from .timers import StateTimers
+from .jobs import HandedJob, JobTracker, forget_lease, lease_record
+from .stepper import Stepper
 from .transitions import TransitionTable
 
 if TYPE_CHECKING:
@@ -79,10 +65,6 @@ logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")
 
 _STOP = Event("__stop__")
-#: How often a durable machine records that it is alive (and renews its job leases).
-HEARTBEAT_SECONDS = 10.0
-#: Leases are never renewed more often than this.
-MIN_RENEWAL_SECONDS = 0.1
 _ACTIVITY_LEVELS = {"debug": 10, "info": 20, "success": 20, "warning": 30, "error": 40}
 
 
@@ -159,37 +141,36 @@ class StateMachineEngine:
         self._durable = store is not None
         self._config_path = os.path.abspath(config.path) if config.path else None
         self._fresh = fresh
-        self._own_heartbeat = own_heartbeat
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).
         self.wake_address: str | None = None
-        self._heartbeat_task: asyncio.Task[None] | None = None
         self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
+        self._heartbeat = Heartbeat(
+            self._name, self._jobs, store=lambda: self.store, own=own_heartbeat, abort=self.abort
+        )
         self._handed_jobs = [HandedJob(*handed) for handed in handed_jobs]
-        #: A job handed over that this machine could not take (``(job_id, why)``): the
-        #: first state that would work on it does not run its actions.
-        self._refused_job: tuple[str, str] | None = None
-        self._state: str | None = None
-        self._inbox = Inbox(self._name, _consumed_events(config, self.actions))
+        self._inbox = Inbox(self._name, self.actions.consumed_events(config))
         self._inbox.on_drop = self._tell_dropped
-        self._held: deque[Event] = deque()
-        self._runner: asyncio.Task[None] | None = None
-        self._timers = StateTimers(self._inbox.put)
-        self._generation = 0
         self._step = asyncio.Lock()
-        self._finish_reason: str | None = None
         self._stopping = False
         self._failure: BaseException | None = None
-        #: Why the end counts as a failure (a dead end, an unhandled error), if it does.
-        self._ended_badly: MachineFailed | None = None
-        #: The last action failure of this state visit that no transition took.
-        self._unhandled_error: tuple[str, str | None] | None = None
-        self._way_out: dict[str, bool] = {}
-        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
-        self._leases_changed = asyncio.Event()
-        #: How often the heartbeat runs now (None: only when woken).
-        self._heartbeat_period: float | None = None
         self._port = ActionPort(self, start_machine)
+        self._stepper = Stepper(
+            self._name,
+            config,
+            self.table,
+            self.actions,
+            self.context,
+            self._port,
+            self._step,
+            store=(lambda: self.store) if self._durable else None,
+            deliver=self._inbox.put,
+            stop=lambda: self._inbox.put(_STOP),
+            state_changed=self._tell_state_changed,
+            emit=self.emit,
+            abort=self.abort,
+            crash=self._crash,
+        )
 
     # -- public API --------------------------------------------------------------
 
@@ -200,13 +181,13 @@ class StateMachineEngine:
     @property
     def state(self) -> str | None:
         """The current state (None before :meth:`run` starts)."""
-        return self._state
+        return self._stepper.state
 
     @property
     def finish_reason(self) -> str | None:
         """Why :meth:`run` returned: ``"final"``, ``"stopped"`` or ``"dead_end"``; None
         while running."""
-        return self._finish_reason
+        return self._stepper.finish_reason
 
     @property
     def failure(self) -> MachineFailed | None:
@@ -217,7 +198,7 @@ class StateMachineEngine:
         an action of that state failed and no transition took the error event.
         ``statemachine`` exits 1 for either.
         """
-        return self._ended_badly
+        return self._stepper.ended_badly
 
     @property
     def store(self) -> Store:
@@ -302,6 +283,10 @@ class StateMachineEngine:
         for observer in self.observers:
             observer.activity(self, message, level)
 
+    def _tell_state_changed(self, source: str | None, target: str, event: Event) -> None:
+        for observer in self.observers:
+            observer.state_changed(self, source, target, event)
+
     def _tell_dropped(self, message: str) -> None:
         """Show an event the inbox dropped in the activity log (it logged it already)."""
         for observer in self.observers:
@@ -318,20 +303,15 @@ class StateMachineEngine:
             "job_started",
             {"job_id": job.job_id, "job_type": job.job_type, "attempt": job.attempts},
         )
-        # Wake the heartbeat only when this lease needs renewing sooner than it runs
-        # now: a worker taking job after job would otherwise wake it for every one.
-        lease = self._jobs.shortest_lease
-        period = self._heartbeat_period
-        if lease is not None and (period is None or _renewal_period(lease) < period):
-            self._leases_changed.set()
-        if self._durable and self._heartbeat_task is None:
-            self._start_heartbeat()  # the leases of the jobs it holds need renewing
+        self._heartbeat.lease_taken()
+        if self._durable and not self._heartbeat.running:
+            self._heartbeat.start()  # the leases of the jobs it holds need renewing
 
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool:
         done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
-        self._forget_lease(job_id)
+        forget_lease(self.context, job_id)
         if done:
             kind = "job_completed" if error is None else "job_failed"
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
@@ -342,7 +322,7 @@ class StateMachineEngine:
         to pass it, or None when this machine does not hold the job."""
         handed = self._jobs.hand_over(job_id)
         if handed is not None:
-            self._forget_lease(job_id)
+            forget_lease(self.context, job_id)
         return handed
 
     def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
@@ -373,25 +353,20 @@ class StateMachineEngine:
                 self.emit("job_completed", {"job_id": job_id, "implicit": True})
         self.context.pop(JOB_LEASE, None)
 
-    def _forget_lease(self, job_id: str) -> None:
-        """The machine no longer holds ``job_id``: its resume must not fence on it."""
-        lease = self.context.get(JOB_LEASE)
-        if isinstance(lease, Mapping) and lease.get("job_id") == job_id:
-            del self.context[JOB_LEASE]
-
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
 
         Returns:
             The state the machine ended in.
         """
+        stepper = self._stepper
         inbox = None
         try:
             async with self._step:
                 await self._start()
             if self._durable:
-                if (self._own_heartbeat or self._jobs.held) and self._heartbeat_task is None:
-                    self._start_heartbeat()
+                if (self._heartbeat.own or self._jobs.held) and not self._heartbeat.running:
+                    self._heartbeat.start()
                 inbox = await follow_inbox(
                     self.store,
                     self._name,
@@ -405,24 +380,25 @@ class StateMachineEngine:
                 event = await self._inbox.get()
                 # Once ended (a terminal state settled), events queued behind the end
                 # must not move the machine on.
-                if self._stopping or event is _STOP or self._finish_reason is not None:
+                if self._stopping or event is _STOP or stepper.finish_reason is not None:
                     break
                 async with self._step:
-                    await self._on_inbox_event(event)
+                    await stepper.on_event(event)
         finally:
-            await self._cancel_runner()
-            self._cancel_timers()
-            if self._heartbeat_task is not None:
-                self._heartbeat_task.cancel()
+            await stepper.entry_actions.cancel()
+            stepper.cancel_timers()
+            self._heartbeat.cancel()
             if inbox is not None:
                 inbox.cancel()
             await self._inbox.close()
         if self._failure is not None:
             raise self._failure
-        reason = self._finish_reason or "stopped"
-        self._finish_reason = reason
-        if reason == "final" and self._unhandled_error is not None:
-            self._ended_badly = self._failed_end(*self._unhandled_error)
+        reason = stepper.finish_reason or "stopped"
+        stepper.finish_reason = reason
+        if reason == "final" and stepper.unhandled_error is not None:
+            stepper.ended_badly = failures.failed_end(
+                self._name, stepper.state, *stepper.unhandled_error
+            )
         if self._durable:
             if reason == "final":
                 await self.release_claimed_jobs()
@@ -437,110 +413,41 @@ class StateMachineEngine:
             )
         for observer in self.observers:
             observer.finished(self, reason)
-        assert self._state is not None
-        return self._state
+        assert stepper.state is not None
+        return stepper.state
 
     # -- start and resume -----------------------------------------------------------
 
     async def _start(self) -> None:
         if self._durable:
-            if not self._fresh:
-                # Refused before registering: the record (its config hash, its status)
-                # stays as the last real run left it.
-                recorded = await self.store.load_machine(self._name)
-                if (
-                    recorded is not None
-                    and recorded.status != "finished"
-                    and recorded.current_state
-                    and recorded.current_state not in self.config.states
-                ):
-                    raise self._unknown_state(recorded)
-            previous = await self.store.register_machine(
+            previous = await resume.register_run(
+                self.store,
+                self.config,
                 self._name,
-                config_name=self.config.name,
+                fresh=self._fresh,
                 config_path=self._config_path,
-                pid=os.getpid(),
-                host=socket.gethostname(),
                 wake_address=self.wake_address,
-                config_hash=self.config.source_hash,
             )
             if previous is not None:
-                # What a killed run left running ends before anything runs again.
-                await end_left_group(self._name, left_group(previous.context))
-            if previous is not None and previous.status != "finished" and not self._fresh:
-                if previous.current_state not in self.config.states:  # changed meanwhile
-                    await self.store.finish_machine(self._name, "stopped")
-                    raise self._unknown_state(previous)
                 # Jobs handed over on the command line went to the run resumed here: it
                 # holds again what that run held, fenced like a claimer.
                 await self._resume(previous)
                 return
-            await self._take_over_jobs()
+            self._stepper.refused_job = await resume.take_over_jobs(
+                self._jobs, self.store, self._handed_jobs, self.context
+            )
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.lookup(initial, START_EVENT) is not None:
-            self._held.append(start)
-        await self._change_state(None, initial, start)
-
-    async def _take_over_jobs(self) -> None:
-        """Hold the jobs handed over by the machine that started this one, and record
-        the lease of the one it works on (its ``job_id``, else the first) in the context,
-        so that a resume after a crash is fenced as a claimer's is."""
-        recorded = False
-        for handed in sorted(
-            self._handed_jobs, key=lambda h: h.job_id != self.context.get("job_id")
-        ):
-            refused = await self._jobs.take_over(self.store, handed)
-            if refused is not None:
-                if self._refused_job is None:
-                    self._refused_job = (handed.job_id, refused)
-            elif not recorded:
-                self.context[JOB_LEASE] = lease_record(*handed)
-                recorded = True
-
-    def _unknown_state(self, record: MachineStateRecord) -> UnknownStateError:
-        state = record.current_state
-        where = self.config.path or self.config.name
-        message = (
-            f"machine {self._name!r} was in state {state!r}, which {where} no longer has: "
-            f"start it over with --fresh, or move it to one of its states with "
-            f"'statemachine-db set-state {self._name} STATE' "
-            f"(states: {', '.join(self.config.states)})"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "resume_refused", "machine": self._name, "state": state},
-        )
-        return UnknownStateError(message, machine=self._name, state=state)
+            self._stepper.held.append(start)
+        await self._stepper.change_state(None, initial, start)
 
     async def _resume(self, record: MachineStateRecord) -> None:
         state = record.current_state
-        current = self.config.source_hash
-        if record.config_hash and current and record.config_hash != current:
-            logger.warning(
-                "[%s] resumes in %r under a changed config: %s is not the file it last ran "
-                "(config hash %s, now %s)",
-                self._name,
-                state,
-                self.config.path or self.config.name,
-                record.config_hash,
-                current,
-                extra={
-                    "action": "config_changed",
-                    "machine": self._name,
-                    "state": state,
-                    "previous_hash": record.config_hash,
-                    "config_hash": current,
-                },
-            )
-        for key, value in record.context.items():
-            if key not in ("machine_name", "config_name", ACTION_GROUP_KEY):
-                self.context[key] = value
-        self._state = state
-        self.context["current_state"] = state
-        self._generation += 1
+        stepper = self._stepper
+        resume.restore_context(self._name, self.config, record, self.context)
+        stepper.state = state
+        stepper.generation += 1
         job_lease = self.context.get(JOB_LEASE)
         lost = await self._jobs.readopt(self.store, self.context)
         logger.info(
@@ -550,75 +457,24 @@ class StateMachineEngine:
             "" if record.actions_done else " (re-running its actions)",
             extra={"action": "resumed", "machine": self._name, "state": state},
         )
-        for observer in self.observers:
-            observer.state_changed(self, None, state, Event("resume", {}, source="engine"))
-        self._arm_timers(state, saved=record.timers)
+        self._tell_state_changed(None, state, Event("resume", {}, source="engine"))
+        stepper.arm_timers(state, saved=record.timers)
         if record.actions_done:
-            await self._settle()
-        elif lost is not None and self._works_on_job(state):
+            await stepper.settle()
+        elif lost is not None and resume.works_on_job(self.config, self.actions, state):
             assert isinstance(job_lease, Mapping)
             job_id = str(job_lease.get("job_id"))
-            await self._job_lost(
+            await stepper.job_lost(
                 state, job_id, f"job {job_id} was lost while {self._name} was down: {lost}"
             )
         else:
-            await self._begin_actions(state)
-
-    def _works_on_job(self, state: str) -> bool:
-        """Whether ``state``'s actions work on the job the machine holds: they do unless
-        they claim one (a state that checks the queue hands the job it held back)."""
-        specs = self.config.actions.get(state, ())
-        return bool(specs) and not any(self._claims_jobs(spec.type) for spec in specs)
-
-    def _claims_jobs(self, action_type: str) -> bool:
-        try:
-            return self.actions.load(action_type).claims_jobs
-        except StateMachineError:  # reported when the action runs
-            return False
+            await stepper.begin_actions(state)
 
     def lost_job_event(self, state: str) -> str:
         """The event a machine emits when it resumes in ``state`` without the job it
         held: ``job_lost`` if a transition from ``state`` takes it, else the error event
         of the state's first action (its ``error:``, else its type's default)."""
-        if self.table.lookup(state, LOST_JOB_EVENT) is not None:
-            return LOST_JOB_EVENT
-        spec = self.config.actions[state][0]
-        return str(spec.options.get("error", self.actions.load(spec.type).default_error))
-
-    async def _job_lost(
-        self, state: str, job_id: str, message: str, *, resumed: bool = True
-    ) -> None:
-        """In a state working on a job this machine does not hold: resumed after its lease
-        ran out while it was down, or started with a job it could not take over. The
-        state's actions do not run (again)."""
-        event = self.lost_job_event(state)
-        self.context["last_error"] = message
-        logger.warning(
-            "[%s] %s in %r without its job: %s; the state's actions are not run%s, emitting %r",
-            self._name,
-            "resumes" if resumed else "starts",
-            state,
-            message,
-            " again" if resumed else "",
-            event,
-            extra={
-                "action": "job_lost",
-                "machine": self._name,
-                "state": state,
-                "job_id": job_id,
-                "event": event,
-            },
-        )
-        self.emit(
-            "error",
-            {"action": "resume" if resumed else "start", "state": state, "message": message},
-        )
-        transition = self.table.lookup(state, event)
-        if transition is None:
-            self._unhandled_failure("resume" if resumed else "start", event, message)
-            await self._settle()
-            return
-        await self._take(transition, Event(event, {}, source=ACTION_SOURCE))
+        return resume.lost_job_event(self.config, self.table, self.actions, state)
 
     def abort(self, error: BaseException) -> None:
         """End the machine at once with ``error`` (its store is gone): :meth:`run` cancels
@@ -627,333 +483,10 @@ class StateMachineEngine:
             self._failure = error
         self._inbox.put(_STOP)
 
-    def _start_heartbeat(self) -> None:
-        self._heartbeat_task = asyncio.create_task(
-            self._heartbeat(), name=f"{self._name}:heartbeat"
-        )
-
-    async def _heartbeat(self) -> None:
-        last = time.monotonic()
-        while True:
-            lease = self._jobs.shortest_lease
-            if lease is not None:
-                period: float | None = _renewal_period(lease)
-            else:
-                period = HEARTBEAT_SECONDS if self._own_heartbeat else None
-            self._heartbeat_period = period
-            remaining = None if period is None else last + period - time.monotonic()
-            if remaining is None or remaining > 0:
-                # A job claimed meanwhile with a short lease must be renewed before that
-                # lease runs out, not when a period computed without it ends.
-                self._leases_changed.clear()
-                changed = asyncio.ensure_future(self._leases_changed.wait())
-                try:  # not asyncio.wait_for: it may swallow a cancellation before 3.12
-                    await asyncio.wait([changed], timeout=remaining)
-                finally:
-                    changed.cancel()
-                continue
-            last = time.monotonic()
-            try:
-                if self._own_heartbeat:
-                    await self.store.heartbeat(self._name)
-                await self._jobs.renew(self.store)
-            except StoreReplaced as exc:  # nothing it writes now would be kept
-                self.abort(exc)
-                return
-            except Exception:  # a heartbeat must never take the machine down
-                logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
-
-    # -- event handling ----------------------------------------------------------
-
-    async def _on_inbox_event(self, event: Event) -> None:
-        if event.generation is not None and event.generation != self._generation:
-            return  # a timer armed by an earlier visit to a state
-        assert self._state is not None
-        transition = self.table.lookup(self._state, event.name)
-        if transition is None:
-            if self._busy and self.table.handles(event.name):
-                logger.debug(
-                    "[%s] holding %r until %r's actions finish",
-                    self._name,
-                    event.name,
-                    self._state,
-                    extra={"action": "event_held", "machine": self._name, "event": event.name},
-                )
-                self._held.append(event)
-            else:
-                await self._unhandled(event, explicit=True)
-            return
-        if self._busy:
-            await self._cancel_runner()
-        await self._take(transition, event)
-
-    @property
-    def _busy(self) -> bool:
-        return self._runner is not None and not self._runner.done()
-
-    async def _take(self, transition: Transition, event: Event) -> None:
-        source = self._state
-        if source == transition.target and self.config.is_terminal(source):
-            await self._consume(event)
-            self._finish("final")
-            return
-        await self._change_state(source, transition.target, event)
-
-    async def _change_state(self, source: str | None, target: str, event: Event) -> None:
-        self._cancel_timers()
-        self._generation += 1
-        self._state = target
-        self._unhandled_error = None
-        context = self.context
-        context["previous_state"] = source
-        context["current_state"] = target
-        context["last_event"] = event.name
-        if not event.from_action and not event.from_timer:
-            data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
-            context["event_data"] = data
-            spec = self.config.events.get(event.name)
-            context.update(promoted_fields(spec.context_map if spec else None, data))
-        self._arm_timers(target)
-        if self._durable:
-            await self.store.save_transition(
-                self._name,
-                from_state=source,
-                to_state=target,
-                event=event.name,
-                context=context,
-                timers=self._timers.deadlines,
-                consumed_event_id=event.event_id,
-                job_id=context.get("job_id"),
-                actions_done=not self.config.actions.get(target),
-            )
-        logger.info(
-            "[%s] %s --%s--> %s",
-            self._name,
-            source,
-            event.name,
-            target,
-            extra={
-                "action": "transition",
-                "machine": self._name,
-                "from_state": source,
-                "to_state": target,
-                "event": event.name,
-            },
-        )
-        for observer in self.observers:
-            observer.state_changed(self, source, target, event)
-        await self._enter(target)
-
-    async def _enter(self, state: str) -> None:
-        for index, held in enumerate(self._held):
-            transition = self.table.lookup(state, held.name)
-            if transition is not None:
-                del self._held[index]
-                await self._take(transition, held)
-                return
-        await self._begin_actions(state)
-
-    async def _begin_actions(self, state: str) -> None:
-        if self.config.actions.get(state):
-            refused, self._refused_job = self._refused_job, None
-            if refused is not None and self._works_on_job(state):
-                job_id, why = refused
-                message = f"job {job_id} was handed to {self._name}, but {why}"
-                await self._job_lost(state, job_id, message, resumed=False)
-                return
-            self._runner = asyncio.create_task(
-                self._run_actions(state, self._generation), name=f"{self._name}:{state}"
-            )
-        else:
-            self._runner = None
-            await self._settle()
-
-    async def _settle(self) -> None:
-        """The state's actions are done and nothing moved the machine on."""
-        assert self._state is not None
-        if self._durable and self.config.actions.get(self._state):
-            # (A state without actions was recorded as done with its transition.)
-            await self.store.mark_actions_done(self._name, self.context)
-        while self._held:
-            held = self._held.popleft()
-            transition = self.table.lookup(self._state, held.name)
-            if transition is not None:
-                await self._take(transition, held)
-                return
-            await self._unhandled(held, explicit=True)
-        if self.config.is_terminal(self._state):
-            self._finish("final")
-        elif not self._has_way_out(self._state):
-            self._dead_end(self._state)
-
-    def _has_way_out(self, state: str) -> bool:
-        """Whether any transition applies in ``state``: its own, a wildcard one or a
-        timeout. (One that loops back, such as a periodic ``timeout(60)``, keeps the
-        machine working, so it counts.)"""
-        found = self._way_out.get(state)
-        if found is None:
-            found = self._way_out[state] = any(
-                t.source in (state, WILDCARD) for t in self.config.transitions
-            )
-        return found
-
-    def _dead_end(self, state: str) -> None:
-        message = (
-            f"state {state!r} has no way out: add a transition from it, or list it under `final:`"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "dead_end", "machine": self._name, "state": state},
-        )
-        self._ended_badly = DeadEndError(message, machine=self._name, state=state)
-        self._finish("dead_end")
-
-    def _failed_end(self, event: str, error: str | None) -> UnhandledFailure:
-        message = (
-            f"ended in {self._state!r} right after an action failed ({error or 'no message'})"
-            f" and no transition took its error event {event!r}"
-        )
-        logger.error(
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "ended_after_error", "machine": self._name, "state": self._state},
-        )
-        return UnhandledFailure(message, machine=self._name, state=self._state)
-
-    def _finish(self, reason: str) -> None:
-        if self._finish_reason is None:
-            self._finish_reason = reason
-        self._cancel_timers()
+    def _crash(self, error: BaseException) -> None:
+        """End the machine at once after a bug in the engine itself (:meth:`run` raises)."""
+        self._failure = error
         self._inbox.put(_STOP)
-
-    async def _consume(self, event: Event) -> None:
-        """Mark a stored event handled when no transition records it."""
-        if self._durable and event.event_id is not None:
-            await self.store.mark_events([event.event_id], "processed")
-
-    async def _unhandled(self, event: Event, *, explicit: bool) -> None:
-        if self._durable and event.event_id is not None:
-            await self.store.mark_events(
-                [event.event_id],
-                "dropped",
-                reason=f"no transition from {self._state!r} on {event.name!r}",
-            )
-        logger.log(
-            logging.INFO if explicit else logging.DEBUG,
-            "[%s] no transition from %r on %r; event dropped",
-            self._name,
-            self._state,
-            event.name,
-            extra={
-                "action": "event_unhandled",
-                "machine": self._name,
-                "state": self._state,
-                "event": event.name,
-            },
-        )
-
-    def _unhandled_failure(self, action: str, event: str, error: str | None) -> None:
-        """An action failed and no transition takes its error event: say why, loudly."""
-        self._unhandled_error = (event, error)
-        logger.warning(
-            "[%s] %s action in %r failed (%s) and no transition from %r takes its error "
-            "event %r; the next action runs",
-            self._name,
-            action,
-            self._state,
-            error or "no message",
-            self._state,
-            event,
-            extra={
-                "action": "error_unhandled",
-                "machine": self._name,
-                "state": self._state,
-                "event": event,
-                "error": error,
-            },
-        )
-
-    # -- timers ---------------------------------------------------------------
-
-    def _arm_timers(self, state: str, saved: Sequence[tuple[str, float]] = ()) -> None:
-        self._timers.arm(self.table.timeouts_for(state), self._generation, saved)
-
-    def _cancel_timers(self) -> None:
-        self._timers.cancel()
-
-    # -- actions ---------------------------------------------------------------
-
-    async def _cancel_runner(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None or runner.done() or runner is asyncio.current_task():
-            return
-        runner.cancel()
-        await asyncio.wait([runner])
-
-    async def _run_actions(self, state: str, generation: int) -> None:
-        try:
-            for spec in self.config.actions.get(state, ()):
-                cls = self.actions.load(spec.type)
-                outcome = await run_action(cls, spec, self.context, self._port)
-                if self._runner is not asyncio.current_task():
-                    # The state was left and this runner cancelled, but the cancellation
-                    # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
-                    # canceller holds the step lock and waits for us, so end here.
-                    return
-                async with self._step:
-                    if generation != self._generation:
-                        return  # the state was left while the action ran
-                    if outcome.event is None:
-                        continue
-                    transition = self.table.lookup(state, outcome.event)
-                    if transition is None:
-                        if outcome.failed:
-                            self._unhandled_failure(spec.type, outcome.event, outcome.error)
-                        else:
-                            await self._unhandled(
-                                Event(outcome.event, source=ACTION_SOURCE),
-                                explicit=outcome.explicit,
-                            )
-                        continue
-                    self._runner = None
-                    await self._take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
-                    return
-            async with self._step:
-                if generation == self._generation:
-                    self._runner = None
-                    await self._settle()
-        except asyncio.CancelledError:
-            raise
-        except StoreReplaced as exc:  # the commit of a transition found the store gone
-            self.abort(exc)
-        except BaseException as exc:  # a bug in the engine itself: stop loudly
-            logger.critical("[%s] internal error", self._name, exc_info=True)
-            self._failure = exc
-            self._inbox.put(_STOP)
-
-
-def _renewal_period(lease: float) -> float:
-    """How often leases of ``lease`` seconds are renewed (a third of it, at most the
-    heartbeat's period): two renewals may fail before one runs out. Never more often
-    than :data:`MIN_RENEWAL_SECONDS`: a lease of 0 s must not spin the heartbeat."""
-    return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))
-
-
-def _consumed_events(config: MachineConfig, actions: ActionLoader) -> frozenset[str]:
-    """Event types the config's actions take from the inbox themselves (``check_events``):
-    the inbox leaves them waiting for those actions."""
-    found: set[str] = set()
-    for specs in config.actions.values():
-        for spec in specs:
-            try:
-                cls = actions.load(spec.type)
-            except StateMachineError:  # reported when its state is reached
-                continue
-            found |= cls.consumed_events(spec.options)
-    return frozenset(found)
 
 
 def _stem(config: MachineConfig) -> str | None:

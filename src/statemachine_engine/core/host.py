@@ -27,10 +27,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.loader import load_config
+from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from .action_loader import ActionLoader
-from .loader import load_config
-from .model import MachineConfig
 from .preflight import check_before_start
 from .transitions import TransitionTable
 

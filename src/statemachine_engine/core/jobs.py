@@ -47,6 +47,13 @@ def lease_record(job_id: str, attempt: int, lease: float) -> dict[str, Any]:
     return {"job_id": job_id, "attempt": attempt, "lease": lease}
 
 
+def forget_lease(context: MutableMapping[str, Any], job_id: str) -> None:
+    """The machine no longer holds ``job_id``: its resume must not fence on it."""
+    lease = context.get(JOB_LEASE)
+    if isinstance(lease, Mapping) and lease.get("job_id") == job_id:
+        del context[JOB_LEASE]
+
+
 class JobTracker:
     """Jobs held by one machine (``worker``) in one store."""
 

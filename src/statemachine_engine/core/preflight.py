@@ -18,9 +18,9 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..config import cache as config_cache
+from ..config.model import WILDCARD, MachineConfig
 from ..errors import ConfigRefused
-from . import config_cache
-from .model import WILDCARD, MachineConfig
 
 if TYPE_CHECKING:
     from .action_loader import ActionLoader

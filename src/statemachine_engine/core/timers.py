@@ -12,8 +12,8 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from ..config.model import Transition
 from .event import TIMER_SOURCE, Event
-from .model import Transition
 
 
 class StateTimers:

@@ -8,47 +8,13 @@ order wins. ``timeout(N)`` events are armed when a state is entered and fire aft
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from ..config.model import Transition
+from ..config.timeouts import is_timeout_event as is_timeout_event
+from ..config.timeouts import parse_timeout as parse_timeout
 from ..errors import MalformedTimeout as MalformedTimeout  # re-exported: the older path
-from .model import Transition
-
-# Anything that starts like a timeout is one, so that a typo is an error rather than an
-# ordinary event that never fires. The duration itself is strict: ``timeout(5 )`` and
-# ``timeout(5)`` would be two different events, so only the canonical spelling is valid.
-_TIMEOUT = re.compile(r"timeout\s*\(")
-_DURATION = re.compile(r"timeout\((?P<value>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h)?\)", re.ASCII)
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def is_timeout_event(event: str) -> bool:
-    """Whether ``event`` is written as a timeout (``timeout(...)``), well-formed or not."""
-    return bool(_TIMEOUT.match(event))
-
-
-def parse_timeout(event: str) -> float | None:
-    """Seconds of a ``timeout(N)`` event, or None for an ordinary event.
-
-    ``N`` is a positive number with an optional unit: ``timeout(5)``, ``timeout(2.5s)``,
-    ``timeout(500ms)``, ``timeout(10m)``, ``timeout(1h)``.
-
-    Raises:
-        MalformedTimeout: the event looks like a timeout but its duration is unusable.
-    """
-    if not is_timeout_event(event):
-        return None
-    duration = _DURATION.fullmatch(event)
-    if duration is None:
-        raise MalformedTimeout(
-            f"malformed timeout event {event!r}: write timeout(N) with N a positive "
-            "number of seconds, e.g. timeout(5) or timeout(500ms)"
-        )
-    seconds = float(duration["value"]) * _UNIT_SECONDS[duration["unit"]]
-    if seconds <= 0:
-        raise MalformedTimeout(f"malformed timeout event {event!r}: the duration must be > 0")
-    return seconds
 
 
 class TransitionTable(NamedTuple):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import StateMachineError
 
 if TYPE_CHECKING:
-    from ..core.model import MachineConfig
+    from ..config.model import MachineConfig
 
 
 class ConfigCatalog:
@@ -22,7 +22,7 @@ class ConfigCatalog:
         self._configs: dict[str, tuple[int, MachineConfig | None]] = {}
 
     def get(self, path: str) -> MachineConfig | None:
-        from ..core.loader import load_config
+        from ..config.loader import load_config
 
         try:
             changed = os.stat(path).st_mtime_ns

@@ -103,7 +103,7 @@ def _read_written(folder: Path, stem: str) -> dict[str, Any] | None:
 
 
 def _generate(path: Path, stem: str) -> dict[str, Any]:
-    from ..core.loader import load_config
+    from ..config.loader import load_config
     from ..tools.diagrams import build_diagrams
 
     try:

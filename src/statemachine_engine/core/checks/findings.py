@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-from ..model import Position
+from ...config.model import Position
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"

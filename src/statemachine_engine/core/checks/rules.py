@@ -10,9 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ...context.entries import ENGINE_KEYS
-from ...context.interpolation import interpolate_text, placeholders
-from ..model import (
+from ...config.model import (
     LOST_JOB_EVENT,
     START_EVENT,
     WILDCARD,
@@ -21,6 +19,8 @@ from ..model import (
     Position,
     Transition,
 )
+from ...context.entries import ENGINE_KEYS
+from ...context.interpolation import interpolate_text, placeholders
 from ..transitions import TransitionTable
 from .context import LintContext
 from .findings import Finding, finding

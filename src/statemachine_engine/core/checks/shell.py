@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...config.model import ActionSpec, MachineConfig
 from ...context.interpolation import Landing, shell_landings
-from ..model import ActionSpec, MachineConfig
 from .context import LintContext
 from .findings import Finding, finding
 

@@ -119,7 +119,7 @@ async def set_state(store: OperatorStore, args: argparse.Namespace) -> int:
 
 def _check_state_of_config(path: str | None, machine: str, state: str) -> None:
     """Refuse a state the machine's recorded config does not have (when it is readable)."""
-    from ...core.loader import load_config
+    from ...config.loader import load_config
     from ...errors import ConfigError
 
     if not path:

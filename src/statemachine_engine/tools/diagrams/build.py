@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
-from ...core.model import MachineConfig
+from ...config.model import MachineConfig
 from .graph import extract_graph
 from .markdown import render_markdown
 from .mermaid import render_group, render_main
@@ -34,7 +34,7 @@ def build_diagrams(config: MachineConfig, *, stem: str) -> DiagramSet:
     """Diagrams, metadata and Markdown of ``config``; same input, same output.
 
     Args:
-        config: a loaded config (:func:`statemachine_engine.core.loader.load_config`).
+        config: a loaded config (:func:`statemachine_engine.config.loader.load_config`).
         stem: the config file's stem; names the output and fills ``metadata["config"]``.
     """
     graph = extract_graph(config)

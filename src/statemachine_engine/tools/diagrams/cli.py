@@ -87,7 +87,7 @@ def _group_file_name(group: str, taken: dict[str, str]) -> str:
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
-    from ...core.loader import load_config
+    from ...config.loader import load_config
 
     sets: list[tuple[str, Path, DiagramSet]] = []
     stems: dict[str, str] = {}

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
-from ...core.model import WILDCARD, MachineConfig, Transition
+from ...config.model import WILDCARD, MachineConfig, Transition
 
 STATE_PREFIX = "s_"
 GROUP_PREFIX = "g_"

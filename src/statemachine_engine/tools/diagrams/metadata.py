@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...config.model import ActionSpec, MachineConfig
 from ...context.interpolation import to_text
-from ...core.model import ActionSpec, MachineConfig
 from .graph import MachineGraph
 
 FORMAT = 1

@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 
 def _simulate(args: argparse.Namespace, prog: str) -> int:
-    from ...core.loader import load_config
+    from ...config.loader import load_config
 
     if len(args.configs) != 1:
         raise UsageError("--simulate walks one config; give exactly one CONFIG")

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from ...config.model import MachineConfig, Position
 from ...core.checks import Finding, LintContext, finding, machine_name_of, run_checks
 from ...core.checks.context import events_sent_between
-from ...core.model import MachineConfig, Position
 from ...errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def lint_paths(paths: Sequence[str], *, actions: ActionLoader | None = None) -> 
     """Lint ``paths`` as one system of machines (events they send each other count as
     sent), with the action types ``actions`` provides (default: the builtins).
     Unreadable files raise :class:`ConfigError`; invalid ones become findings."""
-    from ...core.loader import load_config
+    from ...config.loader import load_config
 
     loaded: list[tuple[str, MachineConfig | None, Finding | None]] = []
     for path in paths:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ...core.model import START_EVENT, MachineConfig
+from ...config.model import START_EVENT, MachineConfig
 from ...core.transitions import TransitionTable
 
 
