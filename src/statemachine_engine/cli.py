@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from .errors import JSONDataError, StateMachineError, UsageError
 if TYPE_CHECKING:
     from .config.model import MachineConfig
     from .core.action_loader import ActionLoader
+    from .settings import Settings
 
 PROG = "statemachine"
 
@@ -174,9 +174,11 @@ def _run(args: argparse.Namespace) -> int:
     from .core.action_loader import ActionLoader
     from .core.preflight import check_before_start
     from .logs import configure_logging
-    from .settings import CONTROL_PREFIX_ENV, DB_ENV, resolve_db_path
+    from .settings import Settings
 
     configure_logging(debug=args.debug, json_lines=args.log_json)
+    # Spawned machines and commands get these back: one store, one socket layout.
+    settings = Settings.load(db=args.db, control_socket_prefix=args.control_socket_prefix)
     if args.machine_name and len(args.configs) > 1:
         raise UsageError("--machine-name names one machine: give one config")
     if args.take_over_job and (len(args.configs) > 1 or args.instances):
@@ -192,11 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         configs.append(config)
     check_before_start(configs, actions)  # refuses configs that would get stuck
     launches = _launches(configs, args)
-    # Spawned machines and commands inherit one store.
-    os.environ[DB_ENV] = resolve_db_path(args.db)
-    if args.control_socket_prefix:  # so that events this machine sends find their targets
-        os.environ[CONTROL_PREFIX_ENV] = args.control_socket_prefix
-    return asyncio.run(_serve(launches, actions, initial_context, args))
+    return asyncio.run(_serve(launches, actions, initial_context, args, settings))
 
 
 def _launches(
@@ -226,6 +224,7 @@ async def _serve(
     actions: ActionLoader,
     initial_context: dict[str, Any],
     args: argparse.Namespace,
+    settings: Settings,
 ) -> int:
     import asyncio
     import signal
@@ -233,9 +232,8 @@ async def _serve(
     from .core.host import MachineHost
 
     host = MachineHost(
-        db=args.db,
+        settings=settings,
         control=not args.no_control_socket,
-        control_socket_prefix=args.control_socket_prefix,
         event_socket_path=args.event_socket_path,
     )
     received: list[int] = []
@@ -262,11 +260,17 @@ async def _serve(
                 )
             await host.wait()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
         # Every machine has ended and the process is closing: a SIGTERM now asks for what
         # is already happening, and the default action would kill it mid-close (-15).
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Removing the loop's handler restores that default, so SIGTERM is held back
+        # until it is ignored (one that arrived in between is then discarded).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if host.failures:
         if len(launches) == 1:
             raise next(iter(host.failures.values()))

@@ -1,6 +1,13 @@
-"""Where a machine keeps its sockets and data: defaults, environment, flags.
+"""What a process takes from its flags and its environment, read once into one frozen
+:class:`Settings`.
 
-Precedence is always flag > environment variable > default.
+Precedence is always flag > environment variable > default. :meth:`Settings.load` is the
+one place in the package that reads ``os.environ``: a command builds its settings once
+from its flags and passes them down; spawned machines and commands get theirs back
+through :meth:`Settings.child_environment`. Nothing writes ``os.environ``.
+
+The functions at the end (:func:`resolve_db_path`, :func:`socket_dir`...) are the older
+entry points, each answering from the environment as it is now.
 """
 
 from __future__ import annotations
@@ -9,60 +16,181 @@ import os
 import re
 import stat
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
-from .errors import StateMachineError
+from .errors import StateMachineError, StoreError
 
 DB_ENV = "STATEMACHINE_DB"
 DEFAULT_DB = Path("data") / "pipeline.db"
 SOCKET_DIR_ENV = "STATEMACHINE_SOCKET_DIR"
 SOCKET_DIR_MODE = 0o700
 CONTROL_PREFIX_ENV = "STATEMACHINE_CONTROL_SOCKET_PREFIX"
+CACHE_DIR_ENV = "STATEMACHINE_CACHE_DIR"
+SQLITE_SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
+SQLITE_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+PG_SYNC_ENV = "STATEMACHINE_PG_SYNC"
+PG_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
+PG_RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
+PG_RECONNECT_TIMEOUT_SECONDS = 120.0
+UI_TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
+_OFF = ("off", "0", "no", "false")
 
 
-def resolve_db_path(flag: str | None) -> str:
-    """``--db``, else ``$STATEMACHINE_DB``, else ``data/pipeline.db`` under the cwd.
+@dataclass(frozen=True)
+class Settings:
+    """One process's settings.
 
-    URLs (``postgresql://...``) are returned as given; paths are made absolute so that
-    spawned machines share the same store whatever their working directory.
+    Attributes:
+        db: the store: an absolute SQLite path or a ``postgresql://`` URL (``--db``,
+            ``$STATEMACHINE_DB``, ``data/pipeline.db`` under the working directory).
+        socket_base: the per-user directory under which each store has its socket
+            directory (``$STATEMACHINE_SOCKET_DIR``, ``$XDG_RUNTIME_DIR/statemachine``,
+            ``/tmp/statemachine-<uid>``).
+        control_socket_prefix: ``--control-socket-prefix`` (or its variable): control
+            sockets at ``<prefix>-<machine>.sock`` instead of the socket directory.
+        cache_dir: where parsed configs are kept; None when caching is off
+            (``$STATEMACHINE_CACHE_DIR``, ``off`` to disable; else under
+            ``$XDG_CACHE_HOME`` or ``~/.cache``).
+        sqlite_sync: SQLite's ``synchronous`` pragma (``$STATEMACHINE_SQLITE_SYNC``).
+        pg_sync: PostgreSQL's ``synchronous_commit`` (``$STATEMACHINE_PG_SYNC``).
+        pg_reconnect_timeout: seconds a lost PostgreSQL connection is retried before an
+            operation fails (``$STATEMACHINE_PG_RECONNECT_TIMEOUT``).
+        ui_token: the monitoring API's token (``--token``, ``$STATEMACHINE_UI_TOKEN``).
+        environ: the environment as it was read, handed on to children.
     """
-    value = flag or os.environ.get(DB_ENV) or str(DEFAULT_DB)
-    if "://" in value:
+
+    db: str
+    socket_base: Path
+    control_socket_prefix: str | None = None
+    cache_dir: Path | None = None
+    sqlite_sync: str = "NORMAL"
+    pg_sync: str = "off"
+    pg_reconnect_timeout: float = PG_RECONNECT_TIMEOUT_SECONDS
+    ui_token: str | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        db: str | None = None,
+        control_socket_prefix: str | None = None,
+        ui_token: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Settings from these flags (None: not given), then ``environ`` (default: this
+        process's environment), then the defaults. A malformed value raises
+        :class:`~statemachine_engine.errors.StoreError` naming its variable."""
+        env = MappingProxyType(dict(os.environ if environ is None else environ))
+        return cls(
+            db=_resolve_location(db or env.get(DB_ENV) or str(DEFAULT_DB)),
+            socket_base=_socket_base(env),
+            control_socket_prefix=control_socket_prefix or env.get(CONTROL_PREFIX_ENV) or None,
+            cache_dir=_cache_dir(env),
+            sqlite_sync=_choice(env, SQLITE_SYNC_ENV, SQLITE_SYNC_MODES, "NORMAL", str.upper),
+            pg_sync=_choice(env, PG_SYNC_ENV, PG_SYNC_MODES, "off", str.lower),
+            pg_reconnect_timeout=_seconds(env, PG_RECONNECT_TIMEOUT_ENV),
+            ui_token=ui_token or env.get(UI_TOKEN_ENV) or None,
+            environ=env,
+        )
+
+    def with_flags(
+        self, *, db: str | None = None, control_socket_prefix: str | None = None
+    ) -> Settings:
+        """These settings with the store ``db`` and the control socket prefix, where
+        given (None: unchanged)."""
+        changes: dict[str, Any] = {}
+        if db is not None:
+            changes["db"] = _resolve_location(db)
+        if control_socket_prefix:
+            changes["control_socket_prefix"] = control_socket_prefix
+        return replace(self, **changes) if changes else self
+
+    def socket_dir_path(self, location: str | None = None) -> Path:
+        """The socket directory of the store at ``location`` (default: :attr:`db`),
+        without creating or checking it: ``socket_base / store_namespace(location)``."""
+        return self.socket_base / store_namespace(location or self.db)
+
+    def socket_dir(self, location: str | None = None) -> Path:
+        """The private directory holding the sockets of the machines of one store.
+
+        Two projects with two stores never share a socket (two machines called
+        ``worker`` run side by side), and each store's ``events.sock`` feeds its own
+        monitor. Both levels are created with mode 0700; one that belongs to another
+        user, or that others can write to, is refused.
+        """
+        ensure_private_dir(self.socket_base)
+        return ensure_private_dir(self.socket_dir_path(location))
+
+    def control_socket_path(self, machine_name: str, *, location: str | None = None) -> Path:
+        """The control socket of ``machine_name`` (an absolute path): ``<prefix>-<machine>
+        .sock`` with a control socket prefix (the earlier layout used
+        ``/tmp/statemachine-control``), else ``control-<machine>.sock`` in the socket
+        directory of the store at ``location`` (default: :attr:`db`)."""
+        if self.control_socket_prefix:
+            return Path(os.path.abspath(f"{self.control_socket_prefix}-{machine_name}.sock"))
+        return self.socket_dir(location) / f"control-{machine_name}.sock"
+
+    def child_environment(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """The environment of a command or machine this process starts: its own, with
+        these settings' store and control socket prefix (so that the child works on the
+        same store and its events find their targets), then ``extra``."""
+        env = dict(self.environ)
+        env[DB_ENV] = self.db
+        if self.control_socket_prefix:
+            env[CONTROL_PREFIX_ENV] = self.control_socket_prefix
+        if extra:
+            env.update((str(key), str(value)) for key, value in extra.items())
+        return env
+
+
+def _resolve_location(value: str) -> str:
+    """URLs as given; paths made absolute, so that spawned machines share the same store
+    whatever their working directory."""
+    if "://" in value or value == ":memory:":
         return value
     return str(Path(value).expanduser().resolve())
 
 
-def socket_dir(db: str | None = None) -> Path:
-    """The private directory holding the sockets of the machines of one store.
-
-    It is :func:`socket_base_dir` / :func:`store_namespace` of the store (``db``, else
-    the configured one), so that two projects with two stores never share a socket (two
-    machines called ``worker`` run side by side) and each store's ``events.sock`` feeds
-    its own monitor. Both levels are created with mode 0700; one that belongs to another
-    user, or that others can write to, is refused.
-    """
-    ensure_private_dir(socket_base_path())
-    return ensure_private_dir(socket_dir_path(db))
-
-
-def socket_dir_path(db: str | None = None) -> Path:
-    """Where :func:`socket_dir` is, without creating or checking it."""
-    return socket_base_path() / store_namespace(resolve_db_path(db))
-
-
-def socket_base_path() -> Path:
-    """The per-user directory under which each store has its socket directory.
-
-    ``$STATEMACHINE_SOCKET_DIR``, else ``$XDG_RUNTIME_DIR/statemachine``, else
-    ``/tmp/statemachine-<uid>``.
-    """
-    explicit = os.environ.get(SOCKET_DIR_ENV)
+def _socket_base(env: Mapping[str, str]) -> Path:
+    explicit = env.get(SOCKET_DIR_ENV)
     if explicit:
         return Path(explicit)
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = env.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):
         return Path(runtime) / "statemachine"
     return Path("/tmp") / f"statemachine-{os.getuid()}"  # noqa: S108 - private, checked
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path | None:
+    explicit = env.get(CACHE_DIR_ENV)
+    if explicit:
+        return None if explicit.lower() in _OFF else Path(explicit)
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "statemachine-engine"
+
+
+def _choice(
+    env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str, case: Any
+) -> str:
+    value: str = case(env.get(name) or default)
+    if value not in allowed:
+        raise StoreError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name)
+    if not raw:
+        return PG_RECONNECT_TIMEOUT_SECONDS
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise StoreError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 def store_namespace(location: str) -> str:
@@ -98,16 +226,31 @@ def ensure_private_dir(directory: Path) -> Path:
     return directory
 
 
+# -- the older entry points, answering from the environment as it is now -----------
+
+
+def cache_dir() -> Path | None:
+    """:attr:`Settings.cache_dir` (read alone: a config loads whatever else is set)."""
+    return _cache_dir(os.environ)
+
+
+def resolve_db_path(flag: str | None) -> str:
+    """``--db``, else ``$STATEMACHINE_DB``, else ``data/pipeline.db`` under the cwd."""
+    return Settings.load(db=flag).db
+
+
+def socket_dir(db: str | None = None) -> Path:
+    """:meth:`Settings.socket_dir` of the store ``db`` (default: the configured one)."""
+    return Settings.load(db=db).socket_dir()
+
+
+def socket_dir_path(db: str | None = None) -> Path:
+    """:meth:`Settings.socket_dir_path` of the store ``db`` (default: the configured one)."""
+    return Settings.load(db=db).socket_dir_path()
+
+
 def control_socket_path(
     machine_name: str, prefix: str | None = None, *, db: str | None = None
 ) -> Path:
-    """The control socket of ``machine_name`` (an absolute path).
-
-    With ``--control-socket-prefix P`` (or ``$STATEMACHINE_CONTROL_SOCKET_PREFIX``) it is
-    ``P-<machine>.sock`` (the earlier layout used ``/tmp/statemachine-control``);
-    otherwise ``control-<machine>.sock`` in the store's :func:`socket_dir`.
-    """
-    prefix = prefix or os.environ.get(CONTROL_PREFIX_ENV)
-    if prefix:
-        return Path(os.path.abspath(f"{prefix}-{machine_name}.sock"))
-    return socket_dir(db) / f"control-{machine_name}.sock"
+    """:meth:`Settings.control_socket_path` with this prefix and store."""
+    return Settings.load(db=db, control_socket_prefix=prefix).control_socket_path(machine_name)

@@ -409,6 +409,36 @@ def test_control_socket_prefix(tmp_path: Path, statemachine: Callable[..., Machi
     assert not path.exists()
 
 
+ECHO_SETTINGS = """
+    name: Echo settings
+    initial_state: echoing
+    states: [echoing, done]
+    final: [done]
+    transitions:
+      - {from: echoing, to: done, event: echoed}
+    actions:
+      echoing:
+        - type: bash
+          command: printf '%s|%s' "$STATEMACHINE_DB" "$STATEMACHINE_CONTROL_SOCKET_PREFIX" > OUT
+          success: echoed
+"""
+
+
+def test_commands_get_the_store_and_prefix_from_the_flags(
+    tmp_path: Path, statemachine: Callable[..., MachineProcess]
+) -> None:
+    # The flags win over the environment the machine was started with (the test's
+    # STATEMACHINE_DB), and what a command starts works on the same store.
+    out = tmp_path / "settings.txt"
+    config = write(tmp_path / "echo.yaml", ECHO_SETTINGS.replace("OUT", str(out)))
+    prefix = tmp_path / "flagged"
+    machine = statemachine(
+        config, "--db", tmp_path / "flagged.db", "--control-socket-prefix", prefix
+    )
+    assert machine.wait() == 0, machine.stderr
+    assert out.read_text() == f"{tmp_path / 'flagged.db'}|{prefix}"
+
+
 # -- configs written for the earlier implementation -----------------------------------------------
 
 

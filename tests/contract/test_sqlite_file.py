@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SYNC_ENV, SqliteStore
+from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
+from statemachine_engine.settings import SQLITE_SYNC_ENV as SYNC_ENV
 from tests.support.files import mode
 
 from .conftest import WorkerPool

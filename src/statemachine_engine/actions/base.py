@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..database.models.job import Job
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
+    from ..settings import Settings
 
 
 class ActionRuntime(Protocol):
@@ -58,6 +59,12 @@ class ActionRuntime(Protocol):
     @property
     def state(self) -> str | None:
         """The state whose actions run now."""
+
+    @property
+    def settings(self) -> Settings:
+        """The process's settings: commands and machines an action starts get their
+        environment from :meth:`~statemachine_engine.settings.Settings.child_environment`.
+        """
 
     def log_activity(self, message: str, level: str = "info") -> None:
         """Record a line in the machine's activity log (shown by the monitoring UI)."""
@@ -312,6 +319,15 @@ def event_names(events: Iterable[Any]) -> frozenset[str] | None:
     if any("{" in name for name in names):
         return None
     return frozenset(names)
+
+
+def settings_of(action: BaseAction) -> Settings:
+    """The settings of the machine running ``action``; outside one, the environment's."""
+    if action.runtime is not None:
+        return action.runtime.settings
+    from ..settings import Settings
+
+    return Settings.load()
 
 
 def runtime_of(action: BaseAction) -> ActionRuntime:

@@ -22,19 +22,11 @@ from types import MappingProxyType
 from typing import Any
 
 from .._version import __version__
+from ..settings import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported
+from ..settings import cache_dir
 from .model import ActionSpec, EventSpec, MachineConfig, Position, Transition
 
-CACHE_DIR_ENV = "STATEMACHINE_CACHE_DIR"
 _FORMAT = 2
-
-
-def cache_dir() -> Path | None:
-    """Where parsed configs are kept, or None when caching is off."""
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return None if explicit.lower() in ("off", "0", "no", "false") else Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "statemachine-engine"
 
 
 def _key(path: Path, stat: os.stat_result) -> str:

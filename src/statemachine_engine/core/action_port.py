@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+    from ..settings import Settings
 
 #: The statuses a finished job ends in, and whether each counts as done.
 _FINISHED = {JobStatus.COMPLETED: True, JobStatus.DEAD: False, JobStatus.CANCELLED: False}
@@ -59,6 +60,9 @@ class Machine(Protocol):
 
     @property
     def worker_id(self) -> str: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     @property
     def delivery_mark(self) -> int: ...
@@ -116,6 +120,10 @@ class ActionPort:
     @property
     def state(self) -> str | None:
         return self._machine.state
+
+    @property
+    def settings(self) -> Settings:
+        return self._machine.settings
 
     def log_activity(self, message: str, level: str = "info") -> None:
         self._machine.log_activity(message, level)

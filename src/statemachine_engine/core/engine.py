@@ -46,6 +46,7 @@ from ..config.model import START_EVENT, MachineConfig
 from ..context.entries import JOB_LEASE
 from ..errors import MachineFailed, StateMachineError
 from ..messaging.delivery import follow_inbox
+from ..settings import Settings
 from . import failures, resume
 from .action_loader import ActionLoader
 from .action_port import ActionPort, MachineStarter
@@ -107,6 +108,8 @@ class StateMachineEngine:
             that run held instead.
         start_machine: starts a machine in this process for its ``start_fsm`` actions
             with ``in_process: true`` (a :class:`MachineHost` passes its ``spawn``).
+        settings: the process's settings (default: from the environment): the store to
+            open when none is given, and what commands and machines it starts inherit.
 
     Example::
 
@@ -129,8 +132,10 @@ class StateMachineEngine:
         own_heartbeat: bool = True,
         handed_jobs: Iterable[tuple[str, int] | tuple[str, int, float]] = (),
         start_machine: MachineStarter | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.config = config
+        self.settings = settings or Settings.load()
         self.table = transition_table or TransitionTable.build(config.transitions)
         self._name = machine_name or config.default_machine_name or _stem(config) or config.name
         self.actions = action_loader or ActionLoader()
@@ -206,7 +211,7 @@ class StateMachineEngine:
         if self._store is None:
             from ..database import open_store
 
-            self._store = open_store()
+            self._store = open_store(settings=self.settings)
         return self._store
 
     @property

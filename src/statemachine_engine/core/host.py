@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.loader import load_config
 from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreReplaced
+from ..settings import Settings
 from .action_loader import ActionLoader
 from .preflight import check_before_start
 from .transitions import TransitionTable
@@ -58,6 +59,8 @@ class MachineHost:
         durable: False runs the machines in memory (no store, no resuming).
         control: serve control messages, so that other processes reach the machines.
         control_socket_prefix: ``--control-socket-prefix`` for the machines' control paths.
+        settings: the process's settings (default: from the environment); ``db`` and
+            ``control_socket_prefix``, when given, override theirs.
         event_socket_path: the monitor's event socket (default: ``events.sock`` in the
             private socket directory); None keeps the default, False publishes nothing.
     """
@@ -71,13 +74,19 @@ class MachineHost:
         control: bool = True,
         control_socket_prefix: str | None = None,
         event_socket_path: str | os.PathLike[str] | bool | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        #: What the machines and whatever they start work with.
+        self.settings = (settings or Settings.load()).with_flags(
+            db=db, control_socket_prefix=control_socket_prefix
+        )
+        #: The store whose socket directory the sockets go to (the store's own
+        #: location once open: a PostgreSQL URL without its password).
+        self._location = self.settings.db
         self._store = store
         self._owns_store = store is None and durable
-        self._db = db
         self._durable = durable
         self._serve_control = control
-        self._prefix = control_socket_prefix
         self._event_socket_path = event_socket_path
         self._machines: dict[str, StateMachineEngine] = {}
         self._tasks: dict[str, asyncio.Task[str]] = {}
@@ -110,12 +119,12 @@ class MachineHost:
         if self._owns_store:
             from ..database import open_store
 
-            self._store = open_store(self._db)
+            self._store = open_store(settings=self.settings)
         if self._store is not None:
-            self._db = self._store.location  # sockets go to this store's directory
+            self._location = self._store.location
         if self._event_socket_path is not False:
             path = (
-                default_event_socket_path(self._db)
+                default_event_socket_path(self.settings, self._location)
                 if self._event_socket_path in (None, True)
                 else Path(str(self._event_socket_path))
             )
@@ -231,16 +240,15 @@ class MachineHost:
             own_heartbeat=False,
             handed_jobs=handed_jobs,
             start_machine=self.spawn,
+            settings=self.settings,
         )
         name = engine.machine_name
         if name in self._machines or delivery.is_local(name):
             raise already_running(name, os.getpid())
         if self._serve_control:
             if dedicated_socket:
-                from ..settings import control_socket_path
-
                 dedicated = ControlSocket(
-                    control_socket_path(name, self._prefix, db=self._db),
+                    self.settings.control_socket_path(name, location=self._location),
                     name,
                     lambda message: self._on_control(name, message),
                 )
@@ -330,11 +338,8 @@ class MachineHost:
     def _routed(self) -> HostControlSocket:
         if self._control is None:
             from ..messaging.routing import HostControlSocket
-            from ..settings import socket_dir
 
-            self._control = HostControlSocket(
-                self._on_control, socket_dir(self._db), self._prefix, self._db
-            )
+            self._control = HostControlSocket(self._on_control, self.settings, self._location)
             self._control.open()
         return self._control
 

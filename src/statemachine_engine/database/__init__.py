@@ -20,6 +20,7 @@ from ..errors import JobNotFound, StoreError, StoreNotFound
 from .store import OperatorStore, Store
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from .models import (
         Job,
         JobModel,
@@ -51,22 +52,25 @@ POSTGRES_EXTRA = "statemachine-engine[postgres]"
 MEMORY = ":memory:"
 
 
-def open_store(location: str | None = None, *, create: bool = True) -> OperatorStore:
-    """Open the store at ``location``, else the configured default.
+def open_store(
+    location: str | None = None, *, create: bool = True, settings: Settings | None = None
+) -> OperatorStore:
+    """Open the store at ``location``, else the one the settings name.
 
     A ``postgresql://`` (or ``postgres://``) URL opens PostgreSQL (the connection is made
     on first use); ``":memory:"`` a SQLite store in this process's memory (no file, gone
     when closed: for tests); anything else is a SQLite file path. With ``create=False``
     (commands that only read) a missing SQLite file raises :class:`StoreNotFound`:
-    neither it nor its directory is created.
+    neither it nor its directory is created. ``settings`` default to the environment's.
     """
-    from ..settings import resolve_db_path
+    from ..settings import Settings
 
+    settings = (settings or Settings.load()).with_flags(db=location)
     if location == MEMORY:
         from .sqlite import SqliteStore
 
-        return SqliteStore(MEMORY)
-    resolved = resolve_db_path(location)
+        return SqliteStore(MEMORY, settings=settings)
+    resolved = settings.db
     scheme = resolved.split("://", 1)[0].lower() if "://" in resolved else None
     if scheme in ("postgresql", "postgres"):
         try:
@@ -76,7 +80,7 @@ def open_store(location: str | None = None, *, create: bool = True) -> OperatorS
                 raise
             message = f'PostgreSQL needs psycopg 3: pip install "{POSTGRES_EXTRA}"'
             raise StoreError(message) from exc
-        return PostgresStore(resolved)
+        return PostgresStore(resolved, settings=settings)
     if scheme is not None:
         raise StoreError(
             f"unknown database URL scheme {scheme!r}; give a SQLite file path or a "
@@ -84,7 +88,7 @@ def open_store(location: str | None = None, *, create: bool = True) -> OperatorS
         )
     from .sqlite import SqliteStore
 
-    return SqliteStore(resolved, create=create)
+    return SqliteStore(resolved, create=create, settings=settings)
 
 
 class Database:

@@ -18,10 +18,11 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   no socket file is needed between hosts.
 - **Migrations** (``schema/postgres/NNNN_*.sql``) run in one transaction under an
   advisory lock, so processes starting together are safe.
-- **Commits** use ``synchronous_commit = off`` unless ``STATEMACHINE_PG_SYNC`` says
-  otherwise, the same trade as SQLite's default ``synchronous=NORMAL``: a crash of a
-  machine or tool loses nothing (the server has every commit), a crash of the database
-  server itself can lose the last fraction of a second of commits, never corrupts.
+- **Commits** use ``synchronous_commit = off`` unless the settings
+  (``STATEMACHINE_PG_SYNC``) say otherwise, the same trade as SQLite's default
+  ``synchronous=NORMAL``: a crash of a machine or tool loses nothing (the server has
+  every commit), a crash of the database server itself can lose the last fraction of a
+  second of commits, never corrupts.
   ``STATEMACHINE_PG_SYNC=on`` flushes every commit to disk first (several times slower).
 - **A lost connection** (a restarted server, ``pg_terminate_backend``) is reopened with
   backoff and the interrupted statement runs again; one warning says so. A statement
@@ -42,12 +43,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 
 from ..errors import StoreError
+from ..settings import Settings
 from ._connector import Result
 from .postgres_connection import (
     AsyncConnection,
     connect,
     first_line,
-    reconnect_timeout,
     reopen,
 )
 from .queries import load_queries, migrations
@@ -86,8 +87,8 @@ class PostgresStore(SqlStore):
 
     connector: PostgresConnector
 
-    def __init__(self, url: str) -> None:
-        super().__init__(PostgresConnector(url))
+    def __init__(self, url: str, *, settings: Settings | None = None) -> None:
+        super().__init__(PostgresConnector(url, settings or Settings.load()))
 
 
 class PostgresConnector:
@@ -97,8 +98,10 @@ class PostgresConnector:
     #: Committing an event NOTIFYs its target, on whatever host it runs.
     notifies_machines = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, settings: Settings) -> None:
         self.location = redact(url)
+        self._sync = settings.pg_sync
+        self._reconnect_timeout = settings.pg_reconnect_timeout
         try:
             conninfo_to_dict(url)
         except psycopg.Error as exc:
@@ -141,7 +144,7 @@ class PostgresConnector:
             raise StoreError("the store is closed", location=self.location)
         if self._conn is not None and not self._conn.closed:
             return self._conn
-        conn = await connect(self._url, self.location)
+        conn = await connect(self._url, self.location, sync=self._sync)
         if not self._ready:
             try:
                 await self._migrate(conn)
@@ -159,7 +162,7 @@ class PostgresConnector:
             which="store",
             cause=cause,
             location=self.location,
-            timeout=reconnect_timeout(),
+            timeout=self._reconnect_timeout,
         )
 
     async def _migrate(self, conn: AsyncConnection) -> None:
@@ -240,7 +243,7 @@ class PostgresConnector:
                 from .postgres_listener import PostgresListener
 
                 await self.run_sql("SELECT 1")  # connected and migrated before listening
-                listener = PostgresListener(self._url, self.location, self.run)
+                listener = PostgresListener(self._url, self.location, self.run, sync=self._sync)
                 await listener.start()
                 self._listener = listener
             return self._listener

@@ -2,7 +2,8 @@
 how a lost one is opened again.
 
 Each is in autocommit mode and named after this process (``pg_stat_activity`` shows
-``statemachine-engine[<pid>]``), with ``synchronous_commit`` from ``STATEMACHINE_PG_SYNC``.
+``statemachine-engine[<pid>]``), with ``synchronous_commit`` from the settings
+(``STATEMACHINE_PG_SYNC``).
 """
 
 from __future__ import annotations
@@ -26,39 +27,17 @@ logger = logging.getLogger("statemachine_engine.postgres")
 #: and gives up (a StoreError) after the timeout.
 RECONNECT_FIRST_DELAY_SECONDS = 0.05
 RECONNECT_MAX_DELAY_SECONDS = 2.0
-RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
-RECONNECT_TIMEOUT_SECONDS = 120.0
-SYNC_ENV = "STATEMACHINE_PG_SYNC"
-DEFAULT_SYNC = "off"
-_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
 
 AsyncConnection = psycopg.AsyncConnection[DictRow]
 
 
-def reconnect_timeout() -> float:
-    raw = os.environ.get(RECONNECT_TIMEOUT_ENV)
-    if not raw:
-        return RECONNECT_TIMEOUT_SECONDS
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise StoreError(f"{RECONNECT_TIMEOUT_ENV} must be a number of seconds") from None
-
-
-def sync_mode() -> str:
-    """``synchronous_commit`` for the store's transactions (``$STATEMACHINE_PG_SYNC``)."""
-    mode = (os.environ.get(SYNC_ENV) or DEFAULT_SYNC).lower()
-    if mode not in _SYNC_MODES:
-        raise StoreError(f"{SYNC_ENV} must be one of {', '.join(_SYNC_MODES)}, got {mode!r}")
-    return mode
-
-
-async def connect(conninfo: str, location: str) -> AsyncConnection:
-    """An autocommit connection named after this process (see ``pg_stat_activity``)."""
+async def connect(conninfo: str, location: str, *, sync: str) -> AsyncConnection:
+    """An autocommit connection named after this process (see ``pg_stat_activity``),
+    committing with ``synchronous_commit = sync`` (checked by :class:`..settings.Settings`).
+    """
     options: dict[str, Any] = {}
     if "application_name" not in conninfo_to_dict(conninfo):
         options["application_name"] = f"statemachine-engine[{os.getpid()}]"
-    mode = sync_mode()
     try:
         conn = await psycopg.AsyncConnection.connect(
             conninfo, autocommit=True, row_factory=dict_row, **options
@@ -66,7 +45,7 @@ async def connect(conninfo: str, location: str) -> AsyncConnection:
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect: {first_line(exc)}", location=location) from exc
     try:
-        await conn.execute(f"SET synchronous_commit = {mode}")  # one of _SYNC_MODES
+        await conn.execute(f"SET synchronous_commit = {sync}")  # one of PG_SYNC_MODES
     except psycopg.Error as exc:
         await conn.close()
         raise StoreError(f"cannot connect: {first_line(exc)}", location=location) from exc

@@ -51,11 +51,13 @@ class PostgresListener(TopicWaiters):
         location: the URL without its password, for logs.
         run: runs the ``watch``/``unwatch`` statements (on the store's connection: this
             one is busy waiting for notifications).
+        sync: the connection's ``synchronous_commit`` (the store's).
     """
 
-    def __init__(self, url: str, location: str, run: RunStatement) -> None:
+    def __init__(self, url: str, location: str, run: RunStatement, *, sync: str) -> None:
         super().__init__()
         self._url = url
+        self._sync = sync
         self._location = location
         self._run = run
         self._prefix = ""
@@ -75,7 +77,7 @@ class PostgresListener(TopicWaiters):
         self._reader = asyncio.create_task(self._read(), name="postgres-listener")
 
     async def _listen(self) -> AsyncConnection:
-        conn = await connect(self._url, self._location)
+        conn = await connect(self._url, self._location, sync=self._sync)
         try:
             row = await (
                 await conn.execute("SELECT current_schema() AS name, pg_backend_pid() AS pid")

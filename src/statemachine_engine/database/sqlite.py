@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, StoreNotFound
-from ..settings import socket_dir, socket_dir_path
+from ..settings import Settings
 from ._connector import Result
 from .queries import Query, latest_version, load_queries, migrations, statements_of
 from .sql_store import SqlStore
 from .sqlite_identity import SqliteIdentity, shm_unwritable
 from .wakeup import Listener, TopicWaiters, WakeupListener, notify
 
-SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 BUSY_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
@@ -53,15 +52,20 @@ class SqliteStore(SqlStore):
             ``":memory:"`` for a store in this process's memory.
         create: False to refuse a missing file (:class:`StoreNotFound`) instead of
             creating it: what commands that only read ask for.
+        settings: the ``synchronous`` pragma and where the sockets are (default: from
+            the environment).
     """
 
     connector: SqliteConnector
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, settings: Settings | None = None
+    ) -> None:
+        settings = settings or Settings.load()
         if str(path) == MEMORY:
-            super().__init__(MemoryConnector())
+            super().__init__(MemoryConnector(settings))
         else:
-            super().__init__(SqliteConnector(path, create=create))
+            super().__init__(SqliteConnector(path, settings, create=create))
         self.path = self.connector.path
 
 
@@ -70,14 +74,16 @@ class SqliteConnector:
 
     Args:
         path: the database file, created if missing (unless ``create`` is False).
+        settings: the ``synchronous`` pragma and where the sockets are.
     """
 
     #: Senders wake machines through their control sockets (:mod:`..messaging.delivery`).
     notifies_machines = False
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, settings: Settings, *, create: bool = True) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        self._settings = settings
         self._queries = load_queries("sqlite")
         self._json_params = _json_params(self._queries)
         self._conn = self._open(create)
@@ -91,7 +97,7 @@ class SqliteConnector:
 
     def _watch_file(self) -> None:
         #: Where this store's processes on this host bind their sockets.
-        self.socket_dir = socket_dir_path(self.location)
+        self.socket_dir = self._settings.socket_dir_path(self.location)
         #: Whether the file at the path is still this store: see :meth:`check_identity`.
         self._identity: SqliteIdentity | None = SqliteIdentity(self.path, self._conn)
 
@@ -121,9 +127,7 @@ class SqliteConnector:
     # -- connection ---------------------------------------------------------------
 
     def _open(self, create: bool) -> sqlite3.Connection:
-        sync = os.environ.get(SYNC_ENV, "NORMAL").upper()
-        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise StoreError(f"{SYNC_ENV} must be NORMAL or FULL, got {sync!r}")
+        sync = self._settings.sqlite_sync
         if not create and not self.path.is_file():
             raise StoreNotFound(self.location)
         try:
@@ -280,7 +284,7 @@ class SqliteConnector:
         notify(topic, self.socket_dir)
 
     async def listener(self) -> Listener:
-        return WakeupListener.shared(socket_dir(self.location))
+        return WakeupListener.shared(self._settings.socket_dir(self.location))
 
     def change_token(self) -> int | None:
         """SQLite's ``data_version``: changes whenever another connection commits.
@@ -308,9 +312,9 @@ class MemoryConnector(SqliteConnector):
     wake-ups go straight to the process's waiters.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._waiters = TopicWaiters()
-        super().__init__(MEMORY)
+        super().__init__(MEMORY, settings)
 
     def _watch_file(self) -> None:
         self._identity = None  # no file

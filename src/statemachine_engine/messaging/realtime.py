@@ -23,6 +23,7 @@ from ..jsondata import MAX_DEPTH, check, lenient_text, sanitize
 
 if TYPE_CHECKING:
     from ..database.store import Store
+    from ..settings import Settings
 
 logger = logging.getLogger("statemachine_engine.realtime")
 
@@ -33,12 +34,10 @@ RECORD_BATCH = 500
 RECORD_DELAY_SECONDS = 0.05
 
 
-def default_event_socket_path(db: str | None = None) -> Path:
-    """``events.sock`` in the socket directory of the store ``db`` (default: the
-    configured one): each store's machines feed that store's monitor."""
-    from ..settings import socket_dir
-
-    return socket_dir(db) / EVENT_SOCKET_NAME
+def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
+    """``events.sock`` in the socket directory of the store at ``location`` (default: the
+    one the settings name): each store's machines feed that store's monitor."""
+    return settings.socket_dir(location) / EVENT_SOCKET_NAME
 
 
 class RealtimeStream:

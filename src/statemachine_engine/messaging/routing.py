@@ -19,10 +19,10 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import StateMachineError
 from ..files import check_directory, clear_socket_path, open_existing_lock
-from ..settings import control_socket_path
 from .control import (
     HOST_SOCKET_PREFIX,
     MAX_DATAGRAM,
@@ -32,6 +32,9 @@ from .control import (
     hosting_pid,
     parse_message,
 )
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 logger = logging.getLogger("statemachine_engine.control")
 
@@ -43,22 +46,18 @@ class HostControlSocket:
 
     Args:
         handler: called for each message with the machine it is for.
-        directory: the store's socket directory (where ``host-<pid>.sock`` goes).
-        prefix: ``--control-socket-prefix`` (where the per-machine links go).
-        db: the store's location (names the directory of the per-machine links).
+        settings: where sockets go (the control socket prefix, if any, places the
+            per-machine links).
+        location: the store whose socket directory holds ``host-<pid>.sock`` (default:
+            the one the settings name).
     """
 
     def __init__(
-        self,
-        handler: RoutedHandler,
-        directory: Path,
-        prefix: str | None = None,
-        db: str | None = None,
+        self, handler: RoutedHandler, settings: Settings, location: str | None = None
     ) -> None:
         self._handler = handler
-        self._directory = directory
-        self._prefix = prefix
-        self._db = db
+        self._settings = settings
+        self._location = location
         self._links: dict[str, Path] = {}
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -66,7 +65,8 @@ class HostControlSocket:
 
     def open(self) -> None:
         """Bind ``host-<pid>.sock`` (mode 0600) and start reading."""
-        path = self._directory / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
+        directory = self._settings.socket_dir(self._location)
+        path = directory / f"{HOST_SOCKET_PREFIX}{os.getpid()}.sock"
         clear_socket_path(path)  # left by a dead process that had our pid
         sock = bind_private_datagram(path)
         self._sock, self.path = sock, path
@@ -76,7 +76,7 @@ class HostControlSocket:
     def link(self, machine_name: str) -> None:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
         assert self.path is not None, "open() first"
-        path = control_socket_path(machine_name, self._prefix, db=self._db)
+        path = self._settings.control_socket_path(machine_name, location=self._location)
         check_directory(path.parent, "control sockets")
         _refuse_if_served(path, machine_name)
         clear_socket_path(path)  # a stale socket or link: its owner is gone

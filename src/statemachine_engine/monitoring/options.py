@@ -5,11 +5,11 @@ and the :class:`ServerSettings` they make."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from .._version import __version__
-from .settings import CLIENT_QUEUE_SIZE, DEFAULT_HOST, TOKEN_ENV, ServerSettings
+from ..settings import UI_TOKEN_ENV, Settings
+from .settings import CLIENT_QUEUE_SIZE, DEFAULT_HOST, ServerSettings
 
 
 def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
@@ -38,7 +38,7 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
         "--token",
         metavar="T",
         default=None,
-        help=f"require this token on the API and WebSocket (env {TOKEN_ENV})",
+        help=f"require this token on the API and WebSocket (env {UI_TOKEN_ENV})",
     )
     parser.add_argument(
         "--allow-origin",
@@ -61,14 +61,16 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
 
 def settings_from(args: argparse.Namespace, **overrides: object) -> ServerSettings:
     """Settings from parsed options (flag > environment > default)."""
+    process = Settings.load(db=args.db, ui_token=args.token)
     values: dict[str, object] = {
         "host": args.host,
         "port": args.port,
-        "db": args.db,
+        "db": process.db,
         "event_socket_path": Path(args.event_socket_path) if args.event_socket_path else None,
-        "token": args.token or os.environ.get(TOKEN_ENV) or None,
+        "token": process.ui_token,
         "allowed_origins": tuple(args.allow_origin),
         "client_queue_size": max(1, args.client_queue_size),
+        "process": process,
         **overrides,
     }
     return ServerSettings(**values)  # type: ignore[arg-type]

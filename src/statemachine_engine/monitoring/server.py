@@ -40,22 +40,23 @@ def serve(settings: ServerSettings, *, prog: str) -> int:
 async def _serve(settings: ServerSettings, prog: str) -> int:
     from ..database import open_store
     from ..messaging.realtime import default_event_socket_path
+    from ..settings import UI_TOKEN_ENV
     from .app import create_app
     from .monitor import Monitor
-    from .settings import TOKEN_ENV
 
     if not settings.loopback and settings.token is None:
         control = " and can send events and change jobs" if settings.allow_control else ""
         print(
-            LOUD_WARNING.format(prog=prog, host=settings.host, control=control, env=TOKEN_ENV),
+            LOUD_WARNING.format(prog=prog, host=settings.host, control=control, env=UI_TOKEN_ENV),
             file=sys.stderr,
             flush=True,
         )
+    process = settings.process_settings()
     with contextlib.ExitStack() as cleanup:
         event_socket = None
         path: Path | None = None
         if _takes_the_event_socket(settings):
-            path = settings.event_socket_path or default_event_socket_path(settings.db)
+            path = settings.event_socket_path or default_event_socket_path(process)
             try:
                 event_socket = bind_event_socket(path)
             except EventSocketBusy:
@@ -70,7 +71,7 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
                 cleanup.callback(release, event_socket, path)
         tcp = bind_tcp(settings.host, settings.port)
         cleanup.callback(tcp.close)
-        store = open_store(settings.db, create=False)  # it shows a store, never makes one
+        store = open_store(create=False, settings=process)  # it shows a store, never makes one
         monitor = Monitor(settings, store, event_socket, path)
         await monitor.start()
         cleanup.pop_all()  # the monitor owns the event socket and the store now
@@ -101,9 +102,7 @@ def _takes_the_event_socket(settings: ServerSettings) -> bool:
     SQLite the socket is faster and needs no store write, unless no WebSocket client
     would benefit (``--no-websocket``: the page polls what the store recorded).
     """
-    from ..settings import resolve_db_path
-
-    location = resolve_db_path(settings.db)
+    location = settings.process_settings().db
     return settings.websocket and not location.lower().startswith(POSTGRES_SCHEMES)
 
 

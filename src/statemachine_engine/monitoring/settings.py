@@ -6,10 +6,11 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..settings import Settings
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_UI_PORT = 3001
 DEFAULT_STREAM_PORT = 3002
-TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
 #: Messages waiting for one WebSocket client before the oldest are dropped.
 CLIENT_QUEUE_SIZE = 2000
 #: Realtime events kept in memory (snapshot, /api/events), replayed from the store at start.
@@ -36,6 +37,7 @@ class ServerSettings:
             events are taken from the store rather than the event socket).
         stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
         allowed_origins: extra browser origins allowed to open the WebSocket.
+        process: the process's settings (None: from the environment, with ``db``).
     """
 
     host: str = DEFAULT_HOST
@@ -50,6 +52,11 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     client_queue_size: int = CLIENT_QUEUE_SIZE
     recent_events: int = RECENT_EVENTS
+    process: Settings | None = None
+
+    def process_settings(self) -> Settings:
+        """The process's settings, for the store :attr:`db`."""
+        return (self.process or Settings.load()).with_flags(db=self.db)
 
     @property
     def loopback(self) -> bool:

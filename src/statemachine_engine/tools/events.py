@@ -37,6 +37,7 @@ from ..jsondata import STORED_MAX_DEPTH, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
+    from ..settings import Settings
 
 PROG = "statemachine-events"
 MAX_DATAGRAM = 1024 * 1024
@@ -110,31 +111,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..messaging.realtime import default_event_socket_path
-    from ..settings import resolve_db_path
+    from ..settings import Settings
 
+    settings = Settings.load(db=args.db, ui_token=args.token)
     if args.websocket:
         from .events_client import follow
 
-        return follow(args.websocket, args, _show)
-    location = resolve_db_path(args.db)
-    if location.startswith(("postgresql://", "postgres://")):
-        return _follow_store(args, location)
+        return follow(args.websocket, args, _show, token=settings.ui_token)
+    if settings.db.startswith(("postgresql://", "postgres://")):
+        return _follow_store(args, settings)
 
     path = (
         Path(args.event_socket_path)
         if args.event_socket_path
-        else default_event_socket_path(location)
+        else default_event_socket_path(settings)
     )
     if args.history:
-        _replay(args)
+        _replay(args, settings)
     sock = _listen(path)
     try:  # from here on, an interrupt still closes the socket and removes its file
         if args.event_socket_path:
             print(f"{PROG}: listening on {path}", file=sys.stderr, flush=True)
         else:
-            note = "" if os.path.exists(location) else " (no store there yet)"
+            note = "" if os.path.exists(settings.db) else " (no store there yet)"
             print(
-                f"{PROG}: listening on {path}, for the machines of {location}{note}",
+                f"{PROG}: listening on {path}, for the machines of {settings.db}{note}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -177,13 +178,13 @@ def _listen(path: Path) -> socket.socket:
     return sock
 
 
-def _replay(args: argparse.Namespace) -> None:
+def _replay(args: argparse.Namespace, settings: Settings) -> None:
     import asyncio
 
     from ..database import open_store
 
     async def recent() -> list[dict[str, Any]]:
-        store = open_store(args.db, create=False)  # a read: never creates a store
+        store = open_store(create=False, settings=settings)  # a read: never creates a store
         try:
             events = await store.list_realtime(machine=args.machine, limit=1_000_000_000)
         finally:
@@ -197,7 +198,7 @@ def _replay(args: argparse.Namespace) -> None:
         _show(event, args)
 
 
-def _follow_store(args: argparse.Namespace, location: str) -> int:
+def _follow_store(args: argparse.Namespace, settings: Settings) -> int:
     """Print the events recorded in the store as they are committed, from every host."""
     import asyncio
 
@@ -205,7 +206,7 @@ def _follow_store(args: argparse.Namespace, location: str) -> int:
     from ..database.realtime_feed import follow_realtime
 
     async def follow() -> None:
-        store = open_store(location)
+        store = open_store(settings=settings)
         try:
             start = await store.last_realtime_id()
             if args.history:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,22 +19,21 @@ from ..errors import StateMachineError
 from ..jsondata import STORED_MAX_DEPTH, decode
 
 Show = Callable[[dict[str, Any], argparse.Namespace], None]
-TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
 #: The client only receives; a snapshot of many machines is still well under this.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
-def follow(url: str, args: argparse.Namespace, show: Show) -> int:
-    """Print the server's events until ``--duration`` ends (or Ctrl-C)."""
+def follow(url: str, args: argparse.Namespace, show: Show, *, token: str | None) -> int:
+    """Print the server's events until ``--duration`` ends (or Ctrl-C), sending ``token``
+    (``--token`` or its variable) if there is one."""
     if urlsplit(url).scheme not in ("ws", "wss"):
         raise StateMachineError(f"--websocket wants a ws:// or wss:// URL, not {url!r}")
-    return run_until_terminated(lambda: _follow(url, args, show))
+    return run_until_terminated(lambda: _follow(url, args, show, token))
 
 
-async def _follow(url: str, args: argparse.Namespace, show: Show) -> int:
+async def _follow(url: str, args: argparse.Namespace, show: Show, token: str | None) -> int:
     import websockets
 
-    token = args.token or os.environ.get(TOKEN_ENV)
     headers = {"X-Statemachine-Token": token} if token else None
     deadline = None if args.duration is None else time.monotonic() + args.duration
     try:

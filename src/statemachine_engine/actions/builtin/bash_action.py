@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...context.interpolation import ShellValueError, shell_command
-from ..base import BaseAction, event_names
+from ..base import BaseAction, event_names, settings_of
 from ..process_groups import GroupWatch, dying_with_parent
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -105,7 +105,7 @@ class BashAction(BaseAction):
                 prepared.command,
                 timeout=timeout,
                 cwd=self.get_config_value("cwd"),
-                env={**extra_env, **prepared.env, **file_env},
+                env=settings_of(self).child_environment({**extra_env, **prepared.env, **file_env}),
                 on_start=getattr(self.runtime, "record_process_group", None),
             )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
@@ -189,7 +189,7 @@ async def run_command(
     *,
     timeout: float,
     cwd: str | None = None,
-    env: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
     on_start: Callable[[int], Awaitable[None]] | None = None,
 ) -> CommandResult:
     """Run ``command`` with bash in a new session.
@@ -199,7 +199,8 @@ async def run_command(
     shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
     :mod:`..process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
-    an owner-only file, removed when the command ends.
+    an owner-only file, removed when the command ends. ``env`` is the command's whole
+    environment (None: this process's).
     """
     large = len(command.encode("utf-8", "surrogateescape")) > LARGE_COMMAND_BYTES
     with _private_files({"command": command} if large else {}, "statemachine-command-") as files:
@@ -217,12 +218,9 @@ async def _run(
     command: str,
     timeout: float,
     cwd: str | None,
-    env: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None,
     on_start: Callable[[int], Awaitable[None]] | None,
 ) -> CommandResult:
-    full_env = None
-    if env:
-        full_env = {**os.environ, **{str(k): str(v) for k, v in env.items()}}
     dying = dying_with_parent()
     spawn = asyncio.ensure_future(
         asyncio.create_subprocess_exec(
@@ -234,7 +232,7 @@ async def _run(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=cwd,
-            env=full_env,
+            env=env,
             start_new_session=True,
             preexec_fn=dying.preexec,
         )

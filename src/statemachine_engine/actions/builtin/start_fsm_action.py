@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 
 from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
-from ..base import BaseAction, runtime_of
+from ..base import BaseAction, runtime_of, settings_of
 
 #: Children still running, so that each is reaped when it ends.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -142,7 +142,12 @@ class StartFsmAction(BaseAction):
         argv += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
         # Not an asyncio subprocess: asyncio kills its children when its loop closes,
         # and a spawned machine must outlive the one that started it.
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=settings_of(self).child_environment(),
+        )
         _reap_when_done(process)
         if self.get_config_value("store_pid", False) is True:
             context.setdefault("spawned_pids", []).append(process.pid)
