@@ -10,8 +10,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ._connector import Operations, first
-from .models.machine_state import pid_alive
-from .names import NAME_LEASE_SECONDS, refuse_if_held
+from .names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
 from .records import EventStatus, MachineEvent, MachineStateRecord
 from .rows import Row, dumps, dumps_lenient, event_record, machine_record
 from .store import WakeAddress

@@ -6,18 +6,22 @@ when the record is not running, when the holder was on this host and its process
 gone (at once), or when the holder's heartbeat is older than the lease (a process on
 another host that died, or a pid now used by an unrelated process).
 
-Pure logic: the caller says whether a pid is alive here.
+The rules of the hold are pure (the caller says whether a pid is alive here);
+:func:`pid_alive` and :func:`liveness` look at this host's processes.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import MachineAlreadyRunning
 
 if TYPE_CHECKING:
-    from .models.machine_state import MachineStateRecord
+    from .records import MachineStateRecord
 
 #: A name's holder that has not renewed it for this long has lost it: three missed beats
 #: of a host's heartbeat (every 20 s) or six of a lone machine's (every 10 s).
@@ -73,3 +77,49 @@ def refuse_if_held(
     )
     if holder is not None:
         raise name_taken(holder, location=location, now=now)
+
+
+#: A running machine whose heartbeat is older than this is ``stale``.
+STALE_HEARTBEAT_SECONDS = 60.0
+
+
+def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
+    """The status of a machine as seen now, from its record and its process.
+
+    A ``running`` record becomes ``dead`` when its process (on this host) is gone and
+    ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; other
+    recorded statuses (``finished``, ``stopped``) are returned as they are.
+    """
+    if record.status != "running":
+        return record.status
+    if record.pid and record.host in (None, "", socket.gethostname()) and not pid_alive(record.pid):
+        return "dead"
+    if (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS:
+        return "stale"
+    return "running"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (whoever owns it).
+
+    A zombie does not: a machine killed a moment ago stays one until its parent reaps
+    it (in a container without an init, for good), and its name must be free at once.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists; it belongs to someone else
+    except OSError:
+        return False
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):  # no /proc (not Linux), or it just ended
+        return False
+    return bool(fields) and fields[0] in (b"Z", b"X")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .wakeup import REALTIME
 
 if TYPE_CHECKING:
-    from .models.realtime_event import RealtimeEvent
+    from .records import RealtimeEvent
     from .store import OperatorStore
 
 #: Events read per query.

@@ -14,9 +14,9 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from ...actions.base import BaseAction
+from ...actions.loader import ActionLoader
 from ...config.model import MachineConfig
 from ...errors import StateMachineError
-from ..action_loader import ActionLoader
 
 ActionClasses = Callable[[str], type[BaseAction] | None]
 

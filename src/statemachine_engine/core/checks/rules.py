@@ -19,9 +19,9 @@ from ...config.model import (
     Position,
     Transition,
 )
+from ...config.transitions import TransitionTable
 from ...context.entries import ENGINE_KEYS
 from ...context.interpolation import interpolate_text, placeholders
-from ..transitions import TransitionTable
 from .context import LintContext
 from .findings import Finding, finding
 from .shell import check_arithmetic_placeholders

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ...cli_output import compact_json, cut, print_json, print_listing, when
 from ...cli_support import EXIT_OK
-from . import PROG
+from .command import PROG
 
 if TYPE_CHECKING:
     from ..store import OperatorStore

@@ -6,7 +6,8 @@ Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-jo
 (``machine-state``, ``set-state``, ``transition-history``, ``error-history``).
 
 This module is the command line: the parser, and the dispatch to the commands, which live
-one module per noun in :mod:`.commands` and print through :mod:`..cli_output`. Kept
+one module per noun beside it (:mod:`.jobs`, :mod:`.events`, :mod:`.machines`,
+:mod:`.maintenance`) and print through :mod:`...cli_output`. Kept
 light: parsing the command line imports neither the store nor asyncio; they load when a
 command runs. Every command takes ``--format text|json`` (``table`` is the old name of
 ``text``); tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
@@ -20,13 +21,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .._version import __version__
-from ..cli_support import EXIT_USAGE, add_format_option, parse_args, run_command
-from ..errors import JSONDataError, StateMachineError, UsageError
-from .commands import PROG, Handler, events, jobs, machines, maintenance
-from .models.job import JobStatus
-from .models.machine_event import EventStatus
-from .models.machine_state import STALE_HEARTBEAT_SECONDS
+from ..._version import __version__
+from ...cli_support import EXIT_USAGE, add_format_option, parse_args, run_command
+from ...errors import JSONDataError, StateMachineError, UsageError
+from ..models.job import JobStatus
+from ..models.machine_event import EventStatus
+from ..models.machine_state import STALE_HEARTBEAT_SECONDS
+from . import events, jobs, machines, maintenance
+from .command import PROG, Handler
 
 DEFAULT_LIST_LIMIT = 50
 DEFAULT_HISTORY_LIMIT = 20
@@ -337,7 +339,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _session(args: argparse.Namespace) -> int:
-    from . import open_store
+    from .. import open_store
 
     # Only commands that add something create a store: the others would find nothing
     # in a new one, and would leave a stray data/pipeline.db in the wrong directory.
@@ -398,13 +400,9 @@ def _read_payload_file(args: argparse.Namespace) -> None:
 
 
 def _json_argument(option: str, text: str) -> Any:
-    from ..jsondata import decode
+    from ...jsondata import decode
 
     try:
         return decode(text, what=option)
     except JSONDataError as exc:
         raise UsageError(str(exc)) from exc
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Find the class behind an action ``type``.
+
+``type: send_event`` means class ``SendEventAction`` in ``send_event_action.py``. The
+loader looks in the user's actions directory first (so a file there overrides a
+builtin), then among the builtins in :mod:`statemachine_engine.actions.builtin`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, StateMachineError, UnknownActionError
+from .base import BaseAction
+
+if TYPE_CHECKING:
+    from ..config.model import MachineConfig
+
+_SUFFIX = "_action.py"
+_BUILTIN_PACKAGE = "statemachine_engine.actions.builtin"
+#: Alternative spellings configs already use.
+ALIASES = {"activity_log": "log"}
+
+
+def class_name_for(action_type: str) -> str:
+    """``send_event`` -> ``SendEventAction``."""
+    return "".join(part[:1].upper() + part[1:] for part in action_type.split("_")) + "Action"
+
+
+class ActionLoader:
+    """Resolves action types to classes, caching what it imports.
+
+    Args:
+        actions_dir: a directory of ``<type>_action.py`` files (searched recursively,
+            shallowest first) that take precedence over the builtins.
+    """
+
+    def __init__(self, actions_dir: str | Path | None = None) -> None:
+        self.actions_dir = Path(actions_dir).resolve() if actions_dir is not None else None
+        if self.actions_dir is not None and not self.actions_dir.is_dir():
+            raise ConfigError("actions directory not found", path=str(actions_dir))
+        self._custom = self._scan_custom()
+        self._builtin = self._scan_builtin()
+        self._classes: dict[str, type[BaseAction]] = {}
+
+    def _scan_custom(self) -> dict[str, Path]:
+        if self.actions_dir is None:
+            return {}
+        found: dict[str, Path] = {}
+        files = sorted(self.actions_dir.rglob(f"*{_SUFFIX}"), key=lambda p: (len(p.parts), p))
+        for file in files:
+            found.setdefault(file.name[: -len(_SUFFIX)], file)
+        return found
+
+    @staticmethod
+    def _scan_builtin() -> set[str]:
+        directory = Path(__file__).resolve().parent.parent / "actions" / "builtin"
+        return {file.name[: -len(_SUFFIX)] for file in directory.glob(f"*{_SUFFIX}")}
+
+    def known_types(self) -> list[str]:
+        """Every type this loader can provide, sorted."""
+        return sorted(set(self._custom) | self._builtin | set(ALIASES))
+
+    def is_known(self, action_type: str) -> bool:
+        return (
+            action_type in self._custom
+            or action_type in self._builtin
+            or ALIASES.get(action_type) in self._builtin
+        )
+
+    def source_of(self, action_type: str) -> str:
+        """Where a type comes from: the custom file's path, or ``builtin``."""
+        if action_type in self._custom:
+            return str(self._custom[action_type])
+        return "builtin"
+
+    def load(self, action_type: str) -> type[BaseAction]:
+        """The class for ``action_type``.
+
+        Raises:
+            UnknownActionError: nothing provides the type.
+            ConfigError: the file exists but cannot be imported or has no action class.
+        """
+        cached = self._classes.get(action_type)
+        if cached is not None:
+            return cached
+        if action_type in self._custom:
+            module = self._import_file(action_type, self._custom[action_type])
+            cls = self._find_class(module, action_type)
+        else:
+            real = action_type if action_type in self._builtin else ALIASES.get(action_type)
+            if real is None or real not in self._builtin:
+                raise UnknownActionError(action_type, self.known_types())
+            module = importlib.import_module(f"{_BUILTIN_PACKAGE}.{real}_action")
+            cls = self._find_class(module, real)
+        self._classes[action_type] = cls
+        return cls
+
+    @staticmethod
+    def _import_file(action_type: str, file: Path) -> ModuleType:
+        module_name = f"statemachine_engine_custom_actions.{action_type}_action"
+        spec = importlib.util.spec_from_file_location(module_name, file)
+        if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
+            raise ConfigError(f"cannot import action {action_type!r}", path=str(file))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            line = _error_line(exc, file)
+            raise ConfigError(
+                f"cannot import action {action_type!r}: {type(exc).__name__}: {exc}",
+                path=str(file),
+                line=line,
+            ) from exc
+        return module
+
+    @staticmethod
+    def _find_class(module: ModuleType, action_type: str) -> type[BaseAction]:
+        expected = class_name_for(action_type)
+        cls = getattr(module, expected, None)
+        if inspect.isclass(cls) and issubclass(cls, BaseAction):
+            return cls
+        defined = [
+            obj
+            for obj in vars(module).values()
+            if inspect.isclass(obj)
+            and issubclass(obj, BaseAction)
+            and obj is not BaseAction
+            and obj.__module__ == module.__name__
+        ]
+        if len(defined) == 1:
+            return defined[0]
+        raise ConfigError(
+            f"action {action_type!r}: expected a BaseAction subclass named {expected}",
+            path=getattr(module, "__file__", None),
+        )
+
+    def consumed_events(self, config: MachineConfig) -> frozenset[str]:
+        """Event types ``config``'s actions take from the inbox themselves
+        (``check_events``): the inbox leaves them waiting for those actions."""
+        found: set[str] = set()
+        for specs in config.actions.values():
+            for spec in specs:
+                try:
+                    cls = self.load(spec.type)
+                except StateMachineError:  # reported when its state is reached
+                    continue
+                found |= cls.consumed_events(spec.options)
+        return frozenset(found)
+
+    def preload(self, action_types: set[str]) -> None:
+        """Import the classes of ``action_types`` now, so errors surface before running."""
+        for action_type in sorted(action_types):
+            self.load(action_type)
+
+
+def _error_line(exc: BaseException, file: Path) -> int | None:
+    if isinstance(exc, SyntaxError):
+        return exc.lineno
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

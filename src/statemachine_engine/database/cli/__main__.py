@@ -1,0 +1,7 @@
+"""``python -m statemachine_engine.database.cli``: the same as ``statemachine-db``."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
