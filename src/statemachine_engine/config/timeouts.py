@@ -1,4 +1,5 @@
-"""``timeout(N)`` events: which events are timeouts, and their durations."""
+"""Durations: ``timeout(N)`` events (which events are timeouts, and how long they wait)
+and the durations other settings are written in (``90s``, ``5m``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..errors import MalformedTimeout
 _TIMEOUT = re.compile(r"timeout\s*\(")
 _DURATION = re.compile(r"timeout\((?P<value>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h)?\)", re.ASCII)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_PLAIN_DURATION = re.compile(r"(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?", re.ASCII)
 
 
 def is_timeout_event(event: str) -> bool:
@@ -40,3 +42,19 @@ def parse_timeout(event: str) -> float | None:
     if seconds <= 0:
         raise MalformedTimeout(f"malformed timeout event {event!r}: the duration must be > 0")
     return seconds
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds of a duration written as a number of seconds (``30``, ``2.5``) or with a
+    unit (``500ms``, ``90s``, ``5m``, ``2h``); None when it is not one (a negative
+    number, a boolean, another text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if 0 <= value < float("inf") else None
+    if not isinstance(value, str):
+        return None
+    found = _PLAIN_DURATION.fullmatch(value.strip())
+    if found is None:
+        return None
+    return float(found["value"]) * _UNIT_SECONDS[found["unit"]]
