@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .. import files
 from ..database import delivery
 from ..errors import JSONDataError, MachineAlreadyRunning, StateMachineError
 from ..files import check_directory, clear_socket_path, open_lock
@@ -132,18 +133,11 @@ class ControlSocket:
 
 
 def bind_private_datagram(path: Path) -> socket.socket:
-    """A non-blocking Unix datagram socket bound at ``path``, readable by its owner only."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    old_umask = os.umask(0o177)
+    """A non-blocking Unix datagram socket bound at ``path``, usable by its owner only."""
     try:
-        sock.bind(str(path))
+        return files.bind_private_datagram(path)
     except OSError as exc:
-        sock.close()
         raise StateMachineError(f"cannot bind control socket {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old_umask)
-    return sock
 
 
 def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:
