@@ -20,7 +20,7 @@ import fcntl
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -119,11 +119,7 @@ class ControlSocket:
 
     def _on_readable(self) -> None:
         assert self._sock is not None
-        while True:
-            try:
-                data = self._sock.recv(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                return
+        for data in waiting_datagrams(self._sock):
             self._dispatch(data)
 
     def _dispatch(self, data: bytes) -> None:
@@ -138,6 +134,15 @@ def bind_private_datagram(path: Path) -> socket.socket:
         return files.bind_private_datagram(path)
     except OSError as exc:
         raise StateMachineError(f"cannot bind control socket {path}: {exc.strerror}") from exc
+
+
+def waiting_datagrams(sock: socket.socket) -> Iterator[bytes]:
+    """The datagrams waiting on the non-blocking ``sock``, until none is left."""
+    while True:
+        try:
+            yield sock.recv(MAX_DATAGRAM)
+        except (BlockingIOError, InterruptedError):
+            return
 
 
 def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:
