@@ -1,7 +1,8 @@
 """The one error funnel shared by every console script, and the options they share.
 
 Every command's ``main`` parses with :func:`parse_args` and runs its body through
-:func:`run_command`, so errors, Ctrl-C and a closed pipe end every CLI the same way.
+:func:`run_command` (:func:`run_main` does both), so errors, Ctrl-C and a closed pipe
+end every CLI the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from ._version import __version__
 from .errors import StateMachineError, UsageError
 
 EXIT_OK = 0
@@ -54,6 +56,17 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return status
+
+
+def run_main(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    run: Callable[[argparse.Namespace], int],
+) -> int:
+    """Parse ``argv`` with ``parser``, then ``run(args)`` through :func:`run_command`
+    (``--debug``, see :func:`add_debug_and_version`, shows tracebacks)."""
+    args = parse_args(parser, argv)
+    return run_command(lambda: run(args), prog=parser.prog, debug=args.debug)
 
 
 def run_until_terminated(work: Callable[[], Awaitable[int]]) -> int:
@@ -121,6 +134,12 @@ def add_format_option(parser: argparse.ArgumentParser, *, default: Any = "text")
         default=default,
         help="output: text for people, json for programs (default: text)",
     )
+
+
+def add_debug_and_version(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` (tracebacks on errors) and ``--version``."""
+    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
 def _format(value: str) -> str:

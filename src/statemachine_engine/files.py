@@ -12,7 +12,8 @@ make the machine truncate the file the link points to, or talk to their socket. 
   with one link (:func:`open_lock`);
 - an old entry at a socket's path is removed only if it is our own socket or link; a
   file, or anything of another user's, is refused (:func:`clear_socket_path`). ``bind``
-  itself never follows a link: it fails on any existing entry.
+  itself never follows a link: it fails on any existing entry, and a socket is bound
+  readable and writable by its owner only (:func:`bind_private_datagram`).
 
 Every refusal is a :class:`~statemachine_engine.errors.StateMachineError` of one line.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -135,6 +137,25 @@ def clear_socket_path(path: Path) -> None:
         pass
     except OSError as exc:
         raise StateMachineError(f"cannot remove stale socket {path}: {exc.strerror}") from exc
+
+
+def bind_private_datagram(path: Path) -> socket.socket:
+    """A non-blocking Unix datagram socket bound at ``path``, usable by its owner only.
+
+    Raises:
+        OSError: ``path`` cannot be bound (the socket is closed).
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    return sock
 
 
 def check_event_socket_directory(path: Path) -> None:

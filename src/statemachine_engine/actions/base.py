@@ -340,6 +340,21 @@ def runtime_of(action: BaseAction) -> ActionRuntime:
     return action.runtime
 
 
+def job_id_option(action: BaseAction, context: Mapping[str, Any]) -> str:
+    """The job ``action`` acts on: its ``job_id`` option, else the context's job.
+
+    Raises:
+        ActionError: neither names one (or only an unfilled placeholder does).
+    """
+    job_id = action.get_config_value("job_id") or context.get("job_id")
+    if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
+        raise ActionError(
+            f"{action.config.get('type', type(action).__name__)}: no job_id given and no "
+            "job claimed"
+        )
+    return str(job_id)
+
+
 @overload
 def seconds_option(action: BaseAction, key: str, default: float) -> float: ...
 @overload

@@ -254,28 +254,31 @@ def _check(placeholder: str, position: Position, text: str) -> str | None:
             "use an unquoted delimiter or another word",
         )
     if position.name and _NAME.fullmatch(text) is None:
-        shown = text if len(text) <= 60 else text[:57] + "..."
         raise ShellValueError(
             placeholder,
             f"placeholder {placeholder} lands where bash reads a variable name "
             f"({position.name}), where a subscript in the name runs as code; "
-            f"it must be a plain name (letters, digits, _), got {shown!r}",
+            f"it must be a plain name (letters, digits, _), got {_shown(text)!r}",
         )
     if not position.arithmetic:
         return None
     if _INTEGER.fullmatch(text) is None:
-        shown = text if len(text) <= 60 else text[:57] + "..."
         raise ShellValueError(
             placeholder,
             f"placeholder {placeholder} lands in a bash arithmetic context "
             f"({position.arithmetic}), where bash evaluates a value as code; "
-            f"it must be an integer literal, got {shown!r}",
+            f"it must be an integer literal, got {_shown(text)!r}",
         )
     number = int(text)
     if number < 0 and position.arithmetic not in _BARE_NEGATIVE:
         # "(-5)": "${s:-5}" would be a default value and "1--5" a decrement.
         return f"({number})"
     return str(number)
+
+
+def _shown(text: str) -> str:
+    """``text`` cut to 60 characters for an error message."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 #: Constructs where a negative number is written as it is: their operands are words

@@ -36,7 +36,7 @@ class Connector(Protocol):
     #: The database, fit for messages (a path, or a URL without its password).
     location: str
     #: Committing an event to a machine's inbox wakes the machine by itself (see
-    #: :attr:`.store.Store.notifies_machines`).
+    #: :attr:`Operations.notifies_machines`).
     notifies_machines: bool
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
@@ -64,7 +64,11 @@ class Operations:
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
+        #: The database, fit for messages (a path, or a URL without its password).
         self.location = connector.location
+        #: True when committing an event to a machine's inbox wakes that machine by
+        #: itself, wherever it runs (it listens on topic ``machine:<name>``); False when
+        #: the sender wakes it through its control socket on this host.
         self.notifies_machines = connector.notifies_machines
         #: ``await self._run(name, params)``: one named query (the connector's ``run``).
         self._run = connector.run

@@ -11,9 +11,8 @@ from typing import Any
 from ..errors import StoreError
 from ._connector import Operations, first
 from .names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
-from .records import EventStatus, MachineEvent, MachineStateRecord
+from .records import EventStatus, MachineEvent, MachineStateRecord, WakeAddress
 from .rows import Row, dumps, dumps_lenient, event_record, machine_record
-from .store import WakeAddress
 
 
 class MachineOperations(Operations):
@@ -30,6 +29,7 @@ class MachineOperations(Operations):
         source: str | None = None,
         job_id: str | None = None,
     ) -> int:
+        """Commit an event to ``target``'s inbox; returns its id."""
         row = first(
             await self._run(
                 "insert_event",
@@ -57,14 +57,17 @@ class MachineOperations(Operations):
         return [event_record(row) for row in rows]
 
     async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
+        """``(target, newest id)`` of every inbox that received events after ``after_id``."""
         rows = (await self._run("inbox_heads", {"after_id": after_id})).rows
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
     async def pending_heads(self) -> list[tuple[str, int]]:
+        """``(target, newest id)`` of every inbox holding events not consumed yet."""
         rows = (await self._run("pending_heads", {})).rows
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
     async def last_event_id(self) -> int:
+        """The id of the newest event in any inbox (0 when there is none)."""
         row = first(await self._run("last_event_id", {}))
         assert row is not None
         return int(row["id"])
@@ -72,6 +75,7 @@ class MachineOperations(Operations):
     async def mark_events(
         self, ids: Sequence[int], status: str, *, reason: str | None = None
     ) -> int:
+        """Mark pending events ``status`` (``reason``: why they were dropped)."""
         if status not in EventStatus.ALL:
             raise StoreError(f"unknown event status {status!r}")
         if not ids:
@@ -102,6 +106,18 @@ class MachineOperations(Operations):
         lease_seconds: float = NAME_LEASE_SECONDS,
         config_hash: str | None = None,
     ) -> MachineStateRecord | None:
+        """Take the machine's name for this process and mark it running; return its
+        previous record if any.
+
+        Args:
+            wake_address: the socket senders on ``host`` wake the machine through.
+            lease_seconds: a holder silent for this long has lost the name.
+            config_hash: identifies the config's content (``MachineConfig.source_hash``);
+                the previous record carries the one it ran under.
+
+        Raises:
+            MachineAlreadyRunning: a live process holds the name (see :mod:`.names`).
+        """
         while True:  # until the name is taken or found held (each turn: someone moved)
             row = first(await self._run("load_machine", {"machine_name": machine_name}))
             previous = machine_record(row) if row is not None else None
@@ -140,6 +156,8 @@ class MachineOperations(Operations):
         return previous
 
     async def wake_address(self, machine_name: str) -> WakeAddress | None:
+        """Where the running machine ``machine_name`` is woken (None: not running, or
+        woken otherwise)."""
         row = first(await self._run("wake_address", {"machine_name": machine_name}))
         if row is None or not row["wake_address"]:
             return None
@@ -158,6 +176,10 @@ class MachineOperations(Operations):
         job_id: str | None = None,
         actions_done: bool = False,
     ) -> None:
+        """Commit a transition: state, context, timers, history and the consumed event.
+
+        ``actions_done`` records at once that the new state has no entry actions to run.
+        """
         await self._run(
             "save_transition",
             {
@@ -175,6 +197,7 @@ class MachineOperations(Operations):
         )
 
     async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
+        """The current state's entry actions have all run (a restart need not redo them)."""
         await self._run(
             "actions_done",
             {
@@ -185,6 +208,8 @@ class MachineOperations(Operations):
         )
 
     async def record_action_group(self, machine_name: str, group: Mapping[str, Any]) -> None:
+        """Record in the machine's context (key ``_engine_action_group``) the process
+        group of the action it runs now: ``{"pgid": ..., "host": ...}``."""
         await self._run(
             "record_action_group", {"machine_name": machine_name, "group": dumps(group)}
         )
@@ -194,6 +219,7 @@ class MachineOperations(Operations):
         await self._run("heartbeat", {"machine_name": machine_name, "now": time.time()})
 
     async def heartbeat_process(self, pid: int, host: str) -> int:
+        """Record that every running machine process ``pid`` on ``host`` hosts is alive."""
         self.connector.check_identity()
         return (
             await self._run("heartbeat_process", {"pid": pid, "host": host, "now": time.time()})
@@ -217,9 +243,12 @@ class MachineOperations(Operations):
     async def record_realtime_batch(
         self, machine_name: str, events: Sequence[tuple[str, Any]]
     ) -> None:
+        """Record several ``(event_type, payload)`` of one machine in one transaction."""
         await self.record_realtime_events([(machine_name, *event) for event in events])
 
     async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
+        """Record ``(machine_name, event_type, payload)`` of any machines, in this order,
+        in one transaction (a process hosting many machines records theirs together)."""
         if events:
             await self._insert_realtime(events)
 

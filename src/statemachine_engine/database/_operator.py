@@ -22,7 +22,7 @@ from .rows import event_record, machine_record, realtime_record, record
 
 
 class OperatorOperations(Operations):
-    """The :class:`~.store.OperatorStore` part of the store."""
+    """What operators do besides what machines do (:class:`~.store.OperatorStore`)."""
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -32,6 +32,7 @@ class OperatorOperations(Operations):
         )
 
     async def retry_job(self, job_id: str) -> bool:
+        """Put a failed, dead or cancelled job back in the queue with fresh attempts."""
         return (
             first(await self._run("retry_job", {"job_id": job_id, "now": time.time()})) is not None
         )
@@ -40,6 +41,7 @@ class OperatorOperations(Operations):
         return (await self._run("remove_job", {"job_id": job_id})).rowcount > 0
 
     async def purge_jobs(self, statuses: Sequence[str], older_than: float | None = None) -> int:
+        """Delete jobs with these statuses (finished before ``older_than`` seconds ago)."""
         unknown = sorted(set(statuses) - set(JobStatus.ALL))
         if unknown:
             raise StoreError(f"unknown job status {', '.join(unknown)}")
@@ -51,6 +53,7 @@ class OperatorOperations(Operations):
         ).rowcount
 
     async def reset_processing(self, older_than: float | None = None) -> int:
+        """Return processing jobs (started before ``older_than`` s ago) to the queue."""
         now = time.time()
         before = None if older_than is None else now - older_than
         return (await self._run("reset_processing", {"before": before, "now": now})).rowcount
@@ -110,6 +113,13 @@ class OperatorOperations(Operations):
     async def error_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[ErrorRecord]:
+        """The newest errors, newest first: transitions on an error event (``error``, or
+        ending in ``_failed`` or ``error``) and dead jobs, in one query.
+
+        ``machine_name`` keeps the transitions of that machine and the dead jobs it held
+        last; ``since`` (epoch s) keeps what happened from then on. At equal times a
+        transition comes before a dead job.
+        """
         rows = (
             await self._run(
                 "error_history", {"machine": machine_name, "since": since, "limit": int(limit)}
@@ -122,6 +132,11 @@ class OperatorOperations(Operations):
     async def list_realtime(
         self, *, after_id: int = 0, machine: str | None = None, limit: int = 1000
     ) -> list[RealtimeEvent]:
+        """Recorded events after ``after_id``, oldest first.
+
+        Ids grow in commit order, so a reader that remembers the last id it saw misses
+        nothing (see :func:`~statemachine_engine.database.realtime_feed.follow_realtime`).
+        """
         rows = (
             await self._run(
                 "list_realtime", {"after_id": after_id, "machine": machine, "limit": int(limit)}
@@ -130,6 +145,7 @@ class OperatorOperations(Operations):
         return [realtime_record(row) for row in rows]
 
     async def last_realtime_id(self) -> int:
+        """The id of the newest recorded realtime event (0 when there is none)."""
         row = first(await self._run("last_realtime_id", {}))
         assert row is not None
         return int(row["id"])

@@ -17,13 +17,12 @@ from ..errors import StoreError
 from ._connector import Operations, first
 from .records import Job
 from .rows import backoff_jitter, dumps, job_record
-from .store import (
-    DEFAULT_LEASE_SECONDS,
-    DEFAULT_MAX_ATTEMPTS,
-    RETRY_BACKOFF_CAP_SECONDS,
-    RETRY_BACKOFF_SECONDS,
-)
 
+DEFAULT_LEASE_SECONDS = 60.0
+DEFAULT_MAX_ATTEMPTS = 3
+#: First retry waits this long; each further one twice as long (with jitter).
+RETRY_BACKOFF_SECONDS = 2.0
+RETRY_BACKOFF_CAP_SECONDS = 3600.0
 #: After this many doublings the retry backoff reaches its cap (``retry_backoff`` in
 #: ``schema/queries.sql`` computes it).
 BACKOFF_DOUBLINGS = math.ceil(math.log2(RETRY_BACKOFF_CAP_SECONDS / RETRY_BACKOFF_SECONDS))
@@ -44,6 +43,7 @@ class QueueOperations(Operations):
         machine_type: str | None = None,
         source_job_id: str | None = None,
     ) -> Job:
+        """Queue a job; ``job_id`` is generated when not given (a duplicate is an error)."""
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1")
         now = time.time()
@@ -81,6 +81,11 @@ class QueueOperations(Operations):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         machine_type: str | None = None,
     ) -> Job | None:
+        """Atomically hand the most urgent ready job to ``worker`` (None if there is none).
+
+        Jobs whose lease expired go back to the queue first (or to ``dead`` when that
+        was their last attempt).
+        """
         return await self._claim(
             "claim_job",
             {
@@ -94,6 +99,7 @@ class QueueOperations(Operations):
     async def claim_job_by_id(
         self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
     ) -> Job | None:
+        """Claim one particular job if it is ready (None otherwise)."""
         return await self._claim(
             "claim_job_by_id", {"job_id": job_id, "worker": worker, "lease": float(lease_seconds)}
         )
@@ -109,6 +115,7 @@ class QueueOperations(Operations):
             # one snapshot per statement) says how many it freed: one of them may be ours.
 
     async def renew_leases(self, worker: str, lease_seconds: float) -> int:
+        """Extend every lease ``worker`` holds; returns how many."""
         return (
             await self._run(
                 "renew_leases",
@@ -124,6 +131,8 @@ class QueueOperations(Operations):
         worker: str | None = None,
         attempt: int | None = None,
     ) -> bool:
+        """Mark a processing job completed (only by its lease holder when ``worker`` is
+        given, and only in that attempt when ``attempt`` is)."""
         done = first(
             await self._run(
                 "complete_job",
@@ -147,6 +156,8 @@ class QueueOperations(Operations):
         retry: bool = True,
         attempt: int | None = None,
     ) -> Job | None:
+        """Record a failure: ``failed`` with a backoff if attempts remain, else ``dead``
+        (fenced by ``worker`` and ``attempt`` like :meth:`complete_job`)."""
         failed = first(
             await self._run(
                 "fail_job",
@@ -169,6 +180,8 @@ class QueueOperations(Operations):
     async def hand_over_job(
         self, job_id: str, *, attempt: int, worker: str, lease_seconds: float
     ) -> Job | None:
+        """Move a processing job's lease to ``worker`` (a machine its holder started), if
+        the job is still in ``attempt``; None otherwise (it was claimed again since)."""
         moved = first(
             await self._run(
                 "hand_over_job",
@@ -184,6 +197,9 @@ class QueueOperations(Operations):
         return job_record(moved) if moved is not None else None
 
     async def release_job_unused(self, job_id: str, *, worker: str, attempt: int) -> bool:
+        """Give a processing job back untouched: ``pending`` at once, the attempt it was
+        claimed in not counted (its holder was stopped before finishing it). Only its
+        lease holder ``worker`` can, and only in ``attempt``; False otherwise."""
         released = first(
             await self._run(
                 "release_job_unused",
@@ -219,6 +235,11 @@ class QueueOperations(Operations):
         return [job_record(row) for row in rows]
 
     async def next_job_ready_at(self, job_type: str | None) -> float | None:
+        """When a job of ``job_type`` may next become claimable (epoch s), or None.
+
+        That is the earliest ``run_after`` of a waiting job or lease expiry of a claimed
+        one, so a waiting worker can sleep until then instead of polling.
+        """
         row = first(await self._run("next_job_ready_at", {"job_type": job_type}))
         at = row["at"] if row is not None else None
         return None if at is None else float(at)

@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from .._tasks import cancel_and_wait
 from ..errors import StoreError
 from .postgres_connection import AsyncConnection, connect, reopen
 from .wakeup import JOBS, REALTIME, TopicWaiters
@@ -186,9 +187,7 @@ class PostgresListener(TopicWaiters):
                 await self._run("unwatch_session", {"pid": self._pid})
             self._registered.clear()
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait(self._reader)
             self._reader = None
         if self._conn is not None:
             await self._conn.close()

@@ -181,3 +181,10 @@ class ErrorRecord(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+
+class WakeAddress(NamedTuple):
+    """Where a running machine listens for wake-ups: a datagram socket on ``host``."""
+
+    path: str
+    host: str

@@ -99,8 +99,8 @@ def loads_mapping(text: str | None, what: str) -> dict[str, Any]:
 def backoff_jitter() -> float:
     """The share of its ceiling a retry backoff waits: between a half and all of it.
 
-    The ceiling doubles with each attempt from :data:`~.store.RETRY_BACKOFF_SECONDS` up to
-    :data:`~.store.RETRY_BACKOFF_CAP_SECONDS` (``retry_backoff`` in ``schema/queries.sql``).
+    The ceiling doubles with each attempt from :data:`~._queue.RETRY_BACKOFF_SECONDS` up to
+    :data:`~._queue.RETRY_BACKOFF_CAP_SECONDS` (``retry_backoff`` in ``schema/queries.sql``).
     """
     import random  # only on a failure: a machine that never fails never loads it
 

@@ -1,42 +1,25 @@
 """The one store implementation: every operation, over a connector per dialect.
 
-:class:`SqlStore` implements :class:`~.store.Store` (what machines and actions use) and
-:class:`~.store.OperatorStore` (what operators use besides) once: argument checks,
-parameters and rows to records are written here, in three groups by concern
-(:mod:`._queue`, :mod:`._machines`, :mod:`._operator`). A dialect is a connector
-(:mod:`.sqlite`, :mod:`.postgres`): it opens and migrates its database, runs its
-dialect's named queries (``schema/queries.sql`` where the dialects agree, else
-``schema/<dialect>/queries.sql``) and says how changes are heard. Dialects differ only
-there.
+:class:`SqlStore` is :class:`~.store.Store` (what machines and actions use) and
+:class:`~.store.OperatorStore` (what operators use besides), written once: argument
+checks, parameters and rows to records, in three groups by concern (:mod:`._queue`,
+:mod:`._machines`, :mod:`._operator`). A dialect is a connector (:mod:`.sqlite`,
+:mod:`.postgres`): it opens and migrates its database, runs its dialect's named queries
+(``schema/queries.sql`` where the dialects agree, else ``schema/<dialect>/queries.sql``)
+and says how changes are heard. Dialects differ only there.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ._machines import MachineOperations
-from ._operator import OperatorOperations
-from ._queue import QueueOperations
-
-if TYPE_CHECKING:
-    from .wakeup import Listener
+from .store import OperatorStore
 
 
-class SqlStore(QueueOperations, MachineOperations, OperatorOperations):
+class SqlStore(OperatorStore):
     """A store on the database a connector opened.
 
     Args:
         connector: the dialect's connector (it is closed with the store).
     """
-
-    async def close(self) -> None:
-        await self.connector.close()
-
-    async def listener(self) -> Listener:
-        return await self.connector.listener()
-
-    def change_token(self) -> int | None:
-        return self.connector.change_token()
 
     def check_identity(self) -> None:
         """Raise :class:`~.store.StoreReplaced` if the database at the store's location

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from ..files import clear_socket_path
+from ..files import bind_private_datagram, clear_socket_path
 from ..jsondata import decode
 
 logger = logging.getLogger("statemachine_engine.wakeup")
@@ -190,13 +190,7 @@ class WakeupListener(TopicWaiters):
         self._loop = asyncio.get_running_loop()
         path = self._directory / f"{_PREFIX}{os.getpid()}.sock"
         clear_socket_path(path)  # left by a dead process that had our pid
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        old_umask = os.umask(0o177)
-        try:
-            sock.bind(str(path))
-        finally:
-            os.umask(old_umask)
+        sock = bind_private_datagram(path)
         self._sock, self._path = sock, path
         self._loop.add_reader(sock.fileno(), self._on_readable)
 

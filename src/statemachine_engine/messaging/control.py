@@ -20,10 +20,11 @@ import fcntl
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .. import files
 from ..database import delivery
 from ..errors import JSONDataError, MachineAlreadyRunning, StateMachineError
 from ..files import check_directory, clear_socket_path, open_lock
@@ -118,11 +119,7 @@ class ControlSocket:
 
     def _on_readable(self) -> None:
         assert self._sock is not None
-        while True:
-            try:
-                data = self._sock.recv(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                return
+        for data in waiting_datagrams(self._sock):
             self._dispatch(data)
 
     def _dispatch(self, data: bytes) -> None:
@@ -132,18 +129,20 @@ class ControlSocket:
 
 
 def bind_private_datagram(path: Path) -> socket.socket:
-    """A non-blocking Unix datagram socket bound at ``path``, readable by its owner only."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    old_umask = os.umask(0o177)
+    """A non-blocking Unix datagram socket bound at ``path``, usable by its owner only."""
     try:
-        sock.bind(str(path))
+        return files.bind_private_datagram(path)
     except OSError as exc:
-        sock.close()
         raise StateMachineError(f"cannot bind control socket {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old_umask)
-    return sock
+
+
+def waiting_datagrams(sock: socket.socket) -> Iterator[bytes]:
+    """The datagrams waiting on the non-blocking ``sock``, until none is left."""
+    while True:
+        try:
+            yield sock.recv(MAX_DATAGRAM)
+        except (BlockingIOError, InterruptedError):
+            return
 
 
 def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import EventSocketBusy as EventSocketBusy  # re-exported: the older path
 from ..errors import StateMachineError
-from ..files import check_event_socket_directory, clear_socket_path
+from ..files import bind_private_datagram, check_event_socket_directory, clear_socket_path
 
 #: Kernel buffer for datagrams that arrive while the server is busy.
 RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
@@ -41,17 +41,11 @@ def bind_event_socket(path: Path) -> socket.socket:
             )
         finally:
             probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    old_umask = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        sock = bind_private_datagram(path)
     except OSError as exc:
-        sock.close()
         raise StateMachineError(f"cannot listen on {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old_umask)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-    sock.setblocking(False)
     return sock
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._tasks import cancel_and_wait
 from ..database.models.machine_state import liveness
 from ..messaging import event_socket
 from . import stream
@@ -96,9 +97,7 @@ class Monitor:
 
     async def stop(self) -> None:
         if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+            await cancel_and_wait(self._refresher)
         if self._feed is not None:
             await self._feed.stop()
         if self._transport is not None:

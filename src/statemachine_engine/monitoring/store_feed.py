@@ -12,11 +12,11 @@ follow after a store failure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._tasks import cancel_and_wait
 from . import stream
 
 if TYPE_CHECKING:
@@ -50,9 +50,7 @@ class StoreFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _follow(self) -> None:
         from ..database.realtime_feed import follow_realtime

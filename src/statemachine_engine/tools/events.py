@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._version import __version__
 from ..cli_output import print_json_line
 from ..cli_support import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    add_debug_and_version,
     add_format_option,
     parse_args,
     run_command,
@@ -83,8 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help="the server's token, with --websocket (env STATEMACHINE_UI_TOKEN)",
     )
-    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_debug_and_version(parser)
     return parser
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...errors import ActionError
-from ..base import BaseAction, runtime_of
+from ..base import BaseAction, job_id_option, runtime_of
 
 
 class CompleteJobAction(BaseAction):
@@ -23,11 +22,9 @@ class CompleteJobAction(BaseAction):
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
-        job_id = self.get_config_value("job_id") or context.get("job_id")
-        if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
-            raise ActionError("complete_job: no job_id given and no job claimed")
+        job_id = job_id_option(self, context)
         result = self.get_config_value("result")
-        if not await runtime.complete_job(str(job_id), result=result):
+        if not await runtime.complete_job(job_id, result=result):
             context["last_error"] = f"job {job_id!r} is not being processed"
             return self.error_event
         return self.success_event

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...errors import ActionError
-from ..base import BaseAction, runtime_of
+from ..base import BaseAction, job_id_option, runtime_of
 
 
 class FailJobAction(BaseAction):
@@ -24,10 +23,8 @@ class FailJobAction(BaseAction):
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
-        job_id = self.get_config_value("job_id") or context.get("job_id")
-        if not job_id or (isinstance(job_id, str) and job_id.startswith("{")):
-            raise ActionError("fail_job: no job_id given and no job claimed")
+        job_id = job_id_option(self, context)
         reason = str(self.get_config_value("reason") or context.get("last_error") or "failed")
         retry = self.get_config_value("retry", True) is not False
-        await runtime.fail_job(str(job_id), reason, retry=retry)
+        await runtime.fail_job(job_id, reason, retry=retry)
         return self.success_event

@@ -11,11 +11,17 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
-from ..._version import __version__
 from ...cli_output import print_json
-from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
+from ...cli_support import (
+    EXIT_ERROR,
+    EXIT_OK,
+    add_debug_and_version,
+    add_format_option,
+    run_main,
+)
 from ...errors import ConfigError, UsageError
 from .build import DiagramSet, build_diagrams
 
@@ -48,20 +54,17 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="write nothing; exit 1 if any generated file is missing or out of date (for CI)",
     )
     add_format_option(parser)
-    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_debug_and_version(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of ``statemachine-diagrams``; returns the exit status."""
-    args = parse_args(build_parser(prog), argv)
-    return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
+    return run_main(build_parser(prog), argv, lambda args: _run(args, prog))
 
 
-def fsm_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``statemachine-fsm`` alias."""
-    return main(argv, prog="statemachine-fsm")
+#: Entry point of the ``statemachine-fsm`` alias.
+fsm_main = partial(main, prog="statemachine-fsm")
 
 
 def output_files(diagrams: DiagramSet) -> dict[str, str]:

@@ -11,10 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import partial
 
-from ..._version import __version__
 from ...cli_output import print_json
-from ...cli_support import EXIT_ERROR, EXIT_OK, add_format_option, parse_args, run_command
+from ...cli_support import (
+    EXIT_ERROR,
+    EXIT_OK,
+    add_debug_and_version,
+    add_format_option,
+    run_main,
+)
 from ...errors import ConfigError, UsageError
 from .linter import lint_paths
 from .report import report_document, summary, text_lines
@@ -50,20 +56,17 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "without running any action; print the states taken and stop at the first event "
         "with no transition (exit 1)",
     )
-    parser.add_argument("--debug", action="store_true", help="tracebacks on errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_debug_and_version(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of ``statemachine-validate``; returns the exit status."""
-    args = parse_args(build_parser(prog), argv)
-    return run_command(lambda: _run(args, prog), prog=prog, debug=args.debug)
+    return run_main(build_parser(prog), argv, lambda args: _run(args, prog))
 
 
-def lint_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``statemachine-lint`` alias."""
-    return main(argv, prog="statemachine-lint")
+#: Entry point of the ``statemachine-lint`` alias.
+lint_main = partial(main, prog="statemachine-lint")
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
