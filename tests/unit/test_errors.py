@@ -111,7 +111,7 @@ def test_no_public_exception_is_defined_outside_errors_py() -> None:
         ("statemachine_engine.messaging.event_socket", "EventSocketBusy"),
         ("statemachine_engine.jsondata", "JSONDataError"),
         ("statemachine_engine.core.interpolation", "ShellValueError"),
-        ("statemachine_engine.core.transitions", "MalformedTimeout"),
+        ("statemachine_engine.config.transitions", "MalformedTimeout"),
     ],
 )
 def test_the_older_import_paths_name_the_same_class(module: str, name: str) -> None:

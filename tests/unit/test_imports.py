@@ -50,7 +50,7 @@ def test_pure_core_does_not_import_the_runtime() -> None:
     loaded = modules_after(
         """
         import statemachine_engine.config.loader
-        import statemachine_engine.core.transitions
+        import statemachine_engine.config.transitions
         import statemachine_engine.context.interpolation
         import statemachine_engine.context.entries
         """

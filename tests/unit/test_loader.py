@@ -18,7 +18,7 @@ from statemachine_engine.config.model import (
     Position,
     Transition,
 )
-from statemachine_engine.core.transitions import TransitionTable
+from statemachine_engine.config.transitions import TransitionTable
 from statemachine_engine.errors import ConfigError, StateMachineError, UnknownActionError
 
 CompatConfig = Callable[[str], Path]

@@ -1,4 +1,4 @@
-"""Transition lookup and timeout events (core/transitions.py)."""
+"""Transition lookup and timeout events (config/transitions.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statemachine_engine.config.model import WILDCARD, Transition
-from statemachine_engine.core.transitions import (
+from statemachine_engine.config.transitions import (
     MalformedTimeout,
     TransitionTable,
     is_timeout_event,

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..actions.process_groups import group_record
 from ..config.model import START_EVENT, MachineConfig
+from ..config.transitions import TransitionTable
 from ..context.entries import JOB_LEASE
 from ..errors import MachineFailed, StateMachineError
 from ..messaging.delivery import follow_inbox
@@ -55,7 +56,6 @@ from .heartbeat import Heartbeat
 from .inbox import Inbox
 from .jobs import HandedJob, JobTracker, forget_lease, lease_record
 from .stepper import Stepper
-from .transitions import TransitionTable
 
 if TYPE_CHECKING:
     from ..database.models.job import Job

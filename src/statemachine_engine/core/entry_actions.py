@@ -17,11 +17,11 @@ from typing import Any, Protocol
 
 from ..actions.base import ActionRuntime
 from ..config.model import MachineConfig, Transition
+from ..config.transitions import TransitionTable
 from ..errors import StoreReplaced
 from .action_loader import ActionLoader
 from .action_runner import run_action
 from .event import ACTION_SOURCE, Event
-from .transitions import TransitionTable
 
 logger = logging.getLogger("statemachine_engine.engine")
 

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config.loader import load_config
 from ..config.model import MachineConfig
+from ..config.transitions import TransitionTable
 from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from ..settings import Settings
 from .action_loader import ActionLoader
 from .preflight import check_before_start
-from .transitions import TransitionTable
 
 if TYPE_CHECKING:
     from types import TracebackType

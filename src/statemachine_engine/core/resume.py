@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..actions.process_groups import ACTION_GROUP_KEY, end_left_group, left_group
 from ..config.model import LOST_JOB_EVENT, MachineConfig
+from ..config.transitions import TransitionTable
 from ..context.entries import JOB_LEASE
 from ..errors import StateMachineError, UnknownStateError
 from . import failures
 from .action_loader import ActionLoader
 from .jobs import HandedJob, JobTracker, lease_record
-from .transitions import TransitionTable
 
 if TYPE_CHECKING:
     from ..database.models.machine_state import MachineStateRecord

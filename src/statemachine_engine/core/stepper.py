@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..actions.base import ActionRuntime
 from ..config.model import WILDCARD, MachineConfig, Transition
+from ..config.transitions import TransitionTable
 from ..context.entries import event_data, promoted_fields
 from ..errors import MachineFailed
 from . import failures, resume
@@ -26,7 +27,6 @@ from .action_loader import ActionLoader
 from .entry_actions import EntryActions
 from .event import ACTION_SOURCE, Event
 from .timers import StateTimers
-from .transitions import TransitionTable
 
 if TYPE_CHECKING:
     from ..database.store import Store

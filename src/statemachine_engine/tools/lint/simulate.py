@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ...config.model import START_EVENT, MachineConfig
-from ...core.transitions import TransitionTable
+from ...config.transitions import TransitionTable
 
 
 class Step(NamedTuple):

@@ -1,0 +1,194 @@
+"""One supervised ``statemachine`` process: started, its lines passed on, started again
+per its restart policy, stopped.
+
+A process runs one manifest entry (its instances too) or one ``in_process`` group. It
+dies with the supervisor (``PR_SET_PDEATHSIG``): a supervisor killed outright leaves no
+machine behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from ..actions.process_groups import dying_with_parent
+from ._manifest import MachineSpec, Manifest, RestartPolicy
+from ._restarts import decide, describe_exit
+
+logger = logging.getLogger("statemachine_engine.system")
+
+#: Receives each line a process writes: ``(unit name, line without its newline)``.
+LineSink = Callable[[str, str], None]
+_CHUNK = 64 * 1024
+
+
+class Unit(NamedTuple):
+    """What one process runs: one entry of the manifest, or an ``in_process`` group."""
+
+    name: str
+    specs: tuple[MachineSpec, ...]
+
+    @property
+    def policy(self) -> RestartPolicy:
+        return self.specs[0].restart  # a group's machines share one (checked on load)
+
+
+def units_of(specs: Sequence[MachineSpec]) -> list[Unit]:
+    """The processes that run ``specs``: one per machine, one per ``in_process`` group
+    (named after the group, where its first machine stands)."""
+    units: list[Unit] = []
+    groups: dict[str, int] = {}
+    for spec in specs:
+        if spec.in_process is None:
+            units.append(Unit(spec.name, (spec,)))
+        elif spec.in_process in groups:
+            index = groups[spec.in_process]
+            units[index] = units[index]._replace(specs=(*units[index].specs, spec))
+        else:
+            groups[spec.in_process] = len(units)
+            units.append(Unit(spec.in_process, (spec,)))
+    return units
+
+
+def command_for(unit: Unit, manifest: Manifest) -> list[str]:
+    """The ``statemachine`` command line of ``unit``."""
+    argv = [sys.executable, "-m", "statemachine_engine", *(str(s.config) for s in unit.specs)]
+    first = unit.specs[0]
+    if len(unit.specs) == 1:
+        argv += ["--machine-name", first.name]
+        if first.instances > 1:
+            argv += ["--instances", str(first.instances)]
+        if first.initial_context:
+            argv += ["--initial-context", json.dumps(dict(first.initial_context))]
+    if first.actions_dir is not None:
+        argv += ["--actions-dir", str(first.actions_dir)]
+    if manifest.store is not None:
+        argv += ["--db", manifest.store]
+    return argv
+
+
+class SupervisedProcess:
+    """Runs a unit's process until :meth:`stop`, starting it again per its policy.
+
+    Attributes:
+        state: ``starting``, ``running``, ``backoff`` (waiting to restart), ``stopped``
+            or ``gave-up`` (a crash loop, or an error restarting cannot mend).
+        pid: the running process's, else None.
+        restarts: how many times it was started again.
+        last_exit: how it last ended, in words (None: it has not).
+    """
+
+    def __init__(
+        self,
+        unit: Unit,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        sink: LineSink,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.unit = unit
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.cwd = cwd
+        self.sink = sink
+        self.clock = clock
+        self.state = "starting"
+        self.pid: int | None = None
+        self.started_at: float | None = None
+        self.restarts = 0
+        self.last_exit: str | None = None
+        self._recent: list[float] = []
+        self._process: asyncio.subprocess.Process | None = None
+        self._stopping = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        """Start the process and keep it up per the policy; returns once it is stopped
+        or given up."""
+        while not self._stopping.is_set():
+            status = await self._run_once()
+            if self._stopping.is_set():
+                break
+            decision = decide(self.unit.policy, status, self._recent, self.clock())
+            self.last_exit = decision.reason
+            logger.warning("[%s] %s", self.unit.name, decision.reason)
+            self.sink(self.unit.name, f"--- {decision.reason}")
+            if not decision.restart:
+                self.state = "gave-up" if decision.gave_up else "stopped"
+                return
+            self.state = "backoff"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), decision.delay)
+            if self._stopping.is_set():
+                break
+            self._recent.append(self.clock())
+            self.restarts += 1
+        self.state = "stopped"
+
+    async def _run_once(self) -> int:
+        dying = dying_with_parent()
+        self.state = "starting"
+        process = await asyncio.create_subprocess_exec(
+            *dying.prefix,
+            *self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=dying.preexec,
+        )
+        self._process, self.pid, self.started_at = process, process.pid, time.time()
+        self.state = "running"
+        self.started.set()
+        assert process.stdout is not None
+        assert process.stderr is not None
+        await asyncio.gather(self._pass_on(process.stdout), self._pass_on(process.stderr))
+        status = await process.wait()
+        self._process, self.pid = None, None
+        return status
+
+    async def _pass_on(self, stream: asyncio.StreamReader) -> None:
+        """Every line of ``stream`` to the sink, whole however long it is."""
+        pending = b""
+        while chunk := await stream.read(_CHUNK):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                self.sink(self.unit.name, line.decode("utf-8", "replace"))
+        if pending:
+            self.sink(self.unit.name, pending.decode("utf-8", "replace"))
+
+    def signal(self, signum: int) -> bool:
+        """Send ``signum`` to the running process; False when none runs."""
+        process = self._process
+        if process is None or process.returncode is not None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signum)
+        return True
+
+    async def stop(self, grace: float) -> str:
+        """Stop it and keep it down: SIGTERM (a machine ends its actions and exits),
+        SIGKILL if it is still there after ``grace`` seconds. Returns how it ended."""
+        self._stopping.set()
+        process = self._process
+        if process is None:
+            return "not running"
+        self.signal(signal.SIGTERM)
+        try:
+            status = await asyncio.wait_for(process.wait(), grace)
+        except asyncio.TimeoutError:
+            self.signal(signal.SIGKILL)
+            status = await process.wait()
+        return describe_exit(status)
