@@ -17,9 +17,9 @@ import time
 from typing import Any
 
 from _report import figure, header
+from statemachine_engine.config._transitions import TransitionTable
 from statemachine_engine.config.loader import config_from_text
-from statemachine_engine.config.transitions import TransitionTable
-from statemachine_engine.context.entries import event_data, promoted_fields
+from statemachine_engine.context._entries import event_data, promoted_fields
 
 CONFIG = """
 initial_state: waiting

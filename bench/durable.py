@@ -98,7 +98,7 @@ def run_once(transitions: int, durable: bool) -> dict[str, float]:
         raw = 0.0
         if durable:
             raw = raw_commits_per_second(Path(tmp) / "raw.db")
-            from statemachine_engine.database.sqlite import SqliteStore
+            from statemachine_engine.database._sqlite import SqliteStore
 
             store = SqliteStore(Path(tmp) / "durable.db")
         engine = StateMachineEngine(

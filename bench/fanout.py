@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.append(sys.path.pop(0))
 
 from _report import figure, header
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]

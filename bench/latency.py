@@ -39,7 +39,7 @@ sys.path.append(sys.path.pop(0))  # this folder last: bench/queue.py must not hi
 
 from _report import figure, header
 from _stores import BenchDatabase, bench_database, is_postgres
-from statemachine_engine.database.delivery import deliver
+from statemachine_engine.database._delivery import deliver
 from statemachine_engine.settings import socket_dir
 
 CONFIG = """

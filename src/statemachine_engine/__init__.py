@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from .actions.base import BaseAction
     from .config.loader import load_config
     from .config.model import MachineConfig
+    from .core._host import MachineHost
     from .core.action_loader import ActionLoader
     from .core.engine import StateMachineEngine
-    from .core.host import MachineHost
     from .database import Database
     from .database.models import JobModel
 
@@ -38,7 +38,7 @@ _LAZY = {
     "Database": ".database",
     "JobModel": ".database.models",
     "MachineConfig": ".config.model",
-    "MachineHost": ".core.host",
+    "MachineHost": ".core._host",
     "StateMachineEngine": ".core.engine",
     "load_config": ".config.loader",
 }

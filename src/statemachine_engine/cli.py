@@ -13,14 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
 from ._version import __version__
-from .cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
 from .errors import JSONDataError, StateMachineError, UsageError
 
 if TYPE_CHECKING:
     from .config.model import MachineConfig
     from .core.action_loader import ActionLoader
     from .settings import Settings
+
+__all__ = [
+    "build_parser",
+    "main",
+]
 
 PROG = "statemachine"
 
@@ -151,7 +156,7 @@ def _lease_seconds(raw: str) -> float | None:
 def _parse_initial_context(raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
-    from .jsondata import decode
+    from ._jsondata import decode
 
     try:
         value = decode(raw, what="--initial-context")
@@ -170,10 +175,10 @@ def _run(args: argparse.Namespace) -> int:
     # "Fatal Python error: Bus error" and where it happened, not a silent exit.
     faulthandler.enable()
 
+    from ._logs import configure_logging
     from .config.loader import load_config
+    from .core._preflight import check_before_start
     from .core.action_loader import ActionLoader
-    from .core.preflight import check_before_start
-    from .logs import configure_logging
     from .settings import Settings
 
     configure_logging(debug=args.debug, json_lines=args.log_json)
@@ -229,7 +234,7 @@ async def _serve(
     import asyncio
     import signal
 
-    from .core.host import MachineHost
+    from .core._host import MachineHost
 
     host = MachineHost(
         settings=settings,

@@ -38,6 +38,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+__all__ = [
+    "LOAD_RULE",
+    "UNKNOWN_ACTION_RULE",
+    "ActionError",
+    "ConfigError",
+    "ConfigRefused",
+    "DeadEndError",
+    "DiagramNotFound",
+    "DiagramUnavailable",
+    "EventSocketBusy",
+    "JSONDataError",
+    "JobNotFound",
+    "MachineAlreadyRunning",
+    "MachineFailed",
+    "MalformedTimeout",
+    "ShellValueError",
+    "StateMachineError",
+    "StoreError",
+    "StoreNotFound",
+    "StoreReplaced",
+    "UnhandledFailure",
+    "UnknownActionError",
+    "UnknownStateError",
+    "UsageError",
+]
+
 #: The lint rule of a config that cannot be loaded, when no more precise one applies.
 LOAD_RULE = "SM001"
 #: The lint rule of an action type nothing provides.

@@ -24,6 +24,30 @@ from typing import Any
 
 from .errors import StateMachineError, StoreError
 
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CONTROL_PREFIX_ENV",
+    "DB_ENV",
+    "DEFAULT_DB",
+    "PG_RECONNECT_TIMEOUT_ENV",
+    "PG_RECONNECT_TIMEOUT_SECONDS",
+    "PG_SYNC_ENV",
+    "PG_SYNC_MODES",
+    "SOCKET_DIR_ENV",
+    "SOCKET_DIR_MODE",
+    "SQLITE_SYNC_ENV",
+    "SQLITE_SYNC_MODES",
+    "UI_TOKEN_ENV",
+    "Settings",
+    "cache_dir",
+    "control_socket_path",
+    "ensure_private_dir",
+    "resolve_db_path",
+    "socket_dir",
+    "socket_dir_path",
+    "store_namespace",
+]
+
 DB_ENV = "STATEMACHINE_DB"
 DEFAULT_DB = Path("data") / "pipeline.db"
 SOCKET_DIR_ENV = "STATEMACHINE_SOCKET_DIR"

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support import processes
 from tests.support.files import mode, sql
 from tests.support.pids import exited_pid

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.files import write
 
 DB = [sys.executable, "-m", "statemachine_engine.database.cli"]

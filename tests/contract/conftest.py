@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import Store
 from tests.support import postgres
 from tests.support.files import sql
@@ -58,7 +58,7 @@ def _postgres_location(tmp_path: Path) -> AbstractContextManager[str]:
 
 
 def _postgres_open(location: str) -> Store:
-    from statemachine_engine.database.postgres import PostgresStore
+    from statemachine_engine.database._postgres import PostgresStore
 
     return PostgresStore(location)
 

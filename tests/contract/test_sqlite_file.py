@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
 from statemachine_engine.settings import SQLITE_SYNC_ENV as SYNC_ENV
 from tests.support.files import mode
@@ -125,7 +125,7 @@ async def test_processes_opening_a_fresh_database_at_once_all_succeed(
 
 async def test_an_older_schema_is_migrated_forward(tmp_path: Path) -> None:
     """A database at version 1 gets the later migrations and keeps its rows."""
-    from statemachine_engine.database.queries import migrations
+    from statemachine_engine.database._queries import migrations
 
     steps = migrations("sqlite")
     path = tmp_path / "v1.db"

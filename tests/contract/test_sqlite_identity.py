@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreReplaced
 
 OVERWRITTEN = "was overwritten while this machine ran"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.database.wakeup import WakeupListener
+from statemachine_engine.database._sqlite import SqliteStore
+from statemachine_engine.database._wakeup import WakeupListener
 from tests.support.engines import Machines
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from statemachine_engine.actions.base import ActionRuntime
-from statemachine_engine.core.action_port import ActionPort
+from statemachine_engine.core._action_port import ActionPort
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import Job, JobStatus
-from statemachine_engine.database.sqlite import SqliteStore
 from statemachine_engine.errors import ActionError
 from tests.support.engines import Machines, run_to_end
 from tests.support.files import write

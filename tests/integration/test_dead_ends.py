@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.config.loader import config_from_text
-from statemachine_engine.core.host import MachineHost
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.core._host import MachineHost
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.errors import ConfigRefused, DeadEndError, UnhandledFailure
 from tests.support.engines import Machines
 from tests.support.files import write

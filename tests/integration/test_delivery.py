@@ -10,9 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from statemachine_engine.core.inbox import PULL_PAGE
-from statemachine_engine.database.delivery import deliver
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.core._inbox import PULL_PAGE
+from statemachine_engine.database._delivery import deliver
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.files import sql, write
 from tests.support.processes import MachineProcess, moved, run_cli
 

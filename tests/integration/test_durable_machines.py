@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.engines import Machines
 from tests.support.fifo import Fifo
 from tests.support.files import write

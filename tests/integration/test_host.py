@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core.host import MachineHost
+from statemachine_engine.core._host import MachineHost
 from statemachine_engine.database import open_store
-from statemachine_engine.database.delivery import deliver
-from statemachine_engine.messaging.control import MachineAlreadyRunning
+from statemachine_engine.database._delivery import deliver
+from statemachine_engine.messaging._control import MachineAlreadyRunning
 from tests.support.files import write
 from tests.support.processes import MachineProcess, control_path, moved, run_cli, send
 from tests.support.recorder import Recorder

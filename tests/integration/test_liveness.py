@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.core.jobs import JobTracker
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.core._jobs import JobTracker
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.files import write
 from tests.support.processes import STATEMACHINE, MachineProcess, moved, run_cli
 

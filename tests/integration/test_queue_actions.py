@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import JobStatus
-from statemachine_engine.database.sqlite import SqliteStore
 from tests.support.engines import Machines, finish
 from tests.support.files import statuses
 from tests.support.pids import exited_pid

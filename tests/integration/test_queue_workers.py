@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import JobStatus
-from statemachine_engine.database.sqlite import SqliteStore
 from tests.conftest import EXAMPLES
 from tests.support.fifo import Fifo
 from tests.support.files import sql, statuses, write

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.jsondata import MAX_BYTES
+from statemachine_engine._jsondata import MAX_BYTES
 from tests.security.configs import WORKER
 from tests.support.files import create_store, sql, write
 from tests.support.processes import MachineProcess, moved, send

@@ -11,7 +11,7 @@ def test_machine_code_paths_never_load_the_server_libraries() -> None:
     loaded = modules_after(
         """
         import statemachine_engine.cli, statemachine_engine.core.engine
-        import statemachine_engine.messaging.realtime, statemachine_engine.actions.builtin
+        import statemachine_engine.messaging._realtime, statemachine_engine.actions.builtin
         import statemachine_engine.database.cli, statemachine_engine.tools.events
         """
     )

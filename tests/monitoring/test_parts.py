@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.machine_state import MachineStateRecord
-from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.monitoring import recent, stream
-from statemachine_engine.monitoring.fanout import ClientQueue, Hub
-from statemachine_engine.monitoring.machines import MachineRegistry, template_of
-from statemachine_engine.monitoring.security import Guard, host_name, same_origin
-from statemachine_engine.monitoring.settings import is_loopback
+from statemachine_engine.monitoring import _recent as recent
+from statemachine_engine.monitoring import _stream as stream
+from statemachine_engine.monitoring._fanout import ClientQueue, Hub
+from statemachine_engine.monitoring._machines import MachineRegistry, template_of
+from statemachine_engine.monitoring._security import Guard, host_name, same_origin
+from statemachine_engine.monitoring._settings import is_loopback
 
 
 def event(machine: str, kind: str, stamp: float, **payload: object) -> stream.Event:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import websockets
 
-from statemachine_engine.database.sqlite import SqliteStore
-from statemachine_engine.monitoring.settings import RECENT_EVENTS
+from statemachine_engine.database._sqlite import SqliteStore
+from statemachine_engine.monitoring._settings import RECENT_EVENTS
 from tests.conftest import EXAMPLES
 from tests.support.files import write
 from tests.support.processes import MachineProcess, moved, run_cli, send, wait_until

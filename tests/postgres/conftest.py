@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.postgres import PostgresStore
+from statemachine_engine.database._postgres import PostgresStore
 from tests.support.postgres import fresh_schema
 from tests.support.processes import STATEMACHINE, MachineProcess
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.database._postgres import PostgresStore
 from statemachine_engine.database.models.job import JobStatus
-from statemachine_engine.database.postgres import PostgresStore
 from tests.support.files import write
 from tests.support.processes import console_script, moved, wait_until
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from statemachine_engine.config.loader import config_from_text
-from statemachine_engine.core.host import MachineHost
-from statemachine_engine.database.postgres import PostgresStore
-from statemachine_engine.messaging import inbox_watch
+from statemachine_engine.core._host import MachineHost
+from statemachine_engine.database._postgres import PostgresStore
+from statemachine_engine.messaging import _inbox_watch as inbox_watch
 from tests.support.recorder import Recorder
 
 SINK = """

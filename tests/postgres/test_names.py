@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from statemachine_engine.database.postgres import PostgresStore
+from statemachine_engine.database._postgres import PostgresStore
 from tests.support.files import write
 from tests.support.processes import moved
 

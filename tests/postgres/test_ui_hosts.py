@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import websockets
 
-from statemachine_engine.database.postgres import PostgresStore
+from statemachine_engine.database._postgres import PostgresStore
 from tests.monitoring.conftest import UI, is_event, next_message
 from tests.support.files import write
 from tests.support.processes import moved

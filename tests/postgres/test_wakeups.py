@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from statemachine_engine.database.postgres import PostgresStore
-from statemachine_engine.database.postgres_listener import CHANNEL
-from statemachine_engine.database.wakeup import JOBS, REALTIME
+from statemachine_engine.database._postgres import PostgresStore
+from statemachine_engine.database._postgres_listener import CHANNEL
+from statemachine_engine.database._wakeup import JOBS, REALTIME
 
 WAIT_SECONDS = 30.0
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statemachine_engine.jsondata import (
+from statemachine_engine._jsondata import (
     MAX_BYTES,
     MAX_DEPTH,
     JSONDataError,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine._jsondata import MAX_DEPTH
+from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
-from statemachine_engine.jsondata import MAX_DEPTH
 from tests.monitoring.conftest import StartServer
 from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
 from tests.security.configs import WORKER

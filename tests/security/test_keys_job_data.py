@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.files import write
 from tests.support.processes import MachineProcess, moved
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.jsondata import MAX_DEPTH
+from statemachine_engine._jsondata import MAX_DEPTH
 from tests.monitoring.conftest import StartServer
 from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
 from tests.security.configs import WORKER

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.fifo import Fifo
 from tests.support.files import write
 from tests.support.pids import Reaper

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.actions.process_groups import (
+from statemachine_engine.actions._process_groups import (
     ACTION_GROUP_KEY,
     dying_with_parent,
     end_left_group,
@@ -193,7 +193,7 @@ def test_both_ways_of_dying_with_the_parent_work(way: str, survivors: Reaper) ->
         pytest.skip("setpriv --pdeathsig is not available here")
     script = (
         "import subprocess\n"
-        "from statemachine_engine.actions.process_groups import (\n"
+        "from statemachine_engine.actions._process_groups import (\n"
         "    dying_with_parent, die_with_parent)\n"
         f"spawn = dying_with_parent() if {way == 'setpriv'!r} else None\n"
         "prefix = list(spawn.prefix) if spawn else []\n"

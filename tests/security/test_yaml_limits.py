@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.config.yaml_source import MAX_ALIAS_NODES, MAX_YAML_BYTES, MAX_YAML_DEPTH
+from statemachine_engine.config._yaml_source import MAX_ALIAS_NODES, MAX_YAML_BYTES, MAX_YAML_DEPTH
 from tests.support.files import write
 from tests.support.processes import STATEMACHINE
 

@@ -40,7 +40,7 @@ def create_store(location: Path | str | None = None) -> None:
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from statemachine_engine.database.sqlite import SqliteStore
+    from statemachine_engine.database._sqlite import SqliteStore
 
     where = str(location or os.environ["STATEMACHINE_DB"])
     if "://" in where:  # PostgreSQL: its schema is made on first use

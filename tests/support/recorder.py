@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from statemachine_engine.core._event import Event
 from statemachine_engine.core.engine import StateMachineEngine
-from statemachine_engine.core.event import Event
 
 #: How long a test waits for something a machine does, in seconds.
 WAIT = 5.0

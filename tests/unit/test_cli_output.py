@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from statemachine_engine import cli_output
-from statemachine_engine.cli_output import (
+from statemachine_engine import _cli_output as cli_output
+from statemachine_engine._cli_output import (
     MAX_CELL_WIDTH,
     compact_json,
     count,
@@ -53,7 +53,7 @@ def test_json_documents_keep_unicode_and_write_what_json_cannot_hold_as_text(
     out = capsys.readouterr().out
     assert '"name": "café"' in out
     assert out.startswith("{\n  ")
-    assert json.loads(out)["path"].startswith("<module 'statemachine_engine.cli_output'")
+    assert json.loads(out)["path"].startswith("<module 'statemachine_engine._cli_output'")
 
 
 def test_a_json_line_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

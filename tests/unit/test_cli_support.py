@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from statemachine_engine.cli_support import EXIT_USAGE, add_format_option, run_command
+from statemachine_engine._cli_support import EXIT_USAGE, add_format_option, run_command
 from statemachine_engine.errors import UsageError
 
 

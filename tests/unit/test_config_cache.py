@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.config import cache as config_cache
+from statemachine_engine.config import _cache as config_cache
 from statemachine_engine.config.loader import config_from_text, load_config, source_hash
 from statemachine_engine.errors import UnknownActionError
 

@@ -1,4 +1,4 @@
-"""Context updates from events and jobs (context/entries.py)."""
+"""Context updates from events and jobs (context/_entries.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.context.entries import (
+from statemachine_engine.context._entries import (
     ENGINE_KEYS,
     event_data,
     forget_job_data,

@@ -7,9 +7,9 @@ import textwrap
 
 from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.tools.diagrams import DiagramSet, build_diagrams
+from statemachine_engine.tools.diagrams._graph import extract_graph
+from statemachine_engine.tools.diagrams._mermaid import escape
 from statemachine_engine.tools.diagrams.cli import output_files
-from statemachine_engine.tools.diagrams.graph import extract_graph
-from statemachine_engine.tools.diagrams.mermaid import escape
 
 CONFIG = textwrap.dedent(
     """

@@ -106,12 +106,12 @@ def test_no_public_exception_is_defined_outside_errors_py() -> None:
         ("statemachine_engine.database.store", "StoreError"),
         ("statemachine_engine.database.store", "StoreNotFound"),
         ("statemachine_engine.database.store", "StoreReplaced"),
-        ("statemachine_engine.monitoring.diagrams", "DiagramNotFound"),
-        ("statemachine_engine.monitoring.diagrams", "DiagramUnavailable"),
-        ("statemachine_engine.messaging.event_socket", "EventSocketBusy"),
-        ("statemachine_engine.jsondata", "JSONDataError"),
+        ("statemachine_engine.monitoring._diagrams", "DiagramNotFound"),
+        ("statemachine_engine.monitoring._diagrams", "DiagramUnavailable"),
+        ("statemachine_engine.messaging._event_socket", "EventSocketBusy"),
+        ("statemachine_engine._jsondata", "JSONDataError"),
         ("statemachine_engine.core.interpolation", "ShellValueError"),
-        ("statemachine_engine.config.transitions", "MalformedTimeout"),
+        ("statemachine_engine.config._transitions", "MalformedTimeout"),
     ],
 )
 def test_the_older_import_paths_name_the_same_class(module: str, name: str) -> None:

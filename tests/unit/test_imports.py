@@ -50,9 +50,9 @@ def test_pure_core_does_not_import_the_runtime() -> None:
     loaded = modules_after(
         """
         import statemachine_engine.config.loader
-        import statemachine_engine.config.transitions
+        import statemachine_engine.config._transitions
         import statemachine_engine.context.interpolation
-        import statemachine_engine.context.entries
+        import statemachine_engine.context._entries
         """
     )
     # PyYAML loads only when a config is actually parsed (a cached model skips it).

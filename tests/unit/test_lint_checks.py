@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.config.loader import config_from_text
+from statemachine_engine.core._checks.findings import RULES
 from statemachine_engine.core.action_loader import ActionLoader
-from statemachine_engine.core.checks.findings import RULES
 from statemachine_engine.errors import ConfigError
 from statemachine_engine.tools.lint import LintContext, run_checks
-from statemachine_engine.tools.lint.linter import load_error_finding
+from statemachine_engine.tools.lint._linter import load_error_finding
 
 
 def lint(text: str, context: LintContext | None = None) -> list[tuple[str, int | None]]:

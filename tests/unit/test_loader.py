@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.config._transitions import TransitionTable
 from statemachine_engine.config.loader import config_from_text, load_config
 from statemachine_engine.config.model import (
     DEFAULT_TERMINAL_STATES,
@@ -18,7 +19,6 @@ from statemachine_engine.config.model import (
     Position,
     Transition,
 )
-from statemachine_engine.config.transitions import TransitionTable
 from statemachine_engine.errors import ConfigError, StateMachineError, UnknownActionError
 
 CompatConfig = Callable[[str], Path]

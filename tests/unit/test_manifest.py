@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.config.timeouts import parse_duration
+from statemachine_engine.config._timeouts import parse_duration
 from statemachine_engine.errors import ConfigError
 from statemachine_engine.system import (
     DEFAULT_MANIFEST,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from statemachine_engine.database._names import NAME_LEASE_SECONDS, live_holder, refuse_if_held
 from statemachine_engine.database.models.machine_state import MachineStateRecord
-from statemachine_engine.database.names import NAME_LEASE_SECONDS, live_holder, refuse_if_held
 from statemachine_engine.errors import MachineAlreadyRunning
 
 NOW = 1_000_000.0

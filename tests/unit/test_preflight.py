@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.config.loader import load_config
+from statemachine_engine.core._checks.findings import RULES
+from statemachine_engine.core._preflight import REFUSING, check_before_start
 from statemachine_engine.core.action_loader import ActionLoader
-from statemachine_engine.core.checks.findings import RULES
-from statemachine_engine.core.preflight import REFUSING, check_before_start
 from statemachine_engine.errors import ConfigRefused
 
 WARNED = """\
@@ -26,13 +26,13 @@ START = """
 import json, logging, sys
 from statemachine_engine.core.action_loader import ActionLoader
 from statemachine_engine.config.loader import load_config
-from statemachine_engine.core.preflight import check_before_start
+from statemachine_engine.core._preflight import check_before_start
 lines = []
 handler = logging.Handler()
 handler.emit = lambda record: lines.append(record.getMessage())
 logging.getLogger("statemachine_engine.lint").addHandler(handler)
 check_before_start([load_config(sys.argv[1])], ActionLoader())
-linted = "statemachine_engine.core.checks.rules" in sys.modules
+linted = "statemachine_engine.core._checks.rules" in sys.modules
 print(json.dumps({"linted": linted, "warnings": lines}))
 """
 

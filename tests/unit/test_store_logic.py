@@ -1,7 +1,7 @@
 """The store's logic, written once for every dialect, on an in-memory SQLite store.
 
 ``open_store(":memory:")`` opens in microseconds and leaves no file behind: these tests
-check what the one implementation (``database/sql_store.py`` and its parts) and the
+check what the one implementation (``database/_sql_store.py`` and its parts) and the
 named queries decide. What every backend must do is ``tests/contract``'s job.
 """
 
@@ -15,9 +15,9 @@ import pytest
 
 from statemachine_engine.database import OperatorStore, StoreError, open_store
 from statemachine_engine.database import _queue as queue_operations
-from statemachine_engine.database.queries import load_queries
+from statemachine_engine.database._queries import load_queries
+from statemachine_engine.database._wakeup import JOBS, REALTIME
 from statemachine_engine.database.store import RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS
-from statemachine_engine.database.wakeup import JOBS, REALTIME
 
 #: Queries only PostgreSQL has: its migration lock and its wake-up registrations.
 POSTGRES_ONLY = {
@@ -30,7 +30,7 @@ POSTGRES_ONLY = {
     "unwatch_session",
 }
 
-#: Queries only SQLite has: where its identity lies in the file (sqlite_identity.py).
+#: Queries only SQLite has: where its identity lies in the file (_sqlite_identity.py).
 SQLITE_ONLY = {"store_identity"}
 
 

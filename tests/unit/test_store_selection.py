@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.database import StoreError, StoreNotFound, open_store
-from statemachine_engine.database.postgres import PostgresStore, is_postgres_url, redact
-from statemachine_engine.database.sqlite import SqliteStore
+from statemachine_engine.database._postgres import PostgresStore, is_postgres_url, redact
+from statemachine_engine.database._sqlite import SqliteStore
 
 
 @pytest.mark.parametrize(

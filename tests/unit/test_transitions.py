@@ -1,4 +1,4 @@
-"""Transition lookup and timeout events (config/transitions.py)."""
+"""Transition lookup and timeout events (config/_transitions.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statemachine_engine.config.model import WILDCARD, Transition
-from statemachine_engine.config.transitions import (
+from statemachine_engine.config._transitions import (
     MalformedTimeout,
     TransitionTable,
     is_timeout_event,
     parse_timeout,
 )
+from statemachine_engine.config.model import WILDCARD, Transition
 
 
 def t(source: str, target: str, event: str) -> Transition:

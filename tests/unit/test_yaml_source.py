@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from statemachine_engine.config.yaml_source import comment_groups, parse_yaml
+from statemachine_engine.config._yaml_source import comment_groups, parse_yaml
 from statemachine_engine.errors import ConfigError
 
 

@@ -41,6 +41,16 @@ if TYPE_CHECKING:
     from ..database.models.machine_state import MachineStateRecord
     from ..settings import Settings
 
+__all__ = [
+    "ActionRuntime",
+    "BaseAction",
+    "event_names",
+    "job_id_option",
+    "runtime_of",
+    "seconds_option",
+    "settings_of",
+]
+
 
 class ActionRuntime(Protocol):
     """What an action may ask of the machine running it (:attr:`BaseAction.runtime`).

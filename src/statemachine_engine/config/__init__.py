@@ -3,9 +3,11 @@
 Pure and below everything that runs machines: the engine, the linter, the diagram tools
 and ``statemachine-db`` all read configs through it::
 
-    yaml_source.py   bounded YAML parsing that keeps line numbers and ``# ===`` groups
+    _yaml_source.py  bounded YAML parsing that keeps line numbers and ``# ===`` groups
     model.py         MachineConfig and its parts (states, events, transitions, actions)
-    timeouts.py      ``timeout(N)`` events and their durations
+    _timeouts.py     ``timeout(N)`` events and their durations
     loader.py        load_config(): file -> MachineConfig, with errors at file:line
-    cache.py         parsed configs kept on disk while the file is unchanged
+    _cache.py        parsed configs kept on disk while the file is unchanged
 """
+
+__all__: list[str] = []

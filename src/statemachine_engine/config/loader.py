@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LOAD_RULE, ConfigError, MalformedTimeout, UnknownActionError
+from ._timeouts import parse_timeout
 from .model import (
     DEFAULT_TERMINAL_STATES,
     WILDCARD,
@@ -22,10 +23,17 @@ from .model import (
     Position,
     Transition,
 )
-from .timeouts import parse_timeout
 
 if TYPE_CHECKING:
-    from .yaml_source import YamlDocument, YamlPath
+    from ._yaml_source import YamlDocument, YamlPath
+
+__all__ = [
+    "ActionTypeCheck",
+    "check_action_types",
+    "config_from_text",
+    "load_config",
+    "source_hash",
+]
 
 #: Hex digits of sha256 kept by :func:`source_hash` (64 bits: plenty to notice a change).
 SOURCE_HASH_LENGTH = 16
@@ -53,13 +61,13 @@ def load_config(
         path: the YAML file.
         is_known_action: when given, unknown action types are rejected.
         known_actions: lists the known types for the error message.
-        use_cache: reuse the parsed model kept by :mod:`.cache` while the file
+        use_cache: reuse the parsed model kept by :mod:`._cache` while the file
             is unchanged (it skips parsing YAML, the largest start-up cost).
 
     Raises:
         ConfigError: the file is missing, unreadable or invalid.
     """
-    from . import cache as config_cache
+    from . import _cache as config_cache
 
     file = Path(path)
     try:
@@ -105,7 +113,7 @@ def config_from_text(
     known_actions: Callable[[], list[str]] | None = None,
 ) -> MachineConfig:
     """Parse and validate config text (pure; see :func:`load_config`)."""
-    from .yaml_source import parse_yaml
+    from ._yaml_source import parse_yaml
 
     config = _ConfigBuilder(parse_yaml(text, path), path).build()
     check_action_types(config, is_known_action, known_actions)
@@ -398,7 +406,7 @@ class _ConfigBuilder:
         return frozenset(self.string(item, ("final",), "final:") for item in items)
 
     def groups(self, data: dict[str, Any], states: set[str]) -> dict[str, str]:
-        from .yaml_source import comment_groups
+        from ._yaml_source import comment_groups
 
         groups = comment_groups(self.doc, "states")
         raw = data.get("groups")

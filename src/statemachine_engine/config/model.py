@@ -13,6 +13,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+__all__ = [
+    "DEFAULT_TERMINAL_STATES",
+    "LOST_JOB_EVENT",
+    "NOWHERE",
+    "START_EVENT",
+    "WILDCARD",
+    "ActionSpec",
+    "EventSpec",
+    "MachineConfig",
+    "Position",
+    "Transition",
+]
+
 WILDCARD = "*"
 START_EVENT = "start"
 #: The event a machine emits when it resumes in a state working on a job whose lease it

@@ -25,9 +25,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from ..errors import ShellValueError as ShellValueError  # re-exported: the older import path
-from . import shell_syntax
-from .shell_lexer import positions
-from .shell_syntax import Position
+from . import _shell_syntax as shell_syntax
+from ._shell_lexer import positions
+from ._shell_syntax import Position
+
+__all__ = [
+    "MISSING",
+    "Landing",
+    "ShellCommand",
+    "ShellValueError",
+    "interpolate",
+    "interpolate_text",
+    "placeholders",
+    "render_shell",
+    "resolve_path",
+    "shell_command",
+    "shell_landings",
+    "to_text",
+]
 
 _PLACEHOLDER = re.compile(
     r"(?<![{$])\{(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)"

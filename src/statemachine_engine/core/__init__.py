@@ -14,16 +14,16 @@ from .._lazy import lazy_getattr
 if TYPE_CHECKING:
     from ..config.loader import load_config
     from ..config.model import MachineConfig
+    from ._host import MachineHost
     from .action_loader import ActionLoader
     from .engine import StateMachineEngine
-    from .host import MachineHost
 
 __all__ = ["ActionLoader", "MachineConfig", "MachineHost", "StateMachineEngine", "load_config"]
 
 _LAZY = {
     "ActionLoader": ".action_loader",
     "MachineConfig": ".model",
-    "MachineHost": ".host",
+    "MachineHost": "._host",
     "StateMachineEngine": ".engine",
     "load_config": ".loader",
 }

@@ -41,26 +41,32 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..actions.process_groups import group_record
+from ..actions._process_groups import group_record
+from ..config._transitions import TransitionTable
 from ..config.model import START_EVENT, MachineConfig
-from ..config.transitions import TransitionTable
-from ..context.entries import JOB_LEASE
+from ..context._entries import JOB_LEASE
 from ..errors import MachineFailed, StateMachineError
-from ..messaging.delivery import follow_inbox
+from ..messaging._delivery import follow_inbox
 from ..settings import Settings
-from . import failures, resume
+from . import _failures as failures
+from . import _resume as resume
+from ._action_port import ActionPort, MachineStarter
+from ._event import Event
+from ._heartbeat import Heartbeat
+from ._inbox import Inbox
+from ._jobs import HandedJob, JobTracker, forget_lease, lease_record
+from ._stepper import Stepper
 from .action_loader import ActionLoader
-from .action_port import ActionPort, MachineStarter
-from .event import Event
-from .heartbeat import Heartbeat
-from .inbox import Inbox
-from .jobs import HandedJob, JobTracker, forget_lease, lease_record
-from .stepper import Stepper
 
 if TYPE_CHECKING:
     from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+
+__all__ = [
+    "MachineObserver",
+    "StateMachineEngine",
+]
 
 logger = logging.getLogger("statemachine_engine.engine")
 activity_logger = logging.getLogger("statemachine_engine.activity")

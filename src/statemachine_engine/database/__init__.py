@@ -5,7 +5,7 @@
     db = Database()                      # --db / $STATEMACHINE_DB / data/pipeline.db
     job = await JobModel(db).add("task", {"file": "a.txt"})
 
-One implementation (:class:`~.sql_store.SqlStore`) serves :class:`~.store.Store` (what
+One implementation (:class:`~._sql_store.SqlStore`) serves :class:`~.store.Store` (what
 machines use) and :class:`~.store.OperatorStore` (what operators use besides) over a
 connector per dialect: SQLite is the embedded default, PostgreSQL (``postgresql://...``
 wherever a database is given) the one for several hosts. ``open_store(":memory:")`` is a
@@ -67,14 +67,14 @@ def open_store(
 
     settings = (settings or Settings.load()).with_flags(db=location)
     if location == MEMORY:
-        from .sqlite import SqliteStore
+        from ._sqlite import SqliteStore
 
         return SqliteStore(MEMORY, settings=settings)
     resolved = settings.db
     scheme = resolved.split("://", 1)[0].lower() if "://" in resolved else None
     if scheme in ("postgresql", "postgres"):
         try:
-            from .postgres import PostgresStore
+            from ._postgres import PostgresStore
         except ImportError as exc:
             if exc.name is None or not exc.name.startswith("psycopg"):
                 raise
@@ -86,7 +86,7 @@ def open_store(
             f"unknown database URL scheme {scheme!r}; give a SQLite file path or a "
             "postgresql:// URL"
         )
-    from .sqlite import SqliteStore
+    from ._sqlite import SqliteStore
 
     return SqliteStore(resolved, create=create, settings=settings)
 

@@ -1,10 +1,10 @@
 """What a dialect gives the one store implementation: a connector.
 
 A connector opens (and migrates) its database, runs its dialect's named queries
-(:mod:`.queries`) atomically, says how the store's changes are heard
-(:mod:`.wakeup`) and closes. Everything else (argument checks, parameters, rows to
+(:mod:`._queries`) atomically, says how the store's changes are heard
+(:mod:`._wakeup`) and closes. Everything else (argument checks, parameters, rows to
 records, retries of a claim) is written once, in the operations built on it
-(:class:`Operations` and :class:`~.sql_store.SqlStore`).
+(:class:`Operations` and :class:`~._sql_store.SqlStore`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from .rows import Row
-    from .wakeup import Listener
+    from ._rows import Row
+    from ._wakeup import Listener
 
 
 class Result(NamedTuple):

@@ -10,9 +10,9 @@ from typing import Any
 
 from ..errors import StoreError
 from ._connector import Operations, first
-from .names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
-from .records import EventStatus, MachineEvent, MachineStateRecord, WakeAddress
-from .rows import Row, dumps, dumps_lenient, event_record, machine_record
+from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
+from ._records import EventStatus, MachineEvent, MachineStateRecord, WakeAddress
+from ._rows import Row, dumps, dumps_lenient, event_record, machine_record
 
 
 class MachineOperations(Operations):
@@ -116,7 +116,7 @@ class MachineOperations(Operations):
                 the previous record carries the one it ran under.
 
         Raises:
-            MachineAlreadyRunning: a live process holds the name (see :mod:`.names`).
+            MachineAlreadyRunning: a live process holds the name (see :mod:`._names`).
         """
         while True:  # until the name is taken or found held (each turn: someone moved)
             row = first(await self._run("load_machine", {"machine_name": machine_name}))

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ._connector import Operations, first
-from .records import (
+from ._records import (
     ErrorRecord,
     JobStatus,
     MachineEvent,
@@ -18,7 +18,7 @@ from .records import (
     RealtimeEvent,
     TransitionRecord,
 )
-from .rows import event_record, machine_record, realtime_record, record
+from ._rows import event_record, machine_record, realtime_record, record
 
 
 class OperatorOperations(Operations):

@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import StoreError
 from ._connector import Operations, first
-from .records import Job
-from .rows import backoff_jitter, dumps, job_record
+from ._records import Job
+from ._rows import backoff_jitter, dumps, job_record
 
 DEFAULT_LEASE_SECONDS = 60.0
 DEFAULT_MAX_ATTEMPTS = 3

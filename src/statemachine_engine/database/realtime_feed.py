@@ -1,7 +1,7 @@
 """The realtime feed from the store: every machine's events, on every host, in order.
 
 Machines record their realtime events in the store (in small batches, see
-:mod:`..messaging.realtime`); :func:`follow_realtime` replays them and then yields new
+:mod:`..messaging._realtime`); :func:`follow_realtime` replays them and then yields new
 ones as they are committed, woken by the store (PostgreSQL ``NOTIFY``; SQLite's wake
 sockets on this host). Ids grow in commit order, so following by the last id seen
 misses nothing, and a follower that falls behind only reads bigger batches.
@@ -15,11 +15,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from .wakeup import REALTIME
+from ._wakeup import REALTIME
 
 if TYPE_CHECKING:
-    from .records import RealtimeEvent
+    from ._records import RealtimeEvent
     from .store import OperatorStore
+
+__all__ = [
+    "follow_realtime",
+]
 
 #: Events read per query.
 FEED_BATCH = 500

@@ -5,12 +5,12 @@ Each operation is written, with its signature and docstring, once: in the group 
 concern (:mod:`._queue`, :mod:`._machines`, :mod:`._operator`), over a connector per
 dialect (SQLite, PostgreSQL). The two interfaces are those groups put together, so code
 typed against :class:`Store` cannot reach what only operators may do. One
-implementation serves both (:class:`~.sql_store.SqlStore`); ``tests/contract`` runs the
+implementation serves both (:class:`~._sql_store.SqlStore`); ``tests/contract`` runs the
 same suite against each dialect.
 
 A store also owns how its changes are heard (:meth:`Store.listener`): SQLite wakes
 processes on this host through Unix datagram sockets, PostgreSQL through
-``LISTEN``/``NOTIFY`` on every host (:mod:`.wakeup`).
+``LISTEN``/``NOTIFY`` on every host (:mod:`._wakeup`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,24 @@ from ._queue import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
 from ._queue import RETRY_BACKOFF_CAP_SECONDS as RETRY_BACKOFF_CAP_SECONDS
 from ._queue import RETRY_BACKOFF_SECONDS as RETRY_BACKOFF_SECONDS
 from ._queue import QueueOperations
-from .records import WakeAddress as WakeAddress
+from ._records import WakeAddress as WakeAddress
 
 if TYPE_CHECKING:
-    from .wakeup import Listener
+    from ._wakeup import Listener
+
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_MAX_ATTEMPTS",
+    "RETRY_BACKOFF_CAP_SECONDS",
+    "RETRY_BACKOFF_SECONDS",
+    "JobNotFound",
+    "OperatorStore",
+    "Store",
+    "StoreError",
+    "StoreNotFound",
+    "StoreReplaced",
+    "WakeAddress",
+]
 
 
 class Store(QueueOperations, MachineOperations):

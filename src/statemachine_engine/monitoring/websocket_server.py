@@ -13,9 +13,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..cli_support import parse_args, run_command
-from .options import add_server_options, settings_from
-from .settings import DEFAULT_STREAM_PORT
+from .._cli_support import parse_args, run_command
+from ._options import add_server_options, settings_from
+from ._settings import DEFAULT_STREAM_PORT
+
+__all__ = [
+    "build_parser",
+    "main",
+]
 
 PROG = "statemachine_engine.monitoring.websocket_server"
 
@@ -37,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_from(args, stream_only=True)
 
     def body() -> int:
-        from .server import serve
+        from ._server import serve
 
         return serve(settings, prog="websocket_server")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ..config._timeouts import parse_duration
+from ..config._yaml_source import YamlDocument, YamlPath, parse_yaml
 from ..config.model import Position
-from ..config.timeouts import parse_duration
-from ..config.yaml_source import YamlDocument, YamlPath, parse_yaml
 from ..errors import ConfigError
 
 DEFAULT_MANIFEST = "statemachine-project.yaml"

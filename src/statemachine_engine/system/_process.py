@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from ..actions.process_groups import dying_with_parent
+from ..actions._process_groups import dying_with_parent
 from ._manifest import MachineSpec, Manifest, RestartPolicy
 from ._restarts import decide, describe_exit
 

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cli_output import print_json_line
-from ..cli_support import (
+from .._cli_output import print_json_line
+from .._cli_support import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     add_debug_and_version,
@@ -32,12 +32,17 @@ from ..cli_support import (
     run_command,
     run_until_terminated,
 )
+from .._jsondata import STORED_MAX_DEPTH, decode
 from ..errors import EventSocketBusy, JSONDataError, StateMachineError
-from ..jsondata import STORED_MAX_DEPTH, decode
 
 if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
     from ..settings import Settings
+
+__all__ = [
+    "build_parser",
+    "main",
+]
 
 PROG = "statemachine-events"
 MAX_DATAGRAM = 1024 * 1024
@@ -109,12 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..messaging.realtime import default_event_socket_path
+    from ..messaging._realtime import default_event_socket_path
     from ..settings import Settings
 
     settings = Settings.load(db=args.db, ui_token=args.token)
     if args.websocket:
-        from .events_client import follow
+        from ._events_client import follow
 
         return follow(args.websocket, args, _show, token=settings.ui_token)
     if settings.db.startswith(("postgresql://", "postgres://")):
@@ -164,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the event socket (owner-only); refuse if another listener is alive."""
-    from ..messaging.event_socket import bind_event_socket
+    from ..messaging._event_socket import bind_event_socket
 
     try:
         sock = bind_event_socket(path)

@@ -11,9 +11,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cli_support import parse_args, run_command
-from ..monitoring.options import add_server_options, settings_from
-from ..monitoring.settings import DEFAULT_UI_PORT
+from .._cli_support import parse_args, run_command
+from ..monitoring._options import add_server_options, settings_from
+from ..monitoring._settings import DEFAULT_UI_PORT
+
+__all__ = [
+    "build_parser",
+    "main",
+]
 
 PROG = "statemachine-ui"
 
@@ -62,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def body() -> int:
-        from ..monitoring.server import serve
+        from ..monitoring._server import serve
 
         return serve(settings, prog=PROG)
 

@@ -20,7 +20,7 @@ Options:
 The command's process group dies with the machine: its shell gets SIGKILL when the
 machine's process dies, a watch process kills the rest of the group then, and the group,
 recorded in the store before the command starts, is killed by the machine's next run
-should the watch be gone too (see :mod:`..process_groups`).
+should the watch be gone too (see :mod:`.._process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
@@ -41,8 +41,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from ...context.interpolation import ShellValueError, shell_command
+from .._process_groups import GroupWatch, dying_with_parent
 from ..base import BaseAction, event_names, settings_of
-from ..process_groups import GroupWatch, dying_with_parent
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 TIMEOUT_EXIT_CODE = 124
@@ -198,7 +198,7 @@ async def run_command(
     calling task is cancelled (the machine left the state). When this process dies the
     shell gets SIGKILL (``PR_SET_PDEATHSIG``) and a :class:`GroupWatch` kills the rest
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
-    :mod:`..process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
+    :mod:`.._process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
     an owner-only file, removed when the command ends. ``env`` is the command's whole
     environment (None: this process's).
     """

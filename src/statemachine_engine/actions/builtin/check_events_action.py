@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...context.entries import event_data
+from ...context._entries import event_data
 from ...errors import ActionError
 from ..base import BaseAction, event_names, runtime_of, seconds_option
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...context.entries import ENGINE_KEYS
+from ...context._entries import ENGINE_KEYS
 from ..base import BaseAction
 
 

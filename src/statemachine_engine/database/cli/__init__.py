@@ -1,9 +1,9 @@
-"""``statemachine-db``: inspect and operate the store from a shell (:mod:`.main`).
+"""``statemachine-db``: inspect and operate the store from a shell (:mod:`._main`).
 
-A package of its own above the store: the command line (:mod:`.main`) and one module of
+A package of its own above the store: the command line (:mod:`._main`) and one module of
 commands per noun, so that nothing in the store depends on its command line.
 """
 
-from .main import build_parser, main
+from ._main import build_parser, main
 
 __all__ = ["build_parser", "main"]

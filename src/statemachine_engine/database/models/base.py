@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING, Protocol, cast
 if TYPE_CHECKING:
     from ..store import OperatorStore
 
+__all__ = [
+    "BaseModel",
+    "StoreHandle",
+]
+
 
 class StoreHandle(Protocol):
     """Something holding an open store (a :class:`~statemachine_engine.database.Database`)."""

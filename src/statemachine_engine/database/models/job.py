@@ -5,9 +5,15 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from ..records import Job as Job
-from ..records import JobStatus as JobStatus
+from .._records import Job as Job
+from .._records import JobStatus as JobStatus
 from .base import BaseModel
+
+__all__ = [
+    "Job",
+    "JobModel",
+    "JobStatus",
+]
 
 
 class JobModel(BaseModel):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..delivery import deliver
-from ..records import EventStatus as EventStatus
-from ..records import MachineEvent as MachineEvent
+from .._delivery import deliver
+from .._records import EventStatus as EventStatus
+from .._records import MachineEvent as MachineEvent
 from .base import BaseModel
+
+__all__ = [
+    "EventStatus",
+    "MachineEvent",
+    "MachineEventModel",
+]
 
 
 class MachineEventModel(BaseModel):

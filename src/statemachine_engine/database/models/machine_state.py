@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import builtins
 
-from ..names import STALE_HEARTBEAT_SECONDS as STALE_HEARTBEAT_SECONDS
-from ..names import liveness as liveness
-from ..names import pid_alive as pid_alive
-from ..records import DEAD_JOB as DEAD_JOB
-from ..records import ERROR_TRANSITION as ERROR_TRANSITION
-from ..records import ErrorRecord as ErrorRecord
-from ..records import MachineStateRecord as MachineStateRecord
-from ..records import TransitionRecord as TransitionRecord
+from .._names import STALE_HEARTBEAT_SECONDS as STALE_HEARTBEAT_SECONDS
+from .._names import liveness as liveness
+from .._names import pid_alive as pid_alive
+from .._records import DEAD_JOB as DEAD_JOB
+from .._records import ERROR_TRANSITION as ERROR_TRANSITION
+from .._records import ErrorRecord as ErrorRecord
+from .._records import MachineStateRecord as MachineStateRecord
+from .._records import TransitionRecord as TransitionRecord
 from .base import BaseModel
+
+__all__ = [
+    "DEAD_JOB",
+    "ERROR_TRANSITION",
+    "STALE_HEARTBEAT_SECONDS",
+    "ErrorRecord",
+    "MachineStateModel",
+    "MachineStateRecord",
+    "TransitionRecord",
+    "liveness",
+    "pid_alive",
+]
 
 
 class MachineStateModel(BaseModel):

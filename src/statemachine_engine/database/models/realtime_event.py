@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import RealtimeEvent as RealtimeEvent
+from .._records import RealtimeEvent as RealtimeEvent
 from .base import BaseModel
+
+__all__ = [
+    "RealtimeEvent",
+    "RealtimeEventModel",
+]
 
 
 class RealtimeEventModel(BaseModel):

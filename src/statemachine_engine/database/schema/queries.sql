@@ -1,6 +1,6 @@
 -- Named queries every dialect runs as written. Parameters are named (:name; PostgreSQL's
 -- connector reads them as %(name)s). What a dialect writes its own way is in
--- <dialect>/queries.sql; see queries.py for the notation.
+-- <dialect>/queries.sql; see _queries.py for the notation.
 
 -- fragment: retry_backoff
 -- Seconds a job that failed its `attempts`-th try waits before it may run again: from

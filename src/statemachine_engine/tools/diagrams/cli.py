@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from ...cli_output import print_json
-from ...cli_support import (
+from ..._cli_output import print_json
+from ..._cli_support import (
     EXIT_ERROR,
     EXIT_OK,
     add_debug_and_version,
@@ -23,7 +23,13 @@ from ...cli_support import (
     run_main,
 )
 from ...errors import ConfigError, UsageError
-from .build import DiagramSet, build_diagrams
+from ._build import DiagramSet, build_diagrams
+
+__all__ = [
+    "build_parser",
+    "fsm_main",
+    "main",
+]
 
 PROG = "statemachine-diagrams"
 DEFAULT_OUTPUT_DIR = Path("docs") / "fsm-diagrams"

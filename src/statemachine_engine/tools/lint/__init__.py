@@ -1,16 +1,16 @@
 """The config linter and dry run (``statemachine-validate``, alias ``statemachine-lint``).
 
-The checks themselves live in :mod:`statemachine_engine.core.checks` (the engine runs
-them before a machine starts); :mod:`.linter` loads configs and runs them;
-:mod:`.simulate` walks a config through events; :mod:`.report` formats; :mod:`.cli` is
+The checks themselves live in :mod:`statemachine_engine.core._checks` (the engine runs
+them before a machine starts); :mod:`._linter` loads configs and runs them;
+:mod:`._simulate` walks a config through events; :mod:`._report` formats; :mod:`.cli` is
 the command.
 """
 
 from __future__ import annotations
 
-from ...core.checks import Finding, LintContext, Rule, run_checks
-from .linter import LintResult, lint_paths
-from .simulate import Simulation, Step, simulate
+from ...core._checks import Finding, LintContext, Rule, run_checks
+from ._linter import LintResult, lint_paths
+from ._simulate import Simulation, Step, simulate
 
 __all__ = [
     "Finding",

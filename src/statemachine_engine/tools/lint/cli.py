@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from ...cli_output import print_json
-from ...cli_support import (
+from ..._cli_output import print_json
+from ..._cli_support import (
     EXIT_ERROR,
     EXIT_OK,
     add_debug_and_version,
@@ -22,9 +22,15 @@ from ...cli_support import (
     run_main,
 )
 from ...errors import ConfigError, UsageError
-from .linter import lint_paths
-from .report import report_document, summary, text_lines
-from .simulate import Simulation, simulate
+from ._linter import lint_paths
+from ._report import report_document, summary, text_lines
+from ._simulate import Simulation, simulate
+
+__all__ = [
+    "build_parser",
+    "lint_main",
+    "main",
+]
 
 PROG = "statemachine-validate"
 

@@ -268,7 +268,7 @@ LIMIT :limit;
 
 -- name: store_identity
 -- The store's identity and where it lies in the file: its table's only page (offset =
--- (rootpage - 1) * page_size). See sqlite_identity.py.
+-- (rootpage - 1) * page_size). See _sqlite_identity.py.
 SELECT store_identity.id, sqlite_master.rootpage, (SELECT page_size FROM pragma_page_size())
 FROM store_identity, sqlite_master
 WHERE sqlite_master.type = 'table' AND sqlite_master.name = 'store_identity';

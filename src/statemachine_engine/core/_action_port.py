@@ -1,0 +1,277 @@
+"""The engine's side of the door actions go through (:class:`~..actions.base.ActionRuntime`).
+
+Each machine has one :class:`ActionPort`, handed to its actions as ``action.runtime``.
+It turns the port's verbs into the machine's own operations (holding jobs, its inbox,
+its activity log) and into store operations done on the machine's behalf (claims under
+its worker id, events sent from its name). Actions see nothing else: not the engine,
+not the store, not the host. Starting a machine in this process goes to the host that
+runs this one, passed in as a :class:`MachineStarter` when the engine is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..database._delivery import deliver
+from ..database._wakeup import JOBS
+from ..database.models.job import JobStatus
+from ..database.store import DEFAULT_LEASE_SECONDS
+from ..errors import ActionError
+
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ..database.models.machine_event import MachineEvent
+    from ..database.models.machine_state import MachineStateRecord
+    from ..database.store import Store
+    from ..settings import Settings
+
+#: The statuses a finished job ends in, and whether each counts as done.
+_FINISHED = {JobStatus.COMPLETED: True, JobStatus.DEAD: False, JobStatus.CANCELLED: False}
+#: More events than any inbox holds waiting: an action looks at all of them.
+_WHOLE_INBOX = 100_000
+
+
+class MachineStarter(Protocol):
+    """Starts a machine in this process (a :class:`~._host.MachineHost`'s ``spawn``)."""
+
+    def __call__(
+        self,
+        config: str,
+        *,
+        machine_name: str,
+        initial_context: Mapping[str, Any],
+        actions_dir: str | None,
+        handed_jobs: Sequence[tuple[str, int, float]],
+    ) -> object: ...
+
+
+class Machine(Protocol):
+    """What the port uses of the machine it serves (a :class:`~.engine.StateMachineEngine`)."""
+
+    @property
+    def machine_name(self) -> str: ...
+
+    @property
+    def state(self) -> str | None: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def worker_id(self) -> str: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def delivery_mark(self) -> int: ...
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool: ...
+
+    def log_activity(self, message: str, level: str = "info") -> None: ...
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None: ...
+
+    def send_event(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> None: ...
+
+    async def record_process_group(self, pgid: int) -> None: ...
+
+    def adopt_job(self, job: Job) -> None: ...
+
+    async def release_job(
+        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+    ) -> bool: ...
+
+    async def release_claimed_jobs(self) -> None: ...
+
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None: ...
+
+    def take_back_job(self, job_id: str, attempt: int, lease: float) -> None: ...
+
+
+class ActionPort:
+    """One machine's :class:`~..actions.base.ActionRuntime`.
+
+    Args:
+        machine: the machine whose actions use the port.
+        start_machine: how to start a machine beside it (None: it runs outside a host).
+    """
+
+    __slots__ = ("_machine", "_starter")
+
+    def __init__(self, machine: Machine, start_machine: MachineStarter | None = None) -> None:
+        self._machine = machine
+        self._starter = start_machine
+
+    # -- the machine itself ---------------------------------------------------------
+
+    @property
+    def machine_name(self) -> str:
+        return self._machine.machine_name
+
+    @property
+    def state(self) -> str | None:
+        return self._machine.state
+
+    @property
+    def settings(self) -> Settings:
+        return self._machine.settings
+
+    def log_activity(self, message: str, level: str = "info") -> None:
+        self._machine.log_activity(message, level)
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        self._machine.emit(event_type, payload)
+
+    def send_event(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        source: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        self._machine.send_event(name, payload, source=source, job_id=job_id)
+
+    async def record_process_group(self, pgid: int) -> None:
+        await self._machine.record_process_group(pgid)
+
+    # -- events -------------------------------------------------------------------------
+
+    async def deliver_event(
+        self, target: str, event_type: str, payload: Any = None, *, job_id: str | None = None
+    ) -> None:
+        machine = self._machine
+        await deliver(
+            machine.store, target, event_type, payload, source=machine.machine_name, job_id=job_id
+        )
+
+    async def take_event(
+        self, machine_name: str, event_types: Collection[str]
+    ) -> MachineEvent | None:
+        store = self._machine.store
+        for event in await store.pending_events(machine_name, limit=_WHOLE_INBOX):
+            if event.event_type in event_types and await store.mark_events([event.id], "processed"):
+                return event  # (marked by nobody else first)
+        return None
+
+    async def drop_events(self, machine_name: str, event_types: Collection[str]) -> int:
+        store = self._machine.store
+        events = await store.pending_events(machine_name, limit=_WHOLE_INBOX)
+        ids = [event.id for event in events if event.event_type in event_types]
+        return await store.mark_events(ids, "dropped") if ids else 0
+
+    @property
+    def delivery_mark(self) -> int:
+        return self._machine.delivery_mark
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        return await self._machine.wait_for_delivery(since, timeout)
+
+    # -- jobs -------------------------------------------------------------------------
+
+    async def claim_next_job(
+        self,
+        *,
+        job_type: str | None = None,
+        machine_type: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job | None:
+        machine = self._machine
+        job = await machine.store.claim_job(
+            job_type,
+            machine.worker_id,
+            lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
+            machine_type=machine_type,
+        )
+        if job is not None:
+            machine.adopt_job(job)
+        return job
+
+    async def claim_job(self, job_id: str, *, lease_seconds: float | None = None) -> Job | None:
+        machine = self._machine
+        job = await machine.store.claim_job_by_id(
+            job_id,
+            machine.worker_id,
+            lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
+        )
+        if job is not None:
+            machine.adopt_job(job)
+        return job
+
+    async def complete_job(self, job_id: str, *, result: Any = None) -> bool:
+        return await self._machine.release_job(job_id, result=result)
+
+    async def fail_job(self, job_id: str, reason: str, *, retry: bool = True) -> bool:
+        return await self._machine.release_job(job_id, error=reason, retry=retry)
+
+    async def complete_held_jobs(self) -> None:
+        await self._machine.release_claimed_jobs()
+
+    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
+        return self._machine.hand_over_job(job_id)
+
+    def take_back_job(self, job_id: str, attempt: int, lease_seconds: float) -> None:
+        self._machine.take_back_job(job_id, attempt, lease_seconds)
+
+    async def pending_jobs(
+        self, *, job_type: str | None = None, machine_type: str | None = None, limit: int = 100
+    ) -> list[Job]:
+        jobs = await self._machine.store.list_jobs(
+            status=JobStatus.CLAIMABLE, job_type=job_type, machine_type=machine_type, limit=None
+        )
+        # The next ``limit`` in the order workers claim them (not the newest ones).
+        jobs.sort(key=lambda job: (-job.priority, job.run_after, job.id or 0))
+        return jobs[: max(limit, 0)]
+
+    async def finished_jobs(self, job_ids: Iterable[str]) -> dict[str, bool]:
+        finished: dict[str, bool] = {}
+        for job_id in job_ids:
+            job = await self._machine.store.get_job(job_id)
+            if job is not None and job.status in _FINISHED:
+                finished[job_id] = _FINISHED[job.status]
+        return finished
+
+    async def next_job_ready_at(self, job_type: str | None = None) -> float | None:
+        return await self._machine.store.next_job_ready_at(job_type)
+
+    async def job_queue_mark(self) -> int:
+        return (await self._machine.store.listener()).mark(JOBS)
+
+    async def wait_for_job_queue(self, since: int, timeout: float) -> bool:
+        return await (await self._machine.store.listener()).wait(JOBS, since, timeout)
+
+    # -- other machines -----------------------------------------------------------------
+
+    async def machine_record(self, machine_name: str) -> MachineStateRecord | None:
+        return await self._machine.store.load_machine(machine_name)
+
+    def start_machine(
+        self,
+        config_path: str,
+        *,
+        machine_name: str,
+        initial_context: Mapping[str, Any],
+        actions_dir: str | None = None,
+        handed_jobs: Sequence[tuple[str, int, float]] = (),
+    ) -> None:
+        if self._starter is None:
+            raise ActionError(
+                "start_fsm with in_process: true needs a machine run by the statemachine "
+                "command or a MachineHost"
+            )
+        self._starter(
+            config_path,
+            machine_name=machine_name,
+            initial_context=initial_context,
+            actions_dir=actions_dir,
+            handed_jobs=handed_jobs,
+        )

@@ -1,0 +1,114 @@
+"""A durable machine's heartbeat: it records that the machine is alive and renews the
+leases of the jobs it holds, often enough that two renewals may fail before one runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import StoreReplaced
+from ._jobs import JobTracker
+
+if TYPE_CHECKING:
+    from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.engine")
+
+#: How often a durable machine records that it is alive (and renews its job leases).
+HEARTBEAT_SECONDS = 10.0
+#: Leases are never renewed more often than this.
+MIN_RENEWAL_SECONDS = 0.1
+
+
+class Heartbeat:
+    """The heartbeat task of one machine.
+
+    Args:
+        machine_name: whose liveness it records.
+        jobs: the jobs the machine holds (their leases are renewed).
+        store: returns the machine's store.
+        own: record liveness every few seconds; False when a host records it for many
+            machines at once (leases are still renewed).
+        abort: called when the store was replaced: nothing written now would be kept.
+    """
+
+    def __init__(
+        self,
+        machine_name: str,
+        jobs: JobTracker,
+        *,
+        store: Callable[[], Store],
+        own: bool,
+        abort: Callable[[BaseException], None],
+    ) -> None:
+        self._name = machine_name
+        self._jobs = jobs
+        self._store = store
+        self.own = own
+        self._abort = abort
+        self._task: asyncio.Task[None] | None = None
+        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
+        self._leases_changed = asyncio.Event()
+        #: How often the heartbeat runs now (None: only when woken).
+        self._period: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._beat(), name=f"{self._name}:heartbeat")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def lease_taken(self) -> None:
+        """A job was adopted: renew sooner if its lease needs it."""
+        # Wake the heartbeat only when this lease needs renewing sooner than it runs
+        # now: a worker taking job after job would otherwise wake it for every one.
+        lease = self._jobs.shortest_lease
+        period = self._period
+        if lease is not None and (period is None or renewal_period(lease) < period):
+            self._leases_changed.set()
+
+    async def _beat(self) -> None:
+        last = time.monotonic()
+        while True:
+            lease = self._jobs.shortest_lease
+            if lease is not None:
+                period: float | None = renewal_period(lease)
+            else:
+                period = HEARTBEAT_SECONDS if self.own else None
+            self._period = period
+            remaining = None if period is None else last + period - time.monotonic()
+            if remaining is None or remaining > 0:
+                # A job claimed meanwhile with a short lease must be renewed before that
+                # lease runs out, not when a period computed without it ends.
+                self._leases_changed.clear()
+                changed = asyncio.ensure_future(self._leases_changed.wait())
+                try:  # not asyncio.wait_for: it may swallow a cancellation before 3.12
+                    await asyncio.wait([changed], timeout=remaining)
+                finally:
+                    changed.cancel()
+                continue
+            last = time.monotonic()
+            try:
+                if self.own:
+                    await self._store().heartbeat(self._name)
+                await self._jobs.renew(self._store())
+            except StoreReplaced as exc:  # nothing it writes now would be kept
+                self._abort(exc)
+                return
+            except Exception:  # a heartbeat must never take the machine down
+                logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
+
+
+def renewal_period(lease: float) -> float:
+    """How often leases of ``lease`` seconds are renewed (a third of it, at most the
+    heartbeat's period): two renewals may fail before one runs out. Never more often
+    than :data:`MIN_RENEWAL_SECONDS`: a lease of 0 s must not spin the heartbeat."""
+    return max(MIN_RENEWAL_SECONDS, min(HEARTBEAT_SECONDS, lease / 3))

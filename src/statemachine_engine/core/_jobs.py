@@ -1,0 +1,283 @@
+"""The jobs a machine holds: leases kept alive, released when the config is done with them.
+
+A claimed job belongs to its machine until the config completes or fails it. Many
+simple workers never do; their job is completed implicitly when the machine next
+checks the queue or ends cleanly. While the machine lives its leases are renewed, so
+only a dead machine's jobs go back to the queue.
+
+A machine may hand a job it holds to a machine it starts (``start_fsm`` with the job's
+id among the values it passes): the lease moves to the child for the same attempt and
+lease length, and the child completes or fails it as if it had claimed it. Every
+release names the attempt it holds, so a holder whose lease ran out cannot finish the
+job's next attempt.
+
+The job a machine works on is recorded in its context (:data:`JOB_LEASE`: id, attempt,
+lease length) whether it claimed the job or was handed it, so that a machine resuming
+after a crash can tell whether the job is still its own (:meth:`JobTracker.readopt`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..context._entries import JOB_LEASE, forget_job_data, merge_job
+from ..database.store import DEFAULT_LEASE_SECONDS
+
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.jobs")
+
+
+class HandedJob(NamedTuple):
+    """A job the machine starting this one handed over: its id, the attempt it is in,
+    and the length of its lease in seconds (the claimer's, kept by the child)."""
+
+    job_id: str
+    attempt: int
+    lease: float = DEFAULT_LEASE_SECONDS
+
+
+def lease_record(job_id: str, attempt: int, lease: float) -> dict[str, Any]:
+    """The context's :data:`JOB_LEASE` entry for a job held in ``attempt``."""
+    return {"job_id": job_id, "attempt": attempt, "lease": lease}
+
+
+def forget_lease(context: MutableMapping[str, Any], job_id: str) -> None:
+    """The machine no longer holds ``job_id``: its resume must not fence on it."""
+    lease = context.get(JOB_LEASE)
+    if isinstance(lease, Mapping) and lease.get("job_id") == job_id:
+        del context[JOB_LEASE]
+
+
+class JobTracker:
+    """Jobs held by one machine (``worker``) in one store."""
+
+    def __init__(self, worker: str) -> None:
+        self.worker = worker
+        self._leases: dict[str, float] = {}
+        self._attempts: dict[str, int] = {}
+
+    @property
+    def held(self) -> list[str]:
+        return list(self._leases)
+
+    @property
+    def shortest_lease(self) -> float | None:
+        return min(self._leases.values()) if self._leases else None
+
+    def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
+        """Hold ``job`` and expose it in ``context`` (in place of the previous job)."""
+        lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
+        self._leases[job.job_id] = lease if lease > 0 else DEFAULT_LEASE_SECONDS
+        self._attempts[job.job_id] = job.attempts
+        forget_job_data(context)
+        merge_job(context, job.as_context())
+        context[JOB_LEASE] = lease_record(job.job_id, job.attempts, self._leases[job.job_id])
+
+    def hand_over(self, job_id: str) -> tuple[int, float] | None:
+        """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)`` to
+        pass to it, or None when this machine does not hold the job."""
+        if job_id not in self._leases:
+            return None
+        return self._attempts.pop(job_id), self._leases.pop(job_id)
+
+    def take_back(self, job_id: str, attempt: int, lease: float) -> None:
+        """Hold again a job whose hand-over did not happen (the child did not start)."""
+        self._leases[job_id] = lease
+        self._attempts[job_id] = attempt
+
+    async def take_over(self, store: Store, handed: HandedJob) -> str | None:
+        """Hold a job handed over by the machine that started this one (its lease moves
+        here). Returns None once held, else why not, in words (logged): the job is no
+        longer in the attempt it was handed over in."""
+        job_id, attempt, lease = handed
+        job = await store.hand_over_job(
+            job_id, attempt=attempt, worker=self.worker, lease_seconds=lease
+        )
+        if job is None:
+            reason = await _describe(store, job_id, attempt)
+            logger.warning(
+                "job %s was handed to %s in attempt %d, but %s; not taking it",
+                job_id,
+                self.worker,
+                attempt,
+                reason,
+                extra={"action": "job_handover_refused", "job_id": job_id},
+            )
+            return reason
+        self._leases[job_id] = lease
+        self._attempts[job_id] = attempt
+        logger.info(
+            "%s holds job %s (attempt %d), handed over by the machine that started it",
+            self.worker,
+            job_id,
+            attempt,
+            extra={"action": "job_handed_over", "job_id": job_id, "attempt": attempt},
+        )
+        return None
+
+    async def readopt(self, store: Store, context: MutableMapping[str, Any]) -> str | None:
+        """After a restart: hold again the job the machine held when it stopped.
+
+        The job is held again only if the store still has it ``processing`` under this
+        worker in the same attempt; its lease is renewed first. Returns None when it is
+        held again (or none was held), else why it is lost, in words; the context's lease
+        record is then removed.
+        """
+        record = context.get(JOB_LEASE)
+        length = None
+        if isinstance(record, Mapping):
+            job_id, attempt = record.get("job_id"), record.get("attempt")
+            length = record.get("lease")
+        else:  # a context saved before JOB_LEASE existed: hold its job if still ours
+            current = context.get("current_job")
+            job_id = current.get("job_id") if isinstance(current, Mapping) else None
+            attempt = None
+        if not job_id:
+            return None
+        job = await store.get_job(str(job_id))
+        if self._still_holds(job, attempt):
+            assert job is not None
+            seconds = _seconds(length)
+            if seconds is None:
+                # Recorded before the lease length was: what the job's row tells (its
+                # renewals since the claim make that longer than the lease was).
+                seconds = max(1.0, (job.lease_expires or 0) - (job.started_at or 0))
+            # Renewed before the job runs again: a lease that ran out while the machine
+            # was down, its job not claimed again yet, could be claimed by another worker
+            # before the heartbeat's first renewal, beside the run that starts now. The
+            # renewal only touches a job still under this worker, so a claim that came
+            # first shows in the second look.
+            await store.renew_leases(self.worker, seconds)
+            job = await store.get_job(str(job_id))
+            if self._still_holds(job, attempt):
+                assert job is not None
+                self._leases[job.job_id] = seconds
+                self._attempts[job.job_id] = job.attempts
+                return None
+        if attempt is None:
+            return None
+        context.pop(JOB_LEASE, None)
+        return await _describe(store, str(job_id), attempt if isinstance(attempt, int) else None)
+
+    def _still_holds(self, job: Job | None, attempt: Any) -> bool:
+        """Whether ``job`` is ``processing`` under this worker (in ``attempt``, if known)."""
+        return (
+            job is not None
+            and job.status == "processing"
+            and job.lease_owner == self.worker
+            and (attempt is None or job.attempts == attempt)
+        )
+
+    async def release(
+        self,
+        store: Store,
+        job_id: str,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        retry: bool = True,
+    ) -> bool:
+        """Complete (or with ``error`` fail) a job; False, logged with the reason, when
+        this machine does not hold it (any more)."""
+        self._leases.pop(job_id, None)
+        attempt = self._attempts.pop(job_id, None)
+        if error is None:
+            done = await store.complete_job(
+                job_id, result=result, worker=self.worker, attempt=attempt
+            )
+        else:
+            failed = await store.fail_job(
+                job_id, error, worker=self.worker, retry=retry, attempt=attempt
+            )
+            done = failed is not None
+            if failed is not None and failed.status == "dead":
+                logger.warning(
+                    "job %s is dead (out of attempts after %d): %s",
+                    job_id,
+                    failed.attempts,
+                    error,
+                    extra={
+                        "action": "job_dead",
+                        "job_id": job_id,
+                        "worker": self.worker,
+                        "attempts": failed.attempts,
+                        "error": error,
+                    },
+                )
+        if not done:
+            logger.warning(
+                "%s cannot %s job %s: %s",
+                self.worker,
+                "complete" if error is None else "fail",
+                job_id,
+                await _describe(store, job_id, attempt),
+                extra={"action": "job_release_refused", "job_id": job_id},
+            )
+        return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
+
+    async def release_all(self, store: Store) -> list[str]:
+        """Implicitly complete every job still held; the ids completed."""
+        done: list[str] = []
+        for job_id in list(self._leases):
+            if await self.release(store, job_id):
+                done.append(job_id)
+                logger.debug(
+                    "job %s completed implicitly", job_id, extra={"action": "job_implicit_done"}
+                )
+        return done
+
+    async def give_back_all(self, store: Store) -> list[str]:
+        """Give every job still held back to the queue unused (the machine is stopping
+        before its config finished them): ``pending`` at once, attempt not counted."""
+        given: list[str] = []
+        for job_id in list(self._leases):
+            self._leases.pop(job_id)
+            attempt = self._attempts.pop(job_id, None)
+            if attempt is not None and await store.release_job_unused(
+                job_id, worker=self.worker, attempt=attempt
+            ):
+                given.append(job_id)
+                logger.info(
+                    "%s gave job %s back unused (attempt %d not counted)",
+                    self.worker,
+                    job_id,
+                    attempt,
+                    extra={"action": "job_given_back", "job_id": job_id, "attempt": attempt},
+                )
+        return given
+
+    async def renew(self, store: Store) -> None:
+        lease = self.shortest_lease
+        if lease is not None:
+            await store.renew_leases(self.worker, lease)
+
+
+def _seconds(value: Any) -> float | None:
+    """``value`` as a lease length (None unless a finite number of seconds above 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
+
+
+async def _describe(store: Store, job_id: str, attempt: int | None = None) -> str:
+    """Why a job cannot be released by a machine, in words."""
+    job = await store.get_job(job_id)
+    if job is None:
+        return "no such job"
+    if job.status != "processing":
+        return f"it is {job.status}"
+    if attempt is not None and job.attempts != attempt:
+        return (
+            f"its lease ran out in attempt {attempt} and attempt {job.attempts} now "
+            f"belongs to {job.lease_owner}"
+        )
+    return (
+        f"attempt {job.attempts} is held by {job.lease_owner}; a machine finishes a job "
+        "it claimed, or one handed to it by start_fsm"
+    )

@@ -1,0 +1,125 @@
+"""A machine name is held in the store: one live process per name, whatever its sockets.
+
+The holder is the process recorded with the machine (``pid`` on ``host``) while the
+record is ``running``; its heartbeat renews the hold. A new process may take the name
+when the record is not running, when the holder was on this host and its process is
+gone (at once), or when the holder's heartbeat is older than the lease (a process on
+another host that died, or a pid now used by an unrelated process).
+
+The rules of the hold are pure (the caller says whether a pid is alive here);
+:func:`pid_alive` and :func:`liveness` look at this host's processes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import MachineAlreadyRunning
+
+if TYPE_CHECKING:
+    from ._records import MachineStateRecord
+
+#: A name's holder that has not renewed it for this long has lost it: three missed beats
+#: of a host's heartbeat (every 20 s) or six of a lone machine's (every 10 s).
+NAME_LEASE_SECONDS = 60.0
+
+
+def live_holder(
+    record: MachineStateRecord | None,
+    *,
+    pid: int,
+    host: str,
+    now: float,
+    pid_alive: Callable[[int], bool],
+    lease_seconds: float = NAME_LEASE_SECONDS,
+) -> MachineStateRecord | None:
+    """The record's holder if it still holds the name against process ``pid`` on ``host``."""
+    if record is None or record.status != "running":
+        return None
+    fresh = now - record.heartbeat_at <= lease_seconds
+    if record.host == host:
+        if record.pid is None or record.pid == pid:
+            return None  # this process ran it before: that run has ended
+        return record if fresh and pid_alive(record.pid) else None
+    return record if fresh else None
+
+
+def name_taken(record: MachineStateRecord, *, location: str, now: float) -> MachineAlreadyRunning:
+    """The error for a name that ``record``'s live holder keeps."""
+    age = max(0.0, now - record.heartbeat_at)
+    return MachineAlreadyRunning(
+        f"machine {record.machine_name!r} is already running against {location} "
+        f"(pid {record.pid} on {record.host}, last heartbeat {age:.0f}s ago); "
+        "stop it first or choose another --machine-name",
+        machine_name=record.machine_name,
+        pid=record.pid,
+        host=record.host,
+    )
+
+
+def refuse_if_held(
+    record: MachineStateRecord | None,
+    *,
+    pid: int,
+    host: str,
+    now: float,
+    location: str,
+    pid_alive: Callable[[int], bool],
+    lease_seconds: float = NAME_LEASE_SECONDS,
+) -> None:
+    """Raise :class:`MachineAlreadyRunning` if ``record``'s holder keeps the name."""
+    holder = live_holder(
+        record, pid=pid, host=host, now=now, pid_alive=pid_alive, lease_seconds=lease_seconds
+    )
+    if holder is not None:
+        raise name_taken(holder, location=location, now=now)
+
+
+#: A running machine whose heartbeat is older than this is ``stale``.
+STALE_HEARTBEAT_SECONDS = 60.0
+
+
+def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
+    """The status of a machine as seen now, from its record and its process.
+
+    A ``running`` record becomes ``dead`` when its process (on this host) is gone and
+    ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; other
+    recorded statuses (``finished``, ``stopped``) are returned as they are.
+    """
+    if record.status != "running":
+        return record.status
+    if record.pid and record.host in (None, "", socket.gethostname()) and not pid_alive(record.pid):
+        return "dead"
+    if (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS:
+        return "stale"
+    return "running"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (whoever owns it).
+
+    A zombie does not: a machine killed a moment ago stays one until its parent reaps
+    it (in a container without an init, for good), and its name must be free at once.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists; it belongs to someone else
+    except OSError:
+        return False
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):  # no /proc (not Linux), or it just ended
+        return False
+    return bool(fields) and fields[0] in (b"Z", b"X")

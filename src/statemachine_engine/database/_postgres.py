@@ -1,0 +1,255 @@
+"""The PostgreSQL dialect: one database shared by machines on any number of hosts.
+
+Selected by a URL wherever a database is given (``--db postgresql://...``,
+``STATEMACHINE_DB``). Needs the optional extra: ``pip install
+"statemachine-engine[postgres]"`` (psycopg 3).
+
+- **One connection per handle**, in autocommit mode. Every operation is one SQL
+  statement (``schema/postgres/queries.sql``): one transaction, one round trip. Steps
+  that commit together (a change and its history row) are data-modifying ``WITH``
+  clauses. Calls from tasks of one process take turns on the connection; a process
+  runs one machine or tool, whose calls are sequential anyway, so a pool would not
+  earn its keep.
+- **Claims** use ``FOR UPDATE SKIP LOCKED``: concurrent claims never wait for each
+  other and never hand out one job twice.
+- **Wake-ups** are ``NOTIFY`` sent by triggers in the same transaction as the change
+  (a job added or finished, an event committed to a machine's inbox, realtime events
+  recorded), heard through ``LISTEN`` by :class:`~._postgres_listener.PostgresListener`:
+  no socket file is needed between hosts.
+- **Migrations** (``schema/postgres/NNNN_*.sql``) run in one transaction under an
+  advisory lock, so processes starting together are safe.
+- **Commits** use ``synchronous_commit = off`` unless the settings
+  (``STATEMACHINE_PG_SYNC``) say otherwise, the same trade as SQLite's default
+  ``synchronous=NORMAL``: a crash of a machine or tool loses nothing (the server has
+  every commit), a crash of the database server itself can lose the last fraction of a
+  second of commits, never corrupts.
+  ``STATEMACHINE_PG_SYNC=on`` flushes every commit to disk first (several times slower).
+- **A lost connection** (a restarted server, ``pg_terminate_backend``) is reopened with
+  backoff and the interrupted statement runs again; one warning says so. A statement
+  the server had already committed when the connection dropped may then run twice;
+  ``add_job`` recognises its own job in that case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+
+from ..errors import StoreError
+from ..settings import Settings
+from ._connector import Result
+from ._postgres_connection import (
+    AsyncConnection,
+    connect,
+    first_line,
+    reopen,
+)
+from ._queries import load_queries, migrations
+from ._sql_store import SqlStore
+
+if TYPE_CHECKING:
+    from ._postgres_listener import PostgresListener
+
+URL_SCHEMES = ("postgresql", "postgres")
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.split("://", 1)[0].lower() in URL_SCHEMES and "://" in location
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class PostgresStore(SqlStore):
+    """The :class:`~statemachine_engine.database.store.Store` on a PostgreSQL database.
+
+    Args:
+        url: ``postgresql://user:password@host:port/dbname?options=...``. Tables live in
+            the connection's current schema (``public`` unless the URL's
+            ``options=-csearch_path=...`` names another, which must exist).
+
+    The connection opens on the first call, in the running event loop.
+    """
+
+    connector: PostgresConnector
+
+    def __init__(self, url: str, *, settings: Settings | None = None) -> None:
+        super().__init__(PostgresConnector(url, settings or Settings.load()))
+
+
+class PostgresConnector:
+    """A connection to a PostgreSQL database (see :class:`~._connector.Connector`),
+    opened on the first call, in the running event loop."""
+
+    #: Committing an event NOTIFYs its target, on whatever host it runs.
+    notifies_machines = True
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.location = redact(url)
+        self._sync = settings.pg_sync
+        self._reconnect_timeout = settings.pg_reconnect_timeout
+        try:
+            conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StoreError(f"not a usable PostgreSQL URL: {exc}", location=self.location) from exc
+        self._url = url
+        self._queries = load_queries("postgres")
+        self._conn: AsyncConnection | None = None
+        #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
+        self._cursor: psycopg.AsyncCursor[DictRow] | None = None
+        self._ready = False  # connected once and migrated
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._listener: PostgresListener | None = None
+        self._listener_lock = asyncio.Lock()
+        self._closed = False
+
+    def _bind_loop(self) -> None:
+        """Connections belong to one event loop: a handle used from a new one starts over.
+
+        (``Database()`` may be made before ``asyncio.run``, and a script may call
+        ``asyncio.run`` several times.)
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            # The old loop is gone: close its connections without it.
+            if self._conn is not None:
+                self._conn.pgconn.finish()
+                self._conn = None
+            if self._listener is not None:
+                self._listener.abandon()
+                self._listener = None
+            self._lock = asyncio.Lock()
+            self._listener_lock = asyncio.Lock()
+
+    # -- connection -----------------------------------------------------------------
+
+    async def _connection(self) -> AsyncConnection:
+        if self._closed:
+            raise StoreError("the store is closed", location=self.location)
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        conn = await connect(self._url, self.location, sync=self._sync)
+        if not self._ready:
+            try:
+                await self._migrate(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            self._ready = True
+        self._conn = conn
+        return conn
+
+    async def _reconnect(self, cause: BaseException) -> None:
+        """Reopen the lost connection, waiting out a server that is restarting."""
+        await reopen(
+            self._connection,
+            which="store",
+            cause=cause,
+            location=self.location,
+            timeout=self._reconnect_timeout,
+        )
+
+    async def _migrate(self, conn: AsyncConnection) -> None:
+        """Bring the schema up to date; concurrent openers wait on an advisory lock."""
+        schema = await (await conn.execute("SELECT current_schema() AS name")).fetchone()
+        if schema is None or schema["name"] is None:
+            raise StoreError(
+                "the schema named by search_path does not exist; create it first",
+                location=self.location,
+            )
+        try:
+            async with conn.transaction():
+                await conn.execute(self._statement("migration_lock"))
+                await conn.execute(self._statement("version_table"))
+                state = await (await conn.execute(self._statement("schema_version"))).fetchone()
+                assert state is not None
+                version = int(state["version"])
+                if version == 0 and state["has_jobs"]:
+                    raise StoreError(
+                        "this schema holds a jobs table that statemachine-engine did not "
+                        "create; use another database or schema (options=-csearch_path=...)",
+                        location=self.location,
+                    )
+                for number, script in migrations("postgres"):
+                    if number > version:
+                        await conn.execute(script.encode())  # several statements, no params
+                        await conn.execute(
+                            self._statement("set_schema_version"),
+                            {"version": number, "now": time.time()},
+                        )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot migrate the schema: {exc}", location=self.location) from exc
+
+    def _statement(self, name: str, params: Mapping[str, Any] | None = None) -> str:
+        (statement,), _ = self._queries[name].render(params or {})
+        return statement
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> Result:
+        return await self.run_sql(self._statement(name, params), params)
+
+    async def run_sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Result:
+        """Run one statement; a lost connection is reopened and the statement run again."""
+        self._bind_loop()
+        async with self._lock:
+            retried = False
+            while True:
+                conn = await self._connection()
+                try:
+                    cursor = self._cursor
+                    if cursor is None or cursor.connection is not conn:
+                        cursor = self._cursor = conn.cursor()
+                    await cursor.execute(query, params)
+                    rows = await cursor.fetchall() if cursor.rownumber is not None else []
+                    return Result(rows, cursor.rowcount, retried)
+                except psycopg.Error as exc:
+                    if conn.closed and not retried:
+                        retried = True
+                        await self._reconnect(exc)
+                        continue
+                    raise StoreError(
+                        f"query failed: {first_line(exc)}", location=self.location
+                    ) from exc
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        self._closed = True
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def listener(self) -> PostgresListener:
+        """The handle's LISTEN connection, opened (and listening) on first use."""
+        self._bind_loop()
+        async with self._listener_lock:
+            if self._listener is None:
+                from ._postgres_listener import PostgresListener
+
+                await self.run_sql("SELECT 1")  # connected and migrated before listening
+                listener = PostgresListener(self._url, self.location, self.run, sync=self._sync)
+                await listener.start()
+                self._listener = listener
+            return self._listener
+
+    def check_identity(self) -> None:
+        return  # a server's database has no file to be replaced under it
+
+    def change_token(self) -> int | None:
+        return None  # inbox wake-ups are NOTIFYs committed with the events

@@ -1,0 +1,116 @@
+"""The live event stream: what machines do, as it happens, for monitors.
+
+Each machine sends realtime events as JSON datagrams to the monitor's event socket
+(``events.sock`` in the private socket directory, or ``--event-socket-path``), in the
+earlier implementation's wire format ``{"machine_name": M, "type": T, "payload": {...}}``
+plus a per-machine sequence number ``seq``. Sending never blocks and never fails the
+machine: with no monitor listening, or a monitor too slow to keep up, the datagram is
+dropped. The events are also recorded in the store's ``realtime_events`` table, in
+batches written off the machine's path, so a monitor started later can replay them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._jsondata import MAX_DEPTH, check, lenient_text, sanitize
+from ..errors import JSONDataError, StoreError
+
+if TYPE_CHECKING:
+    from ..database.store import Store
+    from ..settings import Settings
+
+logger = logging.getLogger("statemachine_engine.realtime")
+
+EVENT_SOCKET_NAME = "events.sock"
+#: Largest batch of events written to the store in one transaction.
+RECORD_BATCH = 500
+#: Events are recorded this long after the first of a batch: one commit for many events.
+RECORD_DELAY_SECONDS = 0.05
+
+
+def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
+    """``events.sock`` in the socket directory of the store at ``location`` (default: the
+    one the settings name): each store's machines feed that store's monitor."""
+    return settings.socket_dir(location) / EVENT_SOCKET_NAME
+
+
+class RealtimeStream:
+    """A process's way out to the monitor: one socket and one recording queue.
+
+    Every machine of the process publishes through it (through a
+    :class:`~statemachine_engine.core._publisher.RealtimePublisher` each), so thousands of
+    machines in one process share one socket and their events are recorded in shared
+    batches.
+
+    Args:
+        socket_path: the monitor's event socket.
+        store: where events are recorded for replay (None: not recorded).
+    """
+
+    def __init__(self, socket_path: Path, store: Store | None = None) -> None:
+        self.socket_path = str(socket_path)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        self._store = store
+        self._pending: list[tuple[str, str, dict[str, Any]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def send(self, machine_name: str, seq: int, event_type: str, payload: dict[str, Any]) -> None:
+        """Send one event now (dropped if nobody listens) and queue it for the store."""
+        try:
+            check(payload)
+        except JSONDataError:  # NaN or deeper than a reader takes: say what can be said
+            payload = sanitize(payload, max_depth=MAX_DEPTH)
+        message = {
+            "machine_name": machine_name,
+            "type": event_type,
+            "payload": payload,
+            "seq": seq,
+        }
+        try:
+            data = lenient_text(message).encode()
+            self._sock.sendto(data, self.socket_path)
+        except OSError:
+            pass  # no monitor, or one that cannot keep up: the machine goes on
+        if self._store is not None:
+            self._pending.append((machine_name, event_type, payload))
+            if self._flushing is None or self._flushing.done():
+                with contextlib.suppress(RuntimeError):  # no running loop: flush later
+                    self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
+        store = self._store
+        assert store is not None
+        while self._pending:
+            # A write waits the delay first unless a full batch is ready: events published
+            # while a write awaits the store (PostgreSQL) join the next batch instead of
+            # making a write each.
+            if delay and len(self._pending) < RECORD_BATCH:
+                await asyncio.sleep(delay)
+            batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
+            try:
+                # One statement for the whole batch, whichever machines it mixes: the
+                # recording keeps up with a host of many busy machines.
+                await store.record_realtime_events(batch)
+            except StoreError as exc:  # recording is for replay only; never take a machine down
+                logger.warning("could not record realtime events: %s", exc)
+                return
+            except Exception:
+                logger.warning("could not record realtime events", exc_info=True)
+                return
+
+    async def close(self) -> None:
+        """Record what is still queued and close the socket."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
+        if self._pending:
+            await self._flush(delay=0)
+        self._sock.close()

@@ -1,0 +1,275 @@
+"""The HTTP API (JSON in, JSON out; errors are ``{"detail": ...}`` with a 4xx status)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
+from .._version import __version__
+from ..database.models.job import JobStatus
+from . import _stream as stream
+from ._diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
+
+if TYPE_CHECKING:
+    from ..database.models.job import Job
+    from ._monitor import Monitor
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+MACHINE_HISTORY = 100
+MAX_EVENT_NAME = 200
+CONTROL_SOURCE = "statemachine-ui"
+
+
+class JSONResponse(_StarletteJSON):
+    """A JSON answer that is always valid JSON.
+
+    Values JSON cannot hold (NaN and infinities computed by actions, or in rows written
+    by older versions) are answered as null rather than failing the request.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except (ValueError, RecursionError):
+            return super().render(sanitize(content))
+
+
+def monitor_of(request: Request) -> Monitor:
+    monitor: Monitor = request.app.state.monitor
+    return monitor
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse(monitor_of(request).describe())
+
+
+async def config(request: Request) -> Response:
+    monitor = monitor_of(request)
+    return JSONResponse(
+        {
+            "control": monitor.settings.allow_control,
+            "version": __version__,
+            "websocket": monitor.settings.websocket,
+            "source": monitor.source,
+        }
+    )
+
+
+async def machines(request: Request) -> Response:
+    return JSONResponse(monitor_of(request).registry.machines())
+
+
+async def machine(request: Request) -> Response:
+    monitor = monitor_of(request)
+    name = request.path_params["name"]
+    info = monitor.registry.get(name)
+    record = await monitor.store.load_machine(name)
+    if info is None and record is None:
+        raise HTTPException(404, f"no machine named {name!r}")
+    if info is None:
+        await monitor.refresh_machines()
+        info = monitor.registry.get(name) or {"name": name}
+    history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY)
+    return JSONResponse(
+        {
+            **info,
+            "history": [
+                {
+                    "from_state": entry.from_state,
+                    "to_state": entry.to_state,
+                    "event": entry.event,
+                    "timestamp": entry.at,
+                    "job_id": entry.job_id,
+                }
+                for entry in history
+            ],
+            "context": dict(record.context) if record else {},
+        }
+    )
+
+
+async def jobs(request: Request) -> Response:
+    store = monitor_of(request).store
+    status = request.query_params.get("status") or None
+    if status is not None and status not in JobStatus.ALL:
+        raise HTTPException(400, f"unknown status {status!r}; one of {', '.join(JobStatus.ALL)}")
+    found = await store.list_jobs(
+        status=status,
+        job_type=request.query_params.get("type") or None,
+        limit=_limit(request),
+    )
+    return JSONResponse(
+        {"counts": await store.job_counts(), "jobs": [job_object(job) for job in found]}
+    )
+
+
+async def job(request: Request) -> Response:
+    store = monitor_of(request).store
+    job_id = request.path_params["job_id"]
+    found = await store.get_job(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return JSONResponse({**job_object(found), "history": await store.job_history(job_id)})
+
+
+async def retry_job(request: Request) -> Response:
+    return await _change_job(request, "retry")
+
+
+async def cancel_job(request: Request) -> Response:
+    return await _change_job(request, "cancel")
+
+
+async def _change_job(request: Request, verb: str) -> Response:
+    monitor = _controlled(request)
+    job_id = request.path_params["job_id"]
+    if await monitor.store.get_job(job_id) is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    changed = await (
+        monitor.store.retry_job(job_id) if verb == "retry" else monitor.store.cancel_job(job_id)
+    )
+    return JSONResponse({"ok": changed})
+
+
+async def events(request: Request) -> Response:
+    """The newest events, or with ``after_id`` the recorded ones after that id (from the
+    store, oldest first: how a polling page follows the stream)."""
+    monitor = monitor_of(request)
+    machine = request.query_params.get("machine") or None
+    limit = _limit(request)
+    after = request.query_params.get("after_id")
+    if after is None:
+        return JSONResponse(await monitor.events(limit, machine=machine))
+    if not after.isdigit():
+        raise HTTPException(400, f"after_id must be a whole number, not {after!r}")
+    records = await monitor.store.list_realtime(after_id=int(after), machine=machine, limit=limit)
+    return JSONResponse([stream.from_record(record) for record in records])
+
+
+async def send_event(request: Request) -> Response:
+    """Commit an event to a machine's inbox; ``warning`` says when no machine of that
+    name has ever run against this store (the event is kept for when one starts)."""
+    from ..database._delivery import deliver, unseen_machine_warning
+
+    monitor = _controlled(request)
+    body = await _json_body(request)
+    event_type = body.get("type")
+    payload = body.get("payload")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_EVENT_NAME:
+        raise HTTPException(400, f'"type" must be an event name of 1-{MAX_EVENT_NAME} characters')
+    if payload is not None and not isinstance(payload, dict):
+        raise HTTPException(400, '"payload" must be a JSON object')
+    name = request.path_params["name"]
+    await deliver(monitor.store, name, event_type, payload, source=CONTROL_SOURCE)
+    warning = await unseen_machine_warning(monitor.store, name)
+    return JSONResponse({"ok": True, "warning": warning})
+
+
+async def diagrams(request: Request) -> Response:
+    monitor = monitor_of(request)
+    stem = request.path_params["config"]
+    try:
+        found = await asyncio.to_thread(
+            load_diagrams,
+            stem,
+            monitor.settings.project_root,
+            monitor.registry.config_path(stem),
+        )
+    except DiagramNotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except DiagramUnavailable as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return JSONResponse(found)
+
+
+def job_object(job: Job) -> dict[str, Any]:
+    """A job as the API shows it."""
+    return {
+        "job_id": job.job_id,
+        "job_type": job.job_type,
+        "status": job.status,
+        "priority": job.priority,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "worker": job.lease_owner,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "last_error": job.error,
+        "data": job.data,
+    }
+
+
+def _controlled(request: Request) -> Monitor:
+    monitor = monitor_of(request)
+    if not monitor.settings.allow_control:
+        raise HTTPException(403, "control is off: start the server with --allow-control")
+    return monitor
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit")
+    if text is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        raise HTTPException(400, f"limit must be a whole number, not {text!r}") from None
+    if not 0 < value <= MAX_LIMIT:
+        raise HTTPException(400, f"limit must be between 1 and {MAX_LIMIT}")
+    return value
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's body: a JSON object within the bounds of every JSON the engine takes
+    in (:mod:`.._jsondata`; :data:`MAX_BYTES` of text, so an event's payload may be as
+    large as one ``statemachine-db send-event --payload-file`` sends). 413 beyond.
+
+    The body is read into one buffer that grows in place (``bytes`` joined chunk by chunk
+    would copy all that came before at every chunk) and decoded straight from it.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HTTPException(415, "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BYTES:
+        raise _too_large()
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BYTES:
+            raise _too_large()
+    try:
+        body = decode(data, what="the body", max_depth=MAX_DEPTH + 1)  # + the envelope
+    except JSONDataError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return body
+
+
+def _too_large() -> HTTPException:
+    return HTTPException(
+        413, f"the body is larger than {MAX_BYTES} bytes ({MAX_BYTES >> 20} MiB), the limit"
+    )
+
+
+ROUTES = [
+    Route("/health", health),
+    Route("/api/config", config),
+    Route("/api/machines", machines),
+    Route("/api/machines/{name}", machine),
+    Route("/api/machines/{name}/events", send_event, methods=["POST"]),
+    Route("/api/jobs", jobs),
+    Route("/api/jobs/{job_id}", job),
+    Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
+    Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+    Route("/api/events", events),
+    Route("/api/diagrams/{config}", diagrams),
+]

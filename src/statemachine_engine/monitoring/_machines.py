@@ -1,0 +1,183 @@
+"""The machine list the server shows, kept current by realtime events and store rows.
+
+Pure bookkeeping: events and records go in, machine objects (the ``MachineInfo`` of the
+UI contract) come out. Events are fresher than the store between two refreshes; a
+store row wins once it is newer than the last event that touched the same field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..database.models.machine_state import STALE_HEARTBEAT_SECONDS
+
+if TYPE_CHECKING:
+    from ..database.models.machine_state import MachineStateRecord
+    from ._stream import Event
+
+#: ``(config_path or None, state) -> group`` (None when the config or group is unknown).
+GroupLookup = Callable[[str | None, str], str | None]
+
+_TEMPLATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
+#: What ``liveness()`` reports -> what the UI shows.
+_STATUS = {"running": "live", "stale": "stale", "dead": "dead"}
+
+
+def template_of(name: str) -> str | None:
+    """``worker_003`` -> ``worker``; None for a name without a numbered suffix."""
+    match = _TEMPLATE_SUFFIX.match(name)
+    return match.group(1) if match else None
+
+
+def shown_status(liveness: str) -> str:
+    """A store liveness (running, stale, dead, finished, stopped) as the UI names it."""
+    return _STATUS.get(liveness, "finished")
+
+
+@dataclass
+class _Machine:
+    name: str
+    state: str = ""
+    status: str = "live"
+    config: str | None = None
+    config_name: str | None = None
+    config_path: str | None = None
+    group: str | None = None
+    pid: int | None = None
+    last_activity: float | None = None
+    started_at: float | None = None
+    #: When ``state`` / ``status`` were last set by an event (0: never).
+    state_at: float = 0.0
+    status_at: float = 0.0
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "status": self.status,
+            "config": self.config,
+            "config_name": self.config_name,
+            "group": self.group,
+            "template": template_of(self.name),
+            "pid": self.pid,
+            "last_activity": self.last_activity,
+            "started_at": self.started_at,
+        }
+
+
+class MachineRegistry:
+    """Every machine the server knows of, by name.
+
+    Args:
+        group_of: finds the group of a state in a machine's config.
+    """
+
+    def __init__(self, group_of: GroupLookup) -> None:
+        self._group_of = group_of
+        self._machines: dict[str, _Machine] = {}
+
+    def __len__(self) -> int:
+        return len(self._machines)
+
+    def machines(self) -> list[dict[str, Any]]:
+        """Every machine, by name."""
+        return [self._machines[name].info() for name in sorted(self._machines)]
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        machine = self._machines.get(name)
+        return machine.info() if machine else None
+
+    def config_path(self, stem: str) -> str | None:
+        """The config file a machine of config ``stem`` was started from, if one was."""
+        for machine in self._machines.values():
+            if machine.config == stem and machine.config_path:
+                return machine.config_path
+        return None
+
+    def needs_record(self, name: str) -> bool:
+        """Whether the store has facts about ``name`` this registry lacks (its config file)."""
+        machine = self._machines.get(name)
+        return machine is None or machine.config_path is None
+
+    def apply_event(self, event: Event) -> None:
+        """Update the machine an event comes from (registering it when new)."""
+        name = event["machine_name"]
+        stamp = event["timestamp"]
+        payload = event["payload"]
+        machine = self._machines.get(name)
+        if machine is None:
+            machine = self._machines[name] = _Machine(name)
+        kind = event["type"]
+        machine.last_activity = max(machine.last_activity or 0.0, stamp)
+        if kind == "machine_terminated":
+            final = payload.get("final_state")
+            if isinstance(final, str):
+                self._set_state(machine, final, stamp)
+            self._set_status(machine, "finished", stamp)
+            return
+        self._set_status(machine, "live", stamp)
+        if kind == "machine_registered":
+            config = payload.get("config_type")
+            if isinstance(config, str) and config != machine.config:
+                machine.config = config
+                machine.config_path = None  # another file: the store will tell which
+            label = payload.get("config_name")
+            if isinstance(label, str):
+                machine.config_name = label
+            pid = payload.get("pid")
+            if isinstance(pid, int):
+                machine.pid = pid
+            machine.started_at = stamp
+        elif kind == "state_change":
+            target = payload.get("to_state")
+            if isinstance(target, str):
+                self._set_state(machine, target, stamp)
+
+    def apply_records(
+        self, records: Iterable[tuple[MachineStateRecord, str]], *, now: float
+    ) -> None:
+        """Merge store rows, each with its ``liveness()`` at ``now``.
+
+        Events newer than a row keep precedence, except that a machine whose process is
+        gone is dead, and one silent for the stale period is stale, whatever it last said.
+        """
+        for record, liveness in records:
+            machine = self._machines.get(record.machine_name)
+            if machine is None:
+                machine = self._machines[record.machine_name] = _Machine(record.machine_name)
+            newest_row = max(record.updated_at, record.heartbeat_at)
+            if record.config_path and (
+                machine.config_path is None or machine.state_at <= record.updated_at
+            ):
+                machine.config_path = record.config_path
+                machine.config = Path(record.config_path).stem
+                machine.config_name = record.config_name
+            if machine.status_at <= newest_row:
+                machine.status = shown_status(liveness)
+                machine.pid = record.pid
+            elif liveness == "dead" and machine.pid in (None, record.pid):
+                machine.status = "dead"  # the process that sent the last event is gone
+            elif liveness == "stale" and now - machine.status_at > STALE_HEARTBEAT_SECONDS:
+                machine.status = "stale"
+            if machine.state_at <= record.updated_at and record.current_state:
+                machine.state = record.current_state
+            if machine.started_at is None or machine.status_at <= record.started_at:
+                machine.started_at = record.started_at or machine.started_at
+            machine.last_activity = max(machine.last_activity or 0.0, record.updated_at)
+            machine.group = self._group_of(machine.config_path, machine.state)
+
+    def _set_state(self, machine: _Machine, state: str, stamp: float) -> None:
+        if stamp >= machine.state_at:
+            machine.state = state
+            machine.state_at = stamp
+            machine.group = self._group_of(machine.config_path, state)
+
+    @staticmethod
+    def _set_status(machine: _Machine, status: str, stamp: float) -> None:
+        if stamp >= machine.status_at:
+            machine.status = status
+            machine.status_at = stamp

@@ -1,0 +1,278 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._jsondata import MAX_BYTES
+from .._version import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+_ERROR = _json(_ref("Error"), "Error")
+_CONTROL = {
+    "200": _json(_ref("Ok")),
+    "403": _json(_ref("Error"), "Control is off (--allow-control)"),
+    "404": _ERROR,
+}
+
+
+def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": {"type": kind}}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "properties": {"detail": {"type": "string"}}},
+    "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+    "Sent": {
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean"},
+            "warning": {
+                "type": ["string", "null"],
+                "description": "set when no machine of that name has run against this store "
+                "(the event is kept: it gets it when it starts)",
+            },
+        },
+    },
+    "Machine": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "state": {"type": "string"},
+            "status": {"enum": ["live", "stale", "dead", "finished"]},
+            "config": _NULLABLE_STRING,
+            "config_name": _NULLABLE_STRING,
+            "group": _NULLABLE_STRING,
+            "template": _NULLABLE_STRING,
+            "pid": {"type": ["integer", "null"]},
+            "last_activity": _NULLABLE_NUMBER,
+            "started_at": _NULLABLE_NUMBER,
+        },
+    },
+    "Transition": {
+        "type": "object",
+        "properties": {
+            "from_state": _NULLABLE_STRING,
+            "to_state": {"type": "string"},
+            "event": {"type": "string"},
+            "timestamp": {"type": "number"},
+            "job_id": _NULLABLE_STRING,
+        },
+    },
+    "Event": {
+        "type": "object",
+        "properties": {
+            "id": {"type": ["integer", "null"]},
+            "machine_name": {"type": "string"},
+            "type": {"type": "string"},
+            "payload": {"type": "object"},
+            "timestamp": {"type": "number"},
+            "seq": {"type": ["integer", "null"]},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "properties": {
+            "job_id": {"type": "string"},
+            "job_type": {"type": "string"},
+            "status": {"type": "string"},
+            "priority": {"type": "integer"},
+            "attempts": {"type": "integer"},
+            "max_attempts": {"type": "integer"},
+            "worker": _NULLABLE_STRING,
+            "created_at": {"type": "number"},
+            "updated_at": {"type": "number"},
+            "last_error": _NULLABLE_STRING,
+            "data": {},
+        },
+    },
+    "Diagrams": {
+        "type": "object",
+        "properties": {
+            "config": {"type": "string"},
+            "main": {"type": "string", "description": "Mermaid stateDiagram-v2"},
+            "groups": {"type": "object", "additionalProperties": {"type": "string"}},
+            "metadata": {"type": "object", "description": "metadata.json (format 1)"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/health": {
+        "get": {
+            "summary": "Server health, machine and client counts",
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/api/config": {
+        "get": {
+            "summary": "Whether control is allowed, the stream is served (websocket), "
+            "where live events come from (source: socket or store), and the version",
+            "responses": {"200": _json({"type": "object"})},
+        }
+    },
+    "/api/machines": {
+        "get": {
+            "summary": "Every known machine",
+            "responses": {"200": _json({"type": "array", "items": _ref("Machine")})},
+        }
+    },
+    "/api/machines/{name}": {
+        "get": {
+            "summary": "One machine, its transitions (newest first) and its context",
+            "parameters": [_path("name")],
+            "responses": {
+                "200": _json(
+                    {
+                        "allOf": [
+                            _ref("Machine"),
+                            {
+                                "properties": {
+                                    "history": {"type": "array", "items": _ref("Transition")},
+                                    "context": {"type": "object"},
+                                }
+                            },
+                        ]
+                    }
+                ),
+                "404": _ERROR,
+            },
+        }
+    },
+    "/api/machines/{name}/events": {
+        "post": {
+            "summary": "Send an event to a machine (needs --allow-control)",
+            "parameters": [_path("name")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {"type": {"type": "string"}, "payload": {}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **_CONTROL,
+                "200": _json(_ref("Sent")),
+                "400": _ERROR,
+                "413": _json(_ref("Error"), f"The body is larger than {MAX_BYTES} bytes"),
+            },
+        }
+    },
+    "/api/jobs": {
+        "get": {
+            "summary": "Job counts by status and the newest jobs",
+            "parameters": [
+                _query("status", "only jobs with this status"),
+                _query("type", "only jobs of this type"),
+                _query("limit", "at most this many jobs (default 100)", "integer"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "counts": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "jobs": {"type": "array", "items": _ref("Job")},
+                        },
+                    }
+                ),
+                "400": _ERROR,
+            },
+        }
+    },
+    "/api/jobs/{job_id}": {
+        "get": {
+            "summary": "One job and its history",
+            "parameters": [_path("job_id")],
+            "responses": {"200": _json(_ref("Job")), "404": _ERROR},
+        }
+    },
+    "/api/jobs/{job_id}/retry": {
+        "post": {
+            "summary": "Queue a failed, dead or cancelled job again (needs --allow-control)",
+            "parameters": [_path("job_id")],
+            "responses": _CONTROL,
+        }
+    },
+    "/api/jobs/{job_id}/cancel": {
+        "post": {
+            "summary": "Cancel a job (needs --allow-control)",
+            "parameters": [_path("job_id")],
+            "responses": _CONTROL,
+        }
+    },
+    "/api/events": {
+        "get": {
+            "summary": "Recent realtime events, oldest first (older ones read from the store)",
+            "parameters": [
+                _query("machine", "only this machine's events"),
+                _query("limit", "at most this many (default 100)", "integer"),
+                _query(
+                    "after_id",
+                    "instead of the newest: the recorded events after this id, oldest first",
+                    "integer",
+                ),
+            ],
+            "responses": {"200": _json({"type": "array", "items": _ref("Event")})},
+        }
+    },
+    "/api/diagrams/{config}": {
+        "get": {
+            "summary": "Mermaid diagrams and metadata of a config (by file stem)",
+            "parameters": [_path("config")],
+            "responses": {"200": _json(_ref("Diagrams")), "404": _ERROR, "422": _ERROR},
+        }
+    },
+}
+
+
+def description() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "statemachine-engine monitoring API",
+            "version": __version__,
+            "description": "Live machines, jobs and events. The stream is the WebSocket "
+            "/ws/events: a snapshot message, then event, machines and dropped messages.",
+        },
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "X-Statemachine-Token"}
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(description())
+
+
+ROUTES = [Route("/openapi.json", openapi)]
