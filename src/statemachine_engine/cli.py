@@ -22,10 +22,7 @@ if TYPE_CHECKING:
     from .core.action_loader import ActionLoader
     from .settings import Settings
 
-__all__ = [
-    "build_parser",
-    "main",
-]
+__all__ = ["build_parser", "main"]
 
 PROG = "statemachine"
 

@@ -5,32 +5,7 @@ Kept so that imports written against it (``ShellValueError`` above all) keep wor
 
 from __future__ import annotations
 
-from ..context.interpolation import (
-    MISSING,
-    Landing,
-    ShellCommand,
-    ShellValueError,
-    interpolate,
-    interpolate_text,
-    placeholders,
-    render_shell,
-    resolve_path,
-    shell_command,
-    shell_landings,
-    to_text,
-)
+from ..context import interpolation as _moved
+from ..context.interpolation import *  # noqa: F403 - the same names, nothing of its own
 
-__all__ = [
-    "MISSING",
-    "Landing",
-    "ShellCommand",
-    "ShellValueError",
-    "interpolate",
-    "interpolate_text",
-    "placeholders",
-    "render_shell",
-    "resolve_path",
-    "shell_command",
-    "shell_landings",
-    "to_text",
-]
+__all__ = _moved.__all__

@@ -17,10 +17,7 @@ from .._cli_support import parse_args, run_command
 from ._options import add_server_options, settings_from
 from ._settings import DEFAULT_STREAM_PORT
 
-__all__ = [
-    "build_parser",
-    "main",
-]
+__all__ = ["build_parser", "main"]
 
 PROG = "statemachine_engine.monitoring.websocket_server"
 

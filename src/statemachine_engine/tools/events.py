@@ -39,10 +39,7 @@ if TYPE_CHECKING:
     from ..database.models.realtime_event import RealtimeEvent
     from ..settings import Settings
 
-__all__ = [
-    "build_parser",
-    "main",
-]
+__all__ = ["build_parser", "main"]
 
 PROG = "statemachine-events"
 MAX_DATAGRAM = 1024 * 1024

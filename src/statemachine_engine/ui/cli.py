@@ -15,10 +15,7 @@ from .._cli_support import parse_args, run_command
 from ..monitoring._options import add_server_options, settings_from
 from ..monitoring._settings import DEFAULT_UI_PORT
 
-__all__ = [
-    "build_parser",
-    "main",
-]
+__all__ = ["build_parser", "main"]
 
 PROG = "statemachine-ui"
 

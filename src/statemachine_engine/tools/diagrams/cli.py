@@ -25,11 +25,7 @@ from ..._cli_support import (
 from ...errors import ConfigError, UsageError
 from ._build import DiagramSet, build_diagrams
 
-__all__ = [
-    "build_parser",
-    "fsm_main",
-    "main",
-]
+__all__ = ["build_parser", "fsm_main", "main"]
 
 PROG = "statemachine-diagrams"
 DEFAULT_OUTPUT_DIR = Path("docs") / "fsm-diagrams"

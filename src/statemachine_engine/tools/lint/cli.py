@@ -26,11 +26,7 @@ from ._linter import lint_paths
 from ._report import report_document, summary, text_lines
 from ._simulate import Simulation, simulate
 
-__all__ = [
-    "build_parser",
-    "lint_main",
-    "main",
-]
+__all__ = ["build_parser", "lint_main", "main"]
 
 PROG = "statemachine-validate"
 
