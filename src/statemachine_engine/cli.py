@@ -10,7 +10,6 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
@@ -203,14 +202,13 @@ def _launches(
     configs: list[MachineConfig], args: argparse.Namespace
 ) -> list[tuple[str, MachineConfig]]:
     """(machine name, config) of every machine to run; names must not repeat."""
-    launches = []
-    for config, path in zip(configs, args.configs, strict=True):
-        base = args.machine_name or config.default_machine_name or Path(path).stem or config.name
-        if args.instances is None:
-            launches.append((base, config))
-        else:
-            width = max(3, len(str(args.instances)))
-            launches += [(f"{base}_{n:0{width}d}", config) for n in range(1, args.instances + 1)]
+    from .core._launches import instance_names, machine_name
+
+    launches = [
+        (name, config)
+        for config, path in zip(configs, args.configs, strict=True)
+        for name in instance_names(machine_name(config, path, args.machine_name), args.instances)
+    ]
     names = [name for name, _ in launches]
     if len(set(names)) != len(names):
         repeated = sorted({name for name in names if names.count(name) > 1})

@@ -310,7 +310,7 @@ class _Builder:
             max_bytes=self.whole(
                 raw.get("max_bytes", DEFAULT_LOG_BYTES), ("logs", "max_bytes"), least=1024
             ),
-            keep=self.whole(raw.get("keep", DEFAULT_LOG_KEEP), ("logs", "keep"), least=0),
+            keep=self.whole(raw.get("keep", DEFAULT_LOG_KEEP), ("logs", "keep"), least=1),
         )
 
     def machines(self, value: Any) -> dict[str, MachineSpec]:

@@ -117,6 +117,7 @@ class SupervisedProcess:
         or given up."""
         while not self._stopping.is_set():
             status = await self._run_once()
+            self.last_exit = describe_exit(status)
             if self._stopping.is_set():
                 break
             decision = decide(self.unit.policy, status, self._recent, self.clock())
@@ -178,13 +179,17 @@ class SupervisedProcess:
             process.send_signal(signum)
         return True
 
+    def keep_down(self) -> None:
+        """Start it no more: once it ends, it stays down."""
+        self._stopping.set()
+
     async def stop(self, grace: float) -> str:
         """Stop it and keep it down: SIGTERM (a machine ends its actions and exits),
         SIGKILL if it is still there after ``grace`` seconds. Returns how it ended."""
-        self._stopping.set()
+        self.keep_down()
         process = self._process
         if process is None:
-            return "not running"
+            return self.last_exit or "not running"
         self.signal(signal.SIGTERM)
         try:
             status = await asyncio.wait_for(process.wait(), grace)

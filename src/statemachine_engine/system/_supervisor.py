@@ -1,0 +1,173 @@
+"""Runs a manifest's machines: started in dependency order, kept up, brought down.
+
+Each process's lines go to its log file and, in the foreground, to the terminal. A
+wave of processes is started once the machines of the waves before it have registered
+in the store (their names held by their processes). Bringing the system down sends each
+machine a ``stop`` event (a config can end its work its own way), then SIGTERM to what
+is still running after the grace period, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from ..config.loader import load_config
+from ..core._launches import instance_names, machine_name
+from ..database import open_store
+from ..database._delivery import deliver
+from ..errors import StateMachineError, StoreError
+from ..settings import Settings
+from ._logfiles import LogFiles
+from ._manifest import Manifest
+from ._process import LineSink, SupervisedProcess, Unit, command_for, units_of
+
+logger = logging.getLogger("statemachine_engine.system")
+
+#: How long a wave's machines have to register before ``up`` gives up on them.
+REGISTER_TIMEOUT_SECONDS = 30.0
+#: How long machines have after their ``stop`` event (then SIGTERM), and after SIGTERM
+#: (then SIGKILL).
+STOP_GRACE_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+
+
+class StartFailed(StateMachineError):
+    """A machine of the system did not come up (its process ended, or never registered)."""
+
+
+def unit_machine_names(unit: Unit) -> list[str]:
+    """The machines a unit's process runs, by the names they register under."""
+    if len(unit.specs) == 1:
+        spec = unit.specs[0]
+        return instance_names(spec.name, spec.instances if spec.instances > 1 else None)
+    return [machine_name(load_config(spec.config), str(spec.config), None) for spec in unit.specs]
+
+
+class Supervisor:
+    """The processes of one manifest.
+
+    Args:
+        manifest: the system.
+        settings: the supervisor's settings; the manifest's store, when it names one,
+            takes the place of theirs, and its ``env`` is added to the machines'.
+        echo: also receives every line (the foreground terminal); None: log files only.
+    """
+
+    def __init__(
+        self, manifest: Manifest, settings: Settings, *, echo: LineSink | None = None
+    ) -> None:
+        self.manifest = manifest
+        self.settings = settings.with_flags(db=manifest.store)
+        self.logs = LogFiles(manifest.logs)
+        self.echo = echo
+        self.processes: dict[str, SupervisedProcess] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._names: dict[str, list[str]] = {}
+
+    def _sink(self, name: str, line: str) -> None:
+        self.logs.write(name, line)
+        if self.echo is not None:
+            self.echo(name, line)
+
+    async def up(self) -> None:
+        """Start every wave of the system; returns once all its machines have registered.
+
+        Raises:
+            StartFailed: a machine's process ended, or did not register in time; what
+                was started stays up (:meth:`down` brings it down).
+        """
+        specs = [spec for wave in self.manifest.start_order() for spec in wave]
+        by_unit = {unit.name: unit for unit in units_of(specs)}
+        env = self.settings.child_environment(self.manifest.env)
+        for wave in self.manifest.start_order():
+            started = []
+            for unit in units_of(list(wave)):
+                if unit.name in self.processes:
+                    continue  # a group already started with an earlier member
+                unit = by_unit[unit.name]
+                process = SupervisedProcess(
+                    unit,
+                    command_for(unit, self.manifest),
+                    env=env,
+                    cwd=self.manifest.root,
+                    sink=self._sink,
+                )
+                self.processes[unit.name] = process
+                self._names[unit.name] = unit_machine_names(unit)
+                self._tasks[unit.name] = asyncio.create_task(process.run(), name=unit.name)
+                started.append(process)
+            await self._registered(started)
+
+    async def _registered(self, processes: Sequence[SupervisedProcess]) -> None:
+        """Wait until every machine of ``processes`` is in the store, held by its process."""
+        if not processes:
+            return
+        store = open_store(settings=self.settings)
+        try:
+            deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
+            waiting = {p.unit.name: set(self._names[p.unit.name]) for p in processes}
+            while waiting:
+                for process in processes:
+                    names = waiting.get(process.unit.name)
+                    if names is None:
+                        continue
+                    if process.restarts or process.state not in ("starting", "running"):
+                        raise StartFailed(
+                            f"{process.unit.name} did not start: {process.last_exit or 'ended'}"
+                            f" (see {self.logs.path_of(process.unit.name)})"
+                        )
+                    for name in list(names):
+                        record = await store.load_machine(name)
+                        if record is not None and record.pid == process.pid:
+                            names.discard(name)
+                    if not names:
+                        del waiting[process.unit.name]
+                if time.monotonic() > deadline:
+                    late = ", ".join(sorted(n for names in waiting.values() for n in names))
+                    raise StartFailed(
+                        f"not registered within {REGISTER_TIMEOUT_SECONDS:g}s: {late}"
+                    )
+                await asyncio.sleep(_POLL_SECONDS)
+        finally:
+            await store.close()
+
+    async def wait(self) -> None:
+        """Until every process has stopped or been given up."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def down(self, grace: float = STOP_GRACE_SECONDS) -> list[str]:
+        """Bring every process down; returns how each ended, a line each.
+
+        Nothing is started again from here on. Each machine gets a ``stop`` event; a
+        process still running ``grace`` seconds later gets SIGTERM, and SIGKILL after as
+        long again.
+        """
+        for process in self.processes.values():
+            process.keep_down()
+        await self._send_stop([p for p in self.processes.values() if p.pid is not None])
+        pending = [task for task in self._tasks.values() if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        ended = await asyncio.gather(*(p.stop(grace) for p in self.processes.values()))
+        await self.wait()
+        self.logs.close()
+        return [f"{name}: {how}" for name, how in zip(self.processes, ended, strict=True)]
+
+    async def _send_stop(self, processes: Sequence[SupervisedProcess]) -> None:
+        if not processes:
+            return
+        try:
+            store = open_store(settings=self.settings)
+        except StoreError as exc:
+            logger.warning("cannot send stop events (%s); stopping with signals", exc)
+            return
+        try:
+            for process in processes:
+                for name in self._names[process.unit.name]:
+                    await deliver(store, name, "stop", source="statemachine-system")
+        finally:
+            await store.close()

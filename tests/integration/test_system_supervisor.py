@@ -1,0 +1,149 @@
+"""A manifest's machines as real processes: started in order, restarted, brought down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from statemachine_engine.database import open_store
+from statemachine_engine.settings import Settings
+from statemachine_engine.system import RestartPolicy, load_manifest
+from statemachine_engine.system._process import SupervisedProcess, Unit, command_for
+from statemachine_engine.system._supervisor import StartFailed, Supervisor
+from tests.support.pids import is_zombie
+
+WAITER = """
+name: Waiter
+initial_state: waiting
+states: [waiting, stopped]
+final: [stopped]
+transitions:
+  - {from: waiting, to: stopped, event: stop}
+actions:
+  stopped:
+    - {type: log, message: "{machine_name} stops"}
+"""
+
+BOOM = """
+name: Boom
+initial_state: boom
+states: [boom]
+final: [boom]
+actions:
+  boom:
+    - {type: bash, command: "exit 3"}
+"""
+
+
+def project(tmp_path: Path, manifest: str, **configs: str) -> Path:
+    (tmp_path / "config").mkdir()
+    for name, text in configs.items():
+        (tmp_path / "config" / f"{name}.yaml").write_text(textwrap.dedent(text))
+    path = tmp_path / "statemachine-project.yaml"
+    path.write_text(textwrap.dedent(manifest))
+    return path
+
+
+async def test_a_crashing_machine_is_restarted_with_backoff_then_given_up(tmp_path: Path) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            machines:
+              boom:
+                config: config/boom.yaml
+                restart: {policy: on-failure, max_restarts: 2, backoff: 50ms, max_backoff: 100ms}
+            """,
+            boom=BOOM,
+        )
+    )
+    spec = manifest.machines["boom"]
+    assert spec.restart == RestartPolicy("on-failure", 2, 60.0, 0.05, 0.1)
+    lines: list[str] = []
+    unit = Unit("boom", (spec,))
+    process = SupervisedProcess(
+        unit,
+        command_for(unit, manifest),
+        env=Settings.load().child_environment(),
+        cwd=tmp_path,
+        sink=lambda _name, line: lines.append(line),
+    )
+    await asyncio.wait_for(process.run(), 60)
+    assert process.state == "gave-up"
+    assert process.restarts == 2
+    assert process.pid is None
+    said = [line for line in lines if line.startswith("--- ")]
+    assert said == [
+        "--- exited 1; restarting in 0.05s",
+        "--- exited 1; restarting in 0.1s",
+        "--- exited 1; crash loop: 2 restarts within 60s, given up",
+    ]
+    ended = "statemachine: error: ended in 'boom' right after an action failed"
+    assert sum(line.startswith(ended) for line in lines) == 3
+
+
+async def test_up_starts_in_dependency_order_and_down_leaves_nothing(tmp_path: Path) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            name: demo
+            env: {GREETING: hello}
+            machines:
+              worker: {config: config/waiter.yaml, instances: 2, depends_on: controller}
+              controller: {config: config/waiter.yaml}
+            """,
+            waiter=WAITER,
+        )
+    )
+    echoed: list[tuple[str, str]] = []
+    supervisor = Supervisor(manifest, Settings.load(), echo=lambda n, t: echoed.append((n, t)))
+    try:
+        await asyncio.wait_for(supervisor.up(), 60)
+        pids = {name: p.pid for name, p in supervisor.processes.items()}
+        assert list(pids) == ["controller", "worker"]  # controller's wave first
+        store = open_store()
+        try:
+            for name, unit in (
+                ("controller", "controller"),
+                ("worker_001", "worker"),
+                ("worker_002", "worker"),
+            ):
+                record = await store.load_machine(name)
+                assert record is not None
+                assert (record.status, record.pid) == ("running", pids[unit])
+        finally:
+            await store.close()
+    finally:
+        said = await asyncio.wait_for(supervisor.down(grace=10), 60)
+    assert said == ["controller: exited 0", "worker: exited 0"]  # ended by their stop event
+    assert all(pid is not None and is_zombie(pid) for pid in pids.values())
+    log = (tmp_path / "logs" / "worker.log").read_text()
+    assert "worker_001 stops" in log
+    assert "worker_002 stops" in log
+    assert os.stat(tmp_path / "logs" / "worker.log").st_mode & 0o777 == 0o600
+    assert ("controller", next(t for n, t in echoed if "controller stops" in t)) in echoed
+
+
+async def test_a_machine_that_cannot_start_fails_up(tmp_path: Path) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            machines:
+              broken: {config: config/broken.yaml, restart: always}
+            """,
+            broken="initial_state: [not, a, name]\n",
+        )
+    )
+    supervisor = Supervisor(manifest, Settings.load())
+    try:
+        with pytest.raises(StartFailed, match=r"broken did not start: exited 1; restarting in 1s"):
+            await asyncio.wait_for(supervisor.up(), 60)
+    finally:
+        await supervisor.down(grace=5)
+    assert "initial_state" in (tmp_path / "logs" / "broken.log").read_text()
