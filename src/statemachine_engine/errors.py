@@ -28,6 +28,8 @@ it true)::
     ├── EventSocketBusy           another live process listens on the event socket
     ├── DiagramNotFound           no diagram files and no config file for that name
     ├── DiagramUnavailable        the diagram generator could not draw a config
+    ├── SystemStartFailed         a machine of a system did not come up (its process
+    │                             ended, or it did not register in time)
     └── UsageError                a command-line argument is wrong (exit status 2)
 
 The modules that raise them re-export the names they used to define
@@ -58,6 +60,7 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "StoreReplaced",
+    "SystemStartFailed",
     "UnhandledFailure",
     "UnknownActionError",
     "UnknownStateError",
@@ -287,6 +290,11 @@ class DiagramNotFound(StateMachineError):
 
 class DiagramUnavailable(StateMachineError):
     """The diagram generator could not draw this config."""
+
+
+class SystemStartFailed(StateMachineError):
+    """A machine of a system (``statemachine-system up``) did not come up: its process
+    ended, or it did not register in time."""
 
 
 class UsageError(StateMachineError):

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.database import open_store
+from statemachine_engine.errors import SystemStartFailed
 from statemachine_engine.settings import Settings
 from statemachine_engine.system import RestartPolicy, load_manifest
 from statemachine_engine.system._process import SupervisedProcess, Unit, command_for
-from statemachine_engine.system._supervisor import StartFailed, Supervisor
+from statemachine_engine.system._supervisor import Supervisor
 from tests.support.pids import is_zombie
 
 WAITER = """
@@ -142,7 +143,9 @@ async def test_a_machine_that_cannot_start_fails_up(tmp_path: Path) -> None:
     )
     supervisor = Supervisor(manifest, Settings.load())
     try:
-        with pytest.raises(StartFailed, match=r"broken did not start: exited 1; restarting in 1s"):
+        with pytest.raises(
+            SystemStartFailed, match=r"broken did not start: exited 1; restarting in 1s"
+        ):
             await asyncio.wait_for(supervisor.up(), 60)
     finally:
         await supervisor.down(grace=5)

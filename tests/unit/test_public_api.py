@@ -225,6 +225,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "StoreError",
         "StoreNotFound",
         "StoreReplaced",
+        "SystemStartFailed",
         "UnhandledFailure",
         "UnknownActionError",
         "UnknownStateError",

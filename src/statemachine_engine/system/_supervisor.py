@@ -18,7 +18,7 @@ from ..config.loader import load_config
 from ..core._launches import instance_names, machine_name
 from ..database import open_store
 from ..database._delivery import deliver
-from ..errors import StateMachineError, StoreError
+from ..errors import StoreError, SystemStartFailed
 from ..settings import Settings
 from ._logfiles import LogFiles
 from ._manifest import Manifest
@@ -32,10 +32,6 @@ REGISTER_TIMEOUT_SECONDS = 30.0
 #: (then SIGKILL).
 STOP_GRACE_SECONDS = 10.0
 _POLL_SECONDS = 0.05
-
-
-class StartFailed(StateMachineError):
-    """A machine of the system did not come up (its process ended, or never registered)."""
 
 
 def unit_machine_names(unit: Unit) -> list[str]:
@@ -76,7 +72,7 @@ class Supervisor:
         """Start every wave of the system; returns once all its machines have registered.
 
         Raises:
-            StartFailed: a machine's process ended, or did not register in time; what
+            SystemStartFailed: a machine's process ended, or did not register in time; what
                 was started stays up (:meth:`down` brings it down).
         """
         specs = [spec for wave in self.manifest.start_order() for spec in wave]
@@ -115,7 +111,7 @@ class Supervisor:
                     if names is None:
                         continue
                     if process.restarts or process.state not in ("starting", "running"):
-                        raise StartFailed(
+                        raise SystemStartFailed(
                             f"{process.unit.name} did not start: {process.last_exit or 'ended'}"
                             f" (see {self.logs.path_of(process.unit.name)})"
                         )
@@ -127,7 +123,7 @@ class Supervisor:
                         del waiting[process.unit.name]
                 if time.monotonic() > deadline:
                     late = ", ".join(sorted(n for names in waiting.values() for n in names))
-                    raise StartFailed(
+                    raise SystemStartFailed(
                         f"not registered within {REGISTER_TIMEOUT_SECONDS:g}s: {late}"
                     )
                 await asyncio.sleep(_POLL_SECONDS)
