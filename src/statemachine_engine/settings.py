@@ -84,6 +84,8 @@ class Settings:
         pg_reconnect_timeout: seconds a lost PostgreSQL connection is retried before an
             operation fails (``$STATEMACHINE_PG_RECONNECT_TIMEOUT``).
         ui_token: the monitoring API's token (``--token``, ``$STATEMACHINE_UI_TOKEN``).
+        no_color: ``$NO_COLOR`` is set (to anything but an empty text): no colours on a
+            terminal.
         environ: the environment as it was read, handed on to children.
     """
 
@@ -95,6 +97,7 @@ class Settings:
     pg_sync: str = "off"
     pg_reconnect_timeout: float = PG_RECONNECT_TIMEOUT_SECONDS
     ui_token: str | None = None
+    no_color: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @classmethod
@@ -119,6 +122,7 @@ class Settings:
             pg_sync=_choice(env, PG_SYNC_ENV, PG_SYNC_MODES, "off", str.lower),
             pg_reconnect_timeout=_seconds(env, PG_RECONNECT_TIMEOUT_ENV),
             ui_token=ui_token or env.get(UI_TOKEN_ENV) or None,
+            no_color=bool(env.get("NO_COLOR")),
             environ=env,
         )
 

@@ -63,6 +63,7 @@ PUBLIC_MODULES = {
     "ui",
     "ui.cli",  # the `statemachine-ui` console script
     "system",  # load_manifest and the manifest's model
+    "system.cli",  # the `statemachine-system` console script
 }
 #: Public by name: one module per builtin action type (DESIGN.md).
 PUBLIC_PATTERNS = ["actions.builtin.*_action"]
@@ -267,6 +268,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "load_manifest",
         "manifest_from_text",
     ],
+    "system.cli": ["build_parser", "main"],
     "tools": [],
     "tools.diagrams": ["DiagramSet", "build_diagrams"],
     "tools.diagrams.cli": ["build_parser", "fsm_main", "main"],
@@ -281,6 +283,8 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "lint_paths",
         "run_checks",
         "simulate",
+        "summary",
+        "text_lines",
     ],
     "tools.lint.cli": ["build_parser", "lint_main", "main"],
     "ui": [],

@@ -61,7 +61,7 @@ class Supervisor:
         self.echo = echo
         self.processes: dict[str, SupervisedProcess] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._names: dict[str, list[str]] = {}
+        self.machine_names: dict[str, list[str]] = {}
 
     def _sink(self, name: str, line: str) -> None:
         self.logs.write(name, line)
@@ -92,7 +92,7 @@ class Supervisor:
                     sink=self._sink,
                 )
                 self.processes[unit.name] = process
-                self._names[unit.name] = unit_machine_names(unit)
+                self.machine_names[unit.name] = unit_machine_names(unit)
                 self._tasks[unit.name] = asyncio.create_task(process.run(), name=unit.name)
                 started.append(process)
             await self._registered(started)
@@ -104,7 +104,7 @@ class Supervisor:
         store = open_store(settings=self.settings)
         try:
             deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
-            waiting = {p.unit.name: set(self._names[p.unit.name]) for p in processes}
+            waiting = {p.unit.name: set(self.machine_names[p.unit.name]) for p in processes}
             while waiting:
                 for process in processes:
                     names = waiting.get(process.unit.name)
@@ -163,7 +163,7 @@ class Supervisor:
             return
         try:
             for process in processes:
-                for name in self._names[process.unit.name]:
+                for name in self.machine_names[process.unit.name]:
                     await deliver(store, name, "stop", source="statemachine-system")
         finally:
             await store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...core._checks import Finding, LintContext, Rule, run_checks
 from ._linter import LintResult, lint_paths
+from ._report import summary, text_lines
 from ._simulate import Simulation, Step, simulate
 
 __all__ = [
@@ -22,4 +23,6 @@ __all__ = [
     "lint_paths",
     "run_checks",
     "simulate",
+    "summary",
+    "text_lines",
 ]

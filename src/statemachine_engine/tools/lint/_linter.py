@@ -30,9 +30,15 @@ def load_error_finding(error: ConfigError, path: str) -> Finding:
     )
 
 
-def lint_paths(paths: Sequence[str], *, actions: ActionLoader | None = None) -> list[LintResult]:
+def lint_paths(
+    paths: Sequence[str],
+    *,
+    actions: ActionLoader | None = None,
+    sent_to_all: frozenset[str] = frozenset(),
+) -> list[LintResult]:
     """Lint ``paths`` as one system of machines (events they send each other count as
-    sent), with the action types ``actions`` provides (default: the builtins).
+    sent, and ``sent_to_all``, which something outside them sends to every machine),
+    with the action types ``actions`` provides (default: the builtins).
     Unreadable files raise :class:`ConfigError`; invalid ones become findings."""
     from ...config.loader import load_config
 
@@ -57,8 +63,7 @@ def lint_paths(paths: Sequence[str], *, actions: ActionLoader | None = None) -> 
             results.append(LintResult(path, None, [failure]))
             continue
         name = machine_name_of(config)
-        context = base._replace(
-            external_events=sent.get(name, frozenset()) if name else frozenset()
-        )
+        external = sent.get(name, frozenset()) if name else frozenset()
+        context = base._replace(external_events=external | sent_to_all)
         results.append(LintResult(path, config, run_checks(config, context)))
     return results

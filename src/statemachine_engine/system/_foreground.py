@@ -1,0 +1,147 @@
+"""``statemachine-system up`` in the foreground: the supervisor in this process, every
+line on the terminal prefixed by its process's name, like ``docker compose up``.
+
+Ctrl-C or SIGTERM brings the system down; so does every process having ended by itself.
+While it runs, the supervisor's state file is kept current (``status`` reads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import StateMachineError
+from ..settings import Settings
+from ._manifest import Manifest
+from ._running import RunningSystem
+from ._supervisor import Supervisor
+
+PROG = "statemachine-system"
+#: How often the state file is written while the system is up.
+STATE_EVERY_SECONDS = 0.5
+_COLOURS = ("36", "33", "32", "35", "34", "31")
+
+
+class Echo:
+    """Prints ``name | line``, the names aligned (and coloured when ``colour``)."""
+
+    def __init__(self, names: list[str], *, colour: bool) -> None:
+        self.width = max((len(name) for name in names), default=0)
+        palette = itertools.cycle(_COLOURS)
+        self.colours = {name: next(palette) for name in names} if colour else {}
+
+    def __call__(self, name: str, line: str) -> None:
+        label = name.ljust(self.width)
+        colour = self.colours.get(name)
+        if colour is not None:
+            label = f"\033[{colour}m{label}\033[0m"
+        print(f"{label} | {line}", flush=True)
+
+
+async def run_foreground(
+    manifest: Manifest, settings: Settings, running: RunningSystem, *, grace: float
+) -> int:
+    """Run the system until Ctrl-C, SIGTERM or the end of every process; 0 unless it
+    could not come up."""
+    names = [*manifest.machines, *manifest.hooks]
+    echo = Echo(names, colour=sys.stdout.isatty() and not settings.no_color)
+    supervisor = Supervisor(manifest, settings, echo=echo)
+    env = settings.with_flags(db=manifest.store).child_environment(manifest.env)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started_at = time.time()
+    writer = asyncio.create_task(_keep_state(running, supervisor, started_at))
+    stopped = asyncio.create_task(stop.wait())
+    status = 0
+    try:
+        if await _hook(manifest, "pre_start", env, echo) != 0:
+            print(f"{PROG}: pre_start failed: nothing started", file=sys.stderr)
+            return 1
+        up = asyncio.create_task(supervisor.up())
+        await asyncio.wait({up, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not up.done():
+            up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await up
+        elif up.exception() is not None:
+            error = up.exception()
+            if not isinstance(error, StateMachineError):
+                raise error  # type: ignore[misc]
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            status = 1
+        else:
+            machines = sum(len(spec_names) for spec_names in supervisor.machine_names.values())
+            print(
+                f"{PROG}: {manifest.name} is up: {len(supervisor.processes)} process(es), "
+                f"{machines} machine(s); Ctrl-C brings it down",
+                file=sys.stderr,
+                flush=True,
+            )
+            await _hook(manifest, "post_start", env, echo)
+            ended = asyncio.create_task(supervisor.wait())
+            await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the down short
+        await _hook(manifest, "pre_stop", env, echo)
+        for line in await supervisor.down(grace):
+            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+        writer.cancel()
+        stopped.cancel()
+    return status
+
+
+async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at: float) -> None:
+    while True:
+        running.write(
+            {
+                "pid": os.getpid(),
+                "started_at": started_at,
+                "processes": {
+                    name: {
+                        "state": process.state,
+                        "pid": process.pid,
+                        "started_at": process.started_at,
+                        "restarts": process.restarts,
+                        "last_exit": process.last_exit,
+                    }
+                    for name, process in supervisor.processes.items()
+                },
+            }
+        )
+        await asyncio.sleep(STATE_EVERY_SECONDS)
+
+
+async def _hook(manifest: Manifest, hook: str, env: Mapping[str, str], echo: Any) -> int:
+    """Run the manifest's ``hook`` command (if any) with bash in the project directory;
+    its lines go to the terminal under the hook's name. Returns its exit status."""
+    command = manifest.hooks.get(hook)
+    if command is None:
+        return 0
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        cwd=manifest.root,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    async for raw in process.stdout:
+        echo(hook, raw.decode("utf-8", "replace").rstrip("\n"))
+    status = await process.wait()
+    if status != 0:
+        print(f"{PROG}: {hook} exited {status}", file=sys.stderr, flush=True)
+    return status

@@ -1,0 +1,136 @@
+"""``statemachine-system`` as users run it: a manifest, real processes, a second terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.pids import is_zombie
+from tests.support.processes import MachineProcess, console_script, run_cli
+
+SYSTEM = console_script("statemachine-system") or [
+    sys.executable,
+    "-m",
+    "statemachine_engine.system.cli",
+]
+
+WAITER = """
+name: Waiter
+initial_state: waiting
+states: [waiting, stopped]
+final: [stopped]
+transitions:
+  - {from: waiting, to: stopped, event: stop}
+actions:
+  stopped:
+    - {type: log, message: "{machine_name} stops"}
+"""
+
+MANIFEST = """
+name: demo
+machines:
+  controller: {config: config/waiter.yaml}
+  worker: {config: config/waiter.yaml, instances: 2, depends_on: controller}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "waiter.yaml").write_text(textwrap.dedent(WAITER))
+    (tmp_path / "statemachine-project.yaml").write_text(textwrap.dedent(MANIFEST))
+    return tmp_path
+
+
+def system(*args: str, cwd: Path) -> tuple[int, str, str]:
+    result = run_cli(*args, cwd=cwd, argv=SYSTEM)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_up_status_down_leaves_nothing_behind(project: Path) -> None:
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("statemachine-system: demo is up: 2 process")
+        code, out, _ = system("status", "--format", "json", cwd=project)
+        assert code == 0
+        status = json.loads(out)
+        assert status["supervisor"]["up"]
+        assert status["supervisor"]["pid"] == up.pid
+        machines = {row["machine"]: row for row in status["machines"]}
+        assert list(machines) == ["controller", "worker_001", "worker_002"]
+        assert all(row["status"] == "running" for row in machines.values())
+        assert all(row["state"] == "waiting" for row in machines.values())
+        assert machines["worker_001"]["pid"] == machines["worker_002"]["pid"]
+        pids = {row["pid"] for row in machines.values()}
+
+        code, out, _ = system("up", cwd=project)  # a second up changes nothing
+        assert (code, out.strip()) == (
+            0,
+            f"statemachine-system: demo is up already (supervisor pid {up.pid})",
+        )
+
+        code, out, _ = system("down", cwd=project)
+        assert (code, out.strip()) == (0, "statemachine-system: demo is down")
+        assert up.wait() == 0
+    finally:
+        up.close()
+    assert all(is_zombie(pid) for pid in pids)
+    assert "worker     | " in up.stdout  # every line prefixed by its process's name
+    assert "worker_002 stops" in (project / "logs" / "worker.log").read_text()
+    code, out, _ = system("down", cwd=project)
+    assert (code, out.strip()) == (0, "statemachine-system: demo is not up: nothing to stop")
+    code, out, _ = system("status", cwd=project)
+    assert code == 0
+    assert out.splitlines()[0] == "demo: not up"
+
+
+def test_ctrl_c_brings_the_system_down(project: Path) -> None:
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("is up")
+        os.kill(up.pid, signal.SIGINT)
+        up.expect("statemachine-system: worker: exited 0")
+        assert up.wait() == 0
+    finally:
+        up.close()
+
+
+def test_a_lint_error_starts_nothing(project: Path) -> None:
+    (project / "config" / "broken.yaml").write_text(
+        "initial_state: a\ntransitions:\n  - {from: a, to: b, event: go}\n"
+    )
+    manifest = project / "statemachine-project.yaml"
+    manifest.write_text(manifest.read_text() + "  broken: {config: config/broken.yaml}\n")
+    code, _, err = system("up", cwd=project)
+    assert code == 1
+    assert "broken.yaml" in err
+    assert "nothing started" in err
+    assert not (project / "logs").exists()
+    code, _, _ = system("validate", cwd=project)
+    assert code == 1
+
+
+def test_a_manifest_mistake_is_one_line_at_its_place(project: Path) -> None:
+    manifest = project / "statemachine-project.yaml"
+    manifest.write_text(manifest.read_text().replace("instances", "instanses"))
+    code, _, err = system("validate", cwd=project)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"statemachine-system: error: {manifest.name}:5: unknown key 'instanses' in "
+        "machines.worker (did you mean 'instances'?); known: config, instances, "
+        "actions_dir, initial_context, restart, start, in_process, depends_on"
+    ]
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["up"], ["down"], ["status"]])
+def test_every_subcommand_has_help(project: Path, command: list[str]) -> None:
+    code, out, _ = system(*command, "--help", cwd=project)
+    assert code == 0
+    assert out.startswith("usage: statemachine-system")
