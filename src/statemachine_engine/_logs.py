@@ -1,14 +1,23 @@
-"""Logging set-up for the command-line tools: readable lines or JSON lines on stderr."""
+"""Logging set-up for the command-line tools: readable lines or JSON lines on stderr,
+and, where asked, in a log file rotated by size."""
 
 from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
+import os
 import sys
 import time
 from typing import Any
 
+from .errors import StateMachineError
+
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+#: A log file is rotated past this size, keeping this many old ones (``.1``, ``.2``...).
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_KEEP = 5
+_LOG_FILE_MODE = 0o600
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,13 +44,50 @@ class TextFormatter(logging.Formatter):
         self.converter = time.localtime
 
 
-def configure_logging(*, debug: bool = False, json_lines: bool = False) -> None:
-    """Send the package's logs to stderr (INFO, or DEBUG with ``debug``)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+def configure_logging(
+    *, debug: bool = False, json_lines: bool = False, log_file: str | None = None
+) -> None:
+    """Send the package's logs to stderr (INFO, or DEBUG with ``debug``), and to
+    ``log_file`` as well when given (rotated: :func:`rotating_file_handler`)."""
+    formatter = JsonFormatter() if json_lines else TextFormatter()
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        handlers.append(rotating_file_handler(log_file))
+    for handler in handlers:
+        handler.setFormatter(formatter)
     root = logging.getLogger("statemachine_engine")
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.propagate = False
     # User-written actions may log under their own names; show those too.
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=handlers)
+
+
+def rotating_file_handler(
+    path: str | os.PathLike[str], *, max_bytes: int = LOG_FILE_BYTES, keep: int = LOG_FILE_KEEP
+) -> logging.handlers.RotatingFileHandler:
+    """A handler appending to ``path`` (created owner-only, its directory too); past
+    ``max_bytes`` the file becomes ``path.1`` (``.1`` becomes ``.2``...), ``keep`` old
+    files are kept, and the next one is owner-only again."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        _create_private(path)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=keep, encoding="utf-8", errors="replace"
+        )
+    except OSError as exc:
+        raise StateMachineError(f"cannot open log file {path}: {exc.strerror}") from exc
+    handler.rotator = _rotate
+    return handler
+
+
+def _create_private(path: str | os.PathLike[str]) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    os.close(os.open(path, flags, _LOG_FILE_MODE))
+
+
+def _rotate(source: str, dest: str) -> None:
+    """Move the full file aside and start the next one owner-only (the handler then
+    opens it for appending, keeping its mode)."""
+    os.replace(source, dest)
+    _create_private(source)

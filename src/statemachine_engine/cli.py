@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
     parser.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also log to this file (owner-only; rotated at 10 MiB, keeping 5 old files)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -177,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     from .core.action_loader import ActionLoader
     from .settings import Settings
 
-    configure_logging(debug=args.debug, json_lines=args.log_json)
+    configure_logging(debug=args.debug, json_lines=args.log_json, log_file=args.log_file)
     # Spawned machines and commands get these back: one store, one socket layout.
     settings = Settings.load(db=args.db, control_socket_prefix=args.control_socket_prefix)
     if args.machine_name and len(args.configs) > 1:

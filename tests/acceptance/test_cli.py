@@ -396,6 +396,16 @@ def test_bad_datagrams_are_logged_and_the_machine_goes_on(
     assert_no_traceback(machine)
 
 
+def test_log_file_holds_what_stderr_shows(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "hello.log"
+    result = run_cli(HELLO, "--log-file", log, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text() == result.stderr
+    assert mode(log) == 0o600
+    bad = run_cli(HELLO, "--log-file", "/proc/no/such/hello.log", cwd=tmp_path)
+    assert_one_error_line(bad, "cannot open log file /proc/no/such/hello.log")
+
+
 def test_control_socket_prefix(tmp_path: Path, statemachine: Callable[..., MachineProcess]) -> None:
     config = write(tmp_path / "waiter.yaml", WAITER)
     prefix = socket_dir() / "legacy"

@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 from pathlib import Path
 
+from .._logs import rotating_file_handler
 from ._manifest import LogSpec
-
-_MODE = 0o600
-
-
-def _create_private(path: str | Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, _MODE))
-
-
-def _rotate(source: str, dest: str) -> None:
-    """Move the full file aside and start the next one owner-only (the handler then opens
-    it for appending, keeping its mode)."""
-    os.replace(source, dest)
-    _create_private(source)
 
 
 class LogFiles:
@@ -45,17 +32,9 @@ class LogFiles:
         handler.emit(record)
 
     def _open(self, name: str) -> logging.handlers.RotatingFileHandler:
-        self.spec.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self.path_of(name)
-        _create_private(path)  # before the handler opens it for appending
-        handler = logging.handlers.RotatingFileHandler(
-            path,
-            maxBytes=self.spec.max_bytes,
-            backupCount=self.spec.keep,
-            encoding="utf-8",
-            errors="replace",
+        handler = rotating_file_handler(
+            self.path_of(name), max_bytes=self.spec.max_bytes, keep=self.spec.keep
         )
-        handler.rotator = _rotate
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._handlers[name] = handler
         return handler
