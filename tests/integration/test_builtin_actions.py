@@ -173,6 +173,31 @@ async def test_bash_output_is_capped_to_the_last_mebibyte() -> None:
     assert context["stdout"].endswith("aTAIL")
 
 
+async def test_bash_output_lines_stream_into_the_log_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="statemachine_engine")
+    context: dict[str, Any] = {"machine_name": "m1"}
+    command = "echo one; echo oops >&2; head -c 300000 /dev/zero | tr '\\0' b; echo; printf end"
+
+    await run_bash({"command": command}, context)
+
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "action", "") == "bash_output"]
+    assert sorted(lines) == sorted(
+        ["[m1] | one", "[m1] ! oops", "[m1] | " + "b" * 300000, "[m1] | end"]
+    )
+
+
+async def test_bash_log_output_false_keeps_the_lines_out(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="statemachine_engine")
+    context: dict[str, Any] = {}
+
+    await run_bash({"command": "echo quiet", "log_output": False}, context)
+
+    assert context["stdout"] == "quiet"
+    assert not [r for r in caplog.records if getattr(r, "action", "") == "bash_output"]
+
+
 async def test_bash_undecodable_output_is_replaced_not_fatal() -> None:
     context: dict[str, Any] = {}
 

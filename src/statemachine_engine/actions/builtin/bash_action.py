@@ -16,6 +16,8 @@ Options:
     error: event on any other status or a timeout (default ``error``).
     error_mappings: ``{exit_status: event}`` overriding ``error`` per status.
     store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
+    log_output: ``false`` keeps the command's lines out of the machine's log (by default
+        each line of its stdout and stderr is logged as it comes, whole).
 
 The command's process group dies with the machine: its shell gets SIGKILL when the
 machine's process dies, a watch process kills the rest of the group then, and the group,
@@ -72,6 +74,21 @@ class BashAction(BaseAction):
             return events
         return event_names([*events, *mappings.values()])
 
+    def _log_line(self, context: Mapping[str, Any]) -> Callable[[str, str], None]:
+        """Logs each line the command writes, as it comes, under its machine's name."""
+        machine = context.get("machine_name", "?")
+
+        def log(stream: str, line: str) -> None:
+            self.logger.info(
+                "[%s] %s%s",
+                machine,
+                "! " if stream == "stderr" else "| ",
+                line,
+                extra={"action": "bash_output", "machine": machine, "stream": stream},
+            )
+
+        return log
+
     async def execute(self, context: dict[str, Any]) -> str | None:
         template = self.get_config_value("command")
         if not template:
@@ -99,6 +116,7 @@ class BashAction(BaseAction):
         if not isinstance(extra_env, Mapping):
             raise ValueError("bash 'env' must be a mapping of variable names to values")
 
+        logged = self.get_config_value("log_output", True) is not False
         # Values too large for the environment: the command reads each file named there.
         with _private_files(prepared.files, "statemachine-values-") as file_env:
             result = await run_command(
@@ -107,6 +125,7 @@ class BashAction(BaseAction):
                 cwd=self.get_config_value("cwd"),
                 env=settings_of(self).child_environment({**extra_env, **prepared.env, **file_env}),
                 on_start=getattr(self.runtime, "record_process_group", None),
+                on_line=self._log_line(context) if logged else None,
             )
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
@@ -191,6 +210,7 @@ async def run_command(
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
     on_start: Callable[[int], Awaitable[None]] | None = None,
+    on_line: Callable[[str, str], None] | None = None,
 ) -> CommandResult:
     """Run ``command`` with bash in a new session.
 
@@ -200,7 +220,9 @@ async def run_command(
     of its group; ``on_start(pgid)`` is awaited once it runs, to record its group (see
     :mod:`.._process_groups`). A command text over :data:`LARGE_COMMAND_BYTES` runs from
     an owner-only file, removed when the command ends. ``env`` is the command's whole
-    environment (None: this process's).
+    environment (None: this process's). ``on_line(stream, line)`` gets each line of its
+    stdout and stderr as it comes, whole however long (what the result keeps of each
+    stream is capped: :data:`MAX_CAPTURE_BYTES`).
     """
     large = len(command.encode("utf-8", "surrogateescape")) > LARGE_COMMAND_BYTES
     with _private_files({"command": command} if large else {}, "statemachine-command-") as files:
@@ -211,7 +233,7 @@ async def run_command(
             # The command waits until its group is recorded: a machine killed in between
             # cannot leave behind something nobody knows about.
             command = _GATE + command
-        return await _run(command, timeout, cwd, env, on_start)
+        return await _run(command, timeout, cwd, env, on_start, on_line)
 
 
 async def _run(
@@ -220,6 +242,7 @@ async def _run(
     cwd: str | None,
     env: Mapping[str, str] | None,
     on_start: Callable[[int], Awaitable[None]] | None,
+    on_line: Callable[[str, str], None] | None,
 ) -> CommandResult:
     dying = dying_with_parent()
     spawn = asyncio.ensure_future(
@@ -253,7 +276,7 @@ async def _run(
         if on_start is not None:
             await on_start(process.pid)
             _open_gate(process)
-        out, err = await asyncio.wait_for(_collect(process), timeout)
+        out, err = await asyncio.wait_for(_collect(process, on_line), timeout)
         # Children that outlived the shell still belong to the group: end them too.
         _signal_group(process.pid, signal.SIGKILL)
     except asyncio.TimeoutError:
@@ -281,24 +304,42 @@ def _open_gate(process: asyncio.subprocess.Process) -> None:
         process.stdin.close()
 
 
-async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+async def _collect(
+    process: asyncio.subprocess.Process, on_line: Callable[[str, str], None] | None
+) -> tuple[bytes, bytes]:
     assert process.stdout is not None
     assert process.stderr is not None
     out, err, _ = await asyncio.gather(
-        _read_capped(process.stdout), _read_capped(process.stderr), process.wait()
+        _read_capped(process.stdout, "stdout", on_line),
+        _read_capped(process.stderr, "stderr", on_line),
+        process.wait(),
     )
     return out, err
 
 
-async def _read_capped(stream: asyncio.StreamReader) -> bytes:
-    """Read to EOF, keeping at most the last :data:`MAX_CAPTURE_BYTES`."""
+async def _read_capped(
+    stream: asyncio.StreamReader, name: str, on_line: Callable[[str, str], None] | None
+) -> bytes:
+    """Read to EOF, keeping at most the last :data:`MAX_CAPTURE_BYTES`; each whole line
+    goes to ``on_line(name, line)`` as it comes."""
     chunks: list[bytes] = []
     size = 0
+    unfinished: list[bytes] = []  # the current line's pieces (a long line spans chunks)
     while chunk := await stream.read(65536):
         chunks.append(chunk)
         size += len(chunk)
         while size - len(chunks[0]) >= MAX_CAPTURE_BYTES:
             size -= len(chunks.pop(0))
+        if on_line is not None:
+            *lines, rest = chunk.split(b"\n")
+            for line in lines:
+                unfinished.append(line)
+                on_line(name, b"".join(unfinished).decode("utf-8", errors="replace"))
+                unfinished = []
+            if rest:
+                unfinished.append(rest)
+    if on_line is not None and unfinished:
+        on_line(name, b"".join(unfinished).decode("utf-8", errors="replace"))
     return b"".join(chunks)[-MAX_CAPTURE_BYTES:]
 
 
