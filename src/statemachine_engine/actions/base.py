@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 from ..errors import ActionError
 from ._machine_verbs import MachineVerbs
+from ._seconds import parse_seconds
 
 if TYPE_CHECKING:
     from ..database.models.job import Job
@@ -341,9 +342,6 @@ def seconds_option(action: BaseAction, key: str, default: float | None) -> float
     if raw is None:
         return None
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ActionError(f"{key} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ActionError(f"{key} must not be negative, got {value:g}")
-    return value
+        return parse_seconds(raw, key)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
