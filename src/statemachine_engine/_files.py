@@ -20,13 +20,18 @@ Every refusal is a :class:`~statemachine_engine.errors.StateMachineError` of one
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import StateMachineError
+
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
 
 #: Modes of a lock file (owner-only).
 LOCK_MODE = 0o600
@@ -156,6 +161,21 @@ def bind_private_datagram(path: Path) -> socket.socket:
     finally:
         os.umask(old_umask)
     return sock
+
+
+def close_datagram(
+    sock: socket.socket | None, path: Path | None, loop: AbstractEventLoop | None
+) -> None:
+    """Undo :func:`bind_private_datagram` and the reading of its socket, as far as they
+    were done: ``loop`` stops reading ``sock``, which is closed; its file ``path`` goes."""
+    if sock is not None:
+        if loop is not None:
+            with contextlib.suppress(Exception):  # (a loop closed already reads nothing)
+                loop.remove_reader(sock.fileno())
+        sock.close()
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def check_event_socket_directory(path: Path) -> None:

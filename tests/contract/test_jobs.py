@@ -653,8 +653,14 @@ async def test_job_history_of_cancel_retry_and_reset(store: Store) -> None:
     await store.retry_job(job.job_id)
     await claim(store)
     await store.reset_processing()
-    statuses = [h["status"] for h in await store.job_history(job.job_id)]
-    assert statuses == ["pending", "cancelled", "pending", "processing", "pending"]
+    history = await store.job_history(job.job_id)
+    assert [(h["status"], h["attempt"], h["message"]) for h in history] == [
+        ("pending", 0, "added"),
+        ("cancelled", 0, "cancel_job"),
+        ("pending", 0, "retry_job"),
+        ("processing", 1, None),
+        ("pending", 1, "reset"),
+    ]
 
 
 async def test_next_job_ready_at(store: Store) -> None:

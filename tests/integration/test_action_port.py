@@ -33,6 +33,21 @@ class Holder:
     def adopt_job(self, job: Job) -> None:
         self.adopted.append(job.job_id)
 
+    # The machine's own verbs, which the port hands through (see the test below).
+    settings = None
+    delivery_mark = 0
+
+    def log_activity(self, message: str, level: str = "info") -> None: ...
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None: ...
+
+    def send_event(self, name: str, payload: Any = None, **origin: Any) -> None: ...
+
+    async def record_process_group(self, pgid: int) -> None: ...
+
+    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
+        return False
+
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool:
@@ -52,11 +67,9 @@ def port_of(holder: Holder, starter: Any = None) -> ActionPort:
 
 
 def protocol_verbs() -> set[str]:
-    return {
-        name
-        for name, _ in inspect.getmembers(ActionRuntime)
-        if not name.startswith("_") and name in ActionRuntime.__dict__
-    }
+    """ActionRuntime's verbs, its own and those of the protocols it extends."""
+    ours = [cls for cls in ActionRuntime.__mro__ if cls.__module__.startswith("statemachine_")]
+    return {name for cls in ours for name in vars(cls) if not name.startswith("_")}
 
 
 # -- the door is narrow -----------------------------------------------------------------
@@ -70,6 +83,13 @@ def test_the_port_offers_exactly_the_verbs_of_the_action_runtime() -> None:
         if inspect.isfunction(member):
             expected = inspect.signature(getattr(ActionRuntime, name))
             assert inspect.signature(member) == expected, name
+
+
+def test_the_port_hands_the_machines_own_verbs_through(holder: Holder) -> None:
+    port = port_of(holder)
+    for name in ("log_activity", "emit", "send_event", "record_process_group", "wait_for_delivery"):
+        assert getattr(port, name) == getattr(holder, name), name
+    assert (port.machine_name, port.state, port.delivery_mark) == ("holder", "working", 0)
 
 
 async def test_an_engines_actions_get_its_port_not_the_engine(machines: Machines) -> None:

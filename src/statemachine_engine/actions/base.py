@@ -34,6 +34,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 from ..errors import ActionError
+from ._machine_verbs import MachineVerbs
+from ._seconds import parse_seconds
 
 if TYPE_CHECKING:
     from ..database.models.job import Job
@@ -52,48 +54,16 @@ __all__ = [
 ]
 
 
-class ActionRuntime(Protocol):
+class ActionRuntime(MachineVerbs, Protocol):
     """What an action may ask of the machine running it (:attr:`BaseAction.runtime`).
 
     The engine implements it for each machine; a host running many machines in one
     process adds the in-process start of another machine. Jobs are claimed *by this
     machine*: it holds their leases (renewed while it lives) until the config completes
-    or fails them, or hands them to a machine it starts.
+    or fails them, or hands them to a machine it starts. What it asks of the machine
+    itself (its name, state, activity log, own inbox) are
+    :class:`~._machine_verbs.MachineVerbs`.
     """
-
-    # -- the machine itself ---------------------------------------------------------
-
-    @property
-    def machine_name(self) -> str: ...
-
-    @property
-    def state(self) -> str | None:
-        """The state whose actions run now."""
-
-    @property
-    def settings(self) -> Settings:
-        """The process's settings: commands and machines an action starts get their
-        environment from :meth:`~statemachine_engine.settings.Settings.child_environment`.
-        """
-
-    def log_activity(self, message: str, level: str = "info") -> None:
-        """Record a line in the machine's activity log (shown by the monitoring UI)."""
-
-    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
-        """Tell the machine's observers (the realtime stream) about something."""
-
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
-        """Queue an event for this machine, in memory."""
-
-    async def record_process_group(self, pgid: int) -> None:
-        """Record the process group of the action running now (killed on restart)."""
 
     # -- events -------------------------------------------------------------------------
 
@@ -116,13 +86,6 @@ class ActionRuntime(Protocol):
     async def drop_events(self, machine_name: str, event_types: Collection[str]) -> int:
         """Discard the waiting events of ``event_types`` from ``machine_name``'s inbox;
         how many were discarded."""
-
-    @property
-    def delivery_mark(self) -> int:
-        """A counter of deliveries to this machine (see :meth:`wait_for_delivery`)."""
-
-    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
-        """Wait until something is delivered after mark ``since``; False on timeout."""
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -379,9 +342,6 @@ def seconds_option(action: BaseAction, key: str, default: float | None) -> float
     if raw is None:
         return None
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ActionError(f"{key} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ActionError(f"{key} must not be negative, got {value:g}")
-    return value
+        return parse_seconds(raw, key)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..actions._machine_verbs import MachineVerbs
 from ..database._delivery import deliver
 from ..database._wakeup import JOBS
 from ..database.models.job import JobStatus
@@ -46,43 +47,15 @@ class MachineStarter(Protocol):
     ) -> object: ...
 
 
-class Machine(Protocol):
-    """What the port uses of the machine it serves (a :class:`~.engine.StateMachineEngine`)."""
-
-    @property
-    def machine_name(self) -> str: ...
-
-    @property
-    def state(self) -> str | None: ...
+class Machine(MachineVerbs, Protocol):
+    """What the port uses of the machine it serves (a :class:`~.engine.StateMachineEngine`):
+    the verbs it hands through to actions unchanged, and what it does on their behalf."""
 
     @property
     def store(self) -> Store: ...
 
     @property
     def worker_id(self) -> str: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def delivery_mark(self) -> int: ...
-
-    async def wait_for_delivery(self, since: int, timeout: float) -> bool: ...
-
-    def log_activity(self, message: str, level: str = "info") -> None: ...
-
-    def emit(self, event_type: str, payload: dict[str, Any]) -> None: ...
-
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None: ...
-
-    async def record_process_group(self, pgid: int) -> None: ...
 
     def adopt_job(self, job: Job) -> None: ...
 
@@ -105,11 +78,25 @@ class ActionPort:
         start_machine: how to start a machine beside it (None: it runs outside a host).
     """
 
-    __slots__ = ("_machine", "_starter")
+    __slots__ = (
+        "_machine",
+        "_starter",
+        "emit",
+        "log_activity",
+        "record_process_group",
+        "send_event",
+        "wait_for_delivery",
+    )
 
     def __init__(self, machine: Machine, start_machine: MachineStarter | None = None) -> None:
         self._machine = machine
         self._starter = start_machine
+        # The machine's own verbs, handed through as they are.
+        self.log_activity = machine.log_activity
+        self.emit = machine.emit
+        self.send_event = machine.send_event
+        self.record_process_group = machine.record_process_group
+        self.wait_for_delivery = machine.wait_for_delivery
 
     # -- the machine itself ---------------------------------------------------------
 
@@ -125,24 +112,9 @@ class ActionPort:
     def settings(self) -> Settings:
         return self._machine.settings
 
-    def log_activity(self, message: str, level: str = "info") -> None:
-        self._machine.log_activity(message, level)
-
-    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
-        self._machine.emit(event_type, payload)
-
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
-        self._machine.send_event(name, payload, source=source, job_id=job_id)
-
-    async def record_process_group(self, pgid: int) -> None:
-        await self._machine.record_process_group(pgid)
+    @property
+    def delivery_mark(self) -> int:
+        return self._machine.delivery_mark
 
     # -- events -------------------------------------------------------------------------
 
@@ -168,13 +140,6 @@ class ActionPort:
         events = await store.pending_events(machine_name, limit=_WHOLE_INBOX)
         ids = [event.id for event in events if event.event_type in event_types]
         return await store.mark_events(ids, "dropped") if ids else 0
-
-    @property
-    def delivery_mark(self) -> int:
-        return self._machine.delivery_mark
-
-    async def wait_for_delivery(self, since: int, timeout: float) -> bool:
-        return await self._machine.wait_for_delivery(since, timeout)
 
     # -- jobs -------------------------------------------------------------------------
 

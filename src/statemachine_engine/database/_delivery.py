@@ -21,16 +21,27 @@ import contextlib
 import json
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .._jsondata import check
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .store import OperatorStore, Store
 
 #: A datagram of this type only says "events are waiting for you in the store" (a
 #: machine's control socket, :mod:`..messaging._control`, reads it).
 WAKE_EVENT = "__wake__"
+
+
+class EventOrigin(TypedDict, total=False):
+    """Where an event comes from, as a sender's keywords (each optional): the machine or
+    tool that sent it and the job it concerns."""
+
+    source: str | None
+    job_id: str | None
+
 
 #: Machines running in this process: woken by a call instead of a datagram.
 _LOCAL: dict[str, Callable[[], None]] = {}
@@ -50,21 +61,16 @@ def is_local(machine_name: str) -> bool:
 
 
 async def deliver(
-    store: Store,
-    target: str,
-    event_type: str,
-    payload: Any = None,
-    *,
-    source: str | None = None,
-    job_id: str | None = None,
+    store: Store, target: str, event_type: str, payload: Any = None, **origin: Unpack[EventOrigin]
 ) -> int:
     """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id.
+    ``origin``: where it comes from (``source=``, ``job_id=``).
 
     A payload outside the JSON bounds (too deep, NaN...) is refused with
     :class:`~statemachine_engine._jsondata.JSONDataError`.
     """
     check(payload, what=f"payload of event {event_type!r}")
-    event_id = await store.send_event(target, event_type, payload, source=source, job_id=job_id)
+    event_id = await store.send_event(target, event_type, payload, **origin)
     local = _LOCAL.get(target)
     if local is not None:  # a call is quickest
         local()

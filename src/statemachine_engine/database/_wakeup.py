@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from .._files import bind_private_datagram, clear_socket_path
+from .._files import bind_private_datagram, clear_socket_path, close_datagram
 from .._jsondata import decode
 
 logger = logging.getLogger("statemachine_engine.wakeup")
@@ -195,15 +195,8 @@ class WakeupListener(TopicWaiters):
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
     def close(self) -> None:
-        if self._sock is not None and self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
-        if self._path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._path.unlink()
-            self._path = None
+        close_datagram(self._sock, self._path, self._loop)
+        self._sock, self._path = None, None
         if WakeupListener._instances.get(self._directory) is self:
             del WakeupListener._instances[self._directory]
 

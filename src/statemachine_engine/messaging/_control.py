@@ -15,7 +15,6 @@ socket or link is removed before binding.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import _files as files
-from .._files import check_directory, clear_socket_path, open_lock
+from .._files import check_directory, clear_socket_path, close_datagram, open_lock
 from .._jsondata import MAX_DEPTH, decode
 from ..database import _delivery as delivery
 from ..errors import JSONDataError, MachineAlreadyRunning, StateMachineError
@@ -82,13 +81,9 @@ class ControlSocket:
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
     def close(self) -> None:
-        if self._sock is not None:
-            if self._loop is not None:
-                self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
+        if self._sock is not None:  # (the path is ours only once bound)
+            close_datagram(self._sock, self.path, self._loop)
             self._sock = None
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
         self._release_lock()
 
     # -- lock ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._files import check_directory, clear_socket_path, open_existing_lock
+from .._files import check_directory, clear_socket_path, close_datagram, open_existing_lock
 from ..errors import StateMachineError
 from ._control import (
     HOST_SOCKET_PREFIX,
@@ -96,15 +96,8 @@ class HostControlSocket:
     def close(self) -> None:
         for name in list(self._links):
             self.unlink(name)
-        if self._sock is not None:
-            if self._loop is not None:
-                self._loop.remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
-        if self.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-            self.path = None
+        close_datagram(self._sock, self.path, self._loop)
+        self._sock, self.path = None, None
 
     def _on_readable(self) -> None:
         assert self._sock is not None

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .._seconds import parse_seconds
 from ..base import BaseAction
 
 
@@ -23,11 +24,5 @@ class SleepAction(BaseAction):
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         raw = self.get_config_value("duration", self.get_config_value("seconds", 1))
-        try:
-            seconds = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"sleep duration must be a number of seconds, got {raw!r}") from None
-        if seconds < 0:
-            raise ValueError(f"sleep duration must not be negative, got {seconds:g}")
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(parse_seconds(raw, "sleep duration"))
         return self.success_event

@@ -36,7 +36,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
@@ -81,6 +81,16 @@ def initial_context(spec: Any, context: dict[str, Any]) -> dict[str, Any]:
     return chosen
 
 
+class _Child(NamedTuple):
+    """The machine to start: its config, its name, its initial context and the jobs
+    handed over to it (``(job_id, attempt, lease_seconds)``)."""
+
+    yaml_path: str
+    name: str
+    seeded: dict[str, Any]
+    handed: list[tuple[str, int, float]]
+
+
 class StartFsmAction(BaseAction):
     """Spawn a machine process."""
 
@@ -95,10 +105,11 @@ class StartFsmAction(BaseAction):
             raise ActionError("start_fsm needs 'yaml_path' and 'machine_name'")
         seeded = initial_context(self.get_config_value("context_vars"), context)
         handed = self._hand_over(seeded)
+        child = _Child(str(yaml_path), str(name), seeded, handed)
         try:
             if self.get_config_value("in_process", False) is True:
-                return self._start_here(str(yaml_path), str(name), seeded, context, handed)
-            return self._start_process(str(yaml_path), str(name), seeded, context, handed)
+                return self._start_here(child, context)
+            return self._start_process(child, context)
         except BaseException:
             self._take_back(handed)
             raise
@@ -121,19 +132,12 @@ class StartFsmAction(BaseAction):
             for job_id, attempt, lease in handed:
                 self.runtime.take_back_job(job_id, attempt, lease)
 
-    def _start_process(
-        self,
-        yaml_path: str,
-        name: str,
-        seeded: dict[str, Any],
-        context: dict[str, Any],
-        handed: list[tuple[str, int, float]],
-    ) -> str | None:
-        argv = [sys.executable, "-m", "statemachine_engine", yaml_path]
-        argv += ["--machine-name", name]
-        if seeded:
-            argv += ["--initial-context", json.dumps(seeded, default=str)]
-        for job_id, attempt, lease in handed:
+    def _start_process(self, child: _Child, context: dict[str, Any]) -> str | None:
+        argv = [sys.executable, "-m", "statemachine_engine", child.yaml_path]
+        argv += ["--machine-name", child.name]
+        if child.seeded:
+            argv += ["--initial-context", json.dumps(child.seeded, default=str)]
+        for job_id, attempt, lease in child.handed:
             argv += ["--take-over-job", f"{job_id}@{attempt}:{_seconds(lease)}"]
         actions_dir = self.get_config_value("actions_dir")
         if actions_dir:
@@ -154,21 +158,14 @@ class StartFsmAction(BaseAction):
         self.logger.info(
             "[%s] started %s (pid %d) from %s",
             context.get("machine_name", "?"),
-            name,
+            child.name,
             process.pid,
-            yaml_path,
-            extra={"action": "machine_spawned", "child": str(name), "pid": process.pid},
+            child.yaml_path,
+            extra={"action": "machine_spawned", "child": child.name, "pid": process.pid},
         )
         return self.success_event
 
-    def _start_here(
-        self,
-        yaml_path: str,
-        name: str,
-        seeded: dict[str, Any],
-        context: dict[str, Any],
-        handed: list[tuple[str, int, float]],
-    ) -> str | None:
+    def _start_here(self, child: _Child, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)
         if self.get_config_value("additional_args"):
             self.logger.warning(
@@ -178,26 +175,29 @@ class StartFsmAction(BaseAction):
         actions_dir = self.get_config_value("actions_dir")
         try:
             runtime.start_machine(
-                yaml_path,
-                machine_name=name,
-                initial_context=seeded,
+                child.yaml_path,
+                machine_name=child.name,
+                initial_context=child.seeded,
                 actions_dir=str(actions_dir) if actions_dir else None,
-                handed_jobs=handed,
+                handed_jobs=child.handed,
             )
         except ActionError:
             raise  # not run by a host: a failure of the action itself
         except StateMachineError as exc:
-            self._take_back(handed)
+            self._take_back(child.handed)
             context["last_error"] = str(exc)
             self.logger.error(
-                "[%s] start_fsm: cannot start %s: %s", context.get("machine_name", "?"), name, exc
+                "[%s] start_fsm: cannot start %s: %s",
+                context.get("machine_name", "?"),
+                child.name,
+                exc,
             )
             return self.error_event
         self.logger.info(
             "[%s] started %s in this process from %s",
             context.get("machine_name", "?"),
-            name,
-            yaml_path,
-            extra={"action": "machine_spawned", "child": name, "pid": os.getpid()},
+            child.name,
+            child.yaml_path,
+            extra={"action": "machine_spawned", "child": child.name, "pid": os.getpid()},
         )
         return self.success_event

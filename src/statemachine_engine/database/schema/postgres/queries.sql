@@ -56,6 +56,10 @@ expired AS (
     SELECT job_id, status, attempts, 'lease expired', %(now)s FROM expired
 )
 
+-- fragment: claimed_set
+SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
+    lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+
 -- fragment: claimed_and_logged
 claimed_logged AS (
     INSERT INTO job_history (job_id, status, attempt, worker, at)
@@ -69,8 +73,7 @@ FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
 -- claim holds (SKIP LOCKED: claims never wait on each other).
 WITH {{expire_leases}}, claimed AS (
     UPDATE jobs
-    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
-        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+    {{claimed_set}}
     WHERE id = (
         SELECT id FROM jobs
         WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
@@ -87,8 +90,7 @@ WITH {{expire_leases}}, claimed AS (
 -- name: claim_job_by_id
 WITH {{expire_leases}}, claimed AS (
     UPDATE jobs
-    SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
-        lease_expires = %(now)s + %(lease)s, started_at = %(now)s, updated_at = %(now)s
+    {{claimed_set}}
     WHERE id = (
         SELECT id FROM jobs
         WHERE job_id = %(job_id)s AND status IN ('pending', 'failed')
@@ -146,18 +148,23 @@ WITH moved AS (
 )
 SELECT * FROM moved;
 
+-- fragment: log_changed
+-- Each job the query's `changed` step returned gets its history row (its new status, its
+-- attempt, the query's message); the query returns the changed jobs' ids.
+logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, status, attempts, message, %(now)s FROM changed
+)
+SELECT job_id FROM changed
+
 -- name: cancel_job
 WITH changed AS (
     UPDATE jobs
     SET status = 'cancelled', completed_at = %(now)s, updated_at = %(now)s,
         lease_owner = NULL, lease_expires = NULL
     WHERE job_id = %(job_id)s AND status IN ('pending', 'processing', 'failed')
-    RETURNING job_id, attempts
-), logged AS (
-    INSERT INTO job_history (job_id, status, attempt, message, at)
-    SELECT job_id, 'cancelled', attempts, 'cancel_job', %(now)s FROM changed
-)
-SELECT attempts FROM changed;
+    RETURNING job_id, status, attempts, 'cancel_job' AS message
+), {{log_changed}};
 
 -- name: retry_job
 WITH changed AS (
@@ -165,12 +172,8 @@ WITH changed AS (
     SET status = 'pending', attempts = 0, run_after = %(now)s, error = NULL,
         completed_at = NULL, updated_at = %(now)s
     WHERE job_id = %(job_id)s AND status IN ('failed', 'dead', 'cancelled')
-    RETURNING job_id, attempts
-), logged AS (
-    INSERT INTO job_history (job_id, status, attempt, message, at)
-    SELECT job_id, 'pending', attempts, 'retry_job', %(now)s FROM changed
-)
-SELECT attempts FROM changed;
+    RETURNING job_id, status, attempts, 'retry_job' AS message
+), {{log_changed}};
 
 -- name: reset_processing
 WITH changed AS (
@@ -178,12 +181,8 @@ WITH changed AS (
     SET status = 'pending', lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
     WHERE status = 'processing'
       AND (%(before)s::double precision IS NULL OR started_at < %(before)s)
-    RETURNING job_id, attempts
-), logged AS (
-    INSERT INTO job_history (job_id, status, attempt, message, at)
-    SELECT job_id, 'pending', attempts, 'reset', %(now)s FROM changed
-)
-SELECT job_id FROM changed;
+    RETURNING job_id, status, attempts, 'reset' AS message
+), {{log_changed}};
 
 -- name: remove_job
 WITH gone AS (
