@@ -20,7 +20,7 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
         help=f"interface to listen on (default: {DEFAULT_HOST}; any other needs --token)",
     )
     parser.add_argument(
-        "--port", type=int, default=port, help=f"TCP port, 0 for any free one (default: {port})"
+        "--port", type=_port, default=port, help=f"TCP port, 0 for any free one (default: {port})"
     )
     parser.add_argument(
         "--event-socket-path",
@@ -74,3 +74,13 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> ServerSettin
         **overrides,
     }
     return ServerSettings(**values)  # type: ignore[arg-type]
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
+    return port

@@ -51,8 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port must be between 0 and 65535, not {args.port}")
     root = Path(args.project_root).expanduser()
     if not root.is_dir():
         parser.error(f"--project-root {args.project_root}: not a directory")
