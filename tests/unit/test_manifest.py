@@ -224,3 +224,18 @@ def test_durations(value: object, seconds: float) -> None:
 @pytest.mark.parametrize("value", [-1, "-1s", True, "soon", "1d", None, float("inf")])
 def test_not_durations(value: object) -> None:
     assert parse_duration(value) is None
+
+
+def test_a_manifest_among_configs_stands_for_its_configs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from statemachine_engine.config._manifest import with_manifests_expanded
+
+    manifest_at(project, "machines:\n  a: config/worker.yaml\n  b: config/task.yaml\n")
+    monkeypatch.chdir(project)
+    paths = ["config/task.yaml", DEFAULT_MANIFEST, "config/controller.yaml"]
+    assert with_manifests_expanded(paths) == [
+        "config/task.yaml",
+        "config/worker.yaml",
+        "config/controller.yaml",
+    ]

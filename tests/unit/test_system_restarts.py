@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.system import RestartPolicy
-from statemachine_engine.system._manifest import MachineSpec, manifest_from_text
+from statemachine_engine.system import MachineSpec, RestartPolicy, manifest_from_text
 from statemachine_engine.system._process import command_for, units_of
 from statemachine_engine.system._restarts import decide, describe_exit
 

@@ -5,7 +5,7 @@ the store, the environment, the UI, the log files, the hooks and every machine w
 config, instances, restart policy, process group and dependencies.
 """
 
-from ._manifest import (
+from ..config._manifest import (
     DEFAULT_MANIFEST,
     LogSpec,
     MachineSpec,

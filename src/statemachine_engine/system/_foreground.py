@@ -17,9 +17,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ..config._manifest import Manifest
 from ..errors import StateMachineError
 from ..settings import Settings
-from ._manifest import Manifest
 from ._running import RunningSystem
 from ._supervisor import Supervisor
 

@@ -13,7 +13,7 @@ import logging.handlers
 from pathlib import Path
 
 from .._logs import rotating_file_handler
-from ._manifest import LogSpec
+from ..config._manifest import LogSpec
 
 
 class LogFiles:

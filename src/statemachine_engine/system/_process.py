@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..actions._process_groups import dying_with_parent
-from ._manifest import MachineSpec, Manifest, RestartPolicy
+from ..config._manifest import MachineSpec, Manifest, RestartPolicy
 from ._restarts import decide, describe_exit
 
 logger = logging.getLogger("statemachine_engine.system")
@@ -84,6 +84,8 @@ class SupervisedProcess:
         pid: the running process's, else None.
         restarts: how many times it was started again.
         last_exit: how it last ended, in words (None: it has not).
+        exit_status: its last exit status (negative: killed by that signal; None: it
+            has not ended).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class SupervisedProcess:
         self.started_at: float | None = None
         self.restarts = 0
         self.last_exit: str | None = None
+        self.exit_status: int | None = None
         self._recent: list[float] = []
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
@@ -117,12 +120,13 @@ class SupervisedProcess:
         or given up."""
         while not self._stopping.is_set():
             status = await self._run_once()
-            self.last_exit = describe_exit(status)
+            self.exit_status, self.last_exit = status, describe_exit(status)
             if self._stopping.is_set():
                 break
             decision = decide(self.unit.policy, status, self._recent, self.clock())
             self.last_exit = decision.reason
-            logger.warning("[%s] %s", self.unit.name, decision.reason)
+            log = logger.info if status == 0 else logger.warning
+            log("[%s] %s", self.unit.name, decision.reason)
             self.sink(self.unit.name, f"--- {decision.reason}")
             if not decision.restart:
                 self.state = "gave-up" if decision.gave_up else "stopped"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ._manifest import RestartPolicy
+from ..config._manifest import RestartPolicy
 
 #: ``statemachine`` exits 2 on a usage or config error: starting it again cannot help.
 EXIT_USAGE = 2

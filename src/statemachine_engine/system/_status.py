@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..config._manifest import Manifest
 from ..database import open_store
 from ..database.models.machine_state import liveness
 from ..errors import StoreNotFound
 from ..settings import Settings
-from ._manifest import Manifest
 from ._process import units_of
 from ._supervisor import unit_machine_names
 

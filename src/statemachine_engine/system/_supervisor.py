@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from ..config._manifest import Manifest
 from ..config.loader import load_config
 from ..core._launches import instance_names, machine_name
 from ..database import open_store
@@ -21,7 +22,6 @@ from ..database._delivery import deliver
 from ..errors import StoreError, SystemStartFailed
 from ..settings import Settings
 from ._logfiles import LogFiles
-from ._manifest import Manifest
 from ._process import LineSink, SupervisedProcess, Unit, command_for, units_of
 
 logger = logging.getLogger("statemachine_engine.system")
@@ -109,6 +109,9 @@ class Supervisor:
                 for process in processes:
                     names = waiting.get(process.unit.name)
                     if names is None:
+                        continue
+                    if process.state == "stopped" and process.exit_status == 0:
+                        del waiting[process.unit.name]  # it ran, and ended as it should
                         continue
                     if process.restarts or process.state not in ("starting", "running"):
                         raise SystemStartFailed(

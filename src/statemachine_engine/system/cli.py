@@ -22,12 +22,12 @@ from .._cli_support import (
     add_format_option,
     run_main,
 )
-from ._manifest import DEFAULT_MANIFEST
+from ..config._manifest import DEFAULT_MANIFEST
 
 if TYPE_CHECKING:
+    from ..config._manifest import Manifest
     from ..settings import Settings
     from ..tools.lint import Finding
-    from ._manifest import Manifest
 
 __all__ = ["build_parser", "main"]
 
@@ -99,8 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..config._manifest import load_manifest
     from ..settings import Settings
-    from ._manifest import load_manifest
 
     manifest = load_manifest(args.file)
     settings = Settings.load().with_flags(db=manifest.store)

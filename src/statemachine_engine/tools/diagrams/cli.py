@@ -92,11 +92,16 @@ def _group_file_name(group: str, taken: dict[str, str]) -> str:
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
+    from ...config._manifest import with_manifests_expanded
     from ...config.loader import load_config
 
     sets: list[tuple[str, Path, DiagramSet]] = []
     stems: dict[str, str] = {}
-    for raw in args.configs:
+    try:
+        configs = with_manifests_expanded(args.configs)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    for raw in configs:
         stem = Path(raw).stem
         if stem in stems:
             raise UsageError(

@@ -40,10 +40,11 @@ def lint_paths(
     sent, and ``sent_to_all``, which something outside them sends to every machine),
     with the action types ``actions`` provides (default: the builtins).
     Unreadable files raise :class:`ConfigError`; invalid ones become findings."""
+    from ...config._manifest import with_manifests_expanded
     from ...config.loader import load_config
 
     loaded: list[tuple[str, MachineConfig | None, Finding | None]] = []
-    for path in paths:
+    for path in with_manifests_expanded(paths):
         if not Path(path).is_file():
             raise ConfigError(
                 "config file not found" if not Path(path).exists() else "is not a regular file",

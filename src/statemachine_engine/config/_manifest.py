@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import difflib
 import graphlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ..config._timeouts import parse_duration
-from ..config._yaml_source import YamlDocument, YamlPath, parse_yaml
-from ..config.model import Position
 from ..errors import ConfigError
+from ._timeouts import parse_duration
+from ._yaml_source import YamlDocument, YamlPath, parse_yaml
+from .model import Position
 
 DEFAULT_MANIFEST = "statemachine-project.yaml"
 RESTART_MODES = ("always", "on-failure", "no")
@@ -469,3 +469,34 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value)
+
+
+def with_manifests_expanded(paths: Sequence[str]) -> list[str]:
+    """``paths`` with each manifest (a file named :data:`DEFAULT_MANIFEST`) replaced by
+    the configs it names, each config once: ``statemachine-validate examples/*/*.yaml``
+    lints a project's configs whether or not its manifest is among them.
+
+    Raises:
+        ConfigError: a manifest that cannot be read or is wrong.
+    """
+    expanded: list[str] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if Path(path).name == DEFAULT_MANIFEST:
+            named = [_shown(spec.config) for spec in load_manifest(path).machines.values()]
+        else:
+            named = [path]
+        for config in named:
+            key = Path(config).resolve()
+            if key not in seen:
+                seen.add(key)
+                expanded.append(config)
+    return expanded
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
