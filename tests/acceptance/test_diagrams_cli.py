@@ -97,7 +97,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in broken.stderr
     same_stem = write(tmp_path / "other" / "bad.yaml", "initial_state: a\n")
     clash = run_cli(
-        same_stem, tmp_path / "other" / ".." / "other" / "bad.yaml", cwd=tmp_path, argv=argv
+        same_stem,
+        write(tmp_path / "third" / "bad.yaml", "initial_state: b\n"),
+        cwd=tmp_path,
+        argv=argv,
     )
     assert clash.returncode == 2
     assert run_cli(cwd=tmp_path, argv=argv).returncode == 2

@@ -12,7 +12,11 @@ from tests.golden.diagram_configs import COMPAT
 from tests.support.files import write
 from tests.support.processes import console_script, run_cli
 
-EXAMPLE_CONFIGS = sorted(EXAMPLES.glob("*/*.yaml"))
+#: The examples' machine configs (each multi-machine example's manifest,
+#: statemachine-project.yaml, is not one).
+EXAMPLE_CONFIGS = sorted(
+    p for p in EXAMPLES.glob("*/*.yaml") if p.name != "statemachine-project.yaml"
+)
 SIMPLE_WORKER = EXAMPLES / "simple_worker" / "simple_worker.yaml"
 
 
@@ -42,6 +46,14 @@ def test_every_example_is_clean_even_with_strict(config: Path, tmp_path: Path) -
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "0 errors, 0 warnings in 1 config" in result.stderr
+
+
+def test_a_manifest_stands_for_the_configs_it_names(tmp_path: Path) -> None:
+    pipeline = EXAMPLES / "pipeline"
+    given = [pipeline / "statemachine-project.yaml", pipeline / "ingest.yaml"]
+    result = run_cli("--strict", *given, cwd=tmp_path, argv=script())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors, 0 warnings in 3 configs" in result.stderr
 
 
 def test_a_config_with_errors_and_warnings(tmp_path: Path) -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import graphlib
 from collections import defaultdict
+from pathlib import Path
 
 import grimp
 import pytest
 
 ROOT = "statemachine_engine"
+#: The longest a module may grow (issue 14).
+MAX_MODULE_LINES = 500
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +56,13 @@ def test_no_package_imports_itself_back(graph: grimp.ImportGraph) -> None:
             if unit(importer) != unit(imported):
                 edges[unit(importer)].add(unit(imported))
     _assert_acyclic(edges, "packages")
+
+
+def test_no_module_is_longer_than_500_lines() -> None:
+    package = Path(__file__).resolve().parents[2] / "src" / ROOT
+    long = {
+        str(path.relative_to(package)): lines
+        for path in package.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, "split these modules: one concept each (STYLE.md #1)"

@@ -229,7 +229,7 @@ def test_not_durations(value: object) -> None:
 def test_a_manifest_among_configs_stands_for_its_configs(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from statemachine_engine.config._manifest import with_manifests_expanded
+    from statemachine_engine.config._manifest_reader import with_manifests_expanded
 
     manifest_at(project, "machines:\n  a: config/worker.yaml\n  b: config/task.yaml\n")
     monkeypatch.chdir(project)

@@ -2,29 +2,11 @@
 
 Nothing here polls. The machine sleeps on its inbox; sockets, timers and callers put
 events into it; the state's entry actions run in a task of their own so that an event
-arriving meanwhile can be looked at at once.
-
-Execution semantics (docs/semantics.md has the long form):
-
-- Entering a state arms its ``timeout(N)`` timers and runs its actions in order. An
-  action's returned event is handled at once: a transition skips the rest of the list;
-  no transition logs it as unhandled and the next action runs.
-- An event arriving while actions run either has a transition from the current state,
-  and then cancels the running action (its subprocess group is killed) and is taken,
-  or it is held back. Held events are retried, in arrival order, on every state entry
-  and when the action list finishes; once the machine is idle in a state that has no
-  transition for a held event, the event is dropped as unhandled. An event that no
-  transition anywhere names is dropped at once.
-- Leaving a state cancels its timers; a self-transition re-arms them and re-runs the
-  actions.
-- A terminal state (``stopped``, ``shutdown``, ``completed`` or one listed under
-  ``final:``) runs its actions; if nothing leads out of it the machine ends. A
-  transition from a terminal state back to itself ends the machine too.
-- A non-terminal state that nothing can ever leave (no transition from it, no wildcard
-  one, no timeout) ends the machine once its actions are done, as a failure
-  (:class:`DeadEndError`). So does ending in a terminal
-  state after an action of that state failed with an error event no transition took
-  (:class:`UnhandledFailure`). See :attr:`StateMachineEngine.failure`.
+arriving meanwhile can be looked at at once (it cancels them when it leaves the state,
+or is held back until they finish). A terminal state with nothing leading out ends the
+machine; a non-terminal state nothing can leave ends it as a failure
+(:class:`DeadEndError`), as does ending right after an action failed with an error
+event no transition took (:class:`UnhandledFailure`). docs/semantics.md has the rules.
 
 With a store the machine is durable: each transition commits the new state, the
 context, the armed timers' deadlines and the consumed event in one transaction, and a

@@ -12,9 +12,8 @@ from ..config._manifest import (
     Manifest,
     RestartPolicy,
     UiSpec,
-    load_manifest,
-    manifest_from_text,
 )
+from ..config._manifest_reader import load_manifest, manifest_from_text
 
 __all__ = [
     "DEFAULT_MANIFEST",

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..config._manifest import load_manifest
+    from ..config._manifest_reader import load_manifest
     from ..settings import Settings
 
     manifest = load_manifest(args.file)

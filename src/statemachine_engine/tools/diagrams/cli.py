@@ -92,7 +92,7 @@ def _group_file_name(group: str, taken: dict[str, str]) -> str:
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
-    from ...config._manifest import with_manifests_expanded
+    from ...config._manifest_reader import with_manifests_expanded
     from ...config.loader import load_config
 
     sets: list[tuple[str, Path, DiagramSet]] = []

@@ -40,7 +40,7 @@ def lint_paths(
     sent, and ``sent_to_all``, which something outside them sends to every machine),
     with the action types ``actions`` provides (default: the builtins).
     Unreadable files raise :class:`ConfigError`; invalid ones become findings."""
-    from ...config._manifest import with_manifests_expanded
+    from ...config._manifest_reader import with_manifests_expanded
     from ...config.loader import load_config
 
     loaded: list[tuple[str, MachineConfig | None, Finding | None]] = []
