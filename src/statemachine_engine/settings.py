@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -203,9 +203,13 @@ def _cache_dir(env: Mapping[str, str]) -> Path | None:
 
 
 def _choice(
-    env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str, case: Any
+    env: Mapping[str, str],
+    name: str,
+    allowed: tuple[str, ...],
+    default: str,
+    case: Callable[[str], str],
 ) -> str:
-    value: str = case(env.get(name) or default)
+    value = case(env.get(name) or default)
     if value not in allowed:
         raise StoreError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value

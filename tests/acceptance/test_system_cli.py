@@ -13,24 +13,13 @@ import pytest
 
 from tests.support.pids import is_zombie
 from tests.support.processes import MachineProcess, console_script, run_cli
+from tests.support.system_configs import BOOM, WAITER
 
 SYSTEM = console_script("statemachine-system") or [
     sys.executable,
     "-m",
     "statemachine_engine.system.cli",
 ]
-
-WAITER = """
-name: Waiter
-initial_state: waiting
-states: [waiting, stopped]
-final: [stopped]
-transitions:
-  - {from: waiting, to: stopped, event: stop}
-actions:
-  stopped:
-    - {type: log, message: "{machine_name} stops"}
-"""
 
 MANIFEST = """
 name: demo
@@ -100,6 +89,19 @@ def test_ctrl_c_brings_the_system_down(project: Path) -> None:
         assert up.wait() == 0
     finally:
         up.close()
+
+
+def test_up_exits_1_when_a_machine_ends_badly(project: Path) -> None:
+    (project / "config" / "boom.yaml").write_text(textwrap.dedent(BOOM))
+    manifest = project / "statemachine-project.yaml"
+    manifest.write_text(
+        "name: boom\nmachines:\n  boom: {config: config/boom.yaml, restart: {max_restarts: 0}}\n"
+    )
+    code, _, err = system("up", cwd=project)
+    assert code == 1
+    # Ended after registering, or before the supervisor saw it register.
+    assert "ended badly (see their logs): boom" in err or "boom did not start" in err
+    assert "max_restarts is 0, given up" in err
 
 
 def test_a_lint_error_starts_nothing(project: Path) -> None:

@@ -16,28 +16,7 @@ from statemachine_engine.system import RestartPolicy, load_manifest
 from statemachine_engine.system._process import SupervisedProcess, Unit, command_for
 from statemachine_engine.system._supervisor import Supervisor
 from tests.support.pids import is_zombie
-
-WAITER = """
-name: Waiter
-initial_state: waiting
-states: [waiting, stopped]
-final: [stopped]
-transitions:
-  - {from: waiting, to: stopped, event: stop}
-actions:
-  stopped:
-    - {type: log, message: "{machine_name} stops"}
-"""
-
-BOOM = """
-name: Boom
-initial_state: boom
-states: [boom]
-final: [boom]
-actions:
-  boom:
-    - {type: bash, command: "exit 3"}
-"""
+from tests.support.system_configs import BOOM, WAITER
 
 
 def project(tmp_path: Path, manifest: str, **configs: str) -> Path:
@@ -150,3 +129,32 @@ async def test_a_machine_that_cannot_start_fails_up(tmp_path: Path) -> None:
     finally:
         await supervisor.down(grace=5)
     assert "initial_state" in (tmp_path / "logs" / "broken.log").read_text()
+
+
+async def test_a_stop_an_earlier_down_left_pending_does_not_stop_the_next_start(
+    tmp_path: Path,
+) -> None:
+    from statemachine_engine.database._delivery import deliver
+    from statemachine_engine.system._supervisor import STOP_EVENT, STOP_SOURCE
+
+    manifest = load_manifest(
+        project(tmp_path, "machines:\n  waiter: {config: config/waiter.yaml}\n", waiter=WAITER)
+    )
+    store = open_store()
+    try:
+        # What a machine busy in an action, then SIGTERMed, leaves in its inbox.
+        await deliver(store, "waiter", STOP_EVENT, source=STOP_SOURCE)
+        supervisor = Supervisor(manifest, Settings.load())
+        try:
+            await asyncio.wait_for(supervisor.up(), 60)
+            record = await store.load_machine("waiter")
+            events = await store.list_events(target="waiter")
+        finally:
+            await supervisor.down(grace=10)
+    finally:
+        await store.close()
+    assert record is not None
+    assert (record.status, record.current_state) == ("running", "waiting")
+    assert [(e.event_type, e.status, e.reason) for e in events] == [
+        ("stop", "dropped", "sent by an earlier statemachine-system down")
+    ]

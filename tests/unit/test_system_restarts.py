@@ -50,6 +50,12 @@ def test_restarts_long_ago_do_not_count() -> None:
     assert (decision.restart, decision.delay) == (True, 1.0)
 
 
+def test_no_restarts_allowed_gives_up_at_once() -> None:
+    decision = decide(FAST._replace(max_restarts=0), 1, [], 0.0)
+    assert (decision.restart, decision.gave_up) == (False, True)
+    assert decision.reason == "exited 1; max_restarts is 0, given up"
+
+
 def test_a_usage_error_is_not_restarted() -> None:
     decision = decide(FAST._replace(mode="always"), 2, [], 0.0)
     assert (decision.restart, decision.gave_up) == (False, True)

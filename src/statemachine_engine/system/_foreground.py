@@ -24,7 +24,7 @@ from ._running import RunningSystem
 from ._supervisor import Supervisor
 
 PROG = "statemachine-system"
-#: How often the state file is written while the system is up.
+#: How often the state file is brought up to date while the system is up.
 STATE_EVERY_SECONDS = 0.5
 _COLOURS = ("36", "33", "32", "35", "34", "31")
 
@@ -89,11 +89,16 @@ async def run_foreground(
             await _hook(manifest, "post_start", env, echo)
             ended = asyncio.create_task(supervisor.wait())
             await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if ended.done() and supervisor.failed:
+                failed = ", ".join(supervisor.failed)
+                print(f"{PROG}: ended badly (see their logs): {failed}", file=sys.stderr)
+                status = 1
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the down short
-        await _hook(manifest, "pre_stop", env, echo)
+        if supervisor.processes:  # pre_stop is for a system that started
+            await _hook(manifest, "pre_stop", env, echo)
         for line in await supervisor.down(grace):
             print(f"{PROG}: {line}", file=sys.stderr, flush=True)
         writer.cancel()
@@ -102,23 +107,26 @@ async def run_foreground(
 
 
 async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at: float) -> None:
+    """Write the state file whenever what it says has changed."""
+    written = None
     while True:
-        running.write(
-            {
-                "pid": os.getpid(),
-                "started_at": started_at,
-                "processes": {
-                    name: {
-                        "state": process.state,
-                        "pid": process.pid,
-                        "started_at": process.started_at,
-                        "restarts": process.restarts,
-                        "last_exit": process.last_exit,
-                    }
-                    for name, process in supervisor.processes.items()
-                },
-            }
-        )
+        state = {
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "processes": {
+                name: {
+                    "state": process.state,
+                    "pid": process.pid,
+                    "started_at": process.started_at,
+                    "restarts": process.restarts,
+                    "last_exit": process.last_exit,
+                }
+                for name, process in supervisor.processes.items()
+            },
+        }
+        if state != written:
+            running.write(state)
+            written = state
         await asyncio.sleep(STATE_EVERY_SECONDS)
 
 

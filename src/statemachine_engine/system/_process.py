@@ -119,7 +119,13 @@ class SupervisedProcess:
         """Start the process and keep it up per the policy; returns once it is stopped
         or given up."""
         while not self._stopping.is_set():
-            status = await self._run_once()
+            try:
+                status = await self._run_once()
+            except OSError as exc:  # the interpreter or the working directory is gone
+                self.state, self.last_exit = "gave-up", f"cannot start: {exc.strerror or exc}"
+                self.sink(self.unit.name, f"--- {self.last_exit}")
+                logger.error("[%s] %s", self.unit.name, self.last_exit)
+                return
             self.exit_status, self.last_exit = status, describe_exit(status)
             if self._stopping.is_set():
                 break

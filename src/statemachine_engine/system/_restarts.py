@@ -58,11 +58,11 @@ def decide(policy: RestartPolicy, status: int, recent: Sequence[float], now: flo
         return Decision(False, 0.0, True, f"{what} (a usage or config error): not restarted")
     window = [at for at in recent if now - at <= policy.within]
     if len(window) >= policy.max_restarts:
-        return Decision(
-            False,
-            0.0,
-            True,
-            f"{what}; crash loop: {len(window)} restarts within {policy.within:g}s, given up",
+        why = (
+            f"crash loop: {len(window)} restarts within {policy.within:g}s"
+            if window
+            else "max_restarts is 0"
         )
+        return Decision(False, 0.0, True, f"{what}; {why}, given up")
     delay = min(policy.backoff * 2 ** len(window), policy.max_backoff)
     return Decision(True, delay, False, f"{what}; restarting in {delay:g}s")

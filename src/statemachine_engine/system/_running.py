@@ -13,11 +13,15 @@ import fcntl
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from .._files import open_lock
 from ..settings import Settings
+
+_HOLD_TRIES = 3
+_HOLD_RETRY_SECONDS = 0.01
 
 
 class RunningSystem:
@@ -32,14 +36,30 @@ class RunningSystem:
 
     def hold(self) -> bool:
         """Take the lock for this process; False when another process holds it (the
-        system is up)."""
+        system is up). ``is_up`` elsewhere holds it for an instant to look: a lock still
+        held after a few tries is a supervisor's."""
+        fd = open_lock(self.lock_path)
+        for attempt in range(_HOLD_TRIES):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if attempt + 1 < _HOLD_TRIES:
+                    time.sleep(_HOLD_RETRY_SECONDS)
+                continue
+            self._held = fd
+            return True
+        os.close(fd)
+        return False
+
+    def _probe(self) -> bool:
+        """Whether no process holds the lock (taken for an instant to find out)."""
         fd = open_lock(self.lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(fd)
             return False
-        self._held = fd
+        finally:
+            os.close(fd)  # releases it if it was taken
         return True
 
     def release(self) -> None:
@@ -53,13 +73,7 @@ class RunningSystem:
         """Whether a supervisor holds the lock now."""
         if self._held is not None:
             return True
-        if not self.lock_path.exists():
-            return False
-        if self.hold():
-            os.close(self._held)  # type: ignore[arg-type]
-            self._held = None
-            return False
-        return True
+        return self.lock_path.exists() and not self._probe()
 
     def write(self, state: dict[str, Any]) -> None:
         """Replace the state file at once (readers never see half of it)."""

@@ -19,6 +19,7 @@ from ..config.loader import load_config
 from ..core._launches import instance_names, machine_name
 from ..database import open_store
 from ..database._delivery import deliver
+from ..database.models.machine_event import EventStatus
 from ..errors import StoreError, SystemStartFailed
 from ..settings import Settings
 from ._logfiles import LogFiles
@@ -32,6 +33,9 @@ REGISTER_TIMEOUT_SECONDS = 30.0
 #: (then SIGKILL).
 STOP_GRACE_SECONDS = 10.0
 _POLL_SECONDS = 0.05
+#: What ``down`` sends each machine, and as whom.
+STOP_EVENT = "stop"
+STOP_SOURCE = "statemachine-system"
 
 
 def unit_machine_names(unit: Unit) -> list[str]:
@@ -77,6 +81,7 @@ class Supervisor:
         """
         specs = [spec for wave in self.manifest.start_order() for spec in wave]
         by_unit = {unit.name: unit for unit in units_of(specs)}
+        await self._drop_stale_stops([n for u in by_unit.values() for n in unit_machine_names(u)])
         env = self.settings.child_environment(self.manifest.env)
         for wave in self.manifest.start_order():
             started = []
@@ -113,7 +118,8 @@ class Supervisor:
                     if process.state == "stopped" and process.exit_status == 0:
                         del waiting[process.unit.name]  # it ran, and ended as it should
                         continue
-                    if process.restarts or process.state not in ("starting", "running"):
+                    ended = self._tasks[process.unit.name].done()
+                    if ended or process.restarts or process.state not in ("starting", "running"):
                         raise SystemStartFailed(
                             f"{process.unit.name} did not start: {process.last_exit or 'ended'}"
                             f" (see {self.logs.path_of(process.unit.name)})"
@@ -132,6 +138,33 @@ class Supervisor:
                 await asyncio.sleep(_POLL_SECONDS)
         finally:
             await store.close()
+
+    async def _drop_stale_stops(self, names: Sequence[str]) -> None:
+        """Drop the ``stop`` events an earlier ``down`` sent that a machine never took (it
+        was busy, then got SIGTERM): they would stop it again right after this start."""
+        store = open_store(settings=self.settings)
+        try:
+            for name in names:
+                stale = [
+                    event.id
+                    for event in await store.pending_events(name)
+                    if event.event_type == STOP_EVENT and event.source_machine == STOP_SOURCE
+                ]
+                await store.mark_events(
+                    stale, EventStatus.DROPPED, reason="sent by an earlier statemachine-system down"
+                )
+        finally:
+            await store.close()
+
+    @property
+    def failed(self) -> list[str]:
+        """The processes given up (a crash loop, one that cannot start) or ended by
+        themselves with a failure their policy does not restart."""
+        return [
+            name
+            for name, process in self.processes.items()
+            if process.state == "gave-up" or process.exit_status not in (0, None)
+        ]
 
     async def wait(self) -> None:
         """Until every process has stopped or been given up."""
@@ -167,6 +200,6 @@ class Supervisor:
         try:
             for process in processes:
                 for name in self.machine_names[process.unit.name]:
-                    await deliver(store, name, "stop", source="statemachine-system")
+                    await deliver(store, name, STOP_EVENT, source=STOP_SOURCE)
         finally:
             await store.close()

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 PROG = "statemachine-system"
-#: Events the system itself sends every machine (``down``'s stop).
-STOP_EVENTS = frozenset({"stop"})
 #: How long ``down`` waits for a supervisor to bring its system down.
 DOWN_TIMEOUT_SECONDS = 60.0
 
@@ -119,6 +117,7 @@ def _lint(manifest: Manifest) -> list[Finding]:
     so does ``stop``, which ``down`` sends every machine)."""
     from ..core.action_loader import ActionLoader
     from ..tools.lint import lint_paths
+    from ._supervisor import STOP_EVENT
 
     by_actions: dict[Path | None, list[str]] = {}
     for spec in manifest.machines.values():
@@ -128,7 +127,7 @@ def _lint(manifest: Manifest) -> list[Finding]:
     findings = []
     for actions_dir, paths in by_actions.items():
         loader = ActionLoader(str(actions_dir) if actions_dir else None)
-        for result in lint_paths(paths, actions=loader, sent_to_all=STOP_EVENTS):
+        for result in lint_paths(paths, actions=loader, sent_to_all=frozenset({STOP_EVENT})):
             findings += result.findings
     return findings
 
