@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..database._records import EventOrigin
     from ..settings import Settings
 
 
@@ -36,15 +39,9 @@ class MachineVerbs(Protocol):
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
         """Tell the machine's observers (the realtime stream) about something."""
 
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
-        """Queue an event for this machine, in memory."""
+    def send_event(self, name: str, payload: Any = None, **origin: Unpack[EventOrigin]) -> None:
+        """Queue an event for this machine, in memory; ``origin``: where it comes from
+        (``source=``, ``job_id=``)."""
 
     async def record_process_group(self, pgid: int) -> None:
         """Record the process group of the action running now (killed on restart)."""

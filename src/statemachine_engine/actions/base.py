@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, overload
 
 from ..errors import ActionError
 from ._machine_verbs import MachineVerbs
 from ._seconds import parse_seconds
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..database.models.job import Job
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
@@ -46,12 +48,27 @@ if TYPE_CHECKING:
 __all__ = [
     "ActionRuntime",
     "BaseAction",
+    "MachineLaunch",
     "event_names",
     "job_id_option",
     "runtime_of",
     "seconds_option",
     "settings_of",
 ]
+
+
+class _NamedLaunch(TypedDict):
+    machine_name: str
+    initial_context: Mapping[str, Any]
+
+
+class MachineLaunch(_NamedLaunch, total=False):
+    """How a machine started beside this one is run: its instance name and context, and
+    optionally the directory of its custom actions and the jobs handed to it as
+    ``(job_id, attempt, lease_seconds)``."""
+
+    actions_dir: str | None
+    handed_jobs: Sequence[tuple[str, int, float]]
 
 
 class ActionRuntime(MachineVerbs, Protocol):
@@ -151,16 +168,9 @@ class ActionRuntime(MachineVerbs, Protocol):
         """What the store records of a machine (its state, status, process); None for
         a machine that never ran."""
 
-    def start_machine(
-        self,
-        config_path: str,
-        *,
-        machine_name: str,
-        initial_context: Mapping[str, Any],
-        actions_dir: str | None = None,
-        handed_jobs: Sequence[tuple[str, int, float]] = (),
-    ) -> None:
-        """Start a machine in this process, beside this one.
+    def start_machine(self, config_path: str, **launch: Unpack[MachineLaunch]) -> None:
+        """Start a machine in this process, beside this one (``launch``: its name and
+        context, and optionally its actions directory and the jobs handed to it).
 
         Raises:
             ActionError: this machine runs outside a host (no process to add it to).
@@ -197,6 +207,8 @@ class BaseAction:
     writes: ClassVar[frozenset[str] | None] = None
     #: The key it writes when the config gives no ``store_as:`` (None: none).
     default_store_as: ClassVar[str | None] = None
+    #: Options that name context keys it writes: a key, or a mapping of keys.
+    key_options: ClassVar[tuple[str, ...]] = ()
     #: Whether it claims jobs (a claimed job's data keys then fill the context).
     claims_jobs: ClassVar[bool] = False
     #: Options of :attr:`other_events` whose event means "nothing yet" for an action
@@ -270,6 +282,12 @@ class BaseAction:
         store_as = options.get("store_as", cls.default_store_as)
         if store_as is not None:
             keys.add(str(store_as))
+        for option in cls.key_options:
+            named = options.get(option)
+            if isinstance(named, Mapping):
+                keys.update(named)
+            elif named is not None:
+                keys.add(named)
         return frozenset(str(key).split(".", 1)[0] for key in keys)
 
     @classmethod

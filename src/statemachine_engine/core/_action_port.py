@@ -10,7 +10,7 @@ runs this one, passed in as a :class:`MachineStarter` when the engine is built.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..actions._machine_verbs import MachineVerbs
@@ -21,6 +21,9 @@ from ..database.store import DEFAULT_LEASE_SECONDS
 from ..errors import ActionError
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..actions.base import MachineLaunch
     from ..database.models.job import Job
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
@@ -36,15 +39,7 @@ _WHOLE_INBOX = 100_000
 class MachineStarter(Protocol):
     """Starts a machine in this process (a :class:`~._host.MachineHost`'s ``spawn``)."""
 
-    def __call__(
-        self,
-        config: str,
-        *,
-        machine_name: str,
-        initial_context: Mapping[str, Any],
-        actions_dir: str | None,
-        handed_jobs: Sequence[tuple[str, int, float]],
-    ) -> object: ...
+    def __call__(self, config: str, **launch: Unpack[MachineLaunch]) -> object: ...
 
 
 class Machine(MachineVerbs, Protocol):
@@ -219,24 +214,10 @@ class ActionPort:
     async def machine_record(self, machine_name: str) -> MachineStateRecord | None:
         return await self._machine.store.load_machine(machine_name)
 
-    def start_machine(
-        self,
-        config_path: str,
-        *,
-        machine_name: str,
-        initial_context: Mapping[str, Any],
-        actions_dir: str | None = None,
-        handed_jobs: Sequence[tuple[str, int, float]] = (),
-    ) -> None:
+    def start_machine(self, config_path: str, **launch: Unpack[MachineLaunch]) -> None:
         if self._starter is None:
             raise ActionError(
                 "start_fsm with in_process: true needs a machine run by the statemachine "
                 "command or a MachineHost"
             )
-        self._starter(
-            config_path,
-            machine_name=machine_name,
-            initial_context=initial_context,
-            actions_dir=actions_dir,
-            handed_jobs=handed_jobs,
-        )
+        self._starter(config_path, **launch)

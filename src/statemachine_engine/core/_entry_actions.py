@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from ..actions.base import ActionRuntime
@@ -48,10 +49,11 @@ class Steps(Protocol):
     def unhandled_failure(self, action: str, event: str, error: str | None) -> None: ...
 
 
+@dataclass(eq=False)
 class EntryActions:
     """The task running the entry actions of the state the machine is in.
 
-    Args:
+    Attributes:
         steps: the machine (its config, transitions, context) and its transition step.
         runtime: what the actions see of the machine.
         lock: held while the machine takes a step: an action's result waits for it.
@@ -59,22 +61,13 @@ class EntryActions:
         crash: ends the machine after a bug in the engine itself.
     """
 
-    def __init__(
-        self,
-        steps: Steps,
-        runtime: ActionRuntime,
-        lock: asyncio.Lock,
-        *,
-        abort: Callable[[BaseException], None],
-        crash: Callable[[BaseException], None],
-    ) -> None:
-        self._name = steps.machine_name
-        self._runtime = runtime
-        self._steps = steps
-        self._lock = lock
-        self._abort = abort
-        self._crash = crash
-        self._task: asyncio.Task[None] | None = None
+    steps: Steps
+    runtime: ActionRuntime
+    lock: asyncio.Lock
+    _: KW_ONLY
+    abort: Callable[[BaseException], None]
+    crash: Callable[[BaseException], None]
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
     def busy(self) -> bool:
@@ -83,7 +76,9 @@ class EntryActions:
 
     def start(self, state: str, generation: int) -> None:
         """Run ``state``'s actions for its visit number ``generation``."""
-        self._task = asyncio.create_task(self._run(state, generation), name=f"{self._name}:{state}")
+        self._task = asyncio.create_task(
+            self._run(state, generation), name=f"{self.steps.machine_name}:{state}"
+        )
 
     def forget(self) -> None:
         """The state has no actions: nothing runs."""
@@ -98,17 +93,17 @@ class EntryActions:
         await asyncio.wait([task])
 
     async def _run(self, state: str, generation: int) -> None:
-        steps = self._steps
+        steps = self.steps
         try:
             for spec in steps.config.actions.get(state, ()):
                 cls = steps.loader.load(spec.type)
-                outcome = await run_action(cls, spec, steps.context, self._runtime)
+                outcome = await run_action(cls, spec, steps.context, self.runtime)
                 if self._task is not asyncio.current_task():
                     # The state was left and this runner cancelled, but the cancellation
                     # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
                     # canceller holds the step lock and waits for us, so end here.
                     return
-                async with self._lock:
+                async with self.lock:
                     if generation != steps.generation:
                         return  # the state was left while the action ran
                     if outcome.event is None:
@@ -126,14 +121,14 @@ class EntryActions:
                     self._task = None
                     await steps.take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
                     return
-            async with self._lock:
+            async with self.lock:
                 if generation == steps.generation:
                     self._task = None
                     await steps.settle()
         except asyncio.CancelledError:
             raise
         except StoreReplaced as exc:  # the commit of a transition found the store gone
-            self._abort(exc)
+            self.abort(exc)
         except BaseException as exc:  # a bug in the engine itself: stop loudly
-            logger.critical("[%s] internal error", self._name, exc_info=True)
-            self._crash(exc)
+            logger.critical("[%s] internal error", self.steps.machine_name, exc_info=True)
+            self.crash(exc)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import StoreReplaced
@@ -23,10 +24,11 @@ HEARTBEAT_SECONDS = 10.0
 MIN_RENEWAL_SECONDS = 0.1
 
 
+@dataclass(eq=False)
 class Heartbeat:
     """The heartbeat task of one machine.
 
-    Args:
+    Attributes:
         machine_name: whose liveness it records.
         jobs: the jobs the machine holds (their leases are renewed).
         store: returns the machine's store.
@@ -35,32 +37,24 @@ class Heartbeat:
         abort: called when the store was replaced: nothing written now would be kept.
     """
 
-    def __init__(
-        self,
-        machine_name: str,
-        jobs: JobTracker,
-        *,
-        store: Callable[[], Store],
-        own: bool,
-        abort: Callable[[BaseException], None],
-    ) -> None:
-        self._name = machine_name
-        self._jobs = jobs
-        self._store = store
-        self.own = own
-        self._abort = abort
-        self._task: asyncio.Task[None] | None = None
-        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
-        self._leases_changed = asyncio.Event()
-        #: How often the heartbeat runs now (None: only when woken).
-        self._period: float | None = None
+    machine_name: str
+    jobs: JobTracker
+    _: KW_ONLY
+    store: Callable[[], Store]
+    own: bool
+    abort: Callable[[BaseException], None]
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
+    _leases_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    #: How often the heartbeat runs now (None: only when woken).
+    _period: float | None = field(default=None, init=False)
 
     @property
     def running(self) -> bool:
         return self._task is not None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._beat(), name=f"{self._name}:heartbeat")
+        self._task = asyncio.create_task(self._beat(), name=f"{self.machine_name}:heartbeat")
 
     def cancel(self) -> None:
         if self._task is not None:
@@ -70,7 +64,7 @@ class Heartbeat:
         """A job was adopted: renew sooner if its lease needs it."""
         # Wake the heartbeat only when this lease needs renewing sooner than it runs
         # now: a worker taking job after job would otherwise wake it for every one.
-        lease = self._jobs.shortest_lease
+        lease = self.jobs.shortest_lease
         period = self._period
         if lease is not None and (period is None or renewal_period(lease) < period):
             self._leases_changed.set()
@@ -78,7 +72,7 @@ class Heartbeat:
     async def _beat(self) -> None:
         last = time.monotonic()
         while True:
-            lease = self._jobs.shortest_lease
+            lease = self.jobs.shortest_lease
             if lease is not None:
                 period: float | None = renewal_period(lease)
             else:
@@ -98,13 +92,13 @@ class Heartbeat:
             last = time.monotonic()
             try:
                 if self.own:
-                    await self._store().heartbeat(self._name)
-                await self._jobs.renew(self._store())
+                    await self.store().heartbeat(self.machine_name)
+                await self.jobs.renew(self.store())
             except StoreReplaced as exc:  # nothing it writes now would be kept
-                self._abort(exc)
+                self.abort(exc)
                 return
             except Exception:  # a heartbeat must never take the machine down
-                logger.warning("[%s] heartbeat failed", self._name, exc_info=True)
+                logger.warning("[%s] heartbeat failed", self.machine_name, exc_info=True)
 
 
 def renewal_period(lease: float) -> float:

@@ -41,6 +41,9 @@ from ._stepper import Stepper
 from .action_loader import ActionLoader
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..database._records import EventOrigin
     from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
@@ -211,35 +214,19 @@ class StateMachineEngine:
         """What this machine's actions see of it (their ``runtime``)."""
         return self._port
 
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
+    def send_event(self, name: str, payload: Any = None, **origin: Unpack[EventOrigin]) -> None:
         """Queue an event for the machine, in memory (call from the machine's loop)."""
-        self._inbox.put(
-            Event(name, {} if payload is None else payload, source=source, job_id=job_id)
-        )
+        self._inbox.put(Event(name, {} if payload is None else payload, **origin))
 
-    async def deliver(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
+    async def deliver(self, name: str, payload: Any = None, **origin: Unpack[EventOrigin]) -> None:
         """Commit an event to this machine's inbox in the store, then queue it.
 
         Without a store this is :meth:`send_event`.
         """
         if not self._durable:
-            self.send_event(name, payload, source=source, job_id=job_id)
+            self.send_event(name, payload, **origin)
             return
-        await self.store.send_event(self._name, name, payload, source=source, job_id=job_id)
+        await self.store.send_event(self._name, name, payload, **origin)
         await self.pull_events()
 
     async def pull_events(self) -> None:

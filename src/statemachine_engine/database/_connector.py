@@ -73,6 +73,15 @@ class Operations:
         #: ``await self._run(name, params)``: one named query (the connector's ``run``).
         self._run = connector.run
 
+    async def _rows(self, name: str, **params: Any) -> Sequence[Row]:
+        """The rows of the named query run with ``params``."""
+        return (await self._run(name, params)).rows
+
+
+def limit_param(limit: int | None) -> int | None:
+    """A listing's ``limit`` as the queries take it (None: no limit)."""
+    return None if limit is None else int(limit)
+
 
 def first(result: Result) -> Row | None:
     """The first row of ``result`` (None when it has none)."""

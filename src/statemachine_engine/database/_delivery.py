@@ -21,26 +21,19 @@ import contextlib
 import json
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from .._jsondata import check
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._records import EventOrigin
     from .store import OperatorStore, Store
 
 #: A datagram of this type only says "events are waiting for you in the store" (a
 #: machine's control socket, :mod:`..messaging._control`, reads it).
 WAKE_EVENT = "__wake__"
-
-
-class EventOrigin(TypedDict, total=False):
-    """Where an event comes from, as a sender's keywords (each optional): the machine or
-    tool that sent it and the job it concerns."""
-
-    source: str | None
-    job_id: str | None
 
 
 #: Machines running in this process: woken by a call instead of a datagram.

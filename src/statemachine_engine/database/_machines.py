@@ -6,13 +6,18 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ._connector import Operations, first
 from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
 from ._records import EventStatus, MachineEvent, MachineStateRecord, WakeAddress
 from ._rows import Row, dumps, dumps_lenient, event_record, machine_record
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._records import EventOrigin
 
 
 class MachineOperations(Operations):
@@ -21,13 +26,7 @@ class MachineOperations(Operations):
     # -- inboxes ------------------------------------------------------------------------
 
     async def send_event(
-        self,
-        target: str,
-        event_type: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
+        self, target: str, event_type: str, payload: Any = None, **origin: Unpack[EventOrigin]
     ) -> int:
         """Commit an event to ``target``'s inbox; returns its id."""
         row = first(
@@ -35,10 +34,10 @@ class MachineOperations(Operations):
                 "insert_event",
                 {
                     "target": target,
-                    "source": source,
+                    "source": origin.get("source"),
                     "event_type": event_type,
                     "payload": dumps({} if payload is None else payload),
-                    "job_id": job_id,
+                    "job_id": origin.get("job_id"),
                     "now": time.time(),
                 },
             )
@@ -49,21 +48,17 @@ class MachineOperations(Operations):
     async def pending_events(
         self, target: str, *, after_id: int = 0, limit: int = 1000
     ) -> list[MachineEvent]:
-        rows = (
-            await self._run(
-                "pending_events", {"target": target, "after_id": after_id, "limit": limit}
-            )
-        ).rows
+        rows = await self._rows("pending_events", target=target, after_id=after_id, limit=limit)
         return [event_record(row) for row in rows]
 
     async def inbox_heads(self, after_id: int) -> list[tuple[str, int]]:
         """``(target, newest id)`` of every inbox that received events after ``after_id``."""
-        rows = (await self._run("inbox_heads", {"after_id": after_id})).rows
+        rows = await self._rows("inbox_heads", after_id=after_id)
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
     async def pending_heads(self) -> list[tuple[str, int]]:
         """``(target, newest id)`` of every inbox holding events not consumed yet."""
-        rows = (await self._run("pending_heads", {})).rows
+        rows = await self._rows("pending_heads")
         return [(row["target_machine"], int(row["head"])) for row in rows]
 
     async def last_event_id(self) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import StoreError
-from ._connector import Operations, first
+from ._connector import Operations, first, limit_param
 from ._records import (
     ErrorRecord,
     JobStatus,
@@ -60,28 +60,21 @@ class OperatorOperations(Operations):
 
     async def job_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(JobStatus.ALL, 0)
-        for row in (await self._run("job_counts", {})).rows:
+        for row in await self._rows("job_counts"):
             counts[row["status"]] = int(row["n"])
         return counts
 
     async def job_history(self, job_id: str) -> list[dict[str, Any]]:
-        return [dict(row) for row in (await self._run("job_history", {"job_id": job_id})).rows]
+        return [dict(row) for row in await self._rows("job_history", job_id=job_id)]
 
     # -- inboxes ------------------------------------------------------------------------
 
     async def list_events(
         self, *, target: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[MachineEvent]:
-        rows = (
-            await self._run(
-                "list_events",
-                {
-                    "target": target,
-                    "status": status,
-                    "limit": None if limit is None else int(limit),
-                },
-            )
-        ).rows
+        rows = await self._rows(
+            "list_events", target=target, status=status, limit=limit_param(limit)
+        )
         return [event_record(row) for row in rows]
 
     async def cleanup_events(self, *, status: str | None = None) -> int:
@@ -93,21 +86,14 @@ class OperatorOperations(Operations):
         return (await self._run("forget_machine", {"machine_name": machine_name})).rowcount > 0
 
     async def list_machines(self) -> list[MachineStateRecord]:
-        return [machine_record(row) for row in (await self._run("list_machines", {})).rows]
+        return [machine_record(row) for row in await self._rows("list_machines")]
 
     async def transition_history(
         self, machine_name: str | None = None, *, since: float | None = None, limit: int = 20
     ) -> list[TransitionRecord]:
-        rows = (
-            await self._run(
-                "transition_history",
-                {
-                    "machine_name": machine_name,
-                    "since": since,
-                    "limit": None if limit is None else int(limit),
-                },
-            )
-        ).rows
+        rows = await self._rows(
+            "transition_history", machine_name=machine_name, since=since, limit=limit_param(limit)
+        )
         return [record(TransitionRecord, row) for row in rows]
 
     async def error_history(
@@ -120,11 +106,9 @@ class OperatorOperations(Operations):
         last; ``since`` (epoch s) keeps what happened from then on. At equal times a
         transition comes before a dead job.
         """
-        rows = (
-            await self._run(
-                "error_history", {"machine": machine_name, "since": since, "limit": int(limit)}
-            )
-        ).rows
+        rows = await self._rows(
+            "error_history", machine=machine_name, since=since, limit=int(limit)
+        )
         return [record(ErrorRecord, row) for row in rows]
 
     # -- realtime events ----------------------------------------------------------------
@@ -137,11 +121,9 @@ class OperatorOperations(Operations):
         Ids grow in commit order, so a reader that remembers the last id it saw misses
         nothing (see :func:`~statemachine_engine.database.realtime_feed.follow_realtime`).
         """
-        rows = (
-            await self._run(
-                "list_realtime", {"after_id": after_id, "machine": machine, "limit": int(limit)}
-            )
-        ).rows
+        rows = await self._rows(
+            "list_realtime", after_id=after_id, machine=machine, limit=int(limit)
+        )
         return [realtime_record(row) for row in rows]
 
     async def last_realtime_id(self) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import StoreError
-from ._connector import Operations, first
+from ._connector import Operations, first, limit_param
 from ._records import Job
 from ._rows import backoff_jitter, dumps, job_record
 
@@ -221,17 +221,13 @@ class QueueOperations(Operations):
         limit: int | None = 100,
     ) -> list[Job]:
         statuses = [status] if isinstance(status, str) else status
-        rows = (
-            await self._run(
-                "list_jobs",
-                {
-                    "statuses": None if statuses is None else list(statuses),
-                    "job_type": job_type,
-                    "machine_type": machine_type,
-                    "limit": None if limit is None else int(limit),
-                },
-            )
-        ).rows
+        rows = await self._rows(
+            "list_jobs",
+            statuses=None if statuses is None else list(statuses),
+            job_type=job_type,
+            machine_type=machine_type,
+            limit=limit_param(limit),
+        )
         return [job_record(row) for row in rows]
 
     async def next_job_ready_at(self, job_type: str | None) -> float | None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypedDict
+
+
+class EventOrigin(TypedDict, total=False):
+    """Where an event comes from, as a sender's keywords (each optional): the machine or
+    tool that sent it and the job it concerns."""
+
+    source: str | None
+    job_id: str | None
 
 
 class JobStatus:

@@ -10,7 +10,7 @@ Options:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction
 
@@ -29,12 +29,13 @@ def list_key(action: BaseAction) -> str:
 class AddToListAction(BaseAction):
     """Append to a context list."""
 
-    default_success: ClassVar[str | None] = "success"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "success"
+    other_events = {}
+    writes = frozenset()
 
     @classmethod
     def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """The list it appends to: the first of the options that name it."""
         keys = set(super().written_keys(options) or ())
         named = next((options[key] for key in LIST_OPTIONS if options.get(key) is not None), None)
         if named is not None:

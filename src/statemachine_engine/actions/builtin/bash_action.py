@@ -40,7 +40,7 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from ...context.interpolation import ShellValueError, shell_command
 from .._process_groups import GroupWatch, dying_with_parent
@@ -58,13 +58,11 @@ LARGE_COMMAND_BYTES = 64 * 1024
 class BashAction(BaseAction):
     """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
 
-    default_success: ClassVar[str | None] = "job_done"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset(
-        {"stdout", "stderr", "exit_code", "last_error"}
-    )
-    raw_options: ClassVar[frozenset[str]] = frozenset({"command"})
-    shell_options: ClassVar[frozenset[str]] = frozenset({"command"})
+    default_success = "job_done"
+    other_events = {}
+    writes = frozenset({"stdout", "stderr", "exit_code", "last_error"})
+    raw_options = frozenset({"command"})
+    shell_options = frozenset({"command"})
 
     @classmethod
     def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

@@ -21,8 +21,7 @@ not have yet: a job never replaces anyone else's key).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction, runtime_of, seconds_option
 
@@ -35,11 +34,11 @@ IDLE_CHECKS_KEY = "_queue_idle_checks"
 class CheckDatabaseQueueAction(BaseAction):
     """Claim the next ready job."""
 
-    default_success: ClassVar[str | None] = "new_job"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_jobs"}
-    writes: ClassVar[frozenset[str] | None] = frozenset({"current_job", "job_id", "id"})
-    claims_jobs: ClassVar[bool] = True
-    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
+    default_success = "new_job"
+    other_events = {"empty": "no_jobs"}
+    writes = frozenset({"current_job", "job_id", "id"})
+    claims_jobs = True
+    polling_results = ("empty",)
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...context._entries import event_data
 from ...errors import ActionError
@@ -35,10 +35,10 @@ def _event_types(types: Any) -> set[str]:
 class CheckEventsAction(BaseAction):
     """Fetch an event from an inbox."""
 
-    default_success: ClassVar[str | None] = None
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_events"}
-    writes: ClassVar[frozenset[str] | None] = frozenset({"event_data"})
-    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
+    default_success = None
+    other_events = {"empty": "no_events"}
+    writes = frozenset({"event_data"})
+    polling_results = ("empty",)
 
     @classmethod
     def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...errors import ActionError
 from ..base import BaseAction, runtime_of
@@ -35,13 +34,13 @@ def is_alive(pid: int | None, host: str | None) -> bool:
 class CheckMachineStateAction(BaseAction):
     """Check a machine."""
 
-    default_success: ClassVar[str | None] = "running"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {
+    default_success = "running"
+    other_events = {
         "not_running": "not_running",
         "wrong_state": "wrong_state",
     }
-    writes: ClassVar[frozenset[str] | None] = frozenset()
-    default_store_as: ClassVar[str | None] = "machine_state"
+    writes = frozenset()
+    default_store_as = "machine_state"
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

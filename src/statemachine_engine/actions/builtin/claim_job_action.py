@@ -7,8 +7,7 @@ default ``already_claimed``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...errors import ActionError
 from ..base import BaseAction, runtime_of, seconds_option
@@ -17,10 +16,10 @@ from ..base import BaseAction, runtime_of, seconds_option
 class ClaimJobAction(BaseAction):
     """Claim a job by id."""
 
-    default_success: ClassVar[str | None] = "claimed"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"already_claimed": "already_claimed"}
-    writes: ClassVar[frozenset[str] | None] = frozenset({"current_job", "job_id", "id"})
-    claims_jobs: ClassVar[bool] = True
+    default_success = "claimed"
+    other_events = {"already_claimed": "already_claimed"}
+    writes = frozenset({"current_job", "job_id", "id"})
+    claims_jobs = True
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

@@ -7,8 +7,7 @@ Options: ``event_types`` (list, required), ``target_machine`` (default: this mac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...errors import ActionError
 from ..base import BaseAction, runtime_of
@@ -17,9 +16,9 @@ from ..base import BaseAction, runtime_of
 class ClearEventsAction(BaseAction):
     """Drop waiting events."""
 
-    default_success: ClassVar[str | None] = "events_cleared"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_events_to_clear"}
-    writes: ClassVar[frozenset[str] | None] = frozenset({"cleared_events"})
+    default_success = "events_cleared"
+    other_events = {"empty": "no_events_to_clear"}
+    writes = frozenset({"cleared_events"})
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

@@ -7,8 +7,7 @@ processed by anyone, default ``error``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction, job_id_option, runtime_of
 
@@ -16,9 +15,9 @@ from ..base import BaseAction, job_id_option, runtime_of
 class CompleteJobAction(BaseAction):
     """Complete a job."""
 
-    default_success: ClassVar[str | None] = "success"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "success"
+    other_events = {}
+    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

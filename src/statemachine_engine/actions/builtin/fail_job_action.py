@@ -8,8 +8,7 @@ the context's ``last_error``), ``retry`` (false: straight to ``dead``), ``succes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction, job_id_option, runtime_of
 
@@ -17,9 +16,9 @@ from ..base import BaseAction, job_id_option, runtime_of
 class FailJobAction(BaseAction):
     """Fail a job."""
 
-    default_success: ClassVar[str | None] = "job_failed"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "job_failed"
+    other_events = {}
+    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

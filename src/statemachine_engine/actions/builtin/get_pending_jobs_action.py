@@ -8,8 +8,7 @@ oldest first). Each job is stored as a mapping (``job_id``, ``job_type``, ``data
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction, runtime_of
 
@@ -17,11 +16,11 @@ from ..base import BaseAction, runtime_of
 class GetPendingJobsAction(BaseAction):
     """Read the queue."""
 
-    default_success: ClassVar[str | None] = "jobs_found"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "no_jobs"}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
-    default_store_as: ClassVar[str | None] = "pending_jobs"
-    polling_results: ClassVar[tuple[str, ...]] = ("empty",)
+    default_success = "jobs_found"
+    other_events = {"empty": "no_jobs"}
+    writes = frozenset()
+    default_store_as = "pending_jobs"
+    polling_results = ("empty",)
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

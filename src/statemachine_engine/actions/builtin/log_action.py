@@ -9,8 +9,7 @@ Options:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...context.interpolation import to_text
 from ..base import BaseAction
@@ -30,9 +29,9 @@ activity_logger = logging.getLogger("statemachine_engine.activity")
 class LogAction(BaseAction):
     """Record a line in the machine's activity log."""
 
-    default_success: ClassVar[str | None] = "continue"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "continue"
+    other_events = {}
+    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         message = to_text(self.get_config_value("message", ""))

@@ -10,8 +10,7 @@ Options:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import BaseAction
 from .add_to_list_action import list_key
@@ -20,10 +19,10 @@ from .add_to_list_action import list_key
 class PopFromListAction(BaseAction):
     """Pop from a context list."""
 
-    default_success: ClassVar[str | None] = "item_popped"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {"empty": "list_empty"}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
-    default_store_as: ClassVar[str | None] = "popped_item"
+    default_success = "item_popped"
+    other_events = {"empty": "list_empty"}
+    writes = frozenset()
+    default_store_as = "popped_item"
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         key = list_key(self)

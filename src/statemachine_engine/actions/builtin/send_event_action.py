@@ -16,7 +16,7 @@ so it is never lost: a target that is not running gets it when it starts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...errors import ActionError
 from ..base import BaseAction, event_names, runtime_of
@@ -28,9 +28,9 @@ DEFAULT_EVENT_TYPE = "generic_event"
 class SendEventAction(BaseAction):
     """Send an event."""
 
-    default_success: ClassVar[str | None] = "event_sent"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "event_sent"
+    other_events = {}
+    writes = frozenset()
 
     @classmethod
     def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

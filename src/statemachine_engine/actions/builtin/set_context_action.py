@@ -10,7 +10,7 @@ Options:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...context._entries import ENGINE_KEYS
 from ..base import BaseAction
@@ -40,19 +40,10 @@ def set_path(context: dict[str, Any], key: str, value: Any) -> None:
 class SetContextAction(BaseAction):
     """Write keys into the context."""
 
-    default_success: ClassVar[str | None] = "success"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
-
-    @classmethod
-    def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:
-        keys = set(super().written_keys(options) or ())
-        if options.get("key") is not None:
-            keys.add(str(options["key"]))
-        values = options.get("values")
-        if isinstance(values, Mapping):
-            keys.update(str(key) for key in values)
-        return frozenset(key.split(".", 1)[0] for key in keys)
+    default_success = "success"
+    other_events = {}
+    writes = frozenset()
+    key_options = ("key", "values")
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         values = self.get_config_value("values")

@@ -8,8 +8,7 @@ Options:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from .._seconds import parse_seconds
 from ..base import BaseAction
@@ -18,9 +17,9 @@ from ..base import BaseAction
 class SleepAction(BaseAction):
     """Pause the state's action list."""
 
-    default_success: ClassVar[str | None] = "wake_up"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset()
+    default_success = "wake_up"
+    other_events = {}
+    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         raw = self.get_config_value("duration", self.get_config_value("seconds", 1))

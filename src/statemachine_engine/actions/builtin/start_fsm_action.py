@@ -35,8 +35,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
@@ -94,9 +93,9 @@ class _Child(NamedTuple):
 class StartFsmAction(BaseAction):
     """Spawn a machine process."""
 
-    default_success: ClassVar[str | None] = "success"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {}
-    writes: ClassVar[frozenset[str] | None] = frozenset({"spawned_pids"})
+    default_success = "success"
+    other_events = {}
+    writes = frozenset({"spawned_pids"})
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         yaml_path = self.get_config_value("yaml_path")

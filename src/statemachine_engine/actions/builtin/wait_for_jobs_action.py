@@ -17,8 +17,7 @@ Writes ``completed_jobs``, ``failed_jobs`` (dead or cancelled) and ``pending_job
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ..base import ActionRuntime, BaseAction, runtime_of, seconds_option
 
@@ -26,16 +25,14 @@ from ..base import ActionRuntime, BaseAction, runtime_of, seconds_option
 class WaitForJobsAction(BaseAction):
     """Wait for tracked jobs."""
 
-    default_success: ClassVar[str | None] = "all_jobs_complete"
-    other_events: ClassVar[Mapping[str, str | None] | None] = {
+    default_success = "all_jobs_complete"
+    other_events = {
         "pending": None,
         "timeout_event": "jobs_timeout",
         "empty": "no_jobs_tracked",
     }
-    writes: ClassVar[frozenset[str] | None] = frozenset(
-        {"completed_jobs", "failed_jobs", "pending_jobs"}
-    )
-    polling_results: ClassVar[tuple[str, ...]] = ("pending", "timeout_event")
+    writes = frozenset({"completed_jobs", "failed_jobs", "pending_jobs"})
+    polling_results = ("pending", "timeout_event")
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

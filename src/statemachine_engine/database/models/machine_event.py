@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._delivery import deliver
 from .._records import EventStatus as EventStatus
 from .._records import MachineEvent as MachineEvent
 from .base import BaseModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._records import EventOrigin
 
 __all__ = [
     "EventStatus",
@@ -20,16 +25,10 @@ class MachineEventModel(BaseModel):
     """Send events to machines and read their inboxes."""
 
     async def send(
-        self,
-        target: str,
-        event_type: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
+        self, target: str, event_type: str, payload: Any = None, **origin: Unpack[EventOrigin]
     ) -> int:
         """Commit an event to ``target``'s inbox and wake it if it runs; returns the id."""
-        return await deliver(self.store, target, event_type, payload, source=source, job_id=job_id)
+        return await deliver(self.store, target, event_type, payload, **origin)
 
     async def pending(
         self, target: str, after_id: int = 0, limit: int = 1000
