@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..base import BaseAction
+from ._builtin import BuiltinAction
 
 #: The options that may name the list, in order of precedence.
 LIST_OPTIONS = ("list", "list_key", "key")
@@ -26,12 +27,10 @@ def list_key(action: BaseAction) -> str:
     return str(key)
 
 
-class AddToListAction(BaseAction):
+class AddToListAction(BuiltinAction):
     """Append to a context list."""
 
     default_success = "success"
-    other_events = {}
-    writes = frozenset()
 
     @classmethod
     def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import BaseAction, job_id_option, runtime_of
+from ..base import job_id_option, runtime_of
+from ._builtin import BuiltinAction
 
 
-class FailJobAction(BaseAction):
+class FailJobAction(BuiltinAction):
     """Fail a job."""
 
     default_success = "job_failed"
-    other_events = {}
-    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         runtime = runtime_of(self)

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from ...context.interpolation import to_text
-from ..base import BaseAction
+from ._builtin import BuiltinAction
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -26,12 +26,10 @@ LEVELS = {
 activity_logger = logging.getLogger("statemachine_engine.activity")
 
 
-class LogAction(BaseAction):
+class LogAction(BuiltinAction):
     """Record a line in the machine's activity log."""
 
     default_success = "continue"
-    other_events = {}
-    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         message = to_text(self.get_config_value("message", ""))

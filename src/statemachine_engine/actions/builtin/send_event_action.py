@@ -19,18 +19,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import ActionError
-from ..base import BaseAction, event_names, runtime_of
+from ..base import event_names, runtime_of
+from ._builtin import BuiltinAction
 
 #: The event sent when the config names none.
 DEFAULT_EVENT_TYPE = "generic_event"
 
 
-class SendEventAction(BaseAction):
+class SendEventAction(BuiltinAction):
     """Send an event."""
 
     default_success = "event_sent"
-    other_events = {}
-    writes = frozenset()
 
     @classmethod
     def emitted_events(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...context._entries import ENGINE_KEYS
-from ..base import BaseAction
+from ._builtin import BuiltinAction
 
 
 def check_key(key: str) -> None:
@@ -37,12 +37,10 @@ def set_path(context: dict[str, Any], key: str, value: Any) -> None:
     target[parts[-1]] = value
 
 
-class SetContextAction(BaseAction):
+class SetContextAction(BuiltinAction):
     """Write keys into the context."""
 
     default_success = "success"
-    other_events = {}
-    writes = frozenset()
     key_options = ("key", "values")
 
     async def execute(self, context: dict[str, Any]) -> str | None:

@@ -11,15 +11,13 @@ import asyncio
 from typing import Any
 
 from .._seconds import parse_seconds
-from ..base import BaseAction
+from ._builtin import BuiltinAction
 
 
-class SleepAction(BaseAction):
+class SleepAction(BuiltinAction):
     """Pause the state's action list."""
 
     default_success = "wake_up"
-    other_events = {}
-    writes = frozenset()
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         raw = self.get_config_value("duration", self.get_config_value("seconds", 1))

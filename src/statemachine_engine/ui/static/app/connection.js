@@ -12,6 +12,40 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
+ * The retries of a feed that failed: a timer that runs `attempt` again after the
+ * backoff, and the number of failed attempts since the last success (`count`).
+ */
+export class Retries {
+  constructor(attempt) {
+    this.attempt = attempt;
+    this.count = 0;
+    this.timer = null;
+  }
+
+  /** One more failure: attempt again after the backoff; returns when (ms since the epoch). */
+  schedule() {
+    this.count += 1;
+    const delay = backoffDelay(this.count);
+    this.after(delay);
+    return Date.now() + delay;
+  }
+
+  after(delay) {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.attempt();
+    }, delay);
+  }
+
+  /** Attempt now, skipping the rest of the wait. */
+  now() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.attempt();
+  }
+}
+
+/**
  * The stream's URL beside the page (same host; `wss:` under https). The page asks for
  * batches: under a heavy stream one frame carries many events instead of one each.
  */
@@ -29,9 +63,8 @@ export class Connection {
   constructor(url, handlers) {
     this.url = url;
     this.handlers = handlers;
-    this.attempts = 0;
+    this.retries = new Retries(() => this.open());
     this.socket = null;
-    this.timer = null;
     this.stopped = false;
   }
 
@@ -43,13 +76,11 @@ export class Connection {
   /** Reconnect now (the "retry now" button), skipping the rest of the wait. */
   retryNow() {
     if (this.socket) return;
-    clearTimeout(this.timer);
-    this.open();
+    this.retries.now();
   }
 
   open() {
-    this.timer = null;
-    this.report(this.attempts ? "reconnecting" : "connecting");
+    this.report(this.retries.count ? "reconnecting" : "connecting");
     let socket;
     try {
       socket = new WebSocket(this.url);
@@ -84,7 +115,7 @@ export class Connection {
   dispatch(message) {
     switch (message.kind) {
       case "snapshot":
-        this.attempts = 0;
+        this.retries.count = 0;
         this.handlers.snapshot(message);
         this.report("live");
         break;
@@ -103,13 +134,10 @@ export class Connection {
   }
 
   scheduleRetry() {
-    this.attempts += 1;
-    const delay = backoffDelay(this.attempts);
-    this.report("offline", Date.now() + delay);
-    this.timer = setTimeout(() => this.open(), delay);
+    this.report("offline", this.retries.schedule());
   }
 
   report(status, retryAt = null) {
-    this.handlers.status({ status, attempts: this.attempts, retryAt });
+    this.handlers.status({ status, attempts: this.retries.count, retryAt });
   }
 }

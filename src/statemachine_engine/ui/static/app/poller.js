@@ -5,7 +5,7 @@
 // only less promptly.
 
 import { api } from "./api.js";
-import { backoffDelay } from "./connection.js";
+import { Retries } from "./connection.js";
 
 /** How often the API is asked for news, in milliseconds. */
 export const POLL_INTERVAL_MS = 3000;
@@ -31,8 +31,7 @@ export class Poller {
   constructor(handlers, { interval = POLL_INTERVAL_MS } = {}) {
     this.handlers = handlers;
     this.interval = interval;
-    this.attempts = 0;
-    this.timer = null;
+    this.retries = new Retries(() => this.poll());
     this.busy = false;
     this.synced = false;
     this.lastId = null;
@@ -45,26 +44,21 @@ export class Poller {
   /** Ask now (the "retry now" button), skipping the rest of the wait. */
   retryNow() {
     if (this.busy) return;
-    clearTimeout(this.timer);
-    this.poll();
+    this.retries.now();
   }
 
   async poll() {
-    this.timer = null;
     this.busy = true;
     try {
       if (this.synced) await this.update();
       else await this.snapshot();
-      this.attempts = 0;
+      this.retries.count = 0;
       this.report("polling");
-      this.timer = setTimeout(() => this.poll(), this.interval);
+      this.retries.after(this.interval);
     } catch {
       // After an outage start over from a snapshot: the server may have restarted.
       this.synced = false;
-      this.attempts += 1;
-      const delay = backoffDelay(this.attempts);
-      this.report("offline", Date.now() + delay);
-      this.timer = setTimeout(() => this.poll(), delay);
+      this.report("offline", this.retries.schedule());
     } finally {
       this.busy = false;
     }
@@ -93,6 +87,6 @@ export class Poller {
   }
 
   report(status, retryAt = null) {
-    this.handlers.status({ status, attempts: this.attempts, retryAt });
+    this.handlers.status({ status, attempts: this.retries.count, retryAt });
   }
 }
