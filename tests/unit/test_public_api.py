@@ -85,6 +85,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
     "actions.base": [
         "ActionRuntime",
         "BaseAction",
+        "JobClaim",
         "MachineLaunch",
         "event_names",
         "job_id_option",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActionRuntime",
     "BaseAction",
+    "JobClaim",
     "MachineLaunch",
     "event_names",
     "job_id_option",
@@ -69,6 +70,16 @@ class MachineLaunch(_NamedLaunch, total=False):
 
     actions_dir: str | None
     handed_jobs: Sequence[tuple[str, int, float]]
+
+
+class JobClaim(TypedDict, total=False):
+    """Which job to claim next, and for how long: a job of ``job_type`` (None: any), for
+    ``machine_type`` (None: jobs for no machine type), held ``lease_seconds`` without
+    renewal (None: the store's default)."""
+
+    job_type: str | None
+    machine_type: str | None
+    lease_seconds: float | None
 
 
 class ActionRuntime(MachineVerbs, Protocol):
@@ -106,15 +117,9 @@ class ActionRuntime(MachineVerbs, Protocol):
 
     # -- jobs -------------------------------------------------------------------------
 
-    async def claim_next_job(
-        self,
-        *,
-        job_type: str | None = None,
-        machine_type: str | None = None,
-        lease_seconds: float | None = None,
-    ) -> Job | None:
-        """Claim the next ready job (of ``job_type``, for ``machine_type`` or none);
-        None when none is ready. A claimed job becomes the context's current job.
+    async def claim_next_job(self, **claim: Unpack[JobClaim]) -> Job | None:
+        """Claim the next ready job (``claim``: of ``job_type``, for ``machine_type`` or
+        none); None when none is ready. A claimed job becomes the context's current job.
 
         ``lease_seconds``: how long the job stays this machine's without renewal
         (None: the store's default).

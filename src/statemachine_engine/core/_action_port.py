@@ -23,7 +23,7 @@ from ..errors import ActionError
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..actions.base import MachineLaunch
+    from ..actions.base import JobClaim, MachineLaunch
     from ..database.models.job import Job
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
@@ -138,19 +138,14 @@ class ActionPort:
 
     # -- jobs -------------------------------------------------------------------------
 
-    async def claim_next_job(
-        self,
-        *,
-        job_type: str | None = None,
-        machine_type: str | None = None,
-        lease_seconds: float | None = None,
-    ) -> Job | None:
+    async def claim_next_job(self, **claim: Unpack[JobClaim]) -> Job | None:
         machine = self._machine
+        lease_seconds = claim.get("lease_seconds")
         job = await machine.store.claim_job(
-            job_type,
+            claim.get("job_type"),
             machine.worker_id,
             lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
-            machine_type=machine_type,
+            machine_type=claim.get("machine_type"),
         )
         if job is not None:
             machine.adopt_job(job)
