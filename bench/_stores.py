@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,23 @@ from urllib.parse import quote, urlsplit
 
 from statemachine_engine.database import open_store
 from statemachine_engine.database.store import Store
+
+
+def bare_commits_per_second(path: Path, commits: int = 2_000) -> float:
+    """Calibration: bare one-row SQLite WAL commits/s on the same disk and sync mode."""
+    mode = os.environ.get("STATEMACHINE_SQLITE_SYNC", "NORMAL").upper()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {mode}")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    start = time.perf_counter()
+    for _ in range(commits):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 200,))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return commits / elapsed
 
 
 def is_postgres(location: str | None) -> bool:

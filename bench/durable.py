@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from _report import figure, header
+from _stores import bare_commits_per_second
 
 BAR = 5_000
 MODES = ("NORMAL", "FULL")
@@ -62,25 +63,6 @@ class TickAction(BaseAction):
 '''
 
 
-def raw_commits_per_second(path: Path, commits: int = 2_000) -> float:
-    """Calibration: bare one-row SQLite WAL commits/s on the same disk and sync mode."""
-    import sqlite3
-
-    mode = os.environ.get("STATEMACHINE_SQLITE_SYNC", "NORMAL").upper()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {mode}")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    start = time.perf_counter()
-    for _ in range(commits):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 200,))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return commits / elapsed
-
-
 def run_once(transitions: int, durable: bool) -> dict[str, float]:
     """One run in this process: returns the transition count and the wall time."""
     from statemachine_engine.config.loader import config_from_text
@@ -97,7 +79,7 @@ def run_once(transitions: int, durable: bool) -> dict[str, float]:
         store = None
         raw = 0.0
         if durable:
-            raw = raw_commits_per_second(Path(tmp) / "raw.db")
+            raw = bare_commits_per_second(Path(tmp) / "raw.db")
             from statemachine_engine.database._sqlite import SqliteStore
 
             store = SqliteStore(Path(tmp) / "durable.db")

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,11 @@ from tests.support.engines import Machines
 from tests.support.fifo import Fifo
 from tests.support.files import write
 from tests.support.pids import Reaper, ended
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from statemachine_engine.database._records import EventOrigin
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="uses /bin/bash, pidfds and FIFOs"
@@ -50,14 +55,7 @@ class RecordingRuntime:
     def log_activity(self, message: str, level: str = "info") -> None:
         self.activity.append((message, level))
 
-    def send_event(
-        self,
-        name: str,
-        payload: Any = None,
-        *,
-        source: str | None = None,
-        job_id: str | None = None,
-    ) -> None:
+    def send_event(self, name: str, payload: Any = None, **origin: Unpack[EventOrigin]) -> None:
         self.sent.append((name, payload))
 
 

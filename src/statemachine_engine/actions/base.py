@@ -216,6 +216,10 @@ class BaseAction:
     key_options: ClassVar[tuple[str, ...]] = ()
     #: Whether it claims jobs (a claimed job's data keys then fill the context).
     claims_jobs: ClassVar[bool] = False
+    #: Whether all it does stays in this process (the context, logs, waiting): nothing
+    #: outside sees it, so the steps before it need not be committed first, and a crash
+    #: that undoes them undoes it too (steps then commit together).
+    stays_in_process: ClassVar[bool] = False
     #: Options of :attr:`other_events` whose event means "nothing yet" for an action
     #: that polls: unless a transition takes it, the machine stops polling.
     polling_results: ClassVar[tuple[str, ...]] = ()

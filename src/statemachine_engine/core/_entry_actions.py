@@ -46,6 +46,8 @@ class Steps(Protocol):
 
     async def drop(self, event: Event, *, explicit: bool) -> None: ...
 
+    async def step_done(self) -> None: ...
+
     def unhandled_failure(self, action: str, event: str, error: str | None) -> None: ...
 
 
@@ -117,14 +119,17 @@ class EntryActions:
                                 Event(outcome.event, source=ACTION_SOURCE),
                                 explicit=outcome.explicit,
                             )
+                            await steps.step_done()
                         continue
                     self._task = None
                     await steps.take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
+                    await steps.step_done()
                     return
             async with self.lock:
                 if generation == steps.generation:
                     self._task = None
                     await steps.settle()
+                    await steps.step_done()
         except asyncio.CancelledError:
             raise
         except StoreReplaced as exc:  # the commit of a transition found the store gone

@@ -47,6 +47,10 @@ class Inbox:
     async def get(self) -> Event:
         return await self._queue.get()
 
+    def waiting(self) -> bool:
+        """Whether events are queued now."""
+        return not self._queue.empty()
+
     async def pull(self, store: Store | None) -> None:
         """Count a delivery and queue the store's events not seen yet (if ``store``)."""
         self._deliveries += 1

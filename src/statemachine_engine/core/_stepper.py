@@ -26,6 +26,7 @@ from . import _failures as failures
 from . import _resume as resume
 from ._entry_actions import EntryActions
 from ._event import ACTION_SOURCE, Event
+from ._step_log import StepLog
 from ._timers import StateTimers
 from .action_loader import ActionLoader
 
@@ -50,6 +51,8 @@ class Stepper:
         store: returns the store each transition commits to; None: the machine lives
             in memory.
         deliver: queues an event in the machine's inbox (its timers fire there).
+        more_waiting: whether more events wait in the inbox now (steps then commit
+            together: see :mod:`._step_log`).
         stop: ends the machine's inbox loop.
         state_changed: tells the observers about a transition.
         emit: tells the observers about anything else.
@@ -69,6 +72,7 @@ class Stepper:
         *,
         store: Callable[[], Store] | None,
         deliver: Callable[[Event], None],
+        more_waiting: Callable[[], bool],
         stop: Callable[[], None],
         state_changed: Callable[[str | None, str, Event], None],
         emit: Callable[[str, dict[str, Any]], None],
@@ -80,7 +84,10 @@ class Stepper:
         self.table = table
         self.loader = loader
         self.context = context
-        self._store = store
+        #: The steps' writes not committed yet, and the notices waiting for them.
+        self.log = StepLog(machine_name, store)
+        self._more_waiting = more_waiting
+        self._in_process: dict[str, bool] = {}
         self._stop = stop
         self._state_changed = state_changed
         self._emit = emit
@@ -154,34 +161,35 @@ class Stepper:
             spec = self.config.events.get(event.name)
             context.update(promoted_fields(spec.context_map if spec else None, data))
         self.arm_timers(target)
-        if self._store is not None:
-            await self._store().save_transition(
-                self.machine_name,
-                from_state=source,
-                to_state=target,
-                event=event.name,
-                context=context,
-                timers=self._timers.deadlines,
-                consumed_event_id=event.event_id,
-                job_id=context.get("job_id"),
-                actions_done=not self.config.actions.get(target),
-            )
+        self.log.transition(
+            source,
+            target,
+            event.name,
+            context=context,
+            timers=self._timers.deadlines,
+            consumed_event_id=event.event_id,
+            actions_done=not self.config.actions.get(target),
+        )
+        # Its log line, like what observers hear, follows its commit.
+        self.log.tell(lambda: self._log_transition(source, target, event.name))
+        self._state_changed(source, target, event)
+        await self._enter(target)
+
+    def _log_transition(self, source: str | None, target: str, event: str) -> None:
         logger.info(
             "[%s] %s --%s--> %s",
             self.machine_name,
             source,
-            event.name,
+            event,
             target,
             extra={
                 "action": "transition",
                 "machine": self.machine_name,
                 "from_state": source,
                 "to_state": target,
-                "event": event.name,
+                "event": event,
             },
         )
-        self._state_changed(source, target, event)
-        await self._enter(target)
 
     async def _enter(self, state: str) -> None:
         for index, held in enumerate(self.held):
@@ -200,6 +208,8 @@ class Stepper:
                 message = f"job {job_id} was handed to {self.machine_name}, but {why}"
                 await self.job_lost(state, job_id, message, resumed=False)
                 return
+            if not self._stays_in_process(state):
+                await self.log.commit()  # what the actions do outside follows the steps
             self.entry_actions.start(state, self.generation)
         else:
             self.entry_actions.forget()
@@ -208,9 +218,9 @@ class Stepper:
     async def settle(self) -> None:
         """The state's actions are done and nothing moved the machine on."""
         assert self.state is not None
-        if self._store is not None and self.config.actions.get(self.state):
+        if self.config.actions.get(self.state):
             # (A state without actions was recorded as done with its transition.)
-            await self._store().mark_actions_done(self.machine_name, self.context)
+            self.log.actions_done(self.state, self.context, self._timers.deadlines)
         while self.held:
             held = self.held.popleft()
             transition = self.table.lookup(self.state, held.name)
@@ -223,6 +233,22 @@ class Stepper:
         elif not self._has_way_out(self.state):
             self.ended_badly = failures.dead_end(self.machine_name, self.state)
             self.finish("dead_end")
+
+    async def step_done(self) -> None:
+        """A step is over: commit the steps waiting, unless more events wait to join them."""
+        if self.log.full or not self._more_waiting():
+            await self.log.commit()
+
+    def _stays_in_process(self, state: str) -> bool:
+        """Whether every entry action of ``state`` keeps to this process (its steps may
+        then wait for a later commit)."""
+        found = self._in_process.get(state)
+        if found is None:
+            found = self._in_process[state] = all(
+                self.loader.load(spec.type).stays_in_process
+                for spec in self.config.actions.get(state, ())
+            )
+        return found
 
     def _has_way_out(self, state: str) -> bool:
         """Whether any transition applies in ``state``: its own, a wildcard one or a
@@ -263,18 +289,19 @@ class Stepper:
 
     async def _consume(self, event: Event) -> None:
         """Mark a stored event handled when no transition records it."""
-        if self._store is not None and event.event_id is not None:
-            await self._store().mark_events([event.event_id], "processed")
+        if event.event_id is not None:
+            self.log.consumed(event.event_id)
 
     async def drop(self, event: Event, *, explicit: bool) -> None:
         """Drop an event no transition from the current state takes."""
-        if self._store is not None and event.event_id is not None:
-            await self._store().mark_events(
-                [event.event_id],
-                "dropped",
-                reason=f"no transition from {self.state!r} on {event.name!r}",
+        if event.event_id is not None:
+            self.log.dropped(event.event_id, f"no transition from {self.state!r} on {event.name!r}")
+        state = self.state
+        self.log.tell(
+            lambda: failures.log_unhandled_event(
+                self.machine_name, state, event.name, explicit=explicit
             )
-        failures.log_unhandled_event(self.machine_name, self.state, event.name, explicit=explicit)
+        )
 
     def unhandled_failure(self, action: str, event: str, error: str | None) -> None:
         """An action failed and no transition takes its error event: say why, loudly."""

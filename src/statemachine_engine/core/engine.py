@@ -161,6 +161,7 @@ class StateMachineEngine:
             self._step,
             store=(lambda: self.store) if self._durable else None,
             deliver=self._inbox.put,
+            more_waiting=self._inbox.waiting,
             stop=lambda: self._inbox.put(_STOP),
             state_changed=self._tell_state_changed,
             emit=self.emit,
@@ -252,30 +253,48 @@ class StateMachineEngine:
         self._inbox.put(_STOP)
 
     def log_activity(self, message: str, level: str = "info") -> None:
-        """Record a line in the machine's activity log (logs and observers)."""
-        activity_logger.log(
-            _ACTIVITY_LEVELS.get(level, logging.INFO),
-            "[%s] %s",
-            self._name,
-            message,
-            extra={"action": "activity_log", "machine": self._name, "level_name": level},
-        )
-        for observer in self.observers:
-            observer.activity(self, message, level)
+        """Record a line in the machine's activity log (logs and observers), after the
+        steps before it are committed."""
+
+        def log() -> None:
+            activity_logger.log(
+                _ACTIVITY_LEVELS.get(level, logging.INFO),
+                "[%s] %s",
+                self._name,
+                message,
+                extra={"action": "activity_log", "machine": self._name, "level_name": level},
+            )
+
+        self._stepper.log.tell(log)
+        self._tell_activity(message, level)
+
+    def _tell_activity(self, message: str, level: str) -> None:
+        def tell() -> None:
+            for observer in self.observers:
+                observer.activity(self, message, level)
+
+        self._stepper.log.tell(tell)
 
     def _tell_state_changed(self, source: str | None, target: str, event: Event) -> None:
-        for observer in self.observers:
-            observer.state_changed(self, source, target, event)
+        def tell() -> None:
+            for observer in self.observers:
+                observer.state_changed(self, source, target, event)
+
+        self._stepper.log.tell(tell)
 
     def _tell_dropped(self, message: str) -> None:
         """Show an event the inbox dropped in the activity log (it logged it already)."""
-        for observer in self.observers:
-            observer.activity(self, message, "warning")
+        self._tell_activity(message, "warning")
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
-        """Tell the observers about something besides transitions and activity."""
-        for observer in self.observers:
-            observer.event(self, event_type, payload)
+        """Tell the observers about something besides transitions and activity (once the
+        steps before it are committed)."""
+
+        def tell() -> None:
+            for observer in self.observers:
+                observer.event(self, event_type, payload)
+
+        self._stepper.log.tell(tell)
 
     def adopt_job(self, job: Job) -> None:
         self._jobs.adopt(job, self.context)
@@ -344,6 +363,7 @@ class StateMachineEngine:
         try:
             async with self._step:
                 await self._start()
+                await stepper.step_done()
             if self._durable:
                 if (self._heartbeat.own or self._jobs.held) and not self._heartbeat.running:
                     self._heartbeat.start()
@@ -364,6 +384,10 @@ class StateMachineEngine:
                     break
                 async with self._step:
                     await stepper.on_event(event)
+                    await stepper.step_done()
+            if self._failure is None:
+                async with self._step:
+                    await stepper.log.commit()
         finally:
             await stepper.entry_actions.cancel()
             stepper.cancel_timers()

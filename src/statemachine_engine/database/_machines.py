@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ._connector import Operations, first
 from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
-from ._records import EventStatus, MachineEvent, MachineStateRecord, WakeAddress
-from ._rows import Row, dumps, dumps_lenient, event_record, machine_record
+from ._records import (
+    EventStatus,
+    MachineEvent,
+    MachineSnapshot,
+    MachineStateRecord,
+    StepRecord,
+    WakeAddress,
+)
+from ._rows import Row, dumps, dumps_lenient, event_record, machine_record, snapshot
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -175,18 +182,39 @@ class MachineOperations(Operations):
 
         ``actions_done`` records at once that the new state has no entry actions to run.
         """
+        await self.save_steps(
+            machine_name,
+            snapshot(to_state, context, timers, actions_done=actions_done),
+            [StepRecord(from_state, to_state, event, job_id, time.time())],
+            consumed=() if consumed_event_id is None else (consumed_event_id,),
+        )
+
+    async def save_steps(
+        self,
+        machine_name: str,
+        snapshot: MachineSnapshot | None,
+        transitions: Sequence[StepRecord],
+        *,
+        consumed: Sequence[int] = (),
+        dropped: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        """Commit several steps of a machine in one transaction (group commit): its state
+        after the last (``snapshot``; None when no step changed it), the transitions in
+        order, and the inbox events they consumed or dropped (with why)."""
         await self._run(
-            "save_transition",
+            "save_steps",
             {
-                "actions_done": bool(actions_done),
                 "machine_name": machine_name,
-                "from_state": from_state,
-                "to_state": to_state,
-                "event": event,
-                "context": dumps_lenient(dict(context)),
-                "timers": dumps([list(timer) for timer in timers]),
-                "consumed_event_id": consumed_event_id,
-                "job_id": job_id,
+                "state": None if snapshot is None else snapshot.state,
+                "context": None if snapshot is None else snapshot.context,
+                "timers": None if snapshot is None else snapshot.timers,
+                "actions_done": snapshot is not None and snapshot.actions_done,
+                "transitions": [
+                    [step.from_state, step.to_state, step.event, step.job_id, repr(step.at)]
+                    for step in transitions
+                ],
+                "consumed": [int(event_id) for event_id in consumed],
+                "dropped": [[str(int(event_id)), reason] for event_id, reason in dropped],
                 "now": time.time(),
             },
         )

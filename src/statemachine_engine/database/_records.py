@@ -152,6 +152,26 @@ class TransitionRecord(NamedTuple):
         return self._asdict()
 
 
+class StepRecord(NamedTuple):
+    """One transition of a group of steps to commit (see ``save_steps``)."""
+
+    from_state: str | None
+    to_state: str
+    event: str
+    job_id: str | None
+    at: float
+
+
+class MachineSnapshot(NamedTuple):
+    """A machine's state as a group of steps leaves it: ``context`` and ``timers`` as
+    JSON text, serialized when the step was taken (later changes are not the step's)."""
+
+    state: str
+    context: str
+    timers: str
+    actions_done: bool
+
+
 class RealtimeEvent(NamedTuple):
     """One event of the live stream, as recorded."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from .._jsondata import STORED_MAX_DEPTH, decode, encode, sanitize
@@ -17,6 +17,7 @@ from ._records import (
     ErrorRecord,
     Job,
     MachineEvent,
+    MachineSnapshot,
     MachineStateRecord,
     RealtimeEvent,
     TransitionRecord,
@@ -43,6 +44,22 @@ def dumps(value: Any) -> str:
         return encode(value)
     except JSONDataError as exc:
         raise StoreError(str(exc)) from exc
+
+
+def snapshot(
+    state: str,
+    context: Mapping[str, Any],
+    timers: Sequence[tuple[str, float]],
+    *,
+    actions_done: bool,
+) -> MachineSnapshot:
+    """A machine's state, context and timers as a commit writes them, serialized now."""
+    return MachineSnapshot(
+        state,
+        dumps_lenient(dict(context)),
+        dumps([list(timer) for timer in timers]),
+        bool(actions_done),
+    )
 
 
 def dumps_lenient(value: Any) -> str:

@@ -31,6 +31,7 @@ class AddToListAction(BuiltinAction):
     """Append to a context list."""
 
     default_success = "success"
+    stays_in_process = True
 
     @classmethod
     def written_keys(cls, options: Mapping[str, Any]) -> frozenset[str] | None:

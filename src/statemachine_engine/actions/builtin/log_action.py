@@ -30,6 +30,7 @@ class LogAction(BuiltinAction):
     """Record a line in the machine's activity log."""
 
     default_success = "continue"
+    stays_in_process = True
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         message = to_text(self.get_config_value("message", ""))

@@ -20,6 +20,7 @@ class PopFromListAction(BaseAction):
     """Pop from a context list."""
 
     default_success = "item_popped"
+    stays_in_process = True
     other_events = {"empty": "list_empty"}
     writes = frozenset()
     default_store_as = "popped_item"

@@ -41,6 +41,7 @@ class SetContextAction(BuiltinAction):
     """Write keys into the context."""
 
     default_success = "success"
+    stays_in_process = True
     key_options = ("key", "values")
 
     async def execute(self, context: dict[str, Any]) -> str | None:

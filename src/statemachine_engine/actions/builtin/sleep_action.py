@@ -18,6 +18,7 @@ class SleepAction(BuiltinAction):
     """Pause the state's action list."""
 
     default_success = "wake_up"
+    stays_in_process = True
 
     async def execute(self, context: dict[str, Any]) -> str | None:
         raw = self.get_config_value("duration", self.get_config_value("seconds", 1))

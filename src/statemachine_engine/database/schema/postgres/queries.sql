@@ -240,23 +240,39 @@ RETURNING id;
 UPDATE machine_events SET status = %(status)s, processed_at = %(now)s, reason = %(reason)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 
--- name: save_transition
--- State, history and the consumed event: one statement, so all or nothing.
+-- name: save_steps
+-- Several steps of one machine, committed together (group commit): its state after the
+-- last of them (when a step changed it), their history rows in order, and the events
+-- they consumed or dropped. `transitions`: [[from_state, to_state, event, job_id, at],
+-- ...] as text; `consumed`: event ids; `dropped`: [[event id, reason], ...] as text.
 WITH state AS (
     INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done,
                                status, started_at, heartbeat_at, updated_at)
-    VALUES (%(machine_name)s, %(to_state)s, %(context)s, %(timers)s, %(actions_done)s,
-            'running', %(now)s, %(now)s, %(now)s)
+    SELECT %(machine_name)s, %(state)s, %(context)s, %(timers)s, %(actions_done)s,
+           'running', %(now)s, %(now)s, %(now)s
+    WHERE %(state)s::text IS NOT NULL
     ON CONFLICT (machine_name) DO UPDATE
     SET current_state = excluded.current_state, context = excluded.context,
         timers = excluded.timers, actions_done = excluded.actions_done,
         heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
 ), history AS (
     INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
-    VALUES (%(machine_name)s, %(from_state)s, %(to_state)s, %(event)s, %(job_id)s, %(now)s)
+    SELECT %(machine_name)s, step.from_state, step.to_state, step.event, step.job_id,
+           step.at::double precision
+    FROM unnest((%(transitions)s::text[])[:][1:1], (%(transitions)s::text[])[:][2:2],
+                (%(transitions)s::text[])[:][3:3], (%(transitions)s::text[])[:][4:4],
+                (%(transitions)s::text[])[:][5:5])
+             WITH ORDINALITY AS step(from_state, to_state, event, job_id, at, n)
+    ORDER BY step.n
 ), consumed AS (
     UPDATE machine_events SET status = 'processed', processed_at = %(now)s
-    WHERE id = %(consumed_event_id)s::bigint AND status = 'pending'
+    WHERE id = ANY(%(consumed)s::bigint[]) AND status = 'pending'
+), dropped AS (
+    UPDATE machine_events AS target
+    SET status = 'dropped', processed_at = %(now)s, reason = drop_.reason
+    FROM unnest((%(dropped)s::text[])[:][1:1], (%(dropped)s::text[])[:][2:2])
+             AS drop_(id, reason)
+    WHERE target.id = drop_.id::bigint AND target.status = 'pending'
 )
 SELECT 1;
 

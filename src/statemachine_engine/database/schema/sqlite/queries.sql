@@ -200,21 +200,32 @@ RETURNING id;
 UPDATE machine_events SET status = :status, processed_at = :now, reason = :reason
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'pending';
 
--- name: save_transition
--- State, history and the consumed event, in one transaction. An upsert: a transition is
--- never lost because the machine was not registered first.
-INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,
-                           started_at, heartbeat_at, updated_at)
-VALUES (:machine_name, :to_state, :context, :timers, :actions_done, 'running', :now, :now, :now)
-ON CONFLICT (machine_name) DO UPDATE
-SET current_state = excluded.current_state, context = excluded.context,
-    timers = excluded.timers, actions_done = excluded.actions_done,
-    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at;
-INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
-VALUES (:machine_name, :from_state, :to_state, :event, :job_id, :now);
-UPDATE machine_events SET status = 'processed', processed_at = :now  -- if: consumed_event_id
-WHERE id = :consumed_event_id AND status = 'pending'  -- if: consumed_event_id
+-- name: save_steps
+-- Several steps of one machine, committed together (group commit): its state after the
+-- last of them (when a step changed it), their history rows in order, and the events
+-- they consumed or dropped. `transitions`: [[from_state, to_state, event, job_id, at],
+-- ...]; `consumed`: event ids; `dropped`: [[event id, reason], ...].
+INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,  -- if: state
+                           started_at, heartbeat_at, updated_at)  -- if: state
+VALUES (:machine_name, :state, :context, :timers, :actions_done, 'running', :now, :now, :now)  -- if: state
+ON CONFLICT (machine_name) DO UPDATE  -- if: state
+SET current_state = excluded.current_state, context = excluded.context,  -- if: state
+    timers = excluded.timers, actions_done = excluded.actions_done,  -- if: state
+    heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at  -- if: state
 ;
+INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
+SELECT :machine_name, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+       json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+       CAST(json_extract(value, '$[4]') AS REAL)
+FROM json_each(:transitions) ORDER BY key;
+UPDATE machine_events SET status = 'processed', processed_at = :now
+WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(:consumed)) AND status = 'pending';
+UPDATE machine_events
+SET status = 'dropped', processed_at = :now,
+    reason = (SELECT json_extract(drop_.value, '$[1]') FROM json_each(:dropped) AS drop_
+              WHERE CAST(json_extract(drop_.value, '$[0]') AS INTEGER) = machine_events.id)
+WHERE id IN (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) FROM json_each(:dropped))
+  AND status = 'pending';
 
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
