@@ -21,6 +21,8 @@ from ..database._rows import snapshot
 if TYPE_CHECKING:
     from ..database.store import Store
 
+_State = tuple[str, Mapping[str, Any], Sequence[tuple[str, float]], bool]
+
 #: Steps committed together at most: a long backlog still commits every so often.
 MAX_GROUP = 500
 
@@ -33,6 +35,9 @@ class StepLog:
         self._name = machine_name
         self._store = store
         self._snapshot: MachineSnapshot | None = None
+        #: The state a commit would write now, not serialized yet: only the last of a
+        #: group's steps is written, so only it need be (see :meth:`freeze`).
+        self._latest: _State | None = None
         self._transitions: list[StepRecord] = []
         self._consumed: list[int] = []
         self._dropped: list[tuple[int, str]] = []
@@ -41,7 +46,7 @@ class StepLog:
     @property
     def pending(self) -> bool:
         """Whether steps wait for their commit."""
-        return bool(self._snapshot or self._consumed or self._dropped)
+        return bool(self._latest or self._snapshot or self._consumed or self._dropped)
 
     @property
     def full(self) -> bool:
@@ -62,7 +67,7 @@ class StepLog:
         row, and the inbox event it consumed."""
         if self._store is None:
             return
-        self._snapshot = snapshot(to_state, context, timers, actions_done=actions_done)
+        self._latest = (to_state, context, timers, actions_done)
         self._transitions.append(
             StepRecord(from_state, to_state, event, context.get("job_id"), time.time())
         )
@@ -75,7 +80,15 @@ class StepLog:
         """The entry actions of ``state`` have all run, leaving ``context``."""
         if self._store is None:
             return
-        self._snapshot = snapshot(state, context, timers, actions_done=True)
+        self._latest = (state, context, timers, True)
+
+    def freeze(self) -> None:
+        """Serialize the state a commit would write, as it is now: before anything but a
+        step may change the context (an entry action starting)."""
+        if self._latest is not None:
+            state, context, timers, actions_done = self._latest
+            self._snapshot = snapshot(state, context, timers, actions_done=actions_done)
+            self._latest = None
 
     def consumed(self, event_id: int) -> None:
         """An inbox event handled without a transition (a terminal state's own)."""
@@ -99,12 +112,13 @@ class StepLog:
         """Commit the steps that wait, then tell the observers what waited for it."""
         if self.pending:
             assert self._store is not None
-            snapshot, self._snapshot = self._snapshot, None
+            self.freeze()
+            state, self._snapshot = self._snapshot, None
             transitions, self._transitions = self._transitions, []
             consumed, self._consumed = self._consumed, []
             dropped, self._dropped = self._dropped, []
             await self._store().save_steps(
-                self._name, snapshot, transitions, consumed=consumed, dropped=dropped
+                self._name, state, transitions, consumed=consumed, dropped=dropped
             )
         notices, self._notices = self._notices, []
         for notice in notices:

@@ -210,6 +210,7 @@ class Stepper:
                 return
             if not self._stays_in_process(state):
                 await self.log.commit()  # what the actions do outside follows the steps
+            self.log.freeze()  # the step's context, before the actions change it
             self.entry_actions.start(state, self.generation)
         else:
             self.entry_actions.forget()

@@ -57,7 +57,7 @@ def snapshot(
     return MachineSnapshot(
         state,
         dumps_lenient(dict(context)),
-        dumps([list(timer) for timer in timers]),
+        dumps_lenient([list(timer) for timer in timers]),  # the engine's own: names, times
         bool(actions_done),
     )
 

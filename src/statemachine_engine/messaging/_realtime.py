@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from pathlib import Path
@@ -74,10 +75,12 @@ class RealtimeStream:
             "seq": seq,
         }
         try:
+            # The payload passed the check above: one plain encoding (no second walk).
+            data = json.dumps(message, ensure_ascii=False, default=str).encode()
+        except (ValueError, RecursionError):
             data = lenient_text(message).encode()
+        with contextlib.suppress(OSError):  # no monitor, or one that cannot keep up
             self._sock.sendto(data, self.socket_path)
-        except OSError:
-            pass  # no monitor, or one that cannot keep up: the machine goes on
         if self._store is not None:
             self._pending.append((machine_name, event_type, payload))
             if self._flushing is None or self._flushing.done():
