@@ -131,7 +131,7 @@ def test_a_manifest_mistake_is_one_line_at_its_place(project: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["up"], ["down"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["validate"], ["up"], ["down"], ["status"], ["logs"]])
 def test_every_subcommand_has_help(project: Path, command: list[str]) -> None:
     code, out, _ = system(*command, "--help", cwd=project)
     assert code == 0

@@ -2,8 +2,8 @@
 
 ``validate`` lints the manifest and every config it names; ``up`` starts the system in
 the foreground (every process's lines on the terminal, prefixed by its name; Ctrl-C or
-SIGTERM brings it down); ``status`` shows each machine; ``down`` stops a system that is
-up. See docs/system.md.
+SIGTERM brings it down); ``status`` shows each machine; ``logs`` prints (and follows)
+each machine's log file; ``down`` stops a system that is up. See docs/system.md.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ __all__ = ["build_parser", "main"]
 PROG = "statemachine-system"
 #: How long ``down`` waits for a supervisor to bring its system down.
 DOWN_TIMEOUT_SECONDS = 60.0
+#: How many lines of each log ``logs`` prints by default.
+DEFAULT_LOG_LINES = 100
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +80,43 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each machine of the system as the store and the supervisor see it.",
     )
     add_format_option(status)
+    logs = commands.add_parser(
+        "logs",
+        help="the last lines of each machine's log file; -f follows them",
+        description="Print the last lines of each machine's log file (logs/<name>.log), "
+        "each prefixed by its name, machine after machine; with -f, then print every "
+        "line they get, as tail -F does (across rotation) until Ctrl-C. Works whether the "
+        "system is up or not.",
+    )
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing the lines as they come"
+    )
+    logs.add_argument(
+        "-n",
+        "--lines",
+        type=_count,
+        default=DEFAULT_LOG_LINES,
+        metavar="N",
+        help=f"how many of the last lines of each log to print (default: {DEFAULT_LOG_LINES})",
+    )
+    logs.add_argument(
+        "machines",
+        nargs="*",
+        metavar="MACHINE",
+        help="a machine of the manifest, one of its instances or an in_process group "
+        "(default: all)",
+    )
     return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
 
 
 def _add_grace(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +146,8 @@ def _run(args: argparse.Namespace) -> int:
         return _up(manifest, settings, args.grace)
     if args.command == "down":
         return _down(manifest, settings)
+    if args.command == "logs":
+        return _logs(manifest, settings, args.machines, args.lines, follow=args.follow)
     return _status(manifest, settings, args.format)
 
 
@@ -224,6 +264,30 @@ def _status(manifest: Manifest, settings: Settings, format: str) -> int:
     for line in text_table(rows):
         print(line)
     return EXIT_OK
+
+
+def _logs(
+    manifest: Manifest, settings: Settings, names: list[str], count: int, *, follow: bool
+) -> int:
+    from .._cli_support import run_until_terminated
+    from ._foreground import Echo
+    from ._logfiles import LogFiles
+    from ._logtail import Follower, follow_lines, history, select_units
+
+    units = select_units(manifest, names)
+    files = LogFiles(manifest.logs)
+    echo = Echo([unit.name for unit in units], colour=sys.stdout.isatty() and not settings.no_color)
+    followers = {unit.name: Follower(files.path_of(unit.name)) for unit in units}
+    try:
+        for name, follower in followers.items():
+            for line in history(follower.path, count, manifest.logs.keep, follower.start or 0):
+                echo(name, line)
+        if not follow:
+            return EXIT_OK
+        return run_until_terminated(lambda: follow_lines(followers, echo))
+    finally:
+        for follower in followers.values():
+            follower.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
