@@ -15,17 +15,21 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..config._manifest import Manifest
 from ..errors import StateMachineError
 from ..settings import Settings
+from ._control import ControlServer
 from ._running import RunningSystem
-from ._supervisor import Supervisor
+from ._supervisor import STOP_GRACE_SECONDS, Supervisor
 
 PROG = "statemachine-system"
 #: How often the state file is brought up to date while the system is up.
 STATE_EVERY_SECONDS = 0.5
+#: The longest grace a restart may ask for.
+MAX_GRACE_SECONDS = 3600
 _COLOURS = ("36", "33", "32", "35", "34", "31")
 
 
@@ -62,6 +66,7 @@ async def run_foreground(
     writer = asyncio.create_task(_keep_state(running, supervisor, started_at))
     stopped = asyncio.create_task(stop.wait())
     status = 0
+    control: ControlServer | None = None
     try:
         if await _hook(manifest, "pre_start", env, echo) != 0:
             print(f"{PROG}: pre_start failed: nothing started", file=sys.stderr)
@@ -87,6 +92,8 @@ async def run_foreground(
                 flush=True,
             )
             await _hook(manifest, "post_start", env, echo)
+            control = ControlServer(running.control_path, partial(_answer, supervisor))
+            await control.start()
             ended = asyncio.create_task(supervisor.wait())
             await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if ended.done() and supervisor.failed:
@@ -94,6 +101,8 @@ async def run_foreground(
                 print(f"{PROG}: ended badly (see their logs): {failed}", file=sys.stderr)
                 status = 1
     finally:
+        if control is not None:
+            await control.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the down short
@@ -104,6 +113,24 @@ async def run_foreground(
         writer.cancel()
         stopped.cancel()
     return status
+
+
+async def _answer(supervisor: Supervisor, request: dict[str, Any]) -> dict[str, Any]:
+    """What the supervisor says to a command (``statemachine-system restart``)."""
+    if request.get("command") != "restart":
+        return {"ok": False, "error": f"unknown command {request.get('command')!r}"}
+    names, grace = request.get("processes"), request.get("grace", STOP_GRACE_SECONDS)
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return {"ok": False, "error": "bad request: 'processes' must be a list of names"}
+    if not isinstance(grace, (int, float)) or not 0 <= grace <= MAX_GRACE_SECONDS:
+        return {"ok": False, "error": f"bad request: grace must be 0 to {MAX_GRACE_SECONDS}"}
+    try:
+        said = await supervisor.restart(names, float(grace))
+    except StateMachineError as exc:
+        return {"ok": False, "error": str(exc)}
+    for line in said:
+        print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+    return {"ok": True, "said": said}
 
 
 async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at: float) -> None:

@@ -12,54 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
-
-from ..config._manifest import Manifest
-from ..errors import UsageError
-from ._process import Unit, units_of
-from ._supervisor import unit_machine_names
 
 #: How often a followed file is looked at for new lines (as ``tail -f --sleep-interval``).
 FOLLOW_EVERY_SECONDS = 0.2
 _BLOCK = 64 * 1024
-
-
-def started_units(manifest: Manifest) -> list[Unit]:
-    """The processes a system runs, in start order."""
-    return units_of([spec for wave in manifest.start_order() for spec in wave])
-
-
-def select_units(manifest: Manifest, names: Sequence[str]) -> list[Unit]:
-    """The processes ``names`` stand for (all of them when none is given), in start
-    order. A name is a machine of the manifest, one of its instances (``worker_001``)
-    or an ``in_process`` group; each stands for the process that runs it.
-
-    Raises:
-        UsageError: a name the system does not start, with the names it knows.
-    """
-    units = started_units(manifest)
-    if not names:
-        return units
-    owner: dict[str, Unit] = {}
-    for unit in units:
-        owner[unit.name] = unit
-        for spec in unit.specs:
-            owner.setdefault(spec.name, unit)
-        for machine in unit_machine_names(unit):
-            owner.setdefault(machine, unit)
-    unknown = [name for name in names if name not in owner]
-    if unknown:
-        known = ", ".join(
-            dict.fromkeys([*(u.name for u in units), *(s.name for u in units for s in u.specs)])
-        )
-        raise UsageError(
-            f"{manifest.path.name} starts no machine {', '.join(map(repr, unknown))}; "
-            f"known: {known}"
-        )
-    chosen = {owner[name].name for name in names}
-    return [unit for unit in units if unit.name in chosen]
 
 
 def last_lines(path: Path, count: int, size: int | None = None) -> list[str]:

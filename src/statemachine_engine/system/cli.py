@@ -3,7 +3,8 @@
 ``validate`` lints the manifest and every config it names; ``up`` starts the system in
 the foreground (every process's lines on the terminal, prefixed by its name; Ctrl-C or
 SIGTERM brings it down); ``status`` shows each machine; ``logs`` prints (and follows)
-each machine's log file; ``down`` stops a system that is up. See docs/system.md.
+each machine's log file; ``restart`` has the supervisor of a system that is up restart
+machines (:mod:`._control`); ``down`` stops a system that is up. See docs/system.md.
 """
 
 from __future__ import annotations
@@ -106,6 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="a machine of the manifest, one of its instances or an in_process group "
         "(default: all)",
     )
+    restart = commands.add_parser(
+        "restart",
+        help="restart machines of a system that is up",
+        description="The supervisor stops each machine named as down does (a stop event, "
+        "then SIGTERM after the grace period, then SIGKILL) and starts it again at once, "
+        "whatever its restart policy (one it gave up too); returns once it has registered "
+        "again. An instance or a member of an in_process group restarts its whole process. "
+        "Exit status 1 when the system is not up or a machine did not come up again.",
+    )
+    _add_grace(restart)
+    restart.add_argument(
+        "machines",
+        nargs="+",
+        metavar="MACHINE",
+        help="a machine of the manifest, one of its instances or an in_process group",
+    )
     return parser
 
 
@@ -146,6 +163,8 @@ def _run(args: argparse.Namespace) -> int:
         return _up(manifest, settings, args.grace)
     if args.command == "down":
         return _down(manifest, settings)
+    if args.command == "restart":
+        return _restart(manifest, settings, args.machines, args.grace)
     if args.command == "logs":
         return _logs(manifest, settings, args.machines, args.lines, follow=args.follow)
     return _status(manifest, settings, args.format)
@@ -266,13 +285,35 @@ def _status(manifest: Manifest, settings: Settings, format: str) -> int:
     return EXIT_OK
 
 
+def _restart(manifest: Manifest, settings: Settings, names: list[str], grace: float) -> int:
+    from ..errors import StateMachineError
+    from ._control import ask
+    from ._running import RunningSystem
+    from ._supervisor import REGISTER_TIMEOUT_SECONDS, select_units
+
+    units = select_units(manifest, names)
+    running = RunningSystem(settings, manifest.name)
+    if not running.is_up():
+        raise StateMachineError(
+            f"{manifest.name} is not up: nothing to restart (statemachine-system up starts it)"
+        )
+    request = {"command": "restart", "processes": [unit.name for unit in units], "grace": grace}
+    answer = ask(running.control_path, request, timeout=2 * grace + REGISTER_TIMEOUT_SECONDS + 10)
+    if not answer.get("ok"):
+        raise StateMachineError(str(answer.get("error") or "the supervisor refused"))
+    for line in answer.get("said") or []:
+        print(f"{PROG}: {line}")
+    return EXIT_OK
+
+
 def _logs(
     manifest: Manifest, settings: Settings, names: list[str], count: int, *, follow: bool
 ) -> int:
     from .._cli_support import run_until_terminated
     from ._foreground import Echo
     from ._logfiles import LogFiles
-    from ._logtail import Follower, follow_lines, history, select_units
+    from ._logtail import Follower, follow_lines, history
+    from ._supervisor import select_units
 
     units = select_units(manifest, names)
     files = LogFiles(manifest.logs)
