@@ -112,7 +112,6 @@ def test_restart_a_machine_of_a_running_system(project: Path) -> None:
         code, out, _ = system("restart", "--grace", "0", "controller", cwd=project)
         assert code == 0
         assert re.search(r"controller: (killed by SIG(KILL|TERM)|exited 0), restarted", out)
-        assert _machines(project)["controller"]["state"] == "waiting"  # the stop was dropped
 
         code, _, err = system("restart", "nope", cwd=project)
         assert code == 2

@@ -22,6 +22,7 @@ from ..config._manifest import Manifest
 from ..errors import StateMachineError
 from ..settings import Settings
 from ._control import ControlServer
+from ._detach import Ready
 from ._running import RunningSystem
 from ._supervisor import STOP_GRACE_SECONDS, Supervisor
 
@@ -50,13 +51,23 @@ class Echo:
 
 
 async def run_foreground(
-    manifest: Manifest, settings: Settings, running: RunningSystem, *, grace: float
+    manifest: Manifest,
+    settings: Settings,
+    running: RunningSystem,
+    *,
+    grace: float,
+    detached: Ready | None = None,
 ) -> int:
     """Run the system until Ctrl-C, SIGTERM or the end of every process; 0 unless it
-    could not come up."""
+    could not come up.
+
+    ``detached``: this is the supervisor ``up --detach`` started (its stdout is its log
+    file): the machines' lines go to their log files only, and ``detached`` hears
+    whether the system came up.
+    """
     names = [*manifest.machines, *manifest.hooks]
     echo = Echo(names, colour=sys.stdout.isatty() and not settings.no_color)
-    supervisor = Supervisor(manifest, settings, echo=echo)
+    supervisor = Supervisor(manifest, settings, echo=None if detached else echo)
     env = settings.with_flags(db=manifest.store).child_environment(manifest.env)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,10 +81,14 @@ async def run_foreground(
     try:
         if await _hook(manifest, "pre_start", env, echo) != 0:
             print(f"{PROG}: pre_start failed: nothing started", file=sys.stderr)
+            if detached:
+                detached.failed("pre_start failed: nothing started")
             return 1
         up = asyncio.create_task(supervisor.up())
         await asyncio.wait({up, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not up.done():
+            if detached:
+                detached.failed("brought down while it was starting")
             up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await up
@@ -82,18 +97,23 @@ async def run_foreground(
             if not isinstance(error, StateMachineError):
                 raise error  # type: ignore[misc]
             print(f"{PROG}: error: {error}", file=sys.stderr)
+            if detached:
+                detached.failed(str(error))
             status = 1
         else:
+            how_down = "statemachine-system down" if detached else "Ctrl-C"
             machines = sum(len(spec_names) for spec_names in supervisor.machine_names.values())
             print(
                 f"{PROG}: {manifest.name} is up: {len(supervisor.processes)} process(es), "
-                f"{machines} machine(s); Ctrl-C brings it down",
+                f"{machines} machine(s); {how_down} brings it down",
                 file=sys.stderr,
                 flush=True,
             )
             await _hook(manifest, "post_start", env, echo)
             control = ControlServer(running.control_path, partial(_answer, supervisor))
             await control.start()
+            if detached:
+                detached.up()
             ended = asyncio.create_task(supervisor.wait())
             await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if ended.done() and supervisor.failed:

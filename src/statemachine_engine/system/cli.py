@@ -2,7 +2,8 @@
 
 ``validate`` lints the manifest and every config it names; ``up`` starts the system in
 the foreground (every process's lines on the terminal, prefixed by its name; Ctrl-C or
-SIGTERM brings it down); ``status`` shows each machine; ``logs`` prints (and follows)
+SIGTERM brings it down), or with ``--detach`` leaves its supervisor in the background
+(:mod:`._detach`); ``status`` shows each machine; ``logs`` prints (and follows)
 each machine's log file; ``restart`` has the supervisor of a system that is up restart
 machines (:mod:`._control`); ``down`` stops a system that is up. See docs/system.md.
 """
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ..config._manifest import Manifest
     from ..settings import Settings
     from ..tools.lint import Finding
+    from ._running import RunningSystem
 
 __all__ = ["build_parser", "main"]
 
@@ -62,12 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up = commands.add_parser(
         "up",
-        help="start the system in the foreground (Ctrl-C brings it down)",
+        help="start the system in the foreground (Ctrl-C brings it down), or with -d in "
+        "the background",
         description="Lint every config (an error starts nothing), then start the machines "
         "in dependency order and stream their lines, each prefixed by its name. Ctrl-C "
-        "or SIGTERM brings the system down. On a system that is up already, does nothing.",
+        "or SIGTERM brings the system down. With -d, the supervisor runs on in the "
+        "background and up returns once every machine has registered (exit 1 with the "
+        "reason if one did not). On a system that is up already, does nothing.",
     )
     _add_grace(up)
+    up.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="leave the supervisor running in the background, in a session of its own "
+        "(it survives the terminal; its lines go to logs/statemachine-system.log), and "
+        "return once every machine has registered",
+    )
+    up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # the detached supervisor
     down = commands.add_parser(
         "down",
         help="bring a system that is up down",
@@ -160,7 +174,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(manifest)
     if args.command == "up":
-        return _up(manifest, settings, args.grace)
+        if args.ready_fd is not None:
+            return _supervise_detached(manifest, settings, args.grace, args.ready_fd)
+        return _up(manifest, settings, args.grace, detach=args.detach)
     if args.command == "down":
         return _down(manifest, settings)
     if args.command == "restart":
@@ -202,31 +218,70 @@ def _validate(manifest: Manifest) -> int:
     return EXIT_ERROR if any(item.fails(strict=False) for item in findings) else EXIT_OK
 
 
-def _up(manifest: Manifest, settings: Settings, grace: float) -> int:
+def _up(manifest: Manifest, settings: Settings, grace: float, *, detach: bool) -> int:
     import asyncio
 
-    from ..tools.lint import text_lines
     from ._running import RunningSystem
 
     running = RunningSystem(settings, manifest.name)
+    if detach:
+        if running.is_up():
+            return _up_already(manifest, running)
+        if not _lint_clean(manifest):
+            return EXIT_ERROR
+        from ._detach import launch
+
+        return launch(manifest, grace)
     if not running.hold():
-        state = running.read() or {}
-        print(f"{PROG}: {manifest.name} is up already (supervisor pid {state.get('pid', '?')})")
-        return EXIT_OK
+        return _up_already(manifest, running)
     try:
-        errors = [item for item in _lint(manifest) if item.fails(strict=False)]
-        if errors:
-            for line in text_lines(errors):
-                print(line, file=sys.stderr)
-            print(
-                f"{PROG}: {len(errors)} error(s) in the configs: nothing started", file=sys.stderr
-            )
+        if not _lint_clean(manifest):
             return EXIT_ERROR
         from ._foreground import run_foreground
 
         return asyncio.run(run_foreground(manifest, settings, running, grace=grace))
     finally:
         running.release()
+
+
+def _up_already(manifest: Manifest, running: RunningSystem) -> int:
+    state = running.read() or {}
+    print(f"{PROG}: {manifest.name} is up already (supervisor pid {state.get('pid', '?')})")
+    return EXIT_OK
+
+
+def _lint_clean(manifest: Manifest) -> bool:
+    """Whether the configs have no error; else they are printed (nothing starts)."""
+    from ..tools.lint import text_lines
+
+    errors = [item for item in _lint(manifest) if item.fails(strict=False)]
+    for line in text_lines(errors):
+        print(line, file=sys.stderr)
+    if errors:
+        print(f"{PROG}: {len(errors)} error(s) in the configs: nothing started", file=sys.stderr)
+    return not errors
+
+
+def _supervise_detached(manifest: Manifest, settings: Settings, grace: float, fd: int) -> int:
+    """The supervisor ``up --detach`` started (the configs were linted there)."""
+    import asyncio
+    import os
+
+    from ._detach import ALREADY, Ready
+    from ._foreground import run_foreground
+    from ._running import RunningSystem
+
+    ready = Ready(fd)
+    running = RunningSystem(settings, manifest.name)
+    if not running.hold():  # another up came first
+        ready.failed(f"{ALREADY} {(running.read() or {}).get('pid', '?')}")
+        return EXIT_OK
+    try:
+        print(f"{PROG}: supervisor of {manifest.name} (pid {os.getpid()})", flush=True)
+        return asyncio.run(run_foreground(manifest, settings, running, grace=grace, detached=ready))
+    finally:
+        running.release()
+        ready.close()
 
 
 def _down(manifest: Manifest, settings: Settings) -> int:
