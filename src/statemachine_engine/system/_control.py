@@ -25,6 +25,8 @@ logger = logging.getLogger("statemachine_engine.system")
 
 #: The longest request a supervisor reads, and the longest answer a command reads.
 MAX_MESSAGE_BYTES = 64 * 1024
+#: How long closing waits for the requests in flight.
+CLOSE_WAIT_SECONDS = 1.0
 
 #: Answers a request (a JSON object) with a JSON object.
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -69,7 +71,10 @@ class ControlServer:
         """Take no more requests; the socket's file goes."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            # (From Python 3.12 on this waits for the requests in flight too; a restart
+            # waiting on a machine is ended by the down that follows, not waited for.)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), CLOSE_WAIT_SECONDS)
             self._server = None
         with contextlib.suppress(OSError):
             self.path.unlink()

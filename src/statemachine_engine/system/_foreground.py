@@ -73,8 +73,8 @@ async def run_foreground(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    started_at = time.time()
-    writer = asyncio.create_task(_keep_state(running, supervisor, started_at))
+    state = StateFile(running, supervisor)
+    writer = asyncio.create_task(state.keep())
     stopped = asyncio.create_task(stop.wait())
     status = 0
     control: ControlServer | None = None
@@ -110,8 +110,9 @@ async def run_foreground(
                 flush=True,
             )
             await _hook(manifest, "post_start", env, echo)
-            control = ControlServer(running.control_path, partial(_answer, supervisor))
+            control = ControlServer(running.control_path, partial(_answer, supervisor, state))
             await control.start()
+            state.write()  # (a status run as soon as up -d returns sees it all)
             if detached:
                 detached.up()
             ended = asyncio.create_task(supervisor.wait())
@@ -135,7 +136,9 @@ async def run_foreground(
     return status
 
 
-async def _answer(supervisor: Supervisor, request: dict[str, Any]) -> dict[str, Any]:
+async def _answer(
+    supervisor: Supervisor, state: StateFile, request: dict[str, Any]
+) -> dict[str, Any]:
     """What the supervisor says to a command (``statemachine-system restart``)."""
     if request.get("command") != "restart":
         return {"ok": False, "error": f"unknown command {request.get('command')!r}"}
@@ -148,18 +151,27 @@ async def _answer(supervisor: Supervisor, request: dict[str, Any]) -> dict[str, 
         said = await supervisor.restart(names, float(grace))
     except StateMachineError as exc:
         return {"ok": False, "error": str(exc)}
+    finally:
+        state.write()  # status, run right after, sees the restarts
     for line in said:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)
     return {"ok": True, "said": said}
 
 
-async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at: float) -> None:
-    """Write the state file whenever what it says has changed."""
-    written = None
-    while True:
+class StateFile:
+    """Keeps the supervisor's state file (``status`` reads it) saying what it knows."""
+
+    def __init__(self, running: RunningSystem, supervisor: Supervisor) -> None:
+        self.running = running
+        self.supervisor = supervisor
+        self.started_at = time.time()
+        self._written: dict[str, Any] | None = None
+
+    def write(self) -> None:
+        """Write the state file if what it says has changed."""
         state = {
             "pid": os.getpid(),
-            "started_at": started_at,
+            "started_at": self.started_at,
             "processes": {
                 name: {
                     "state": process.state,
@@ -168,13 +180,17 @@ async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at
                     "restarts": process.restarts,
                     "last_exit": process.last_exit,
                 }
-                for name, process in supervisor.processes.items()
+                for name, process in self.supervisor.processes.items()
             },
         }
-        if state != written:
-            running.write(state)
-            written = state
-        await asyncio.sleep(STATE_EVERY_SECONDS)
+        if state != self._written:
+            self.running.write(state)
+            self._written = state
+
+    async def keep(self) -> None:
+        while True:
+            self.write()
+            await asyncio.sleep(STATE_EVERY_SECONDS)
 
 
 async def _hook(manifest: Manifest, hook: str, env: Mapping[str, str], echo: Any) -> int:
