@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pids import is_zombie
-from tests.support.processes import MachineProcess, console_script, run_cli
+from tests.support.processes import MachineProcess, console_script, run_cli, socket_dir
 from tests.support.system_configs import BOOM, WAITER
 
 SYSTEM = console_script("statemachine-system") or [
@@ -122,6 +122,25 @@ def test_restart_a_machine_of_a_running_system(project: Path) -> None:
     finally:
         up.close()
     assert "worker     | --- exited 0; restarting, as asked" in up.stdout
+
+
+def test_a_control_socket_that_cannot_be_bound_leaves_the_system_up(project: Path) -> None:
+    taken = socket_dir() / "system-demo.sock"
+    taken.parent.mkdir(parents=True, exist_ok=True)
+    taken.write_text("not a socket")
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("is up")
+        up.expect("warning: restart will not work: refusing socket path")
+        code, _, err = system("restart", "worker", cwd=project)
+        assert code == 1
+        assert "the supervisor does not listen on" in err
+        code, _, _ = system("down", cwd=project)
+        assert code == 0
+        assert up.wait() == 0
+    finally:
+        up.close()
+    assert taken.read_text() == "not a socket"
 
 
 def _machines(project: Path) -> dict[str, dict[str, object]]:

@@ -41,8 +41,16 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
+        """Listen on :attr:`path`.
+
+        Raises:
+            StateMachineError: the path is taken by a file, or cannot be bound.
+        """
         clear_socket_path(self.path)  # a supervisor killed outright left it
-        sock = bind_private_stream(self.path)
+        try:
+            sock = bind_private_stream(self.path)
+        except OSError as exc:
+            raise StateMachineError(f"cannot listen on {self.path}: {exc.strerror}") from exc
         self._server = await asyncio.start_unix_server(
             self._serve, sock=sock, limit=MAX_MESSAGE_BYTES
         )

@@ -111,7 +111,11 @@ async def run_foreground(
             )
             await _hook(manifest, "post_start", env, echo)
             control = ControlServer(running.control_path, partial(_answer, supervisor, state))
-            await control.start()
+            try:
+                await control.start()
+            except StateMachineError as exc:  # the system runs on; only restart cannot
+                print(f"{PROG}: warning: restart will not work: {exc}", file=sys.stderr)
+                control = None
             state.write()  # (a status run as soon as up -d returns sees it all)
             if detached:
                 detached.up()
