@@ -49,9 +49,16 @@ def test_an_unknown_machine_is_one_line_naming_the_known_ones(project: Path) -> 
         "statemachine-system: error: statemachine-project.yaml starts no machine 'nope'; "
         "known: controller, worker"
     ]
-    code, _, err = system("logs", "-n", "many", cwd=project)
-    assert code == 2
-    assert "not a whole number: 'many'" in err
+    for args, error in (
+        (["logs", "-n", "many"], "not a whole number: 'many'"),
+        (["logs", "-n", "-1"], "must be 0 or more: -1"),
+        (["down", "--grace=-1"], "must be 0 to 3600 seconds: -1"),
+        (["restart", "--grace", "nan", "worker"], "must be 0 to 3600 seconds: nan"),
+        (["up", "--grace", "soon"], "not a number of seconds: 'soon'"),
+    ):
+        code, _, err = system(*args, cwd=project)
+        assert code == 2
+        assert err.strip().splitlines()[-1].endswith(error)
 
 
 def test_follow_prints_new_lines_across_rotation(project: Path) -> None:

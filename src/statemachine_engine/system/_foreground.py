@@ -29,7 +29,7 @@ from ._supervisor import STOP_GRACE_SECONDS, Supervisor
 PROG = "statemachine-system"
 #: How often the state file is brought up to date while the system is up.
 STATE_EVERY_SECONDS = 0.5
-#: The longest grace a restart may ask for.
+#: The longest grace a restart may ask for (as the command line allows: cli.MAX_GRACE_SECONDS).
 MAX_GRACE_SECONDS = 3600
 _COLOURS = ("36", "33", "32", "35", "34", "31")
 

@@ -140,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The longest grace period a command takes.
+MAX_GRACE_SECONDS = 3600.0
+
+
+def _grace(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_GRACE_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_GRACE_SECONDS:g} seconds: {text}")
+    return value
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -153,7 +167,7 @@ def _count(text: str) -> int:
 def _add_grace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
-        type=float,
+        type=_grace,
         default=10.0,
         metavar="SECONDS",
         help="how long machines have after their stop event, then after SIGTERM (default: 10)",
