@@ -16,7 +16,7 @@ from statemachine_engine.errors import StateMachineError, SystemStartFailed
 from statemachine_engine.settings import Settings
 from statemachine_engine.system import RestartPolicy, load_manifest
 from statemachine_engine.system._process import SupervisedProcess, Unit, command_for
-from statemachine_engine.system._supervisor import Supervisor
+from statemachine_engine.system._supervisor import Supervisor, select_units
 from tests.support.pids import is_zombie
 from tests.support.system_configs import BOOM, WAITER
 
@@ -219,3 +219,35 @@ async def test_restart_stops_and_starts_again_a_running_and_a_given_up_process(
     assert said == ["waiter: exited 0", "boom: exited 0"]
     log = (tmp_path / "logs" / "waiter.log").read_text()
     assert "--- exited 0; restarting, as asked" in log
+
+
+async def test_restarting_a_member_of_an_in_process_group_restarts_the_group(
+    tmp_path: Path,
+) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            machines:
+              left: {config: config/left.yaml, in_process: pair}
+              right: {config: config/right.yaml, in_process: pair}
+            """,
+            left=WAITER,
+            right=WAITER,
+        )
+    )
+    supervisor = Supervisor(manifest, Settings.load())
+    try:
+        await asyncio.wait_for(supervisor.up(), 60)
+        pair = supervisor.processes["pair"]
+        old = pair.pid
+        units = select_units(manifest, ["right"])
+        assert [unit.name for unit in units] == ["pair"]
+        said = await asyncio.wait_for(supervisor.restart([u.name for u in units], grace=10), 60)
+        assert said == [f"pair: exited 0, restarted (pid {pair.pid}, restarts 1)"]
+        assert pair.pid != old
+    finally:
+        await asyncio.wait_for(supervisor.down(grace=10), 60)
+    log = (tmp_path / "logs" / "pair.log").read_text()
+    assert log.count("left stops") == 2
+    assert log.count("right stops") == 2
