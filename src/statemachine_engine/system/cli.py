@@ -39,6 +39,8 @@ PROG = "statemachine-system"
 DOWN_TIMEOUT_SECONDS = 60.0
 #: How many lines of each log ``logs`` prints by default.
 DEFAULT_LOG_LINES = 100
+#: The longest grace period a command takes.
+MAX_GRACE_SECONDS = 3600.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,10 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a machine of the manifest, one of its instances or an in_process group",
     )
     return parser
-
-
-#: The longest grace period a command takes.
-MAX_GRACE_SECONDS = 3600.0
 
 
 def _grace(text: str) -> float:
