@@ -163,6 +163,26 @@ def bind_private_datagram(path: Path) -> socket.socket:
     return sock
 
 
+def bind_private_stream(path: Path) -> socket.socket:
+    """A listening Unix stream socket bound at ``path``, usable by its owner only.
+
+    Raises:
+        OSError: ``path`` cannot be bound (the socket is closed).
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+        sock.listen()
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    return sock
+
+
 def close_datagram(
     sock: socket.socket | None, path: Path | None, loop: AbstractEventLoop | None
 ) -> None:

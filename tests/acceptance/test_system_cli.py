@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pids import is_zombie
-from tests.support.processes import MachineProcess, console_script, run_cli
+from tests.support.processes import MachineProcess, console_script, run_cli, socket_dir
 from tests.support.system_configs import BOOM, WAITER
 
 SYSTEM = console_script("statemachine-system") or [
@@ -80,6 +81,74 @@ def test_up_status_down_leaves_nothing_behind(project: Path) -> None:
     assert out.splitlines()[0] == "demo: not up"
 
 
+def test_restart_a_machine_of_a_running_system(project: Path) -> None:
+    code, _, err = system("restart", "worker", cwd=project)
+    assert (code, err.strip()) == (
+        1,
+        "statemachine-system: error: demo is not up: nothing to restart "
+        "(statemachine-system up starts it)",
+    )
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("is up")
+        before = _machines(project)
+        code, out, _ = system("restart", "worker_002", cwd=project)  # its whole process
+        after = _machines(project)
+        new = after["worker_001"]["pid"]
+        assert (code, out.strip()) == (
+            0,
+            f"statemachine-system: worker: exited 0, restarted (pid {new}, restarts 1)",
+        )
+        assert new != before["worker_001"]["pid"]
+        assert is_zombie(before["worker_001"]["pid"])
+        assert [(row["restarts"], row["status"]) for row in after.values()] == [
+            (0, "running"),
+            (1, "running"),
+            (1, "running"),
+        ]
+        assert after["controller"]["pid"] == before["controller"]["pid"]
+
+        # No grace: killed at once (unless it took its stop event first).
+        code, out, _ = system("restart", "--grace", "0", "controller", cwd=project)
+        assert code == 0
+        assert re.search(r"controller: (killed by SIG(KILL|TERM)|exited 0), restarted", out)
+
+        code, _, err = system("restart", "nope", cwd=project)
+        assert code == 2
+        assert "starts no machine 'nope'; known: controller, worker" in err
+        code, _, _ = system("down", cwd=project)
+        assert code == 0
+        assert up.wait() == 0
+    finally:
+        up.close()
+    assert "worker     | --- exited 0; restarting, as asked" in up.stdout
+
+
+def test_a_control_socket_that_cannot_be_bound_leaves_the_system_up(project: Path) -> None:
+    taken = socket_dir() / "system-demo.sock"
+    taken.parent.mkdir(parents=True, exist_ok=True)
+    taken.write_text("not a socket")
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("is up")
+        up.expect("warning: restart will not work: refusing socket path")
+        code, _, err = system("restart", "worker", cwd=project)
+        assert code == 1
+        assert "the supervisor does not listen on" in err
+        code, _, _ = system("down", cwd=project)
+        assert code == 0
+        assert up.wait() == 0
+    finally:
+        up.close()
+    assert taken.read_text() == "not a socket"
+
+
+def _machines(project: Path) -> dict[str, dict[str, object]]:
+    code, out, _ = system("status", "--format", "json", cwd=project)
+    assert code == 0
+    return {row["machine"]: row for row in json.loads(out)["machines"]}
+
+
 def test_ctrl_c_brings_the_system_down(project: Path) -> None:
     up = MachineProcess([*SYSTEM, "up"], cwd=project)
     try:
@@ -131,7 +200,9 @@ def test_a_manifest_mistake_is_one_line_at_its_place(project: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["up"], ["down"], ["status"]])
+@pytest.mark.parametrize(
+    "command", [[], ["validate"], ["up"], ["down"], ["status"], ["logs"], ["restart"]]
+)
 def test_every_subcommand_has_help(project: Path, command: list[str]) -> None:
     code, out, _ = system(*command, "--help", cwd=project)
     assert code == 0

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from statemachine_engine.database import open_store
-from statemachine_engine.errors import SystemStartFailed
+from statemachine_engine.errors import StateMachineError, SystemStartFailed
 from statemachine_engine.settings import Settings
 from statemachine_engine.system import RestartPolicy, load_manifest
 from statemachine_engine.system._process import SupervisedProcess, Unit, command_for
-from statemachine_engine.system._supervisor import Supervisor
+from statemachine_engine.system._supervisor import Supervisor, select_units
 from tests.support.pids import is_zombie
 from tests.support.system_configs import BOOM, WAITER
 
@@ -26,6 +28,12 @@ def project(tmp_path: Path, manifest: str, **configs: str) -> Path:
     path = tmp_path / "statemachine-project.yaml"
     path.write_text(textwrap.dedent(manifest))
     return path
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition`` holds (looked at every 20 ms; the caller bounds it)."""
+    while not condition():  # noqa: ASYNC110 - a process has no event per state
+        await asyncio.sleep(0.02)
 
 
 async def test_a_crashing_machine_is_restarted_with_backoff_then_given_up(tmp_path: Path) -> None:
@@ -158,3 +166,88 @@ async def test_a_stop_an_earlier_down_left_pending_does_not_stop_the_next_start(
     assert [(e.event_type, e.status, e.reason) for e in events] == [
         ("stop", "dropped", "sent by an earlier statemachine-system down")
     ]
+
+
+async def test_restart_stops_and_starts_again_a_running_and_a_given_up_process(
+    tmp_path: Path,
+) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            machines:
+              waiter: {config: config/waiter.yaml}
+              boom: {config: config/boom.yaml, restart: {max_restarts: 0}}
+            """,
+            waiter=WAITER,
+            boom=BOOM,
+        )
+    )
+    supervisor = Supervisor(manifest, Settings.load())
+    store = open_store()
+    try:
+        with contextlib.suppress(SystemStartFailed):  # unless it registered before it ended
+            await asyncio.wait_for(supervisor.up(), 60)
+        waiter, boom = supervisor.processes["waiter"], supervisor.processes["boom"]
+        old = waiter.pid
+        assert old is not None
+        said = await asyncio.wait_for(supervisor.restart(["waiter"], grace=10), 60)
+        assert said == [f"waiter: exited 0, restarted (pid {waiter.pid}, restarts 1)"]
+        assert waiter.pid != old
+        assert is_zombie(old)
+        record = await store.load_machine("waiter")
+        assert record is not None
+        assert (record.status, record.pid, record.current_state) == (
+            "running",
+            waiter.pid,
+            "waiting",
+        )
+
+        await asyncio.wait_for(_until(lambda: boom.state == "gave-up"), 60)
+        (tmp_path / "config" / "boom.yaml").write_text(textwrap.dedent(WAITER))  # fixed
+        said = await asyncio.wait_for(supervisor.restart(["boom"], grace=10), 60)
+        assert said == [
+            f"boom: exited 1; max_restarts is 0, given up, restarted (pid {boom.pid}, restarts 1)"
+        ]
+        assert (boom.state, boom.restarts) == ("running", 1)
+
+        with pytest.raises(StateMachineError, match="not a process of this system: nope"):
+            await supervisor.restart(["nope"])
+    finally:
+        await store.close()
+        said = await asyncio.wait_for(supervisor.down(grace=10), 60)
+    assert said == ["waiter: exited 0", "boom: exited 0"]
+    log = (tmp_path / "logs" / "waiter.log").read_text()
+    assert "--- exited 0; restarting, as asked" in log
+
+
+async def test_restarting_a_member_of_an_in_process_group_restarts_the_group(
+    tmp_path: Path,
+) -> None:
+    manifest = load_manifest(
+        project(
+            tmp_path,
+            """
+            machines:
+              left: {config: config/left.yaml, in_process: pair}
+              right: {config: config/right.yaml, in_process: pair}
+            """,
+            left=WAITER,
+            right=WAITER,
+        )
+    )
+    supervisor = Supervisor(manifest, Settings.load())
+    try:
+        await asyncio.wait_for(supervisor.up(), 60)
+        pair = supervisor.processes["pair"]
+        old = pair.pid
+        units = select_units(manifest, ["right"])
+        assert [unit.name for unit in units] == ["pair"]
+        said = await asyncio.wait_for(supervisor.restart([u.name for u in units], grace=10), 60)
+        assert said == [f"pair: exited 0, restarted (pid {pair.pid}, restarts 1)"]
+        assert pair.pid != old
+    finally:
+        await asyncio.wait_for(supervisor.down(grace=10), 60)
+    log = (tmp_path / "logs" / "pair.log").read_text()
+    assert log.count("left stops") == 2
+    assert log.count("right stops") == 2

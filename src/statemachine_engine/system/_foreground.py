@@ -15,17 +15,22 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..config._manifest import Manifest
 from ..errors import StateMachineError
 from ..settings import Settings
+from ._control import ControlServer
+from ._detach import Ready
 from ._running import RunningSystem
-from ._supervisor import Supervisor
+from ._supervisor import STOP_GRACE_SECONDS, Supervisor
 
 PROG = "statemachine-system"
 #: How often the state file is brought up to date while the system is up.
 STATE_EVERY_SECONDS = 0.5
+#: The longest grace a restart may ask for (as the command line allows: cli.MAX_GRACE_SECONDS).
+MAX_GRACE_SECONDS = 3600
 _COLOURS = ("36", "33", "32", "35", "34", "31")
 
 
@@ -46,29 +51,44 @@ class Echo:
 
 
 async def run_foreground(
-    manifest: Manifest, settings: Settings, running: RunningSystem, *, grace: float
+    manifest: Manifest,
+    settings: Settings,
+    running: RunningSystem,
+    *,
+    grace: float,
+    detached: Ready | None = None,
 ) -> int:
     """Run the system until Ctrl-C, SIGTERM or the end of every process; 0 unless it
-    could not come up."""
+    could not come up.
+
+    ``detached``: this is the supervisor ``up --detach`` started (its stdout is its log
+    file): the machines' lines go to their log files only, and ``detached`` hears
+    whether the system came up.
+    """
     names = [*manifest.machines, *manifest.hooks]
     echo = Echo(names, colour=sys.stdout.isatty() and not settings.no_color)
-    supervisor = Supervisor(manifest, settings, echo=echo)
+    supervisor = Supervisor(manifest, settings, echo=None if detached else echo)
     env = settings.with_flags(db=manifest.store).child_environment(manifest.env)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    started_at = time.time()
-    writer = asyncio.create_task(_keep_state(running, supervisor, started_at))
+    state = StateFile(running, supervisor)
+    writer = asyncio.create_task(state.keep())
     stopped = asyncio.create_task(stop.wait())
     status = 0
+    control: ControlServer | None = None
     try:
         if await _hook(manifest, "pre_start", env, echo) != 0:
             print(f"{PROG}: pre_start failed: nothing started", file=sys.stderr)
+            if detached:
+                detached.failed("pre_start failed: nothing started")
             return 1
         up = asyncio.create_task(supervisor.up())
         await asyncio.wait({up, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not up.done():
+            if detached:
+                detached.failed("brought down while it was starting")
             up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await up
@@ -77,16 +97,28 @@ async def run_foreground(
             if not isinstance(error, StateMachineError):
                 raise error  # type: ignore[misc]
             print(f"{PROG}: error: {error}", file=sys.stderr)
+            if detached:
+                detached.failed(str(error))
             status = 1
         else:
+            how_down = "statemachine-system down" if detached else "Ctrl-C"
             machines = sum(len(spec_names) for spec_names in supervisor.machine_names.values())
             print(
                 f"{PROG}: {manifest.name} is up: {len(supervisor.processes)} process(es), "
-                f"{machines} machine(s); Ctrl-C brings it down",
+                f"{machines} machine(s); {how_down} brings it down",
                 file=sys.stderr,
                 flush=True,
             )
             await _hook(manifest, "post_start", env, echo)
+            control = ControlServer(running.control_path, partial(_answer, supervisor, state))
+            try:
+                await control.start()
+            except StateMachineError as exc:  # the system runs on; only restart cannot
+                print(f"{PROG}: warning: restart will not work: {exc}", file=sys.stderr)
+                control = None
+            state.write()  # (a status run as soon as up -d returns sees it all)
+            if detached:
+                detached.up()
             ended = asyncio.create_task(supervisor.wait())
             await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if ended.done() and supervisor.failed:
@@ -94,6 +126,8 @@ async def run_foreground(
                 print(f"{PROG}: ended badly (see their logs): {failed}", file=sys.stderr)
                 status = 1
     finally:
+        if control is not None:
+            await control.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the down short
@@ -106,13 +140,42 @@ async def run_foreground(
     return status
 
 
-async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at: float) -> None:
-    """Write the state file whenever what it says has changed."""
-    written = None
-    while True:
+async def _answer(
+    supervisor: Supervisor, state: StateFile, request: dict[str, Any]
+) -> dict[str, Any]:
+    """What the supervisor says to a command (``statemachine-system restart``)."""
+    if request.get("command") != "restart":
+        return {"ok": False, "error": f"unknown command {request.get('command')!r}"}
+    names, grace = request.get("processes"), request.get("grace", STOP_GRACE_SECONDS)
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return {"ok": False, "error": "bad request: 'processes' must be a list of names"}
+    if not isinstance(grace, (int, float)) or not 0 <= grace <= MAX_GRACE_SECONDS:
+        return {"ok": False, "error": f"bad request: grace must be 0 to {MAX_GRACE_SECONDS}"}
+    try:
+        said = await supervisor.restart(names, float(grace))
+    except StateMachineError as exc:
+        return {"ok": False, "error": str(exc)}
+    finally:
+        state.write()  # status, run right after, sees the restarts
+    for line in said:
+        print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+    return {"ok": True, "said": said}
+
+
+class StateFile:
+    """Keeps the supervisor's state file (``status`` reads it) saying what it knows."""
+
+    def __init__(self, running: RunningSystem, supervisor: Supervisor) -> None:
+        self.running = running
+        self.supervisor = supervisor
+        self.started_at = time.time()
+        self._written: dict[str, Any] | None = None
+
+    def write(self) -> None:
+        """Write the state file if what it says has changed."""
         state = {
             "pid": os.getpid(),
-            "started_at": started_at,
+            "started_at": self.started_at,
             "processes": {
                 name: {
                     "state": process.state,
@@ -121,13 +184,17 @@ async def _keep_state(running: RunningSystem, supervisor: Supervisor, started_at
                     "restarts": process.restarts,
                     "last_exit": process.last_exit,
                 }
-                for name, process in supervisor.processes.items()
+                for name, process in self.supervisor.processes.items()
             },
         }
-        if state != written:
-            running.write(state)
-            written = state
-        await asyncio.sleep(STATE_EVERY_SECONDS)
+        if state != self._written:
+            self.running.write(state)
+            self._written = state
+
+    async def keep(self) -> None:
+        while True:
+            self.write()
+            await asyncio.sleep(STATE_EVERY_SECONDS)
 
 
 async def _hook(manifest: Manifest, hook: str, env: Mapping[str, str], echo: Any) -> int:

@@ -79,8 +79,9 @@ class SupervisedProcess:
     """Runs a unit's process until :meth:`stop`, starting it again per its policy.
 
     Attributes:
-        state: ``starting``, ``running``, ``backoff`` (waiting to restart), ``stopped``
-            or ``gave-up`` (a crash loop, or an error restarting cannot mend).
+        state: ``starting``, ``running``, ``backoff`` (waiting to restart),
+            ``restarting`` (a restart was asked for), ``stopped`` or ``gave-up`` (a crash
+            loop, or an error restarting cannot mend).
         pid: the running process's, else None.
         restarts: how many times it was started again.
         last_exit: how it last ended, in words (None: it has not).
@@ -113,11 +114,22 @@ class SupervisedProcess:
         self._recent: list[float] = []
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()  # ends a backoff early: a restart asked for, or a stop
+        self._restart_asked = False
+        self._go = asyncio.Event()  # the asked-for restart may start the process
+        self._in_run = False
         self.started = asyncio.Event()
 
     async def run(self) -> None:
         """Start the process and keep it up per the policy; returns once it is stopped
         or given up."""
+        self._in_run = True
+        try:
+            await self._run()
+        finally:
+            self._in_run = False
+
+    async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 status = await self._run_once()
@@ -129,6 +141,10 @@ class SupervisedProcess:
             self.exit_status, self.last_exit = status, describe_exit(status)
             if self._stopping.is_set():
                 break
+            if self._asked_to_restart():
+                self.sink(self.unit.name, f"--- {self.last_exit}; restarting, as asked")
+                await self._restart_when_told()
+                continue
             decision = decide(self.unit.policy, status, self._recent, self.clock())
             self.last_exit = decision.reason
             log = logger.info if status == 0 else logger.warning
@@ -138,10 +154,14 @@ class SupervisedProcess:
                 self.state = "gave-up" if decision.gave_up else "stopped"
                 return
             self.state = "backoff"
+            self._wake.clear()  # (stop and restart were looked at above)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), decision.delay)
+                await asyncio.wait_for(self._wake.wait(), decision.delay)
             if self._stopping.is_set():
                 break
+            if self._asked_to_restart():
+                await self._restart_when_told()
+                continue
             self._recent.append(self.clock())
             self.restarts += 1
         self.state = "stopped"
@@ -180,6 +200,64 @@ class SupervisedProcess:
         if pending:
             self.sink(self.unit.name, pending.decode("utf-8", "replace"))
 
+    def _asked_to_restart(self) -> bool:
+        return self._restart_asked  # (read anew: it changes while the loop awaits)
+
+    async def _restart_when_told(self) -> None:
+        await self._go.wait()
+        self._restart_asked = False
+
+    def ask_restart(self) -> None:
+        """A restart is coming (:meth:`restart_ready` lets it go ahead): when the process
+        ends, or now if it waits for a restart of its own, it is started again at once,
+        whatever its policy says."""
+        self._restart_asked = True
+        self._go.clear()
+        self.state = "restarting"
+        self._wake.set()
+
+    def restart_ready(self) -> bool:
+        """Start the process asked to restart (it counts as a restart, and its crash-loop
+        window starts over); False when :meth:`run` has returned, so the caller must
+        run it again."""
+        self.restarts += 1
+        self._recent.clear()
+        self.state = "starting"
+        if not self._in_run:
+            self._restart_asked = False
+        self._go.set()
+        return self._in_run
+
+    @property
+    def current(self) -> asyncio.subprocess.Process | None:
+        """The running process, if any."""
+        return self._process
+
+    async def ended(self, process: asyncio.subprocess.Process | None, grace: float) -> str:
+        """Wait ``grace`` seconds for ``process`` to end (it was sent a stop event), then
+        SIGTERM it, then SIGKILL after as long again. Returns how it ended."""
+        if process is None:
+            return self.last_exit or "not running"
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(process.wait()), grace)
+        if process.returncode is not None:
+            return describe_exit(process.returncode)
+        return await self._terminate(process, grace)
+
+    async def _terminate(self, process: asyncio.subprocess.Process, grace: float) -> str:
+        """SIGTERM ``process``, SIGKILL if it is still there after ``grace`` seconds."""
+        with contextlib.suppress(ProcessLookupError):
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        try:
+            status = await asyncio.wait_for(asyncio.shield(process.wait()), grace)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                if process.returncode is None:
+                    process.send_signal(signal.SIGKILL)
+            status = await process.wait()
+        return describe_exit(status)
+
     def signal(self, signum: int) -> bool:
         """Send ``signum`` to the running process; False when none runs."""
         process = self._process
@@ -192,6 +270,8 @@ class SupervisedProcess:
     def keep_down(self) -> None:
         """Start it no more: once it ends, it stays down."""
         self._stopping.set()
+        self._wake.set()
+        self._go.set()
 
     async def stop(self, grace: float) -> str:
         """Stop it and keep it down: SIGTERM (a machine ends its actions and exits),
@@ -200,10 +280,4 @@ class SupervisedProcess:
         process = self._process
         if process is None:
             return self.last_exit or "not running"
-        self.signal(signal.SIGTERM)
-        try:
-            status = await asyncio.wait_for(process.wait(), grace)
-        except asyncio.TimeoutError:
-            self.signal(signal.SIGKILL)
-            status = await process.wait()
-        return describe_exit(status)
+        return await self._terminate(process, grace)

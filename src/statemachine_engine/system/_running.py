@@ -1,8 +1,9 @@
 """Whether a system is up, and what its supervisor says of it.
 
 A running supervisor holds ``system-<name>.lock`` (an ``flock``, released by the kernel
-however the supervisor ends) and keeps ``system-<name>.json`` current: its pid and, per
-process, its state, pid, restarts and last exit. Both live in the store's private socket
+however the supervisor ends), keeps ``system-<name>.json`` current (its pid and, per
+process, its state, pid, restarts and last exit) and listens on ``system-<name>.sock``
+(:mod:`._control`). Both live in the store's private socket
 directory, so two systems of one name on two stores never meet.
 """
 
@@ -32,6 +33,7 @@ class RunningSystem:
         directory = settings.socket_dir()
         self.lock_path = directory / f"system-{safe}.lock"
         self.state_path = directory / f"system-{safe}.json"
+        self.control_path = directory / f"system-{safe}.sock"
         self._held: int | None = None
 
     def hold(self) -> bool:

@@ -20,7 +20,7 @@ from ..core._launches import instance_names, machine_name
 from ..database import open_store
 from ..database._delivery import deliver
 from ..database.models.machine_event import EventStatus
-from ..errors import StoreError, SystemStartFailed
+from ..errors import StateMachineError, StoreError, SystemStartFailed, UsageError
 from ..settings import Settings
 from ._logfiles import LogFiles
 from ._process import LineSink, SupervisedProcess, Unit, command_for, units_of
@@ -46,6 +46,42 @@ def unit_machine_names(unit: Unit) -> list[str]:
     return [machine_name(load_config(spec.config), str(spec.config), None) for spec in unit.specs]
 
 
+def started_units(manifest: Manifest) -> list[Unit]:
+    """The processes a system runs, in start order."""
+    return units_of([spec for wave in manifest.start_order() for spec in wave])
+
+
+def select_units(manifest: Manifest, names: Sequence[str]) -> list[Unit]:
+    """The processes ``names`` stand for (all of them when none is given), in start
+    order. A name is a machine of the manifest, one of its instances (``worker_001``)
+    or an ``in_process`` group; each stands for the process that runs it.
+
+    Raises:
+        UsageError: a name the system does not start, with the names it knows.
+    """
+    units = started_units(manifest)
+    if not names:
+        return units
+    owner: dict[str, Unit] = {}
+    for unit in units:
+        owner[unit.name] = unit
+        for spec in unit.specs:
+            owner.setdefault(spec.name, unit)
+        for machine in unit_machine_names(unit):
+            owner.setdefault(machine, unit)
+    unknown = [name for name in names if name not in owner]
+    if unknown:
+        known = ", ".join(
+            dict.fromkeys([*(u.name for u in units), *(s.name for u in units for s in u.specs)])
+        )
+        raise UsageError(
+            f"{manifest.path.name} starts no machine {', '.join(map(repr, unknown))}; "
+            f"known: {known}"
+        )
+    chosen = {owner[name].name for name in names}
+    return [unit for unit in units if unit.name in chosen]
+
+
 class Supervisor:
     """The processes of one manifest.
 
@@ -66,6 +102,8 @@ class Supervisor:
         self.processes: dict[str, SupervisedProcess] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.machine_names: dict[str, list[str]] = {}
+        self._going_down = False
+        self._restarting = asyncio.Lock()
 
     def _sink(self, name: str, line: str) -> None:
         self.logs.write(name, line)
@@ -110,6 +148,7 @@ class Supervisor:
         try:
             deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
             waiting = {p.unit.name: set(self.machine_names[p.unit.name]) for p in processes}
+            restarts = {p.unit.name: p.restarts for p in processes}
             while waiting:
                 for process in processes:
                     names = waiting.get(process.unit.name)
@@ -119,7 +158,8 @@ class Supervisor:
                         del waiting[process.unit.name]  # it ran, and ended as it should
                         continue
                     ended = self._tasks[process.unit.name].done()
-                    if ended or process.restarts or process.state not in ("starting", "running"):
+                    again = process.restarts > restarts[process.unit.name]
+                    if ended or again or process.state not in ("starting", "running"):
                         raise SystemStartFailed(
                             f"{process.unit.name} did not start: {process.last_exit or 'ended'}"
                             f" (see {self.logs.path_of(process.unit.name)})"
@@ -167,9 +207,48 @@ class Supervisor:
         ]
 
     async def wait(self) -> None:
-        """Until every process has stopped or been given up."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        """Until every process has stopped or been given up (and none was restarted
+        meanwhile)."""
+        while pending := [task for task in self._tasks.values() if not task.done()]:
+            await asyncio.wait(pending)
+
+    async def restart(self, names: Sequence[str], grace: float = STOP_GRACE_SECONDS) -> list[str]:
+        """Stop the processes ``names`` as :meth:`down` does (a ``stop`` event, SIGTERM
+        after ``grace`` seconds, SIGKILL after as long again), then start them again at
+        once, whatever their policy (a process given up too); returns once their machines
+        have registered, a line each.
+
+        Raises:
+            StateMachineError: a name is not a process of the system, or the system is
+                going down.
+            SystemStartFailed: a process did not come up again.
+        """
+        unknown = [name for name in names if name not in self.processes]
+        if unknown:
+            raise UsageError(f"not a process of this system: {', '.join(unknown)}")
+        async with self._restarting:
+            if self._going_down:
+                raise StateMachineError("the system is going down: nothing restarted")
+            processes = [self.processes[name] for name in dict.fromkeys(names)]
+            running = {p.unit.name: p.current for p in processes}
+            for process in processes:
+                process.ask_restart()
+            await self._send_stop([p for p in processes if running[p.unit.name] is not None])
+            ended = await asyncio.gather(*(p.ended(running[p.unit.name], grace) for p in processes))
+            await self._drop_stale_stops(
+                [name for p in processes for name in self.machine_names[p.unit.name]]
+            )
+            for process in processes:
+                if self._going_down:
+                    raise StateMachineError("the system is going down: nothing restarted")
+                if not process.restart_ready():
+                    name = process.unit.name
+                    self._tasks[name] = asyncio.create_task(process.run(), name=name)
+            await self._registered(processes)
+        return [
+            f"{p.unit.name}: {how}, restarted (pid {p.pid}, restarts {p.restarts})"
+            for p, how in zip(processes, ended, strict=True)
+        ]
 
     async def down(self, grace: float = STOP_GRACE_SECONDS) -> list[str]:
         """Bring every process down; returns how each ended, a line each.
@@ -178,6 +257,7 @@ class Supervisor:
         process still running ``grace`` seconds later gets SIGTERM, and SIGKILL after as
         long again.
         """
+        self._going_down = True
         for process in self.processes.values():
             process.keep_down()
         await self._send_stop([p for p in self.processes.values() if p.pid is not None])

@@ -2,8 +2,10 @@
 
 ``validate`` lints the manifest and every config it names; ``up`` starts the system in
 the foreground (every process's lines on the terminal, prefixed by its name; Ctrl-C or
-SIGTERM brings it down); ``status`` shows each machine; ``down`` stops a system that is
-up. See docs/system.md.
+SIGTERM brings it down), or with ``--detach`` leaves its supervisor in the background
+(:mod:`._detach`); ``status`` shows each machine; ``logs`` prints (and follows)
+each machine's log file; ``restart`` has the supervisor of a system that is up restart
+machines (:mod:`._control`); ``down`` stops a system that is up. See docs/system.md.
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ if TYPE_CHECKING:
     from ..config._manifest import Manifest
     from ..settings import Settings
     from ..tools.lint import Finding
+    from ._running import RunningSystem
 
 __all__ = ["build_parser", "main"]
 
 PROG = "statemachine-system"
 #: How long ``down`` waits for a supervisor to bring its system down.
 DOWN_TIMEOUT_SECONDS = 60.0
+#: How many lines of each log ``logs`` prints by default.
+DEFAULT_LOG_LINES = 100
+#: The longest grace period a command takes.
+MAX_GRACE_SECONDS = 3600.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,12 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up = commands.add_parser(
         "up",
-        help="start the system in the foreground (Ctrl-C brings it down)",
+        help="start the system in the foreground (Ctrl-C brings it down), or with -d in "
+        "the background",
         description="Lint every config (an error starts nothing), then start the machines "
         "in dependency order and stream their lines, each prefixed by its name. Ctrl-C "
-        "or SIGTERM brings the system down. On a system that is up already, does nothing.",
+        "or SIGTERM brings the system down. With -d, the supervisor runs on in the "
+        "background and up returns once every machine has registered (exit 1 with the "
+        "reason if one did not). On a system that is up already, does nothing.",
     )
     _add_grace(up)
+    up.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="leave the supervisor running in the background, in a session of its own "
+        "(it survives the terminal; its lines go to logs/statemachine-system.log), and "
+        "return once every machine has registered",
+    )
+    up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # the detached supervisor
     down = commands.add_parser(
         "down",
         help="bring a system that is up down",
@@ -78,13 +97,75 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each machine of the system as the store and the supervisor see it.",
     )
     add_format_option(status)
+    logs = commands.add_parser(
+        "logs",
+        help="the last lines of each machine's log file; -f follows them",
+        description="Print the last lines of each machine's log file (logs/<name>.log), "
+        "each prefixed by its name, machine after machine; with -f, then print every "
+        "line they get, as tail -F does (across rotation) until Ctrl-C. Works whether the "
+        "system is up or not.",
+    )
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing the lines as they come"
+    )
+    logs.add_argument(
+        "-n",
+        "--lines",
+        type=_count,
+        default=DEFAULT_LOG_LINES,
+        metavar="N",
+        help=f"how many of the last lines of each log to print (default: {DEFAULT_LOG_LINES})",
+    )
+    logs.add_argument(
+        "machines",
+        nargs="*",
+        metavar="MACHINE",
+        help="a machine of the manifest, one of its instances or an in_process group "
+        "(default: all)",
+    )
+    restart = commands.add_parser(
+        "restart",
+        help="restart machines of a system that is up",
+        description="The supervisor stops each machine named as down does (a stop event, "
+        "then SIGTERM after the grace period, then SIGKILL) and starts it again at once, "
+        "whatever its restart policy (one it gave up too); returns once it has registered "
+        "again. An instance or a member of an in_process group restarts its whole process. "
+        "Exit status 1 when the system is not up or a machine did not come up again.",
+    )
+    _add_grace(restart)
+    restart.add_argument(
+        "machines",
+        nargs="+",
+        metavar="MACHINE",
+        help="a machine of the manifest, one of its instances or an in_process group",
+    )
     return parser
+
+
+def _grace(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_GRACE_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_GRACE_SECONDS:g} seconds: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
 
 
 def _add_grace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
-        type=float,
+        type=_grace,
         default=10.0,
         metavar="SECONDS",
         help="how long machines have after their stop event, then after SIGTERM (default: 10)",
@@ -105,9 +186,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(manifest)
     if args.command == "up":
-        return _up(manifest, settings, args.grace)
+        if args.ready_fd is not None:
+            return _supervise_detached(manifest, settings, args.grace, args.ready_fd)
+        return _up(manifest, settings, args.grace, detach=args.detach)
     if args.command == "down":
         return _down(manifest, settings)
+    if args.command == "restart":
+        return _restart(manifest, settings, args.machines, args.grace)
+    if args.command == "logs":
+        return _logs(manifest, settings, args.machines, args.lines, follow=args.follow)
     return _status(manifest, settings, args.format)
 
 
@@ -143,31 +230,70 @@ def _validate(manifest: Manifest) -> int:
     return EXIT_ERROR if any(item.fails(strict=False) for item in findings) else EXIT_OK
 
 
-def _up(manifest: Manifest, settings: Settings, grace: float) -> int:
+def _up(manifest: Manifest, settings: Settings, grace: float, *, detach: bool) -> int:
     import asyncio
 
-    from ..tools.lint import text_lines
     from ._running import RunningSystem
 
     running = RunningSystem(settings, manifest.name)
+    if detach:
+        if running.is_up():
+            return _up_already(manifest, running)
+        if not _lint_clean(manifest):
+            return EXIT_ERROR
+        from ._detach import launch
+
+        return launch(manifest, grace)
     if not running.hold():
-        state = running.read() or {}
-        print(f"{PROG}: {manifest.name} is up already (supervisor pid {state.get('pid', '?')})")
-        return EXIT_OK
+        return _up_already(manifest, running)
     try:
-        errors = [item for item in _lint(manifest) if item.fails(strict=False)]
-        if errors:
-            for line in text_lines(errors):
-                print(line, file=sys.stderr)
-            print(
-                f"{PROG}: {len(errors)} error(s) in the configs: nothing started", file=sys.stderr
-            )
+        if not _lint_clean(manifest):
             return EXIT_ERROR
         from ._foreground import run_foreground
 
         return asyncio.run(run_foreground(manifest, settings, running, grace=grace))
     finally:
         running.release()
+
+
+def _up_already(manifest: Manifest, running: RunningSystem) -> int:
+    state = running.read() or {}
+    print(f"{PROG}: {manifest.name} is up already (supervisor pid {state.get('pid', '?')})")
+    return EXIT_OK
+
+
+def _lint_clean(manifest: Manifest) -> bool:
+    """Whether the configs have no error; else they are printed (nothing starts)."""
+    from ..tools.lint import text_lines
+
+    errors = [item for item in _lint(manifest) if item.fails(strict=False)]
+    for line in text_lines(errors):
+        print(line, file=sys.stderr)
+    if errors:
+        print(f"{PROG}: {len(errors)} error(s) in the configs: nothing started", file=sys.stderr)
+    return not errors
+
+
+def _supervise_detached(manifest: Manifest, settings: Settings, grace: float, fd: int) -> int:
+    """The supervisor ``up --detach`` started (the configs were linted there)."""
+    import asyncio
+    import os
+
+    from ._detach import ALREADY, Ready
+    from ._foreground import run_foreground
+    from ._running import RunningSystem
+
+    ready = Ready(fd)
+    running = RunningSystem(settings, manifest.name)
+    if not running.hold():  # another up came first
+        ready.failed(f"{ALREADY} {(running.read() or {}).get('pid', '?')}")
+        return EXIT_OK
+    try:
+        print(f"{PROG}: supervisor of {manifest.name} (pid {os.getpid()})", flush=True)
+        return asyncio.run(run_foreground(manifest, settings, running, grace=grace, detached=ready))
+    finally:
+        running.release()
+        ready.close()
 
 
 def _down(manifest: Manifest, settings: Settings) -> int:
@@ -224,6 +350,52 @@ def _status(manifest: Manifest, settings: Settings, format: str) -> int:
     for line in text_table(rows):
         print(line)
     return EXIT_OK
+
+
+def _restart(manifest: Manifest, settings: Settings, names: list[str], grace: float) -> int:
+    from ..errors import StateMachineError
+    from ._control import ask
+    from ._running import RunningSystem
+    from ._supervisor import REGISTER_TIMEOUT_SECONDS, select_units
+
+    units = select_units(manifest, names)
+    running = RunningSystem(settings, manifest.name)
+    if not running.is_up():
+        raise StateMachineError(
+            f"{manifest.name} is not up: nothing to restart (statemachine-system up starts it)"
+        )
+    request = {"command": "restart", "processes": [unit.name for unit in units], "grace": grace}
+    answer = ask(running.control_path, request, timeout=2 * grace + REGISTER_TIMEOUT_SECONDS + 10)
+    if not answer.get("ok"):
+        raise StateMachineError(str(answer.get("error") or "the supervisor refused"))
+    for line in answer.get("said") or []:
+        print(f"{PROG}: {line}")
+    return EXIT_OK
+
+
+def _logs(
+    manifest: Manifest, settings: Settings, names: list[str], count: int, *, follow: bool
+) -> int:
+    from .._cli_support import run_until_terminated
+    from ._foreground import Echo
+    from ._logfiles import LogFiles
+    from ._logtail import Follower, follow_lines, history
+    from ._supervisor import select_units
+
+    units = select_units(manifest, names)
+    files = LogFiles(manifest.logs)
+    echo = Echo([unit.name for unit in units], colour=sys.stdout.isatty() and not settings.no_color)
+    followers = {unit.name: Follower(files.path_of(unit.name)) for unit in units}
+    try:
+        for name, follower in followers.items():
+            for line in history(follower.path, count, manifest.logs.keep, follower.start or 0):
+                echo(name, line)
+        if not follow:
+            return EXIT_OK
+        return run_until_terminated(lambda: follow_lines(followers, echo))
+    finally:
+        for follower in followers.values():
+            follower.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
