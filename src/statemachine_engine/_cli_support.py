@@ -8,6 +8,7 @@ end every CLI the same way.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -123,6 +124,43 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``minimum`` (to ``maximum``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"{minimum} or more" if maximum is None else f"{minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}: {value}")
+        return value
+
+    return parse
+
+
+def duration(
+    maximum: float = math.inf, *, zero: bool = True, unit: str = "seconds"
+) -> Callable[[str], float]:
+    """An argparse ``type``: a number of ``unit``, 0 (unless not ``zero``) to ``maximum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of {unit}: {text!r}") from None
+        if not (value >= 0 if zero else value > 0) or not value <= maximum or math.isinf(value):
+            if math.isinf(maximum):
+                bounds = "0 or more" if zero else "more than 0"
+            else:
+                bounds = f"0 to {maximum:g}" if zero else f"more than 0, at most {maximum:g}"
+            raise argparse.ArgumentTypeError(f"must be {bounds} {unit}: {text}")
+        return value
+
+    return parse
 
 
 def add_format_option(parser: argparse.ArgumentParser, *, default: Any = "text") -> None:

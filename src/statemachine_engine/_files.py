@@ -150,31 +150,27 @@ def bind_private_datagram(path: Path) -> socket.socket:
     Raises:
         OSError: ``path`` cannot be bound (the socket is closed).
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    old_umask = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.umask(old_umask)
-    return sock
+    return _bind_private(path, socket.SOCK_DGRAM)
 
 
 def bind_private_stream(path: Path) -> socket.socket:
-    """A listening Unix stream socket bound at ``path``, usable by its owner only.
+    """A listening non-blocking Unix stream socket bound at ``path``, usable by its
+    owner only.
 
     Raises:
         OSError: ``path`` cannot be bound (the socket is closed).
     """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    return _bind_private(path, socket.SOCK_STREAM)
+
+
+def _bind_private(path: Path, kind: socket.SocketKind) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, kind)
     sock.setblocking(False)
     old_umask = os.umask(0o177)
     try:
         sock.bind(str(path))
-        sock.listen()
+        if kind == socket.SOCK_STREAM:
+            sock.listen()
     except OSError:
         sock.close()
         raise

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command
+from ._cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command, whole_number
 from ._version import __version__
 from .errors import JSONDataError, StateMachineError, UsageError
 
@@ -124,14 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
-    return value
+_positive_int = whole_number(minimum=1)
 
 
 def _handed_job(raw: str) -> tuple[str, int] | tuple[str, int, float]:

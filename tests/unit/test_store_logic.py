@@ -68,11 +68,11 @@ def test_optional_lines_follow_their_parameter() -> None:
 
 
 def test_a_statement_whose_lines_are_all_optional_is_left_out() -> None:
-    save = load_queries("sqlite")["save_transition"]
-    assert len(save.render({"consumed_event_id": 7})[0]) == 3
-    statements, each_row = save.render({"consumed_event_id": None})
-    assert len(statements) == len(each_row) == 2
-    assert not any("machine_events" in statement for statement in statements)
+    save = load_queries("sqlite")["save_steps"]
+    assert len(save.render({"state": "a"})[0]) == 4
+    statements, each_row = save.render({"state": None})
+    assert len(statements) == len(each_row) == 3
+    assert not any("machine_state" in statement for statement in statements)
 
 
 def test_fragments_are_written_into_the_queries_that_include_them() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._cli_support import whole_number
 from .._version import __version__
 from ..settings import UI_TOKEN_ENV, Settings
 from ._settings import CLIENT_QUEUE_SIZE, DEFAULT_HOST, ServerSettings
@@ -76,11 +77,4 @@ def settings_from(args: argparse.Namespace, **overrides: object) -> ServerSettin
     return ServerSettings(**values)  # type: ignore[arg-type]
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {port}")
-    return port
+_port = whole_number(0, 65535)

@@ -22,7 +22,9 @@ from .._cli_support import (
     EXIT_OK,
     add_debug_and_version,
     add_format_option,
+    duration,
     run_main,
+    whole_number,
 )
 from ..config._manifest import DEFAULT_MANIFEST
 
@@ -142,24 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grace(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= MAX_GRACE_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_GRACE_SECONDS:g} seconds: {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-    return value
+_grace = duration(MAX_GRACE_SECONDS)
+_count = whole_number()
 
 
 def _add_grace(parser: argparse.ArgumentParser) -> None:

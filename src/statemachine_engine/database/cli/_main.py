@@ -21,7 +21,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..._cli_support import EXIT_USAGE, add_format_option, parse_args, run_command
+from ..._cli_support import (
+    EXIT_USAGE,
+    add_format_option,
+    duration,
+    parse_args,
+    run_command,
+    whole_number,
+)
 from ..._version import __version__
 from ...errors import JSONDataError, StateMachineError, UsageError
 from ..models.job import JobStatus
@@ -40,31 +47,9 @@ DEFAULT_HISTORY_LIMIT = 20
 # -- command line ----------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _hours(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
+_positive_int = whole_number(minimum=1)
+_seconds = duration()
+_hours = duration(zero=False, unit="hours")
 
 
 def _common_options(*, with_format: bool) -> argparse.ArgumentParser:
