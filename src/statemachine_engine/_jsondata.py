@@ -165,6 +165,12 @@ def check(value: Any, *, what: str = "value") -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+class JSONText(str):
+    """JSON text already encoded within the bounds: stored or sent as it is."""
+
+    __slots__ = ()
+
+
 def encode(value: Any, *, what: str = "value") -> str:
     """Compact JSON text of ``value`` after :func:`check`; :class:`JSONDataError` otherwise."""
     check(value, what=what)

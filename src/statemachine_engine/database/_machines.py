@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._jsondata import JSONText
 from ..errors import StoreError
 from ._connector import Operations, first
 from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
@@ -271,7 +272,8 @@ class MachineOperations(Operations):
 
     async def record_realtime_events(self, events: Sequence[tuple[str, str, Any]]) -> None:
         """Record ``(machine_name, event_type, payload)`` of any machines, in this order,
-        in one transaction (a process hosting many machines records theirs together)."""
+        in one transaction (a process hosting many machines records theirs together). A
+        payload may come encoded already, as :class:`~.._jsondata.JSONText`."""
         if events:
             await self._insert_realtime(events)
 
@@ -284,7 +286,9 @@ class MachineOperations(Operations):
                         [
                             machine_name,
                             event_type,
-                            dumps_lenient({} if payload is None else payload),
+                            payload
+                            if isinstance(payload, JSONText)
+                            else dumps_lenient({} if payload is None else payload),
                         ]
                         for machine_name, event_type, payload in events
                     ],

@@ -19,7 +19,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._jsondata import MAX_DEPTH, check, lenient_text, sanitize
+from .._jsondata import MAX_DEPTH, JSONText, check, lenient_text, sanitize
 from ..errors import JSONDataError, StoreError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class RealtimeStream:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._store = store
-        self._pending: list[tuple[str, str, dict[str, Any]]] = []
+        self._pending: list[tuple[str, str, Any]] = []
         self._flushing: asyncio.Task[None] | None = None
 
     def send(self, machine_name: str, seq: int, event_type: str, payload: dict[str, Any]) -> None:
@@ -68,21 +68,21 @@ class RealtimeStream:
             check(payload)
         except JSONDataError:  # NaN or deeper than a reader takes: say what can be said
             payload = sanitize(payload, max_depth=MAX_DEPTH)
-        message = {
-            "machine_name": machine_name,
-            "type": event_type,
-            "payload": payload,
-            "seq": seq,
-        }
         try:
-            # The payload passed the check above: one plain encoding (no second walk).
-            data = json.dumps(message, ensure_ascii=False, default=str).encode()
+            # Checked above: one plain encoding, for the datagram and the store alike.
+            text = JSONText(
+                json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+            )
         except (ValueError, RecursionError):
-            data = lenient_text(message).encode()
+            text = JSONText(lenient_text(payload))
+        data = (
+            f'{{"machine_name":{json.dumps(machine_name)},"type":{json.dumps(event_type)},'
+            f'"payload":{text},"seq":{int(seq)}}}'
+        ).encode()
         with contextlib.suppress(OSError):  # no monitor, or one that cannot keep up
             self._sock.sendto(data, self.socket_path)
         if self._store is not None:
-            self._pending.append((machine_name, event_type, payload))
+            self._pending.append((machine_name, event_type, text))
             if self._flushing is None or self._flushing.done():
                 with contextlib.suppress(RuntimeError):  # no running loop: flush later
                     self._flushing = asyncio.get_running_loop().create_task(self._flush())
