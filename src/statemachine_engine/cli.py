@@ -169,6 +169,9 @@ def _parse_initial_context(raw: str | None) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ._tls import import_asyncio
+
+    import_asyncio()  # without ssl (libcrypto) until a connection needs TLS
     import asyncio
     import faulthandler
 
