@@ -24,7 +24,6 @@ import contextlib
 import functools
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -85,6 +84,8 @@ def dying_with_parent() -> Spawn:
 
 @functools.cache
 def _setpriv() -> tuple[str, ...]:
+    import shutil  # here: bz2, lzma and fnmatch come with it, for one look-up
+
     path = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     if path is None:
         return ()
