@@ -140,7 +140,8 @@ def one_machine_rss(statemachine: str, workdir: Path, name: str) -> float:
     """RSS of a machine process once it has entered its first state."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "waiter.yaml"
-    config.write_text(CONFIG)
+    if not config.exists():  # rewritten, it would be parsed again: a config cache miss
+        config.write_text(CONFIG)
     process = start([statemachine, str(config), "--machine-name", name], workdir)
     try:
         wait_for_line(process, f"READY {name}".encode())

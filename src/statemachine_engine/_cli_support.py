@@ -11,12 +11,15 @@ import argparse
 import math
 import os
 import sys
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from ._version import __version__
 from .errors import StateMachineError, UsageError
+
+# typing costs --help a tenth of its time; its names are only annotations here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -31,6 +34,57 @@ FORMATS = ("text", "json")
 #: Older spellings, still accepted: ``table`` (statemachine-db), ``human``
 #: (statemachine-events).
 FORMAT_ALIASES = {"table": "text", "human": "text"}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized when it formats help rather than when it is made.
+
+    argparse makes a formatter on every ``add_argument`` (to check the metavar) and asks
+    :func:`shutil.get_terminal_size` for the width each time, which imports shutil and
+    with it bz2, lzma and fnmatch: a few milliseconds of every machine's start-up for
+    help text it never prints. Here the width is asked for, the same way, on first use.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        self._sized = width is not None
+        self._asked_position = max_help_position
+        super().__init__(prog, indent_increment, max_help_position, width or 80)
+
+    @property
+    def _width(self) -> int:
+        if not self._sized:
+            self._size()
+        return self._sized_width
+
+    @_width.setter
+    def _width(self, value: int) -> None:
+        self._sized_width = value
+
+    @property
+    def _max_help_position(self) -> int:
+        if not self._sized:
+            self._size()
+        return self._sized_position
+
+    @_max_help_position.setter
+    def _max_help_position(self, value: int) -> None:
+        self._sized_position = value
+
+    def _size(self) -> None:
+        import shutil
+
+        # What argparse.HelpFormatter.__init__ does with width=None.
+        width = shutil.get_terminal_size().columns - 2
+        self._sized = True
+        self._sized_width = width
+        floor = self._indent_increment * 2
+        self._sized_position = min(self._asked_position, max(width - 20, floor))
 
 
 def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> int:
@@ -50,6 +104,8 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
         return EXIT_USAGE
     except StateMachineError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         for line in str(exc).splitlines() or [""]:  # several errors: one line each
             print(f"{prog}: error: {line}", file=sys.stderr)

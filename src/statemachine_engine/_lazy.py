@@ -5,7 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any
+
+# typing costs --help a tenth of its time; its names are only annotations here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def lazy_getattr(package: str, sources: Mapping[str, str]) -> Callable[[str], Any]:

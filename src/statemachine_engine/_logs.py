@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import StateMachineError
+
+if TYPE_CHECKING:
+    import logging.handlers
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 #: A log file is rotated past this size, keeping this many old ones (``.1``, ``.2``...).
@@ -69,6 +71,8 @@ def rotating_file_handler(
     """A handler appending to ``path`` (created owner-only, its directory too); past
     ``max_bytes`` the file becomes ``path.1`` (``.1`` becomes ``.2``...), ``keep`` old
     files are kept, and the next one is owner-only again."""
+    import logging.handlers  # only with --log-file: it brings pickle, queue and socket
+
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
         _create_private(path)

@@ -10,13 +10,22 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
-from ._cli_support import EXIT_INTERRUPTED, EXIT_OK, parse_args, run_command, whole_number
+from ._cli_support import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    HelpFormatter,
+    parse_args,
+    run_command,
+    whole_number,
+)
 from ._version import __version__
 from .errors import JSONDataError, StateMachineError, UsageError
 
+TYPE_CHECKING = False  # typing costs --help a tenth of its time
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config.model import MachineConfig
     from .core.action_loader import ActionLoader
     from .settings import Settings
@@ -29,6 +38,7 @@ PROG = "statemachine"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
+        formatter_class=HelpFormatter,
         description="Run a state machine declared in a YAML config until it ends "
         "(a terminal state with nothing leading out) or receives SIGINT/SIGTERM. "
         "Several configs, or --instances, run several machines in this one process.",
@@ -162,6 +172,9 @@ def _parse_initial_context(raw: str | None) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ._tls import import_asyncio
+
+    import_asyncio()  # without ssl (libcrypto) until a connection needs TLS
     import asyncio
     import faulthandler
 

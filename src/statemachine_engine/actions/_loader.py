@@ -8,7 +8,6 @@ builtin), then among the builtins in :mod:`statemachine_engine.actions.builtin`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import sys
 from pathlib import Path
@@ -103,6 +102,8 @@ class ActionLoader:
 
     @staticmethod
     def _import_file(action_type: str, file: Path) -> ModuleType:
+        import importlib.util  # only for an --actions-dir file, not for the builtins
+
         module_name = f"statemachine_engine_custom_actions.{action_type}_action"
         spec = importlib.util.spec_from_file_location(module_name, file)
         if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one

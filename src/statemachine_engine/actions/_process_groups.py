@@ -17,14 +17,13 @@ Three mechanisms, because none covers every case alone:
   runs again.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import asyncio
 import contextlib
 import functools
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -85,6 +84,8 @@ def dying_with_parent() -> Spawn:
 
 @functools.cache
 def _setpriv() -> tuple[str, ...]:
+    import shutil  # here: bz2, lzma and fnmatch come with it, for one look-up
+
     path = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     if path is None:
         return ()
@@ -130,7 +131,7 @@ class GroupWatch:
         self._process = process
 
     @classmethod
-    def start(cls, pgid: int) -> GroupWatch | None:
+    def start(cls, pgid: int) -> "GroupWatch | None":
         """Watch group ``pgid``; None, logged, where no watch can be started."""
         if pgid <= 1 or sys.platform == "win32" or not os.path.exists(_SHELL):
             return None

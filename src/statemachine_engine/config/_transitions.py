@@ -6,8 +6,8 @@ order wins. ``timeout(N)`` events are armed when a state is entered and fire aft
 ``N`` seconds unless the state is left first.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -27,7 +27,7 @@ class TransitionTable(NamedTuple):
     events: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, transitions: Iterable[Transition]) -> TransitionTable:
+    def build(cls, transitions: Iterable[Transition]) -> "TransitionTable":
         exact: dict[tuple[str, str], Transition] = {}
         wildcard: dict[str, Transition] = {}
         timeouts: dict[str, list[Transition]] = {}

@@ -8,6 +8,8 @@ write instead. Parsing and checking are pure (:func:`config_from_text`); only
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -95,9 +97,23 @@ def load_config(
 
 def source_hash(data: bytes) -> str:
     """The short hash of a config file's bytes that a durable machine records."""
-    import hashlib
+    digest: str = _sha256()(data).hexdigest()
+    return digest[:SOURCE_HASH_LENGTH]
 
-    return hashlib.sha256(data).hexdigest()[:SOURCE_HASH_LENGTH]
+
+@cache
+def _sha256() -> Callable[[bytes], Any]:
+    """sha256 from CPython's own implementation (``_sha2``; ``_sha256`` before 3.12),
+    the same digest as :func:`hashlib.sha256` without loading OpenSSL's libcrypto,
+    which hashlib does: 3 MB more for every machine whose config is parsed."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return import_module(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    import hashlib  # a Python built without them
+
+    return hashlib.sha256
 
 
 def _universal_newlines(text: str) -> str:

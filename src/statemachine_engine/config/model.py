@@ -7,8 +7,8 @@ immutable as frozen dataclasses and several times cheaper to define, which matte
 because every machine process defines them at start-up.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple

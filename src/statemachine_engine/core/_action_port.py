@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..actions._machine_verbs import MachineVerbs
 from ..database._delivery import deliver
+from ..database._records import JobStatus
 from ..database._wakeup import JOBS
-from ..database.models.job import JobStatus
 from ..database.store import DEFAULT_LEASE_SECONDS
 from ..errors import ActionError
 

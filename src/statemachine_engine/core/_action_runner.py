@@ -6,8 +6,8 @@ context; whatever it raises becomes its error event with the message in
 action with exponential backoff and jitter before the error event is returned.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import asyncio
 import logging
 from collections.abc import Mapping
@@ -35,7 +35,7 @@ class RetryPolicy(NamedTuple):
     backoff: float = 0.0
 
     @classmethod
-    def from_option(cls, raw: Any) -> RetryPolicy:
+    def from_option(cls, raw: Any) -> "RetryPolicy":
         """``retry: N`` or ``retry: {attempts: N, backoff: S}`` (S seconds, default 1)."""
         if raw is None or raw is False:
             return cls()

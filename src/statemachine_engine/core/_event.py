@@ -1,7 +1,7 @@
 """An event on its way to a machine."""
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from typing import Any, NamedTuple
 
 

@@ -10,8 +10,8 @@ declare what they emit and write): a machine started again from an unchanged con
 neither lints nor imports the checks.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import json
 import logging
 import os
@@ -44,7 +44,7 @@ class Verdict(NamedTuple):
     warn: tuple[str, ...]
 
 
-def check_before_start(configs: Sequence[MachineConfig], loader: ActionLoader) -> None:
+def check_before_start(configs: Sequence[MachineConfig], loader: "ActionLoader") -> None:
     """Lint ``configs`` (started together: the events they send each other count).
 
     Warnings are logged at once; then, if any config has a refusing error, every such
@@ -63,7 +63,7 @@ def check_before_start(configs: Sequence[MachineConfig], loader: ActionLoader) -
 
 
 def verdict(
-    config: MachineConfig, together: Sequence[MachineConfig], loader: ActionLoader
+    config: MachineConfig, together: Sequence[MachineConfig], loader: "ActionLoader"
 ) -> Verdict:
     """The lint verdict on ``config`` (from the cache when it is there)."""
     custom = sorted(
@@ -108,7 +108,7 @@ def has_any_transition(config: MachineConfig, state: str) -> bool:
 
 
 def _lint(
-    config: MachineConfig, together: Sequence[MachineConfig], loader: ActionLoader
+    config: MachineConfig, together: Sequence[MachineConfig], loader: "ActionLoader"
 ) -> Verdict:
     from ._checks import LintContext, events_sent_between, machine_name_of, run_checks, text_lines
 

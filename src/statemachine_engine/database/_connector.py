@@ -7,8 +7,8 @@ records, retries of a claim) is written once, in the operations built on it
 (:class:`Operations` and :class:`~._sql_store.SqlStore`).
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -22,7 +22,7 @@ class Result(NamedTuple):
 
     #: The rows it returned (a query of several statements: those of the last that
     #: returns rows).
-    rows: Sequence[Row]
+    rows: "Sequence[Row]"
     #: How many rows it changed (or returned).
     rowcount: int
     #: It ran again on a new connection after the first one was lost: its first run may
@@ -53,7 +53,7 @@ class Connector(Protocol):
     def change_token(self) -> int | None:
         """See :meth:`.store.Store.change_token`."""
 
-    async def listener(self) -> Listener:
+    async def listener(self) -> "Listener":
         """See :meth:`.store.Store.listener`."""
 
     async def close(self) -> None: ...
@@ -83,7 +83,7 @@ def limit_param(limit: int | None) -> int | None:
     return None if limit is None else int(limit)
 
 
-def first(result: Result) -> Row | None:
+def first(result: Result) -> "Row | None":
     """The first row of ``result`` (None when it has none)."""
     rows = result.rows
     return rows[0] if rows else None

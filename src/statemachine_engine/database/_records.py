@@ -2,8 +2,8 @@
 realtime events, each as stored. (``database.models`` re-exports them beside the facades
 of the earlier API.)"""
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypedDict

@@ -12,8 +12,8 @@ directory is checked, the lock is never opened through a link, and only our own 
 socket or link is removed before binding.
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import asyncio
 import fcntl
 import logging

@@ -22,8 +22,8 @@ The same tick checks that the SQLite file is still the one the process opened
 watched here is ended with that error (``lost``).
 """
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import asyncio
 import logging
 from collections.abc import Callable
@@ -58,9 +58,9 @@ class InboxWatch:
     again.
     """
 
-    _watches: dict[tuple[int, int], InboxWatch] = {}
+    _watches: "dict[tuple[int, int], InboxWatch]" = {}
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: "Store") -> None:
         self._store = store
         self._machines: dict[str, _Watched] = {}
         self._token: int | None = None
@@ -70,7 +70,7 @@ class InboxWatch:
         self._key = (id(store), id(asyncio.get_running_loop()))
 
     @classmethod
-    def of(cls, store: Store) -> InboxWatch:
+    def of(cls, store: "Store") -> "InboxWatch":
         """The watch of ``store`` in the running loop (made on first use)."""
         key = (id(store), id(asyncio.get_running_loop()))
         watch = cls._watches.get(key)

@@ -42,7 +42,8 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from ...context.interpolation import ShellValueError, shell_command
+from ...context._shell_render import shell_command
+from ...errors import ShellValueError
 from .._process_groups import GroupWatch, dying_with_parent
 from ..base import BaseAction, event_names, settings_of
 

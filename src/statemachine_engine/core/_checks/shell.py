@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...config.model import ActionSpec, MachineConfig
-from ...context.interpolation import Landing, shell_landings
+from ...context._shell_render import Landing, shell_landings
 from .context import LintContext
 from .findings import Finding, finding
 
