@@ -73,7 +73,7 @@ class Operations:
         #: ``await self._run(name, params)``: one named query (the connector's ``run``).
         self._run = connector.run
 
-    async def _rows(self, name: str, **params: Any) -> Sequence[Row]:
+    async def _rows(self, name: str, **params: Any) -> "Sequence[Row]":
         """The rows of the named query run with ``params``."""
         return (await self._run(name, params)).rows
 
