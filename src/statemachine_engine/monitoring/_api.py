@@ -64,19 +64,19 @@ async def config(request: Request) -> Response:
 
 
 async def machines(request: Request) -> Response:
-    return JSONResponse(monitor_of(request).registry.machines())
+    return JSONResponse(monitor_of(request).machines())
 
 
 async def machine(request: Request) -> Response:
     monitor = monitor_of(request)
     name = request.path_params["name"]
-    info = monitor.registry.get(name)
+    info = monitor.machine(name)
     record = await monitor.store.load_machine(name)
     if info is None and record is None:
         raise HTTPException(404, f"no machine named {name!r}")
     if info is None:
         await monitor.refresh_machines()
-        info = monitor.registry.get(name) or {"name": name}
+        info = monitor.machine(name) or {"name": name}
     history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY)
     return JSONResponse(
         {

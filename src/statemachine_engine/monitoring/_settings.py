@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..settings import Settings
 
@@ -38,6 +40,8 @@ class ServerSettings:
         stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
         allowed_origins: extra browser origins allowed to open the WebSocket.
         process: the process's settings (None: from the environment, with ``db``).
+        system: the machines the system the server runs for starts, with their
+            supervisor's view (``statemachine-ui --manifest``); None: no system.
     """
 
     host: str = DEFAULT_HOST
@@ -53,6 +57,7 @@ class ServerSettings:
     client_queue_size: int = CLIENT_QUEUE_SIZE
     recent_events: int = RECENT_EVENTS
     process: Settings | None = None
+    system: Callable[[], list[dict[str, Any]]] | None = None
 
     def process_settings(self) -> Settings:
         """The process's settings, for the store :attr:`db`."""

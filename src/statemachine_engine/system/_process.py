@@ -38,6 +38,8 @@ class Unit(NamedTuple):
 
     @property
     def policy(self) -> RestartPolicy:
+        if not self.specs:  # the UI: restarted as a machine is by default
+            return RestartPolicy()
         return self.specs[0].restart  # a group's machines share one (checked on load)
 
 

@@ -367,8 +367,12 @@ def _logs(
     from ._logfiles import LogFiles
     from ._logtail import Follower, follow_lines, history
     from ._supervisor import select_units
+    from ._ui import UI_PROCESS, UI_UNIT
 
-    units = select_units(manifest, names)
+    machines = [name for name in names if name != UI_PROCESS or manifest.ui is None]
+    units = select_units(manifest, machines) if machines or not names else []
+    if manifest.ui is not None and (not names or UI_PROCESS in names):
+        units.append(UI_UNIT)
     files = LogFiles(manifest.logs)
     echo = Echo([unit.name for unit in units], colour=sys.stdout.isatty() and not settings.no_color)
     followers = {unit.name: Follower(files.path_of(unit.name)) for unit in units}
