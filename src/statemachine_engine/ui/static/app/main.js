@@ -247,8 +247,10 @@ function drawMachineHeader(tab) {
     ["state", m.state, "state"],
     ["group", m.group ?? "—", "group"],
     ["config", tab.configName ? `${tab.configName} (${tab.config})` : (tab.config ?? "—"), "config"],
-    ["status", m.status, "status"],
+    ["status", m.process_state === "gave-up" ? `${m.status} (given up)` : m.status, "status"],
     ["pid", m.pid ?? "—", "pid"],
+    ...(m.expected ? [["restarts", String(m.restarts ?? "—"), "restarts"]] : []),
+    ...(m.last_exit ? [["last exit", m.last_exit, "last-exit"]] : []),
     ["last activity", m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—", "activity"],
   ];
   replaceChildren(
