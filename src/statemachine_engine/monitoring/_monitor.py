@@ -151,7 +151,7 @@ class Monitor:
         if self.settings.system is None:
             return machines
         try:
-            expected = self.settings.system()
+            expected = self.settings.system.machines()
         except Exception:  # a manifest or state file that cannot be read: no expectations
             logger.warning("could not read the system's machines", exc_info=True)
             return machines

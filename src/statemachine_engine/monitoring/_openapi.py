@@ -181,6 +181,31 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/machines/{name}/log": {
+        "get": {
+            "summary": "A machine's log file (statemachine-ui --manifest): its last lines, "
+            "or those written after a cursor",
+            "parameters": [
+                _path("name"),
+                _query("limit", "the last this many lines (default 100, at most 1000)", "integer"),
+                _query("cursor", "the cursor of the last answer: only the lines written since"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string"},
+                            "lines": {"type": "array", "items": {"type": "string"}},
+                            "cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "400": _ERROR,
+                "404": _ERROR,
+            },
+        }
+    },
     "/api/jobs": {
         "get": {
             "summary": "Job counts by status and the newest jobs",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..settings import Settings
 
@@ -21,6 +20,18 @@ RECENT_EVENTS = 2000
 SNAPSHOT_EVENTS = 500
 #: How often liveness is recomputed from the store and sent as a ``machines`` message.
 MACHINES_REFRESH_SECONDS = 3.0
+
+
+class SystemSource(Protocol):
+    """The system a server runs for (``statemachine-ui --manifest``), as the layer
+    above knows it: this one knows neither manifests nor supervisors."""
+
+    def machines(self) -> list[dict[str, Any]]:
+        """Each machine the system starts: ``{name, process, config, restarts,
+        process_state, last_exit}``."""
+
+    def log(self, name: str, *, lines: int, cursor: str | None) -> dict[str, Any] | None:
+        """``{file, lines, cursor}`` of machine ``name``'s log (None: no such log)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class ServerSettings:
     client_queue_size: int = CLIENT_QUEUE_SIZE
     recent_events: int = RECENT_EVENTS
     process: Settings | None = None
-    system: Callable[[], list[dict[str, Any]]] | None = None
+    system: SystemSource | None = None
 
     def process_settings(self) -> Settings:
         """The process's settings, for the store :attr:`db`."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config._manifest import Manifest
 from ..settings import Settings
+from ._logview import read_log, safe_log
 from ._running import RunningSystem
 from ._supervisor import started_units, unit_machine_names
 
@@ -25,6 +26,7 @@ class SystemView:
 
     def __init__(self, manifest: Manifest, settings: Settings) -> None:
         self.name = manifest.name
+        self.logs = manifest.logs
         self.running = RunningSystem(settings.with_flags(db=manifest.store), manifest.name)
         self.expected: list[tuple[str, str, str]] = []
         for unit in started_units(manifest):
@@ -51,3 +53,20 @@ class SystemView:
                 }
             )
         return rows
+
+    def log(self, name: str, *, lines: int, cursor: str | None) -> dict[str, Any] | None:
+        """The log of machine ``name``'s process (:func:`._logview.read_log`): its last
+        ``lines`` lines, or those written after ``cursor``; None when ``name`` is not a
+        machine of the system or its log file is not safe to read.
+
+        Raises:
+            ValueError: ``cursor`` is not one.
+        """
+        process = next((p for p, _, machine in self.expected if machine == name), None)
+        path = safe_log(self.logs.directory, process) if process else None
+        if path is None:
+            return None
+        return {
+            "file": path.name,
+            **read_log(path, lines=lines, cursor=cursor, keep=self.logs.keep),
+        }

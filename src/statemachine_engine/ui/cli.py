@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from .._cli_support import parse_args, run_command
 from ..monitoring._options import add_server_options, settings_from
-from ..monitoring._settings import DEFAULT_UI_PORT, ServerSettings
+from ..monitoring._settings import DEFAULT_UI_PORT, ServerSettings, SystemSource
 
 __all__ = ["build_parser", "main"]
 
@@ -81,12 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(body, prog=PROG, debug=args.debug)
 
 
-def _system_of(path: str, settings: ServerSettings) -> Callable[[], list[dict[str, Any]]]:
-    """What the server asks for the machines of the system in manifest ``path``."""
+def _system_of(path: str, settings: ServerSettings) -> SystemSource:
+    """What the server asks about the system in manifest ``path``."""
     from ..config._manifest_reader import load_manifest
     from ..system._expected import SystemView
 
-    return SystemView(load_manifest(path), settings.process_settings()).machines
+    return SystemView(load_manifest(path), settings.process_settings())
 
 
 if __name__ == "__main__":  # pragma: no cover
