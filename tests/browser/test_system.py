@@ -64,3 +64,23 @@ def test_the_machines_a_system_starts_show_when_they_are_not_running(
     expect(page.locator('#machine-header dd[data-fact="status"]')).to_have_text("not running")
     expect(page.locator('#machine-header dd[data-fact="restarts"]')).to_have_text("—")
     shot("system-solo")
+
+
+def test_a_machines_log_streams_into_the_log_panel(
+    page: Page, project: Path, system_monitor: Monitor, shot: Callable[[str], Path]
+) -> None:
+    logs = project / "logs"
+    logs.mkdir()
+    (logs / "solo.log").write_text("solo starts\n<b>not markup</b>\n")
+    page.goto(system_monitor.url)
+
+    page.locator('.tab[data-tab="m:solo"]').click()
+    page.keyboard.press("l")
+    panel = page.locator("#log")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".log-lines")).to_have_text("solo starts\n<b>not markup</b>\n")
+    with (logs / "solo.log").open("a") as log:
+        log.write("a line written later\n")
+    expect(panel.locator(".log-lines")).to_contain_text("a line written later")
+    expect(panel.locator(".panel-note")).to_contain_text("solo.log · live")
+    shot("system-log")

@@ -59,6 +59,7 @@ async def config(request: Request) -> Response:
             "version": __version__,
             "websocket": monitor.settings.websocket,
             "source": monitor.source,
+            "system": monitor.settings.system is not None,
         }
     )
 

@@ -125,7 +125,8 @@ PATHS: dict[str, Any] = {
     "/api/config": {
         "get": {
             "summary": "Whether control is allowed, the stream is served (websocket), "
-            "where live events come from (source: socket or store), and the version",
+            "where live events come from (source: socket or store), whether it runs for "
+            "a system's manifest (system: machines' logs, not-running machines), and the version",
             "responses": {"200": _json({"type": "object"})},
         }
     },
