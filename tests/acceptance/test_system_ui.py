@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.acceptance.test_system_cli import system
 from tests.support.pids import Reaper
-from tests.support.processes import DEADLINE, wait_until
+from tests.support.processes import DEADLINE
 from tests.support.system_configs import WAITER
 
 MANIFEST = """
@@ -53,6 +54,15 @@ def _get(url: str) -> Any:
         return json.loads(response.read())
 
 
+def _poll(predicate: Callable[[], object], what: str) -> None:
+    """Until ``predicate`` holds (no process of the test writes lines to wake on)."""
+    deadline = time.monotonic() + 2 * DEADLINE
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {2 * DEADLINE}s")
+        time.sleep(0.1)
+
+
 def _machines(url: str) -> dict[str, dict[str, Any]]:
     return {machine["name"]: machine for machine in _get(url + "api/machines")}
 
@@ -65,7 +75,7 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     # Every config's diagrams, drawn where the UI reads them (a config not started too).
     for stem in ("waiter", "task"):
         assert (project / "docs" / "fsm-diagrams" / stem / "main.mermaid").is_file()
-    wait_until(lambda: _status(project)["machines"][-1]["state"], DEADLINE, "the UI serving")
+    _poll(lambda: _status(project)["machines"][-1]["state"], "the UI serving")
     rows = {row["machine"]: row for row in _status(project)["machines"]}
     ui = rows["statemachine-ui"]
     assert ui["status"] == "running"
@@ -85,6 +95,22 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     code, out, _ = system("logs", "-n", "5", "statemachine-ui", cwd=project)
     assert code == 0
     assert "statemachine-ui | statemachine-ui: serving http://127.0.0.1:" in out
+
+    # The UI restarts as a machine does (SIGTERM at once: it takes no stop event).
+    code, out, err = system("restart", "statemachine-ui", cwd=project)
+    assert code == 0, err
+    assert "statemachine-ui: exited 0, restarted" in out
+    (first_ui,) = [w for w in watched if w.pid == ui["pid"]]
+    assert first_ui.exited()
+
+    def serving_again() -> bool:
+        row = {r["machine"]: r for r in _status(project)["machines"]}["statemachine-ui"]
+        return bool(row["pid"] != ui["pid"] and row["state"] and row["state"] != url)
+
+    _poll(serving_again, "the UI serving again")
+    rows = {row["machine"]: row for row in _status(project)["machines"]}
+    watched += reaper.watch(rows["statemachine-ui"]["pid"])
+    assert _machines(rows["statemachine-ui"]["state"])["worker_001"]["restarts"] == 1
 
     code, out, _ = system("down", cwd=project)
     assert (code, out.strip()) == (0, "statemachine-system: shown is down")

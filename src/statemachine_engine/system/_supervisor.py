@@ -109,8 +109,8 @@ class Supervisor:
         self.ui_url: str | None = None
 
     def _sink(self, name: str, line: str) -> None:
-        if name == UI_UNIT.name and self.ui_url is None:
-            self.ui_url = served_url(line)
+        if name == UI_UNIT.name:
+            self.ui_url = served_url(line) or self.ui_url  # (a new port after a restart)
         self.logs.write(name, line)
         if self.echo is not None:
             self.echo(name, line)
@@ -245,7 +245,13 @@ class Supervisor:
             for process in processes:
                 process.ask_restart()
             await self._send_stop([p for p in processes if running[p.unit.name] is not None])
-            ended = await asyncio.gather(*(p.ended(running[p.unit.name], grace) for p in processes))
+            ended = await asyncio.gather(
+                *(
+                    # The UI takes no stop event: SIGTERM at once.
+                    p.ended(running[p.unit.name], grace if p.unit.specs else 0.0, kill_after=grace)
+                    for p in processes
+                )
+            )
             await self._drop_stale_stops(
                 [name for p in processes for name in self.machine_names[p.unit.name]]
             )

@@ -343,14 +343,18 @@ def _restart(manifest: Manifest, settings: Settings, names: list[str], grace: fl
     from ._control import ask
     from ._running import RunningSystem
     from ._supervisor import REGISTER_TIMEOUT_SECONDS, select_units
+    from ._ui import UI_PROCESS
 
-    units = select_units(manifest, names)
+    ui = [UI_PROCESS] if manifest.ui is not None and UI_PROCESS in names else []
+    machines = [name for name in names if name not in ui]
+    units = select_units(manifest, machines) if machines else []
     running = RunningSystem(settings, manifest.name)
     if not running.is_up():
         raise StateMachineError(
             f"{manifest.name} is not up: nothing to restart (statemachine-system up starts it)"
         )
-    request = {"command": "restart", "processes": [unit.name for unit in units], "grace": grace}
+    processes = [unit.name for unit in units] + ui
+    request = {"command": "restart", "processes": processes, "grace": grace}
     answer = ask(running.control_path, request, timeout=2 * grace + REGISTER_TIMEOUT_SECONDS + 10)
     if not answer.get("ok"):
         raise StateMachineError(str(answer.get("error") or "the supervisor refused"))
