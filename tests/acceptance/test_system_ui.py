@@ -4,6 +4,7 @@ beside the machines and knowing the system, brought down with it."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import time
 import urllib.request
@@ -13,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_system_cli import system
+from tests.acceptance.test_system_cli import SYSTEM, system
 from tests.support.pids import Reaper
-from tests.support.processes import DEADLINE
+from tests.support.processes import DEADLINE, MachineProcess
 from tests.support.system_configs import WAITER
 
 MANIFEST = """
@@ -118,3 +119,21 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     assert "statemachine-ui: serving" in (project / "logs" / "statemachine-ui.log").read_text()
     rows = {row["machine"]: row for row in _status(project)["machines"]}
     assert rows["statemachine-ui"]["status"] == "not started"
+
+
+def test_in_the_foreground_the_ui_lines_come_prefixed_and_sigterm_stops_it(
+    project: Path, reaper: Reaper
+) -> None:
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("statemachine-system: shown is up")
+        _poll(lambda: "statemachine-ui | statemachine-ui: serving http" in up.stdout, "UI line")
+        found = re.search(r"statemachine-ui \| statemachine-ui: serving (http://\S+/)", up.stdout)
+        assert found is not None
+        assert _get(found.group(1) + "health")["status"] == "ok"
+        rows = {row["machine"]: row for row in _status(project)["machines"]}
+        (ui,) = reaper.watch(rows["statemachine-ui"]["pid"])
+        assert up.stop() == 0
+    finally:
+        up.close()
+    assert ui.exited()
