@@ -190,7 +190,9 @@ class _Builder:
         if "host" in raw:
             spec = spec._replace(host=self.text(raw["host"], ("ui", "host")))
         if "port" in raw:
-            port = self.whole(raw["port"], ("ui", "port"), least=1)
+            port = self.whole(
+                raw["port"], ("ui", "port"), least=0
+            )  # 0: any free port (status shows it)
             if port > 65535:
                 raise self.error(f"ui.port must be at most 65535, got {port}", ("ui", "port"))
             spec = spec._replace(port=port)

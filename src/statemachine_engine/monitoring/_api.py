@@ -59,24 +59,25 @@ async def config(request: Request) -> Response:
             "version": __version__,
             "websocket": monitor.settings.websocket,
             "source": monitor.source,
+            "system": monitor.settings.system is not None,
         }
     )
 
 
 async def machines(request: Request) -> Response:
-    return JSONResponse(monitor_of(request).registry.machines())
+    return JSONResponse(monitor_of(request).machines())
 
 
 async def machine(request: Request) -> Response:
     monitor = monitor_of(request)
     name = request.path_params["name"]
-    info = monitor.registry.get(name)
+    info = monitor.machine(name)
     record = await monitor.store.load_machine(name)
     if info is None and record is None:
         raise HTTPException(404, f"no machine named {name!r}")
     if info is None:
         await monitor.refresh_machines()
-        info = monitor.registry.get(name) or {"name": name}
+        info = monitor.machine(name) or {"name": name}
     history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY)
     return JSONResponse(
         {
@@ -94,6 +95,26 @@ async def machine(request: Request) -> Response:
             "context": dict(record.context) if record else {},
         }
     )
+
+
+async def machine_log(request: Request) -> Response:
+    """The log of a machine of the system the server runs for: its last ``limit`` lines,
+    or with ``cursor`` (from the last answer) the lines written since. Read-only; only
+    the system's own log files."""
+    system = monitor_of(request).settings.system
+    name = request.path_params["name"]
+    if system is None:
+        raise HTTPException(
+            404, "this server runs for no system (statemachine-ui --manifest FILE): no logs"
+        )
+    cursor = request.query_params.get("cursor")
+    try:
+        log = await asyncio.to_thread(system.log, name, lines=_limit(request), cursor=cursor)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if log is None:
+        raise HTTPException(404, f"no log of a machine {name!r} of this system")
+    return JSONResponse(log)
 
 
 async def jobs(request: Request) -> Response:
@@ -266,6 +287,7 @@ ROUTES = [
     Route("/api/machines", machines),
     Route("/api/machines/{name}", machine),
     Route("/api/machines/{name}/events", send_event, methods=["POST"]),
+    Route("/api/machines/{name}/log", machine_log),
     Route("/api/jobs", jobs),
     Route("/api/jobs/{job_id}", job),
     Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),

@@ -25,6 +25,8 @@ GroupLookup = Callable[[str | None, str], str | None]
 _TEMPLATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
 #: What ``liveness()`` reports -> what the UI shows.
 _STATUS = {"running": "live", "stale": "stale", "dead": "dead"}
+#: The status of a machine a system's manifest starts that the server has not seen run.
+NOT_RUNNING = "not running"
 
 
 def template_of(name: str) -> str | None:
@@ -67,6 +69,29 @@ class _Machine:
             "last_activity": self.last_activity,
             "started_at": self.started_at,
         }
+
+
+def with_expected(
+    machines: list[dict[str, Any]], expected: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``machines`` with those a system's manifest starts: each gets ``expected``, its
+    process's ``restarts``, ``process_state`` and ``last_exit``; one the server has not
+    seen is added as ``not running``. By name."""
+    by_name = {machine["name"]: machine for machine in machines}
+    for row in expected:
+        name = row["name"]
+        machine = by_name.get(name)
+        if machine is None:
+            machine = by_name[name] = {
+                **_Machine(name, status=NOT_RUNNING, config=row.get("config")).info(),
+            }
+        machine.update(
+            expected=True,
+            restarts=row.get("restarts"),
+            process_state=row.get("process_state"),
+            last_exit=row.get("last_exit"),
+        )
+    return [by_name[name] for name in sorted(by_name)]
 
 
 class MachineRegistry:

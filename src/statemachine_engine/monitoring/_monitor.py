@@ -25,7 +25,7 @@ from ..messaging import _event_socket as event_socket
 from . import _stream as stream
 from ._configs import ConfigCatalog
 from ._fanout import Hub
-from ._machines import MachineRegistry
+from ._machines import MachineRegistry, with_expected
 from ._recent import RecentEvents, merged, newest, read_back
 from ._settings import MACHINES_REFRESH_SECONDS, SNAPSHOT_EVENTS, ServerSettings
 from ._store_feed import StoreFeed
@@ -127,7 +127,7 @@ class Monitor:
         return json.dumps(
             {
                 "kind": "snapshot",
-                "machines": self.registry.machines(),
+                "machines": self.machines(),
                 "events": self.recent.last(SNAPSHOT_EVENTS),
                 "control": self.settings.allow_control,
             },
@@ -144,6 +144,24 @@ class Monitor:
         return merged([stream.from_record(record) for record in records], found, limit)
 
     # -- machines from the store ------------------------------------------------------
+
+    def machines(self) -> list[dict[str, Any]]:
+        """Every machine the server knows of, with those its system expects, by name."""
+        machines = self.registry.machines()
+        if self.settings.system is None:
+            return machines
+        try:
+            expected = self.settings.system.machines()
+        except Exception:  # a manifest or state file that cannot be read: no expectations
+            logger.warning("could not read the system's machines", exc_info=True)
+            return machines
+        return with_expected(machines, expected)
+
+    def machine(self, name: str) -> dict[str, Any] | None:
+        """One machine of :meth:`machines`, if there is one of that name."""
+        if self.settings.system is None:
+            return self.registry.get(name)
+        return next((m for m in self.machines() if m["name"] == name), None)
 
     async def refresh_machines(self) -> None:
         now = time.time()
@@ -170,9 +188,7 @@ class Monitor:
                 self.hub.publish(message)
 
     def _machines_message(self) -> str:
-        return json.dumps(
-            {"kind": "machines", "machines": self.registry.machines()}, ensure_ascii=False
-        )
+        return json.dumps({"kind": "machines", "machines": self.machines()}, ensure_ascii=False)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -125,7 +125,8 @@ PATHS: dict[str, Any] = {
     "/api/config": {
         "get": {
             "summary": "Whether control is allowed, the stream is served (websocket), "
-            "where live events come from (source: socket or store), and the version",
+            "where live events come from (source: socket or store), whether it runs for "
+            "a system's manifest (system: machines' logs, not-running machines), and the version",
             "responses": {"200": _json({"type": "object"})},
         }
     },
@@ -178,6 +179,31 @@ PATHS: dict[str, Any] = {
                 "200": _json(_ref("Sent")),
                 "400": _ERROR,
                 "413": _json(_ref("Error"), f"The body is larger than {MAX_BYTES} bytes"),
+            },
+        }
+    },
+    "/api/machines/{name}/log": {
+        "get": {
+            "summary": "A machine's log file (statemachine-ui --manifest): its last lines, "
+            "or those written after a cursor",
+            "parameters": [
+                _path("name"),
+                _query("limit", "the last this many lines (default 100, at most 1000)", "integer"),
+                _query("cursor", "the cursor of the last answer: only the lines written since"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "file": {"type": "string"},
+                            "lines": {"type": "array", "items": {"type": "string"}},
+                            "cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "400": _ERROR,
+                "404": _ERROR,
             },
         }
     },

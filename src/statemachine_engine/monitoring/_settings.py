@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..settings import Settings
 
@@ -19,6 +20,18 @@ RECENT_EVENTS = 2000
 SNAPSHOT_EVENTS = 500
 #: How often liveness is recomputed from the store and sent as a ``machines`` message.
 MACHINES_REFRESH_SECONDS = 3.0
+
+
+class SystemSource(Protocol):
+    """The system a server runs for (``statemachine-ui --manifest``), as the layer
+    above knows it: this one knows neither manifests nor supervisors."""
+
+    def machines(self) -> list[dict[str, Any]]:
+        """Each machine the system starts: ``{name, process, config, restarts,
+        process_state, last_exit}``."""
+
+    def log(self, name: str, *, lines: int, cursor: str | None) -> dict[str, Any] | None:
+        """``{file, lines, cursor}`` of machine ``name``'s log (None: no such log)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,8 @@ class ServerSettings:
         stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
         allowed_origins: extra browser origins allowed to open the WebSocket.
         process: the process's settings (None: from the environment, with ``db``).
+        system: the machines the system the server runs for starts, with their
+            supervisor's view (``statemachine-ui --manifest``); None: no system.
     """
 
     host: str = DEFAULT_HOST
@@ -53,6 +68,7 @@ class ServerSettings:
     client_queue_size: int = CLIENT_QUEUE_SIZE
     recent_events: int = RECENT_EVENTS
     process: Settings | None = None
+    system: SystemSource | None = None
 
     def process_settings(self) -> Settings:
         """The process's settings, for the store :attr:`db`."""

@@ -25,6 +25,7 @@ from ._control import ControlServer
 from ._detach import Ready
 from ._running import RunningSystem
 from ._supervisor import STOP_GRACE_SECONDS, Supervisor
+from ._ui import UI_PROCESS
 
 PROG = "statemachine-system"
 #: How often the state file is brought up to date while the system is up.
@@ -65,7 +66,7 @@ async def run_foreground(
     file): the machines' lines go to their log files only, and ``detached`` hears
     whether the system came up.
     """
-    names = [*manifest.machines, *manifest.hooks]
+    names = [*manifest.machines, *manifest.hooks, *([UI_PROCESS] if manifest.ui else [])]
     echo = Echo(names, colour=sys.stdout.isatty() and not settings.no_color)
     supervisor = Supervisor(manifest, settings, echo=None if detached else echo)
     env = settings.with_flags(db=manifest.store).child_environment(manifest.env)
@@ -119,7 +120,7 @@ async def run_foreground(
             state.write()  # (a status run as soon as up -d returns sees it all)
             if detached:
                 detached.up()
-            ended = asyncio.create_task(supervisor.wait())
+            ended = asyncio.create_task(supervisor.wait(machines_only=True))
             await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if ended.done() and supervisor.failed:
                 failed = ", ".join(supervisor.failed)
@@ -187,6 +188,8 @@ class StateFile:
                 for name, process in self.supervisor.processes.items()
             },
         }
+        if self.supervisor.ui_url is not None:
+            state["ui"] = self.supervisor.ui_url
         if state != self._written:
             self.running.write(state)
             self._written = state

@@ -38,6 +38,8 @@ class Unit(NamedTuple):
 
     @property
     def policy(self) -> RestartPolicy:
+        if not self.specs:  # the UI: restarted as a machine is by default
+            return RestartPolicy()
         return self.specs[0].restart  # a group's machines share one (checked on load)
 
 
@@ -233,16 +235,23 @@ class SupervisedProcess:
         """The running process, if any."""
         return self._process
 
-    async def ended(self, process: asyncio.subprocess.Process | None, grace: float) -> str:
+    async def ended(
+        self,
+        process: asyncio.subprocess.Process | None,
+        grace: float,
+        *,
+        kill_after: float | None = None,
+    ) -> str:
         """Wait ``grace`` seconds for ``process`` to end (it was sent a stop event), then
-        SIGTERM it, then SIGKILL after as long again. Returns how it ended."""
+        SIGTERM it, then SIGKILL after ``kill_after`` seconds (as long again by default).
+        Returns how it ended."""
         if process is None:
             return self.last_exit or "not running"
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(process.wait()), grace)
         if process.returncode is not None:
             return describe_exit(process.returncode)
-        return await self._terminate(process, grace)
+        return await self._terminate(process, grace if kill_after is None else kill_after)
 
     async def _terminate(self, process: asyncio.subprocess.Process, grace: float) -> str:
         """SIGTERM ``process``, SIGKILL if it is still there after ``grace`` seconds."""

@@ -13,6 +13,7 @@ from ..errors import StoreNotFound
 from ..settings import Settings
 from ._process import units_of
 from ._supervisor import unit_machine_names
+from ._ui import UI_PROCESS
 
 _COLUMNS = ("machine", "status", "state", "pid", "uptime", "restarts", "heartbeat", "last exit")
 
@@ -54,7 +55,26 @@ async def machine_rows(
     finally:
         if store is not None:
             await store.close()
+    if manifest.ui is not None:
+        rows.append(_ui_row(manifest, supervisor or {}, now))
     return rows
+
+
+def _ui_row(manifest: Manifest, supervisor: dict[str, Any], now: float) -> dict[str, Any]:
+    """The UI's row: its address as its state, ``running`` while its process is."""
+    process = (supervisor.get("processes") or {}).get(UI_PROCESS) or {}
+    since, pid = process.get("started_at"), process.get("pid")
+    return {
+        "machine": UI_PROCESS,
+        "process": UI_PROCESS,
+        "status": "running" if pid else (process.get("state") or "not started"),
+        "state": supervisor.get("ui") if pid else None,
+        "pid": pid,
+        "uptime": round(now - since, 1) if since and pid else None,
+        "restarts": process.get("restarts"),
+        "last_exit": process.get("last_exit"),
+        "heartbeat_age": None,
+    }
 
 
 def text_table(rows: list[dict[str, Any]]) -> list[str]:

@@ -24,6 +24,7 @@ from ..errors import StateMachineError, StoreError, SystemStartFailed, UsageErro
 from ..settings import Settings
 from ._logfiles import LogFiles
 from ._process import LineSink, SupervisedProcess, Unit, command_for, units_of
+from ._ui import UI_UNIT, draw_diagrams, served_url, ui_command
 
 logger = logging.getLogger("statemachine_engine.system")
 
@@ -104,8 +105,12 @@ class Supervisor:
         self.machine_names: dict[str, list[str]] = {}
         self._going_down = False
         self._restarting = asyncio.Lock()
+        #: Where the UI answers, once it has said so.
+        self.ui_url: str | None = None
 
     def _sink(self, name: str, line: str) -> None:
+        if name == UI_UNIT.name:
+            self.ui_url = served_url(line) or self.ui_url  # (a new port after a restart)
         self.logs.write(name, line)
         if self.echo is not None:
             self.echo(name, line)
@@ -121,24 +126,26 @@ class Supervisor:
         by_unit = {unit.name: unit for unit in units_of(specs)}
         await self._drop_stale_stops([n for u in by_unit.values() for n in unit_machine_names(u)])
         env = self.settings.child_environment(self.manifest.env)
+        for warning in draw_diagrams(self.manifest):
+            logger.warning("%s", warning)
+            self._sink(UI_UNIT.name, f"--- {warning}")
+        if self.manifest.ui is not None:
+            self._start(UI_UNIT, ui_command(self.manifest), env)
         for wave in self.manifest.start_order():
             started = []
             for unit in units_of(list(wave)):
                 if unit.name in self.processes:
                     continue  # a group already started with an earlier member
                 unit = by_unit[unit.name]
-                process = SupervisedProcess(
-                    unit,
-                    command_for(unit, self.manifest),
-                    env=env,
-                    cwd=self.manifest.root,
-                    sink=self._sink,
-                )
-                self.processes[unit.name] = process
-                self.machine_names[unit.name] = unit_machine_names(unit)
-                self._tasks[unit.name] = asyncio.create_task(process.run(), name=unit.name)
-                started.append(process)
+                started.append(self._start(unit, command_for(unit, self.manifest), env))
             await self._registered(started)
+
+    def _start(self, unit: Unit, argv: list[str], env: dict[str, str]) -> SupervisedProcess:
+        process = SupervisedProcess(unit, argv, env=env, cwd=self.manifest.root, sink=self._sink)
+        self.processes[unit.name] = process
+        self.machine_names[unit.name] = unit_machine_names(unit) if unit.specs else []
+        self._tasks[unit.name] = asyncio.create_task(process.run(), name=unit.name)
+        return process
 
     async def _registered(self, processes: Sequence[SupervisedProcess]) -> None:
         """Wait until every machine of ``processes`` is in the store, held by its process."""
@@ -206,10 +213,14 @@ class Supervisor:
             if process.state == "gave-up" or process.exit_status not in (0, None)
         ]
 
-    async def wait(self) -> None:
-        """Until every process has stopped or been given up (and none was restarted
-        meanwhile)."""
-        while pending := [task for task in self._tasks.values() if not task.done()]:
+    async def wait(self, *, machines_only: bool = False) -> None:
+        """Until every process (only the machines' with ``machines_only``: the UI runs
+        for them) has stopped or been given up, and none was restarted meanwhile."""
+        while pending := [
+            task
+            for name, task in self._tasks.items()
+            if not task.done() and (self.machine_names.get(name) or not machines_only)
+        ]:
             await asyncio.wait(pending)
 
     async def restart(self, names: Sequence[str], grace: float = STOP_GRACE_SECONDS) -> list[str]:
@@ -234,7 +245,13 @@ class Supervisor:
             for process in processes:
                 process.ask_restart()
             await self._send_stop([p for p in processes if running[p.unit.name] is not None])
-            ended = await asyncio.gather(*(p.ended(running[p.unit.name], grace) for p in processes))
+            ended = await asyncio.gather(
+                *(
+                    # The UI takes no stop event: SIGTERM at once.
+                    p.ended(running[p.unit.name], grace if p.unit.specs else 0.0, kill_after=grace)
+                    for p in processes
+                )
+            )
             await self._drop_stale_stops(
                 [name for p in processes for name in self.machine_names[p.unit.name]]
             )
@@ -261,7 +278,12 @@ class Supervisor:
         for process in self.processes.values():
             process.keep_down()
         await self._send_stop([p for p in self.processes.values() if p.pid is not None])
-        pending = [task for task in self._tasks.values() if not task.done()]
+        # (the UI has no stop event to take: it gets SIGTERM once the machines are down)
+        pending = [
+            task
+            for name, task in self._tasks.items()
+            if not task.done() and self.machine_names.get(name)
+        ]
         if pending:
             await asyncio.wait(pending, timeout=grace)
         ended = await asyncio.gather(*(p.stop(grace) for p in self.processes.values()))

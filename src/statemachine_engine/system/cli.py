@@ -346,14 +346,18 @@ def _restart(manifest: Manifest, settings: Settings, names: list[str], grace: fl
     from ._control import ask
     from ._running import RunningSystem
     from ._supervisor import REGISTER_TIMEOUT_SECONDS, select_units
+    from ._ui import UI_PROCESS
 
-    units = select_units(manifest, names)
+    ui = [UI_PROCESS] if manifest.ui is not None and UI_PROCESS in names else []
+    machines = [name for name in names if name not in ui]
+    units = select_units(manifest, machines) if machines else []
     running = RunningSystem(settings, manifest.name)
     if not running.is_up():
         raise StateMachineError(
             f"{manifest.name} is not up: nothing to restart (statemachine-system up starts it)"
         )
-    request = {"command": "restart", "processes": [unit.name for unit in units], "grace": grace}
+    processes = [unit.name for unit in units] + ui
+    request = {"command": "restart", "processes": processes, "grace": grace}
     answer = ask(running.control_path, request, timeout=2 * grace + REGISTER_TIMEOUT_SECONDS + 10)
     if not answer.get("ok"):
         raise StateMachineError(str(answer.get("error") or "the supervisor refused"))
@@ -370,8 +374,12 @@ def _logs(
     from ._logfiles import LogFiles
     from ._logtail import Follower, follow_lines, history
     from ._supervisor import select_units
+    from ._ui import UI_PROCESS, UI_UNIT
 
-    units = select_units(manifest, names)
+    machines = [name for name in names if name != UI_PROCESS or manifest.ui is None]
+    units = select_units(manifest, machines) if machines or not names else []
+    if manifest.ui is not None and (not names or UI_PROCESS in names):
+        units.append(UI_UNIT)
     files = LogFiles(manifest.logs)
     echo = Echo([unit.name for unit in units], colour=sys.stdout.isatty() and not settings.no_color)
     followers = {unit.name: Follower(files.path_of(unit.name)) for unit in units}

@@ -2,6 +2,7 @@
 
 statemachine-ui [--host 127.0.0.1] [--port 3001] [--project-root DIR] [--db PATH or URL]
                 [--event-socket-path P] [--no-websocket] [--token T] [--allow-control]
+                [--manifest FILE]
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .._cli_support import parse_args, run_command
 from ..monitoring._options import add_server_options, settings_from
-from ..monitoring._settings import DEFAULT_UI_PORT
+from ..monitoring._settings import DEFAULT_UI_PORT, ServerSettings, SystemSource
 
 __all__ = ["build_parser", "main"]
 
@@ -45,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the UI and API send events to machines and retry or cancel jobs",
     )
+    parser.add_argument(
+        "--manifest",
+        metavar="FILE",
+        help="a system's manifest (statemachine-project.yaml): list the machines it starts "
+        "even when they are not running, with their restart counts (statemachine-system "
+        "up passes it)",
+    )
     return parser
 
 
@@ -54,19 +63,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(args.project_root).expanduser()
     if not root.is_dir():
         parser.error(f"--project-root {args.project_root}: not a directory")
-    settings = settings_from(
-        args,
-        project_root=root.resolve(),
-        websocket=not args.no_websocket,
-        allow_control=args.allow_control,
-    )
 
     def body() -> int:
         from ..monitoring._server import serve
 
+        settings = settings_from(
+            args,
+            project_root=root.resolve(),
+            websocket=not args.no_websocket,
+            allow_control=args.allow_control,
+        )
+        if args.manifest is not None:
+            settings = replace(settings, system=_system_of(args.manifest, settings))
         return serve(settings, prog=PROG)
 
     return run_command(body, prog=PROG, debug=args.debug)
+
+
+def _system_of(path: str, settings: ServerSettings) -> SystemSource:
+    """What the server asks about the system in manifest ``path``."""
+    from ..config._manifest_reader import load_manifest
+    from ..system._expected import SystemView
+
+    return SystemView(load_manifest(path), settings.process_settings())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,6 +79,22 @@ def output_files(diagrams: DiagramSet) -> dict[str, str]:
     return files
 
 
+def write_diagrams(config: Path, output_dir: Path = DEFAULT_OUTPUT_DIR) -> Path:
+    """Write the diagrams of ``config`` into ``output_dir/<stem>/`` (as the command does);
+    returns that directory.
+
+    Raises:
+        ConfigError: the config cannot be read.
+        UsageError: the directory cannot be written.
+    """
+    from ...config.loader import load_config
+
+    stem = config.stem
+    directory = output_dir / stem
+    _write(directory, output_files(build_diagrams(load_config(config, use_cache=False), stem=stem)))
+    return directory
+
+
 def _group_file_name(group: str, taken: dict[str, str]) -> str:
     """``<GROUP>.mermaid`` with the name made file-safe and distinct from the others."""
     base = _UNSAFE_FILE_CHARS.sub("_", group).strip(".") or "group"

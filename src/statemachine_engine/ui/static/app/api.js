@@ -40,6 +40,11 @@ export const api = {
   machines: () => call("GET", "/api/machines"),
   machine: (name) => call("GET", `/api/machines/${enc(name)}`),
   diagram: (config) => call("GET", `/api/diagrams/${enc(config)}`),
+  /** A system's machine's log: its last `lines` lines, or with `cursor` those since. */
+  log: (name, cursor, lines) => {
+    const query = new URLSearchParams(cursor ? { cursor } : { limit: String(lines) });
+    return call("GET", `/api/machines/${enc(name)}/log?${query}`);
+  },
   /** The newest events, or with `afterId` the recorded ones after that id (oldest first). */
   events: ({ machine = "", limit = 100, afterId = null } = {}) => {
     const query = new URLSearchParams();

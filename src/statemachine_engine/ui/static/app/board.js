@@ -3,8 +3,8 @@
 // rebuilt, so 200 instances moving at once cost little.
 
 import { h, setClass, setText } from "./dom.js";
-import { ago, dateTime } from "./format.js";
-import { compareNames } from "./model.js";
+import { ago, dateTime, restartsText } from "./format.js";
+import { compareNames, NOT_RUNNING } from "./model.js";
 
 /**
  * The board's columns for a config's metadata: groups and ungrouped states in config
@@ -71,6 +71,10 @@ export class BoardView {
   }
 
   columnFor(machine) {
+    // A machine its system should run but does not: a column of its own, on the right.
+    if (machine.status === NOT_RUNNING) {
+      return this.columns.get(`x:${NOT_RUNNING}`) ?? this.addColumn(`x:${NOT_RUNNING}`, NOT_RUNNING);
+    }
     const key = this.layout.columnOf.get(machine.state);
     if (key) return this.columns.get(key);
     // Unknown to the metadata (or no metadata): the machine's group, else its state.
@@ -123,7 +127,7 @@ export class BoardView {
   tick(machines) {
     for (const machine of machines) {
       const card = this.cards.get(machine.name);
-      if (card) setText(card.since, ago(machine.last_activity));
+      if (card && machine.last_activity) setText(card.since, ago(machine.last_activity));
     }
   }
 
@@ -149,9 +153,9 @@ export class BoardView {
   fillCard(card, machine) {
     card.root.dataset.status = machine.status;
     card.root.dataset.state = machine.state ?? "";
-    card.root.title = `${machine.name}: ${machine.state} (${machine.status}) since ${dateTime(machine.last_activity)}`;
-    setText(card.state, machine.state);
-    setText(card.since, ago(machine.last_activity));
+    card.root.title = `${machine.name}: ${machine.state} (${machine.status}) since ${dateTime(machine.last_activity)}${restartsText(machine, ", ")}`;
+    setText(card.state, machine.state || machine.status);
+    setText(card.since, machine.last_activity ? ago(machine.last_activity) : restartsText(machine));
     setClass(card.root, "selected", machine.name === this.selected);
   }
 }

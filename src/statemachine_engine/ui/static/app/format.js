@@ -53,3 +53,9 @@ export function compactJson(value, limit = 160) {
   }
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }
+
+/** "↻ 2 restarts" for a machine its system restarted, after `prefix`; "" otherwise. */
+export function restartsText(machine, prefix = "") {
+  const n = machine.restarts ?? 0;
+  return n > 0 ? `${prefix}↻ ${n} restart${n === 1 ? "" : "s"}` : "";
+}

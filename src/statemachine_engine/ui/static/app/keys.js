@@ -9,6 +9,7 @@ export const SHORTCUTS = [
   ["[ ]", "previous / next machine"],
   ["T", "timeline panel"],
   ["J", "jobs panel"],
+  ["L", "log panel (a system's UI)"],
   ["R", "reconnect now"],
   ["Esc", "close details / this help"],
   ["?", "this help"],
@@ -44,6 +45,10 @@ export function installShortcuts(actions) {
       case "j":
       case "J":
         actions.showPanel("jobs");
+        break;
+      case "l":
+      case "L":
+        actions.showPanel("log");
         break;
       case "r":
       case "R":

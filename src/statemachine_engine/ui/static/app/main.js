@@ -10,6 +10,7 @@ import { h, replaceChildren, setText } from "./dom.js";
 import { ago, clock, dateTime } from "./format.js";
 import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
+import { LogView } from "./log.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
@@ -45,6 +46,7 @@ const timeline = new TimelineView($("timeline"));
 timeline.liveSource = () => model.transitionsOf(ui.instance);
 const activity = new ActivityView($("activity"), model);
 const jobs = new JobsView($("jobs"), { control: () => model.control, notify });
+const log = new LogView($("log"));
 
 // -- the stream (or, without one, polling) -------------------------------------------------
 
@@ -66,6 +68,7 @@ async function startFeed() {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const config = await api.config();
+      $("log-tab").hidden = !config.system; // only a system's UI has its machines' logs
       feed = config.websocket === false ? new Poller(feedHandlers) : new Connection(streamUrl(location, token), feedHandlers);
       feed.start();
       return;
@@ -198,6 +201,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
     if (fetchTimeline || ui.instance) {
       ui.instance = null;
       timeline.show(null, []);
+      log.show(null);
     }
     return;
   }
@@ -233,6 +237,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
     board.select(ui.instance);
   }
   if (fetchTimeline) timeline.show(ui.instance, model.transitionsOf(ui.instance));
+  log.show(ui.instance);
   writeHash();
 }
 
@@ -247,8 +252,10 @@ function drawMachineHeader(tab) {
     ["state", m.state, "state"],
     ["group", m.group ?? "—", "group"],
     ["config", tab.configName ? `${tab.configName} (${tab.config})` : (tab.config ?? "—"), "config"],
-    ["status", m.status, "status"],
+    ["status", m.process_state === "gave-up" ? `${m.status} (given up)` : m.status, "status"],
     ["pid", m.pid ?? "—", "pid"],
+    ...(m.expected ? [["restarts", String(m.restarts ?? "—"), "restarts"]] : []),
+    ...(m.last_exit ? [["last exit", m.last_exit, "last-exit"]] : []),
     ["last activity", m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—", "activity"],
   ];
   replaceChildren(
@@ -345,7 +352,7 @@ function selectInstance(name) {
   ui.instance = name;
   board.select(name);
   drawSelection({ fetchTimeline: true });
-  showPanel("timeline");
+  if (ui.panel !== "log") showPanel("timeline"); // the log follows the chosen instance
 }
 
 function toggleView() {
@@ -362,13 +369,16 @@ function setView(view) {
 }
 
 function showPanel(name) {
+  if (name === "log" && $("log-tab").hidden) return;
   ui.panel = name;
   for (const button of document.querySelectorAll("[data-panel-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.panelTab === name));
   }
   $("timeline").hidden = name !== "timeline";
   $("jobs").hidden = name !== "jobs";
+  $("log").hidden = name !== "log";
   jobs.setActive(name === "jobs");
+  log.setActive(name === "log");
 }
 
 // -- the URL keeps the selection across reloads ------------------------------------------

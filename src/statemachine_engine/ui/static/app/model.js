@@ -243,12 +243,17 @@ function sameMachine(a, b) {
   return (
     a.state === b.state &&
     a.status === b.status &&
+    a.restarts === b.restarts &&
+    a.process_state === b.process_state &&
     a.group === b.group &&
     a.config === b.config &&
     a.pid === b.pid &&
     a.last_activity === b.last_activity
   );
 }
+
+/** The status of a machine its system's manifest starts that is not running. */
+export const NOT_RUNNING = "not running";
 
 /** The server's rule: a trailing `_<digits>` or `-<digits>` marks a templated instance. */
 export function templateOf(name) {

@@ -2,9 +2,10 @@
 // their count), with state, group, config and liveness. Arrow keys move the selection.
 
 import { h, setClass, setText } from "./dom.js";
-import { ago } from "./format.js";
+import { ago, restartsText } from "./format.js";
+import { NOT_RUNNING } from "./model.js";
 
-const STATUS_ORDER = ["live", "stale", "dead", "finished"];
+const STATUS_ORDER = ["live", "stale", "dead", NOT_RUNNING, "finished"];
 
 /** "3 live · 1 dead" for a template's instances. */
 export function statusSummary(members) {
@@ -15,9 +16,10 @@ export function statusSummary(members) {
     .join(" · ");
 }
 
-/** The liveness shown for a template's dot: dead, else stale, else live, else finished. */
+/** The liveness shown for a template's dot: dead, else not running, else stale, else
+ *  live, else finished. */
 export function worstStatus(members) {
-  for (const status of ["dead", "stale", "live"]) {
+  for (const status of ["dead", NOT_RUNNING, "stale", "live"]) {
     if (members.some((m) => m.status === status)) return status;
   }
   return "finished";
@@ -181,12 +183,14 @@ export class Sidebar {
     } else {
       const m = members[0];
       setText(item.count, "");
-      setText(item.state, m.group ? `${m.state} · ${m.group}` : m.state);
+      setText(item.state, m.status === NOT_RUNNING ? NOT_RUNNING : m.group ? `${m.state} · ${m.group}` : m.state);
       item.dot.dataset.status = m.status;
       item.dot.title = m.status;
     }
     item.root.dataset.status = item.dot.dataset.status;
-    setText(item.meta, tab.configName ?? tab.config ?? "");
+    // Instances share their process, so its restarts: the most any of them shows.
+    const restarts = restartsText({ restarts: Math.max(...members.map((m) => m.restarts ?? 0)) });
+    setText(item.meta, [tab.configName ?? tab.config ?? "", restarts].filter(Boolean).join(" · "));
     const latest = Math.max(...members.map((m) => m.last_activity ?? 0));
     item.root.title = `${tab.label}\nconfig: ${tab.config ?? "?"}\nlast activity: ${latest ? ago(latest) : "—"}`;
   }
