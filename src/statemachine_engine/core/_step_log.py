@@ -42,11 +42,8 @@ class StepLog:
         self._consumed: list[int] = []
         self._dropped: list[tuple[int, str]] = []
         self._notices: list[Callable[[], None]] = []
-
-    @property
-    def pending(self) -> bool:
-        """Whether steps wait for their commit."""
-        return bool(self._latest or self._snapshot or self._consumed or self._dropped)
+        #: Whether steps wait for their commit.
+        self.pending = False
 
     @property
     def full(self) -> bool:
@@ -68,6 +65,7 @@ class StepLog:
         if self._store is None:
             return
         self._latest = (to_state, context, timers, actions_done)
+        self.pending = True
         self._transitions.append(
             StepRecord(from_state, to_state, event, context.get("job_id"), time.time())
         )
@@ -81,6 +79,7 @@ class StepLog:
         if self._store is None:
             return
         self._latest = (state, context, timers, True)
+        self.pending = True
 
     def freeze(self) -> None:
         """Serialize the state a commit would write, as it is now: before anything but a
@@ -94,11 +93,13 @@ class StepLog:
         """An inbox event handled without a transition (a terminal state's own)."""
         if self._store is not None:
             self._consumed.append(event_id)
+            self.pending = True
 
     def dropped(self, event_id: int, reason: str) -> None:
         """An inbox event no transition takes."""
         if self._store is not None:
             self._dropped.append((event_id, reason))
+            self.pending = True
 
     def tell(self, notice: Callable[[], None]) -> None:
         """Tell the observers something (``notice`` does): now, or once the steps that
@@ -120,6 +121,9 @@ class StepLog:
             await self._store().save_steps(
                 self._name, state, transitions, consumed=consumed, dropped=dropped
             )
-        notices, self._notices = self._notices, []
-        for notice in notices:
-            notice()
+            # Only now: what observers are told while the commit awaits waits behind it.
+            self.pending = False
+        if self._notices:
+            notices, self._notices = self._notices, []
+            for notice in notices:
+                notice()

@@ -208,7 +208,7 @@ class Stepper:
                 message = f"job {job_id} was handed to {self.machine_name}, but {why}"
                 await self.job_lost(state, job_id, message, resumed=False)
                 return
-            if not self._stays_in_process(state):
+            if self.log.pending and not self._stays_in_process(state):
                 await self.log.commit()  # what the actions do outside follows the steps
             self.log.freeze()  # the step's context, before the actions change it
             self.entry_actions.start(state, self.generation)
@@ -237,7 +237,7 @@ class Stepper:
 
     async def step_done(self) -> None:
         """A step is over: commit the steps waiting, unless more events wait to join them."""
-        if self.log.full or not self._more_waiting():
+        if self.log.pending and (self.log.full or not self._more_waiting()):
             await self.log.commit()
 
     def _stays_in_process(self, state: str) -> bool:
