@@ -57,6 +57,12 @@ def configure_logging(
         handlers.append(rotating_file_handler(log_file))
     for handler in handlers:
         handler.setFormatter(formatter)
+    # Our formatters show neither the caller, the thread nor the process: records need
+    # not look them up (the logging HOWTO's "Optimization"; a machine logs every step).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger("statemachine_engine")
     root.handlers[:] = handlers
     root.setLevel(logging.DEBUG if debug else logging.INFO)

@@ -40,6 +40,7 @@ class RealtimePublisher:
                 "event_trigger": event.name,
                 "timestamp": time.time(),
             },
+            checked=True,  # names and a clock reading: always within JSON's bounds
         )
 
     def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
@@ -54,7 +55,7 @@ class RealtimePublisher:
     def event(self, machine: StateMachineEngine, event_type: str, payload: dict[str, Any]) -> None:
         self.publish(event_type, {**payload, "timestamp": time.time()})
 
-    def publish(self, event_type: str, payload: dict[str, Any]) -> None:
+    def publish(self, event_type: str, payload: dict[str, Any], *, checked: bool = False) -> None:
         """Send one event of this machine (see :meth:`RealtimeStream.send`)."""
         self._seq += 1
-        self.stream.send(self.machine_name, self._seq, event_type, payload)
+        self.stream.send(self.machine_name, self._seq, event_type, payload, checked=checked)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -62,12 +63,22 @@ class RealtimeStream:
         self._pending: list[tuple[str, str, Any]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    def send(self, machine_name: str, seq: int, event_type: str, payload: dict[str, Any]) -> None:
-        """Send one event now (dropped if nobody listens) and queue it for the store."""
-        try:
-            check(payload)
-        except JSONDataError:  # NaN or deeper than a reader takes: say what can be said
-            payload = sanitize(payload, max_depth=MAX_DEPTH)
+    def send(
+        self,
+        machine_name: str,
+        seq: int,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        checked: bool = False,
+    ) -> None:
+        """Send one event now (dropped if nobody listens) and queue it for the store
+        (``checked``: the payload is known to be within JSON's bounds)."""
+        if not checked:
+            try:
+                check(payload)
+            except JSONDataError:  # NaN or deeper than a reader takes: say what can be said
+                payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
             text = JSONText(
@@ -75,10 +86,7 @@ class RealtimeStream:
             )
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
-        data = (
-            f'{{"machine_name":{json.dumps(machine_name)},"type":{json.dumps(event_type)},'
-            f'"payload":{text},"seq":{int(seq)}}}'
-        ).encode()
+        data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
         with contextlib.suppress(OSError):  # no monitor, or one that cannot keep up
             self._sock.sendto(data, self.socket_path)
         if self._store is not None:
@@ -117,3 +125,9 @@ class RealtimeStream:
         if self._pending:
             await self._flush(delay=0)
         self._sock.close()
+
+
+@functools.lru_cache(maxsize=4096)
+def _head(machine_name: str, event_type: str) -> str:
+    """The start of a datagram: its machine and event type, encoded once for many."""
+    return f'{{"machine_name":{json.dumps(machine_name)},"type":{json.dumps(event_type)},'
