@@ -56,35 +56,17 @@ class HelpFormatter(argparse.HelpFormatter):
         self._asked_position = max_help_position
         super().__init__(prog, indent_increment, max_help_position, width or 80)
 
-    @property
-    def _width(self) -> int:
+    def format_help(self) -> str:
+        # Everything that reads the width runs from here (argparse formats lazily).
         if not self._sized:
-            self._size()
-        return self._sized_width
+            import shutil
 
-    @_width.setter
-    def _width(self, value: int) -> None:
-        self._sized_width = value
-
-    @property
-    def _max_help_position(self) -> int:
-        if not self._sized:
-            self._size()
-        return self._sized_position
-
-    @_max_help_position.setter
-    def _max_help_position(self, value: int) -> None:
-        self._sized_position = value
-
-    def _size(self) -> None:
-        import shutil
-
-        # What argparse.HelpFormatter.__init__ does with width=None.
-        width = shutil.get_terminal_size().columns - 2
-        self._sized = True
-        self._sized_width = width
-        floor = self._indent_increment * 2
-        self._sized_position = min(self._asked_position, max(width - 20, floor))
+            # What argparse.HelpFormatter.__init__ does with width=None.
+            self._width = shutil.get_terminal_size().columns - 2
+            floor = self._indent_increment * 2
+            self._max_help_position = min(self._asked_position, max(self._width - 20, floor))
+            self._sized = True
+        return super().format_help()
 
 
 def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> int:

@@ -102,8 +102,14 @@ def open_lock(path: Path) -> int:
 def open_existing_lock(path: Path) -> int | None:
     """Open the lock file ``path`` to look at it, never following a link; None if absent
     (or not a lock we can trust)."""
+    return open_own_file(path, os.O_RDWR | os.O_NOCTTY)
+
+
+def open_own_file(path: Path, flags: int) -> int | None:
+    """A descriptor of ``path`` opened with ``flags``, never following a link; None if it
+    is absent, or not a regular file of ours."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY)
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     info = os.fstat(fd)

@@ -112,12 +112,11 @@ class JobTracker:
             return reason
         self._leases[job_id] = lease
         self._attempts[job_id] = attempt
-        logger.info(
+        self._log_job(
+            "job_handed_over",
             "%s holds job %s (attempt %d), handed over by the machine that started it",
-            self.worker,
             job_id,
             attempt,
-            extra={"action": "job_handed_over", "job_id": job_id, "attempt": attempt},
         )
         return None
 
@@ -243,14 +242,23 @@ class JobTracker:
                 job_id, worker=self.worker, attempt=attempt
             ):
                 given.append(job_id)
-                logger.info(
+                self._log_job(
+                    "job_given_back",
                     "%s gave job %s back unused (attempt %d not counted)",
-                    self.worker,
                     job_id,
                     attempt,
-                    extra={"action": "job_given_back", "job_id": job_id, "attempt": attempt},
                 )
         return given
+
+    def _log_job(self, action: str, message: str, job_id: str, attempt: int) -> None:
+        """Log ``message`` (``%s`` this worker, ``%s`` the job, ``%d`` the attempt)."""
+        logger.info(
+            message,
+            self.worker,
+            job_id,
+            attempt,
+            extra={"action": action, "job_id": job_id, "attempt": attempt},
+        )
 
     async def renew(self, store: Store) -> None:
         lease = self.shortest_lease

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from .._files import open_own_file
 from ._logtail import history
 
 #: The most bytes one read after a cursor returns (the next read goes on from there).
@@ -67,15 +68,7 @@ def read_log(path: Path, *, lines: int, cursor: str | None, keep: int) -> dict[s
 
 
 def _open(path: Path) -> int | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
-        os.close(fd)
-        return None
-    return fd
+    return open_own_file(path, os.O_RDONLY | os.O_NONBLOCK)
 
 
 def _after(file: Any, offset: int) -> tuple[list[str], int]:
