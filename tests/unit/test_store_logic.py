@@ -69,10 +69,12 @@ def test_optional_lines_follow_their_parameter() -> None:
 
 def test_a_statement_whose_lines_are_all_optional_is_left_out() -> None:
     save = load_queries("sqlite")["save_steps"]
-    assert len(save.render({"state": "a"})[0]) == 4
-    statements, each_row = save.render({"state": None})
-    assert len(statements) == len(each_row) == 3
-    assert not any("machine_state" in statement for statement in statements)
+    one_step = {"state": "b", "to_state": "b", "consumed": [1], "dropped": [[2, "why"]]}
+    assert len(save.render(one_step)[0]) == 4
+    history_only = {"state": None, "to_state": None, "consumed": None, "dropped": None}
+    statements, each_row = save.render({**history_only, "transitions": [["a", "b"]]})
+    assert len(statements) == len(each_row) == 1
+    assert "json_each(:transitions)" in statements[0]
 
 
 def test_fragments_are_written_into_the_queries_that_include_them() -> None:

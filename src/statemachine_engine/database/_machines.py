@@ -210,12 +210,13 @@ class MachineOperations(Operations):
                 "context": None if snapshot is None else snapshot.context,
                 "timers": None if snapshot is None else snapshot.timers,
                 "actions_done": snapshot is not None and snapshot.actions_done,
-                "transitions": [
-                    [step.from_state, step.to_state, step.event, step.job_id, repr(step.at)]
-                    for step in transitions
-                ],
-                "consumed": [int(event_id) for event_id in consumed],
-                "dropped": [[str(int(event_id)), reason] for event_id, reason in dropped],
+                **_history(transitions),
+                "consumed": [int(event_id) for event_id in consumed] if consumed else None,
+                "dropped": (
+                    [[str(int(event_id)), reason] for event_id, reason in dropped]
+                    if dropped
+                    else None
+                ),
                 "now": time.time(),
             },
         )
@@ -296,3 +297,23 @@ class MachineOperations(Operations):
                 },
             )
         ).rows
+
+
+def _history(transitions: Sequence[StepRecord]) -> dict[str, Any]:
+    """The history rows of ``save_steps``: one as columns (the common case: a step that
+    commits alone), several as one list."""
+    if len(transitions) == 1:
+        [step] = transitions
+        return {**step._asdict(), "transitions": None}
+    return {
+        "from_state": None,
+        "to_state": None,
+        "event": None,
+        "job_id": None,
+        "at": None,
+        "transitions": [
+            [step.from_state, step.to_state, step.event, step.job_id, repr(step.at)]
+            for step in transitions
+        ]
+        or None,
+    }

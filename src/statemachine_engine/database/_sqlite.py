@@ -210,7 +210,10 @@ class SqliteConnector:
             statements, each_row = query.statements, query.each_row
         lists = self._json_params.get(name)
         if lists is not None:
-            params = {**params, **{key: json.dumps(params[key]) for key in lists}}
+            params = {
+                **params,
+                **{key: json.dumps(params[key]) for key in lists if params[key] is not None},
+            }
         self._usable()
         if query.reads:
             try:

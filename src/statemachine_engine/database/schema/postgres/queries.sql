@@ -243,8 +243,10 @@ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 -- name: save_steps
 -- Several steps of one machine, committed together (group commit): its state after the
 -- last of them (when a step changed it), their history rows in order, and the events
--- they consumed or dropped. `transitions`: [[from_state, to_state, event, job_id, at],
--- ...] as text; `consumed`: event ids; `dropped`: [[event id, reason], ...] as text.
+-- they consumed or dropped. One transition comes as `from_state`, `to_state`, `event`,
+-- `job_id`, `at`; several as `transitions`: [[from_state, to_state, event, job_id, at],
+-- ...] as text; `consumed`: event ids; `dropped`: [[event id, reason], ...] as text
+-- (each None when there are none).
 WITH state AS (
     INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done,
                                status, started_at, heartbeat_at, updated_at)
@@ -255,6 +257,11 @@ WITH state AS (
     SET current_state = excluded.current_state, context = excluded.context,
         timers = excluded.timers, actions_done = excluded.actions_done,
         heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
+), one AS (
+    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
+    SELECT %(machine_name)s, %(from_state)s, %(to_state)s, %(event)s, %(job_id)s,
+           %(at)s::double precision
+    WHERE %(to_state)s::text IS NOT NULL
 ), history AS (
     INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
     SELECT %(machine_name)s, step.from_state, step.to_state, step.event, step.job_id,

@@ -203,8 +203,10 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'pending';
 -- name: save_steps
 -- Several steps of one machine, committed together (group commit): its state after the
 -- last of them (when a step changed it), their history rows in order, and the events
--- they consumed or dropped. `transitions`: [[from_state, to_state, event, job_id, at],
--- ...]; `consumed`: event ids; `dropped`: [[event id, reason], ...].
+-- they consumed or dropped. One transition comes as `from_state`, `to_state`, `event`,
+-- `job_id`, `at`; several as `transitions`: [[from_state, to_state, event, job_id, at],
+-- ...]; `consumed`: event ids; `dropped`: [[event id, reason], ...] (each None when
+-- there are none).
 INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done, status,  -- if: state
                            started_at, heartbeat_at, updated_at)  -- if: state
 VALUES (:machine_name, :state, :context, :timers, :actions_done, 'running', :now, :now, :now)  -- if: state
@@ -213,19 +215,26 @@ SET current_state = excluded.current_state, context = excluded.context,  -- if: 
     timers = excluded.timers, actions_done = excluded.actions_done,  -- if: state
     heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at  -- if: state
 ;
-INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
-SELECT :machine_name, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-       json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-       CAST(json_extract(value, '$[4]') AS REAL)
-FROM json_each(:transitions) ORDER BY key;
-UPDATE machine_events SET status = 'processed', processed_at = :now
-WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(:consumed)) AND status = 'pending';
-UPDATE machine_events
-SET status = 'dropped', processed_at = :now,
-    reason = (SELECT json_extract(drop_.value, '$[1]') FROM json_each(:dropped) AS drop_
-              WHERE CAST(json_extract(drop_.value, '$[0]') AS INTEGER) = machine_events.id)
-WHERE id IN (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) FROM json_each(:dropped))
-  AND status = 'pending';
+INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)  -- if: to_state
+VALUES (:machine_name, :from_state, :to_state, :event, :job_id, :at)  -- if: to_state
+;
+INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)  -- if: transitions
+SELECT :machine_name, json_extract(value, '$[0]'), json_extract(value, '$[1]'),  -- if: transitions
+       json_extract(value, '$[2]'), json_extract(value, '$[3]'),  -- if: transitions
+       CAST(json_extract(value, '$[4]') AS REAL)  -- if: transitions
+FROM json_each(:transitions) ORDER BY key  -- if: transitions
+;
+UPDATE machine_events SET status = 'processed', processed_at = :now  -- if: consumed
+WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(:consumed))  -- if: consumed
+  AND status = 'pending'  -- if: consumed
+;
+UPDATE machine_events  -- if: dropped
+SET status = 'dropped', processed_at = :now,  -- if: dropped
+    reason = (SELECT json_extract(drop_.value, '$[1]') FROM json_each(:dropped) AS drop_  -- if: dropped
+              WHERE CAST(json_extract(drop_.value, '$[0]') AS INTEGER) = machine_events.id)  -- if: dropped
+WHERE id IN (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) FROM json_each(:dropped))  -- if: dropped
+  AND status = 'pending'  -- if: dropped
+;
 
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
