@@ -45,7 +45,7 @@ class Heartbeat:
     abort: Callable[[BaseException], None]
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
-    _leases_changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _leases_changed: asyncio.Event | None = field(default=None, init=False)  # made by _beat
     #: How often the heartbeat runs now (None: only when woken).
     _period: float | None = field(default=None, init=False)
 
@@ -66,10 +66,13 @@ class Heartbeat:
         # now: a worker taking job after job would otherwise wake it for every one.
         lease = self.jobs.shortest_lease
         period = self._period
-        if lease is not None and (period is None or renewal_period(lease) < period):
-            self._leases_changed.set()
+        changed = self._leases_changed
+        sooner = lease is not None and (period is None or renewal_period(lease) < period)
+        if changed is not None and sooner:
+            changed.set()
 
     async def _beat(self) -> None:
+        leases_changed = self._leases_changed = asyncio.Event()
         last = time.monotonic()
         while True:
             lease = self.jobs.shortest_lease
@@ -82,8 +85,8 @@ class Heartbeat:
             if remaining is None or remaining > 0:
                 # A job claimed meanwhile with a short lease must be renewed before that
                 # lease runs out, not when a period computed without it ends.
-                self._leases_changed.clear()
-                changed = asyncio.ensure_future(self._leases_changed.wait())
+                leases_changed.clear()
+                changed = asyncio.ensure_future(leases_changed.wait())
                 try:  # not asyncio.wait_for: it may swallow a cancellation before 3.12
                     await asyncio.wait([changed], timeout=remaining)
                 finally:
