@@ -200,6 +200,22 @@ def test_a_manifest_mistake_is_one_line_at_its_place(project: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_manifest_is_named_before_or_after_the_command(project: Path, where: str) -> None:
+    manifest = project / "statemachine-project.yaml"
+    other = manifest.rename(project / "other.yaml")
+    for command in ("validate", "status"):
+        flag = ["-f", other.name]
+        args = [*flag, command] if where == "before" else [command, *flag]
+        code, _, err = system(*args, cwd=project)
+        assert code == 0, err
+    code, _, err = system("logs", "--file", other.name, "-n", "1", cwd=project)
+    assert code == 0, err
+    code, _, err = system("validate", cwd=project)  # the default is gone
+    assert code != 0
+    assert "no manifest here" in err
+
+
 @pytest.mark.parametrize(
     "command", [[], ["validate"], ["up"], ["down"], ["status"], ["logs"], ["restart"]]
 )

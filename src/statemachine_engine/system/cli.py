@@ -59,15 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the manifest (default: {DEFAULT_MANIFEST})",
     )
     add_debug_and_version(parser)
+    # -f FILE after the command too (``up -f other.yaml``); logs keeps -f for --follow.
+    manifest = _manifest_option(("-f", "--file"))
+    long_only = _manifest_option(("--file",))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser(
         "validate",
+        parents=[manifest],
         help="check the manifest and lint every config it names",
         description="Check the manifest and lint every config it names, as one system. "
         "Exit status: 0 clean, 1 errors.",
     )
     up = commands.add_parser(
         "up",
+        parents=[manifest],
         help="start the system in the foreground (Ctrl-C brings it down), or with -d in "
         "the background",
         description="Lint every config (an error starts nothing), then start the machines "
@@ -88,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # the detached supervisor
     down = commands.add_parser(
         "down",
+        parents=[manifest],
         help="bring a system that is up down",
         description="Each machine gets a stop event, then SIGTERM after the grace period, "
         "then SIGKILL. Exit status 0 once everything is gone.",
@@ -95,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grace(down)
     status = commands.add_parser(
         "status",
+        parents=[manifest],
         help="each machine: state, pid, uptime, restarts, last exit, heartbeat age",
         description="Each machine of the system as the store and the supervisor see it.",
     )
     add_format_option(status)
     logs = commands.add_parser(
         "logs",
+        parents=[long_only],
         help="the last lines of each machine's log file; -f follows them",
         description="Print the last lines of each machine's log file (logs/<name>.log), "
         "each prefixed by its name, machine after machine; with -f, then print every "
@@ -127,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restart = commands.add_parser(
         "restart",
+        parents=[manifest],
         help="restart machines of a system that is up",
         description="The supervisor stops each machine named as down does (a stop event, "
         "then SIGTERM after the grace period, then SIGKILL) and starts it again at once, "
@@ -146,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 _grace = duration(MAX_GRACE_SECONDS)
 _count = whole_number()
+
+
+def _manifest_option(flags: tuple[str, ...]) -> argparse.ArgumentParser:
+    option = argparse.ArgumentParser(add_help=False)
+    option.add_argument(
+        *flags, dest="file", default=argparse.SUPPRESS, metavar="FILE", help="the manifest"
+    )
+    return option
 
 
 def _add_grace(parser: argparse.ArgumentParser) -> None:
