@@ -171,6 +171,13 @@ def test_up_exits_1_when_a_machine_ends_badly(project: Path) -> None:
     # Ended after registering, or before the supervisor saw it register.
     assert "ended badly (see their logs): boom" in err or "boom did not start" in err
     assert "max_restarts is 0, given up" in err
+    code, out, _ = system("status", "--format", "json", cwd=project)
+    assert code == 0
+    [row] = json.loads(out)["machines"]
+    if row["status"] != "not started":  # it got as far as its action
+        assert "exit" in row["last_error"] or "3" in row["last_error"], row
+    code, out, _ = system("status", cwd=project)
+    assert "last error" in out.splitlines()[1]
 
 
 def test_a_lint_error_starts_nothing(project: Path) -> None:

@@ -8,14 +8,24 @@ from typing import Any
 
 from ..config._manifest import Manifest
 from ..database import open_store
-from ..database.models.machine_state import liveness
+from ..database.models.machine_state import MachineStateRecord, liveness
 from ..errors import StoreNotFound
 from ..settings import Settings
 from ._process import units_of
 from ._supervisor import unit_machine_names
 from ._ui import UI_PROCESS
 
-_COLUMNS = ("machine", "status", "state", "pid", "uptime", "restarts", "heartbeat", "last exit")
+_COLUMNS = (
+    "machine",
+    "status",
+    "state",
+    "pid",
+    "uptime",
+    "restarts",
+    "heartbeat",
+    "last exit",
+    "last error",
+)
 
 
 async def machine_rows(
@@ -50,6 +60,7 @@ async def machine_rows(
                         "restarts": process.get("restarts"),
                         "last_exit": process.get("last_exit"),
                         "heartbeat_age": round(now - record.heartbeat_at, 1) if record else None,
+                        "last_error": _last_error(record),
                     }
                 )
     finally:
@@ -74,7 +85,14 @@ def _ui_row(manifest: Manifest, supervisor: dict[str, Any], now: float) -> dict[
         "restarts": process.get("restarts"),
         "last_exit": process.get("last_exit"),
         "heartbeat_age": None,
+        "last_error": None,
     }
+
+
+def _last_error(record: MachineStateRecord | None) -> str | None:
+    """The machine's last action error (its context's ``last_error``), one line."""
+    error = record.context.get("last_error") if record is not None else None
+    return str(error).splitlines()[0] if error else None
 
 
 def text_table(rows: list[dict[str, Any]]) -> list[str]:
@@ -89,6 +107,7 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
             "-" if row["restarts"] is None else str(row["restarts"]),
             _seconds(row["heartbeat_age"]),
             row["last_exit"] or "-",
+            _cut(row["last_error"] or "-"),
         ]
         for row in rows
     ]
@@ -97,6 +116,10 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in [list(_COLUMNS), *cells]
     ]
+
+
+def _cut(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _seconds(value: float | None) -> str:
