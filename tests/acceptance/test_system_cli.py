@@ -9,6 +9,7 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,15 @@ def system(*args: str, cwd: Path) -> tuple[int, str, str]:
     result = run_cli(*args, cwd=cwd, argv=SYSTEM)
     assert "Traceback" not in result.stderr
     return result.returncode, result.stdout, result.stderr
+
+
+def system_status(project: Path) -> dict[str, Any]:
+    """``statemachine-system status --format json`` in ``project``."""
+    code, out, _ = system("status", "--format", "json", cwd=project)
+    assert code == 0
+    status = json.loads(out)
+    assert isinstance(status, dict)
+    return status
 
 
 def test_up_status_down_leaves_nothing_behind(project: Path) -> None:

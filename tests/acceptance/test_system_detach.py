@@ -3,7 +3,6 @@ started from, brought down by ``down``."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -11,11 +10,10 @@ import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.acceptance.test_system_cli import MANIFEST, SYSTEM, system
+from tests.acceptance.test_system_cli import MANIFEST, SYSTEM, system, system_status
 from tests.support.pids import Reaper, has_exited
 from tests.support.processes import DEADLINE, STATEMACHINE, MachineProcess, wait_until
 from tests.support.system_configs import WAITER
@@ -32,14 +30,6 @@ def project(tmp_path: Path) -> Iterator[Path]:
         system("down", "--grace", "2", cwd=tmp_path)
 
 
-def _status(project: Path) -> dict[str, Any]:
-    code, out, _ = system("status", "--format", "json", cwd=project)
-    assert code == 0
-    status = json.loads(out)
-    assert isinstance(status, dict)
-    return status
-
-
 def test_a_detached_system_survives_its_terminal_and_down_leaves_nothing(
     project: Path, reaper: Reaper
 ) -> None:
@@ -53,7 +43,7 @@ def test_a_detached_system_survives_its_terminal_and_down_leaves_nothing(
         assert said is not None, terminal.stdout
         supervisor = int(said.group(1))
         (watched,) = reaper.watch(supervisor)
-        status = _status(project)
+        status = system_status(project)
         rows = status["machines"]
         machines = reaper.watch(*{row["pid"] for row in rows})
         assert all(row["status"] == "running" for row in rows)
@@ -63,7 +53,7 @@ def test_a_detached_system_survives_its_terminal_and_down_leaves_nothing(
         terminal.wait()
     finally:
         terminal.close()
-    status = _status(project)
+    status = system_status(project)
     assert status["supervisor"] == {
         "up": True,
         "pid": supervisor,
@@ -83,7 +73,7 @@ def test_a_detached_system_survives_its_terminal_and_down_leaves_nothing(
     assert (code, out.strip()) == (0, "statemachine-system: demo is down")
     assert watched.exited()
     assert all(machine.exited() for machine in machines)
-    restarted = [row["pid"] for row in _status(project)["machines"]]
+    restarted = [row["pid"] for row in system_status(project)["machines"]]
     assert all(pid is None or has_exited(pid) for pid in restarted)
     log = (project / "logs" / "statemachine-system.log").read_text()
     assert "controller: exited 0, restarted" in log
@@ -102,7 +92,7 @@ def test_a_detached_up_that_fails_says_why_and_leaves_nothing(project: Path) -> 
         code, out, err = system("up", "--detach", cwd=project)
         assert (code, out) == (1, "")
         assert re.search(r"statemachine-system: error: worker did not start: exited \d", err)
-        status = _status(project)
+        status = system_status(project)
         assert status["supervisor"] == {"up": False}
         controller = status["machines"][0]
         assert controller["machine"] == "controller"
@@ -116,4 +106,4 @@ def test_a_detached_up_that_fails_says_why_and_leaves_nothing(project: Path) -> 
     code, _, err = system("up", "-d", cwd=project)
     assert code == 1
     assert "nothing started" in err
-    assert _status(project)["supervisor"] == {"up": False}
+    assert system_status(project)["supervisor"] == {"up": False}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.test_system_cli import SYSTEM, system
+from tests.acceptance.test_system_cli import SYSTEM, system, system_status
 from tests.support.pids import Reaper
 from tests.support.processes import DEADLINE, MachineProcess
 from tests.support.system_configs import WAITER
@@ -39,14 +39,6 @@ def project(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         system("down", "--grace", "2", cwd=tmp_path)
-
-
-def _status(project: Path) -> dict[str, Any]:
-    code, out, _ = system("status", "--format", "json", cwd=project)
-    assert code == 0
-    status = json.loads(out)
-    assert isinstance(status, dict)
-    return status
 
 
 def _get(url: str) -> Any:
@@ -76,8 +68,8 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     # Every config's diagrams, drawn where the UI reads them (a config not started too).
     for stem in ("waiter", "task"):
         assert (project / "docs" / "fsm-diagrams" / stem / "main.mermaid").is_file()
-    _poll(lambda: _status(project)["machines"][-1]["state"], "the UI serving")
-    rows = {row["machine"]: row for row in _status(project)["machines"]}
+    _poll(lambda: system_status(project)["machines"][-1]["state"], "the UI serving")
+    rows = {row["machine"]: row for row in system_status(project)["machines"]}
     ui = rows["statemachine-ui"]
     assert ui["status"] == "running"
     url = ui["state"]
@@ -105,11 +97,11 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     assert first_ui.exited()
 
     def serving_again() -> bool:
-        row = {r["machine"]: r for r in _status(project)["machines"]}["statemachine-ui"]
+        row = {r["machine"]: r for r in system_status(project)["machines"]}["statemachine-ui"]
         return bool(row["pid"] != ui["pid"] and row["state"] and row["state"] != url)
 
     _poll(serving_again, "the UI serving again")
-    rows = {row["machine"]: row for row in _status(project)["machines"]}
+    rows = {row["machine"]: row for row in system_status(project)["machines"]}
     watched += reaper.watch(rows["statemachine-ui"]["pid"])
     assert _machines(rows["statemachine-ui"]["state"])["worker_001"]["restarts"] == 1
 
@@ -117,7 +109,7 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     assert (code, out.strip()) == (0, "statemachine-system: shown is down")
     assert all(process.exited() for process in watched)
     assert "statemachine-ui: serving" in (project / "logs" / "statemachine-ui.log").read_text()
-    rows = {row["machine"]: row for row in _status(project)["machines"]}
+    rows = {row["machine"]: row for row in system_status(project)["machines"]}
     assert rows["statemachine-ui"]["status"] == "not started"
 
 
@@ -131,7 +123,7 @@ def test_in_the_foreground_the_ui_lines_come_prefixed_and_sigterm_stops_it(
         found = re.search(r"statemachine-ui \| statemachine-ui: serving (http://\S+/)", up.stdout)
         assert found is not None
         assert _get(found.group(1) + "health")["status"] == "ok"
-        rows = {row["machine"]: row for row in _status(project)["machines"]}
+        rows = {row["machine"]: row for row in system_status(project)["machines"]}
         (ui,) = reaper.watch(rows["statemachine-ui"]["pid"])
         assert up.stop() == 0
     finally:

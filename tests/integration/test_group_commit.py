@@ -17,19 +17,10 @@ import pytest
 
 from statemachine_engine.core.engine import StateMachineEngine
 from statemachine_engine.database._sqlite import SqliteStore
-from tests.support.engines import Machines, run_to_end
+from tests.support.engines import PINGPONG, Machines, run_to_end
 from tests.support.files import sql, write
 from tests.support.processes import MachineProcess, wait_until
 from tests.support.recorder import Recorder
-
-PINGPONG = """
-name: pingpong
-initial_state: a
-transitions:
-  - {from: a, to: b, event: ping}
-  - {from: b, to: a, event: ping}
-  - {from: "*", to: stopped, event: stop}
-"""
 
 
 def committed(db: Path) -> dict[str, Any]:

@@ -4,16 +4,7 @@ once, dropped events keep their reason (docs/durability.md)."""
 from __future__ import annotations
 
 from statemachine_engine.database._postgres import PostgresStore
-from tests.support.engines import Machines, run_to_end
-
-PINGPONG = """
-name: pingpong
-initial_state: a
-transitions:
-  - {from: a, to: b, event: ping}
-  - {from: b, to: a, event: ping}
-  - {from: "*", to: stopped, event: stop}
-"""
+from tests.support.engines import PINGPONG, Machines, run_to_end
 
 
 async def test_a_backlog_drains_in_groups_with_each_event_handled_once(

@@ -14,6 +14,17 @@ from statemachine_engine.core.engine import StateMachineEngine
 
 from .recorder import Recorder
 
+#: A machine bouncing between two states on ``ping`` until ``stop``: the steps of a
+#: drained backlog.
+PINGPONG = """
+name: pingpong
+initial_state: a
+transitions:
+  - {from: a, to: b, event: ping}
+  - {from: b, to: a, event: ping}
+  - {from: "*", to: stopped, event: stop}
+"""
+
 #: How long a machine may take to run to its end, in seconds.
 RUN_TIMEOUT = 10.0
 

@@ -103,7 +103,10 @@ def launch(manifest: Manifest, grace: float) -> int:
         process.returncode = 0  # not ours to wait for: it runs on, detached
         print(f"{PROG}: {manifest.name} is up (supervisor pid {process.pid}; its log: {log_path})")
         return 0
-    status = process.wait()
+    try:  # it said why and brings down what it started: bounded like that
+        status: int | str = process.wait(2 * grace + 30)
+    except subprocess.TimeoutExpired:
+        status = "still running"
     if first.startswith(ALREADY):
         print(f"{PROG}: {manifest.name} is up already (supervisor pid {first.split()[-1]})")
         return 0
