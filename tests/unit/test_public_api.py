@@ -92,6 +92,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "runtime_of",
         "seconds_option",
         "settings_of",
+        "whole_option",
     ],
     "actions.builtin": [],
     "cli": ["build_parser", "main"],

@@ -30,7 +30,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from ..errors import StateMachineError
+
+if TYPE_CHECKING:
+    from ..database.store import Store
 
 logger = logging.getLogger("statemachine_engine.engine")
 
@@ -176,6 +181,21 @@ def group_record(pgid: int) -> dict[str, Any]:
         "boot": _boot_id(),
         "start": _start_time(pgid),
     }
+
+
+async def record_group(store: "Store", machine_name: str, pgid: int) -> None:
+    """Record ``machine_name``'s action group ``pgid`` in ``store`` (a failure is logged:
+    the watch and the death signal still end the group)."""
+    try:
+        await store.record_action_group(machine_name, group_record(pgid))
+    except StateMachineError as exc:
+        logger.warning(
+            "[%s] cannot record process group %d: %s",
+            machine_name,
+            pgid,
+            exc,
+            extra={"action": "process_group_unrecorded", "machine": machine_name},
+        )
 
 
 @functools.cache

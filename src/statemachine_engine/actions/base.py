@@ -55,6 +55,7 @@ __all__ = [
     "runtime_of",
     "seconds_option",
     "settings_of",
+    "whole_option",
 ]
 
 
@@ -75,11 +76,13 @@ class MachineLaunch(_NamedLaunch, total=False):
 class JobClaim(TypedDict, total=False):
     """Which job to claim next, and for how long: a job of ``job_type`` (None: any), for
     ``machine_type`` (None: jobs for no machine type), held ``lease_seconds`` without
-    renewal (None: the store's default)."""
+    renewal (None: the store's default); with up to ``prefetch`` more claimed ahead in
+    the same transaction when the machine runs through jobs fast (default 0: none)."""
 
     job_type: str | None
     machine_type: str | None
     lease_seconds: float | None
+    prefetch: int
 
 
 class ActionRuntime(MachineVerbs, Protocol):
@@ -372,3 +375,18 @@ def seconds_option(action: BaseAction, key: str, default: float | None) -> float
         return parse_seconds(raw, key)
     except ValueError as exc:
         raise ActionError(str(exc)) from None
+
+
+def whole_option(action: BaseAction, key: str, default: int) -> int:
+    """Option ``key`` of ``action`` as a whole number of 0 or more (``default`` when
+    absent).
+
+    Raises:
+        ActionError: the option is not a whole number of 0 or more.
+    """
+    raw = action.get_config_value(key, default)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ActionError(f"{key} must be a whole number of 0 or more, not {raw!r}")
+    return raw

@@ -54,6 +54,8 @@ class Machine(MachineVerbs, Protocol):
 
     def adopt_job(self, job: Job) -> None: ...
 
+    async def claim_next_job(self, claim: JobClaim) -> Job | None: ...
+
     async def release_job(
         self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
     ) -> bool: ...
@@ -139,17 +141,7 @@ class ActionPort:
     # -- jobs -------------------------------------------------------------------------
 
     async def claim_next_job(self, **claim: Unpack[JobClaim]) -> Job | None:
-        machine = self._machine
-        lease_seconds = claim.get("lease_seconds")
-        job = await machine.store.claim_job(
-            claim.get("job_type"),
-            machine.worker_id,
-            lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
-            machine_type=claim.get("machine_type"),
-        )
-        if job is not None:
-            machine.adopt_job(job)
-        return job
+        return await self._machine.claim_next_job(claim)
 
     async def claim_job(self, job_id: str, *, lease_seconds: float | None = None) -> Job | None:
         machine = self._machine

@@ -11,6 +11,14 @@ lease length, and the child completes or fails it as if it had claimed it. Every
 release names the attempt it holds, so a holder whose lease ran out cannot finish the
 job's next attempt.
 
+A worker that runs through short jobs claims a few ahead with the one it starts (one
+transaction for several claims): as many as it finishes in :data:`AHEAD_WINDOW_SECONDS`,
+measured, at most the ``prefetch`` its config allows. They wait in the tracker, their
+leases renewed with the others; the next claim of the same kind takes the first of them
+without asking the store. A claim of another kind, and the machine's end however it
+ends, give them back unused (their attempts not counted); jobs still waiting after
+:data:`AHEAD_MAX_AGE_SECONDS` are given back at the next heartbeat.
+
 The job a machine works on is recorded in its context (:data:`JOB_LEASE`: id, attempt,
 lease length) whether it claimed the job or was handed it, so that a machine resuming
 after a crash can tell whether the job is still its own (:meth:`JobTracker.readopt`).
@@ -20,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+from collections import deque
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -27,10 +37,18 @@ from ..context._entries import JOB_LEASE, forget_job_data, merge_job
 from ..database.store import DEFAULT_LEASE_SECONDS
 
 if TYPE_CHECKING:
+    from ..actions.base import JobClaim
     from ..database.models.job import Job
     from ..database.store import Store
 
 logger = logging.getLogger("statemachine_engine.jobs")
+
+#: Jobs claimed ahead are what the worker finishes in this long, by its recent pace.
+AHEAD_WINDOW_SECONDS = 0.02
+#: Jobs claimed ahead and still not started after this long go back to the queue.
+AHEAD_MAX_AGE_SECONDS = 1.0
+#: How much one claim-to-claim interval moves the measured pace.
+_PACE_WEIGHT = 0.2
 
 
 class HandedJob(NamedTuple):
@@ -61,19 +79,94 @@ class JobTracker:
         self.worker = worker
         self._leases: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
+        #: Jobs claimed ahead, not started yet, and the claim they answer.
+        self._ahead: deque[Job] = deque()
+        self._ahead_claim: tuple[str | None, str | None, float] | None = None
+        self._ahead_since = 0.0
+        #: Seconds from one claim to the next while jobs keep coming (None: not known).
+        self._pace: float | None = None
+        self._last_claim: float | None = None
 
     @property
     def held(self) -> list[str]:
+        """The jobs the machine has started and not finished."""
         return list(self._leases)
 
     @property
+    def holds_any(self) -> bool:
+        """Whether any lease needs renewing: a job started or one claimed ahead."""
+        return bool(self._leases or self._ahead)
+
+    @property
     def shortest_lease(self) -> float | None:
-        return min(self._leases.values()) if self._leases else None
+        leases = [*self._leases.values(), *(_lease_of(job) for job in self._ahead)]
+        return min(leases) if leases else None
+
+    async def claim_next(self, store: Store, claim: JobClaim) -> Job | None:
+        """The next job to run: the first one claimed ahead for the same ``claim``, else
+        one from the store, with up to ``claim["prefetch"]`` more claimed ahead when this
+        worker's pace says it runs them within :data:`AHEAD_WINDOW_SECONDS`. The caller
+        adopts it."""
+        job_type, machine_type = claim.get("job_type"), claim.get("machine_type")
+        lease_seconds = claim.get("lease_seconds") or DEFAULT_LEASE_SECONDS
+        now = time.monotonic()
+        if self._last_claim is not None:
+            interval = now - self._last_claim
+            pace = self._pace
+            self._pace = interval if pace is None else pace + _PACE_WEIGHT * (interval - pace)
+        kind = (job_type, machine_type, lease_seconds)
+        if self._ahead and self._ahead_claim != kind:
+            await self.give_back_ahead(store)
+        if self._ahead:
+            self._last_claim = now
+            return self._ahead.popleft()
+        jobs = await store.claim_jobs(
+            job_type,
+            self.worker,
+            limit=1 + self._room_ahead(claim.get("prefetch", 0)),
+            lease_seconds=lease_seconds,
+            machine_type=machine_type,
+        )
+        if not jobs:
+            self._last_claim = None  # a wait for the next job is not the worker's pace
+            return None
+        self._last_claim = now
+        if len(jobs) > 1:
+            self._ahead.extend(jobs[1:])
+            self._ahead_claim, self._ahead_since = kind, now
+        return jobs[0]
+
+    def _room_ahead(self, prefetch: int) -> int:
+        """How many jobs to claim ahead: what the measured pace runs in the window."""
+        pace = self._pace
+        if prefetch <= 0 or pace is None:
+            return 0
+        if pace <= 0:
+            return prefetch
+        return min(prefetch, int(AHEAD_WINDOW_SECONDS / pace))
+
+    async def give_back_ahead(self, store: Store, *, older_than: float = 0.0) -> int:
+        """Give back the jobs claimed ahead (only if claimed over ``older_than`` seconds
+        ago), their attempts not counted; how many went back."""
+        if not self._ahead or time.monotonic() - self._ahead_since < older_than:
+            return 0
+        ahead, self._ahead = list(self._ahead), deque()
+        given = 0
+        for job in ahead:
+            if await store.release_job_unused(job.job_id, worker=self.worker, attempt=job.attempts):
+                given += 1
+        logger.debug(
+            "%s gave back %d of %d jobs claimed ahead",
+            self.worker,
+            given,
+            len(ahead),
+            extra={"action": "jobs_ahead_given_back", "count": given},
+        )
+        return given
 
     def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
         """Hold ``job`` and expose it in ``context`` (in place of the previous job)."""
-        lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
-        self._leases[job.job_id] = lease if lease > 0 else DEFAULT_LEASE_SECONDS
+        self._leases[job.job_id] = _lease_of(job)
         self._attempts[job.job_id] = job.attempts
         forget_job_data(context)
         merge_job(context, job.as_context())
@@ -152,7 +245,7 @@ class JobTracker:
             # before the heartbeat's first renewal, beside the run that starts now. The
             # renewal only touches a job still under this worker, so a claim that came
             # first shows in the second look.
-            await store.renew_leases(self.worker, seconds)
+            await store.renew_leases(self.worker, seconds, [str(job_id)])
             job = await store.get_job(str(job_id))
             if self._still_holds(job, attempt):
                 assert job is not None
@@ -261,9 +354,20 @@ class JobTracker:
         )
 
     async def renew(self, store: Store) -> None:
+        """Renew the leases of the jobs held (those claimed ahead that waited too long
+        go back to the queue instead)."""
+        await self.give_back_ahead(store, older_than=AHEAD_MAX_AGE_SECONDS)
         lease = self.shortest_lease
         if lease is not None:
-            await store.renew_leases(self.worker, lease)
+            await store.renew_leases(
+                self.worker, lease, [*self._leases, *(job.job_id for job in self._ahead)]
+            )
+
+
+def _lease_of(job: Job) -> float:
+    """The length of the lease ``job`` was claimed with."""
+    lease = (job.lease_expires or 0.0) - (job.started_at or 0.0)
+    return lease if lease > 0 else DEFAULT_LEASE_SECONDS
 
 
 def _seconds(value: Any) -> float | None:

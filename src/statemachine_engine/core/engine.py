@@ -23,11 +23,11 @@ import socket
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..actions._process_groups import group_record
+from ..actions._process_groups import record_group
 from ..config._transitions import TransitionTable
 from ..config.model import START_EVENT, MachineConfig
 from ..context._entries import JOB_LEASE
-from ..errors import MachineFailed, StateMachineError
+from ..errors import MachineFailed
 from ..messaging._delivery import follow_inbox
 from ..settings import Settings
 from . import _failures as failures
@@ -43,6 +43,7 @@ from .action_loader import ActionLoader
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ..actions.base import JobClaim
     from ..database._records import EventOrigin
     from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
@@ -296,6 +297,12 @@ class StateMachineEngine:
 
         self._stepper.log.tell(tell)
 
+    async def claim_next_job(self, claim: JobClaim) -> Job | None:
+        """Claim the next job (perhaps one claimed ahead already) and adopt it."""
+        if (job := await self._jobs.claim_next(self.store, claim)) is not None:
+            self.adopt_job(job)
+        return job
+
     def adopt_job(self, job: Job) -> None:
         self._jobs.adopt(job, self.context)
         self.emit(
@@ -333,18 +340,8 @@ class StateMachineEngine:
     async def record_process_group(self, pgid: int) -> None:
         """Record the process group of the action running now, so that a restart after
         this process was killed ends it before anything runs again."""
-        if not self._durable:
-            return
-        try:
-            await self.store.record_action_group(self._name, group_record(pgid))
-        except StateMachineError as exc:
-            logger.warning(
-                "[%s] cannot record process group %d: %s",
-                self._name,
-                pgid,
-                exc,
-                extra={"action": "process_group_unrecorded", "machine": self._name},
-            )
+        if self._durable:
+            await record_group(self.store, self._name, pgid)
 
     async def release_claimed_jobs(self) -> None:
         if self._jobs.held:
@@ -365,7 +362,7 @@ class StateMachineEngine:
                 await self._start()
                 await stepper.step_done()
             if self._durable:
-                if (self._heartbeat.own or self._jobs.held) and not self._heartbeat.running:
+                if (self._heartbeat.own or self._jobs.holds_any) and not self._heartbeat.running:
                     self._heartbeat.start()
                 inbox = await follow_inbox(
                     self.store,
@@ -404,6 +401,7 @@ class StateMachineEngine:
                 self._name, stepper.state, *stepper.unhandled_error
             )
         if self._durable:
+            await self._jobs.give_back_ahead(self.store)
             if reason == "final":
                 await self.release_claimed_jobs()
             elif reason == "stopped" and self._jobs.held:

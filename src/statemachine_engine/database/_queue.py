@@ -96,6 +96,42 @@ class QueueOperations(Operations):
             },
         )
 
+    async def claim_jobs(
+        self,
+        job_type: str | None,
+        worker: str,
+        *,
+        limit: int,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        machine_type: str | None = None,
+    ) -> list[Job]:
+        """Atomically hand ``worker`` the most urgent ready job and up to ``limit - 1``
+        more to run after it, most urgent first (none: an empty list).
+
+        Every job is ``processing`` under ``worker`` with its attempt counted, as one
+        :meth:`claim_job` would leave it. A job on its last attempt is only ever the
+        first: one claimed ahead by a worker that dies before starting it goes back to
+        the queue when its lease runs out, and must still have an attempt left.
+        """
+        if limit <= 1:
+            job = await self.claim_job(
+                job_type, worker, lease_seconds=lease_seconds, machine_type=machine_type
+            )
+            return [] if job is None else [job]
+        params = {
+            "worker": worker,
+            "lease": float(lease_seconds),
+            "job_type": job_type,
+            "machine_type": machine_type,
+            "ahead": int(limit) - 1,
+        }
+        while True:
+            result = await self._run("claim_jobs", {**params, "now": time.time()})
+            jobs = [job_record(row) for row in result.rows if row["job_id"] is not None]
+            if jobs or not any(row["expired"] for row in result.rows):
+                jobs.sort(key=lambda job: (-job.priority, job.run_after, job.id or 0))
+                return jobs
+
     async def claim_job_by_id(
         self, job_id: str, worker: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
     ) -> Job | None:
@@ -114,12 +150,20 @@ class QueueOperations(Operations):
             # A dialect whose claim cannot see the jobs its own expiry freed (PostgreSQL:
             # one snapshot per statement) says how many it freed: one of them may be ours.
 
-    async def renew_leases(self, worker: str, lease_seconds: float) -> int:
-        """Extend every lease ``worker`` holds; returns how many."""
+    async def renew_leases(
+        self, worker: str, lease_seconds: float, job_ids: Iterable[str] | None = None
+    ) -> int:
+        """Extend every lease ``worker`` holds, or only those on ``job_ids``; returns how
+        many."""
         return (
             await self._run(
                 "renew_leases",
-                {"worker": worker, "lease": float(lease_seconds), "now": time.time()},
+                {
+                    "worker": worker,
+                    "lease": float(lease_seconds),
+                    "job_ids": None if job_ids is None else list(job_ids),
+                    "now": time.time(),
+                },
             )
         ).rowcount
 

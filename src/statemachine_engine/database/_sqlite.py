@@ -286,7 +286,10 @@ class SqliteConnector:
         notify(topic, self.socket_dir)
 
     async def listener(self) -> Listener:
-        return WakeupListener.shared(self._settings.socket_dir(self.location))
+        listener = WakeupListener.in_this_loop(self.socket_dir)
+        if listener is None:  # the directory is created and checked once, with the socket
+            listener = WakeupListener.shared(self._settings.socket_dir(self.location))
+        return listener
 
     def change_token(self) -> int | None:
         """SQLite's ``data_version``: changes whenever another connection commits.

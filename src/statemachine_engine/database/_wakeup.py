@@ -117,7 +117,10 @@ class TopicWaiters:
 
 def notify(topic: str, directory: Path) -> int:
     """Wake every process waiting in ``directory`` (a store's socket directory on this
-    host); returns how many were reached."""
+    host); returns how many were reached.
+
+    This process's own waiters are woken in place, without a datagram to itself.
+    """
     # Only listeners create the directory (and check it is private); a sender that
     # finds none has nobody to wake.
     try:
@@ -126,21 +129,43 @@ def notify(topic: str, directory: Path) -> int:
         return 0
     if not names:
         return 0
-    message = json.dumps({"topic": topic}).encode()
     reached = 0
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        for name in names:
-            path = directory / name
-            try:
-                sock.sendto(message, str(path))
-                reached += 1
-            except (ConnectionRefusedError, FileNotFoundError):
-                _remove_if_stale(path)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
-                    logger.debug("wake-up to %s failed: %s", path, exc)
+    own = WakeupListener.in_this_loop(directory)
+    if own is not None:
+        with contextlib.suppress(ValueError):
+            names.remove(own.name)
+            own.wake((topic,))
+            reached += 1
+    if not names:
+        return reached
+    message = json.dumps({"topic": topic}).encode()
+    sock = _sender()
+    for name in names:
+        path = directory / name
+        try:
+            sock.sendto(message, str(path))
+            reached += 1
+        except (ConnectionRefusedError, FileNotFoundError):
+            _remove_if_stale(path)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
+                logger.debug("wake-up to %s failed: %s", path, exc)
     return reached
+
+
+_senders: dict[int, socket.socket] = {}
+
+
+def _sender() -> socket.socket:
+    """This process's unbound, non-blocking datagram socket for sending wake-ups (a
+    forked child makes its own)."""
+    pid = os.getpid()
+    sock = _senders.get(pid)
+    if sock is None:
+        _senders.clear()
+        sock = _senders[pid] = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+    return sock
 
 
 def _remove_if_stale(path: Path) -> None:
@@ -181,6 +206,28 @@ class WakeupListener(TopicWaiters):
         return instance
 
     @classmethod
+    def in_this_loop(cls, directory: Path) -> WakeupListener | None:
+        """The process's open listener in ``directory`` if it serves the running loop."""
+        instance = cls._instances.get(directory)
+        if instance is None or not instance.serving():
+            return None
+        return instance
+
+    @property
+    def name(self) -> str:
+        """The socket's file name in the directory."""
+        return f"{_PREFIX}{os.getpid()}.sock"
+
+    def serving(self) -> bool:
+        """Whether the socket is open and read by the running event loop."""
+        if self._sock is None:
+            return False
+        try:
+            return self._loop is asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+
+    @classmethod
     def close_all(cls) -> None:
         """Close every listener of this process (tests: between event loops)."""
         for instance in list(cls._instances.values()):
@@ -188,7 +235,7 @@ class WakeupListener(TopicWaiters):
 
     def open(self) -> None:
         self._loop = asyncio.get_running_loop()
-        path = self._directory / f"{_PREFIX}{os.getpid()}.sock"
+        path = self._directory / self.name
         clear_socket_path(path)  # left by a dead process that had our pid
         sock = bind_private_datagram(path)
         self._sock, self._path = sock, path

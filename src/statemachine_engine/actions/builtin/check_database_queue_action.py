@@ -9,6 +9,12 @@ Options:
         empty check in a row waits twice as long, up to ``max_wait`` (default 60).
     lease: seconds a claimed job stays ours without renewal (default 60; the running
         machine renews it, so this only matters when the machine dies).
+    prefetch: most jobs claimed ahead with the one taken (default 32; 0: none). A
+        worker claims ahead only what it finishes in about 20 ms at its recent pace,
+        so slow jobs are still taken one at a time and spread over every worker; a
+        fast worker pays one transaction for many claims. Jobs claimed ahead show as
+        ``processing`` under this machine; it gives back those it has not started when
+        it checks for another kind of job or ends, and after a second of waiting.
     success: event when a job was claimed (default ``new_job``).
     empty: event when none came (default ``no_jobs``).
 
@@ -23,10 +29,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..base import BaseAction, runtime_of, seconds_option
+from ..base import BaseAction, runtime_of, seconds_option, whole_option
 
 DEFAULT_WAIT_SECONDS = 5.0
 DEFAULT_MAX_WAIT_SECONDS = 60.0
+DEFAULT_PREFETCH = 32
 #: Context key counting empty checks in a row (for the backoff).
 IDLE_CHECKS_KEY = "_queue_idle_checks"
 
@@ -46,6 +53,7 @@ class CheckDatabaseQueueAction(BaseAction):
         job_type = self.get_config_value("job_type")
         machine_type = self.get_config_value("machine_type")
         lease = seconds_option(self, "lease", None)
+        prefetch = whole_option(self, "prefetch", DEFAULT_PREFETCH)
         idle_checks = int(context.get(IDLE_CHECKS_KEY) or 0)
         wait = min(
             seconds_option(self, "wait", DEFAULT_WAIT_SECONDS) * 2**idle_checks,
@@ -55,7 +63,7 @@ class CheckDatabaseQueueAction(BaseAction):
         while True:
             mark = await runtime.job_queue_mark()
             job = await runtime.claim_next_job(
-                job_type=job_type, machine_type=machine_type, lease_seconds=lease
+                job_type=job_type, machine_type=machine_type, lease_seconds=lease, prefetch=prefetch
             )
             if job is not None:
                 context.pop(IDLE_CHECKS_KEY, None)

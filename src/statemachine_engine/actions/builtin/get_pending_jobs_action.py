@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import BaseAction, runtime_of
+from ..base import BaseAction, runtime_of, whole_option
 
 
 class GetPendingJobsAction(BaseAction):
@@ -27,7 +27,7 @@ class GetPendingJobsAction(BaseAction):
         jobs = await runtime.pending_jobs(
             job_type=self.get_config_value("job_type"),
             machine_type=self.get_config_value("machine_type"),
-            limit=int(self.get_config_value("limit", 100)),
+            limit=whole_option(self, "limit", 100),
         )
         context[str(self.get_config_value("store_as", self.default_store_as))] = [
             job.as_dict() for job in jobs

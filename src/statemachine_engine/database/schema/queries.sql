@@ -11,10 +11,6 @@ CASE WHEN attempts <= 1 THEN :backoff_base
      ELSE :backoff_base * (CAST(1 AS BIGINT) << (attempts - 1))
 END * :jitter
 
--- name: renew_leases
-UPDATE jobs SET lease_expires = :now + :lease, updated_at = :now
-WHERE status = 'processing' AND lease_owner = :worker;
-
 -- name: get_job
 SELECT * FROM jobs WHERE job_id = :job_id;
 

@@ -75,17 +75,50 @@ WITH {{expire_leases}}, claimed AS (
     UPDATE jobs
     {{claimed_set}}
     WHERE id = (
-        SELECT id FROM jobs
-        WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
-          AND job_type = %(job_type)s  -- if: job_type
-          AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
-               OR machine_type = %(machine_type)s::text)
+        {{ready_jobs}}
         ORDER BY priority DESC, run_after, id
         LIMIT 1
         FOR UPDATE SKIP LOCKED
     )
     RETURNING *
 ), {{claimed_and_logged}}
+
+-- name: claim_jobs
+-- The most urgent ready job, and up to `ahead` more for the worker to run next; a job on
+-- its last attempt is never claimed ahead (a worker that dies before starting it must
+-- not use that attempt up).
+WITH {{expire_leases}}, first_job AS (
+    {{ready_jobs}}
+    ORDER BY priority DESC, run_after, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), ahead AS (
+    {{ready_jobs}}
+      AND attempts + 1 < max_attempts AND id NOT IN (SELECT id FROM first_job)
+    ORDER BY priority DESC, run_after, id
+    LIMIT %(ahead)s
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs
+    {{claimed_set}}
+    WHERE id IN (SELECT id FROM first_job UNION ALL SELECT id FROM ahead)
+    RETURNING *
+), {{claimed_and_logged}}
+
+-- fragment: ready_jobs
+SELECT id FROM jobs
+WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
+  AND job_type = %(job_type)s  -- if: job_type
+  AND (%(machine_type)s::text IS NULL OR machine_type IS NULL
+       OR machine_type = %(machine_type)s::text)
+
+-- name: renew_leases
+-- Every lease of the worker, or only those of `job_ids` (a machine renews the jobs it
+-- holds: one claimed by an earlier run of it that died is left to expire).
+UPDATE jobs SET lease_expires = %(now)s + %(lease)s, updated_at = %(now)s
+WHERE status = 'processing' AND lease_owner = %(worker)s
+  AND job_id = ANY(%(job_ids)s::text[])  -- if: job_ids
+;
 
 -- name: claim_job_by_id
 WITH {{expire_leases}}, claimed AS (

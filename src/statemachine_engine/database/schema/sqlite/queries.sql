@@ -50,16 +50,52 @@ VALUES (:job_id, 'pending', 0, 'added', :now);
 UPDATE jobs
 {{claimed_set}}
 WHERE id = (
-    SELECT id FROM jobs  -- if: job_type
-    SELECT id FROM jobs INDEXED BY jobs_ready_any  -- unless: job_type
-    WHERE status IN ('pending', 'failed') AND run_after <= :now
-      AND job_type = :job_type  -- if: job_type
-      AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+    {{ready_jobs}}
     ORDER BY priority DESC, run_after, id
     LIMIT 1
 )
 RETURNING *;
 {{log_claim}}
+
+-- name: claim_jobs
+-- The most urgent ready job, and up to :ahead more for the worker to run next; a job on
+-- its last attempt is never claimed ahead (a worker that dies before starting it must
+-- not use that attempt up).
+{{expire_leases}};
+WITH first_job AS (
+    {{ready_jobs}}
+    ORDER BY priority DESC, run_after, id
+    LIMIT 1
+)
+UPDATE jobs
+{{claimed_set}}
+WHERE id IN (
+    SELECT id FROM first_job
+    UNION ALL
+    SELECT id FROM (
+        {{ready_jobs}}
+          AND attempts + 1 < max_attempts AND id NOT IN (SELECT id FROM first_job)
+        ORDER BY priority DESC, run_after, id
+        LIMIT :ahead
+    )
+)
+RETURNING *;
+{{log_claim}}
+
+-- fragment: ready_jobs
+SELECT id FROM jobs  -- if: job_type
+SELECT id FROM jobs INDEXED BY jobs_ready_any  -- unless: job_type
+WHERE status IN ('pending', 'failed') AND run_after <= :now
+  AND job_type = :job_type  -- if: job_type
+  AND (:machine_type IS NULL OR machine_type IS NULL OR machine_type = :machine_type)
+
+-- name: renew_leases
+-- Every lease of the worker, or only those of :job_ids (a machine renews the jobs it
+-- holds: one claimed by an earlier run of it that died is left to expire).
+UPDATE jobs SET lease_expires = :now + :lease, updated_at = :now
+WHERE status = 'processing' AND lease_owner = :worker
+  AND job_id IN (SELECT value FROM json_each(:job_ids))  -- if: job_ids
+;
 
 -- name: claim_job_by_id
 {{expire_leases}};
