@@ -42,7 +42,9 @@ _SHELL_EPILOGUE = """
 } </dev/null
 trap - ERR
 set +e
-__docs_jobs=$(jobs -p)
+# A job that already ended is no longer in `jobs -p`, but bash keeps the status of the
+# last one (`$!`) for `wait`: one that failed before the block ended fails it too.
+__docs_jobs=$(printf '%s\n' $(jobs -p) $! | sort -u)
 if [ -n "$__docs_jobs" ]; then
     jobs -l >&2
     echo "@@docs-harness: block done@@"

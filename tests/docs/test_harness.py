@@ -102,8 +102,18 @@ def test_a_failing_command_fails_with_the_command_its_status_and_its_output(
     assert "nothing-at-all" not in message.split("--- output ---")[1]  # pip is never run
 
 
-def test_a_background_job_that_fails_fails_the_block(tmp_path: Path) -> None:
-    [block] = blocks_of(tmp_path, '<!-- docs: until="up" -->\n```bash\n(echo up; exit 3) &\n```\n')
+@pytest.mark.parametrize(
+    "after",
+    [
+        pytest.param("", id="running"),
+        # Gone from `jobs -p` by the time the block ends: its status still counts.
+        pytest.param("while kill -0 $! 2>/dev/null; do :; done\n", id="already-ended"),
+    ],
+)
+def test_a_background_job_that_fails_fails_the_block(tmp_path: Path, after: str) -> None:
+    [block] = blocks_of(
+        tmp_path, f'<!-- docs: until="up" -->\n```bash\n(echo up; exit 3) &\n{after}```\n'
+    )
     with pytest.raises(pytest.fail.Exception) as failed:
         run_shell(block, block.source, tmp_path, os.environ)
     # 3, or 143 if the stop came first: either way the job did not end well.
