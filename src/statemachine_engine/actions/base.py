@@ -223,6 +223,11 @@ class BaseAction:
     #: outside sees it, so the steps before it need not be committed first, and a crash
     #: that undoes them undoes it too (steps then commit together).
     stays_in_process: ClassVar[bool] = False
+    #: Whether all it does outside this process is read and write the machine's store
+    #: (claims, completions, events sent): where the store carries a machine's waiting
+    #: steps into the next write's transaction (SQLite), its first write commits them
+    #: with it, so they need not be committed before it runs.
+    store_only: ClassVar[bool] = False
     #: Options of :attr:`other_events` whose event means "nothing yet" for an action
     #: that polls: unless a transition takes it, the machine stops polling.
     polling_results: ClassVar[tuple[str, ...]] = ()

@@ -207,7 +207,7 @@ class Stepper:
                 message = f"job {job_id} was handed to {self.machine_name}, but {why}"
                 await self.job_lost(state, job_id, message, resumed=False)
                 return
-            if self.log.pending and not self._stays_in_process(state):
+            if self.log.pending and not self._commit_can_wait(state):
                 await self.log.commit()  # what the actions do outside follows the steps
             self.log.freeze()  # the step's context, before the actions change it
             self.entry_actions.start(state, self.generation)
@@ -237,16 +237,21 @@ class Stepper:
     async def step_done(self) -> None:
         """A step is over: commit the steps waiting, unless more events wait to join them."""
         if self.log.pending and (self.log.full or not self._more_waiting()):
-            await self.log.commit()
+            # An action's store write in the next few milliseconds carries the steps.
+            await (self.log.commit() if self.log.full else self.log.commit_soon())
 
-    def _stays_in_process(self, state: str) -> bool:
-        """Whether every entry action of ``state`` keeps to this process (its steps may
-        then wait for a later commit)."""
+    def _commit_can_wait(self, state: str) -> bool:
+        """Whether the steps before ``state``'s entry actions may wait for a later commit:
+        every action keeps to this process, or only uses the store where the store
+        carries waiting steps into its next write."""
         found = self._in_process.get(state)
         if found is None:
+            carried = self.log.carried
             found = self._in_process[state] = all(
-                self.loader.load(spec.type).stays_in_process
-                for spec in self.config.actions.get(state, ())
+                action.stays_in_process or (carried and action.store_only)
+                for action in (
+                    self.loader.load(spec.type) for spec in self.config.actions.get(state, ())
+                )
             )
         return found
 

@@ -59,6 +59,20 @@ class Connector(Protocol):
     async def close(self) -> None: ...
 
 
+class CarriedWrite(Protocol):
+    """A write that may wait to commit with a connector's next write transaction (a
+    connector that can carry writes has ``carry(key, write)`` and ``flush()``)."""
+
+    def take(self) -> "tuple[str, Mapping[str, Any]] | None":
+        """The named query and its parameters to commit now (None: nothing waits)."""
+
+    def committed(self) -> None:
+        """What :meth:`take` gave was committed."""
+
+    def failed(self) -> None:
+        """What :meth:`take` gave was not committed (it waits for a later write)."""
+
+
 class Operations:
     """Base of the store's operation groups: the connector they run queries on."""
 

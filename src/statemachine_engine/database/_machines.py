@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._jsondata import JSONText
 from ..errors import StoreError
@@ -18,6 +18,7 @@ from ._records import (
     MachineSnapshot,
     MachineStateRecord,
     StepRecord,
+    WaitingSteps,
     WakeAddress,
 )
 from ._rows import Row, dumps, dumps_lenient, event_record, machine_record, snapshot
@@ -26,6 +27,58 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._records import EventOrigin
+
+
+class StepSource(Protocol):
+    """A machine's steps that wait for their commit (``core/_step_log.StepLog``)."""
+
+    def take_steps(self) -> WaitingSteps | None:
+        """The steps to commit now, as they are (None: none wait)."""
+
+    def steps_committed(self) -> None:
+        """The steps :meth:`take_steps` gave are committed."""
+
+    def steps_failed(self) -> None:
+        """The steps :meth:`take_steps` gave were not committed: they wait again."""
+
+
+class _CarriedSteps:
+    """A machine's waiting steps as a write its store's connector carries."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: StepSource) -> None:
+        self._source = source
+
+    def take(self) -> tuple[str, dict[str, Any]] | None:
+        steps = self._source.take_steps()
+        return None if steps is None else ("save_steps", _steps_params(steps))
+
+    def committed(self) -> None:
+        self._source.steps_committed()
+
+    def failed(self) -> None:
+        self._source.steps_failed()
+
+
+def _steps_params(steps: WaitingSteps) -> dict[str, Any]:
+    """``save_steps``' parameters."""
+    state = steps.snapshot
+    return {
+        "machine_name": steps.machine_name,
+        "state": None if state is None else state.state,
+        "context": None if state is None else state.context,
+        "timers": None if state is None else state.timers,
+        "actions_done": state is not None and state.actions_done,
+        **_history(steps.transitions),
+        "consumed": [int(event_id) for event_id in steps.consumed] if steps.consumed else None,
+        "dropped": (
+            [[str(int(event_id)), reason] for event_id, reason in steps.dropped]
+            if steps.dropped
+            else None
+        ),
+        "now": time.time(),
+    }
 
 
 class MachineOperations(Operations):
@@ -202,24 +255,52 @@ class MachineOperations(Operations):
         """Commit several steps of a machine in one transaction (group commit): its state
         after the last (``snapshot``; None when no step changed it), the transitions in
         order, and the inbox events they consumed or dropped (with why)."""
-        await self._run(
-            "save_steps",
-            {
-                "machine_name": machine_name,
-                "state": None if snapshot is None else snapshot.state,
-                "context": None if snapshot is None else snapshot.context,
-                "timers": None if snapshot is None else snapshot.timers,
-                "actions_done": snapshot is not None and snapshot.actions_done,
-                **_history(transitions),
-                "consumed": [int(event_id) for event_id in consumed] if consumed else None,
-                "dropped": (
-                    [[str(int(event_id)), reason] for event_id, reason in dropped]
-                    if dropped
-                    else None
-                ),
-                "now": time.time(),
-            },
-        )
+        steps = WaitingSteps(machine_name, snapshot, transitions, consumed, dropped)
+        await self._run("save_steps", _steps_params(steps))
+
+    @property
+    def carries_steps(self) -> bool:
+        """Whether steps waiting for their commit (:meth:`wait_to_commit`) commit with
+        the next write of this store handle, whoever makes it (SQLite: one connection
+        per process, its writes never interleave)."""
+        return hasattr(self.connector, "carry")
+
+    def wait_to_commit(self, source: StepSource) -> None:
+        """``source`` has steps waiting: where the store carries steps, they commit with
+        the handle's next write, before it, whoever makes it (else only in
+        :meth:`commit_steps`)."""
+        carry = getattr(self.connector, "carry", None)
+        if carry is not None:
+            carry(source, _CarriedSteps(source))
+
+    def commit_steps_soon(self, source: StepSource) -> bool:
+        """Where the store carries steps: commit ``source``'s within a few milliseconds,
+        with the next write if one comes first (True); else False, and the caller
+        commits them itself."""
+        flush_soon = getattr(self.connector, "flush_soon", None)
+        if flush_soon is None:
+            return False
+        self.wait_to_commit(source)
+        flush_soon()
+        return True
+
+    async def commit_steps(self, source: StepSource) -> None:
+        """Commit ``source``'s waiting steps now (with every other machine's that wait to
+        be carried, in the same transaction)."""
+        flush = getattr(self.connector, "flush", None)
+        if flush is not None:
+            self.wait_to_commit(source)
+            await flush()
+            return
+        steps = source.take_steps()
+        if steps is None:
+            return
+        try:
+            await self._run("save_steps", _steps_params(steps))
+        except BaseException:
+            source.steps_failed()
+            raise
+        source.steps_committed()
 
     async def mark_actions_done(self, machine_name: str, context: Mapping[str, Any]) -> None:
         """The current state's entry actions have all run (a restart need not redo them)."""

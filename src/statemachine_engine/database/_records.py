@@ -172,6 +172,16 @@ class MachineSnapshot(NamedTuple):
     actions_done: bool
 
 
+class WaitingSteps(NamedTuple):
+    """A machine's steps that wait for their commit (``save_steps``' arguments)."""
+
+    machine_name: str
+    snapshot: MachineSnapshot | None
+    transitions: Sequence[StepRecord]
+    consumed: Sequence[int]
+    dropped: Sequence[tuple[int, str]]
+
+
 class RealtimeEvent(NamedTuple):
     """One event of the live stream, as recorded."""
 

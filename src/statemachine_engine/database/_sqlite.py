@@ -21,18 +21,20 @@ memory, for fast tests of store logic: no file, and its wake-ups stay in the pro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, StoreNotFound
 from ..settings import Settings
-from ._connector import Result
+from ._connector import CarriedWrite, Result
 from ._queries import Query, latest_version, load_queries, migrations, statements_of
 from ._sql_store import SqlStore
 from ._sqlite_identity import SqliteIdentity, shm_unwritable
@@ -41,7 +43,13 @@ from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 BUSY_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+logger = logging.getLogger("statemachine_engine.store")
+
 MEMORY = ":memory:"
+#: Carried writes commit at most this long after :meth:`SqliteConnector.flush_soon`.
+CARRY_DELAY_SECONDS = 0.005
+#: A query's statements, their ``each_row`` flags and their parameters, ready to run.
+_Part = tuple[tuple[str, ...], tuple[bool, ...], Mapping[str, Any]]
 
 
 class SqliteStore(SqlStore):
@@ -86,6 +94,9 @@ class SqliteConnector:
         self._settings = settings
         self._queries = load_queries("sqlite")
         self._json_params = _json_params(self._queries)
+        #: Writes waiting to commit with the next transaction (:meth:`carry`).
+        self._carried: dict[object, CarriedWrite] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._conn = self._open(create)
         #: Every query runs on this cursor (calls never interleave: none awaits).
         self._cursor = self._conn.cursor()
@@ -204,46 +215,121 @@ class SqliteConnector:
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
         query = self._queries[name]
+        part = self._prepared(query, params)
+        self._usable()
+        if query.reads:
+            try:
+                rows = self._cursor.execute(part[0][0], part[2]).fetchall()
+            except sqlite3.Error as exc:
+                raise self._failed(exc, "query failed") from exc
+            return Result(rows, len(rows))
+        result = self._write(part)
+        if query.wakes is not None and (result.rows or result.rowcount > 0):
+            self._wake(query.wakes)
+        return result
+
+    def _prepared(self, query: Query, params: Mapping[str, Any]) -> _Part:
+        """``query``'s statements for ``params`` (its optional lines kept or dropped), and
+        the parameters as SQLite binds them (lists as JSON text)."""
         if query.optional:
             statements, each_row = query.render(params)
         else:
             statements, each_row = query.statements, query.each_row
-        lists = self._json_params.get(name)
+        lists = self._json_params.get(query.name)
         if lists is not None:
             params = {
                 **params,
                 **{key: json.dumps(params[key]) for key in lists if params[key] is not None},
             }
-        self._usable()
-        if query.reads:
-            try:
-                rows = self._cursor.execute(statements[0], params).fetchall()
-            except sqlite3.Error as exc:
-                raise self._failed(exc, "query failed") from exc
-            return Result(rows, len(rows))
-        result = self._transaction(statements, each_row, params)
-        if query.wakes is not None and (result.rows or result.rowcount > 0):
-            self._wake(query.wakes)
+        return statements, each_row, params
+
+    # -- writes carried by the next transaction ----------------------------------------
+
+    def carry(self, key: object, write: CarriedWrite) -> None:
+        """Let ``write`` (one per ``key``) wait for this connection's next write and
+        commit in its transaction, before it: the steps of the process's machines
+        commit with whatever is written next (``core/_step_log.py``)."""
+        self._carried[key] = write
+
+    async def flush(self) -> None:
+        """Commit every carried write now, in one transaction."""
+        if self._carried:
+            self._usable()
+            self._write(None)
+
+    def flush_soon(self) -> None:
+        """Commit the carried writes within :data:`CARRY_DELAY_SECONDS`, unless a write
+        carries them first."""
+        if self._flush_timer is None and self._carried:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                CARRY_DELAY_SECONDS, self._flush_due
+            )
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        if not self._carried:
+            return
+        try:
+            self._usable()
+            self._write(None)
+        except StoreError as exc:  # they wait; the machines' own commits will tell
+            logger.warning("could not commit the steps waiting: %s", exc)
+
+    def _write(self, part: _Part | None) -> Result:
+        """Commit ``part`` (None: nothing of its own) with the carried writes before it;
+        the result is ``part``'s. A carried write fails with the transaction, and waits
+        for the next one."""
+        carried = self._carried
+        if not carried:
+            return self._transaction((part,)) if part is not None else Result([], 0)
+        writes = list(carried.items())
+        carried.clear()
+        parts: list[_Part] = []
+        wakes: set[str] = set()
+        taken_by: list[tuple[object, CarriedWrite]] = []
+        for key, write in writes:
+            taken = write.take()
+            if taken is not None:
+                taken_by.append((key, write))
+                query = self._queries[taken[0]]
+                parts.append(self._prepared(query, taken[1]))
+                if query.wakes is not None:
+                    wakes.add(query.wakes)
+        if part is not None:
+            parts.append(part)
+        try:
+            result = self._transaction(parts) if parts else Result([], 0)
+        except BaseException:
+            for key, write in taken_by:
+                write.failed()
+                carried.setdefault(key, write)
+            raise
+        for _, write in taken_by:
+            write.committed()
+        for topic in wakes:
+            self._wake(topic)
         return result
 
-    def _transaction(
-        self, statements: tuple[str, ...], each_row: tuple[bool, ...], params: Mapping[str, Any]
-    ) -> Result:
-        """Run ``statements`` in one ``BEGIN IMMEDIATE`` transaction (atomic across
-        processes): the rows of the last that returns rows, else the last's count. A
-        statement ``each_row`` runs once per row of the one before (none: not at all)."""
+    def _transaction(self, parts: Sequence[_Part]) -> Result:
+        """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
+        across processes): the rows of the last part's last statement that returns
+        rows, else its last one's count. A statement ``each_row`` runs once per row of the
+        one before (none: not at all)."""
         cursor = self._cursor
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._failed(exc, "cannot write") from exc
+        rows: list[Any] = []
+        rowcount = 0
         try:
-            if len(statements) == 1:  # most writes: no bookkeeping of steps
-                cursor.execute(statements[0], params)
-                rows: list[Any] = [] if cursor.description is None else cursor.fetchall()
-                rowcount = cursor.rowcount
-            else:
-                rows, rowcount = self._steps(statements, each_row, params)
+            for statements, each_row, params in parts:
+                if len(statements) == 1:  # most writes: no bookkeeping of steps
+                    cursor.execute(statements[0], params)
+                    rows = [] if cursor.description is None else cursor.fetchall()
+                    rowcount = cursor.rowcount
+                else:
+                    rows, rowcount = self._steps(statements, each_row, params)
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
             if self._conn.in_transaction:
@@ -305,6 +391,9 @@ class SqliteConnector:
             raise self._failed(exc, "query failed") from exc
 
     async def close(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         self._conn.close()
         if self._identity is not None:
             self._identity.close()  # after the connection: see sqlite_identity._descriptors

@@ -41,6 +41,7 @@ IDLE_CHECKS_KEY = "_queue_idle_checks"
 class CheckDatabaseQueueAction(BaseAction):
     """Claim the next ready job."""
 
+    store_only = True
     default_success = "new_job"
     other_events = {"empty": "no_jobs"}
     writes = frozenset({"current_job", "job_id", "id"})

@@ -35,6 +35,7 @@ def _event_types(types: Any) -> set[str]:
 class CheckEventsAction(BaseAction):
     """Fetch an event from an inbox."""
 
+    store_only = True
     default_success = None
     other_events = {"empty": "no_events"}
     writes = frozenset({"event_data"})

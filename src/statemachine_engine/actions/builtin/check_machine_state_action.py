@@ -34,6 +34,7 @@ def is_alive(pid: int | None, host: str | None) -> bool:
 class CheckMachineStateAction(BaseAction):
     """Check a machine."""
 
+    store_only = True
     default_success = "running"
     other_events = {
         "not_running": "not_running",

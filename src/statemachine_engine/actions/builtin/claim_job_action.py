@@ -16,6 +16,7 @@ from ..base import BaseAction, runtime_of, seconds_option
 class ClaimJobAction(BaseAction):
     """Claim a job by id."""
 
+    store_only = True
     default_success = "claimed"
     other_events = {"already_claimed": "already_claimed"}
     writes = frozenset({"current_job", "job_id", "id"})

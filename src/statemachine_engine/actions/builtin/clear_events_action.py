@@ -16,6 +16,7 @@ from ..base import BaseAction, runtime_of
 class ClearEventsAction(BaseAction):
     """Drop waiting events."""
 
+    store_only = True
     default_success = "events_cleared"
     other_events = {"empty": "no_events_to_clear"}
     writes = frozenset({"cleared_events"})

@@ -16,6 +16,7 @@ from ._builtin import BuiltinAction
 class CompleteJobAction(BuiltinAction):
     """Complete a job."""
 
+    store_only = True
     default_success = "success"
 
     async def execute(self, context: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from ._builtin import BuiltinAction
 class FailJobAction(BuiltinAction):
     """Fail a job."""
 
+    store_only = True
     default_success = "job_failed"
 
     async def execute(self, context: dict[str, Any]) -> str | None:

@@ -16,6 +16,7 @@ from ..base import BaseAction, runtime_of, whole_option
 class GetPendingJobsAction(BaseAction):
     """Read the queue."""
 
+    store_only = True
     default_success = "jobs_found"
     other_events = {"empty": "no_jobs"}
     writes = frozenset()

@@ -29,6 +29,7 @@ DEFAULT_EVENT_TYPE = "generic_event"
 class SendEventAction(BuiltinAction):
     """Send an event."""
 
+    store_only = True
     default_success = "event_sent"
 
     @classmethod

@@ -25,6 +25,7 @@ from ..base import ActionRuntime, BaseAction, runtime_of, seconds_option
 class WaitForJobsAction(BaseAction):
     """Wait for tracked jobs."""
 
+    store_only = True
     default_success = "all_jobs_complete"
     other_events = {
         "pending": None,

@@ -1,0 +1,161 @@
+"""Steps carried by the next write: on SQLite a machine's waiting steps commit in the
+transaction of whatever the process writes next (an action's claim, completion or sent
+event), so a worker pays about one commit per job, and no effect precedes the steps
+behind it (docs/durability.md).
+
+What is committed is read from the SQLite file as another process would see it, and each
+transaction's statements are traced on the store's own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statemachine_engine.database import _sqlite
+from statemachine_engine.database._sqlite import SqliteStore
+from statemachine_engine.errors import StoreError
+from tests.support.engines import Machines, run_to_end
+from tests.support.files import sql
+
+
+class Transactions:
+    """The statements of each transaction the store's connection commits."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.committed: list[list[str]] = []
+        self._open: list[str] = []
+        store.connector._conn.set_trace_callback(self._trace)  # type: ignore[attr-defined]
+
+    def _trace(self, statement: str) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            self._open = []
+        elif statement == "COMMIT":
+            self.committed.append(self._open)
+        else:
+            self._open.append(statement)
+
+    def writing(self, table: str, what: str = "INSERT INTO") -> list[list[str]]:
+        return [
+            statements
+            for statements in self.committed
+            if any(statement.lstrip().startswith(f"{what} {table}") for statement in statements)
+        ]
+
+
+WORKER = """
+    initial_state: waiting
+    transitions:
+      - {from: waiting, to: processing, event: new_job}
+      - {from: processing, to: waiting, event: job_done}
+      - {from: waiting, to: stopped, event: no_jobs}
+    actions:
+      waiting:
+        - {type: check_database_queue, job_type: task, wait: 0}
+      processing:
+        - {type: complete_job, success: job_done}
+    """
+
+
+async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(
+    store: SqliteStore, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No commit of waiting steps on a timer: every one here is carried by a write.
+    monkeypatch.setattr(_sqlite, "CARRY_DELAY_SECONDS", 3600.0)
+    jobs = 200
+    for number in range(jobs):
+        await store.add_job("task", {"n": number}, job_id=f"j{number:03}")
+    transactions = Transactions(store)
+    async with Machines(store=store, machine_name="worker") as machines:
+        engine, _ = machines.build(WORKER)
+        assert await run_to_end(engine) == "stopped"
+
+    [(completed,)] = sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")
+    assert completed == jobs
+    rows = sql(db, "SELECT from_state, to_state, job_id FROM state_history ORDER BY id")
+    assert len(rows) == 2 * jobs + 2  # the start, two steps per job, the end
+    assert rows[1:3] == [("waiting", "processing", "j000"), ("processing", "waiting", "j000")]
+    # Each completion commits with the step into `processing` that ran it: never alone.
+    completions = transactions.writing("jobs", "UPDATE")
+    completing = [t for t in completions if any("'completed'" in s for s in t)]
+    assert len(completing) == jobs
+    assert all(any("state_history" in s for s in statements) for statements in completing)
+    # About one commit per job (claims come in batches); a commit per step and per
+    # store write would be over four.
+    assert len(transactions.committed) < 1.5 * jobs, len(transactions.committed)
+
+
+class CarriedJob:
+    """A write carried by the store's next transaction: it adds job ``carried``."""
+
+    def __init__(self, bad_first: bool = False) -> None:
+        self.bad = bad_first
+        self.taken = 0
+        self.outcomes: list[str] = []
+        self.done = asyncio.Event()
+
+    def take(self) -> tuple[str, Mapping[str, Any]]:
+        self.taken += 1
+        bad, self.bad = self.bad, False
+        return "insert_job", {
+            "job_id": None if bad else "carried",  # NOT NULL: the whole transaction fails
+            "job_type": "task",
+            "machine_type": None,
+            "priority": 0,
+            "data": "{}",
+            "max_attempts": 3,
+            "run_after": time.time(),
+            "source_job_id": None,
+            "now": time.time(),
+        }
+
+    def committed(self) -> None:
+        self.outcomes.append("committed")
+        self.done.set()
+
+    def failed(self) -> None:
+        self.outcomes.append("failed")
+
+
+async def test_a_carried_write_commits_with_the_next_write_only_once(store: SqliteStore) -> None:
+    write = CarriedJob()
+    store.connector.carry("key", write)  # type: ignore[attr-defined]
+    transactions = Transactions(store)
+    await store.add_job("task", job_id="next")
+    assert await store.get_job("carried") is not None
+    [statements] = transactions.committed  # one transaction for both, the carried first
+    inserted = [s for s in statements if s.lstrip().startswith("INSERT INTO jobs")]
+    assert len(inserted) == 2
+    assert "'carried'" in inserted[0]
+    assert "'next'" in inserted[1]
+    await store.add_job("task", job_id="after")
+    assert (write.taken, write.outcomes) == (1, ["committed"])
+
+
+async def test_a_carried_write_that_fails_fails_the_write_and_waits_for_the_next(
+    store: SqliteStore,
+) -> None:
+    write = CarriedJob(bad_first=True)
+    store.connector.carry("key", write)  # type: ignore[attr-defined]
+    with pytest.raises(StoreError):
+        await store.add_job("task", job_id="first")
+    assert await store.get_job("first") is None  # one transaction: nothing of it kept
+    await store.add_job("task", job_id="second")
+    assert await store.get_job("carried") is not None
+    assert await store.get_job("second") is not None
+    assert write.outcomes == ["failed", "committed"]
+
+
+async def test_carried_writes_commit_on_their_own_soon_when_nothing_else_writes(
+    store: SqliteStore,
+) -> None:
+    write = CarriedJob()
+    store.connector.carry("key", write)  # type: ignore[attr-defined]
+    store.connector.flush_soon()  # type: ignore[attr-defined]
+    await asyncio.wait_for(write.done.wait(), 5)
+    assert await store.get_job("carried") is not None
