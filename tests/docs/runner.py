@@ -36,6 +36,13 @@ _DONE = "@@docs-harness: block done@@"
 _SHELL_PROLOGUE = """\
 set -eE
 trap 'echo "docs: \\`$BASH_COMMAND\\` exited with status $?" >&2' ERR
+# The jobs a block waits for itself: their statuses are gone once it has.
+wait() {
+    local __docs_status=0
+    builtin wait "$@" || __docs_status=$?
+    __docs_reaped="${__docs_reaped-} ${*:-$!}"
+    return "$__docs_status"
+}
 {
 """
 _SHELL_EPILOGUE = """
@@ -43,8 +50,11 @@ _SHELL_EPILOGUE = """
 trap - ERR
 set +e
 # A job that already ended is no longer in `jobs -p`, but bash keeps the status of the
-# last one (`$!`) for `wait`: one that failed before the block ended fails it too.
-__docs_jobs=$(printf '%s\n' $(jobs -p) $! | sort -u)
+# last one (`$!`) for `wait`, unless the block waited for it: one that failed before the
+# block ended fails it too.
+__docs_last=$!
+case " ${__docs_reaped-} " in *" $__docs_last "*) __docs_last= ;; esac
+__docs_jobs=$(printf '%s\n' $(jobs -p) $__docs_last | sort -u)
 if [ -n "$__docs_jobs" ]; then
     jobs -l >&2
     echo "@@docs-harness: block done@@"

@@ -120,6 +120,15 @@ def test_a_background_job_that_fails_fails_the_block(tmp_path: Path, after: str)
     assert re.search(r"docs: background job \d+ exited with status (3|143)", str(failed.value))
 
 
+def test_a_block_that_waits_for_its_own_jobs_is_judged_by_its_wait(tmp_path: Path) -> None:
+    [passes] = blocks_of(tmp_path, "```bash\n(echo one) &\n(echo two) &\nwait\n```\n")
+    run_shell(passes, passes.source, tmp_path, os.environ)
+    [fails] = blocks_of(tmp_path, "```bash\n(exit 4) &\nwait $!\n```\n")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        run_shell(fails, fails.source, tmp_path, os.environ)
+    assert "exited with status 4" in str(failed.value)
+
+
 def test_a_background_command_must_come_up_and_stop_on_sigterm(tmp_path: Path) -> None:
     [block] = blocks_of(
         tmp_path, '<!-- docs: background until="ready" -->\n```bash\necho starting\n```\n'

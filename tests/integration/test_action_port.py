@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.actions.base import ActionRuntime
+from statemachine_engine.actions.base import ActionRuntime, JobClaim
 from statemachine_engine.core._action_port import ActionPort
+from statemachine_engine.core._jobs import JobTracker
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import Job, JobStatus
 from statemachine_engine.errors import ActionError
@@ -29,9 +30,16 @@ class Holder:
         self.state: str | None = "working"
         self.worker_id = f"{name}@test"
         self.adopted: list[str] = []
+        self.jobs = JobTracker(self.worker_id)
 
     def adopt_job(self, job: Job) -> None:
         self.adopted.append(job.job_id)
+
+    async def claim_next_job(self, claim: JobClaim) -> Job | None:
+        job = await self.jobs.claim_next(self.store, claim)
+        if job is not None:
+            self.adopt_job(job)
+        return job
 
     # The machine's own verbs, which the port hands through (see the test below).
     settings = None

@@ -37,7 +37,7 @@ from ..settings import Settings
 from ._connector import CarriedWrite, Result
 from ._queries import Query, latest_version, load_queries, migrations, statements_of
 from ._sql_store import SqlStore
-from ._sqlite_identity import SqliteIdentity, shm_unwritable
+from ._sqlite_identity import SqliteIdentity, shm_blocked, shm_unwritable
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 BUSY_TIMEOUT_MS = 30_000
@@ -161,7 +161,7 @@ class SqliteConnector:
         if not self.path.exists():
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             _create_private(self.path)
-        if _shm_blocked(f"{self.path}-shm"):
+        if shm_blocked(f"{self.path}-shm"):
             # SQLite would fail on it later, or die of SIGBUS with no word.
             raise StoreError(shm_unwritable(self.path, running=False))
         return sqlite3.connect(
@@ -424,18 +424,6 @@ class MemoryConnector(SqliteConnector):
 
     async def listener(self) -> Listener:
         return self._waiters
-
-
-def _shm_blocked(shm: str) -> bool:
-    """Whether ``shm`` is there and cannot be written. Other processes opening and
-    closing the store create and remove it meanwhile (the last to close removes it), so
-    only twice in a row "there, and not writable" counts: a file that vanished between
-    the two looks was no obstacle."""
-    return _unwritable_now(shm) and _unwritable_now(shm)
-
-
-def _unwritable_now(shm: str) -> bool:
-    return not os.access(shm, os.W_OK) and os.path.lexists(shm)
 
 
 class _RowParameters(dict[str, Any]):

@@ -232,6 +232,18 @@ class SqliteIdentity:
                     leftover.unlink()
 
 
+def shm_blocked(shm: str) -> bool:
+    """Whether ``shm`` is there and cannot be written. Other processes opening and
+    closing the store create and remove it meanwhile (the last to close removes it), so
+    only twice in a row "there, and not writable" counts: a file that vanished between
+    the two looks was no obstacle."""
+    return _unwritable_now(shm) and _unwritable_now(shm)
+
+
+def _unwritable_now(shm: str) -> bool:
+    return not os.access(shm, os.W_OK) and os.path.lexists(shm)
+
+
 def shm_unwritable(path: Path, *, running: bool = True) -> str:
     """The message for a ``-shm`` file that cannot be written."""
     when = "became unwritable while this machine ran" if running else "cannot be written"
