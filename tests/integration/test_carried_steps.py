@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine.database import _sqlite
+from statemachine_engine.database._carry import CARRY_MOST
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.errors import StoreError
 from tests.support.engines import Machines, run_to_end
@@ -63,10 +63,8 @@ WORKER = """
 
 
 async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(
-    store: SqliteStore, db: Path, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, db: Path
 ) -> None:
-    # No commit of waiting steps on a timer: every one here is carried by a write.
-    monkeypatch.setattr(_sqlite, "CARRY_DELAY_SECONDS", 3600.0)
     jobs = 200
     for number in range(jobs):
         await store.add_job("task", {"n": number}, job_id=f"j{number:03}")
@@ -93,7 +91,8 @@ async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(
 class CarriedJob:
     """A write carried by the store's next transaction: it adds job ``carried``."""
 
-    def __init__(self, bad_first: bool = False) -> None:
+    def __init__(self, bad_first: bool = False, job_id: str = "carried") -> None:
+        self.job_id = job_id
         self.bad = bad_first
         self.taken = 0
         self.outcomes: list[str] = []
@@ -103,7 +102,7 @@ class CarriedJob:
         self.taken += 1
         bad, self.bad = self.bad, False
         return "insert_job", {
-            "job_id": None if bad else "carried",  # NOT NULL: the whole transaction fails
+            "job_id": None if bad else self.job_id,  # NOT NULL: the whole transaction fails
             "job_type": "task",
             "machine_type": None,
             "priority": 0,
@@ -159,3 +158,16 @@ async def test_carried_writes_commit_on_their_own_soon_when_nothing_else_writes(
     store.connector.flush_soon()  # type: ignore[attr-defined]
     await asyncio.wait_for(write.done.wait(), 5)
     assert await store.get_job("carried") is not None
+
+
+async def test_more_carried_writes_than_one_transaction_holds_all_commit_soon(
+    store: SqliteStore,
+) -> None:
+    writes = [CarriedJob(job_id=f"c{number}") for number in range(3 * CARRY_MOST + 5)]
+    for write in writes:
+        store.connector.carry(write, write)  # type: ignore[attr-defined]
+    transactions = Transactions(store)
+    store.connector.flush_soon()  # type: ignore[attr-defined]
+    await asyncio.wait_for(asyncio.gather(*(write.done.wait() for write in writes)), 10)
+    assert len(transactions.committed) == 4
+    assert [len(t) // 2 for t in transactions.committed] == [CARRY_MOST] * 3 + [5]

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -75,12 +74,23 @@ def forget_lease(context: MutableMapping[str, Any], job_id: str) -> None:
 class JobTracker:
     """Jobs held by one machine (``worker``) in one store."""
 
+    __slots__ = (
+        "_ahead",
+        "_ahead_claim",
+        "_ahead_since",
+        "_attempts",
+        "_last_claim",
+        "_leases",
+        "_pace",
+        "worker",
+    )
+
     def __init__(self, worker: str) -> None:
         self.worker = worker
         self._leases: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
         #: Jobs claimed ahead, not started yet, and the claim they answer.
-        self._ahead: deque[Job] = deque()
+        self._ahead: list[Job] = []
         self._ahead_claim: tuple[str | None, str | None, float] | None = None
         self._ahead_since = 0.0
         #: Seconds from one claim to the next while jobs keep coming (None: not known).
@@ -119,7 +129,7 @@ class JobTracker:
             await self.give_back_ahead(store)
         if self._ahead:
             self._last_claim = now
-            return self._ahead.popleft()
+            return self._ahead.pop(0)
         jobs = await store.claim_jobs(
             job_type,
             self.worker,
@@ -150,7 +160,7 @@ class JobTracker:
         ago), their attempts not counted; how many went back."""
         if not self._ahead or time.monotonic() - self._ahead_since < older_than:
             return 0
-        ahead, self._ahead = list(self._ahead), deque()
+        ahead, self._ahead = self._ahead, []
         given = 0
         for job in ahead:
             if await store.release_job_unused(job.job_id, worker=self.worker, attempt=job.attempts):

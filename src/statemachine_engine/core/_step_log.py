@@ -40,6 +40,19 @@ class StepLog:
     """The writes of one machine's steps since its last commit (``store``: where they go;
     None: the machine lives in memory and nothing waits)."""
 
+    __slots__ = (
+        "_consumed",
+        "_dropped",
+        "_in_flight",
+        "_latest",
+        "_name",
+        "_notices",
+        "_snapshot",
+        "_store",
+        "_transitions",
+        "pending",
+    )
+
     def __init__(self, machine_name: str, store: Callable[[], Store] | None) -> None:
         self._name = machine_name
         self._store = store

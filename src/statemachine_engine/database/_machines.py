@@ -290,7 +290,7 @@ class MachineOperations(Operations):
         flush = getattr(self.connector, "flush", None)
         if flush is not None:
             self.wait_to_commit(source)
-            await flush()
+            await flush(source)
             return
         steps = source.take_steps()
         if steps is None:

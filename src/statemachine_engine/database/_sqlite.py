@@ -21,7 +21,6 @@ memory, for fast tests of store logic: no file, and its wake-ups stay in the pro
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -34,6 +33,7 @@ from typing import Any
 
 from ..errors import StoreError, StoreNotFound
 from ..settings import Settings
+from ._carry import CarriedWrites
 from ._connector import CarriedWrite, Result
 from ._queries import Query, latest_version, load_queries, migrations, statements_of
 from ._sql_store import SqlStore
@@ -46,8 +46,6 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("statemachine_engine.store")
 
 MEMORY = ":memory:"
-#: Carried writes commit at most this long after :meth:`SqliteConnector.flush_soon`.
-CARRY_DELAY_SECONDS = 0.005
 #: A query's statements, their ``each_row`` flags and their parameters, ready to run.
 _Part = tuple[tuple[str, ...], tuple[bool, ...], Mapping[str, Any]]
 
@@ -95,8 +93,7 @@ class SqliteConnector:
         self._queries = load_queries("sqlite")
         self._json_params = _json_params(self._queries)
         #: Writes waiting to commit with the next transaction (:meth:`carry`).
-        self._carried: dict[object, CarriedWrite] = {}
-        self._flush_timer: asyncio.TimerHandle | None = None
+        self._carried = CarriedWrites(self._flush_due)
         self._conn = self._open(create)
         #: Every query runs on this cursor (calls never interleave: none awaits).
         self._cursor = self._conn.cursor()
@@ -243,51 +240,43 @@ class SqliteConnector:
             }
         return statements, each_row, params
 
-    # -- writes carried by the next transaction ----------------------------------------
+    # -- writes carried by the next transaction (._carry) -------------------------------
 
     def carry(self, key: object, write: CarriedWrite) -> None:
         """Let ``write`` (one per ``key``) wait for this connection's next write and
-        commit in its transaction, before it: the steps of the process's machines
-        commit with whatever is written next (``core/_step_log.py``)."""
-        self._carried[key] = write
+        commit in its transaction, before it (:mod:`._carry`)."""
+        self._carried.add(key, write)
 
-    async def flush(self) -> None:
-        """Commit every carried write now, in one transaction."""
+    async def flush(self, key: object = None) -> None:
+        """Commit the carried writes now, in one transaction (with ``key``'s among them)."""
         if self._carried:
             self._usable()
-            self._write(None)
+            self._write(None, first=key)
 
     def flush_soon(self) -> None:
-        """Commit the carried writes within :data:`CARRY_DELAY_SECONDS`, unless a write
-        carries them first."""
-        if self._flush_timer is None and self._carried:
-            self._flush_timer = asyncio.get_running_loop().call_later(
-                CARRY_DELAY_SECONDS, self._flush_due
-            )
+        """Commit the carried writes once the process has run what is ready, unless a
+        write carries them first (:meth:`._carry.CarriedWrites.soon`)."""
+        self._carried.soon()
 
-    def _flush_due(self) -> None:
-        self._flush_timer = None
-        if not self._carried:
-            return
+    def _flush_due(self) -> bool:
         try:
             self._usable()
             self._write(None)
         except StoreError as exc:  # they wait; the machines' own commits will tell
             logger.warning("could not commit the steps waiting: %s", exc)
+            return False
+        return True
 
-    def _write(self, part: _Part | None) -> Result:
-        """Commit ``part`` (None: nothing of its own) with the carried writes before it;
-        the result is ``part``'s. A carried write fails with the transaction, and waits
-        for the next one."""
-        carried = self._carried
-        if not carried:
+    def _write(self, part: _Part | None, *, first: object = None) -> Result:
+        """Commit ``part`` (None: nothing of its own) with the carried writes before it
+        (``first``'s among them); the result is ``part``'s. A carried write fails with
+        the transaction, and waits for the next one."""
+        if not self._carried:
             return self._transaction((part,)) if part is not None else Result([], 0)
-        writes = list(carried.items())
-        carried.clear()
         parts: list[_Part] = []
         wakes: set[str] = set()
         taken_by: list[tuple[object, CarriedWrite]] = []
-        for key, write in writes:
+        for key, write in self._carried.take(first):
             taken = write.take()
             if taken is not None:
                 taken_by.append((key, write))
@@ -300,9 +289,7 @@ class SqliteConnector:
         try:
             result = self._transaction(parts) if parts else Result([], 0)
         except BaseException:
-            for key, write in taken_by:
-                write.failed()
-                carried.setdefault(key, write)
+            self._carried.put_back(taken_by)
             raise
         for _, write in taken_by:
             write.committed()
@@ -391,9 +378,6 @@ class SqliteConnector:
             raise self._failed(exc, "query failed") from exc
 
     async def close(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
         self._conn.close()
         if self._identity is not None:
             self._identity.close()  # after the connection: see sqlite_identity._descriptors

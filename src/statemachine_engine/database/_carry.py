@@ -1,0 +1,97 @@
+"""Writes that wait to commit in a connection's next transaction (SQLite).
+
+A process writes to its SQLite store through one connection, and its writes never
+interleave (none awaits inside a transaction). So a write that need not commit at once,
+a machine's waiting steps (``core/_step_log.py``), can wait for whatever the process
+writes next and commit in that transaction, before it: a worker's claim or completion
+carries the steps that led to it. What nothing carries commits on its own once the
+process has run what was ready (:meth:`CarriedWrites.soon`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from itertools import islice
+
+from ._connector import CarriedWrite
+
+#: Turns of the event loop carried writes wait for a write to carry them: what a step
+#: set going (its actions, their results' steps, the next actions' writes) runs within a
+#: few. Each turn takes microseconds in an idle process, which commits almost at once.
+CARRY_HOPS = 8
+#: Most carried writes in one transaction: what it holds in memory stays small.
+CARRY_MOST = 256
+#: After a commit of its own failed, what waits tries again this much later.
+RETRY_SECONDS = 1.0
+
+
+class CarriedWrites:
+    """The writes waiting for one connection's next transaction, one per key.
+
+    Args:
+        commit_now: commits what waits, in a transaction of its own; False when the
+            store refused (it logs why).
+    """
+
+    __slots__ = ("_commit_now", "_hopping", "_takes", "_waiting")
+
+    def __init__(self, commit_now: Callable[[], bool]) -> None:
+        self._commit_now = commit_now
+        self._waiting: dict[object, CarriedWrite] = {}
+        #: How many times writes were taken: a commit on its own waits afresh after one.
+        self._takes = 0
+        self._hopping = False
+
+    def __bool__(self) -> bool:
+        return bool(self._waiting)
+
+    def add(self, key: object, write: CarriedWrite) -> None:
+        self._waiting[key] = write
+
+    def take(self, first: object = None) -> list[tuple[object, CarriedWrite]]:
+        """The writes to commit in the transaction starting now (at most
+        :data:`CARRY_MOST`, ``first``'s among them); they no longer wait."""
+        waiting = self._waiting
+        self._takes += 1
+        if len(waiting) <= CARRY_MOST:
+            taken = list(waiting.items())
+            waiting.clear()
+            return taken
+        keys = list(islice(waiting, CARRY_MOST))
+        if first is not None and first in waiting and first not in keys:
+            keys[-1] = first
+        taken = [(key, waiting.pop(key)) for key in keys]
+        self.soon()  # the rest must not wait for a write that may be long in coming
+        return taken
+
+    def put_back(self, taken: list[tuple[object, CarriedWrite]]) -> None:
+        """The transaction of ``taken`` failed: they wait again."""
+        for key, write in taken:
+            write.failed()
+            self._waiting.setdefault(key, write)
+
+    def soon(self) -> None:
+        """Commit what waits after :data:`CARRY_HOPS` turns of the event loop with no
+        write carrying it (each carry starts the count again)."""
+        if not self._hopping and self._waiting:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a tool's plain call): the next write carries it
+                return
+            self._hopping = True
+            loop.call_soon(self._hop, CARRY_HOPS, self._takes)
+
+    def _hop(self, hops: int, takes: int) -> None:
+        if not self._waiting:
+            self._hopping = False
+        elif takes != self._takes:  # carried since: what waits now waits afresh
+            asyncio.get_running_loop().call_soon(self._hop, CARRY_HOPS, self._takes)
+        elif hops > 1:
+            asyncio.get_running_loop().call_soon(self._hop, hops - 1, takes)
+        else:
+            self._hopping = False
+            if self._commit_now():
+                self.soon()  # what did not fit in that transaction
+            else:  # the store refused: try again in a while, not in a loop
+                asyncio.get_running_loop().call_later(RETRY_SECONDS, self.soon)
