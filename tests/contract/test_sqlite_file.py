@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
+from statemachine_engine.database import _sqlite
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
 from statemachine_engine.settings import SQLITE_SYNC_ENV as SYNC_ENV
@@ -150,3 +152,40 @@ async def test_an_older_schema_is_migrated_forward(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == steps[-1][0]
     finally:
         conn.close()
+
+
+async def test_a_write_waits_for_another_process_s_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # as another process's write would
+        other.execute(
+            "INSERT INTO jobs (job_id, job_type, run_after, created_at, updated_at) "
+            "VALUES ('x', 't', 0, 0, 0)"
+        )
+        # The lock holder commits from another thread while the store's write waits.
+        threading.Timer(0.05, other.execute, ("COMMIT",)).start()
+        await store.add_job("task", job_id="after")
+        assert {job.job_id for job in await store.list_jobs()} == {"x", "after"}
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_a_write_lock_never_released_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError, match="cannot write: database is locked"):
+            await store.add_job("task", job_id="blocked")
+        other.execute("ROLLBACK")
+        await store.add_job("task", job_id="later")  # the store is fine afterwards
+    finally:
+        other.close()
+        await store.close()
