@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from statemachine_engine.database import _sqlite
+from statemachine_engine.database import _sqlite_locks
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
 from statemachine_engine.settings import SQLITE_SYNC_ENV as SYNC_ENV
@@ -176,7 +176,7 @@ async def test_a_write_waits_for_another_process_s_write_lock(tmp_path: Path) ->
 async def test_a_write_lock_never_released_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(_sqlite_locks, "BUSY_TIMEOUT_MS", 200)
     path = tmp_path / "store.db"
     store = SqliteStore(path)
     other = sqlite3.connect(path, isolation_level=None)

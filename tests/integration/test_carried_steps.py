@@ -10,6 +10,7 @@ transaction's statements are traced on the store's own connection.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,11 +42,11 @@ class Transactions:
             self._open.append(statement)
 
     def writing(self, table: str, what: str = "INSERT INTO") -> list[list[str]]:
-        return [
-            statements
-            for statements in self.committed
-            if any(statement.lstrip().startswith(f"{what} {table}") for statement in statements)
-        ]
+        return [t for t in self.committed if self.inserting(t, table, what)]
+
+    @staticmethod
+    def inserting(statements: list[str], table: str, what: str = "INSERT INTO") -> list[str]:
+        return [s for s in statements if re.match(rf"\s*{what} {table}\b", s)]
 
 
 WORKER = """
@@ -128,7 +129,7 @@ async def test_a_carried_write_commits_with_the_next_write_only_once(store: Sqli
     await store.add_job("task", job_id="next")
     assert await store.get_job("carried") is not None
     [statements] = transactions.committed  # one transaction for both, the carried first
-    inserted = [s for s in statements if s.lstrip().startswith("INSERT INTO jobs")]
+    inserted = transactions.inserting(statements, "jobs")
     assert len(inserted) == 2
     assert "'carried'" in inserted[0]
     assert "'next'" in inserted[1]
@@ -170,4 +171,6 @@ async def test_more_carried_writes_than_one_transaction_holds_all_commit_soon(
     store.connector.flush_soon()  # type: ignore[attr-defined]
     await asyncio.wait_for(asyncio.gather(*(write.done.wait() for write in writes)), 10)
     assert len(transactions.committed) == 4
-    assert [len(t) // 2 for t in transactions.committed] == [CARRY_MOST] * 3 + [5]
+    assert [len(transactions.inserting(t, "jobs")) for t in transactions.committed] == [
+        CARRY_MOST
+    ] * 3 + [5]

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,9 @@ from ._connector import CarriedWrite, Result
 from ._queries import Query, latest_version, load_queries, migrations, statements_of
 from ._sql_store import SqlStore
 from ._sqlite_identity import SqliteIdentity, shm_blocked, shm_unwritable
+from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, use_wal
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
-BUSY_TIMEOUT_MS = 30_000
-#: Waits between looks for the write lock another process holds (:func:`_begin_immediate`).
-BEGIN_FIRST_WAIT = 0.00005
-BEGIN_LONGEST_WAIT = 0.002
-SQLITE_BUSY = 5
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("statemachine_engine.store")
@@ -171,7 +166,7 @@ class SqliteConnector:
 
     def _configure(self, conn: sqlite3.Connection, sync: str) -> None:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _use_wal(conn)
+        use_wal(conn)
         conn.execute(f"PRAGMA synchronous = {sync}")
         # Checkpoints (which sync the main file) every ~40 MB of WAL rather than 4 MB:
         # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
@@ -308,7 +303,7 @@ class SqliteConnector:
         one before (none: not at all)."""
         cursor = self._cursor
         try:
-            _begin_immediate(cursor)
+            begin_immediate(cursor)
         except sqlite3.Error as exc:
             raise self._failed(exc, "cannot write") from exc
         rows: list[Any] = []
@@ -456,50 +451,3 @@ def _create_private(path: Path) -> None:
                 location=str(path),
             ) from None
         # another process created it meanwhile: open that one
-
-
-def _begin_immediate(cursor: sqlite3.Cursor) -> None:
-    """``BEGIN IMMEDIATE``, waiting for another process's write to end by looking again
-    every 50 microseconds or so (SQLite's own wait sleeps 1, 2, 5, 10... ms between
-    looks: two busy workers would each lose a millisecond or more at every turn)."""
-    cursor.execute("PRAGMA busy_timeout = 0")
-    try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        delay = BEGIN_FIRST_WAIT
-        while True:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 1.5, BEGIN_LONGEST_WAIT)
-    finally:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    """Whether another connection holds the lock (``sqlite_errorcode`` is Python 3.11+)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code & 0xFF) == SQLITE_BUSY if code is not None else "locked" in str(exc)
-
-
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL mode, waiting out other processes switching the same new file.
-
-    The switch needs an exclusive lock and SQLite does not apply its busy timeout to
-    it, so processes opening a fresh database together would otherwise fail.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    delay = 0.001
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)  # only while opening; nothing else runs yet
-            delay = min(delay * 2, 0.05)
