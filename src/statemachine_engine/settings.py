@@ -159,9 +159,16 @@ class Settings:
         .sock`` with a control socket prefix (the earlier layout used
         ``/tmp/statemachine-control``), else ``control-<machine>.sock`` in the socket
         directory of the store at ``location`` (default: :attr:`db`)."""
+        if not self.control_socket_prefix:
+            self.socket_dir(location)  # created and checked
+        return self.control_socket_location(machine_name, location=location)
+
+    def control_socket_location(self, machine_name: str, *, location: str | None = None) -> Path:
+        """:meth:`control_socket_path` without creating or checking its directory (for a
+        caller that did once, linking thousands of machines)."""
         if self.control_socket_prefix:
             return Path(os.path.abspath(f"{self.control_socket_prefix}-{machine_name}.sock"))
-        return self.socket_dir(location) / f"control-{machine_name}.sock"
+        return self.socket_dir_path(location) / f"control-{machine_name}.sock"
 
     def child_environment(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
         """The environment of a command or machine this process starts: its own, with

@@ -59,6 +59,8 @@ class HostControlSocket:
         self._settings = settings
         self._location = location
         self._links: dict[str, Path] = {}
+        #: The directories of control paths checked already.
+        self._checked: set[Path] = set()
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.path: Path | None = None
@@ -76,8 +78,11 @@ class HostControlSocket:
     def link(self, machine_name: str) -> None:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
         assert self.path is not None, "open() first"
-        path = self._settings.control_socket_path(machine_name, location=self._location)
-        check_directory(path.parent, "control sockets")
+        path = self._settings.control_socket_location(machine_name, location=self._location)
+        if path.parent not in self._checked:  # once per directory, not once per machine
+            self._settings.control_socket_path(machine_name, location=self._location)
+            check_directory(path.parent, "control sockets")
+            self._checked.add(path.parent)
         _refuse_if_served(path, machine_name)
         clear_socket_path(path)  # a stale socket or link: its owner is gone
         try:
