@@ -10,6 +10,7 @@ transaction's statements are traced on the store's own connection.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -174,3 +175,29 @@ async def test_more_carried_writes_than_one_transaction_holds_all_commit_soon(
     assert [len(transactions.inserting(t, "jobs")) for t in transactions.committed] == [
         CARRY_MOST
     ] * 3 + [5]
+
+
+async def test_an_action_s_failure_is_logged_after_the_step_into_its_state(
+    store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="statemachine_engine")
+    async with Machines(store=store, machine_name="worker") as machines:
+        engine, _ = machines.build(
+            WORKER.replace("wait: 0}", "wait: 0, prefetch: lots}").replace(
+                "{from: waiting, to: stopped, event: no_jobs}",
+                "{from: waiting, to: stopped, event: no_jobs}\n      "
+                "- {from: waiting, to: stopped, event: error}",
+            )
+        )
+        assert await run_to_end(engine) == "stopped"
+    lines = [
+        record.getMessage()
+        for record in caplog.records
+        if getattr(record, "action", None) in ("transition", "action_failed")
+    ]
+    assert lines == [
+        "[worker] None --start--> waiting",
+        "[worker] action check_database_queue in 'waiting' failed: "
+        "prefetch must be a whole number of 0 or more, not 'lots'",
+        "[worker] waiting --error--> stopped",
+    ]

@@ -9,8 +9,9 @@ action with exponential backoff and jitter before the error event is returned.
 # Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
 # turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from ..actions.base import ActionRuntime, BaseAction
@@ -67,13 +68,21 @@ def action_config(
     return {**options, "type": spec.type, "params": dict(options)}
 
 
+def _now(line: Callable[[], None]) -> None:
+    line()
+
+
 async def run_action(
     cls: type[BaseAction],
     spec: ActionSpec,
     context: dict[str, Any],
     runtime: ActionRuntime,
+    *,
+    tell: Callable[[Callable[[], None]], None] = _now,
 ) -> ActionOutcome:
-    """Run ``spec`` (with its retries) and return its outcome."""
+    """Run ``spec`` (with its retries) and return its outcome. ``tell`` logs what it says
+    of the action in order with the machine's own lines (after the steps before it are
+    committed: ``StepLog.tell``)."""
     policy = RetryPolicy.from_option(spec.options.get("retry"))
     explicit = "success" in spec.options or cls.default_success is None
     name = runtime.machine_name
@@ -92,14 +101,17 @@ async def run_action(
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             context["last_error"] = message
-            logger.error(
-                "[%s] action %s in %r failed: %s",
-                name,
-                spec.type,
-                runtime.state,
-                message,
-                exc_info=logger.isEnabledFor(logging.DEBUG),
-                extra={"action": "action_failed", "machine": name, "type": spec.type},
+            tell(
+                functools.partial(
+                    logger.error,
+                    "[%s] action %s in %r failed: %s",
+                    name,
+                    spec.type,
+                    runtime.state,
+                    message,
+                    exc_info=exc if logger.isEnabledFor(logging.DEBUG) else None,
+                    extra={"action": "action_failed", "machine": name, "type": spec.type},
+                )
             )
             result = action.error_event if action else str(spec.options.get("error", "error"))
             failed = True
@@ -111,14 +123,17 @@ async def run_action(
             failed = result is not None and action is not None and result == action.error_event
         if failed and attempt < policy.attempts:
             delay = policy.delay(attempt)
-            logger.info(
-                "[%s] retrying %s in %.2fs (attempt %d of %d)",
-                name,
-                spec.type,
-                delay,
-                attempt + 1,
-                policy.attempts,
-                extra={"action": "action_retry", "machine": name, "type": spec.type},
+            tell(
+                functools.partial(
+                    logger.info,
+                    "[%s] retrying %s in %.2fs (attempt %d of %d)",
+                    name,
+                    spec.type,
+                    delay,
+                    attempt + 1,
+                    policy.attempts,
+                    extra={"action": "action_retry", "machine": name, "type": spec.type},
+                )
             )
             await asyncio.sleep(delay)
             continue

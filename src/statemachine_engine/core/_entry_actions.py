@@ -22,6 +22,7 @@ from ..config.model import MachineConfig, Transition
 from ..errors import StoreReplaced
 from ._action_runner import run_action
 from ._event import ACTION_SOURCE, Event
+from ._step_log import StepLog
 from .action_loader import ActionLoader
 
 logger = logging.getLogger("statemachine_engine.engine")
@@ -36,6 +37,7 @@ class Steps(Protocol):
     table: TransitionTable
     loader: ActionLoader
     context: dict[str, Any]
+    log: StepLog
 
     @property
     def generation(self) -> int: ...
@@ -99,7 +101,9 @@ class EntryActions:
         try:
             for spec in steps.config.actions.get(state, ()):
                 cls = steps.loader.load(spec.type)
-                outcome = await run_action(cls, spec, steps.context, self.runtime)
+                outcome = await run_action(
+                    cls, spec, steps.context, self.runtime, tell=steps.log.tell
+                )
                 if self._task is not asyncio.current_task():
                     # The state was left and this runner cancelled, but the cancellation
                     # was lost (asyncio.wait_for before Python 3.12 can swallow one): its
