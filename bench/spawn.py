@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from _report import figure, header
+from _stores import BenchDatabase
 
 BAR_SECONDS = 3.0
 POLL_SECONDS = 0.02
@@ -56,16 +57,25 @@ actions:
 """
 
 
-def started_children(db: Path) -> int:
+def started_children(db: BenchDatabase) -> int:
     try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            row = conn.execute(
-                "SELECT count(DISTINCT machine_name) FROM state_history "
-                "WHERE machine_name LIKE 'child_%' AND to_state = 'started'"
-            ).fetchone()
+        count = db.scalar(
+            "SELECT count(DISTINCT machine_name) FROM state_history "
+            "WHERE machine_name LIKE 'child_%' AND to_state = 'started'"
+        )
     except sqlite3.OperationalError:  # not created yet
         return 0
-    return int(row[0])
+    return int(count or 0)
+
+
+def children_running(db: BenchDatabase) -> bool:
+    """Whether a child has not ended yet (its temporary directory goes with the bench)."""
+    return bool(
+        db.scalar(
+            "SELECT count(*) FROM machine_state WHERE machine_name LIKE 'child_%' "
+            "AND status = 'running'"
+        )
+    )
 
 
 def main() -> int:
@@ -82,11 +92,12 @@ def main() -> int:
         child.write_text(CHILD)
         controller = workdir / "controller.yaml"
         controller.write_text(CONTROLLER.replace("CHILD", str(child)))
-        db = workdir / "spawn.db"
+        path = workdir / "spawn.db"
+        db = BenchDatabase(str(path), "sqlite")
         env = {**os.environ, "STATEMACHINE_SOCKET_DIR": str(workdir / "s")}
         env.pop("STATEMACHINE_DB", None)
         tasks = json.dumps({"tasks": list(range(1, args.children + 1))})
-        argv = [args.statemachine, str(controller), "--db", str(db), "--initial-context", tasks]
+        argv = [args.statemachine, str(controller), "--db", str(path), "--initial-context", tasks]
         started = time.perf_counter()
         process = subprocess.Popen(
             argv, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -95,6 +106,8 @@ def main() -> int:
             while (count := started_children(db)) < args.children:
                 if time.perf_counter() - started > TIMEOUT_SECONDS:
                     sys.exit(f"only {count} of {args.children} children started")
+                if process.poll() not in (None, 0):
+                    sys.exit(f"the controller exited with {process.returncode}")
                 time.sleep(POLL_SECONDS)
             seconds = time.perf_counter() - started
             process.wait(TIMEOUT_SECONDS)
@@ -102,7 +115,7 @@ def main() -> int:
             if process.poll() is None:
                 process.kill()
         deadline = time.perf_counter() + TIMEOUT_SECONDS
-        while _children_running(db) and time.perf_counter() < deadline:
+        while children_running(db) and time.perf_counter() < deadline:
             time.sleep(POLL_SECONDS)  # the children end before their directory goes
     figure(
         f"{args.children} children in their first state after",
@@ -115,16 +128,6 @@ def main() -> int:
     figure("  per child", seconds / args.children * 1000, "ms")
     print(f"   on {os.cpu_count()} cores; controller exit code {process.returncode}")
     return 0
-
-
-def _children_running(db: Path) -> bool:
-    """Whether a child has not ended yet (its temporary directory goes with the bench)."""
-    with sqlite3.connect(db, timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM machine_state WHERE machine_name LIKE 'child_%' "
-            "AND status = 'running'"
-        ).fetchone()
-    return bool(row[0])
 
 
 if __name__ == "__main__":

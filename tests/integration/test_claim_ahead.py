@@ -17,6 +17,7 @@ from statemachine_engine.core._jobs import JobTracker
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import JobStatus
 from tests.support.engines import Machines
+from tests.support.recorder import LogWatcher
 
 
 @pytest.fixture(autouse=True)
@@ -137,3 +138,25 @@ async def test_a_stopped_worker_gives_back_the_jobs_it_claimed_ahead(
     # Stopped before finishing j3 and before starting j4 and j5: all back, attempts
     # unused.
     assert found[3:] == [(JobStatus.PENDING, 0, None)] * 7
+
+
+async def test_jobs_ahead_of_a_worker_stuck_on_one_go_back_after_a_while(
+    store: SqliteStore,
+    machines: Machines,
+    log_watcher: LogWatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_jobs, "AHEAD_MAX_AGE_SECONDS", 0.05)
+    job_ids = [f"j{number}" for number in range(6)]
+    for job_id in job_ids:
+        await store.add_job("task", job_id=job_id)
+    engine, recorder, _ = machines.start(WORKER)
+    await recorder.until(lambda: recorder.states.count("working") == 1)
+    engine.send_event("go")
+    await recorder.until(lambda: recorder.states.count("working") == 2)
+    # Working on j1 with j2..j5 claimed ahead, and no `go` coming: the heartbeat gives
+    # them back on its own, so that other workers can take them.
+    await log_watcher.until("jobs_ahead_given_back")
+    found = await statuses(store, job_ids)
+    assert found[1] == (JobStatus.PROCESSING, 1, engine.worker_id)
+    assert found[2:] == [(JobStatus.PENDING, 0, None)] * 4

@@ -48,6 +48,8 @@ class Heartbeat:
     _leases_changed: asyncio.Event | None = field(default=None, init=False)  # made by _beat
     #: How often the heartbeat runs now (None: only when woken).
     _period: float | None = field(default=None, init=False)
+    #: When (``time.monotonic()``) it runs next (None: only when woken).
+    _next: float | None = field(default=None, init=False)
 
     @property
     def running(self) -> bool:
@@ -61,13 +63,17 @@ class Heartbeat:
             self._task.cancel()
 
     def lease_taken(self) -> None:
-        """A job was adopted: renew sooner if its lease needs it."""
-        # Wake the heartbeat only when this lease needs renewing sooner than it runs
-        # now: a worker taking job after job would otherwise wake it for every one.
+        """A job was adopted: renew sooner if its lease needs it, or give back sooner the
+        jobs claimed ahead with it."""
+        # Wake the heartbeat only when it must run sooner than it will: a worker taking
+        # job after job would otherwise wake it for every one.
         lease = self.jobs.shortest_lease
         period = self._period
         changed = self._leases_changed
-        sooner = lease is not None and (period is None or renewal_period(lease) < period)
+        due, planned = self.jobs.ahead_due, self._next
+        sooner = (lease is not None and (period is None or renewal_period(lease) < period)) or (
+            due is not None and (planned is None or due < planned)
+        )
         if changed is not None and sooner:
             changed.set()
 
@@ -81,7 +87,14 @@ class Heartbeat:
             else:
                 period = HEARTBEAT_SECONDS if self.own else None
             self._period = period
-            remaining = None if period is None else last + period - time.monotonic()
+            now = time.monotonic()
+            remaining = None if period is None else last + period - now
+            # Jobs claimed ahead that would wait too long go back at a beat then (once:
+            # a beat since then tried, and a store that refused is not asked in a loop).
+            due = self.jobs.ahead_due
+            if due is not None and due > last and (remaining is None or due - now < remaining):
+                remaining = due - now
+            self._next = None if remaining is None else now + remaining
             if remaining is None or remaining > 0:
                 # A job claimed meanwhile with a short lease must be renewed before that
                 # lease runs out, not when a period computed without it ends.

@@ -15,9 +15,10 @@ A worker that runs through short jobs claims a few ahead with the one it starts 
 transaction for several claims): as many as it finishes in :data:`AHEAD_WINDOW_SECONDS`,
 measured, at most the ``prefetch`` its config allows. They wait in the tracker, their
 leases renewed with the others; the next claim of the same kind takes the first of them
-without asking the store. A claim of another kind, and the machine's end however it
-ends, give them back unused (their attempts not counted); jobs still waiting after
-:data:`AHEAD_MAX_AGE_SECONDS` are given back at the next heartbeat.
+without asking the store. A claim of another kind, and the machine's end (stopped,
+finished or at a dead end), give them back unused (their attempts not counted); jobs
+still waiting after :data:`AHEAD_MAX_AGE_SECONDS` are given back by the heartbeat, which
+runs then.
 
 The job a machine works on is recorded in its context (:data:`JOB_LEASE`: id, attempt,
 lease length) whether it claimed the job or was handed it, so that a machine resuming
@@ -108,6 +109,12 @@ class JobTracker:
         return bool(self._leases or self._ahead)
 
     @property
+    def ahead_due(self) -> float | None:
+        """When (``time.monotonic()``) the jobs claimed ahead have waited too long and go
+        back to the queue at the next :meth:`renew` (None: none waits)."""
+        return self._ahead_since + AHEAD_MAX_AGE_SECONDS if self._ahead else None
+
+    @property
     def shortest_lease(self) -> float | None:
         leases = [*self._leases.values(), *(_lease_of(job) for job in self._ahead)]
         return min(leases) if leases else None
@@ -118,7 +125,9 @@ class JobTracker:
         worker's pace says it runs them within :data:`AHEAD_WINDOW_SECONDS`. The caller
         adopts it."""
         job_type, machine_type = claim.get("job_type"), claim.get("machine_type")
-        lease_seconds = claim.get("lease_seconds") or DEFAULT_LEASE_SECONDS
+        lease_seconds = claim.get("lease_seconds")
+        if lease_seconds is None:
+            lease_seconds = DEFAULT_LEASE_SECONDS
         now = time.monotonic()
         if self._last_claim is not None:
             interval = now - self._last_claim

@@ -195,8 +195,9 @@ class StepLog:
         self._tell_waiting()
 
     async def commit_soon(self) -> None:
-        """Commit the steps that wait within a few milliseconds (where the store carries
-        them: with the next write in the process, if one comes first), else now."""
+        """Commit the steps that wait once the process has run what is ready (where the
+        store carries them: with the next write in the process, if one comes first),
+        else now."""
         if self.pending:
             assert self._store is not None
             if self._store().commit_steps_soon(self):

@@ -274,13 +274,12 @@ class MachineOperations(Operations):
             carry(source, _CarriedSteps(source))
 
     def commit_steps_soon(self, source: StepSource) -> bool:
-        """Where the store carries steps: commit ``source``'s within a few milliseconds,
-        with the next write if one comes first (True); else False, and the caller
-        commits them itself."""
+        """Where the store carries steps: commit ``source``'s (waiting since
+        :meth:`wait_to_commit`) once the process has run what is ready, with the next
+        write if one comes first (True); else False, and the caller commits them."""
         flush_soon = getattr(self.connector, "flush_soon", None)
         if flush_soon is None:
             return False
-        self.wait_to_commit(source)
         flush_soon()
         return True
 
@@ -288,8 +287,7 @@ class MachineOperations(Operations):
         """Commit ``source``'s waiting steps now (with every other machine's that wait to
         be carried, in the same transaction)."""
         flush = getattr(self.connector, "flush", None)
-        if flush is not None:
-            self.wait_to_commit(source)
+        if flush is not None:  # waiting to be carried since wait_to_commit
             await flush(source)
             return
         steps = source.take_steps()
