@@ -11,6 +11,8 @@ it true)::
     │   └── ConfigRefused         lint errors that would leave a machine stuck (one line each)
     ├── MalformedTimeout          ``timeout(...)`` whose duration is unusable (also a
     │                             ValueError; the loader reports it as a ConfigError)
+    ├── GuardError                an ``if:`` expression does not compile (the loader
+    │                             reports it as a ConfigError) or cannot be evaluated
     ├── ActionError               an action was misconfigured or failed in a way it reports
     │   └── ShellValueError       a value cannot be written where its placeholder lands in
     │                             a bash command
@@ -50,6 +52,7 @@ __all__ = [
     "DiagramNotFound",
     "DiagramUnavailable",
     "EventSocketBusy",
+    "GuardError",
     "JSONDataError",
     "JobNotFound",
     "MachineAlreadyRunning",
@@ -179,6 +182,10 @@ class ShellValueError(ActionError):
     def __init__(self, placeholder: str, message: str) -> None:
         self.placeholder = placeholder
         super().__init__(message)
+
+
+class GuardError(StateMachineError):
+    """An ``if:`` guard cannot be compiled or evaluated (the message says why)."""
 
 
 class JSONDataError(StateMachineError, ValueError):

@@ -27,6 +27,8 @@ NOT_IN_A_MACHINE = [
     "psycopg",
     "statemachine_engine.monitoring",
     "statemachine_engine.tools",
+    "celpy",  # if: guards: only configs that have one load the expression language
+    "lark",
 ]
 
 RECORDER = """

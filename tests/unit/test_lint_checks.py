@@ -188,6 +188,20 @@ def test_sm104_a_wildcard_and_a_state_transition_on_one_event_do_not_conflict() 
     assert lint(text) == []
 
 
+def test_sm104_guarded_transitions_on_one_event_do_not_conflict() -> None:
+    text = """
+        initial_state: waiting
+        events: [go]
+        transitions:
+          - {from: waiting, to: completed, event: go, if: "event_data.payload.n > 3"}
+          - {from: waiting, to: stopped, event: go, if: "event_data.payload.n < 0"}
+          - {from: waiting, to: shutdown, event: go}
+    """
+    assert lint(text) == []
+    two_fallbacks = text + "      - {from: waiting, to: stopped, event: go}\n"
+    assert lint(two_fallbacks) == [("SM104", 8)]
+
+
 def test_sm204_the_same_transition_twice() -> None:
     text = """
         initial_state: waiting
@@ -426,10 +440,62 @@ def test_sm206_with_a_custom_action_only_payloads_and_job_data_are_reported() ->
     assert arithmetic_codes(custom, bash("echo $(( {n} ))")) == ["SM206"]
 
 
+# --- SM207 guards reading keys nothing sets ---------------------------------------------
+
+
+def test_sm207_a_guard_reading_a_key_nothing_sets() -> None:
+    assert lint(GUARDED.replace("GUARD", "tries > 3")) == [("SM207", 5)]
+
+
+def test_sm207_keys_the_config_or_the_event_sets_are_known() -> None:
+    assert lint(GUARDED.replace("GUARD", "event_data.payload.n > 3")) == []
+    promoted = GUARDED.replace("events: [go]", "events: {go: {context_map: {n: payload.n}}}")
+    assert lint(promoted.replace("GUARD", "n > 3")) == []
+    counted = (
+        GUARDED
+        + """
+    actions:
+      waiting:
+        - {type: set_context, key: tries, value: 1}
+    """
+    )
+    assert lint(counted.replace("GUARD", "tries > 3")) == []
+
+
 def test_every_rule_has_a_test_above() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     for code in RULES:
         assert f"test_{code.lower()}_" in source, code
+
+
+# --- SM107 guards that do not compile --------------------------------------------------
+
+GUARDED = """
+    initial_state: waiting
+    events: [go]
+    transitions:
+      - {from: waiting, to: completed, event: go, if: "GUARD"}
+      - {from: waiting, to: stopped, event: go}
+"""
+
+
+@pytest.mark.parametrize(
+    "guard",
+    ["n >", "__import__('os')", "x.__class__ == 1", "system('ls')", "", "1 == 1 &&& 2"],
+)
+def test_sm107_the_loader_rejects_a_guard_that_does_not_compile(guard: str) -> None:
+    assert load_code(GUARDED.replace("GUARD", guard)) == ("SM107", 5)
+
+
+def test_sm107_a_guard_must_be_text() -> None:
+    text = GUARDED.replace('if: "GUARD"', "if: true")
+    assert load_code(text) == ("SM107", 5)
+
+
+def test_sm107_the_message_says_what_is_wrong() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_text(textwrap.dedent(GUARDED.replace("GUARD", "size(x) > lenght(y)")))
+    assert "unknown function lenght()" in str(caught.value)
 
 
 # --- SM106 polling actions whose empty result leads nowhere ----------------------------
@@ -631,3 +697,63 @@ def test_a_custom_polling_action_must_lead_somewhere_when_it_finds_nothing(
 
 def test_a_custom_action_file_that_cannot_be_imported_is_opaque(tmp_path: Path) -> None:
     assert lint(ASKING, custom_context(tmp_path, "raise RuntimeError('no')\n")) == []
+
+
+# --- SM108 unknown keys -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("initial_state: a\ntransitons: []\n", 2, "did you mean 'transitions'?"),
+        ("initial_state: a\ntransitions:\n  - {from: a, to: b, evnt: go}\n", 3, "'event'?"),
+        ("initial_state: a\ntransitions:\n  - {from: a, to: b, event: go, when: x}\n", 3, "'if'?"),
+        (
+            "initial_state: a\nevents: {go: {contex_map: {}}}\ntransitions: []\n",
+            2,
+            "'context_map'?",
+        ),
+    ],
+)
+def test_sm108_the_loader_rejects_an_unknown_key_naming_the_nearest(
+    text: str, line: int, hint: str
+) -> None:
+    assert load_code(text) == ("SM108", line)
+    with pytest.raises(ConfigError, match=hint):
+        config_from_text(text)
+
+
+def test_sm108_extension_keys_are_the_users_own() -> None:
+    assert lint("initial_state: a\nx-notes: {owner: me}\ntransitions: []\nfinal: [a]\n") == []
+
+
+def test_sm108_a_manifest_is_not_taken_for_a_machine_config() -> None:
+    with pytest.raises(ConfigError, match="statemachine-system up"):
+        config_from_text("machines:\n  worker: {config: worker.yaml}\n")
+
+
+def test_sm108_an_option_a_builtin_action_does_not_know() -> None:
+    assert lint(CLEAN.replace("timeout: 5", "timeout: 5, comand: ls")) == [("SM108", 9)]
+    found = run_checks(
+        config_from_text(textwrap.dedent(CLEAN.replace("timeout: 5", "timout: 5"))),
+        LintContext(),
+    )
+    assert "did you mean 'timeout'?" in found[0].message
+
+
+def test_sm108_options_in_params_and_common_ones_are_known() -> None:
+    text = CLEAN.replace(
+        '{type: bash, command: "echo {machine_name}", timeout: 5}',
+        "{type: bash, description: d, retry: {attempts: 2}, params: {command: ls, timeout: 5}}",
+    )
+    assert lint(text) == []
+
+
+def test_sm108_a_custom_action_checks_the_options_it_declares(tmp_path: Path) -> None:
+    text = ASKING.replace("{type: answer}", "{type: answer, anything: 1}")
+    assert lint(text, custom_context(tmp_path, ANSWER_ACTION)) == [("SM202", 6), ("SM205", 12)]
+    declared = ANSWER_ACTION.replace(
+        "    writes =", "    options = frozenset({'tone'})\n    writes ="
+    )
+    found = lint(text, custom_context(tmp_path / "declared", declared))
+    assert ("SM108", 10) in found

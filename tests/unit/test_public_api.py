@@ -83,6 +83,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
     ],
     "actions": ["BaseAction"],
     "actions.base": [
+        "COMMON_OPTIONS",
         "ActionRuntime",
         "BaseAction",
         "JobClaim",
@@ -219,6 +220,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "DiagramNotFound",
         "DiagramUnavailable",
         "EventSocketBusy",
+        "GuardError",
         "JSONDataError",
         "JobNotFound",
         "MachineAlreadyRunning",

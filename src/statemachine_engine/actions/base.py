@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 __all__ = [
+    "COMMON_OPTIONS",
     "ActionRuntime",
     "BaseAction",
     "JobClaim",
@@ -186,6 +187,13 @@ class ActionRuntime(MachineVerbs, Protocol):
         """
 
 
+#: Options every action takes: the engine reads them, or they are notes (``description``),
+#: or configs for the earlier implementation use them (``repeatable``, ``run_policy``).
+COMMON_OPTIONS = frozenset(
+    {"type", "params", "description", "success", "error", "retry", "repeatable", "run_policy"}
+)
+
+
 class BaseAction:
     """An action run on entering a state.
 
@@ -235,6 +243,10 @@ class BaseAction:
     raw_options: ClassVar[frozenset[str]] = frozenset()
     #: Options whose text runs as a shell command (placeholders land in shell syntax).
     shell_options: ClassVar[frozenset[str]] = frozenset()
+    #: The options it reads, besides :data:`COMMON_OPTIONS` and those its other traits
+    #: name (:attr:`other_events`, :attr:`key_options`, ``store_as``). None: undeclared,
+    #: any option is accepted; declared, any other is an unknown key (lint SM108).
+    options: ClassVar[frozenset[str] | None] = None
 
     runtime: ActionRuntime | None = None
 
@@ -306,6 +318,20 @@ class BaseAction:
             elif named is not None:
                 keys.add(named)
         return frozenset(str(key).split(".", 1)[0] for key in keys)
+
+    @classmethod
+    def known_options(cls) -> frozenset[str] | None:
+        """Every option it accepts; None when undeclared (see :attr:`options`)."""
+        if cls.options is None:
+            return None
+        store_as = {"store_as"} if cls.default_store_as is not None else set()
+        return (
+            COMMON_OPTIONS
+            | cls.options
+            | frozenset(cls.other_events or ())
+            | frozenset(cls.key_options)
+            | store_as
+        )
 
     @classmethod
     def consumed_events(cls, options: Mapping[str, Any]) -> frozenset[str]:

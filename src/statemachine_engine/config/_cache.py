@@ -26,7 +26,7 @@ from ..settings import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported
 from ..settings import cache_dir
 from .model import ActionSpec, EventSpec, MachineConfig, Position, Transition
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 def _key(path: Path, stat: os.stat_result) -> str:
@@ -126,7 +126,7 @@ def _dump(config: MachineConfig) -> dict[str, Any]:
         "initial_state": config.initial_state,
         "states": list(config.states),
         "transitions": [
-            [t.source, t.target, t.event, t.timeout, _position(t.position)]
+            [t.source, t.target, t.event, t.timeout, _position(t.position), t.guard]
             for t in config.transitions
         ],
         "actions": {
@@ -157,8 +157,8 @@ def _load(raw: dict[str, Any], display: str) -> MachineConfig:
         initial_state=raw["initial_state"],
         states=tuple(raw["states"]),
         transitions=tuple(
-            Transition(source, target, event, timeout, at(position))
-            for source, target, event, timeout, position in raw["transitions"]
+            Transition(source, target, event, timeout, at(position), guard)
+            for source, target, event, timeout, position, guard in raw["transitions"]
         ),
         actions=MappingProxyType(
             {

@@ -58,6 +58,8 @@ class YamlDocument(NamedTuple):
     data: Any
     positions: dict[YamlPath, tuple[int, int]]
     source_lines: tuple[str, ...]
+    #: Paths of nodes that an alias (``*name``) refers to elsewhere.
+    aliased: frozenset[YamlPath] = frozenset()
 
     def line_of(self, path: YamlPath) -> int | None:
         """Line of the node at ``path``, or of its nearest recorded ancestor."""
@@ -90,7 +92,8 @@ def parse_yaml(text: str, path: str | None = None) -> YamlDocument:
     try:
         root = loader.get_single_node()
         positions: dict[YamlPath, tuple[int, int]] = {}
-        data = _Builder(loader, positions, path).build(root, ()) if root is not None else None
+        builder = _Builder(loader, positions, path)
+        data = builder.build(root, ()) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot parse"
@@ -109,7 +112,8 @@ def parse_yaml(text: str, path: str | None = None) -> YamlDocument:
         raise ConfigError(f"invalid YAML: {exc}", path=path) from exc
     finally:
         loader.dispose()
-    return YamlDocument(data, positions, tuple(text.splitlines()))
+    aliased = frozenset(builder.aliased) if root is not None else frozenset()
+    return YamlDocument(data, positions, tuple(text.splitlines()), aliased)
 
 
 class _Builder:
@@ -120,7 +124,8 @@ class _Builder:
         self._positions = positions
         self._path = path
         self._active: set[int] = set()
-        self._seen: set[int] = set()
+        self._seen: dict[int, YamlPath] = {}
+        self.aliased: set[YamlPath] = set()
         self._in_alias = 0  # how many alias expansions the node being built is inside
         self._alias_nodes = 0
 
@@ -128,8 +133,9 @@ class _Builder:
         again = id(node) in self._seen  # a node built before: reached through an alias
         if again:
             self._in_alias += 1
+            self.aliased.add(self._seen[id(node)])
         else:
-            self._seen.add(id(node))
+            self._seen[id(node)] = at
         try:
             return self._build(node, at)
         finally:

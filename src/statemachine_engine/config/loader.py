@@ -8,13 +8,20 @@ write instead. Parsing and checking are pure (:func:`config_from_text`); only
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
-from importlib import import_module
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LOAD_RULE, ConfigError, MalformedTimeout, UnknownActionError
+from ._hashing import SOURCE_HASH_LENGTH as SOURCE_HASH_LENGTH  # re-exported
+from ._hashing import source_hash
+from ._keys import (
+    EVENT_KEYS,
+    EXTENSION_PREFIX,
+    TOP_LEVEL_KEYS,
+    TRANSITION_KEYS,
+    unknown_key_message,
+)
 from ._timeouts import parse_timeout
 from .model import (
     DEFAULT_TERMINAL_STATES,
@@ -37,9 +44,6 @@ __all__ = [
     "source_hash",
 ]
 
-#: Hex digits of sha256 kept by :func:`source_hash` (64 bits: plenty to notice a change).
-SOURCE_HASH_LENGTH = 16
-
 #: Given an action type, whether something provides it (see ``ActionLoader.is_known``).
 ActionTypeCheck = Callable[[str], bool]
 
@@ -48,6 +52,8 @@ ActionTypeCheck = Callable[[str], bool]
 #: Anything else it rejects breaks :data:`~statemachine_engine.errors.LOAD_RULE`.
 UNDEFINED_STATE_RULE = "SM101"
 MALFORMED_TIMEOUT_RULE = "SM103"
+GUARD_RULE = "SM107"
+UNKNOWN_KEY_RULE = "SM108"
 
 
 def load_config(
@@ -93,27 +99,6 @@ def load_config(
             config_cache.store(absolute, stat, config)
     check_action_types(config, is_known_action, known_actions)
     return config
-
-
-def source_hash(data: bytes) -> str:
-    """The short hash of a config file's bytes that a durable machine records."""
-    digest: str = _sha256()(data).hexdigest()
-    return digest[:SOURCE_HASH_LENGTH]
-
-
-@cache
-def _sha256() -> Callable[[bytes], Any]:
-    """sha256 from CPython's own implementation (``_sha2``; ``_sha256`` before 3.12),
-    the same digest as :func:`hashlib.sha256` without loading OpenSSL's libcrypto,
-    which hashlib does: 3 MB more for every machine whose config is parsed."""
-    for name in ("_sha2", "_sha256"):
-        try:
-            return import_module(name).sha256  # type: ignore[no-any-return]
-        except (ImportError, AttributeError):
-            continue
-    import hashlib  # a Python built without them
-
-    return hashlib.sha256
 
 
 def _universal_newlines(text: str) -> str:
@@ -176,6 +161,21 @@ class _ConfigBuilder:
             message, path=self.path, line=line, column=self.doc.column_of(at), rule=rule
         )
 
+    def check_keys(
+        self, item: dict[Any, Any], known: frozenset[str], at: YamlPath, where: str
+    ) -> None:
+        """Reject the first key of ``item`` (in file order) that is not ``known``. At the top
+        level, keys of the user's own are allowed: ``x-`` ones, and those holding a value
+        shared with YAML aliases (``defaults: &quiet {...}`` then ``<<: *quiet``)."""
+        for key in item:
+            if key in known or (
+                not at and (str(key).startswith(EXTENSION_PREFIX) or (key,) in self.doc.aliased)
+            ):
+                continue
+            raise self.error(
+                unknown_key_message(str(key), known, where), (*at, key), rule=UNKNOWN_KEY_RULE
+            )
+
     def string(self, value: Any, at: YamlPath, what: str) -> str:
         if isinstance(value, bool) or value is None or isinstance(value, list | dict):
             raise self.error(f"{what} must be a name, got {_describe(value)}", at)
@@ -190,6 +190,12 @@ class _ConfigBuilder:
                 "a config must be a mapping with at least initial_state and transitions, "
                 f"got {_describe(data)}"
             )
+        if "machines" in data and "initial_state" not in data:
+            raise self.error(
+                "this is a system manifest (it lists machines:), not a machine config: "
+                "run it with `statemachine-system up`"
+            )
+        self.check_keys(data, TOP_LEVEL_KEYS, (), "the config's top level")
         metadata = data.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise self.error("metadata: must be a mapping", ("metadata",))
@@ -310,6 +316,7 @@ class _ConfigBuilder:
                     f"got {_describe(item)}",
                     at,
                 )
+            self.check_keys(item, TRANSITION_KEYS, at, "a transition")
             missing = [key for key in ("from", "to", "event") if item.get(key) is None]
             if missing:
                 raise self.error(f"transition is missing {', '.join(missing)}", at)
@@ -321,6 +328,7 @@ class _ConfigBuilder:
                 timeout = parse_timeout(event)
             except MalformedTimeout as exc:
                 raise self.error(str(exc), (*at, "event"), rule=MALFORMED_TIMEOUT_RULE) from exc
+            guard = self.guard(item, at)
             sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
             for source_index, source in enumerate(sources):
                 where = (
@@ -333,9 +341,30 @@ class _ConfigBuilder:
                         event=event,
                         timeout=timeout,
                         position=self.pos(at),
+                        guard=guard,
                     )
                 )
         return result
+
+    def guard(self, item: dict[str, Any], at: YamlPath) -> str | None:
+        """The transition's ``if:`` expression, compiled once here to reject it early."""
+        if "if" not in item:
+            return None
+        raw = item["if"]
+        where = (*at, "if")
+        if not isinstance(raw, str):
+            raise self.error(
+                f"if: must be an expression such as 'n > 3' (quote it), got {_describe(raw)}",
+                where,
+                rule=GUARD_RULE,
+            )
+        from ._guards import GuardError, compile_guard
+
+        try:
+            compile_guard(raw)
+        except GuardError as exc:
+            raise self.error(f"if: {exc}", where, rule=GUARD_RULE) from exc
+        return raw
 
     def actions(self, data: dict[str, Any]) -> dict[str, tuple[ActionSpec, ...]]:
         raw = data.get("actions")
@@ -395,6 +424,7 @@ class _ConfigBuilder:
             if options is not None:
                 if not isinstance(options, dict):
                     raise self.error(f"options of event {name!r} must be a mapping", at)
+                self.check_keys(options, EVENT_KEYS, at, f"the options of event {name!r}")
                 mapping = options.get("context_map") or {}
                 if not isinstance(mapping, dict):
                     raise self.error(

@@ -54,13 +54,15 @@ NOWHERE = Position()
 
 
 class Transition(NamedTuple):
-    """``from`` --``event``--> ``to``. ``timeout`` is set for ``timeout(N)`` events."""
+    """``from`` --``event``--> ``to``. ``timeout`` is set for ``timeout(N)`` events;
+    ``guard`` holds the ``if:`` expression as written (compiled by ``_guards``)."""
 
     source: str
     target: str
     event: str
     timeout: float | None = None
     position: Position = NOWHERE
+    guard: str | None = None
 
     @property
     def is_wildcard(self) -> bool:

@@ -42,6 +42,8 @@ class Steps(Protocol):
     @property
     def generation(self) -> int: ...
 
+    def lookup(self, state: str, event: Event) -> Transition | None: ...
+
     async def take(self, transition: Transition, event: Event) -> None: ...
 
     async def settle(self) -> None: ...
@@ -114,19 +116,17 @@ class EntryActions:
                         return  # the state was left while the action ran
                     if outcome.event is None:
                         continue
-                    transition = steps.table.lookup(state, outcome.event)
+                    event = Event(outcome.event, {}, source=ACTION_SOURCE)
+                    transition = steps.lookup(state, event)
                     if transition is None:
                         if outcome.failed:
                             steps.unhandled_failure(spec.type, outcome.event, outcome.error)
                         else:
-                            await steps.drop(
-                                Event(outcome.event, source=ACTION_SOURCE),
-                                explicit=outcome.explicit,
-                            )
+                            await steps.drop(event, explicit=outcome.explicit)
                             await steps.step_done()
                         continue
                     self._task = None
-                    await steps.take(transition, Event(outcome.event, {}, source=ACTION_SOURCE))
+                    await steps.take(transition, event)
                     await steps.step_done()
                     return
             async with self.lock:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from ..errors import DeadEndError, MachineFailed, UnhandledFailure
+from ..config.model import Transition
+from ..errors import DeadEndError, MachineFailed, StateMachineError, UnhandledFailure
 
 logger = logging.getLogger("statemachine_engine.engine")
 
@@ -46,16 +47,17 @@ def failed_end(
 
 
 def log_unhandled_event(
-    machine_name: str, state: str | None, event: str, *, explicit: bool
+    machine_name: str, state: str | None, event: str, *, explicit: bool, guarded: bool = False
 ) -> None:
     """An event no transition from ``state`` takes is dropped (at INFO when a config or
-    a sender named it, else at DEBUG)."""
+    a sender named it, else at DEBUG); ``guarded``: there are some, but no ``if:`` held."""
     logger.log(
         logging.INFO if explicit else logging.DEBUG,
-        "[%s] no transition from %r on %r; event dropped",
+        "[%s] no transition from %r on %r%s; event dropped",
         machine_name,
         state,
         event,
+        " whose if: holds" if guarded else "",
         extra={
             "action": "event_unhandled",
             "machine": machine_name,
@@ -84,5 +86,26 @@ def log_unhandled_failure(
             "state": state,
             "event": event,
             "error": error,
+        },
+    )
+
+
+def log_guard_failed(
+    machine_name: str, transition: Transition, event: str, error: StateMachineError
+) -> None:
+    """A guard could not be evaluated for ``event``: it counts as not holding."""
+    logger.warning(
+        "[%s] if: %s (%s) could not be evaluated on %r: %s; taken as false",
+        machine_name,
+        transition.guard,
+        transition.position,
+        event,
+        error,
+        extra={
+            "action": "guard_failed",
+            "machine": machine_name,
+            "state": transition.source,
+            "event": event,
+            "error": str(error),
         },
     )

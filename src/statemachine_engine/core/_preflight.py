@@ -29,11 +29,13 @@ logger = logging.getLogger("statemachine_engine.lint")
 
 #: Lint codes that refuse a start: a transition target defined nowhere, most likely a
 #: typo (SM101), a state nothing leads out of (SM105), a polling action whose empty
-#: result leads nowhere, so the machine stops polling (SM106). SM105 refuses only a
+#: result leads nowhere, so the machine stops polling (SM106), an action option its
+#: action does not know, most likely a typo that would be silently ignored (SM108; the
+#: loader itself refuses other unknown keys). SM105 refuses only a
 #: state with no transition at all (its own, ``*`` or timeout, even back to itself): one
 #: that loops on itself (a sink handling ``ping``, a periodic ``timeout(60)`` loop) still
 #: does its work until a signal ends it, so it is only warned about.
-REFUSING = frozenset({"SM101", "SM105", "SM106"})
+REFUSING = frozenset({"SM101", "SM105", "SM106", "SM108"})
 _ANNEX = "lint"
 
 

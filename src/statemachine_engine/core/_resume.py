@@ -180,7 +180,7 @@ def lost_job_event(
     """The event a machine emits when it resumes in ``state`` without the job it held:
     ``job_lost`` if a transition from ``state`` takes it, else the error event of the
     state's first action (its ``error:``, else its type's default)."""
-    if table.lookup(state, LOST_JOB_EVENT) is not None:
+    if table.leads(state, LOST_JOB_EVENT):
         return LOST_JOB_EVENT
     spec = config.actions[state][0]
     return str(spec.options.get("error", actions.load(spec.type).default_error))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..actions.base import ActionRuntime
-from ..config._transitions import TransitionTable
+from ..config._transitions import GuardScope, TransitionTable
 from ..config.model import WILDCARD, MachineConfig, Transition
 from ..context._entries import event_data, promoted_fields
 from ..errors import MachineFailed
@@ -115,7 +115,7 @@ class Stepper:
         if event.generation is not None and event.generation != self.generation:
             return  # a timer armed by an earlier visit to a state
         assert self.state is not None
-        transition = self.table.lookup(self.state, event.name)
+        transition = self.lookup(self.state, event)
         if transition is None:
             if self.entry_actions.busy and self.table.handles(event.name):
                 logger.debug(
@@ -136,6 +136,28 @@ class Stepper:
         if self.entry_actions.busy:
             await self.entry_actions.cancel()
         await self.take(transition, event)
+
+    def lookup(self, state: str, event: Event) -> Transition | None:
+        """The transition ``event`` takes from ``state``, its guards read over the
+        context as it would be with ``event`` taken (its ``event_data``)."""
+        if not self.table.guarded:
+            return self.table.lookup(state, event.name)
+        scope = GuardScope(
+            lambda: self._guard_values(event),
+            lambda transition, error: failures.log_guard_failed(
+                self.machine_name, transition, event.name, error
+            ),
+        )
+        return self.table.lookup(state, event.name, scope)
+
+    def _guard_values(self, event: Event) -> dict[str, Any]:
+        values = dict(self.context)
+        if not event.from_action and not event.from_timer:
+            data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
+            values["event_data"] = data
+            spec = self.config.events.get(event.name)
+            values.update(promoted_fields(spec.context_map if spec else None, data))
+        return values
 
     async def take(self, transition: Transition, event: Event) -> None:
         source = self.state
@@ -192,7 +214,7 @@ class Stepper:
 
     async def _enter(self, state: str) -> None:
         for index, held in enumerate(self.held):
-            transition = self.table.lookup(state, held.name)
+            transition = self.lookup(state, held)
             if transition is not None:
                 del self.held[index]
                 await self.take(transition, held)
@@ -223,7 +245,7 @@ class Stepper:
             self.log.actions_done(self.state, self.context, self._timers.deadlines)
         while self.held:
             held = self.held.pop(0)
-            transition = self.table.lookup(self.state, held.name)
+            transition = self.lookup(self.state, held)
             if transition is not None:
                 await self.take(transition, held)
                 return
@@ -279,7 +301,7 @@ class Stepper:
             "error",
             {"action": "resume" if resumed else "start", "state": state, "message": message},
         )
-        transition = self.table.lookup(state, event)
+        transition = self.lookup(state, Event(event, {}, source=ACTION_SOURCE))
         if transition is None:
             self.unhandled_failure("resume" if resumed else "start", event, message)
             await self.settle()
@@ -299,12 +321,14 @@ class Stepper:
 
     async def drop(self, event: Event, *, explicit: bool) -> None:
         """Drop an event no transition from the current state takes."""
-        if event.event_id is not None:
-            self.log.dropped(event.event_id, f"no transition from {self.state!r} on {event.name!r}")
         state = self.state
+        guarded = state is not None and self.table.leads(state, event.name)
+        if event.event_id is not None:
+            why = f"no transition from {state!r} on {event.name!r}"
+            self.log.dropped(event.event_id, why + (" whose if: holds" if guarded else ""))
         self.log.tell(
             lambda: failures.log_unhandled_event(
-                self.machine_name, state, event.name, explicit=explicit
+                self.machine_name, state, event.name, explicit=explicit, guarded=guarded
             )
         )
 

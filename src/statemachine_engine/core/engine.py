@@ -440,7 +440,7 @@ class StateMachineEngine:
             )
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
-        if self.table.lookup(initial, START_EVENT) is not None:
+        if self.table.leads(initial, START_EVENT):
             self._stepper.held.append(start)
         await self._stepper.change_state(None, initial, start)
 

@@ -30,6 +30,8 @@ def list_key(action: BaseAction) -> str:
 class AddToListAction(BuiltinAction):
     """Append to a context list."""
 
+    options = frozenset({"item", "key", "list", "list_key", "unique", "value"})
+
     default_success = "success"
     stays_in_process = True
 

@@ -59,6 +59,10 @@ LARGE_COMMAND_BYTES = 64 * 1024
 class BashAction(BaseAction):
     """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
 
+    options = frozenset(
+        {"command", "cwd", "env", "error_mappings", "log_output", "quote", "timeout"}
+    )
+
     default_success = "job_done"
     other_events = {}
     writes = frozenset({"stdout", "stderr", "exit_code", "last_error"})

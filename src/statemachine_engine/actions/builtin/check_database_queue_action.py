@@ -41,6 +41,8 @@ IDLE_CHECKS_KEY = "_queue_idle_checks"
 class CheckDatabaseQueueAction(BaseAction):
     """Claim the next ready job."""
 
+    options = frozenset({"job_type", "lease", "machine_type", "max_wait", "prefetch", "wait"})
+
     store_only = True
     default_success = "new_job"
     other_events = {"empty": "no_jobs"}

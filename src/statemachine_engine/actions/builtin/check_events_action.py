@@ -35,6 +35,8 @@ def _event_types(types: Any) -> set[str]:
 class CheckEventsAction(BaseAction):
     """Fetch an event from an inbox."""
 
+    options = frozenset({"event_types", "target_machine", "wait"})
+
     store_only = True
     default_success = None
     other_events = {"empty": "no_events"}

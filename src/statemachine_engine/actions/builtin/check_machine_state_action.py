@@ -34,6 +34,8 @@ def is_alive(pid: int | None, host: str | None) -> bool:
 class CheckMachineStateAction(BaseAction):
     """Check a machine."""
 
+    options = frozenset({"expected_state", "machine", "target_machine"})
+
     store_only = True
     default_success = "running"
     other_events = {

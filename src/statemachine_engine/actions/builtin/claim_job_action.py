@@ -16,6 +16,8 @@ from ..base import BaseAction, runtime_of, seconds_option
 class ClaimJobAction(BaseAction):
     """Claim a job by id."""
 
+    options = frozenset({"job_id", "lease"})
+
     store_only = True
     default_success = "claimed"
     other_events = {"already_claimed": "already_claimed"}

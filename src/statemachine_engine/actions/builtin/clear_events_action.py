@@ -16,6 +16,8 @@ from ..base import BaseAction, runtime_of
 class ClearEventsAction(BaseAction):
     """Drop waiting events."""
 
+    options = frozenset({"event_types", "target_machine"})
+
     store_only = True
     default_success = "events_cleared"
     other_events = {"empty": "no_events_to_clear"}

@@ -16,6 +16,8 @@ from ._builtin import BuiltinAction
 class CompleteJobAction(BuiltinAction):
     """Complete a job."""
 
+    options = frozenset({"result"})
+
     store_only = True
     default_success = "success"
 

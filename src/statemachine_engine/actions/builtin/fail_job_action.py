@@ -17,6 +17,8 @@ from ._builtin import BuiltinAction
 class FailJobAction(BuiltinAction):
     """Fail a job."""
 
+    options = frozenset({"reason"})
+
     store_only = True
     default_success = "job_failed"
 

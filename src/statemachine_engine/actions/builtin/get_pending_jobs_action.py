@@ -16,6 +16,8 @@ from ..base import BaseAction, runtime_of, whole_option
 class GetPendingJobsAction(BaseAction):
     """Read the queue."""
 
+    options = frozenset({"job_type", "limit", "machine_type"})
+
     store_only = True
     default_success = "jobs_found"
     other_events = {"empty": "no_jobs"}

@@ -29,6 +29,8 @@ activity_logger = logging.getLogger("statemachine_engine.activity")
 class LogAction(BuiltinAction):
     """Record a line in the machine's activity log."""
 
+    options = frozenset({"level", "message"})
+
     default_success = "continue"
     stays_in_process = True
 

@@ -19,6 +19,8 @@ from .add_to_list_action import list_key
 class PopFromListAction(BaseAction):
     """Pop from a context list."""
 
+    options = frozenset({"from", "key", "list", "list_key"})
+
     default_success = "item_popped"
     stays_in_process = True
     other_events = {"empty": "list_empty"}

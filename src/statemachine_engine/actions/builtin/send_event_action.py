@@ -29,6 +29,10 @@ DEFAULT_EVENT_TYPE = "generic_event"
 class SendEventAction(BuiltinAction):
     """Send an event."""
 
+    options = frozenset(
+        {"event_type", "fire_and_forget", "job_id", "payload", "target", "target_machine"}
+    )
+
     store_only = True
     default_success = "event_sent"
 

@@ -40,6 +40,8 @@ def set_path(context: dict[str, Any], key: str, value: Any) -> None:
 class SetContextAction(BuiltinAction):
     """Write keys into the context."""
 
+    options = frozenset({"key", "value", "values"})
+
     default_success = "success"
     stays_in_process = True
     key_options = ("key", "values")

@@ -17,6 +17,8 @@ from ._builtin import BuiltinAction
 class SleepAction(BuiltinAction):
     """Pause the state's action list."""
 
+    options = frozenset({"duration", "seconds"})
+
     default_success = "wake_up"
     stays_in_process = True
 

@@ -93,6 +93,18 @@ class _Child(NamedTuple):
 class StartFsmAction(BaseAction):
     """Spawn a machine process."""
 
+    options = frozenset(
+        {
+            "actions_dir",
+            "additional_args",
+            "context_vars",
+            "in_process",
+            "machine_name",
+            "store_pid",
+            "yaml_path",
+        }
+    )
+
     default_success = "success"
     other_events = {}
     writes = frozenset({"spawned_pids"})

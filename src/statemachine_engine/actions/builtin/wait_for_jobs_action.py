@@ -25,6 +25,8 @@ from ..base import ActionRuntime, BaseAction, runtime_of, seconds_option
 class WaitForJobsAction(BaseAction):
     """Wait for tracked jobs."""
 
+    options = frozenset({"timeout", "tracked_jobs_key", "wait"})
+
     store_only = True
     default_success = "all_jobs_complete"
     other_events = {

@@ -30,12 +30,15 @@ RULES: dict[str, Rule] = {
         Rule("SM104", ERROR, "conflicting transitions (same source and event)"),
         Rule("SM105", ERROR, "non-terminal state with no way out"),
         Rule("SM106", ERROR, "polling action whose empty result leads nowhere"),
+        Rule("SM107", ERROR, "an if: guard that cannot be compiled"),
+        Rule("SM108", ERROR, "unknown key"),
         Rule("SM201", WARNING, "unreachable state"),
         Rule("SM202", WARNING, "event that nothing emits"),
         Rule("SM203", WARNING, "success:/error: event with no transition"),
         Rule("SM204", WARNING, "duplicate transition"),
         Rule("SM205", WARNING, "placeholder that no context key can fill"),
         Rule("SM206", WARNING, "placeholder from outside the config in a bash arithmetic context"),
+        Rule("SM207", WARNING, "an if: guard reads a key that nothing sets"),
     )
 }
 

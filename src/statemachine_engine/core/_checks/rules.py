@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ...actions.base import COMMON_OPTIONS
+from ...config._keys import unknown_key_message
 from ...config._transitions import TransitionTable
 from ...config.model import (
     LOST_JOB_EVENT,
@@ -137,6 +139,8 @@ def check_conflicting_transitions(config: MachineConfig, context: LintContext) -
     fires (the first in file order wins)."""
     first: dict[tuple[str, str], Transition] = {}
     for transition in config.transitions:
+        if transition.guard is not None:
+            continue  # tried before the fallback: guarded ones never shadow each other
         key = (transition.source, transition.event)
         earlier = first.setdefault(key, transition)
         if earlier is not transition and earlier.target != transition.target:
@@ -144,7 +148,8 @@ def check_conflicting_transitions(config: MachineConfig, context: LintContext) -
                 "SM104",
                 f"transition {_describe(transition)} never fires: "
                 f"{_describe(earlier)} (line {earlier.position.line}) has the same source "
-                "and event and comes first. Remove one, or give them different events",
+                "and event, no if: either, and comes first. Remove one, give them different "
+                "events, or give one an if: guard",
                 transition.position,
             )
 
@@ -202,7 +207,7 @@ def check_stalled_polling(config: MachineConfig, context: LintContext) -> Iterat
             for option, default in results:
                 value = spec.options.get(option, default)
                 event = None if value is None else str(value)
-                if event is not None and ("{" in event or table.lookup(state, event)):
+                if event is not None and ("{" in event or table.leads(state, event)):
                     continue
                 yield finding(
                     "SM106", _stall_message(spec.type, state, option, event), spec.position
@@ -214,7 +219,7 @@ def _later_action_moves_on(
 ) -> bool:
     for spec in later:
         events = context.emitted_by(spec.type, spec.options)
-        if events is None or any(table.lookup(state, event) for event in events):
+        if events is None or any(table.leads(state, event) for event in events):
             return True
     return False
 
@@ -234,6 +239,23 @@ def _stall_message(action: str, state: str, option: str, event: str | None) -> s
         f"sits there while work waits. Add a transition on {event!r} (a loop {state} "
         f"--{event}--> {state} polls again), {fix}"
     )
+
+
+def check_unknown_options(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
+    """SM108: an action option its action does not know (the loader reports unknown keys
+    of the top level, transitions and events). Actions that do not declare their options
+    (custom ones, unless they do) accept any."""
+    for state, spec in _actions(config):
+        cls = context.action_class(spec.type)
+        known = None if cls is None else cls.known_options()
+        if known is None:
+            continue
+        for key in spec.options:
+            if key not in known:
+                where = f"the options of a {spec.type} action (state {state!r})"
+                listed = known - COMMON_OPTIONS | {"success", "error"}
+                message = unknown_key_message(key, known, where, listed=listed)
+                yield finding("SM108", message, spec.position)
 
 
 def check_unreachable_states(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
@@ -296,7 +318,7 @@ def check_unhandled_results(config: MachineConfig, context: LintContext) -> Iter
             event = spec.options.get(option)
             if not isinstance(event, str) or "{" in event:
                 continue
-            if table.lookup(state, event) is None:
+            if not table.leads(state, event):
                 yield finding(
                     "SM203",
                     f"{spec.type} action in state {state!r} returns {option}: {event!r}, "
@@ -308,9 +330,9 @@ def check_unhandled_results(config: MachineConfig, context: LintContext) -> Iter
 
 def check_duplicate_transitions(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
     """SM204: the same transition written twice."""
-    seen: dict[tuple[str, str, str], Transition] = {}
+    seen: dict[tuple[str, str, str, str | None], Transition] = {}
     for transition in config.transitions:
-        key = (transition.source, transition.event, transition.target)
+        key = (transition.source, transition.event, transition.target, transition.guard)
         earlier = seen.setdefault(key, transition)
         if earlier is not transition:
             yield finding(
@@ -321,23 +343,33 @@ def check_duplicate_transitions(config: MachineConfig, context: LintContext) -> 
             )
 
 
+def _settable_keys(config: MachineConfig, context: LintContext) -> set[str] | None:
+    """The top-level context keys something in the config may set; None when any key
+    may be set (jobs are claimed, whose data keys become context keys, or an action
+    does not declare what it writes)."""
+    specs = [spec for _, spec in _actions(config)]
+    if any(context.claims_jobs(spec.type) for spec in specs):
+        return None
+    known = set(ENGINE_KEYS)
+    for spec in specs:
+        written = context.written_by(spec.type, spec.options)
+        if written is None:
+            return None
+        known |= written
+    for event in config.events.values():
+        known.update(event.context_map)
+    return known
+
+
 def check_placeholders(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
     """SM205: ``{placeholders}`` naming a context key that nothing sets.
 
     Skipped for configs that claim jobs (a job's data keys become context keys) or run
     custom actions (which may set any key); a ``|default:`` filter always fills.
     """
-    specs = [spec for _, spec in _actions(config)]
-    if any(context.claims_jobs(spec.type) for spec in specs):
+    known = _settable_keys(config, context)
+    if known is None:
         return
-    known = set(ENGINE_KEYS)
-    for spec in specs:
-        written = context.written_by(spec.type, spec.options)
-        if written is None:
-            return
-        known |= written
-    for event in config.events.values():
-        known.update(event.context_map)
     probe = {key: _ANYTHING for key in known}
     for state, spec in _actions(config):
         unfilled = sorted(
@@ -350,6 +382,31 @@ def check_placeholders(config: MachineConfig, context: LintContext) -> Iterator[
                 f"context key that nothing sets ({path.split('.')[0]!r}). Set it with "
                 "set_context, promote it with an events: context_map, or add |default:",
                 spec.position,
+            )
+
+
+def check_guard_keys(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
+    """SM207: an ``if:`` guard reading a context key that nothing sets (it would fail,
+    and count as false, until something does). Skipped like SM205."""
+    if not any(transition.guard for transition in config.transitions):
+        return
+    known = _settable_keys(config, context)
+    if known is None:
+        return
+    from ...config._guards import compile_guard
+
+    for transition in config.transitions:
+        if transition.guard is None:
+            continue
+        unset = sorted(compile_guard(transition.guard).names - known)
+        if unset:
+            yield finding(
+                "SM207",
+                f"if: {transition.guard} on {_describe(transition)} reads "
+                f"{', '.join(unset)}, which nothing in the config sets: the guard fails "
+                "(and counts as false) until it is set. Set it with set_context, promote it "
+                "with an events: context_map, or pass it with --initial-context",
+                transition.position,
             )
 
 
@@ -402,12 +459,14 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("SM104", check_conflicting_transitions),
     ("SM105", check_dead_ends),
     ("SM106", check_stalled_polling),
+    ("SM108", check_unknown_options),
     ("SM201", check_unreachable_states),
     ("SM202", check_unsent_events),
     ("SM203", check_unhandled_results),
     ("SM204", check_duplicate_transitions),
     ("SM205", check_placeholders),
     ("SM206", check_arithmetic_placeholders),
+    ("SM207", check_guard_keys),
 )
 
 

@@ -50,6 +50,12 @@ class Edge(NamedTuple):
     target: str
     event: str
     kind: EdgeKind
+    guard: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``event``, or ``event [guard]`` for a guarded transition (UML's notation)."""
+        return self.event if self.guard is None else f"{self.event} [{self.guard}]"
 
 
 class MachineGraph(NamedTuple):
@@ -95,7 +101,13 @@ def extract_graph(config: MachineConfig) -> MachineGraph:
         for index, name in enumerate(group_names)
     )
     edges = tuple(
-        Edge(transition.source, transition.target, transition.event, _kind(transition))
+        Edge(
+            transition.source,
+            transition.target,
+            transition.event,
+            _kind(transition),
+            transition.guard,
+        )
         for transition in config.transitions
     )
     return MachineGraph(config.initial_state, states, groups, edges)

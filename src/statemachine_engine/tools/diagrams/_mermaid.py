@@ -6,6 +6,7 @@ How the drawing reads:
 - ``[*] --> initial`` marks where the machine starts; each terminal state has an arrow to
   ``[*]`` and a thick border.
 - Timeout transitions are labelled with their event as written (``timeout(5)``).
+- A guarded transition's label adds its ``if:`` in brackets: ``new_file [size > 10]``.
 - Wildcard transitions (``from: "*"``) start from one dashed pseudo-node, ``any state``,
   rather than from every state, which would bury the diagram in arrows.
 
@@ -80,7 +81,7 @@ def _render(graph: MachineGraph, edges: tuple[Edge, ...], group: str | None) -> 
     for edge in edges:
         source = ANY_STATE_ID if edge.kind == "wildcard" else graph.state(edge.source).id
         target = graph.state(edge.target).id
-        lines.append(f"{INDENT}{source} --> {target} : {escape(edge.event)}")
+        lines.append(f"{INDENT}{source} --> {target} : {escape(edge.label)}")
     terminals = [
         node
         for node in graph.states

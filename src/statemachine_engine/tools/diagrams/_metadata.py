@@ -59,7 +59,13 @@ def build_metadata(config: MachineConfig, graph: MachineGraph, *, stem: str) -> 
         ],
         "groups": [{"name": group.name, "states": list(group.states)} for group in graph.groups],
         "transitions": [
-            {"from": edge.source, "to": edge.target, "event": edge.event, "kind": edge.kind}
+            {
+                "from": edge.source,
+                "to": edge.target,
+                "event": edge.event,
+                "kind": edge.kind,
+                **({"if": edge.guard} if edge.guard is not None else {}),
+            }
             for edge in graph.edges
         ],
         "events": list(dict.fromkeys([*config.events, *(edge.event for edge in graph.edges)])),

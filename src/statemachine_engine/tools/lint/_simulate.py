@@ -1,5 +1,6 @@
-"""A dry run: walk a config through events with the engine's own transition lookup,
-running no action. Pure."""
+"""A dry run: walk a config through events with the engine's own transition table,
+running no action. Pure. Guards are not evaluated (there is no context): of the
+transitions an event may take, the first in file order is followed."""
 
 from __future__ import annotations
 
@@ -51,13 +52,13 @@ def simulate(config: MachineConfig, events: Sequence[str]) -> Simulation:
     table = TransitionTable.build(config.transitions)
     state = config.initial_state
     steps: list[Step] = []
-    started = table.lookup(state, START_EVENT)
+    started = table.first(state, START_EVENT)
     if started is not None:
         steps.append(Step(state, START_EVENT, started.target))
         state = started.target
     unhandled = None
     for index, event in enumerate(events):
-        transition = table.lookup(state, event)
+        transition = table.first(state, event)
         if transition is None:
             unhandled = index
             break
