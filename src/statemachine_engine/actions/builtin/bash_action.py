@@ -60,7 +60,7 @@ class BashAction(BaseAction):
     """Run ``command`` with ``/bin/sh``-compatible ``bash`` semantics."""
 
     options = frozenset(
-        {"command", "cwd", "env", "error_mappings", "log_output", "quote", "timeout"}
+        {"command", "cwd", "env", "error_mappings", "log_output", "quote", "store_as", "timeout"}
     )
 
     default_success = "job_done"

@@ -16,7 +16,7 @@ from ._builtin import BuiltinAction
 class CompleteJobAction(BuiltinAction):
     """Complete a job."""
 
-    options = frozenset({"result"})
+    options = frozenset({"job_id", "result"})
 
     store_only = True
     default_success = "success"

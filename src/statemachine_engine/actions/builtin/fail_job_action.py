@@ -17,7 +17,7 @@ from ._builtin import BuiltinAction
 class FailJobAction(BuiltinAction):
     """Fail a job."""
 
-    options = frozenset({"reason"})
+    options = frozenset({"job_id", "reason"})
 
     store_only = True
     default_success = "job_failed"
