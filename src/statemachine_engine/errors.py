@@ -17,6 +17,7 @@ it true)::
     ├── JSONDataError             JSON too deep, too large or not strict (also a ValueError)
     ├── StoreError                the store cannot be opened or used
     │   ├── JobNotFound           no job has that id
+    │   ├── JobExists             a job with that id is already in the queue
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)
     │   └── StoreReplaced         the SQLite file was deleted, replaced, overwritten or damaged
     │                             under a running machine
@@ -51,6 +52,7 @@ __all__ = [
     "DiagramUnavailable",
     "EventSocketBusy",
     "JSONDataError",
+    "JobExists",
     "JobNotFound",
     "MachineAlreadyRunning",
     "MachineFailed",
@@ -204,6 +206,18 @@ class StoreError(StateMachineError):
 
 class JobNotFound(StoreError):
     """No job has that id."""
+
+
+class JobExists(StoreError):
+    """A job with that id is already in the queue (adding it again changes nothing).
+
+    Attributes:
+        job_id: the id.
+    """
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"a job with id {job_id!r} already exists")
+        self.job_id = job_id
 
 
 class StoreNotFound(StoreError):

@@ -181,7 +181,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "TransitionRecord",
     ],
     "database.models.base": ["BaseModel", "StoreHandle"],
-    "database.models.job": ["Job", "JobModel", "JobStatus"],
+    "database.models.job": ["Job", "JobModel", "JobStatus", "NewJob"],
     "database.models.machine_event": ["EventStatus", "MachineEvent", "MachineEventModel"],
     "database.models.machine_state": [
         "DEAD_JOB",
@@ -220,6 +220,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "DiagramUnavailable",
         "EventSocketBusy",
         "JSONDataError",
+        "JobExists",
         "JobNotFound",
         "MachineAlreadyRunning",
         "MachineFailed",
