@@ -76,8 +76,10 @@ def read_jobs(stream: IO[bytes], defaults: Mapping[str, Any]) -> list[Line]:
         shown = errors[:MAX_ERRORS_SHOWN]
         if len(errors) > len(shown):
             shown.append(f"... and {count(len(errors) - len(shown), 'more bad line')}")
-        bad = f"{len(errors)} of {count(number, 'line')} {'is' if len(errors) == 1 else 'are'}"
-        shown.append(f"{bad} bad; nothing was queued: fix them and run it again")
+        one = len(errors) == 1
+        bad = f"{len(errors)} of {count(number, 'line')} {'is' if one else 'are'} bad"
+        fix = "fix it" if one else "fix them"
+        shown.append(f"{bad}; nothing was queued: {fix} and run it again")
         raise UsageError("\n".join(shown))
     return jobs
 
