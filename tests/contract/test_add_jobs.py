@@ -77,6 +77,20 @@ async def test_add_jobs_queues_every_field_in_order(store: Store) -> None:
     assert claimed.job_id == "a"
 
 
+async def test_add_jobs_stores_any_text_as_add_job_does(store: Store) -> None:
+    text = "emoji 😀, quotes \"' \\, tab\t, é, 漢字"
+    data = {"text": text + " NUL \x00", text: [text, 1.5e300, -0, True, None]}
+    one = await store.add_job(f"type {text}", data, job_id=f"one {text}", machine_type=text)
+    [many_id] = await store.add_jobs(
+        [NewJob(f"type {text}", data, f"many {text}", 0, 3, 0.0, text)]
+    )
+    many = await store.get_job(many_id)
+    assert many is not None
+    assert many_id == f"many {text}"
+    assert (many.job_type, many.data, many.machine_type) == (one.job_type, one.data, text)
+    assert many.data == data
+
+
 async def test_add_jobs_skips_ids_already_queued_and_repeated(store: Store) -> None:
     kept = await store.add_job("task", {"v": "old"}, job_id="old")
     added = await store.add_jobs(

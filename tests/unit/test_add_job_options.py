@@ -154,3 +154,25 @@ def test_it_declares_its_events_and_the_key_it_writes() -> None:
     assert AddJobAction.store_only
     assert not AddJobAction.claims_jobs
     assert AddJobAction({}).result_event("exists") == "job_exists"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"job_type": "a\x00b"}, "job_type holds a NUL character or a lone surrogate"),
+        ({"job_type": "t", "job_id": "x\ud800"}, "job_id holds a NUL character or a lone"),
+        ({"job_type": "t", "data": {"k": ["\udfff"]}}, "data holds text that is not valid"),
+        ({"job_type": "t", "priority": 2**31}, "priority must be from -2147483648 to"),
+        ({"job_type": "t", "max_attempts": "99999999999"}, "max_attempts must be from"),
+    ],
+)
+def test_what_no_store_can_hold_is_refused_before_it_is_queued(
+    fields: dict[str, Any], message: str
+) -> None:
+    """What a database would refuse halfway through a bulk add is refused up front."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        new_job(fields)
+
+
+def test_a_nul_in_data_is_kept_as_json_keeps_it() -> None:
+    assert new_job({"job_type": "t", "data": {"k": "a\x00b"}}).data == {"k": "a\x00b"}

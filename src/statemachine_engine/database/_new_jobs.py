@@ -3,6 +3,7 @@ its fields checked and converted once, for both. Pure: no I/O."""
 
 # Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
 # turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -10,6 +11,8 @@ from typing import Any, NamedTuple
 from ..config._timeouts import parse_duration
 
 DEFAULT_MAX_ATTEMPTS = 3
+#: The range of ``priority`` and ``max_attempts`` (a 32-bit column in PostgreSQL).
+INT32 = range(-(2**31), 2**31)
 #: The fields a job to queue may have (``type`` is accepted for ``job_type``).
 JOB_FIELDS = ("job_type", "job_id", "data", "priority", "delay", "machine_type", "max_attempts")
 _INTEGER = re.compile(r"[+-]?\d{1,18}", re.ASCII)
@@ -51,6 +54,11 @@ def new_job(fields: Mapping[str, Any]) -> NewJob:
         data = given["data"]
         if not isinstance(data, Mapping):
             raise ValueError(f"data must be a mapping (a JSON object), not {_shown(data)}")
+        if not _unicode(data):
+            raise ValueError(
+                "data holds text that is not valid Unicode (a lone surrogate, as the JSON "
+                "escape \\ud800 gives), which cannot be stored"
+            )
         job = job._replace(data=data)
     if "priority" in given:
         job = job._replace(priority=_integer(given["priority"], "priority"))
@@ -76,15 +84,37 @@ def _name(value: Any, field: str) -> str:
     text = str(value)
     if not text.strip():
         raise ValueError(f"{field} must not be blank")
+    if "\x00" in text or not _unicode(text):
+        raise ValueError(
+            f"{field} holds a NUL character or a lone surrogate (the JSON escapes \\u0000, "
+            "\\ud800...), which cannot be stored"
+        )
     return text
 
 
+def _unicode(value: Any) -> bool:
+    """Whether every text in ``value`` is valid Unicode (no lone surrogate, which a JSON
+    escape such as ``\\ud800`` gives and no database can store as text)."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (TypeError, ValueError, RecursionError):
+        return True  # not JSON at all: the store says so when it encodes it
+    return True
+
+
 def _integer(value: Any, field: str) -> int:
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
-    raise ValueError(f"{field} must be a whole number, not {_shown(value)}")
+        number = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value)
+    if number is None:
+        raise ValueError(f"{field} must be a whole number, not {_shown(value)}")
+    if number not in INT32:
+        raise ValueError(f"{field} must be from {INT32.start} to {INT32.stop - 1}, not {number}")
+    return number
 
 
 def _shown(value: Any) -> str:
