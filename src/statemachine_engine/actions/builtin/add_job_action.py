@@ -47,11 +47,12 @@ class AddJobAction(BuiltinAction):
         store_as = self.get_config_value("store_as")
         if store_as is not None:
             context[str(store_as)] = job_id
-        what = "queued job %s" if added is not None else "job %s is already queued"
+        outcome = "job_added" if added is not None else "job_exists"
         self.logger.debug(
-            "[%s] " + what,
+            "[%s] %s %s",
             runtime.machine_name,
+            "queued job" if added is not None else "already queued: job",
             job_id,
-            extra={"action": "job_added", "machine": runtime.machine_name, "job_id": job_id},
+            extra={"action": outcome, "machine": runtime.machine_name, "job_id": job_id},
         )
         return self.success_event if added is not None else self.result_event("exists")
