@@ -82,7 +82,8 @@ def run_command(body: Callable[[], int], *, prog: str, debug: bool = False) -> i
     except BrokenPipeError:
         return _broken_pipe()
     except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # several errors: one line each
+            print(f"{prog}: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except StateMachineError as exc:
         if debug:

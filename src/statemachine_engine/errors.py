@@ -19,6 +19,7 @@ it true)::
     ├── JSONDataError             JSON too deep, too large or not strict (also a ValueError)
     ├── StoreError                the store cannot be opened or used
     │   ├── JobNotFound           no job has that id
+    │   ├── JobExists             a job with that id is already in the queue
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)
     │   └── StoreReplaced         the SQLite file was deleted, replaced, overwritten or damaged
     │                             under a running machine
@@ -54,6 +55,7 @@ __all__ = [
     "EventSocketBusy",
     "GuardError",
     "JSONDataError",
+    "JobExists",
     "JobNotFound",
     "MachineAlreadyRunning",
     "MachineFailed",
@@ -211,6 +213,18 @@ class StoreError(StateMachineError):
 
 class JobNotFound(StoreError):
     """No job has that id."""
+
+
+class JobExists(StoreError):
+    """A job with that id is already in the queue (adding it again changes nothing).
+
+    Attributes:
+        job_id: the id.
+    """
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"a job with id {job_id!r} already exists")
+        self.job_id = job_id
 
 
 class StoreNotFound(StoreError):

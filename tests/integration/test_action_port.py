@@ -14,7 +14,7 @@ from statemachine_engine.actions.base import ActionRuntime, JobClaim
 from statemachine_engine.core._action_port import ActionPort
 from statemachine_engine.core._jobs import JobTracker
 from statemachine_engine.database._sqlite import SqliteStore
-from statemachine_engine.database.models.job import Job, JobStatus
+from statemachine_engine.database.models.job import Job, JobStatus, NewJob
 from statemachine_engine.errors import ActionError
 from tests.support.engines import Machines, run_to_end
 from tests.support.files import write
@@ -119,6 +119,27 @@ async def test_an_engines_actions_get_its_port_not_the_engine(machines: Machines
 
 
 # -- jobs -----------------------------------------------------------------------------
+
+
+async def test_add_job_queues_and_says_none_for_an_id_already_queued(
+    store: SqliteStore, holder: Holder
+) -> None:
+    port = port_of(holder)
+    job = NewJob("task", {"n": 1}, "once", priority=4, source_job_id="parent")
+
+    added = await port.add_job(job)
+    again = await port.add_job(job._replace(data={"n": 2}))
+
+    assert added is not None
+    assert (added.job_id, added.data, added.priority, added.source_job_id) == (
+        "once",
+        {"n": 1},
+        4,
+        "parent",
+    )
+    assert again is None
+    assert await store.get_job("once") == added
+    assert holder.adopted == []  # queued, not claimed
 
 
 async def test_claims_are_made_for_the_machine_and_adopted(

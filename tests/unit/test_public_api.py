@@ -182,7 +182,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "TransitionRecord",
     ],
     "database.models.base": ["BaseModel", "StoreHandle"],
-    "database.models.job": ["Job", "JobModel", "JobStatus"],
+    "database.models.job": ["Job", "JobModel", "JobStatus", "NewJob"],
     "database.models.machine_event": ["EventStatus", "MachineEvent", "MachineEventModel"],
     "database.models.machine_state": [
         "DEAD_JOB",
@@ -222,6 +222,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "EventSocketBusy",
         "GuardError",
         "JSONDataError",
+        "JobExists",
         "JobNotFound",
         "MachineAlreadyRunning",
         "MachineFailed",

@@ -40,7 +40,7 @@ from ._seconds import parse_seconds
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..database.models.job import Job
+    from ..database.models.job import Job, NewJob
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
     from ..settings import Settings
@@ -120,6 +120,14 @@ class ActionRuntime(MachineVerbs, Protocol):
         how many were discarded."""
 
     # -- jobs -------------------------------------------------------------------------
+
+    async def add_job(self, job: NewJob) -> Job | None:
+        """Queue ``job`` (and wake the workers waiting for one); None when a job with its
+        id is already in the queue, which is then left as it is.
+
+        Raises:
+            StoreError: its data is outside the JSON bounds.
+        """
 
     async def claim_next_job(self, **claim: Unpack[JobClaim]) -> Job | None:
         """Claim the next ready job (``claim``: of ``job_type``, for ``machine_type`` or

@@ -18,13 +18,13 @@ from ..database._delivery import deliver
 from ..database._records import JobStatus
 from ..database._wakeup import JOBS
 from ..database.store import DEFAULT_LEASE_SECONDS
-from ..errors import ActionError
+from ..errors import ActionError, JobExists
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ..actions.base import JobClaim, MachineLaunch
-    from ..database.models.job import Job
+    from ..database.models.job import Job, NewJob
     from ..database.models.machine_event import MachineEvent
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
@@ -139,6 +139,21 @@ class ActionPort:
         return await store.mark_events(ids, "dropped") if ids else 0
 
     # -- jobs -------------------------------------------------------------------------
+
+    async def add_job(self, job: NewJob) -> Job | None:
+        try:
+            return await self._machine.store.add_job(
+                job.job_type,
+                job.data,
+                job_id=job.job_id,
+                priority=job.priority,
+                max_attempts=job.max_attempts,
+                delay=job.delay,
+                machine_type=job.machine_type,
+                source_job_id=job.source_job_id,
+            )
+        except JobExists:
+            return None
 
     async def claim_next_job(self, **claim: Unpack[JobClaim]) -> Job | None:
         return await self._machine.claim_next_job(claim)

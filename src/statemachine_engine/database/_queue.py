@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import JobExists, StoreError
 from ._connector import Operations, first, limit_param
+from ._new_jobs import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
+from ._new_jobs import NewJob
 from ._records import Job
 from ._rows import backoff_jitter, dumps, job_record
 
 DEFAULT_LEASE_SECONDS = 60.0
-DEFAULT_MAX_ATTEMPTS = 3
 #: First retry waits this long; each further one twice as long (with jitter).
 RETRY_BACKOFF_SECONDS = 2.0
 RETRY_BACKOFF_CAP_SECONDS = 3600.0
@@ -43,35 +44,66 @@ class QueueOperations(Operations):
         machine_type: str | None = None,
         source_job_id: str | None = None,
     ) -> Job:
-        """Queue a job; ``job_id`` is generated when not given (a duplicate is an error)."""
-        if max_attempts < 1:
-            raise StoreError("max_attempts must be at least 1")
-        now = time.time()
-        if job_id is None:
-            import uuid  # only when adding jobs: it costs a machine's start-up otherwise
+        """Queue a job; ``job_id`` is generated when not given.
 
-            job_id = f"job_{uuid.uuid4().hex[:12]}"
-        added = await self._run(
-            "insert_job",
-            {
-                "job_id": job_id,
-                "job_type": job_type,
-                "machine_type": machine_type,
-                "priority": int(priority),
-                "data": dumps({} if data is None else data),
-                "max_attempts": int(max_attempts),
-                "run_after": now + max(0.0, delay),
-                "source_job_id": source_job_id,
-                "now": now,
-            },
+        Raises:
+            JobExists: a job with that id is already in the queue (it is left as it is).
+            StoreError: ``max_attempts`` is below 1, or ``data`` is not within the JSON
+                bounds.
+        """
+        job = NewJob(
+            job_type, data, job_id, priority, max_attempts, delay, machine_type, source_job_id
         )
+        now = time.time()
+        params = _insert_params(job, now)
+        added = await self._run("insert_job", {**params, "now": now})
         if added.rows:
             return job_record(added.rows[0])
         if added.retried:  # the first try committed before its connection was lost
-            existing = await self.get_job(job_id)
+            existing = await self.get_job(params["job_id"])
             if existing is not None and existing.created_at == now:
                 return existing
-        raise StoreError(f"a job with id {job_id!r} already exists")
+        raise JobExists(params["job_id"])
+
+    async def add_jobs(self, jobs: Sequence[NewJob]) -> list[str]:
+        """Queue ``jobs`` in one transaction, in this order; the ids of those added.
+
+        A job whose id is already in the queue (or earlier in ``jobs``) is skipped and
+        left as it is. Waiting workers are woken once, when the transaction commits.
+
+        Raises:
+            StoreError: a job's ``max_attempts`` is below 1, or its data is not within
+                the JSON bounds (nothing is added).
+        """
+        if not jobs:
+            return []
+        now = time.time()
+        rows = []
+        for job in jobs:
+            params = _insert_params(job, now)
+            rows.append(
+                [
+                    params["job_id"],
+                    params["job_type"],
+                    params["machine_type"],
+                    str(params["priority"]),
+                    params["data"],
+                    str(params["max_attempts"]),
+                    repr(params["run_after"]),
+                    params["source_job_id"],
+                ]
+            )
+        added = await self._run("insert_jobs", {"jobs": rows, "now": now})
+        if not added.retried:
+            return [row["job_id"] for row in added.rows]
+        # The first try may have committed before its connection was lost: the jobs it
+        # added are those created at this very time.
+        ids = []
+        for row in rows:
+            existing = await self.get_job(row[0])
+            if existing is not None and existing.created_at == now:
+                ids.append(row[0])
+        return list(dict.fromkeys(ids))
 
     async def claim_job(
         self,
@@ -283,3 +315,24 @@ class QueueOperations(Operations):
         row = first(await self._run("next_job_ready_at", {"job_type": job_type}))
         at = row["at"] if row is not None else None
         return None if at is None else float(at)
+
+
+def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
+    """The columns of a job to insert (its id generated when it has none)."""
+    if job.max_attempts < 1:
+        raise StoreError("max_attempts must be at least 1")
+    job_id = job.job_id
+    if job_id is None:
+        import uuid  # only when adding jobs: it costs a machine's start-up otherwise
+
+        job_id = f"job_{uuid.uuid4().hex[:12]}"
+    return {
+        "job_id": job_id,
+        "job_type": job.job_type,
+        "machine_type": job.machine_type,
+        "priority": int(job.priority),
+        "data": dumps({} if job.data is None else job.data),
+        "max_attempts": int(job.max_attempts),
+        "run_after": now + max(0.0, job.delay),
+        "source_job_id": job.source_job_id,
+    }

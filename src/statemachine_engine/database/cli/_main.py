@@ -34,6 +34,7 @@ from ...errors import JSONDataError, StateMachineError, UsageError
 from ..models.job import JobStatus
 from ..models.machine_event import EventStatus
 from ..models.machine_state import STALE_HEARTBEAT_SECONDS
+from . import _bulk as bulk
 from . import _events as events
 from . import _jobs as jobs
 from . import _machines as machines
@@ -126,11 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "add-job",
         jobs.add,
-        "queue a job; prints its id on the first line",
+        "queue a job; prints its id on the first line (with --from: queue one job per "
+        "line of a file and print how many)",
         creates_store=True,
     )
     p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job's id (default: generated)")
-    p.add_argument("--type", dest="job_type", metavar="TYPE", required=True, help="job type")
+    p.add_argument(
+        "--type", dest="job_type", metavar="TYPE", help="job type (required without --from)"
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="queue the jobs of FILE ('-': standard input), one JSON object a line with "
+        "job_type (or type), job_id, data, priority, delay, machine_type, max_attempts; "
+        "the other options fill in what a line lacks. Every line is checked before any "
+        "job is queued; ids already queued are skipped",
+    )
     p.add_argument(
         "--machine-type",
         metavar="TYPE",
@@ -341,6 +354,8 @@ async def _session(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace) -> None:
     """Parse JSON options and check files: usage errors, before opening the store."""
+    if args.command == "add-job":
+        _prepare_add_job(args)
     _read_payload_file(args)
     if getattr(args, "payload", None) is not None:
         args.payload = _json_argument("--payload", args.payload)
@@ -353,6 +368,36 @@ def _prepare(args: argparse.Namespace) -> None:
         if not os.path.isfile(path):
             raise StateMachineError(f"input file not found: {args.input_file}")
         args.input_file = path
+
+
+def _prepare_add_job(args: argparse.Namespace) -> None:
+    """``add-job``: one job from the options, or (``--from``) the jobs of a file, read
+    and checked now."""
+    if args.source is None:
+        if args.job_type is None:
+            raise UsageError("add-job needs --type TYPE (or --from FILE, a type on each line)")
+        return
+    given = [
+        option
+        for option, value in (
+            ("JOB_ID", args.job_id),
+            ("--payload", args.payload),
+            ("--payload-file", args.payload_file),
+            ("--input-file", args.input_file),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(f"--from reads every job from its file: drop {', '.join(given)}")
+    args.handler = bulk.add_from
+    if args.source == "-":
+        args.jobs = bulk.read_jobs(sys.stdin.buffer, bulk.defaults_of(args))
+        return
+    try:
+        with open(args.source, "rb") as stream:
+            args.jobs = bulk.read_jobs(stream, bulk.defaults_of(args))
+    except OSError as exc:
+        raise UsageError(f"cannot read --from {args.source}: {exc.strerror}") from exc
 
 
 def _add_payload_file_option(parser: argparse.ArgumentParser) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from .._new_jobs import NewJob as NewJob
 from .._records import Job as Job
 from .._records import JobStatus as JobStatus
 from .base import BaseModel
@@ -13,6 +14,7 @@ __all__ = [
     "Job",
     "JobModel",
     "JobStatus",
+    "NewJob",
 ]
 
 

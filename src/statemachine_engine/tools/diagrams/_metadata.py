@@ -24,6 +24,7 @@ _SUMMARY_OPTION = {
     "activity_log": "message",
     "check_database_queue": "job_type",
     "get_pending_jobs": "job_type",
+    "add_job": "job_type",
     "check_events": "event_types",
     "clear_events": "event_types",
     "check_machine_state": "target_machine",

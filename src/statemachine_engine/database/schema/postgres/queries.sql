@@ -37,6 +37,31 @@ WITH job AS (
 )
 SELECT * FROM job;
 
+-- name: insert_jobs
+-- Several jobs in one statement, in order: `jobs` is [[job_id, job_type, machine_type,
+-- priority, data, max_attempts, run_after, source_job_id], ...] as text. An id already in
+-- the queue, or earlier in the list, is skipped; the ids added are returned.
+WITH job AS (
+    INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
+                      run_after, source_job_id, created_at, updated_at)
+    SELECT new.job_id, new.job_type, new.machine_type, 'pending', new.priority::integer,
+           new.data, new.max_attempts::integer, new.run_after::double precision,
+           new.source_job_id, %(now)s, %(now)s
+    FROM unnest((%(jobs)s::text[])[:][1:1], (%(jobs)s::text[])[:][2:2],
+                (%(jobs)s::text[])[:][3:3], (%(jobs)s::text[])[:][4:4],
+                (%(jobs)s::text[])[:][5:5], (%(jobs)s::text[])[:][6:6],
+                (%(jobs)s::text[])[:][7:7], (%(jobs)s::text[])[:][8:8])
+             WITH ORDINALITY AS new(job_id, job_type, machine_type, priority, data,
+                                    max_attempts, run_after, source_job_id, n)
+    ORDER BY new.n
+    ON CONFLICT (job_id) DO NOTHING
+    RETURNING job_id
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, message, at)
+    SELECT job_id, 'pending', 0, 'added', %(now)s FROM job
+)
+SELECT job_id FROM job;
+
 -- fragment: expire_leases
 -- Expired leases go back to the queue (or die) first. A job freed by this statement's
 -- expiry is claimable from the next one on (one snapshot): `expired` says how many there

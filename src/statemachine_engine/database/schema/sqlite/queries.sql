@@ -42,6 +42,25 @@ RETURNING *;
 INSERT INTO job_history (job_id, status, attempt, message, at)
 VALUES (:job_id, 'pending', 0, 'added', :now);
 
+-- name: insert_jobs
+-- wakes: jobs
+-- Several jobs in one transaction, in order: `jobs` is [[job_id, job_type, machine_type,
+-- priority, data, max_attempts, run_after, source_job_id], ...] (numbers as text). An id
+-- already in the queue, or earlier in the list, is skipped; the ids added are returned.
+-- (`WHERE true`: an INSERT ... SELECT with an upsert clause needs a WHERE to parse.)
+INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
+                  run_after, source_job_id, created_at, updated_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       'pending', CAST(json_extract(value, '$[3]') AS INTEGER), json_extract(value, '$[4]'),
+       CAST(json_extract(value, '$[5]') AS INTEGER), CAST(json_extract(value, '$[6]') AS REAL),
+       json_extract(value, '$[7]'), :now, :now
+FROM json_each(:jobs) WHERE true ORDER BY key
+ON CONFLICT (job_id) DO NOTHING
+RETURNING job_id;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, message, at)
+VALUES (:job_id, 'pending', 0, 'added', :now);
+
 -- name: claim_job
 -- The first ready row of the index in claim order is the one (no sort): jobs_ready for
 -- one type; for any type jobs_ready_any, named, else the planner may pick another index
