@@ -757,3 +757,12 @@ def test_sm108_a_custom_action_checks_the_options_it_declares(tmp_path: Path) ->
     )
     found = lint(text, custom_context(tmp_path / "declared", declared))
     assert ("SM108", 10) in found
+
+
+def test_sm108_every_builtin_declares_its_options() -> None:
+    """A builtin that declared none would take any option: a typo in it would pass."""
+    loader = ActionLoader()
+    undeclared = [
+        name for name in loader.known_types() if loader.load(name).known_options() is None
+    ]
+    assert undeclared == []

@@ -35,6 +35,10 @@ from ._builtin import BuiltinAction
 class AddJobAction(BuiltinAction):
     """Queue a job."""
 
+    options = frozenset(
+        {"job_type", "job_id", "data", "priority", "delay", "machine_type", "max_attempts"}
+        | {"store_as"}  # the id it queued goes there
+    )
     store_only = True
     default_success = "job_added"
     other_events = {"exists": "job_exists"}
