@@ -39,6 +39,10 @@ MAX_BYTES = 64 * 1024 * 1024
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 # Integers this long may lie beyond a double's range: only then are they parsed one by one.
 _LONG_DIGITS = re.compile(r"\d{300}")
+#: A surrogate code point, raw or as a ``\uD800``-``\uDFFF`` escape: the text may then
+#: decode to a string with a lone surrogate, which is not Unicode text (no UTF-8 store or
+#: socket can carry it). A pair written as two escapes is one character, and fine.
+_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _PAIRS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
@@ -105,19 +109,42 @@ def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int 
         raise JSONDataError(f"{what} is nested {depth} levels deep (limit {max_depth})")
     try:
         if _LONG_DIGITS.search(text) is None:
-            return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-        return json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        else:
+            value = json.loads(
+                text,
+                parse_constant=_refuse_constant,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+            )
+        if _SURROGATE.search(text) is not None:
+            _refuse_lone_surrogates(value)
+        return value
     except JSONDataError as exc:
         raise JSONDataError(f"{what}: {exc}") from None
     except RecursionError:  # cannot happen within MAX_DEPTH; kept as a safety net
         raise JSONDataError(f"{what} is nested too deep (limit {max_depth})") from None
     except ValueError as exc:
         raise JSONDataError(f"{what} is not valid JSON: {exc}", bounded=False) from None
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(item[exc.start])
+                raise JSONDataError(
+                    f"holds a lone surrogate (\\u{code:04x}), which is not Unicode text"
+                ) from None
 
 
 def value_depth(value: Any, *, limit: int = MAX_DEPTH) -> int:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from statemachine_engine._jsondata import MAX_DEPTH
+from statemachine_engine._jsondata import MAX_DEPTH, decode
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.store import StoreError
+from statemachine_engine.errors import JSONDataError
 from tests.monitoring.conftest import StartServer
 from tests.monitoring.conftest import ui_server as ui_server  # the real server, per test
 from tests.security.configs import WORKER
@@ -251,3 +252,17 @@ def test_a_diagram_folder_with_deep_metadata_does_not_break_the_api(
         answer = http.get("/api/diagrams/worker")
     assert answer.status_code == 200, answer.text
     assert "waiting" in strict_loads(answer.text)["main"]  # generated from the config instead
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": "\\ud800"}', '["\\udfff"]', '{"\\ud800": 1}', '"x\\ud83d"', '"\ud800"']
+)
+def test_a_lone_surrogate_is_refused_not_stored(text: str) -> None:
+    """No UTF-8 store or socket can carry one: refused here, with a message, instead of
+    a traceback wherever the value is written."""
+    with pytest.raises(JSONDataError, match="lone surrogate"):
+        decode(text)
+
+
+def test_a_surrogate_pair_is_one_character() -> None:
+    assert decode('"\\ud83d\\ude00"') == "\U0001f600"
