@@ -17,6 +17,9 @@ it true)::
     ├── JSONDataError             JSON too deep, too large or not strict (also a ValueError)
     ├── StoreError                the store cannot be opened or used
     │   ├── JobNotFound           no job has that id
+    │   ├── EventNotFound         no inbox event has that id
+    │   ├── EventNotCancelled     the event cannot be cancelled any more (due, handled or
+    │   │                         not a delayed event)
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)
     │   └── StoreReplaced         the SQLite file was deleted, replaced, overwritten or damaged
     │                             under a running machine
@@ -49,6 +52,8 @@ __all__ = [
     "DeadEndError",
     "DiagramNotFound",
     "DiagramUnavailable",
+    "EventNotCancelled",
+    "EventNotFound",
     "EventSocketBusy",
     "JSONDataError",
     "JobNotFound",
@@ -204,6 +209,15 @@ class StoreError(StateMachineError):
 
 class JobNotFound(StoreError):
     """No job has that id."""
+
+
+class EventNotFound(StoreError):
+    """No inbox event has that id."""
+
+
+class EventNotCancelled(StoreError):
+    """An event that cannot be cancelled any more: due already (its machine may have read
+    it), handled, or not a delayed event."""
 
 
 class StoreNotFound(StoreError):

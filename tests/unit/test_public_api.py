@@ -218,6 +218,8 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "DeadEndError",
         "DiagramNotFound",
         "DiagramUnavailable",
+        "EventNotCancelled",
+        "EventNotFound",
         "EventSocketBusy",
         "JSONDataError",
         "JobNotFound",
