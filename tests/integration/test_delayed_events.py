@@ -138,10 +138,17 @@ async def test_a_backlog_of_overdue_and_upcoming_events_each_arrives_once(
     assert await store.delayed_events(target="receiver") == []
 
 
-async def test_a_past_time_delivers_at_once(machines: Machines, store: SqliteStore) -> None:
+@pytest.mark.parametrize(
+    "when",
+    ['at: "2000-01-01T00:00:00+00:00"', "at: 2000-01-01T00:00:00+00:00"],  # (YAML's timestamp)
+    ids=["text", "timestamp"],
+)
+async def test_a_past_time_delivers_at_once(
+    machines: Machines, store: SqliteStore, when: str
+) -> None:
     receiver, seen, _ = machines.start(RECEIVER, store=store, machine_name="receiver")
     await seen.entered("waiting")
-    _, sent, _ = machines.start(sender('at: "2000-01-01T00:00:00+00:00"'), store=store)
+    _, sent, _ = machines.start(sender(when), store=store)
     await sent.entered("sent")
     receiver.request_pull()  # the wake-up a host gives (engines here have none)
     await seen.entered("reminded")
