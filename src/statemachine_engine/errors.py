@@ -20,6 +20,9 @@ it true)::
     ├── StoreError                the store cannot be opened or used
     │   ├── JobNotFound           no job has that id
     │   ├── JobExists             a job with that id is already in the queue
+    │   ├── EventNotFound         no inbox event has that id
+    │   ├── EventNotCancelled     the event cannot be cancelled any more (due, handled or
+    │   │                         not a delayed event)
     │   ├── StoreNotFound         a command that only reads found no store (it creates none)
     │   └── StoreReplaced         the SQLite file was deleted, replaced, overwritten or damaged
     │                             under a running machine
@@ -52,6 +55,8 @@ __all__ = [
     "DeadEndError",
     "DiagramNotFound",
     "DiagramUnavailable",
+    "EventNotCancelled",
+    "EventNotFound",
     "EventSocketBusy",
     "GuardError",
     "JSONDataError",
@@ -225,6 +230,15 @@ class JobExists(StoreError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"a job with id {job_id!r} already exists")
         self.job_id = job_id
+
+
+class EventNotFound(StoreError):
+    """No inbox event has that id."""
+
+
+class EventNotCancelled(StoreError):
+    """An event that cannot be cancelled any more: due already (its machine may have read
+    it), handled, or not a delayed event."""
 
 
 class StoreNotFound(StoreError):

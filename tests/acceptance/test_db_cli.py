@@ -41,6 +41,7 @@ COMMANDS = [
     "purge",
     "reset-processing",
     "list-events",
+    "cancel-event",
     "cleanup-events",
     "machine-state",
     "transition-history",
@@ -532,7 +533,8 @@ def test_list_events(db: Path) -> None:
     assert len(ok_json("list-events", "--limit", "1", db=db)) == 1
     table = ok("list-events", db=db).splitlines()
     assert table[0].split() == [
-        "ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB", "ID", "CREATED", "REASON", "PAYLOAD"
+        "ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB", "ID", "CREATED", "DUE", "REASON",
+        "PAYLOAD",
     ]  # fmt: skip
     assert '{"file":"a.txt"}' in table[-1]
     assert "cli" in table[-1]
@@ -608,7 +610,8 @@ def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str])
 
     table = ok("machine-state", db=db).splitlines()
     assert table[0].split() == [
-        "MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT", "AGE", "LAST", "CHANGE"
+        "MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT", "AGE", "LAST", "CHANGE",
+        "WAITING", "FOR",
     ]  # fmt: skip
     rows = {line.split()[0]: line.split() for line in table[2:]}
     assert rows["crashed"][1:3] == ["waiting", "dead"]

@@ -259,3 +259,17 @@ def test_jobs_table_counts_details_and_retry(
     page.locator('.count-chip[data-status="dead"]').click()
     expect(page.locator("tbody tr")).to_have_count(0)
     shot("jobs")
+
+
+def test_the_timeline_shows_what_the_instance_waits_for(
+    page: Page, monitor: Monitor, statemachine: Start, project: Path
+) -> None:
+    machine = start_worker(statemachine, "simple_worker")
+    sent = db(
+        "send-event", "--target", "simple_worker", "--type", "stop", "--delay", "1h", cwd=project
+    )
+    page.goto(monitor.url)
+    waits = page.locator("#timeline .waits")
+    expect(waits).to_contain_text(f"stop (event {sent.strip()}) at ")
+    send("simple_worker", "stop")
+    assert machine.wait() == 0

@@ -54,7 +54,7 @@ def test_a_16_mb_payload_sent_through_the_api_reaches_the_store_and_the_machine_
     with server.http() as http:
         sent = http.post("/api/machines/receiver/events", content=body, headers=JSON)
     assert sent.status_code == 200, sent.text[:500]
-    assert sent.json() == {"ok": True, "warning": None}
+    assert sent.json() == {"ok": True, "id": 1, "due_at": None, "warning": None}
     machine.expect(moved("receiver", "waiting", "go", "working"))
     machine.expect("working on big.bin")
     [(stored,)] = sql(db, "SELECT payload FROM machine_events WHERE event_type = 'go'")

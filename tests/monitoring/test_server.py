@@ -213,7 +213,9 @@ def test_allowed_control_sends_events_and_changes_jobs(
         sent = http.post(
             "/api/machines/ponger/events", json={"type": "ping", "payload": {"note": "ui"}}
         )
-        assert sent.json() == {"ok": True, "warning": None}  # ponger has run here
+        answer = sent.json()
+        assert isinstance(answer.pop("id"), int)
+        assert answer == {"ok": True, "due_at": None, "warning": None}  # ponger has run here
         machine.expect(moved("ponger", "idle", "ping", "busy"))
         machine.expect(r"pinged with ui")
         assert http.post("/api/jobs/j1/cancel").json() == {"ok": True}
@@ -248,6 +250,8 @@ def test_sending_to_a_machine_the_store_has_never_seen_keeps_the_event_and_warns
     assert sent.status_code == 200
     assert sent.json() == {
         "ok": True,
+        "id": 1,
+        "due_at": None,
         "warning": "no machine named wroker has run against this store; "
         "it gets the event when it starts",
     }

@@ -219,6 +219,8 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "DeadEndError",
         "DiagramNotFound",
         "DiagramUnavailable",
+        "EventNotCancelled",
+        "EventNotFound",
         "EventSocketBusy",
         "GuardError",
         "JSONDataError",

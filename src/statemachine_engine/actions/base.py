@@ -100,13 +100,31 @@ class ActionRuntime(MachineVerbs, Protocol):
     # -- events -------------------------------------------------------------------------
 
     async def deliver_event(
-        self, target: str, event_type: str, payload: Any = None, *, job_id: str | None = None
-    ) -> None:
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        job_id: str | None = None,
+        due_at: float | None = None,
+    ) -> int:
         """Commit an event from this machine to ``target``'s inbox, then wake ``target``
-        (a machine not running gets it when it starts).
+        (a machine not running gets it when it starts); returns the event's id.
+
+        ``due_at``: a delayed event's due time (epoch seconds): ``target`` does not get
+        it before then, whatever restarts happen meanwhile (None or past: at once).
 
         Raises:
             JSONDataError: the payload is outside the JSON bounds.
+        """
+
+    async def cancel_event(self, event_id: int) -> bool:
+        """Cancel the delayed event ``event_id`` (sent with ``due_at``) before it is due:
+        it is never delivered. False when it cannot be any more (due, handled, or not a
+        delayed event).
+
+        Raises:
+            EventNotFound: no event has that id.
         """
 
     async def take_event(

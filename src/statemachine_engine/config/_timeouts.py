@@ -14,6 +14,8 @@ _TIMEOUT = re.compile(r"timeout\s*\(")
 _DURATION = re.compile(r"timeout\((?P<value>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h)?\)", re.ASCII)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _PLAIN_DURATION = re.compile(r"(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?", re.ASCII)
+# ``1h30m``, ``2m30s``: whole parts with a unit each, largest first.
+_COMPOUND_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?(?:(?P<s>\d+)s)?", re.ASCII)
 
 
 def is_timeout_event(event: str) -> bool:
@@ -45,16 +47,20 @@ def parse_timeout(event: str) -> float | None:
 
 
 def parse_duration(value: object) -> float | None:
-    """Seconds of a duration written as a number of seconds (``30``, ``2.5``) or with a
-    unit (``500ms``, ``90s``, ``5m``, ``2h``); None when it is not one (a negative
-    number, a boolean, another text)."""
+    """Seconds of a duration written as a number of seconds (``30``, ``2.5``), with a
+    unit (``500ms``, ``90s``, ``5m``, ``2h``) or with several (``1h30m``, ``2m30s``);
+    None when it is not one (a negative number, a boolean, another text)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value) if 0 <= value < float("inf") else None
     if not isinstance(value, str):
         return None
-    found = _PLAIN_DURATION.fullmatch(value.strip())
-    if found is None:
+    text = value.strip()
+    found = _PLAIN_DURATION.fullmatch(text)
+    if found is not None:
+        return float(found["value"]) * _UNIT_SECONDS[found["unit"]]
+    parts = _COMPOUND_DURATION.fullmatch(text)
+    if parts is None or not text:
         return None
-    return float(found["value"]) * _UNIT_SECONDS[found["unit"]]
+    return sum(float(parts[unit] or 0) * _UNIT_SECONDS[unit] for unit in ("h", "m", "s"))

@@ -10,6 +10,7 @@ runs this one, passed in as a :class:`MachineStarter` when the engine is built.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,7 +19,7 @@ from ..database._delivery import deliver
 from ..database._records import JobStatus
 from ..database._wakeup import JOBS
 from ..database.store import DEFAULT_LEASE_SECONDS
-from ..errors import ActionError, JobExists
+from ..errors import ActionError, EventNotCancelled, JobExists
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -116,26 +117,51 @@ class ActionPort:
     # -- events -------------------------------------------------------------------------
 
     async def deliver_event(
-        self, target: str, event_type: str, payload: Any = None, *, job_id: str | None = None
-    ) -> None:
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        job_id: str | None = None,
+        due_at: float | None = None,
+    ) -> int:
         machine = self._machine
-        await deliver(
-            machine.store, target, event_type, payload, source=machine.machine_name, job_id=job_id
+        return await deliver(
+            machine.store,
+            target,
+            event_type,
+            payload,
+            due_at=due_at,
+            source=machine.machine_name,
+            job_id=job_id,
         )
+
+    async def cancel_event(self, event_id: int) -> bool:
+        try:
+            await self._machine.store.cancel_event(event_id)
+        except EventNotCancelled:
+            return False
+        return True
 
     async def take_event(
         self, machine_name: str, event_types: Collection[str]
     ) -> MachineEvent | None:
         store = self._machine.store
+        now = time.time()
         for event in await store.pending_events(machine_name, limit=_WHOLE_INBOX):
-            if event.event_type in event_types and await store.mark_events([event.id], "processed"):
+            if (
+                event.event_type in event_types
+                and event.is_due(now)
+                and await store.mark_events([event.id], "processed")
+            ):
                 return event  # (marked by nobody else first)
         return None
 
     async def drop_events(self, machine_name: str, event_types: Collection[str]) -> int:
         store = self._machine.store
+        now = time.time()
         events = await store.pending_events(machine_name, limit=_WHOLE_INBOX)
-        ids = [event.id for event in events if event.event_type in event_types]
+        ids = [e.id for e in events if e.event_type in event_types and e.is_due(now)]
         return await store.mark_events(ids, "dropped") if ids else 0
 
     # -- jobs -------------------------------------------------------------------------

@@ -3,20 +3,24 @@
 Callers, timers and sockets put events in; the engine awaits the next one. A durable
 machine's inbox is fed from the store (:meth:`Inbox.pull`), where events wait until a
 transition consumes them; types that the config's actions take themselves (their class's
-``consumed_events``, as ``check_events``) are left there for them. Every delivery bumps
-a counter that actions can wait on (:meth:`Inbox.wait_for_delivery`).
+``consumed_events``, as ``check_events``) are left there for them. A delayed event is
+not queued before its due time (:mod:`._due_events` arms the timer that delivers it).
+Every delivery bumps a counter that actions can wait on (:meth:`Inbox.wait_for_delivery`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ._due_events import DueEvents
 from ._event import Event
 
 if TYPE_CHECKING:
+    from ..database._records import MachineEvent
     from ..database.store import Store
 
 
@@ -40,6 +44,7 @@ class Inbox:
         self._pulls: set[asyncio.Task[None]] = set()
         #: Told (with a one-line message) of each stored event dropped as undecodable.
         self.on_drop: Callable[[str], None] | None = None
+        self.delayed = DueEvents(machine_name, self._queue_stored, self._delivered)
 
     def put(self, event: Event) -> None:
         self._queue.put_nowait(event)
@@ -53,12 +58,10 @@ class Inbox:
 
     async def pull(self, store: Store | None) -> None:
         """Count a delivery and queue the store's events not seen yet (if ``store``)."""
-        self._deliveries += 1
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._delivered()
         if store is None:
             return
+        now = time.time()
         while True:
             page = await store.pending_events(
                 self.machine_name, after_id=self._last_id, limit=PULL_PAGE
@@ -67,22 +70,40 @@ class Inbox:
                 if stored.id <= self._last_id:
                     continue  # queued by a pull that ran while this one awaited the store
                 self._last_id = stored.id
+                if stored.due_at is not None and not self.delayed.arrived(store, stored, now):
+                    continue
                 if not stored.decodable:
                     await self._drop(store, stored.id, stored.event_type, stored.reason)
                     continue
-                if stored.event_type in self.fetched_types:
-                    continue
-                self.put(
-                    Event(
-                        stored.event_type,
-                        stored.payload if stored.payload is not None else {},
-                        source=stored.source_machine,
-                        job_id=stored.job_id,
-                        event_id=stored.id,
-                    )
-                )
+                self._queue_event(stored)
             if len(page) < PULL_PAGE:
                 return
+
+    def _delivered(self) -> None:
+        self._deliveries += 1
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _queue_stored(self, store: Store, stored: MachineEvent) -> None:
+        """Queue an event read from the store (or drop it if it cannot be handled)."""
+        if not stored.decodable:
+            await self._drop(store, stored.id, stored.event_type, stored.reason)
+        else:
+            self._queue_event(stored)
+
+    def _queue_event(self, stored: MachineEvent) -> None:
+        if stored.event_type in self.fetched_types:
+            return
+        self.put(
+            Event(
+                stored.event_type,
+                stored.payload if stored.payload is not None else {},
+                source=stored.source_machine,
+                job_id=stored.job_id,
+                event_id=stored.id,
+            )
+        )
 
     async def _drop(self, store: Store, event_id: int, event_type: str, reason: str | None) -> None:
         """Mark an event that cannot be handled ``dropped`` with its reason, and say so."""
@@ -118,11 +139,13 @@ class Inbox:
         task.add_done_callback(self._pulls.discard)
 
     async def close(self) -> None:
-        """Cancel pulls still scheduled (the machine has ended)."""
+        """Cancel pulls still scheduled and the delayed events' timer (the machine has
+        ended)."""
         for task in list(self._pulls):
             task.cancel()
         if self._pulls:
             await asyncio.wait(list(self._pulls))
+        await self.delayed.close()
 
     async def _scheduled_pull(self, store: Store | None) -> None:
         self._pull_scheduled = False

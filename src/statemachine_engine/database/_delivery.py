@@ -54,16 +54,25 @@ def is_local(machine_name: str) -> bool:
 
 
 async def deliver(
-    store: Store, target: str, event_type: str, payload: Any = None, **origin: Unpack[EventOrigin]
+    store: Store,
+    target: str,
+    event_type: str,
+    payload: Any = None,
+    *,
+    due_at: float | None = None,
+    **origin: Unpack[EventOrigin],
 ) -> int:
     """Commit ``event_type`` to ``target``'s inbox and wake it; returns the event's id.
     ``origin``: where it comes from (``source=``, ``job_id=``).
+
+    ``due_at``: a delayed event's due time (epoch seconds). The wake-up goes out at once
+    all the same: the target reads the event's due time and arms its timer for it.
 
     A payload outside the JSON bounds (too deep, NaN...) is refused with
     :class:`~statemachine_engine._jsondata.JSONDataError`.
     """
     check(payload, what=f"payload of event {event_type!r}")
-    event_id = await store.send_event(target, event_type, payload, **origin)
+    event_id = await store.send_event(target, event_type, payload, due_at=due_at, **origin)
     local = _LOCAL.get(target)
     if local is not None:  # a call is quickest
         local()

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._jsondata import JSONText
-from ..errors import StoreError
+from ..errors import EventNotCancelled, EventNotFound, StoreError
 from ._connector import Operations, first
 from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
 from ._records import (
@@ -87,9 +87,19 @@ class MachineOperations(Operations):
     # -- inboxes ------------------------------------------------------------------------
 
     async def send_event(
-        self, target: str, event_type: str, payload: Any = None, **origin: Unpack[EventOrigin]
+        self,
+        target: str,
+        event_type: str,
+        payload: Any = None,
+        *,
+        due_at: float | None = None,
+        **origin: Unpack[EventOrigin],
     ) -> int:
-        """Commit an event to ``target``'s inbox; returns its id."""
+        """Commit an event to ``target``'s inbox; returns its id.
+
+        ``due_at``: a delayed event's due time (epoch seconds): the machine does not read
+        it before then (None, or a time past: at once).
+        """
         row = first(
             await self._run(
                 "insert_event",
@@ -99,12 +109,28 @@ class MachineOperations(Operations):
                     "event_type": event_type,
                     "payload": dumps({} if payload is None else payload),
                     "job_id": origin.get("job_id"),
+                    "due_at": None if due_at is None else float(due_at),
                     "now": time.time(),
                 },
             )
         )
         assert row is not None
         return int(row["id"])
+
+    async def due_events(
+        self, target: str, *, now: float, after_id: int = 0, limit: int = 1000
+    ) -> list[MachineEvent]:
+        """``target``'s delayed events due at ``now`` and not consumed yet, after
+        ``after_id``, in the order they were sent."""
+        rows = await self._rows(
+            "due_events", target=target, now=now, after_id=after_id, limit=limit
+        )
+        return [event_record(row) for row in rows]
+
+    async def next_due_at(self, target: str, *, now: float) -> float | None:
+        """When ``target``'s next delayed event falls due after ``now`` (None: none waits)."""
+        row = first(await self._run("next_due_at", {"target": target, "now": now}))
+        return None if row is None or row["at"] is None else float(row["at"])
 
     async def pending_events(
         self, target: str, *, after_id: int = 0, limit: int = 1000
@@ -127,6 +153,29 @@ class MachineOperations(Operations):
         row = first(await self._run("last_event_id", {}))
         assert row is not None
         return int(row["id"])
+
+    async def cancel_event(self, event_id: int) -> MachineEvent:
+        """Cancel a delayed event that is not due yet: it is marked ``dropped`` (reason
+        ``cancelled``) and never delivered; returns it as it was.
+
+        Raises:
+            EventNotFound: no event has that id.
+            EventNotCancelled: it is handled already, not delayed, or due (its machine
+                may have read it).
+        """
+        found = first(await self._run("get_event", {"id": int(event_id)}))
+        if found is None:
+            raise EventNotFound(f"no event has id {event_id}: see statemachine-db list-events")
+        event = event_record(found)
+        params = {"id": int(event_id), "now": time.time(), "reason": "cancelled"}
+        if first(await self._run("cancel_event", params)) is not None:
+            return event
+        why = "it fell due already (its machine may have read it)"
+        if event.status != EventStatus.PENDING:  # (or handled between the two queries)
+            why = f"it is {event.status} already"
+        elif event.due_at is None:
+            why = "it is not a delayed event (its machine may have read it already)"
+        raise EventNotCancelled(f"event {event_id} cannot be cancelled: {why}")
 
     async def mark_events(
         self, ids: Sequence[int], status: str, *, reason: str | None = None

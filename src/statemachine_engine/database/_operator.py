@@ -80,6 +80,15 @@ class OperatorOperations(Operations):
     async def cleanup_events(self, *, status: str | None = None) -> int:
         return (await self._run("cleanup_events", {"status": status})).rowcount
 
+    async def delayed_events(
+        self, *, target: str | None = None, limit: int | None = 100
+    ) -> list[MachineEvent]:
+        """Delayed events not consumed yet (of ``target``, or of every machine), the
+        soonest first: those still waiting for their time, and those due but not yet
+        taken (their machine is busy or down)."""
+        rows = await self._rows("delayed_events", target=target, limit=limit_param(limit))
+        return [event_record(row) for row in rows]
+
     # -- machines -----------------------------------------------------------------------
 
     async def forget_machine(self, machine_name: str) -> bool:

@@ -107,6 +107,13 @@ class MachineEvent(NamedTuple):
     reason: str | None = None
     #: False when the stored payload is outside the JSON bounds (``payload`` is its text).
     decodable: bool = True
+    #: A delayed event's due time (epoch seconds); None: deliverable at once.
+    due_at: float | None = None
+
+    def is_due(self, now: float) -> bool:
+        """Whether the event may be delivered at ``now`` (not a delayed event still
+        waiting for its time)."""
+        return self.due_at is None or self.due_at <= now
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -13,6 +14,8 @@ from starlette.routing import Route
 
 from .._jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
 from .._version import __version__
+from ..config._due import due_time
+from ..database._waits import machine_waits
 from ..database.models.job import JobStatus
 from . import _stream as stream
 from ._diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
@@ -79,9 +82,12 @@ async def machine(request: Request) -> Response:
         await monitor.refresh_machines()
         info = monitor.machine(name) or {"name": name}
     history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY)
+    delayed = await monitor.store.delayed_events(target=name, limit=MAX_LIMIT)
+    waits = machine_waits([record] if record else [], delayed).get(name, [])
     return JSONResponse(
         {
             **info,
+            "waiting_for": [wait.as_dict() for wait in waits],
             "history": [
                 {
                     "from_state": entry.from_state,
@@ -188,10 +194,16 @@ async def send_event(request: Request) -> Response:
         raise HTTPException(400, f'"type" must be an event name of 1-{MAX_EVENT_NAME} characters')
     if payload is not None and not isinstance(payload, dict):
         raise HTTPException(400, '"payload" must be a JSON object')
+    try:
+        due_at = due_time(delay=body.get("delay"), at=body.get("at"), now=time.time())
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
     name = request.path_params["name"]
-    await deliver(monitor.store, name, event_type, payload, source=CONTROL_SOURCE)
+    event_id = await deliver(
+        monitor.store, name, event_type, payload, due_at=due_at, source=CONTROL_SOURCE
+    )
     warning = await unseen_machine_warning(monitor.store, name)
-    return JSONResponse({"ok": True, "warning": warning})
+    return JSONResponse({"ok": True, "id": event_id, "due_at": due_at, "warning": warning})
 
 
 async def diagrams(request: Request) -> Response:

@@ -45,6 +45,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "ok": {"type": "boolean"},
+            "id": {"type": "integer", "description": "the event's id (to cancel it)"},
+            "due_at": {
+                "type": ["number", "null"],
+                "description": "a delayed event's due time (epoch seconds)",
+            },
             "warning": {
                 "type": ["string", "null"],
                 "description": "set when no machine of that name has run against this store "
@@ -65,6 +70,18 @@ SCHEMAS: dict[str, Any] = {
             "pid": {"type": ["integer", "null"]},
             "last_activity": _NULLABLE_NUMBER,
             "started_at": _NULLABLE_NUMBER,
+        },
+    },
+    "Wait": {
+        "type": "object",
+        "description": "What a machine waits for: a timeout of its state, or a delayed "
+        "event sent to it, and when it comes",
+        "properties": {
+            "kind": {"type": "string", "enum": ["timeout", "delayed_event"]},
+            "event": {"type": "string"},
+            "due_at": {"type": "number"},
+            "event_id": {"type": ["integer", "null"]},
+            "source": _NULLABLE_STRING,
         },
     },
     "Transition": {
@@ -138,7 +155,8 @@ PATHS: dict[str, Any] = {
     },
     "/api/machines/{name}": {
         "get": {
-            "summary": "One machine, its transitions (newest first) and its context",
+            "summary": "One machine, its transitions (newest first), its context and what it "
+            "waits for (timeouts, delayed events)",
             "parameters": [_path("name")],
             "responses": {
                 "200": _json(
@@ -149,6 +167,7 @@ PATHS: dict[str, Any] = {
                                 "properties": {
                                     "history": {"type": "array", "items": _ref("Transition")},
                                     "context": {"type": "object"},
+                                    "waiting_for": {"type": "array", "items": _ref("Wait")},
                                 }
                             },
                         ]
@@ -169,7 +188,20 @@ PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["type"],
-                            "properties": {"type": {"type": "string"}, "payload": {}},
+                            "properties": {
+                                "type": {"type": "string"},
+                                "payload": {},
+                                "delay": {
+                                    "type": ["number", "string"],
+                                    "description": "deliver after this long: seconds, or "
+                                    "90s, 5m, 2h, 1h30m",
+                                },
+                                "at": {
+                                    "type": "string",
+                                    "description": "deliver at this ISO 8601 time (without "
+                                    "a timezone: the server's local time)",
+                                },
+                            },
                         }
                     }
                 },

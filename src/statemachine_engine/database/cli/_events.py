@@ -1,4 +1,5 @@
-"""``statemachine-db`` commands about machines' inboxes: ``send-event``, ``list-events``."""
+"""``statemachine-db`` commands about machines' inboxes: ``send-event``, ``list-events``,
+``cancel-event``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ async def send(store: OperatorStore, args: argparse.Namespace) -> int:
         args.target,
         args.event_type,
         args.payload or {},
+        due_at=args.due_at,
         source=args.source,
         job_id=args.job_id,
     )
@@ -31,7 +33,13 @@ async def send(store: OperatorStore, args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.format == "json":
         print_json(
-            {"id": event_id, "target": args.target, "type": args.event_type, "warning": warning}
+            {
+                "id": event_id,
+                "target": args.target,
+                "type": args.event_type,
+                "due_at": args.due_at,
+                "warning": warning,
+            }
         )
     else:
         print(event_id)
@@ -46,7 +54,8 @@ async def list_events(store: OperatorStore, args: argparse.Namespace) -> int:
         events,
         document=lambda event: event.as_dict(),
         headers=[
-            *("ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "REASON", "PAYLOAD")
+            *("ID", "TARGET", "TYPE", "STATUS", "SOURCE", "JOB ID", "CREATED", "DUE"),
+            *("REASON", "PAYLOAD"),
         ],
         row=lambda event: [
             str(event.id),
@@ -56,10 +65,21 @@ async def list_events(store: OperatorStore, args: argparse.Namespace) -> int:
             event.source_machine or "-",
             event.job_id or "-",
             when(event.created_at),
+            "-" if event.due_at is None else when(event.due_at),
             event.reason or "-",
             compact_json(event.payload) if event.decodable else cut(str(event.payload)),
         ],
         empty="no events found",
         right={0},
     )
+    return EXIT_OK
+
+
+async def cancel(store: OperatorStore, args: argparse.Namespace) -> int:
+    """``cancel-event``: cancel a delayed event before it falls due."""
+    event = await store.cancel_event(args.event_id)
+    if args.format == "json":
+        print_json({"id": event.id, "target": event.target_machine, "cancelled": True})
+    else:
+        print(f"cancelled event {event.id} ({event.event_type} to {event.target_machine})")
     return EXIT_OK

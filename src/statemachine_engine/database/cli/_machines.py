@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..._cli_output import duration, print_json, print_listing, when
 from ..._cli_support import EXIT_OK
 from ...errors import StateMachineError
+from .._waits import Wait, describe, machine_waits
 from ..models.machine_state import ERROR_TRANSITION, MachineStateRecord, liveness
 
 if TYPE_CHECKING:
@@ -23,9 +24,16 @@ SET_STATE_EVENT = "set-state"
 async def machine_state(store: OperatorStore, args: argparse.Namespace) -> int:
     """``machine-state``: every machine's state, status, pid and heartbeat age."""
     now = time.time()
+    records = await store.list_machines()
+    waits = machine_waits(records, await store.delayed_events(limit=None))
     machines = [
-        _Seen(record, liveness(record, now=now), max(0.0, now - record.heartbeat_at))
-        for record in await store.list_machines()
+        _Seen(
+            record,
+            liveness(record, now=now),
+            max(0.0, now - record.heartbeat_at),
+            waits.get(record.machine_name, []),
+        )
+        for record in records
     ]
     print_listing(
         args.format,
@@ -45,8 +53,12 @@ async def machine_state(store: OperatorStore, args: argparse.Namespace) -> int:
             "started_at": seen.record.started_at,
             "updated_at": seen.record.updated_at,
             "last_activity": when(seen.record.updated_at),
+            "waiting_for": [wait.as_dict() for wait in seen.waits],
         },
-        headers=["MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"],
+        headers=[
+            *("MACHINE", "STATE", "STATUS", "PID", "HOST", "HEARTBEAT AGE", "LAST CHANGE"),
+            "WAITING FOR",
+        ],
         row=lambda seen: [
             seen.record.machine_name,
             seen.record.current_state or "-",
@@ -55,6 +67,7 @@ async def machine_state(store: OperatorStore, args: argparse.Namespace) -> int:
             seen.record.host or "-",
             duration(seen.age),
             when(seen.record.updated_at),
+            _next_wait(seen.waits),
         ],
         empty="no machines found",
         right={3, 5},
@@ -68,6 +81,15 @@ class _Seen(NamedTuple):
     record: MachineStateRecord
     status: str
     age: float
+    waits: list[Wait]
+
+
+def _next_wait(waits: list[Wait]) -> str:
+    """The soonest of a machine's waits, and how many more (``-``: none)."""
+    if not waits:
+        return "-"
+    more = f" (+{len(waits) - 1})" if len(waits) > 1 else ""
+    return f"{describe(waits[0])} at {when(waits[0].due_at)}{more}"
 
 
 async def set_state(store: OperatorStore, args: argparse.Namespace) -> int:

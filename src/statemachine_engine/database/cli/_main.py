@@ -2,7 +2,8 @@
 
 Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-job``,
 ``fail-job``, ``retry``, ``cancel``, ``remove-job``, ``cleanup``, ``purge``,
-``reset-processing``), machine inboxes (``list-events``, ``cleanup-events``) and machines
+``reset-processing``), machine inboxes (``send-event``, ``list-events``,
+``cancel-event``, ``cleanup-events``) and machines
 (``machine-state``, ``set-state``, ``transition-history``, ``error-history``).
 
 This module is the command line: the parser, and the dispatch to the commands, which live
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -256,6 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_payload_file_option(p)
     p.add_argument("--source", default="cli", help="who sends it (default: cli)")
     p.add_argument("--job-id", metavar="JOB_ID", help="the job the event is about")
+    due = p.add_mutually_exclusive_group()
+    due.add_argument(
+        "--delay",
+        type=_event_delay,
+        metavar="DURATION",
+        help="deliver the event this long from now: seconds, or 90s, 5m, 2h, 1h30m",
+    )
+    due.add_argument(
+        "--at",
+        type=_event_time,
+        metavar="TIME",
+        help="deliver the event at this ISO 8601 time, e.g. 2026-12-07T09:00:00+00:00 "
+        "(without a timezone: local time)",
+    )
     p.add_argument(
         "--control-socket-prefix",
         metavar="P",
@@ -271,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_HISTORY_LIMIT,
         help=f"at most this many events (default: {DEFAULT_HISTORY_LIMIT})",
     )
+    p = command(
+        "cancel-event",
+        events.cancel,
+        "cancel a delayed event that is not due yet (send-event --delay/--at, or send_event "
+        "with store_as:, gives its id): it is never delivered",
+    )
+    p.add_argument("event_id", metavar="EVENT_ID", type=_positive_int, help="the event's id")
     p = command(
         "cleanup-events",
         maintenance.cleanup_events,
@@ -327,6 +350,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(lambda: _run(args), prog=PROG, debug=bool(args.debug))
 
 
+def _event_delay(text: str) -> float:
+    """``--delay``: a duration, kept as such until the event is sent (see :func:`_prepare`)."""
+    from ...config._timeouts import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(
+            f"not a duration (seconds, or 90s, 5m, 2h, 1h30m): {text!r}"
+        )
+    return seconds
+
+
+def _event_time(text: str) -> float:
+    """``--at``: an ISO 8601 time, as epoch seconds."""
+    from ...config._due import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("at must be", "not")) from None
+
+
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return EXIT_USAGE
@@ -357,6 +402,8 @@ def _prepare(args: argparse.Namespace) -> None:
     if args.command == "add-job":
         _prepare_add_job(args)
     _read_payload_file(args)
+    if getattr(args, "command", None) == "send-event":  # the delay runs from now
+        args.due_at = args.at if args.delay is None else time.time() + args.delay
     if getattr(args, "payload", None) is not None:
         args.payload = _json_argument("--payload", args.payload)
         if not isinstance(args.payload, dict):

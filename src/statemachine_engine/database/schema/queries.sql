@@ -26,6 +26,40 @@ SELECT * FROM machine_events
 WHERE target_machine = :target AND status = 'pending' AND id > :after_id
 ORDER BY id LIMIT :limit;
 
+-- name: due_events
+-- Delayed events of one inbox whose time has come, in the order they were sent, read
+-- through the partial index of delayed events (`+id`: not through the inbox index by
+-- id, which would walk every ordinary event waiting too).
+SELECT * FROM machine_events
+WHERE target_machine = :target AND status = 'pending' AND due_at IS NOT NULL
+  AND due_at <= :now AND +id > :after_id
+ORDER BY +id LIMIT :limit;
+
+-- name: next_due_at
+-- When the next delayed event of one inbox falls due (NULL: none waits).
+SELECT min(due_at) AS at FROM machine_events
+WHERE target_machine = :target AND status = 'pending' AND due_at IS NOT NULL
+  AND due_at > :now;
+
+-- name: delayed_events
+-- Delayed events not consumed yet (due or not), the soonest first.
+SELECT * FROM machine_events
+WHERE status = 'pending' AND due_at IS NOT NULL
+  AND target_machine = :target  -- if: target
+ORDER BY due_at, id
+LIMIT :limit  -- if: limit
+;
+
+-- name: cancel_event
+-- A delayed event is cancelled only while it is not due: once due, its machine may have
+-- read it already.
+UPDATE machine_events SET status = 'dropped', processed_at = :now, reason = :reason
+WHERE id = :id AND status = 'pending' AND due_at IS NOT NULL AND due_at > :now
+RETURNING id;
+
+-- name: get_event
+SELECT * FROM machine_events WHERE id = :id;
+
 -- name: list_events
 SELECT * FROM machine_events
 WHERE true

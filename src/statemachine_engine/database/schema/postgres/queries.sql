@@ -288,8 +288,9 @@ SELECT least(
 -- Events to one machine commit in id order (the lock is held until the commit), so a
 -- machine reading its inbox after the last id it saw never skips one committed late.
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            created_at)
-SELECT %(target)s, %(source)s, %(event_type)s, %(payload)s, %(job_id)s, %(now)s
+                            due_at, created_at)
+SELECT %(target)s, %(source)s, %(event_type)s, %(payload)s, %(job_id)s,
+       %(due_at)s::double precision, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
 RETURNING id;

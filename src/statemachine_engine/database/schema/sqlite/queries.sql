@@ -247,8 +247,8 @@ SELECT min(at) AS at FROM (
 
 -- name: insert_event
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            created_at)
-VALUES (:target, :source, :event_type, :payload, :job_id, :now)
+                            due_at, created_at)
+VALUES (:target, :source, :event_type, :payload, :job_id, :due_at, :now)
 RETURNING id;
 
 -- name: mark_events

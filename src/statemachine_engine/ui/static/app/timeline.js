@@ -1,5 +1,6 @@
 // One instance's timeline: its transitions (newest first) with their events and times,
-// from /api/machines/{name} history, then live state_change events as they come.
+// from /api/machines/{name} history, then live state_change events as they come; above
+// them, what it waits for (its state's timeouts, delayed events sent to it) and until when.
 
 import { api } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
@@ -41,6 +42,7 @@ export class TimelineView {
     this.name = null;
     this.history = [];
     this.context = null;
+    this.waits = [];
     this.error = null;
     this.request = 0;
   }
@@ -50,6 +52,7 @@ export class TimelineView {
     this.name = name;
     this.history = [];
     this.context = null;
+    this.waits = [];
     this.error = null;
     this.render(live);
     if (!name) return;
@@ -59,6 +62,7 @@ export class TimelineView {
       if (request !== this.request) return;
       this.history = Array.isArray(detail.history) ? detail.history : [];
       this.context = detail.context ?? null;
+      this.waits = Array.isArray(detail.waiting_for) ? detail.waiting_for : [];
     } catch (error) {
       if (request !== this.request) return;
       this.error = error.message;
@@ -105,7 +109,16 @@ export class TimelineView {
       ` · ${rows.length} transition${rows.length === 1 ? "" : "s"}`,
       this.error ? h("span", { class: "error-text", text: ` · history unavailable: ${this.error}` }) : null,
     );
-    const parts = [header, rows.length ? list : h("p", { class: "empty", text: "No transitions recorded yet." })];
+    const parts = [header];
+    if (this.waits.length) {
+      const waits = this.waits.map((w) =>
+        h("li", {
+          text: `${w.event}${w.event_id == null ? "" : ` (event ${w.event_id})`} at ${dateTime(w.due_at)}`,
+        }),
+      );
+      parts.push(h("div", { class: "panel-note waits" }, "Waiting for: ", h("ul", {}, ...waits)));
+    }
+    parts.push(rows.length ? list : h("p", { class: "empty", text: "No transitions recorded yet." }));
     if (this.context && Object.keys(this.context).length) {
       parts.push(
         h(
