@@ -162,6 +162,30 @@ def test_sm103_an_action_timeout_that_is_no_positive_number(value: object) -> No
     assert lint(text) == [("SM103", 9)]
 
 
+SENDING = """
+    initial_state: waiting
+    transitions:
+      - {from: waiting, to: completed, event: event_sent}
+    actions:
+      waiting:
+        - {type: send_event, target_machine: other, event_type: ping, WHEN}
+"""
+
+
+@pytest.mark.parametrize(
+    "when", ["delay: soon", "delay: -5", "at: tomorrow", "delay: 1, at: '2026-01-01'"]
+)
+def test_sm103_a_delay_or_at_no_time_can_be_made_of(when: str) -> None:
+    assert lint(SENDING.replace("WHEN", when)) == [("SM103", 7)]
+
+
+@pytest.mark.parametrize(
+    "when", ["delay: 90s", "delay: 2", "at: '2026-12-07T09:00:00Z'", "delay: '{wait|default:5}'"]
+)
+def test_sm103_a_usable_delay_or_at_is_accepted(when: str) -> None:
+    assert lint(SENDING.replace("WHEN", when)) == []
+
+
 def test_sm103_an_action_timeout_written_as_a_placeholder_is_accepted() -> None:
     assert lint(CLEAN.replace("timeout: 5", 'timeout: "{limit|default:5}"')) == []
 

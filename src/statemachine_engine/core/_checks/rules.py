@@ -123,6 +123,23 @@ def check_timeouts(config: MachineConfig, context: LintContext) -> Iterator[Find
             )
 
 
+def check_due_times(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
+    """SM103 too: a ``delay:`` or ``at:`` (``send_event``, ``add_job``) that no time can
+    be made of, when written without a placeholder (one is only known at run time)."""
+    from ...config._due import due_time
+
+    for state, spec in _actions(config):
+        delay, at = spec.options.get("delay"), spec.options.get("at")
+        if delay is None and at is None:
+            continue
+        if any(isinstance(value, str) and "{" in value for value in (delay, at)):
+            continue
+        try:
+            due_time(delay=delay, at=at, now=0.0)
+        except ValueError as exc:
+            yield finding("SM103", f"{spec.type} action in state {state!r}: {exc}", spec.position)
+
+
 def _usable_seconds(value: Any) -> bool:
     if isinstance(value, str) and "{" in value:
         return True  # filled in at run time
@@ -456,6 +473,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("SM101", check_undefined_states),
     ("SM102", check_action_types),
     ("SM103", check_timeouts),
+    ("SM103", check_due_times),
     ("SM104", check_conflicting_transitions),
     ("SM105", check_dead_ends),
     ("SM106", check_stalled_polling),
