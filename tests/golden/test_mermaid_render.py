@@ -93,3 +93,15 @@ def test_a_rendered_diagram_looks_right(page: Page, tmp_path: Path) -> None:
         "timeout_demo.png",
         "tricky.png",
     ]
+
+
+def test_a_guard_is_drawn_beside_its_event_as_written(page: Page) -> None:
+    """Quotes, ``&&`` and ``<`` in a guard go through Mermaid's entities and come out as
+    the config wrote them."""
+    _open_mermaid(page)
+    router = next(path for path in GOLDEN_CONFIGS if path.stem == "router")
+    _render(page, "shot_router", diagrams_of(router).main)
+    labels = page.locator("svg#shot_router .edgeLabel").all_text_contents()
+    assert 'new_file [file.kind == "image"]' in labels
+    assert 'new_file [file.kind == "video" && file.size < 100000000]' in labels
+    assert "new_file" in labels  # the fallback, unguarded
