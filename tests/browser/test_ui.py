@@ -271,5 +271,6 @@ def test_the_timeline_shows_what_the_instance_waits_for(
     page.goto(monitor.url)
     waits = page.locator("#timeline .waits")
     expect(waits).to_contain_text(f"stop (event {sent.strip()}) at ")
+    expect(waits).to_contain_text("(in 59 m ")  # and how long from now
     send("simple_worker", "stop")
     assert machine.wait() == 0

@@ -113,7 +113,9 @@ export class TimelineView {
     if (this.waits.length) {
       const waits = this.waits.map((w) =>
         h("li", {
-          text: `${w.event}${w.event_id == null ? "" : ` (event ${w.event_id})`} at ${dateTime(w.due_at)}`,
+          text:
+            `${w.event}${w.event_id == null ? "" : ` (event ${w.event_id})`} at ${dateTime(w.due_at)}` +
+            ` (${w.due_at > Date.now() / 1000 ? `in ${duration(w.due_at - Date.now() / 1000)}` : "due"})`,
         }),
       );
       parts.push(h("div", { class: "panel-note waits" }, "Waiting for: ", h("ul", {}, ...waits)));
