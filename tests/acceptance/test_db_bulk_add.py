@@ -235,3 +235,9 @@ def test_quiet_on_a_closed_pipe(db: Path, tmp_path: Path) -> None:
     assert result.stderr == ""
     assert result.returncode == 141
     assert pending(db) == 10  # the jobs were queued all the same
+
+
+def test_a_misspelt_key_is_named_with_the_nearest_one(db: Path) -> None:
+    result = run(db, "add-job", "--from", "-", stdin='{"jb_type": "render"}\n')
+    assert result.returncode == 2
+    assert "line 1 has unknown key jb_type (did you mean 'job_type'?)" in result.stderr

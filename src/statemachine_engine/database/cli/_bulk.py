@@ -14,6 +14,7 @@ run again when the lines carry ids.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -96,9 +97,11 @@ def _job(raw: bytes, defaults: Mapping[str, Any], where: str) -> NewJob:
         raise ValueError(f'{where} is not a JSON object: write one job a line, {{"type": ...}}')
     unknown = sorted(set(fields) - LINE_KEYS)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(LINE_KEYS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
             f"{where} has unknown {'key' if len(unknown) == 1 else 'keys'} "
-            f"{', '.join(unknown)}: a line holds job_type (or type), job_id, data, "
+            f"{', '.join(unknown)}{hint}: a line holds job_type (or type), job_id, data, "
             "priority, delay, machine_type and max_attempts; put the job's own fields "
             "under data"
         )
