@@ -152,6 +152,9 @@ class MachineHost:
             await self._stream.close()
         if self._owns_store and self._store is not None:
             await self._store.close()
+        from ..actions._fork_client import close_fork_server
+
+        await close_fork_server()
         self._opened = False
 
     async def __aenter__(self) -> MachineHost:

@@ -21,8 +21,10 @@ it was claimed again meanwhile, the child does not take it (attempts are checked
 does not work on it. A child restarted after a crash is fenced like a claimer: it works
 on the job again only if the job is still its own (docs/durability.md).
 
-A child process shares this machine's store (``--db`` is inherited through
-``STATEMACHINE_DB``), runs in its own session (stopping this machine does not stop it),
+A child process is forked from the fork server (``statemachine_engine._fork_server``,
+which has the engine loaded), else started with a fresh interpreter. It shares this
+machine's store (``--db`` is inherited through ``STATEMACHINE_DB``), runs in its own
+session (stopping this machine does not stop it),
 writes its log to this machine's stderr, and is reaped when it ends. A child in this
 process ends with the process: when this machine ends, the process waits for its
 in-process children to end too.
@@ -39,6 +41,7 @@ from typing import Any, NamedTuple
 
 from ...context.interpolation import MISSING, resolve_path
 from ...errors import ActionError, StateMachineError
+from .._fork_client import start_machine_process
 from ..base import BaseAction, runtime_of, settings_of
 
 #: Children still running, so that each is reaped when it ends.
@@ -120,7 +123,7 @@ class StartFsmAction(BaseAction):
         try:
             if self.get_config_value("in_process", False) is True:
                 return self._start_here(child, context)
-            return self._start_process(child, context)
+            return await self._start_process(child, context)
         except BaseException:
             self._take_back(handed)
             raise
@@ -143,7 +146,7 @@ class StartFsmAction(BaseAction):
             for job_id, attempt, lease in handed:
                 self.runtime.take_back_job(job_id, attempt, lease)
 
-    def _start_process(self, child: _Child, context: dict[str, Any]) -> str | None:
+    async def _start_process(self, child: _Child, context: dict[str, Any]) -> str | None:
         argv = [sys.executable, "-m", "statemachine_engine", child.yaml_path]
         argv += ["--machine-name", child.name]
         if child.seeded:
@@ -155,24 +158,26 @@ class StartFsmAction(BaseAction):
             argv += ["--actions-dir", str(actions_dir)]
         extra = self.get_config_value("additional_args") or []
         argv += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
-        # Not an asyncio subprocess: asyncio kills its children when its loop closes,
-        # and a spawned machine must outlive the one that started it.
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=settings_of(self).child_environment(),
-        )
-        _reap_when_done(process)
+        env = settings_of(self).child_environment()
+        # Forked from the fork server, which has the engine loaded; else a fresh
+        # interpreter. Not an asyncio subprocess: asyncio kills its children when its
+        # loop closes, and a spawned machine must outlive the one that started it.
+        pid = await start_machine_process(argv[3:], env)
+        if pid is None:
+            process = subprocess.Popen(  # noqa: ASYNC220 - see above; returns at once
+                argv, stdin=subprocess.DEVNULL, start_new_session=True, env=env
+            )
+            _reap_when_done(process)
+            pid = process.pid
         if self.get_config_value("store_pid", False) is True:
-            context.setdefault("spawned_pids", []).append(process.pid)
+            context.setdefault("spawned_pids", []).append(pid)
         self.logger.info(
             "[%s] started %s (pid %d) from %s",
             context.get("machine_name", "?"),
             child.name,
-            process.pid,
+            pid,
             child.yaml_path,
-            extra={"action": "machine_spawned", "child": child.name, "pid": process.pid},
+            extra={"action": "machine_spawned", "child": child.name, "pid": pid},
         )
         return self.success_event
 
