@@ -54,6 +54,9 @@ SOCKET_DIR_ENV = "STATEMACHINE_SOCKET_DIR"
 SOCKET_DIR_MODE = 0o700
 CONTROL_PREFIX_ENV = "STATEMACHINE_CONTROL_SOCKET_PREFIX"
 CACHE_DIR_ENV = "STATEMACHINE_CACHE_DIR"
+#: ``off``: ``start_fsm`` starts each process child with a fresh interpreter, not
+#: forked from the fork server (``statemachine_engine._fork_server``).
+FORK_SERVER_ENV = "STATEMACHINE_FORK_SERVER"
 SQLITE_SYNC_ENV = "STATEMACHINE_SQLITE_SYNC"
 SQLITE_SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 PG_SYNC_ENV = "STATEMACHINE_PG_SYNC"
@@ -162,6 +165,12 @@ class Settings:
         if not self.control_socket_prefix:
             self.socket_dir(location)  # created and checked
         return self.control_socket_location(machine_name, location=location)
+
+    @property
+    def fork_server(self) -> bool:
+        """Whether process children are forked from the fork server (see
+        :data:`FORK_SERVER_ENV`)."""
+        return self.environ.get(FORK_SERVER_ENV, "").strip().lower() != "off"
 
     def control_socket_location(self, machine_name: str, *, location: str | None = None) -> Path:
         """:meth:`control_socket_path` without creating or checking its directory (for a

@@ -21,7 +21,10 @@ from statemachine_engine.settings import (
 
 PACKAGE = Path(statemachine_engine.__file__).parent
 #: The modules that may read the process environment (the issue allows two at most).
-ENVIRONMENT_READERS = {"settings.py"}
+ENVIRONMENT_READERS = {
+    "settings.py",
+    "_fork_server.py",  # installs a forked child's environment, as exec would
+}
 
 
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,9 @@
 One server per process, started by the first process child it needs and shared by every
 machine the process hosts; requests are serialised, each answered with the child's pid.
 When the server cannot be used (it failed to start, it died, the request is too large
-for one datagram, ``STATEMACHINE_FORK_SERVER=off``), :func:`start_machine_process`
-answers None and the caller starts the child with ``subprocess`` as before.
+for one datagram), :func:`start_machine_process` answers None and the caller starts the
+child with ``subprocess`` as before (as it does when ``STATEMACHINE_FORK_SERVER=off``:
+``Settings.fork_server``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger("statemachine_engine.actions.fork_server")
 
-#: ``off`` starts every child with a fresh interpreter (``subprocess``).
-FORK_SERVER_ENV = "STATEMACHINE_FORK_SERVER"
 #: How long the server may take to load the engine before it is given up on.
 READY_TIMEOUT_SECONDS = 10.0
 #: Requests larger than this go the ``subprocess`` way (the server reads up to 1 MiB).
@@ -68,7 +67,7 @@ async def start_machine_process(
     """Start ``statemachine ARGV`` forked from the server; its pid, or None when the
     server cannot be used (the caller then starts the child itself)."""
     global _unusable
-    if _unusable or env.get(FORK_SERVER_ENV, os.environ.get(FORK_SERVER_ENV)) == "off":
+    if _unusable:
         return None
     request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": cwd or os.getcwd()})
     if len(request) > MAX_REQUEST_BYTES:

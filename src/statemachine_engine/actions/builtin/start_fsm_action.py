@@ -158,11 +158,12 @@ class StartFsmAction(BaseAction):
             argv += ["--actions-dir", str(actions_dir)]
         extra = self.get_config_value("additional_args") or []
         argv += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
-        env = settings_of(self).child_environment()
+        settings = settings_of(self)
+        env = settings.child_environment()
         # Forked from the fork server, which has the engine loaded; else a fresh
         # interpreter. Not an asyncio subprocess: asyncio kills its children when its
         # loop closes, and a spawned machine must outlive the one that started it.
-        pid = await start_machine_process(argv[3:], env)
+        pid = await start_machine_process(argv[3:], env) if settings.fork_server else None
         if pid is None:
             process = subprocess.Popen(  # noqa: ASYNC220 - see above; returns at once
                 argv, stdin=subprocess.DEVNULL, start_new_session=True, env=env
