@@ -17,6 +17,12 @@ reaps its children, and exits when the controller closes its end.
 
 It must stay single-threaded and hold no open store or event loop when it forks: the
 children inherit its memory, and nothing but imported modules may be in it.
+
+``ps`` shows each child's own command line, as if it had been started with it
+(``python -m statemachine_engine child.yaml --machine-name ...``): the server is started
+with :data:`COMMAND_LINE_ROOM` bytes of arguments, and a child writes its command line
+over them (Linux; ``/proc/self/mem``), so operators and their scripts find a machine's
+process, and can run its command line again, as before.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ MAX_REQUEST = 1 << 20
 #: Children are reaped at least this often (seconds) while no request comes.
 REAP_SECONDS = 1.0
 READY = b'{"ready": true}'
+#: Bytes of command line the server is started with: a child's must fit in them (the
+#: client starts a longer one with a fresh interpreter).
+COMMAND_LINE_ROOM = 16 * 1024
 
 
 def serve(channel: socket.socket) -> None:
@@ -107,6 +116,7 @@ def _run_child(
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
+        retitle([sys.executable, "-m", "statemachine_engine", *argv])
         import random
 
         random.seed()  # not the sequence every sibling inherited
@@ -128,6 +138,24 @@ def _run_child(
             os._exit(code)
 
 
+def retitle(args: list[str]) -> bool:
+    """Show ``args`` as this process's command line (``/proc/self/cmdline``, ``ps``):
+    written over the arguments it was started with, when they have the room."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end
+        text = b"\0".join(arg.encode("utf-8", "surrogateescape") for arg in args) + b"\0"
+        if len(text) > end - start:
+            return False
+        with open("/proc/self/mem", "r+b", buffering=0) as memory:
+            memory.seek(start)
+            memory.write(text.ljust(end - start, b"\0"))
+    except (OSError, IndexError, ValueError):
+        return False
+    return True
+
+
 def _reap() -> None:
     while True:
         try:
@@ -141,6 +169,7 @@ def _reap() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller's Ctrl-C is its own
+    retitle([sys.executable, "-m", "statemachine_engine._fork_server", args[0]])
     serve(socket.socket(fileno=int(args[0])))
     return 0
 

@@ -5,6 +5,7 @@ large for the server start them with a fresh interpreter, as before."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -52,6 +53,8 @@ def _cmdline(pid: int) -> str:
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Callable[..., MachineProcess]]:
+    """Parent processes, each ended at the end with its child (which a failed test may
+    have left running: it is no child of the test, and it holds the parent's stderr)."""
     write(tmp_path / "child.yaml", CHILD)
     write(tmp_path / "parent.yaml", PARENT)
     started: list[MachineProcess] = []
@@ -66,8 +69,21 @@ def start(tmp_path: Path) -> Iterator[Callable[..., MachineProcess]]:
     try:
         yield run
     finally:
+        for pid in _machine_pids("child_1"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for process in started:
             process.close()
+
+
+def _machine_pids(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if f"--machine-name {name} " in _cmdline(int(entry)) + " ":
+                    found.append(int(entry))
+    return found
 
 
 def _child_pid(parent: MachineProcess) -> int:
@@ -93,6 +109,14 @@ def test_a_child_is_forked_by_the_server_and_outlives_its_controller(
     server = int(ppid)
     assert "statemachine_engine._fork_server" in _cmdline(server)
     assert int(session) == pid  # a session of its own
+    # ps shows the child's own command line, as if started with it.
+    assert _cmdline(pid).split()[1:] == [
+        "-m",
+        "statemachine_engine",
+        "child.yaml",
+        "--machine-name",
+        "child_1",
+    ]
     watched_server = Watched(server)
     parent.proc.send_signal(signal.SIGKILL)
     assert watched_server.exited(), "the fork server outlived its controller"

@@ -22,6 +22,10 @@ from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger("statemachine_engine.actions.fork_server")
 
+#: As ``statemachine_engine._fork_server.COMMAND_LINE_ROOM`` (that module is the
+#: command line's layer: not imported here).
+COMMAND_LINE_ROOM = 16 * 1024
+
 #: How long the server may take to load the engine before it is given up on.
 READY_TIMEOUT_SECONDS = 10.0
 #: Requests larger than this go the ``subprocess`` way (the server reads up to 1 MiB).
@@ -70,8 +74,9 @@ async def start_machine_process(
     if _unusable:
         return None
     request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": cwd or os.getcwd()})
-    if len(request) > MAX_REQUEST_BYTES:
-        return None
+    command_line = sum(len(arg.encode()) + 1 for arg in (sys.executable, "-m", "x" * 19, *argv))
+    if len(request) > MAX_REQUEST_BYTES or command_line > COMMAND_LINE_ROOM:
+        return None  # it would not show as its command line: a fresh interpreter shows it
     loop = asyncio.get_running_loop()
     async with _starting.setdefault(loop, asyncio.Lock()):
         server = _servers.get(loop)
@@ -103,7 +108,13 @@ async def _launch(env: Mapping[str, str]) -> _Server | None:
     try:
         # Popen, not asyncio's: the server must not be tied to one loop's child watcher.
         process = subprocess.Popen(  # noqa: ASYNC220 - returns at once, nothing blocks
-            [sys.executable, "-m", "statemachine_engine._fork_server", str(theirs.fileno())],
+            [
+                sys.executable,
+                "-m",
+                "statemachine_engine._fork_server",
+                str(theirs.fileno()),
+                "-" * COMMAND_LINE_ROOM,  # room for each child's command line
+            ],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
