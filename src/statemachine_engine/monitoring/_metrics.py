@@ -134,16 +134,17 @@ def gauges(
             status,
         ] += count
         config = configs(row["config_path"]) if status == "live" and row["config_path"] else None
-        for job_type in claimed_types(config) if config else ():
-            if job_type is None:
-                any_type += count
-            else:
-                into.consumers[(label(job_type),)] += count
+        claims = claimed_types(config) if config else set()
+        if None in claims:  # counts once for every type, whatever else it names
+            any_type += count
+            continue
+        for job_type in claims:
+            into.consumers[(label(job_type),)] += count
     for row in rows["metric_jobs"]:
         into.jobs[label(row["job_type"]), label(row["status"])] += int(row["n"])
     if any_type:
-        types = {job_type for job_type, _ in into.jobs} | {key[0] for key in into.consumers}
-        for job_type in types or {ANY_JOB_TYPE}:
+        known = {job_type for job_type, _ in into.jobs} | {key[0] for key in into.consumers}
+        for job_type in known or {ANY_JOB_TYPE}:
             into.consumers[(job_type,)] += any_type
     for name, target in (
         ("metric_inbox_pending", into.inbox_pending),
