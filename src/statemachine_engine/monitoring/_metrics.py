@@ -5,7 +5,8 @@ histories (state history, job history, the realtime log) read incrementally afte
 last id counted, so machines on every host count and a server that starts again counts
 the same history again (a counter resets only where history was purged). On
 PostgreSQL ids of concurrent transactions may commit out of order, so those reads stop
-at a head seen :data:`POSTGRES_SETTLE_SECONDS` ago (the counters lag by that much).
+at a head an earlier read saw at least :data:`POSTGRES_SETTLE_SECONDS` before (the
+counters lag by one scrape interval; the first read waits that long instead).
 Reads are cached for :data:`CACHE_SECONDS`: scrapes in a burst cost one read.
 """
 
@@ -182,6 +183,7 @@ class StoreMetrics:
         self._lock = asyncio.Lock()
         self._heads_seen: deque[tuple[float, dict[str, int]]] = deque()
         self._counted = {"transitions": 0, "jobs": 0, "realtime": 0}
+        self._read_once = False
         self._history = MetricsSnapshot()
         self._latest: MetricsSnapshot | None = None
         self._read_at = 0.0
@@ -208,8 +210,15 @@ class StoreMetrics:
         return snapshot
 
     async def _settled_heads(self) -> dict[str, int]:
+        """The heads to read up to: the newest now (SQLite), else the newest seen
+        :attr:`_settle` seconds ago or more (at the first read: waiting that long, so a
+        new server's first counters are its full totals, never a fall to zero)."""
         heads = await self._store.metric_heads()
         if self._settle <= 0:
+            return heads
+        if not self._read_once:
+            self._read_once = True
+            await asyncio.sleep(self._settle)
             return heads
         now = self._clock()
         self._heads_seen.append((now, heads))
