@@ -33,7 +33,6 @@ sys.path.append(_HERE)
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import re  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -70,7 +69,7 @@ actions:
 
 async def seed(store: OperatorStore, instances: int, jobs: int, workdir: Path) -> None:
     """Machines, their state history and jobs in every status, through the store's API."""
-    pid, host = os.getpid(), socket.gethostname()
+    # Instances of 100 processes on 10 other hosts (their liveness: their heartbeats).
     for config in CONFIGS:
         (workdir / f"{config}.yaml").write_text(CONFIG.format(name=config))
     for n in range(instances):
@@ -80,8 +79,8 @@ async def seed(store: OperatorStore, instances: int, jobs: int, workdir: Path) -
             name,
             config_name=config,
             config_path=str(workdir / f"{config}.yaml"),
-            pid=pid,
-            host=host,
+            pid=1000 + n % 100,
+            host=f"bench-host-{n % 10}",
         )
         state = STATES[n % len(STATES)]
         await store.save_transition(

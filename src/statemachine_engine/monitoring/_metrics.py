@@ -13,6 +13,7 @@ Reads are cached for :data:`CACHE_SECONDS`: scrapes in a burst cost one read.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -124,6 +125,7 @@ def gauges(
     """Fill the gauges of ``into`` from the store's gauge rows (``metric_gauges``);
     ``configs`` reads a machine's config file, for the job types it claims."""
     any_type = 0
+    configs = functools.cache(configs)  # a config file is read once per scrape
     for row in rows["metric_machines"]:
         status = shown_status(
             liveness_of(row["status"], row["pid"], row["host"], stale=bool(row["stale"]))
