@@ -193,10 +193,9 @@ class StoreMetrics:
     async def snapshot(self) -> MetricsSnapshot:
         """The metrics as of at most :data:`CACHE_SECONDS` ago."""
         async with self._lock:
-            now = self._clock()
-            if self._latest is None or now - self._read_at >= CACHE_SECONDS:
+            if self._latest is None or self._clock() - self._read_at >= CACHE_SECONDS:
                 self._latest = await self._read()
-                self._read_at = now
+                self._read_at = self._clock()  # a second from the read's end
             return self._latest
 
     async def _read(self) -> MetricsSnapshot:
