@@ -77,7 +77,10 @@ def test_gauges_count_instances_by_liveness_and_live_consumers_by_type() -> None
             machine_row("/p/worker.yaml", "busy", status="finished"),
             machine_row(None, "idle", config_name="Loose", pid=os.getpid()),
         ],
-        "metric_jobs": [{"job_type": "render", "status": "pending", "n": 15}],
+        "metric_jobs": [
+            {"job_type": "render", "status": "pending", "n": 15},
+            {"job_type": "upload", "status": "pending", "n": 4},
+        ],
         "metric_inbox_pending": [{"target_machine": "a", "n": 2}],
         "metric_events_dropped": [{"target_machine": "b", "n": 1}],
     }
@@ -89,11 +92,25 @@ def test_gauges_count_instances_by_liveness_and_live_consumers_by_type() -> None
         ("worker", "busy", "finished"): 1,
         ("Loose", "idle", "live"): 1,
     }
-    # Three live workers claim render by name and any type ("{kind}"): counted once each.
-    assert dict(snapshot.consumers) == {("render",): 3}
-    assert dict(snapshot.jobs) == {("render", "pending"): 15}
+    # Three live workers claim render by name and any type ("{kind}"): counted once for
+    # each type.
+    assert dict(snapshot.consumers) == {("render",): 3, ("upload",): 3}
+    assert dict(snapshot.jobs) == {("render", "pending"): 15, ("upload", "pending"): 4}
     assert dict(snapshot.inbox_pending) == {("a",): 2}
     assert dict(snapshot.events_dropped) == {("b",): 1}
+
+
+def test_a_job_type_nothing_claims_has_zero_consumers() -> None:
+    render_only = config_from_text(WORKER.replace('job_type: "{kind}"', "job_type: render"))
+    snapshot = MetricsSnapshot()
+    rows = {
+        "metric_machines": [machine_row("/w.yaml", "waiting", n=2)],
+        "metric_jobs": [{"job_type": "upload", "status": "pending", "n": 15}],
+        "metric_inbox_pending": [],
+        "metric_events_dropped": [],
+    }
+    gauges(rows, lambda path: render_only, snapshot)
+    assert dict(snapshot.consumers) == {("render",): 2, ("upload",): 0}
 
 
 def test_any_type_consumers_show_under_a_wildcard_when_no_job_exists() -> None:

@@ -149,6 +149,8 @@ def gauges(
         known = {job_type for job_type, _ in into.jobs} | {key[0] for key in into.consumers}
         for job_type in known or {ANY_JOB_TYPE}:
             into.consumers[(job_type,)] += any_type
+    for job_type, _ in into.jobs:  # a type nothing claims shows 0, for alerts
+        into.consumers.setdefault((job_type,), 0)
     for name, target in (
         ("metric_inbox_pending", into.inbox_pending),
         ("metric_events_dropped", into.events_dropped),
