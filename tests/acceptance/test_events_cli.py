@@ -57,11 +57,18 @@ def test_a_machine_streams_its_life_to_the_monitor(
 def test_history_replays_recorded_events_and_filters_by_machine(tmp_path: Path) -> None:
     assert run_cli(EXAMPLES / "hello" / "hello.yaml", cwd=tmp_path).returncode == 0
     result = run_cli(
-        "--history", "3", "--duration", "0", "--format", "json", cwd=tmp_path, argv=EVENTS
+        "--history", "4", "--duration", "0", "--format", "json", cwd=tmp_path, argv=EVENTS
     )
     assert result.returncode == 0, result.stderr
     replayed = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["type"] for e in replayed] == ["state_change", "activity_log", "machine_terminated"]
+    assert [e["type"] for e in replayed] == [
+        "state_change",
+        "activity_log",
+        "action_finished",
+        "machine_terminated",
+    ]
+    assert replayed[2]["payload"]["action"] == "log"
+    assert replayed[2]["payload"]["failed"] is False
     other = run_cli(
         "--history", "5", "--machine", "nobody", "--duration", "0", cwd=tmp_path, argv=EVENTS
     )

@@ -25,6 +25,7 @@ NOT_IN_A_MACHINE = [
     "uvicorn",
     "websockets",
     "psycopg",
+    "prometheus_client",
     "statemachine_engine.monitoring",
     "statemachine_engine.tools",
     "celpy",  # if: guards: only configs that have one load the expression language

@@ -79,6 +79,9 @@ def test_up_runs_the_ui_beside_the_machines_and_down_stops_it(
     machines = _machines(url)
     assert sorted(machines) == ["controller", "worker_001", "worker_002"]
     assert all(m["expected"] and m["restarts"] == 0 for m in machines.values())
+    # /metrics comes with the UI (the manifest could say `ui: {metrics: false}`).
+    with urllib.request.urlopen(url + "metrics", timeout=DEADLINE) as response:
+        assert 'statemachine_machines{config="waiter"' in response.read().decode()
 
     code, out, err = system("restart", "worker", cwd=project)
     assert code == 0, err

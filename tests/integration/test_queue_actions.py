@@ -624,11 +624,19 @@ async def test_job_and_error_events_reach_the_observers(
         store=store,
     )
     assert engine.state == "failed"
-    kinds = [kind for kind, _ in recorder.others]
-    assert kinds == ["job_started", "job_completed", "error"]
-    assert recorder.others[0][1] == {"job_id": "j1", "job_type": "task", "attempt": 1}
-    assert recorder.others[1][1] == {"job_id": "j1"}
-    error = recorder.others[2][1]
+    others = [(kind, payload) for kind, payload in recorder.others if kind != "action_finished"]
+    assert [kind for kind, _ in others] == ["job_started", "job_completed", "error"]
+    assert others[0][1] == {"job_id": "j1", "job_type": "task", "attempt": 1}
+    assert others[1][1] == {"job_id": "j1"}
+    # Each action run ends with its duration and outcome (what /metrics counts).
+    finished = [payload for kind, payload in recorder.others if kind == "action_finished"]
+    assert [(p["action"], p["state"], p["failed"]) for p in finished] == [
+        ("check_database_queue", "waiting", False),
+        ("complete_job", "working", False),
+        ("set_context", "working", True),
+    ]
+    assert all(p["seconds"] >= 0 for p in finished)
+    error = others[2][1]
     assert error["action"] == "set_context"
     assert error["state"] == "working"
     assert "machine_name" in str(error["message"])

@@ -125,8 +125,13 @@ def test_a_server_started_later_replays_recorded_history(
     assert hello["state"] == "completed"
     assert hello["status"] == "finished"
     assert hello["group"] == "DONE"
-    events = server.get("/api/events", params={"limit": 3})
-    assert [e["type"] for e in events] == ["state_change", "activity_log", "machine_terminated"]
+    events = server.get("/api/events", params={"limit": 4})
+    assert [e["type"] for e in events] == [
+        "state_change",
+        "activity_log",
+        "action_finished",  # the log action's duration (for /metrics)
+        "machine_terminated",
+    ]
     assert all(isinstance(e["id"], int) for e in events)
     assert events[0]["id"] < events[1]["id"] < events[2]["id"]
     assert server.get("/api/events", params={"machine": "nobody"}) == []

@@ -18,6 +18,7 @@ HEAVY = [
     "starlette",
     "uvicorn",
     "psycopg",
+    "prometheus_client",
 ]
 
 

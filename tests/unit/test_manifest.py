@@ -239,3 +239,17 @@ def test_a_manifest_among_configs_stands_for_its_configs(
         "config/worker.yaml",
         "config/controller.yaml",
     ]
+
+
+def test_ui_serves_metrics_unless_the_manifest_says_metrics_false(project: Path) -> None:
+    from statemachine_engine.system._ui import ui_command
+
+    machines = "machines:\n  worker: {config: config/worker.yaml}\n"
+    served = load_manifest(manifest_at(project, "ui: {port: 0}\n" + machines))
+    assert served.ui is not None
+    assert served.ui.metrics
+    assert "--no-metrics" not in ui_command(served)
+    off = load_manifest(manifest_at(project, "ui: {port: 0, metrics: false}\n" + machines))
+    assert off.ui == UiSpec(port=0, metrics=False)
+    assert "--no-metrics" in ui_command(off)
+    assert "ui.metrics" in str(error_of(project, "ui: {metrics: sometimes}\n" + machines))

@@ -74,6 +74,8 @@ class UiSpec(NamedTuple):
     host: str = "127.0.0.1"
     port: int = DEFAULT_UI_PORT
     allow_control: bool = False
+    #: serve ``/metrics`` for Prometheus (docs/observability.md).
+    metrics: bool = True
 
 
 class LogSpec(NamedTuple):

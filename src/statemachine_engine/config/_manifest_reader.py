@@ -44,7 +44,7 @@ _MACHINE_KEYS = (
     "depends_on",
 )
 _RESTART_KEYS = ("policy", "max_restarts", "within", "backoff", "max_backoff")
-_UI_KEYS = ("host", "port", "allow_control")
+_UI_KEYS = ("host", "port", "allow_control", "metrics")
 _LOG_KEYS = ("dir", "max_bytes", "keep")
 
 
@@ -199,6 +199,8 @@ class _Builder:
         if "allow_control" in raw:
             allow = self.flag(raw["allow_control"], ("ui", "allow_control"))
             spec = spec._replace(allow_control=allow)
+        if "metrics" in raw:
+            spec = spec._replace(metrics=self.flag(raw["metrics"], ("ui", "metrics")))
         return spec
 
     def logs(self, value: Any) -> LogSpec:

@@ -3,7 +3,8 @@
 An action's class is created anew for every run with its options interpolated from the
 context; whatever it raises becomes its error event with the message in
 ``context["last_error"]``; ``retry: {attempts: N, backoff: S}`` re-runs a failing
-action with exponential backoff and jitter before the error event is returned.
+action with exponential backoff and jitter before the error event is returned. Each
+attempt ends with an ``action_finished`` realtime event saying how long it took.
 """
 
 # Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
@@ -11,6 +12,7 @@ action with exponential backoff and jitter before the error event is returned.
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -19,6 +21,9 @@ from ..config.model import ActionSpec
 from ..context.interpolation import interpolate
 
 logger = logging.getLogger("statemachine_engine.engine")
+#: The realtime event each run of an action ends with (one per attempt): its type, the
+#: state, its duration and whether it failed (``/metrics`` counts them).
+ACTION_FINISHED = "action_finished"
 
 
 class ActionOutcome(NamedTuple):
@@ -92,6 +97,7 @@ async def run_action(
         earlier_error = context.get("last_error", _NOTHING)
         action: BaseAction | None = None
         result: Any  # user-written actions may return something other than a str
+        started = time.monotonic()
         try:
             action = cls(action_config(cls, spec, context))
             action.runtime = runtime
@@ -121,6 +127,15 @@ async def run_action(
             )
         else:
             failed = result is not None and action is not None and result == action.error_event
+        runtime.emit(
+            ACTION_FINISHED,
+            {
+                "action": spec.type,
+                "state": runtime.state,
+                "seconds": round(time.monotonic() - started, 6),
+                "failed": failed,
+            },
+        )
         if failed and attempt < policy.attempts:
             delay = policy.delay(attempt)
             tell(

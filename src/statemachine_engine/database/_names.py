@@ -90,13 +90,18 @@ def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
     ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; other
     recorded statuses (``finished``, ``stopped``) are returned as they are.
     """
-    if record.status != "running":
-        return record.status
-    if record.pid and record.host in (None, "", socket.gethostname()) and not pid_alive(record.pid):
+    stale = (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS
+    return liveness_of(record.status, record.pid, record.host, stale=stale)
+
+
+def liveness_of(status: str, pid: int | None, host: str | None, *, stale: bool) -> str:
+    """:func:`liveness` from a record's fields (``stale``: its heartbeat is older than
+    :data:`STALE_HEARTBEAT_SECONDS`)."""
+    if status != "running":
+        return status
+    if pid and host in (None, "", socket.gethostname()) and not pid_alive(pid):
         return "dead"
-    if (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS:
-        return "stale"
-    return "running"
+    return "stale" if stale else "running"
 
 
 def pid_alive(pid: int) -> bool:

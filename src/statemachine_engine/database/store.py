@@ -22,6 +22,7 @@ from ..errors import StoreError as StoreError
 from ..errors import StoreNotFound as StoreNotFound
 from ..errors import StoreReplaced as StoreReplaced
 from ._machines import MachineOperations
+from ._metrics import MetricsOperations
 from ._operator import OperatorOperations
 from ._queue import DEFAULT_LEASE_SECONDS as DEFAULT_LEASE_SECONDS
 from ._queue import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
@@ -66,7 +67,8 @@ class Store(QueueOperations, MachineOperations):
         return self.connector.change_token()
 
 
-class OperatorStore(Store, OperatorOperations):
+class OperatorStore(Store, OperatorOperations, MetricsOperations):
     """What operators do besides (``statemachine-db``, the monitoring API): cancel, retry,
     remove and purge jobs, return stuck ones to the queue, clean up inboxes, and read the
-    counts, listings, histories, reports and the realtime log."""
+    counts, listings, histories, reports and the realtime log, and what ``/metrics``
+    reads."""

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import _api as api
+from . import _exposition as exposition
 from . import _openapi as openapi
 from . import _websocket as websocket
 from ._security import Guard
@@ -48,6 +49,8 @@ def create_app(monitor: Monitor) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", api.health)]
     if settings.websocket:
         routes += websocket.ROUTES
+    if settings.metrics and not settings.stream_only:
+        routes.append(Route("/metrics", exposition.metrics))
     if not settings.stream_only:
         routes += api.ROUTES + openapi.ROUTES
         routes += [

@@ -26,6 +26,7 @@ from . import _stream as stream
 from ._configs import ConfigCatalog
 from ._fanout import Hub
 from ._machines import MachineRegistry, with_expected
+from ._metrics import StoreMetrics
 from ._recent import RecentEvents, merged, newest, read_back
 from ._settings import MACHINES_REFRESH_SECONDS, SNAPSHOT_EVENTS, ServerSettings
 from ._store_feed import StoreFeed
@@ -64,6 +65,7 @@ class Monitor:
         self.registry = MachineRegistry(self.catalog.group_of)
         self.recent = RecentEvents(settings.recent_events)
         self.hub = Hub(settings.client_queue_size)
+        self.metrics = StoreMetrics(store, self.catalog.get)
         self._socket = event_socket
         self._socket_path = event_socket_path
         self._transport: asyncio.DatagramTransport | None = None

@@ -49,6 +49,7 @@ class ServerSettings:
         websocket: serve ``/ws/events`` (without it the page polls the API, and live
             events are taken from the store rather than the event socket).
         stream_only: serve only ``/ws/events`` and ``/health`` (the compat stream server).
+        metrics: serve ``/metrics`` for Prometheus (docs/observability.md).
         allowed_origins: extra browser origins allowed to open the WebSocket.
         process: the process's settings (None: from the environment, with ``db``).
         system: the machines the system the server runs for starts, with their
@@ -64,6 +65,7 @@ class ServerSettings:
     allow_control: bool = False
     websocket: bool = True
     stream_only: bool = False
+    metrics: bool = True
     allowed_origins: tuple[str, ...] = ()
     client_queue_size: int = CLIENT_QUEUE_SIZE
     recent_events: int = RECENT_EVENTS

@@ -45,6 +45,8 @@ def ui_command(manifest: Manifest) -> list[str]:
     argv += ["--project-root", str(manifest.root), "--manifest", str(manifest.path)]
     if ui.allow_control:
         argv.append("--allow-control")
+    if not ui.metrics:
+        argv.append("--no-metrics")
     if manifest.store is not None:
         argv += ["--db", manifest.store]
     return argv

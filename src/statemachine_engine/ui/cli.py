@@ -1,7 +1,8 @@
 """``statemachine-ui``: the monitoring server and web UI in one process.
 
 statemachine-ui [--host 127.0.0.1] [--port 3001] [--project-root DIR] [--db PATH or URL]
-                [--event-socket-path P] [--no-websocket] [--token T] [--allow-control]
+                [--event-socket-path P] [--no-websocket] [--no-metrics] [--token T]
+                [--allow-control]
                 [--manifest FILE]
 """
 
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "recorded in the store rather than the event socket",
     )
     parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="serve no /metrics for Prometheus (docs/observability.md); it is served by "
+        "default, under the same token as the API",
+    )
+    parser.add_argument(
         "--allow-control",
         action="store_true",
         help="let the UI and API send events to machines and retry or cancel jobs",
@@ -72,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             project_root=root.resolve(),
             websocket=not args.no_websocket,
             allow_control=args.allow_control,
+            metrics=not args.no_metrics,
         )
         if args.manifest is not None:
             settings = replace(settings, system=_system_of(args.manifest, settings))

@@ -153,3 +153,88 @@ ORDER BY id LIMIT :limit;
 
 -- name: last_realtime_id
 SELECT coalesce(max(id), 0) AS id FROM realtime_events;
+
+-- Metrics (monitoring/_metrics.py, docs/observability.md). Gauges read what is now;
+-- the history queries read the rows after :after_id up to :upto_id (the heads read
+-- first), so each row is counted once however often the server scrapes. A histogram's
+-- query answers one row per label set and bucket: the index of the first of the
+-- bounds :b0 ... :b11 the value does not exceed (12: above them all).
+
+-- fragment: metric_bucket
+CASE WHEN seconds <= :b0 THEN 0 WHEN seconds <= :b1 THEN 1 WHEN seconds <= :b2 THEN 2
+     WHEN seconds <= :b3 THEN 3 WHEN seconds <= :b4 THEN 4 WHEN seconds <= :b5 THEN 5
+     WHEN seconds <= :b6 THEN 6 WHEN seconds <= :b7 THEN 7 WHEN seconds <= :b8 THEN 8
+     WHEN seconds <= :b9 THEN 9 WHEN seconds <= :b10 THEN 10 WHEN seconds <= :b11 THEN 11
+     ELSE 12 END
+
+-- name: metric_machines
+-- Instances by config, state and what their liveness depends on (one row for the many
+-- instances a process hosts).
+SELECT config_path, config_name, current_state, status, pid, host,
+       CASE WHEN heartbeat_at < :stale_before THEN 1 ELSE 0 END AS stale, count(*) AS n
+FROM machine_state
+GROUP BY config_path, config_name, current_state, status, pid, host,
+         CASE WHEN heartbeat_at < :stale_before THEN 1 ELSE 0 END;
+
+-- name: metric_jobs
+SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
+
+-- name: metric_inbox_pending
+-- Events an inbox holds that its machine may take now (a delayed event not yet due is
+-- not a backlog).
+SELECT target_machine, count(*) AS n FROM machine_events
+WHERE status = 'pending' AND (due_at IS NULL OR due_at <= :now)
+GROUP BY target_machine;
+
+-- name: metric_events_dropped
+SELECT target_machine, count(*) AS n FROM machine_events
+WHERE status = 'dropped' GROUP BY target_machine;
+
+-- name: metric_heads
+SELECT (SELECT coalesce(max(id), 0) FROM state_history) AS transitions,
+       (SELECT coalesce(max(id), 0) FROM job_history) AS jobs,
+       (SELECT coalesce(max(id), 0) FROM realtime_events) AS realtime;
+
+-- name: metric_transitions
+-- A machine's config is the one its record names now.
+SELECT machine.config_path, machine.config_name, history.from_state, history.to_state,
+       history.event, count(*) AS n
+FROM state_history AS history
+LEFT JOIN machine_state AS machine ON machine.machine_name = history.machine_name
+WHERE history.id > :after_id AND history.id <= :upto_id
+GROUP BY machine.config_path, machine.config_name, history.from_state, history.to_state,
+         history.event;
+
+-- name: metric_job_waits
+-- Claims (history rows with ready_at) and how long their job waited from due to claim.
+SELECT job_type, {{metric_bucket}} AS bucket, count(*) AS n, sum(seconds) AS total
+FROM (
+    SELECT jobs.job_type,
+           CASE WHEN claim.at > claim.ready_at THEN claim.at - claim.ready_at ELSE 0 END
+               AS seconds
+    FROM job_history AS claim JOIN jobs ON jobs.job_id = claim.job_id
+    WHERE claim.id > :after_id AND claim.id <= :upto_id AND claim.ready_at IS NOT NULL
+) AS waits
+GROUP BY job_type, bucket;
+
+-- name: metric_job_runs
+-- Attempts that ended (a history row right after the job's processing rows) and how
+-- long from their claim: outcome completed, failed, dead, cancelled or pending (the
+-- lease expired, the job was reset or given back).
+SELECT job_type, outcome, {{metric_bucket}} AS bucket, count(*) AS n, sum(seconds) AS total
+FROM (
+    SELECT jobs.job_type, ended.status AS outcome,
+           CASE WHEN ended.at > claim.at THEN ended.at - claim.at ELSE 0 END AS seconds
+    FROM job_history AS ended
+    JOIN job_history AS claim ON claim.id = (
+        SELECT max(earlier.id) FROM job_history AS earlier
+        WHERE earlier.job_id = ended.job_id AND earlier.id < ended.id
+          AND earlier.ready_at IS NOT NULL
+    )
+    JOIN jobs ON jobs.job_id = ended.job_id
+    WHERE ended.id > :after_id AND ended.id <= :upto_id AND ended.status <> 'processing'
+      AND (SELECT previous.status FROM job_history AS previous
+           WHERE previous.job_id = ended.job_id AND previous.id < ended.id
+           ORDER BY previous.id DESC LIMIT 1) = 'processing'
+) AS runs
+GROUP BY job_type, outcome, bucket;

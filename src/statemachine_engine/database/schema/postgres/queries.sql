@@ -87,8 +87,9 @@ SET status = 'processing', attempts = attempts + 1, lease_owner = %(worker)s,
 
 -- fragment: claimed_and_logged
 claimed_logged AS (
-    INSERT INTO job_history (job_id, status, attempt, worker, at)
-    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s FROM claimed
+    INSERT INTO job_history (job_id, status, attempt, worker, at, ready_at)
+    SELECT job_id, 'processing', attempts, %(worker)s, %(now)s, GREATEST(created_at, run_after)
+    FROM claimed
 )
 SELECT (SELECT count(*) FROM expired) AS expired, claimed.*
 FROM (SELECT 1) AS one LEFT JOIN claimed ON true;
@@ -440,3 +441,22 @@ SELECT * FROM (
 ) AS dead_job_errors
 ORDER BY at DESC, kind_order, id DESC
 LIMIT %(limit)s;
+
+-- name: metric_actions
+-- Actions that ended (realtime events `action_finished`, written by machines, so read
+-- as untrusted), by the config their machine names now, with how long each took.
+SELECT config_path, config_name, action, failed, {{metric_bucket}} AS bucket, count(*) AS n,
+       sum(seconds) AS total
+FROM (
+    SELECT machine.config_path, machine.config_name,
+           event.payload::json ->> 'action' AS action,
+           CASE WHEN event.payload::json ->> 'failed' = 'true' THEN 1 ELSE 0 END AS failed,
+           CASE WHEN json_typeof(event.payload::json -> 'seconds') = 'number'
+                THEN (event.payload::json ->> 'seconds')::double precision END AS seconds
+    FROM realtime_events AS event
+    LEFT JOIN machine_state AS machine ON machine.machine_name = event.machine_name
+    WHERE event.id > %(after_id)s AND event.id <= %(upto_id)s
+      AND event.event_type = 'action_finished' 
+) AS actions
+WHERE action IS NOT NULL AND seconds IS NOT NULL
+GROUP BY config_path, config_name, action, failed, bucket;

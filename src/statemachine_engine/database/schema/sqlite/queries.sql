@@ -27,8 +27,8 @@ SET status = 'processing', attempts = attempts + 1, lease_owner = :worker,
 
 -- fragment: log_claim
 -- for each row:
-INSERT INTO job_history (job_id, status, attempt, worker, at)
-VALUES (:job_id, 'processing', :attempts, :worker, :now);
+INSERT INTO job_history (job_id, status, attempt, worker, at, ready_at)
+VALUES (:job_id, 'processing', :attempts, :worker, :now, max(:created_at, :run_after));
 
 -- name: insert_job
 -- wakes: jobs
@@ -347,3 +347,22 @@ LIMIT :limit;
 SELECT store_identity.id, sqlite_master.rootpage, (SELECT page_size FROM pragma_page_size())
 FROM store_identity, sqlite_master
 WHERE sqlite_master.type = 'table' AND sqlite_master.name = 'store_identity';
+
+-- name: metric_actions
+-- Actions that ended (realtime events `action_finished`, written by machines, so read
+-- as untrusted), by the config their machine names now, with how long each took.
+SELECT config_path, config_name, action, failed, {{metric_bucket}} AS bucket, count(*) AS n,
+       sum(seconds) AS total
+FROM (
+    SELECT machine.config_path, machine.config_name,
+           json_extract(event.payload, '$.action') AS action,
+           CASE WHEN json_extract(event.payload, '$.failed') = 1 THEN 1 ELSE 0 END AS failed,
+           CASE WHEN json_type(event.payload, '$.seconds') IN ('integer', 'real')
+                THEN json_extract(event.payload, '$.seconds') END AS seconds
+    FROM realtime_events AS event
+    LEFT JOIN machine_state AS machine ON machine.machine_name = event.machine_name
+    WHERE event.id > :after_id AND event.id <= :upto_id
+      AND event.event_type = 'action_finished' AND json_valid(event.payload)
+) AS actions
+WHERE action IS NOT NULL AND seconds IS NOT NULL
+GROUP BY config_path, config_name, action, failed, bucket;

@@ -74,6 +74,8 @@ export function activityEntry(event) {
       const why = p.error ?? p.message ?? p.last_error;
       return { ...base, level: "error", text: why ? `${job} failed: ${textOf(why)}` : `${job} failed` };
     }
+    case "action_finished":
+      return null; // an action's duration, for /metrics: too many to list
     case "machine_registered":
       return { ...base, level: "info", text: "registered" };
     case "machine_terminated": {
