@@ -30,6 +30,9 @@ COMMAND_LINE_ROOM = 16 * 1024
 READY_TIMEOUT_SECONDS = 10.0
 #: Requests larger than this go the ``subprocess`` way (the server reads up to 1 MiB).
 MAX_REQUEST_BYTES = 256 * 1024
+#: How long a fork may take to be answered, or the server to end once told to, before
+#: it is given up on (a fork takes milliseconds).
+ANSWER_TIMEOUT_SECONDS = 10.0
 
 
 class _Server:
@@ -46,7 +49,12 @@ class _Server:
             # stdout and stderr of this process go with the request: the child writes
             # where a child started by subprocess would.
             socket.send_fds(self.channel, [request], [1, 2])
-            answer = json.loads(await loop.sock_recv(self.channel, 4096) or b"{}")
+            received = loop.sock_recv(self.channel, 4096)
+            try:
+                raw = await asyncio.wait_for(received, ANSWER_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise OSError("the fork server did not answer") from None
+            answer = json.loads(raw) if raw else {}  # nothing: the server ended
         if "pid" not in answer:
             raise OSError(answer.get("error", "the fork server ended"))
         return int(answer["pid"])
@@ -99,8 +107,12 @@ async def close_fork_server() -> None:
     """End this loop's server, if it runs (its children run on)."""
     server = _servers.pop(asyncio.get_running_loop(), None)
     if server is not None:
-        server.close()
-        await asyncio.get_running_loop().run_in_executor(None, server.process.wait)
+        server.close()  # it ends when it sees its end of the channel close
+        try:
+            await asyncio.to_thread(server.process.wait, ANSWER_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            await asyncio.to_thread(server.process.wait)
 
 
 async def _launch(env: Mapping[str, str]) -> _Server | None:

@@ -72,10 +72,7 @@ class Inbox:
                 self._last_id = stored.id
                 if stored.due_at is not None and not self.delayed.arrived(store, stored, now):
                     continue
-                if not stored.decodable:
-                    await self._drop(store, stored.id, stored.event_type, stored.reason)
-                    continue
-                self._queue_event(stored)
+                await self._queue_stored(store, stored)
             if len(page) < PULL_PAGE:
                 return
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..actions.base import ActionRuntime
@@ -150,14 +151,16 @@ class Stepper:
         )
         return self.table.lookup(state, event.name, scope)
 
-    def _guard_values(self, event: Event) -> dict[str, Any]:
-        values = dict(self.context)
-        if not event.from_action and not event.from_timer:
-            data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
-            values["event_data"] = data
-            spec = self.config.events.get(event.name)
-            values.update(promoted_fields(spec.context_map if spec else None, data))
-        return values
+    def _guard_values(self, event: Event) -> Mapping[str, Any]:
+        """The context as :meth:`change_state` would leave it for ``event`` (not copied:
+        the event's entries are laid over it)."""
+        if event.from_action or event.from_timer:
+            return self.context
+        data = event_data(event.name, event.payload, source=event.source, job_id=event.job_id)
+        spec = self.config.events.get(event.name)
+        taken = promoted_fields(spec.context_map if spec else None, data)
+        taken["event_data"] = data
+        return ChainMap(taken, self.context)
 
     async def take(self, transition: Transition, event: Event) -> None:
         source = self.state

@@ -147,26 +147,28 @@ class StartFsmAction(BaseAction):
                 self.runtime.take_back_job(job_id, attempt, lease)
 
     async def _start_process(self, child: _Child, context: dict[str, Any]) -> str | None:
-        argv = [sys.executable, "-m", "statemachine_engine", child.yaml_path]
-        argv += ["--machine-name", child.name]
+        args = [child.yaml_path, "--machine-name", child.name]  # statemachine's arguments
         if child.seeded:
-            argv += ["--initial-context", json.dumps(child.seeded, default=str)]
+            args += ["--initial-context", json.dumps(child.seeded, default=str)]
         for job_id, attempt, lease in child.handed:
-            argv += ["--take-over-job", f"{job_id}@{attempt}:{_seconds(lease)}"]
+            args += ["--take-over-job", f"{job_id}@{attempt}:{_seconds(lease)}"]
         actions_dir = self.get_config_value("actions_dir")
         if actions_dir:
-            argv += ["--actions-dir", str(actions_dir)]
+            args += ["--actions-dir", str(actions_dir)]
         extra = self.get_config_value("additional_args") or []
-        argv += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
+        args += [str(arg) for arg in ([extra] if isinstance(extra, str) else extra)]
         settings = settings_of(self)
         env = settings.child_environment()
         # Forked from the fork server, which has the engine loaded; else a fresh
         # interpreter. Not an asyncio subprocess: asyncio kills its children when its
         # loop closes, and a spawned machine must outlive the one that started it.
-        pid = await start_machine_process(argv[3:], env) if settings.fork_server else None
+        pid = await start_machine_process(args, env) if settings.fork_server else None
         if pid is None:
             process = subprocess.Popen(  # noqa: ASYNC220 - see above; returns at once
-                argv, stdin=subprocess.DEVNULL, start_new_session=True, env=env
+                [sys.executable, "-m", "statemachine_engine", *args],
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
             )
             _reap_when_done(process)
             pid = process.pid
