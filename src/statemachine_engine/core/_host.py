@@ -143,6 +143,11 @@ class MachineHost:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
+            if self._store is not None:
+                try:  # its machines have ended: their records no longer read it
+                    await self._store.forget_process_heartbeat(os.getpid(), socket.gethostname())
+                except Exception:
+                    logger.warning("could not remove the host's heartbeat", exc_info=True)
         if self._deliveries:
             await asyncio.wait(self._deliveries)
         if self._control is not None:
