@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -121,21 +122,15 @@ def notify(topic: str, directory: Path) -> int:
 
     This process's own waiters are woken in place, without a datagram to itself.
     """
-    # Only listeners create the directory (and check it is private); a sender that
-    # finds none has nobody to wake.
-    try:
-        names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
-    except OSError:  # a wake-up must never fail the caller
-        return 0
+    names = _listeners(directory)
     if not names:
         return 0
     reached = 0
     own = WakeupListener.in_this_loop(directory)
-    if own is not None:
-        with contextlib.suppress(ValueError):
-            names.remove(own.name)
-            own.wake((topic,))
-            reached += 1
+    if own is not None and own.name in names:
+        names = [name for name in names if name != own.name]
+        own.wake((topic,))
+        reached += 1
     if not names:
         return reached
     message = json.dumps({"topic": topic}).encode()
@@ -151,6 +146,32 @@ def notify(topic: str, directory: Path) -> int:
             if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                 logger.debug("wake-up to %s failed: %s", path, exc)
     return reached
+
+
+#: A directory's listing is reused while the directory's mtime stays as it was, once the
+#: listing was made this long after that mtime: file systems stamp mtimes with a coarse
+#: clock (a tick of a few ms), so a socket bound in the same tick as a listing may leave
+#: the mtime unchanged. A host of many machines keeps their control links in the same
+#: directory: listing it for every commit that wakes would cost milliseconds.
+_RACY_NS = 50_000_000
+_listings: dict[Path, tuple[int, int, list[str]]] = {}
+
+
+def _listeners(directory: Path) -> list[str]:
+    """The wake-up sockets' names in ``directory`` (none: it does not exist)."""
+    # Only listeners create the directory (and check it is private); a sender that
+    # finds none has nobody to wake.
+    try:
+        mtime = os.stat(directory).st_mtime_ns
+        cached = _listings.get(directory)
+        if cached is not None and cached[0] == mtime and cached[1] - mtime > _RACY_NS:
+            return cached[2]
+        listed_at = time.time_ns()
+        names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
+    except OSError:  # a wake-up must never fail the caller
+        return []
+    _listings[directory] = (mtime, listed_at, names)
+    return names
 
 
 _senders: dict[int, socket.socket] = {}
