@@ -28,11 +28,11 @@ import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from .._dir_stamp import DirectoryStamp
 from .._files import bind_private_datagram, clear_socket_path, close_datagram
 from .._jsondata import decode
 
@@ -148,29 +148,27 @@ def notify(topic: str, directory: Path) -> int:
     return reached
 
 
-#: A directory's listing is reused while the directory's mtime stays as it was, once the
-#: listing was made this long after that mtime: file systems stamp mtimes with a coarse
-#: clock (a tick of a few ms), so a socket bound in the same tick as a listing may leave
-#: the mtime unchanged. A host of many machines keeps their control links in the same
-#: directory: listing it for every commit that wakes would cost milliseconds.
-_RACY_NS = 50_000_000
-_listings: dict[Path, tuple[int, int, list[str]]] = {}
+#: Each socket directory's wake-up sockets, listed again only when the directory changes:
+#: a host of many machines keeps their control links there, and listing it at every
+#: commit that wakes would cost milliseconds.
+_listings: dict[Path, tuple[DirectoryStamp, list[str]]] = {}
 
 
 def _listeners(directory: Path) -> list[str]:
     """The wake-up sockets' names in ``directory`` (none: it does not exist)."""
+    cached = _listings.get(directory)
+    if cached is not None and cached[0].unchanged():
+        return cached[1]
+    stamp = DirectoryStamp(directory)
     # Only listeners create the directory (and check it is private); a sender that
     # finds none has nobody to wake.
+    if not stamp.look():
+        return []
     try:
-        mtime = os.stat(directory).st_mtime_ns
-        cached = _listings.get(directory)
-        if cached is not None and cached[0] == mtime and cached[1] - mtime > _RACY_NS:
-            return cached[2]
-        listed_at = time.time_ns()
         names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
     except OSError:  # a wake-up must never fail the caller
         return []
-    _listings[directory] = (mtime, listed_at, names)
+    _listings[directory] = (stamp, names)
     return names
 
 
