@@ -44,7 +44,11 @@ async def test_the_machines_a_manifest_starts_are_listed_when_not_running(
     async with websockets.connect(server.ws_url) as client:
         snapshot = await next_message(client)
     shown = {m["name"]: m["status"] for m in snapshot["machines"]}
-    assert shown == {"controller": "running", "worker_001": "not running", "worker_002": "not running"}
+    assert shown == {
+        "controller": "running",
+        "worker_001": "not running",
+        "worker_002": "not running",
+    }
 
 
 def test_a_manifest_with_a_mistake_is_an_error(tmp_path: Path) -> None:

@@ -131,6 +131,11 @@ class Stepper:
                     },
                 )
                 self.held.append(event)
+                if event.event_id is not None:  # its sender learns why nothing happens yet
+                    self._emit(
+                        "event_held",
+                        {"event": event.name, "event_id": event.event_id, "state": self.state},
+                    )
             else:
                 await self.drop(event, explicit=True)
             return

@@ -25,6 +25,9 @@ export function outcomeText(outcome) {
   if (outcome.kind === "dropped") {
     return `dropped: no transition from ${outcome.state ?? "?"} on ${outcome.event}`;
   }
+  if (outcome.kind === "held") {
+    return `held: ${outcome.event} waits until ${outcome.state ?? "?"}'s actions finish (no transition from ${outcome.state ?? "?"} takes it now)`;
+  }
   return `${outcome.event}: ${outcome.from ?? "∅"} → ${outcome.to}`;
 }
 
@@ -36,7 +39,7 @@ export function problemText(machine, now = Date.now() / 1000) {
     case "stale":
       return `no heartbeat for a while: its process may hang or its host be unreachable`;
     case "stuck":
-      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state} (machines of its config leave it well before ${duration(machine.stuck_after)})`;
+      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state}, past ${duration(machine.stuck_after)} (five times its usual stay, at least 30 s)`;
     default:
       return "";
   }
@@ -59,8 +62,9 @@ export class MachineHeader {
     for (const [label, key] of FACTS) {
       const dt = h("dt", { text: label });
       const dd = h("dd", { dataset: { fact: key } });
-      list.append(dt, dd);
-      this.facts.set(key, { dt, dd });
+      const pair = h("div", { class: "fact" }, dt, dd); // a label never wraps away from its value
+      list.append(pair);
+      this.facts.set(key, { pair, dt, dd });
     }
     this.problem = h("p", { class: "problem", attrs: { role: "status" }, hidden: true });
     this.form = this.buildForm();
@@ -107,7 +111,7 @@ export class MachineHeader {
     if (!tab || !machine) {
       setText(this.title, "No machine selected");
       this.dot.hidden = this.count.hidden = this.instance.hidden = true;
-      for (const { dt, dd } of this.facts.values()) dt.hidden = dd.hidden = true;
+      for (const { pair } of this.facts.values()) pair.hidden = true;
       this.form.hidden = this.problem.hidden = true;
       return;
     }
@@ -148,8 +152,8 @@ export class MachineHeader {
   }
 
   fact(key, value, title = "") {
-    const { dt, dd } = this.facts.get(key);
-    dt.hidden = dd.hidden = value === null || value === undefined;
+    const { pair, dd } = this.facts.get(key);
+    pair.hidden = value === null || value === undefined;
     setText(dd, value);
     dd.title = title;
   }
@@ -206,6 +210,11 @@ export class MachineHeader {
   /** The model saw what an event did: show it if it is the one sent. */
   settle(outcome) {
     if (!this.pending || this.pending.id !== outcome.event_id) return;
+    if (outcome.kind === "held") {
+      // Not over yet: it may still be taken or dropped.
+      this.showOutcome("held", `${outcome.machine}: ${outcomeText(outcome)}`);
+      return;
+    }
     this.pending = null;
     const dropped = outcome.kind === "dropped";
     this.showOutcome(dropped ? "dropped" : "taken", `${outcome.machine}: ${outcomeText(outcome)}`);

@@ -76,6 +76,8 @@ export function activityEntry(event) {
       const why = p.error ?? p.message ?? p.last_error;
       return { ...base, level: "error", text: why ? `${job} failed: ${textOf(why)}` : `${job} failed` };
     }
+    case "event_held":
+      return { ...base, level: "info", text: `holding ${textOf(p.event)} until ${textOf(p.state)}'s actions finish` };
     case "event_dropped":
       return { ...base, level: "warning", text: `dropped ${textOf(p.event)}: ${textOf(p.reason)}` };
     case "action_finished":
@@ -136,6 +138,7 @@ export function outcomeOf(event) {
   if (typeof p.event_id !== "number") return null;
   const base = { event_id: p.event_id, machine: event.machine_name, timestamp: event.timestamp };
   if (event.type === "event_dropped") return { ...base, kind: "dropped", event: p.event, state: p.state ?? null };
+  if (event.type === "event_held") return { ...base, kind: "held", event: p.event, state: p.state ?? null };
   if (event.type === "state_change") {
     return { ...base, kind: "taken", event: p.event_trigger, from: p.from_state ?? null, to: p.to_state };
   }

@@ -60,6 +60,7 @@ export class Sidebar {
     this.input.value = text;
     this.filter = text.trim().toLowerCase();
     this.render(this.tabs ?? []);
+    this.onFilter?.(this.filter);
   }
 
   focusFilter() {
