@@ -36,6 +36,12 @@ transitions:
   - {from: "*", to: stopped, event: stop}
 """
 
+#: Busier still, until told to rest.
+RESTLESS = BUSY.replace("20ms", "1ms").replace(
+    "[ping, pong, stopped]", "[ping, pong, resting, stopped]"
+)
+RESTLESS += '  - {from: "*", to: resting, event: rest}\n'
+
 #: Renders quickly, until a file named ``hang`` appears: then its render never ends.
 RENDER = """\
 name: "Render"
@@ -223,7 +229,7 @@ def test_a_machine_far_longer_in_a_state_than_usual_is_stuck(
 def test_offline_the_page_greys_and_says_as_of_when_and_pids_come_back_after_a_restart(
     page: Page, monitor: Monitor, statemachine: Start, project: Path
 ) -> None:
-    (project / "busy.yaml").write_text(BUSY.replace("20ms", "1ms"))
+    (project / "busy.yaml").write_text(RESTLESS)
     busy = statemachine("busy.yaml", "--machine-name", "busy")
     worker = start_worker(statemachine, "simple_worker")
     page.set_viewport_size({"width": 1280, "height": 820})
@@ -240,7 +246,11 @@ def test_offline_the_page_greys_and_says_as_of_when_and_pids_come_back_after_a_r
     shots(page, "offline")
 
     wait_for_registration_to_age_out(monitor, busy)
+    send("busy", "rest")  # quiet now: its last event is newer than its row
+    busy.expect(r"\[busy\] (ping|pong) --rest--> resting")
     monitor.start()
+    with httpx.Client(base_url=monitor.url) as http:  # as the server first knows it
+        assert http.get("/api/machines/busy").json()["pid"] == busy.pid
     expect(page.locator("#connection")).to_have_attribute("data-status", "live")
     expect(as_of).to_be_hidden()
     page.reload()
