@@ -135,10 +135,15 @@ def test_a_killed_machine_is_shown_dead_first_and_out_of_its_work_column(
     # "dead" in the filter (or a click on the count) shows only what is dead.
     dead.click()
     expect(page.locator(".filter")).to_have_value("dead")
+    expect(dead).to_have_attribute("aria-pressed", "true")
     expect(page.locator('#machines li:not([hidden]) .tab[data-status="running"]')).to_have_count(0)
     expect(page.locator('#machines li:not([hidden]) [data-tab="m:solo"]')).to_be_visible()
     assert "filter=dead" in page.url
     shots(page, "dead-filtered")
+    dead.click()  # again: every machine
+    expect(page.locator(".filter")).to_have_value("")
+    expect(page.locator('#machines li:not([hidden]) .tab[data-tab="m:solo"]')).to_be_visible()
+    expect(page.locator('#machines li:not([hidden]) .tab[data-status="dead"]')).to_have_count(2)
     send("worker_001", "stop")
     workers["worker_001"].expect(moved("worker_001", "waiting", "stop", "stopped"))
 
@@ -177,6 +182,13 @@ def test_the_send_form_keeps_what_is_typed_and_says_what_the_event_did(
     expect(outcome).to_have_attribute("data-kind", "taken")
     expect(outcome).to_contain_text(re.compile(r"busy: stop: (ping|pong) → stopped"))
     busy.expect(r"\[busy\] (ping|pong) --stop--> stopped")
+    # Finished machines are folded away under their heading, which unfolds them.
+    finished = page.locator('#machines li.group[data-group="finished"] button')
+    expect(finished).to_contain_text("Finished1")
+    expect(page.locator('.tab[data-tab="m:busy"]')).to_be_hidden()
+    finished.click()
+    expect(page.locator('.tab[data-tab="m:busy"]')).to_be_visible()
+    expect(finished).to_have_attribute("aria-expanded", "true")
 
     # An event its state does not take is dropped, and the page says so.
     page.locator('.tab[data-tab="m:simple_worker"]').click()

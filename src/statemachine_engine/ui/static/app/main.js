@@ -59,7 +59,10 @@ const activity = new ActivityView($("activity"), model);
 const jobs = new JobsView($("jobs"), { control: () => model.control, notify });
 const header = new MachineHeader($("machine-header"), { model, notify });
 const queues = new QueuesView($("unserved"));
-sidebar.onFilter = () => writeHash();
+sidebar.onFilter = () => {
+  writeHash();
+  markCountFilter();
+};
 activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
 
@@ -206,9 +209,17 @@ function drawCounts() {
       ),
     );
     replaceChildren($("counts"), ...(chips.length ? chips : [h("span", { text: "no machines" })]));
+    markCountFilter();
   }
   document.title = pageTitle(machines);
   $("control-badge").hidden = !model.control;
+}
+
+/** The count whose word filters the machines list shows pressed. */
+function markCountFilter() {
+  for (const chip of $("counts").querySelectorAll(".count-filter")) {
+    chip.setAttribute("aria-pressed", String(sidebar.filter === chip.dataset.health));
+  }
 }
 
 function drawConnection() {
