@@ -131,6 +131,11 @@ class Stepper:
                     },
                 )
                 self.held.append(event)
+                if event.event_id is not None:  # its sender learns why nothing happens yet
+                    self._emit(
+                        "event_held",
+                        {"event": event.name, "event_id": event.event_id, "state": self.state},
+                    )
             else:
                 await self.drop(event, explicit=True)
             return
@@ -328,7 +333,13 @@ class Stepper:
         guarded = state is not None and self.table.leads(state, event.name)
         if event.event_id is not None:
             why = f"no transition from {state!r} on {event.name!r}"
-            self.log.dropped(event.event_id, why + (" whose if: holds" if guarded else ""))
+            reason = why + (" whose if: holds" if guarded else "")
+            self.log.dropped(event.event_id, reason)
+            # Whoever sent it (the UI's send form) sees what became of it.
+            self._emit(
+                "event_dropped",
+                {"event": event.name, "event_id": event.event_id, "state": state, "reason": reason},
+            )
         self.log.tell(
             lambda: failures.log_unhandled_event(
                 self.machine_name, state, event.name, explicit=explicit, guarded=guarded

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..database._metrics import BUCKET_COUNT
 from ..database._names import liveness_of
-from ._machines import shown_status
+from ._machines import RUNNING, shown_status
 
 if TYPE_CHECKING:
     from ..config.model import MachineConfig
@@ -136,7 +136,7 @@ def gauges(
             label(row["current_state"]),
             status,
         ] += count
-        config = configs(row["config_path"]) if status == "live" and row["config_path"] else None
+        config = configs(row["config_path"]) if status == RUNNING and row["config_path"] else None
         claims = claimed_types(config) if config else set()
         if None in claims:  # counts once for every type, whatever else it names
             any_type += count
