@@ -63,7 +63,7 @@ def test_metrics_are_served_in_the_text_format_under_the_token(
         "statemachine_consumers",
     } <= set(families)
     machines = [(s.labels, s.value) for s in families["statemachine_machines"].samples]
-    assert machines == [({"config": "idler", "state": "idle", "status": "running"}, 1.0)]
+    assert machines == [({"config": "idler", "state": "idle", "status": "live"}, 1.0)]
     idler.stop()
 
 

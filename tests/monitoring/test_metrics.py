@@ -149,8 +149,8 @@ def scraped(url: str) -> Samples:
 def check_known_workload(found: Samples) -> None:
     """The metrics hold exactly what :func:`run_known_workload` did."""
     assert of(found, "statemachine_machines") == {
-        (("config", "holder"), ("state", "idle"), ("status", "running")): 1.0,
-        (("config", "worker"), ("state", "waiting"), ("status", "running")): 2.0,
+        (("config", "holder"), ("state", "idle"), ("status", "live")): 1.0,
+        (("config", "worker"), ("state", "waiting"), ("status", "live")): 2.0,
     }
     assert of(found, "statemachine_jobs") == {
         (("job_type", "render"), ("status", "completed")): 5.0,

@@ -87,10 +87,10 @@ def test_gauges_count_instances_by_liveness_and_live_consumers_by_type() -> None
     snapshot = MetricsSnapshot()
     gauges(rows, lambda path: worker, snapshot)
     assert dict(snapshot.machines) == {
-        ("worker", "waiting", "running"): 3,
+        ("worker", "waiting", "live"): 3,
         ("worker", "waiting", "stale"): 1,
         ("worker", "busy", "finished"): 1,
-        ("Loose", "idle", "running"): 1,
+        ("Loose", "idle", "live"): 1,
     }
     # Three live workers claim render by name and any type ("{kind}"): counted once for
     # each type.
@@ -140,7 +140,7 @@ def test_histograms_are_cumulative_and_clamp_bucket_indexes() -> None:
 
 def test_a_snapshot_renders_to_parseable_text_with_bounded_labels() -> None:
     snapshot = MetricsSnapshot()
-    snapshot.machines[("worker", "waiting", "running")] = 2
+    snapshot.machines[("worker", "waiting", "live")] = 2
     snapshot.transitions[("worker", "", "waiting", "start")] = 2
     snapshot.job_waits[("render",)] = Histogram()
     snapshot.job_waits[("render",)].add(1, 5, 0.2)

@@ -119,6 +119,11 @@ def _job_type(options: Mapping[str, Any]) -> str | None:
     return None  # any type, or one interpolated at run time
 
 
+#: The metric's own name for a running machine, as docs/observability.md gives it (the UI
+#: and CLI say "running"): alerts written on ``status="live"`` keep working.
+METRIC_STATUS = {RUNNING: "live"}
+
+
 def gauges(
     rows: Mapping[str, list[dict[str, Any]]], configs: ConfigLookup, into: MetricsSnapshot
 ) -> None:
@@ -134,7 +139,7 @@ def gauges(
         into.machines[
             config_label(row["config_path"], row["config_name"]),
             label(row["current_state"]),
-            status,
+            METRIC_STATUS.get(status, status),
         ] += count
         config = configs(row["config_path"]) if status == RUNNING and row["config_path"] else None
         claims = claimed_types(config) if config else set()
