@@ -96,7 +96,9 @@ class Stepper:
         #: The visit to the current state: bumped on every entry.
         self.generation = 0
         #: Events waiting for the running actions, in arrival order.
-        self.held: list[Event] = []  # rarely any: a list is a tenth of a deque's size
+        #: Events held while actions ran, each with the state it was held in (rarely any:
+        #: a list is a tenth of a deque's size).
+        self.held: list[tuple[Event, str | None]] = []
         #: A job handed over that this machine could not take (``(job_id, why)``): the
         #: first state that would work on it does not run its actions.
         self.refused_job: tuple[str, str] | None = None
@@ -130,7 +132,7 @@ class Stepper:
                         "event": event.name,
                     },
                 )
-                self.held.append(event)
+                self.held.append((event, self.state))
                 if event.event_id is not None:  # its sender learns why nothing happens yet
                     self._emit(
                         "event_held",
@@ -221,12 +223,19 @@ class Stepper:
         )
 
     async def _enter(self, state: str) -> None:
-        for index, held in enumerate(self.held):
+        for index, (held, _) in enumerate(self.held):
             transition = self.lookup(state, held)
             if transition is not None:
                 del self.held[index]
                 await self.take(transition, held)
                 return
+        if any(held_in == state for _, held_in in self.held):
+            # Back in the state it was held in, and still not taken: a state that loops on
+            # itself (a poller) is never idle, and would hold it for ever.
+            came_back = [held for held, held_in in self.held if held_in == state]
+            self.held = [entry for entry in self.held if entry[1] != state]
+            for held in came_back:
+                await self.drop(held, explicit=True)
         await self.begin_actions(state)
 
     async def begin_actions(self, state: str) -> None:
@@ -252,7 +261,7 @@ class Stepper:
             # (A state without actions was recorded as done with its transition.)
             self.log.actions_done(self.state, self.context, self._timers.deadlines)
         while self.held:
-            held = self.held.pop(0)
+            held, _ = self.held.pop(0)
             transition = self.lookup(self.state, held)
             if transition is not None:
                 await self.take(transition, held)

@@ -441,7 +441,7 @@ class StateMachineEngine:
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.leads(initial, START_EVENT):
-            self._stepper.held.append(start)
+            self._stepper.held.append((start, None))
         await self._stepper.change_state(None, initial, start)
 
     async def _resume(self, record: MachineStateRecord) -> None:
