@@ -33,6 +33,7 @@ from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from ..settings import Settings
 from ._preflight import check_before_start
+from ._start_burst import StartBurst
 from .action_loader import ActionLoader
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class MachineHost:
         self._heartbeat: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._burst = StartBurst()
         self._opened = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -140,6 +142,7 @@ class MachineHost:
             return
         self.stop()
         await self.wait()
+        self._burst.release()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
@@ -280,6 +283,8 @@ class MachineHost:
                 },
             )
         engine.observers.extend(observers)
+        self._burst.starting()
+        engine.on_started = self._burst.started
         self._machines[name] = engine
         delivery.register_local(name, engine.request_pull)
         self._idle.clear()
