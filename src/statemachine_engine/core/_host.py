@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("statemachine_engine.host")
 
-#: How often the host records that its machines are alive (one statement for all).
-HOST_HEARTBEAT_SECONDS = 20.0
+#: How often the host records that its machines are alive (one row for all of them).
+HOST_HEARTBEAT_SECONDS = 4.0
 
 
 class MachineHost:
