@@ -100,8 +100,10 @@ class Backend:
         return carrier.get("traceparent")
 
     def deferred(self, notice: Callable[[], None]) -> Callable[[], None]:
-        span = _active(current())
-        if span is None:
+        # Only an action's line needs its span kept: told from the machine's own task,
+        # a line finds the machine's span when it is written.
+        span = trace.get_current_span()
+        if not span.get_span_context().is_valid:
             return notice
         context = trace.set_span_in_context(span)
 

@@ -166,8 +166,8 @@ def current() -> MachineTrace:
 
 
 def deferred(notice: Callable[[], None]) -> Callable[[], None]:
-    """``notice`` (a log line told later, once steps commit) run in the span active now,
-    so that its record carries that span's ids."""
+    """``notice`` (a log line told later, once steps commit) run in the action's span
+    active now, if any, so that its record carries that span's ids."""
     return _BACKEND[0].deferred(notice) if _BACKEND else notice
 
 
