@@ -161,8 +161,10 @@ class OtelMachineTrace(MachineTrace):
         self.span: Span | None = None
 
     def _start(self, name: str, parent: otel_context.Context | None, **attrs: Any) -> Span:
-        if parent is None and self.span is not None:
-            parent = trace.set_span_in_context(self.span)
+        """A span of this machine that becomes its current one: a child of ``parent``,
+        else of the event being handled (not of another job: each job its own)."""
+        if parent is None and self._event is not None:
+            parent = trace.set_span_in_context(self._event)
         attributes = {"statemachine.machine": self.machine, **attrs}
         span = self._tracer.start_span(
             name,

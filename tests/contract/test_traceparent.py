@@ -59,6 +59,25 @@ async def test_an_event_keeps_its_traceparent(store: Store) -> None:
     assert (second.event_type, second.traceparent) == ("plain", None)
 
 
+#: Rows of a store at version 9, written before jobs and events kept a trace.
+VERSION_9_ROWS = (
+    "INSERT INTO jobs (job_id, job_type, run_after, created_at, updated_at)"
+    " VALUES ('old-job', 'task', 0, 0, 0)",
+    "INSERT INTO machine_events (target_machine, event_type, created_at)"
+    " VALUES ('m', 'old-event', 0)",
+)
+
+
+async def check_version_9_rows(store: Store) -> None:
+    """The rows of :data:`VERSION_9_ROWS` are kept, with no trace; new ones keep theirs."""
+    old = await store.get_job("old-job")
+    assert old is not None
+    assert old.traceparent is None
+    [event] = await store.pending_events("m")
+    assert (event.event_type, event.traceparent) == ("old-event", None)
+    assert (await store.add_job("task", traceparent=TRACEPARENT)).traceparent == TRACEPARENT
+
+
 @pytest.mark.parametrize("malformed", MALFORMED)
 async def test_a_malformed_traceparent_is_not_kept(store: Store, malformed: str) -> None:
     job = await store.add_job("task", traceparent=malformed)
