@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from ._tracing import MachineTrace, TracedJob, current, valid_traceparent
+from ._machine_trace import MachineTrace, TracedJob, current, valid_traceparent
 from .errors import StateMachineError
 
 _GROUP = "opentelemetry_traces_exporter"

@@ -18,9 +18,17 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from ._machine_trace import (
+    MACHINE,
+    NO_TRACE,
+    MachineTrace,
+    TracedJob,
+    current,
+    valid_traceparent,
+)
 
 if TYPE_CHECKING:
     from ._otel import Backend
@@ -41,78 +49,6 @@ __all__ = [
 
 logger = logging.getLogger("statemachine_engine.tracing")
 
-#: Version 00 of the W3C Trace Context header: an all-zero trace or span id is invalid.
-_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
-TRACEPARENT_LENGTH = 55
-
-
-def valid_traceparent(value: object) -> str | None:
-    """``value`` if it is a well-formed ``traceparent`` (version ``00``, lower-case hex,
-    non-zero ids), else None."""
-    if isinstance(value, str) and len(value) == TRACEPARENT_LENGTH:
-        return value if _TRACEPARENT.fullmatch(value) else None
-    return None
-
-
-class TracedJob(Protocol):
-    """What a span of a job attempt reads of the job (a stored ``Job``)."""
-
-    @property
-    def job_id(self) -> str: ...
-
-    @property
-    def job_type(self) -> str: ...
-
-    @property
-    def attempts(self) -> int: ...
-
-    @property
-    def traceparent(self) -> str | None: ...
-
-
-class MachineTrace:
-    """What one machine tells of its work. This class does nothing (tracing off); the
-    OpenTelemetry one (:mod:`._otel`) makes spans of it."""
-
-    __slots__ = ()
-
-    def job_started(self, job: TracedJob) -> str | None:
-        """The machine holds ``job`` (claimed or handed over) in attempt ``job.attempts``:
-        a span begins, continuing the job's trace. Returns the span's ``traceparent`` for
-        the store to keep when the job had none (None: nothing to keep)."""
-        return None
-
-    def job_ended(self, job_id: str, outcome: str, error: str | None = None) -> None:
-        """The attempt's span ends: ``completed``, ``failed``, ``dead``, ``handed_over``
-        or ``given_back`` (with the failure's ``error``)."""
-
-    def event_taken(self, event: str, traceparent: str | None) -> None:
-        """A stored event carrying ``traceparent`` moves the machine: a span continuing
-        the sender's trace covers what follows until the machine settles."""
-
-    def settled(self) -> None:
-        """The machine waits for its next event: the span of the event that moved it
-        ends."""
-
-    def transition(self, source: str | None, target: str, event: str) -> None:
-        """A transition, told as an event of the machine's current span."""
-
-    def action_started(self, state: str, action: str) -> object:
-        """An action of ``state`` runs: a child span of the current one, active in this
-        task until :meth:`action_ended`. Returns what :meth:`action_ended` takes."""
-        return None
-
-    def action_ended(self, started: object, error: str | None = None) -> None:
-        """The action :meth:`action_started` returned ``started`` for is done."""
-
-    def close(self) -> None:
-        """The machine has ended: its spans still open end."""
-
-
-NO_TRACE = MachineTrace()
-_MACHINE: contextvars.ContextVar[MachineTrace] = contextvars.ContextVar(
-    "statemachine_trace", default=NO_TRACE
-)
 _BACKEND: list[Backend] = []
 
 
@@ -151,18 +87,13 @@ def bind(machine: str) -> contextvars.Token[MachineTrace]:
     """Make a new trace of ``machine`` the current one in this task (and in the tasks it
     starts); pass the token to :func:`unbind` when the machine ends."""
     trace = _BACKEND[0].machine(machine) if _BACKEND else NO_TRACE
-    return _MACHINE.set(trace)
+    return MACHINE.set(trace)
 
 
 def unbind(token: contextvars.Token[MachineTrace]) -> None:
     """End the trace :func:`bind` made (its open spans end) and restore the previous one."""
-    _MACHINE.get().close()
-    _MACHINE.reset(token)
-
-
-def current() -> MachineTrace:
-    """The trace of the machine running in this task (:data:`NO_TRACE` outside one)."""
-    return _MACHINE.get()
+    MACHINE.get().close()
+    MACHINE.reset(token)
 
 
 def deferred(notice: Callable[[], None]) -> Callable[[], None]:
@@ -174,4 +105,4 @@ def deferred(notice: Callable[[], None]) -> Callable[[], None]:
 def current_traceparent() -> str | None:
     """The ``traceparent`` of the span active here (an action's, else its machine's), to
     keep with a job or event; None without one."""
-    return _BACKEND[0].traceparent(_MACHINE.get()) if _BACKEND else None
+    return _BACKEND[0].traceparent(MACHINE.get()) if _BACKEND else None
