@@ -68,7 +68,10 @@ def _exporter(name: str) -> SpanExporter:
             f"OTEL_TRACES_EXPORTER names {name!r}, which is not installed; "
             f"installed: {', '.join(known)}"
         )
-    exporter: SpanExporter = found[0].load()()
+    try:
+        exporter: SpanExporter = found[0].load()()
+    except Exception as exc:  # an exporter's own dependency missing or misconfigured
+        raise StateMachineError(f"cannot start the {name} span exporter: {exc}") from exc
     return exporter
 
 
@@ -93,11 +96,7 @@ class Backend:
 
     def traceparent(self, machine: MachineTrace) -> str | None:
         span = _active(machine)
-        if span is None:
-            return None
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-        return carrier.get("traceparent")
+        return None if span is None else _traceparent(span)
 
     def deferred(self, notice: Callable[[], None]) -> Callable[[], None]:
         # Only an action's line needs its span kept: told from the machine's own task,
@@ -136,6 +135,12 @@ def _active(machine: MachineTrace) -> Span | None:
     if span.get_span_context().is_valid:
         return span
     return machine.span if isinstance(machine, OtelMachineTrace) else None
+
+
+def _traceparent(span: Span) -> str | None:
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
+    return carrier.get("traceparent")
 
 
 def _parent(traceparent: str | None) -> otel_context.Context | None:
@@ -188,11 +193,7 @@ class OtelMachineTrace(MachineTrace):
             },
         )
         self._jobs[job.job_id] = span
-        if parent is not None:
-            return None
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-        return carrier.get("traceparent")
+        return None if parent is not None else _traceparent(span)
 
     def job_ended(self, job_id: str, outcome: str, error: str | None = None) -> None:
         span = self._jobs.pop(job_id, None)

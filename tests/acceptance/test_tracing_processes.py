@@ -16,7 +16,7 @@ import pytest
 
 from statemachine_engine.database._sqlite import SqliteStore
 from tests.support.files import write
-from tests.support.processes import DEADLINE, MachineProcess, wait_until
+from tests.support.processes import DEADLINE, MachineProcess, run_cli, wait_until
 
 pytest.importorskip("opentelemetry.sdk")
 
@@ -176,3 +176,15 @@ def test_a_job_handed_over_continues_the_controller_s_trace(
     assert handed["parent_id"] == held["context"]["span_id"]
     work = span(spans(machine), "log", **{"statemachine.machine": "task_j1"})
     assert work["parent_id"] == handed["context"]["span_id"]
+
+
+def test_an_exporter_not_installed_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin_nowhere")
+    result = run_cli(write(tmp_path / "receiver.yaml", RECEIVER), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: OTEL_TRACES_EXPORTER names 'zipkin_nowhere', which is not installed" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
