@@ -34,4 +34,4 @@ async def test_a_version_9_schema_is_migrated_and_keeps_its_rows(url: str) -> No
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT max(version) FROM statemachine_schema").fetchone()
         assert row is not None
-        assert row[0] == migrations("postgres")[-1][0] == 10
+        assert row[0] == migrations("postgres")[-1][0]
