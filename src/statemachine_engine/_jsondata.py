@@ -88,6 +88,13 @@ def text_depth(text: str, *, limit: int = MAX_DEPTH) -> int:
     return depth
 
 
+# Made once: json.loads with hooks builds a decoder at every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+_BOUNDED_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int
+)
+
+
 def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int = MAX_DEPTH) -> Any:
     """Decode strict JSON ``text`` within the bounds; :class:`JSONDataError` otherwise.
 
@@ -104,19 +111,16 @@ def decode(text: str | bytes | bytearray, *, what: str = "JSON", max_depth: int 
             text = text.decode("utf-8")  # straight from a bytearray too: no copy of it first
         except UnicodeDecodeError as exc:
             raise JSONDataError(f"{what} is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    if text == "{}":  # most events' payload
+        return {}
     depth = text_depth(text, limit=max_depth)
     if depth > max_depth:
         raise JSONDataError(f"{what} is nested {depth} levels deep (limit {max_depth})")
     try:
         if _LONG_DIGITS.search(text) is None:
-            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+            value = _DECODER.decode(text)
         else:
-            value = json.loads(
-                text,
-                parse_constant=_refuse_constant,
-                parse_float=_finite_float,
-                parse_int=_bounded_int,
-            )
+            value = _BOUNDED_DECODER.decode(text)
         if _SURROGATE.search(text) is not None:
             _refuse_lone_surrogates(value)
         return value

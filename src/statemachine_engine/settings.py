@@ -12,6 +12,7 @@ entry points, each answering from the environment as it is now.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -156,7 +157,7 @@ class Settings:
     def socket_dir_path(self, location: str | None = None) -> Path:
         """The socket directory of the store at ``location`` (default: :attr:`db`),
         without creating or checking it: ``socket_base / store_namespace(location)``."""
-        return self.socket_base / store_namespace(location or self.db)
+        return _socket_dir_path(self.socket_base, location or self.db)
 
     def socket_dir(self, location: str | None = None) -> Path:
         """The private directory holding the sockets of the machines of one store.
@@ -268,6 +269,13 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
         raise StoreError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _socket_dir_path(base: Path, location: str) -> Path:
+    # Asked once per machine a host links: thousands of times for one or two stores.
+    return base / store_namespace(location)
+
+
+@functools.lru_cache(maxsize=64)
 def store_namespace(location: str) -> str:
     """A short name for the store at ``location`` (a resolved path or URL): the stem of
     a SQLite file or ``pg``, and a checksum of the whole location, e.g.

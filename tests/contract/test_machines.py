@@ -212,12 +212,24 @@ async def test_heartbeat_process_touches_every_running_machine_of_that_process(
     await store.finish_machine("h3", "finished")
     before = {r.machine_name: r.heartbeat_at for r in await store.list_machines()}
     mark = time.time()
-    assert await store.heartbeat_process(1234, "host-a") == 2
+    await store.heartbeat_process(1234, "host-a")
     after = {r.machine_name: r.heartbeat_at for r in await store.list_machines()}
     assert after["h1"] >= mark
     assert after["h2"] >= mark
     for name in ("h3", "other-pid", "other-host"):
         assert after[name] == before[name]
+
+
+async def test_a_process_heartbeat_is_one_row_and_ends_with_the_process(store: Store) -> None:
+    await register(store, "h1")
+    registered = (await store.list_machines())[0].heartbeat_at
+    await store.heartbeat_process(1234, "host-a")
+    await store.heartbeat_process(1234, "host-a")  # again: the same row, renewed
+    [beaten] = await store.list_machines()
+    assert beaten.heartbeat_at >= registered
+    await store.forget_process_heartbeat(1234, "host-a")
+    [forgotten] = await store.list_machines()
+    assert forgotten.heartbeat_at == registered, "its own heartbeat is what is left"
 
 
 @pytest.mark.parametrize("status", ["finished", "stopped"])

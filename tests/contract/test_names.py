@@ -65,6 +65,18 @@ async def test_another_host_keeps_the_name_until_its_lease_runs_out(store: Store
     assert (record.host, record.pid) == (HERE, os.getpid())
 
 
+async def test_a_name_renewed_by_its_process_heartbeat_is_taken_as_read(store: Store) -> None:
+    """The taking compares the heartbeat it judged (the process's, here) with the
+    record's as it stands: equal, the name is taken (not read again forever)."""
+    await register(store, host="elsewhere", pid=1)
+    await store.heartbeat_process(1, "elsewhere")
+    with pytest.raises(MachineAlreadyRunning, match="pid 1 on elsewhere"):
+        await register(store)
+    await register(store, lease_seconds=-1.0)
+    [record] = await store.list_machines()
+    assert (record.host, record.pid) == (HERE, os.getpid())
+
+
 async def test_a_live_pid_with_a_stale_heartbeat_loses_the_name(store: Store) -> None:
     """A pid alive on this host whose heartbeat stopped is not a machine any more (the
     pid was reused, or the process hangs)."""

@@ -370,6 +370,42 @@ async def test_a_held_event_no_state_accepts_is_dropped_once_idle(
     assert "boom" not in recorder.states
 
 
+async def test_a_held_event_is_dropped_when_a_looping_state_comes_back_without_it(
+    machines: Machines, log_watcher: LogWatcher
+) -> None:
+    """A poller never idles: an event held while its actions ran is dropped once it is
+    back in the state it was held in, not held until some later visit to a state that
+    takes it (where it would act long after it was sent)."""
+    gate = Gate()
+    engine, recorder, task = machines.start(
+        """
+        initial_state: polling
+        transitions:
+          - {from: polling, to: polling, event: gate_passed}
+          - {from: polling, to: working, event: job_found}
+          - {from: working, to: completed, event: job_done}
+          - {from: "*", to: stopped, event: stop}
+        actions:
+          polling:
+            - {type: gate, gate: a}
+        """,
+        initial_context={"gates": {"a": gate}},
+    )
+    await asyncio.wait_for(gate.entered.wait(), WAIT)
+    engine.send_event("job_done")  # working takes it, polling does not: held
+    await log_watcher.until("event_held")
+    gate.opened.set()  # polling -> polling
+    await log_watcher.until("event_unhandled")
+    gate.opened.clear()
+    [dropped] = log_watcher.actions("event_unhandled")
+    assert (dropped.state, dropped.event) == ("polling", "job_done")
+    engine.send_event("job_found")
+    await recorder.entered("working")
+    assert engine.state == "working", "the stale job_done did not move it on"
+    engine.send_event("stop")
+    assert await finish(task) == "stopped"
+
+
 async def test_an_event_leaving_the_state_kills_the_running_bash_group(
     machines: Machines, fifo: Fifo
 ) -> None:

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.database._sqlite import SqliteStore
-from statemachine_engine.database.models.machine_state import MachineStateRecord
+from statemachine_engine.database.models.machine_state import (
+    STALE_HEARTBEAT_SECONDS,
+    MachineStateRecord,
+)
 from statemachine_engine.monitoring import _recent as recent
 from statemachine_engine.monitoring import _stream as stream
 from statemachine_engine.monitoring._fanout import ClientQueue, Hub
@@ -41,8 +44,9 @@ def test_events_drive_the_registry_and_newer_rows_win() -> None:
     registry.apply_event(event("w_1", "machine_registered", 10.0, config_type="w", pid=42))
     registry.apply_event(event("w_1", "state_change", 11.0, to_state="busy"))
     assert registry.get("w_1") == {
-        "name": "w_1", "state": "busy", "status": "live", "config": "w", "config_name": None,
+        "name": "w_1", "state": "busy", "status": "running", "config": "w", "config_name": None,
         "group": None, "template": "w", "pid": 42, "last_activity": 11.0, "started_at": 10.0,
+        "entered_at": 11.0, "dead_since": None, "stuck": False, "stuck_after": None,
     }  # fmt: skip
     assert registry.needs_record("w_1")
     # An older row does not undo the event; it brings the config file (and so the group).
@@ -69,8 +73,9 @@ def test_a_silent_machine_turns_stale() -> None:
     registry = MachineRegistry(groups)
     registry.apply_event(event("m", "state_change", 100.0, to_state="idle"))
     row = MachineStateRecord("m", "idle", heartbeat_at=50.0, updated_at=50.0)
-    registry.apply_records([(row, "stale")], now=120.0)
-    assert registry.get("m")["status"] == "live"  # type: ignore[index]
+    # Its last event is recent: the store's silence is not yet the machine's.
+    registry.apply_records([(row, "stale")], now=100.0 + STALE_HEARTBEAT_SECONDS - 1)
+    assert registry.get("m")["status"] == "running"  # type: ignore[index]
     registry.apply_records([(row, "stale")], now=200.0)
     assert registry.get("m")["status"] == "stale"  # type: ignore[index]
 

@@ -74,7 +74,7 @@ async def test_a_client_gets_a_snapshot_then_every_event_live(
         (ponger,) = snapshot["machines"]
         assert ponger["name"] == "ponger"
         assert ponger["state"] == "idle"
-        assert ponger["status"] == "live"
+        assert ponger["status"] == "running"
         assert ponger["config"] == "ponger"
         assert ponger["config_name"] == "Ponger"
         assert ponger["template"] is None

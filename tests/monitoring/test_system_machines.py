@@ -34,7 +34,7 @@ async def test_the_machines_a_manifest_starts_are_listed_when_not_running(
 
     machines = {m["name"]: m for m in server.get("/api/machines")}
     assert sorted(machines) == ["controller", "worker_001", "worker_002"]  # not task
-    assert machines["controller"]["status"] == "live"
+    assert machines["controller"]["status"] == "running"
     assert machines["controller"]["expected"] is True
     assert machines["controller"]["restarts"] is None  # no supervisor runs the system
     worker = machines["worker_001"]
@@ -44,7 +44,11 @@ async def test_the_machines_a_manifest_starts_are_listed_when_not_running(
     async with websockets.connect(server.ws_url) as client:
         snapshot = await next_message(client)
     shown = {m["name"]: m["status"] for m in snapshot["machines"]}
-    assert shown == {"controller": "live", "worker_001": "not running", "worker_002": "not running"}
+    assert shown == {
+        "controller": "running",
+        "worker_001": "not running",
+        "worker_002": "not running",
+    }
 
 
 def test_a_manifest_with_a_mistake_is_an_error(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreReplaced
 from ..settings import Settings
 from ._preflight import check_before_start
+from ._start_burst import StartBurst
 from .action_loader import ActionLoader
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("statemachine_engine.host")
 
-#: How often the host records that its machines are alive (one statement for all).
-HOST_HEARTBEAT_SECONDS = 20.0
+#: How often the host records that its machines are alive (one row for all of them).
+HOST_HEARTBEAT_SECONDS = 4.0
 
 
 class MachineHost:
@@ -102,6 +103,7 @@ class MachineHost:
         self._heartbeat: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._burst = StartBurst()
         self._opened = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -140,9 +142,15 @@ class MachineHost:
             return
         self.stop()
         await self.wait()
+        self._burst.release()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
+            if self._store is not None:
+                try:  # its machines have ended: their records no longer read it
+                    await self._store.forget_process_heartbeat(os.getpid(), socket.gethostname())
+                except Exception:
+                    logger.warning("could not remove the host's heartbeat", exc_info=True)
         if self._deliveries:
             await asyncio.wait(self._deliveries)
         if self._control is not None:
@@ -275,6 +283,8 @@ class MachineHost:
                 },
             )
         engine.observers.extend(observers)
+        self._burst.starting()
+        engine.on_started = self._burst.started
         self._machines[name] = engine
         delivery.register_local(name, engine.request_pull)
         self._idle.clear()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ._due_events import DueEvents
 from ._event import Event
+from ._event_queue import EventQueue
 
 if TYPE_CHECKING:
     from ..database._records import MachineEvent
@@ -36,18 +37,18 @@ class Inbox:
     def __init__(self, machine_name: str, fetched_types: Iterable[str] = ()) -> None:
         self.machine_name = machine_name
         self.fetched_types = frozenset(fetched_types)
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: EventQueue[Event] = EventQueue()
         self._last_id = 0
         self._deliveries = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._pull_scheduled = False
-        self._pulls: set[asyncio.Task[None]] = set()
+        self._pulls: set[asyncio.Task[None]] | None = None  # made by the first pull
         #: Told (with a one-line message) of each stored event dropped as undecodable.
         self.on_drop: Callable[[str], None] | None = None
         self.delayed = DueEvents(machine_name, self._queue_stored, self._delivered)
 
     def put(self, event: Event) -> None:
-        self._queue.put_nowait(event)
+        self._queue.put(event)
 
     async def get(self) -> Event:
         return await self._queue.get()
@@ -133,16 +134,19 @@ class Inbox:
             return
         self._pull_scheduled = True
         task = asyncio.get_running_loop().create_task(self._scheduled_pull(store))
+        if self._pulls is None:
+            self._pulls = set()
         self._pulls.add(task)
         task.add_done_callback(self._pulls.discard)
 
     async def close(self) -> None:
         """Cancel pulls still scheduled and the delayed events' timer (the machine has
         ended)."""
-        for task in list(self._pulls):
+        pulls = list(self._pulls or ())
+        for task in pulls:
             task.cancel()
-        if self._pulls:
-            await asyncio.wait(list(self._pulls))
+        if pulls:
+            await asyncio.wait(pulls)
         await self.delayed.close()
 
     async def _scheduled_pull(self, store: Store | None) -> None:

@@ -32,16 +32,16 @@ class RealtimePublisher:
     def state_changed(
         self, machine: StateMachineEngine, from_state: str | None, to_state: str, event: Event
     ) -> None:
-        self.publish(
-            "state_change",
-            {
-                "from_state": from_state,
-                "to_state": to_state,
-                "event_trigger": event.name,
-                "timestamp": time.time(),
-            },
-            checked=True,  # names and a clock reading: always within JSON's bounds
-        )
+        payload: dict[str, Any] = {
+            "from_state": from_state,
+            "to_state": to_state,
+            "event_trigger": event.name,
+            "timestamp": time.time(),
+        }
+        if event.event_id is not None:  # a sender (the UI) learns what its event did
+            payload["event_id"] = event.event_id
+        # names, an id and a clock reading: always within JSON's bounds
+        self.publish("state_change", payload, checked=True)
 
     def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
         self.publish("activity_log", {"message": message, "level": level, "timestamp": time.time()})

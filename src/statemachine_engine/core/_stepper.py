@@ -27,6 +27,7 @@ from . import _failures as failures
 from . import _resume as resume
 from ._entry_actions import EntryActions
 from ._event import ACTION_SOURCE, Event
+from ._held import HeldEvents
 from ._step_log import StepLog
 from ._timers import StateTimers
 from .action_loader import ActionLoader
@@ -97,7 +98,8 @@ class Stepper:
         #: The visit to the current state: bumped on every entry.
         self.generation = 0
         #: Events waiting for the running actions, in arrival order.
-        self.held: list[Event] = []  # rarely any: a list is a tenth of a deque's size
+        #: Events held while actions ran (:mod:`._held`).
+        self.held = HeldEvents()
         #: A job handed over that this machine could not take (``(job_id, why)``): the
         #: first state that would work on it does not run its actions.
         self.refused_job: tuple[str, str] | None = None
@@ -131,7 +133,12 @@ class Stepper:
                         "event": event.name,
                     },
                 )
-                self.held.append(event)
+                self.held.hold(event, self.state)
+                if event.event_id is not None:  # its sender learns why nothing happens yet
+                    self._emit(
+                        "event_held",
+                        {"event": event.name, "event_id": event.event_id, "state": self.state},
+                    )
             else:
                 await self.drop(event, explicit=True)
             return
@@ -221,12 +228,13 @@ class Stepper:
         )
 
     async def _enter(self, state: str) -> None:
-        for index, held in enumerate(self.held):
-            transition = self.lookup(state, held)
-            if transition is not None:
-                del self.held[index]
-                await self.take(transition, held)
+        if self.held:
+            taken, dropped = self.held.enter(state, lambda held: self.lookup(state, held))
+            if taken is not None:
+                await self.take(taken[1], taken[0])
                 return
+            for held in dropped:
+                await self.drop(held, explicit=True)
         await self.begin_actions(state)
 
     async def begin_actions(self, state: str) -> None:
@@ -253,7 +261,7 @@ class Stepper:
             # (A state without actions was recorded as done with its transition.)
             self.log.actions_done(self.state, self.context, self._timers.deadlines)
         while self.held:
-            held = self.held.pop(0)
+            held = self.held.pop()
             transition = self.lookup(self.state, held)
             if transition is not None:
                 await self.take(transition, held)
@@ -334,7 +342,13 @@ class Stepper:
         guarded = state is not None and self.table.leads(state, event.name)
         if event.event_id is not None:
             why = f"no transition from {state!r} on {event.name!r}"
-            self.log.dropped(event.event_id, why + (" whose if: holds" if guarded else ""))
+            reason = why + (" whose if: holds" if guarded else "")
+            self.log.dropped(event.event_id, reason)
+            # Whoever sent it (the UI's send form) sees what became of it.
+            self._emit(
+                "event_dropped",
+                {"event": event.name, "event_id": event.event_id, "state": state, "reason": reason},
+            )
         self.log.tell(
             lambda: failures.log_unhandled_event(
                 self.machine_name, state, event.name, explicit=explicit, guarded=guarded

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _tracing
@@ -130,6 +130,9 @@ class StateMachineEngine(MachineJobs):
         self.settings = settings or Settings.load()
         self.table = transition_table or TransitionTable.build(config.transitions)
         self._name = machine_name or config.default_machine_name or _stem(config) or config.name
+        #: Called once, when the machine is in its first state and waits for events, or
+        #: ends before (set by a host that counts its machines starting).
+        self.on_started: Callable[[], None] | None = None
         self.actions = action_loader or ActionLoader()
         self.observers: list[MachineObserver] = list(observers)
         self.context: dict[str, Any] = dict(initial_context or {})
@@ -303,6 +306,11 @@ class StateMachineEngine(MachineJobs):
         if self._durable:
             await record_group(self.store, self._name, pgid)
 
+    def _tell_started(self) -> None:
+        started, self.on_started = self.on_started, None
+        if started is not None:
+            started()
+
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
 
@@ -334,6 +342,7 @@ class StateMachineEngine(MachineJobs):
                     lost=self.abort,
                 )
                 await self.pull_events()
+            self._tell_started()
             while True:
                 event = await self._inbox.get()
                 # Once ended (a terminal state settled), events queued behind the end
@@ -347,6 +356,7 @@ class StateMachineEngine(MachineJobs):
                 async with self._step:
                     await stepper.log.commit()
         finally:
+            self._tell_started()
             await stepper.entry_actions.cancel()
             stepper.cancel_timers()
             self._heartbeat.cancel()
@@ -402,7 +412,7 @@ class StateMachineEngine(MachineJobs):
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.leads(initial, START_EVENT):
-            self._stepper.held.append(start)
+            self._stepper.held.hold(start, None)
         await self._stepper.change_state(None, initial, start)
 
     async def _resume(self, record: MachineStateRecord) -> None:

@@ -373,12 +373,15 @@ class MachineOperations(Operations):
         self.connector.check_identity()
         await self._run("heartbeat", {"machine_name": machine_name, "now": time.time()})
 
-    async def heartbeat_process(self, pid: int, host: str) -> int:
-        """Record that every running machine process ``pid`` on ``host`` hosts is alive."""
+    async def heartbeat_process(self, pid: int, host: str) -> None:
+        """Record that every running machine process ``pid`` on ``host`` hosts is alive
+        (one row, however many machines it hosts)."""
         self.connector.check_identity()
-        return (
-            await self._run("heartbeat_process", {"pid": pid, "host": host, "now": time.time()})
-        ).rowcount
+        await self._run("heartbeat_process", {"pid": pid, "host": host, "now": time.time()})
+
+    async def forget_process_heartbeat(self, pid: int, host: str) -> None:
+        """Drop the heartbeat row of process ``pid`` on ``host`` (it ends)."""
+        await self._run("forget_process_heartbeat", {"pid": pid, "host": host})
 
     async def finish_machine(self, machine_name: str, status: str) -> None:
         await self._run(

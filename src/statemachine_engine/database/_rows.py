@@ -165,15 +165,20 @@ def event_record(row: Row) -> MachineEvent:
 
 
 def machine_record(row: Row) -> MachineStateRecord:
+    """A machine's record from a ``load_machine``/``list_machines`` row: its heartbeat is
+    the later of its own and its hosting process's (``process_heartbeat_at``)."""
     timers = loads(row["timers"])
     if not isinstance(timers, list):
         timers = []
+    own = row["heartbeat_at"]
+    hosting = row["process_heartbeat_at"]
     return record(
         MachineStateRecord,
         row,
         context=loads_mapping(row["context"], "context"),
         actions_done=bool(row["actions_done"]),
         timers=[(str(event), float(deadline)) for event, deadline in timers],
+        heartbeat_at=own if hosting is None or hosting < own else hosting,
     )
 
 

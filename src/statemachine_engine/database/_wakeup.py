@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from .._dir_stamp import DirectoryStamp
 from .._files import bind_private_datagram, clear_socket_path, close_datagram
 from .._jsondata import decode
 
@@ -121,21 +122,15 @@ def notify(topic: str, directory: Path) -> int:
 
     This process's own waiters are woken in place, without a datagram to itself.
     """
-    # Only listeners create the directory (and check it is private); a sender that
-    # finds none has nobody to wake.
-    try:
-        names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
-    except OSError:  # a wake-up must never fail the caller
-        return 0
+    names = _listeners(directory)
     if not names:
         return 0
     reached = 0
     own = WakeupListener.in_this_loop(directory)
-    if own is not None:
-        with contextlib.suppress(ValueError):
-            names.remove(own.name)
-            own.wake((topic,))
-            reached += 1
+    if own is not None and own.name in names:
+        names = [name for name in names if name != own.name]
+        own.wake((topic,))
+        reached += 1
     if not names:
         return reached
     message = json.dumps({"topic": topic}).encode()
@@ -151,6 +146,30 @@ def notify(topic: str, directory: Path) -> int:
             if exc.errno not in (errno.EAGAIN, errno.ENOBUFS):
                 logger.debug("wake-up to %s failed: %s", path, exc)
     return reached
+
+
+#: Each socket directory's wake-up sockets, listed again only when the directory changes:
+#: a host of many machines keeps their control links there, and listing it at every
+#: commit that wakes would cost milliseconds.
+_listings: dict[Path, tuple[DirectoryStamp, list[str]]] = {}
+
+
+def _listeners(directory: Path) -> list[str]:
+    """The wake-up sockets' names in ``directory`` (none: it does not exist)."""
+    cached = _listings.get(directory)
+    if cached is not None and cached[0].unchanged():
+        return cached[1]
+    stamp = DirectoryStamp(directory)
+    # Only listeners create the directory (and check it is private); a sender that
+    # finds none has nobody to wake.
+    if not stamp.look():
+        return []
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(_PREFIX)]
+    except OSError:  # a wake-up must never fail the caller
+        return []
+    _listings[directory] = (stamp, names)
+    return names
 
 
 _senders: dict[int, socket.socket] = {}

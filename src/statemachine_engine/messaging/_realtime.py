@@ -16,10 +16,12 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._dir_stamp import DirectoryStamp
 from .._jsondata import MAX_DEPTH, JSONText, check, lenient_text, sanitize
 from ..errors import JSONDataError, StoreError
 
@@ -57,6 +59,9 @@ class RealtimeStream:
 
     def __init__(self, socket_path: Path, store: Store | None = None) -> None:
         self.socket_path = str(socket_path)
+        self._directory = os.path.dirname(self.socket_path) or "."
+        #: Set while no monitor's socket is there (:meth:`_deliver`).
+        self._absent: DirectoryStamp | None = None
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._store = store
@@ -87,13 +92,35 @@ class RealtimeStream:
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
         data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
-        with contextlib.suppress(OSError):  # no monitor, or one that cannot keep up
-            self._sock.sendto(data, self.socket_path)
+        self._deliver(data)
         if self._store is not None:
             self._pending.append((machine_name, event_type, text))
             if self._flushing is None or self._flushing.done():
                 with contextlib.suppress(RuntimeError):  # no running loop: flush later
                     self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    def _deliver(self, data: bytes) -> None:
+        # With no monitor, each send would fail after a path lookup (9 µs); while the
+        # socket directory stays as it was when a send found no socket, none is tried.
+        absent = self._absent
+        if absent is not None:
+            if absent.unchanged():
+                return
+            self._absent = None
+        try:
+            self._sock.sendto(data, self.socket_path)
+        except (FileNotFoundError, ConnectionRefusedError):  # no monitor, or a stale socket
+            # Stamped before a second try: a monitor binding after it moves the mtime.
+            stamp = absent or DirectoryStamp(self._directory)
+            if stamp.look():
+                try:
+                    self._sock.sendto(data, self.socket_path)
+                except (FileNotFoundError, ConnectionRefusedError):
+                    self._absent = stamp
+                except OSError:
+                    pass
+        except OSError:  # a monitor that cannot keep up: this one is dropped
+            pass
 
     async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
         store = self._store

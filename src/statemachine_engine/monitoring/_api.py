@@ -138,6 +138,14 @@ async def jobs(request: Request) -> Response:
     )
 
 
+async def queues(request: Request) -> Response:
+    """Job types with pending jobs that no running machine claims."""
+    from ._queues import unserved
+
+    snapshot = await monitor_of(request).metrics.snapshot()
+    return JSONResponse({"unserved": unserved(snapshot)})
+
+
 async def job(request: Request) -> Response:
     store = monitor_of(request).store
     job_id = request.path_params["job_id"]
@@ -301,6 +309,7 @@ ROUTES = [
     Route("/api/machines/{name}/events", send_event, methods=["POST"]),
     Route("/api/machines/{name}/log", machine_log),
     Route("/api/jobs", jobs),
+    Route("/api/queues", queues),
     Route("/api/jobs/{job_id}", job),
     Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
     Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from ._monitor import Monitor
 
 UI_PACKAGE = "statemachine_engine.ui"
+#: zlib level of compressed answers: most of level 9's gain for a third of its time.
+GZIP_LEVEL = 6
 #: The page and its scripts come from this server only; Mermaid styles its SVG inline.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -77,6 +80,8 @@ def create_app(monitor: Monitor) -> Starlette:
                 allowed_origins=settings.allowed_origins,
             ),
             Middleware(SecurityHeaders),
+            # Mermaid is 3.5 MB, 0.9 MB gzipped; the API's lists shrink as much.
+            Middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL),
         ],
         exception_handlers={HTTPException: _json_error},
     )

@@ -29,7 +29,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _GAUGES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     (
         "statemachine_machines",
-        "Machine instances by config, state and status (live, stale, dead, finished).",
+        "Machine instances by config, state and status (running, stale, dead, finished).",
         ("config", "state", "status"),
         "machines",
     ),

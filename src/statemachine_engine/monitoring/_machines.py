@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..database.models.machine_state import STALE_HEARTBEAT_SECONDS
+from ._stuck import StayTimes, stuck_after
 
 if TYPE_CHECKING:
     from ..database.models.machine_state import MachineStateRecord
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 GroupLookup = Callable[[str | None, str], str | None]
 
 _TEMPLATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
-#: What ``liveness()`` reports -> what the UI shows.
-_STATUS = {"running": "live", "stale": "stale", "dead": "dead"}
+#: What ``liveness()`` reports -> what the UI shows (the CLI's words: ``running``...).
+_STATUS = {"running": "running", "stale": "stale", "dead": "dead"}
+#: The status of a machine whose process runs (the word ``statemachine-db`` uses too).
+RUNNING = "running"
 #: The status of a machine a system's manifest starts that the server has not seen run.
 NOT_RUNNING = "not running"
 
@@ -44,7 +47,7 @@ def shown_status(liveness: str) -> str:
 class _Machine:
     name: str
     state: str = ""
-    status: str = "live"
+    status: str = RUNNING
     config: str | None = None
     config_name: str | None = None
     config_path: str | None = None
@@ -52,11 +55,27 @@ class _Machine:
     pid: int | None = None
     last_activity: float | None = None
     started_at: float | None = None
+    #: When the machine entered ``state`` (None: unknown).
+    entered_at: float | None = None
+    #: The process's last heartbeat in the store (None: no row read yet).
+    heartbeat_at: float | None = None
     #: When ``state`` / ``status`` were last set by an event (0: never).
     state_at: float = 0.0
     status_at: float = 0.0
 
-    def info(self) -> dict[str, Any]:
+    def last_seen(self) -> float | None:
+        """When its process was last known alive (its last heartbeat or event)."""
+        times = [t for t in (self.heartbeat_at, self.last_activity) if t]
+        return max(times) if times else None
+
+    def info(self, stuck_after: float | None = None, now: float | None = None) -> dict[str, Any]:
+        stuck = (
+            self.status == RUNNING
+            and stuck_after is not None
+            and now is not None
+            and self.entered_at is not None
+            and now - self.entered_at > stuck_after
+        )
         return {
             "name": self.name,
             "state": self.state,
@@ -68,6 +87,10 @@ class _Machine:
             "pid": self.pid,
             "last_activity": self.last_activity,
             "started_at": self.started_at,
+            "entered_at": self.entered_at,
+            "dead_since": self.last_seen() if self.status == "dead" else None,
+            "stuck": stuck,
+            "stuck_after": stuck_after,
         }
 
 
@@ -104,17 +127,22 @@ class MachineRegistry:
     def __init__(self, group_of: GroupLookup) -> None:
         self._group_of = group_of
         self._machines: dict[str, _Machine] = {}
+        self.stays = StayTimes()
 
     def __len__(self) -> int:
         return len(self._machines)
 
-    def machines(self) -> list[dict[str, Any]]:
-        """Every machine, by name."""
-        return [self._machines[name].info() for name in sorted(self._machines)]
+    def machines(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Every machine, by name; with ``now``, those in a state too long are ``stuck``."""
+        return [self._info(self._machines[name], now) for name in sorted(self._machines)]
 
-    def get(self, name: str) -> dict[str, Any] | None:
+    def get(self, name: str, now: float | None = None) -> dict[str, Any] | None:
         machine = self._machines.get(name)
-        return machine.info() if machine else None
+        return self._info(machine, now) if machine else None
+
+    def _info(self, machine: _Machine, now: float | None) -> dict[str, Any]:
+        limit = stuck_after(self.stays.usual(machine.config, machine.state))
+        return machine.info(limit, now)
 
     def config_path(self, stem: str) -> str | None:
         """The config file a machine of config ``stem`` was started from, if one was."""
@@ -144,7 +172,7 @@ class MachineRegistry:
                 self._set_state(machine, final, stamp)
             self._set_status(machine, "finished", stamp)
             return
-        self._set_status(machine, "live", stamp)
+        self._set_status(machine, RUNNING, stamp)
         if kind == "machine_registered":
             config = payload.get("config_type")
             if isinstance(config, str) and config != machine.config:
@@ -181,6 +209,7 @@ class MachineRegistry:
                 machine.config_path = record.config_path
                 machine.config = Path(record.config_path).stem
                 machine.config_name = record.config_name
+            machine.heartbeat_at = record.heartbeat_at
             if machine.status_at <= newest_row:
                 machine.status = shown_status(liveness)
                 machine.pid = record.pid
@@ -188,7 +217,12 @@ class MachineRegistry:
                 machine.status = "dead"  # the process that sent the last event is gone
             elif liveness == "stale" and now - machine.status_at > STALE_HEARTBEAT_SECONDS:
                 machine.status = "stale"
+            if machine.pid is None:
+                # Its registration was older than the events replayed at a server start.
+                machine.pid = record.pid
             if machine.state_at <= record.updated_at and record.current_state:
+                if record.current_state != machine.state or machine.entered_at is None:
+                    machine.entered_at = record.updated_at
                 machine.state = record.current_state
             if machine.started_at is None or machine.status_at <= record.started_at:
                 machine.started_at = record.started_at or machine.started_at
@@ -197,6 +231,9 @@ class MachineRegistry:
 
     def _set_state(self, machine: _Machine, state: str, stamp: float) -> None:
         if stamp >= machine.state_at:
+            if machine.entered_at is not None and machine.state:
+                self.stays.add(machine.config, machine.state, stamp - machine.entered_at)
+            machine.entered_at = stamp
             machine.state = state
             machine.state_at = stamp
             machine.group = self._group_of(machine.config_path, state)

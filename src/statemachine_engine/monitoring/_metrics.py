@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..database._metrics import BUCKET_COUNT
 from ..database._names import liveness_of
-from ._machines import shown_status
+from ._machines import RUNNING, shown_status
 
 if TYPE_CHECKING:
     from ..config.model import MachineConfig
@@ -119,6 +119,11 @@ def _job_type(options: Mapping[str, Any]) -> str | None:
     return None  # any type, or one interpolated at run time
 
 
+#: The metric's own name for a running machine, as docs/observability.md gives it (the UI
+#: and CLI say "running"): alerts written on ``status="live"`` keep working.
+METRIC_STATUS = {RUNNING: "live"}
+
+
 def gauges(
     rows: Mapping[str, list[dict[str, Any]]], configs: ConfigLookup, into: MetricsSnapshot
 ) -> None:
@@ -134,9 +139,9 @@ def gauges(
         into.machines[
             config_label(row["config_path"], row["config_name"]),
             label(row["current_state"]),
-            status,
+            METRIC_STATUS.get(status, status),
         ] += count
-        config = configs(row["config_path"]) if status == "live" and row["config_path"] else None
+        config = configs(row["config_path"]) if status == RUNNING and row["config_path"] else None
         claims = claimed_types(config) if config else set()
         if None in claims:  # counts once for every type, whatever else it names
             any_type += count

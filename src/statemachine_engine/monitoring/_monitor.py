@@ -149,7 +149,7 @@ class Monitor:
 
     def machines(self) -> list[dict[str, Any]]:
         """Every machine the server knows of, with those its system expects, by name."""
-        machines = self.registry.machines()
+        machines = self.registry.machines(now=time.time())
         if self.settings.system is None:
             return machines
         try:
@@ -162,7 +162,7 @@ class Monitor:
     def machine(self, name: str) -> dict[str, Any] | None:
         """One machine of :meth:`machines`, if there is one of that name."""
         if self.settings.system is None:
-            return self.registry.get(name)
+            return self.registry.get(name, now=time.time())
         return next((m for m in self.machines() if m["name"] == name), None)
 
     async def refresh_machines(self) -> None:

@@ -62,7 +62,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "state": {"type": "string"},
-            "status": {"enum": ["live", "stale", "dead", "finished"]},
+            "status": {"enum": ["running", "stale", "dead", "finished"]},
             "config": _NULLABLE_STRING,
             "config_name": _NULLABLE_STRING,
             "group": _NULLABLE_STRING,
@@ -70,6 +70,20 @@ SCHEMAS: dict[str, Any] = {
             "pid": {"type": ["integer", "null"]},
             "last_activity": _NULLABLE_NUMBER,
             "started_at": _NULLABLE_NUMBER,
+            "entered_at": {**_NULLABLE_NUMBER, "description": "when it entered its state"},
+            "dead_since": {
+                **_NULLABLE_NUMBER,
+                "description": "a dead machine's last sign of life (heartbeat or event)",
+            },
+            "stuck": {
+                "type": "boolean",
+                "description": "running, and in its state longer than stuck_after",
+            },
+            "stuck_after": {
+                **_NULLABLE_NUMBER,
+                "description": "seconds in this state that make a machine stuck: five times "
+                "the usual stay seen (at least 30 s); null until five stays were seen",
+            },
         },
     },
     "Wait": {
@@ -261,6 +275,31 @@ PATHS: dict[str, Any] = {
                     }
                 ),
                 "400": _ERROR,
+            },
+        }
+    },
+    "/api/queues": {
+        "get": {
+            "summary": "Job types with pending jobs and no running machine that claims them",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "unserved": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "job_type": {"type": "string"},
+                                        "pending": {"type": "integer"},
+                                        "consumers": {"type": "integer"},
+                                    },
+                                },
+                            }
+                        },
+                    }
+                ),
             },
         }
     },

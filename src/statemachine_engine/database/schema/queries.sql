@@ -111,7 +111,13 @@ SET config_name = excluded.config_name, config_path = excluded.config_path,
     wake_address = excluded.wake_address,
     status = 'running', started_at = excluded.started_at,
     heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
-WHERE machine_state.heartbeat_at = :expected_heartbeat
+WHERE CASE WHEN (SELECT beat.heartbeat_at FROM process_heartbeats AS beat
+              WHERE beat.host = machine_state.host AND beat.pid = machine_state.pid
+                AND machine_state.status = 'running') > machine_state.heartbeat_at
+           THEN (SELECT beat.heartbeat_at FROM process_heartbeats AS beat
+              WHERE beat.host = machine_state.host AND beat.pid = machine_state.pid
+                AND machine_state.status = 'running')
+           ELSE machine_state.heartbeat_at END = :expected_heartbeat
   AND machine_state.status = :expected_status
   AND (machine_state.pid = :expected_pid
        OR (machine_state.pid IS NULL AND :expected_pid IS NULL))
@@ -125,9 +131,13 @@ WHERE machine_name = :machine_name AND status = 'running';
 UPDATE machine_state SET heartbeat_at = :now WHERE machine_name = :machine_name;
 
 -- name: heartbeat_process
--- Every running machine one process hosts, in one statement.
-UPDATE machine_state SET heartbeat_at = :now
-WHERE pid = :pid AND host = :host AND status = 'running';
+-- Every running machine one process hosts, in one row (a running machine's heartbeat is
+-- the later of its own and its process's).
+INSERT INTO process_heartbeats (host, pid, heartbeat_at) VALUES (:host, :pid, :now)
+ON CONFLICT (host, pid) DO UPDATE SET heartbeat_at = excluded.heartbeat_at;
+
+-- name: forget_process_heartbeat
+DELETE FROM process_heartbeats WHERE host = :host AND pid = :pid;
 
 -- name: finish_machine
 UPDATE machine_state SET status = :status, heartbeat_at = :now, updated_at = :now
@@ -137,10 +147,19 @@ WHERE machine_name = :machine_name;
 DELETE FROM machine_state WHERE machine_name = :machine_name;
 
 -- name: load_machine
-SELECT * FROM machine_state WHERE machine_name = :machine_name;
+-- `process_heartbeat_at`: the heartbeat of the process hosting it, if it records one.
+SELECT machine_state.*, beat.heartbeat_at AS process_heartbeat_at FROM machine_state
+LEFT JOIN process_heartbeats AS beat
+    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+   AND machine_state.status = 'running'
+WHERE machine_state.machine_name = :machine_name;
 
 -- name: list_machines
-SELECT * FROM machine_state ORDER BY machine_name;
+SELECT machine_state.*, beat.heartbeat_at AS process_heartbeat_at FROM machine_state
+LEFT JOIN process_heartbeats AS beat
+    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+   AND machine_state.status = 'running'
+ORDER BY machine_state.machine_name;
 
 -- name: transition_history
 SELECT * FROM state_history
@@ -176,11 +195,21 @@ CASE WHEN seconds <= :b0 THEN 0 WHEN seconds <= :b1 THEN 1 WHEN seconds <= :b2 T
 -- name: metric_machines
 -- Instances by config, state and what their liveness depends on (one row for the many
 -- instances a process hosts).
-SELECT config_path, config_name, current_state, status, pid, host,
-       CASE WHEN heartbeat_at < :stale_before THEN 1 ELSE 0 END AS stale, count(*) AS n
+SELECT config_path, config_name, current_state, status, machine_state.pid,
+       machine_state.host,
+       CASE WHEN machine_state.heartbeat_at < :stale_before
+             AND (beat.heartbeat_at IS NULL OR beat.heartbeat_at < :stale_before)
+            THEN 1 ELSE 0 END AS stale,
+       count(*) AS n
 FROM machine_state
-GROUP BY config_path, config_name, current_state, status, pid, host,
-         CASE WHEN heartbeat_at < :stale_before THEN 1 ELSE 0 END;
+LEFT JOIN process_heartbeats AS beat
+    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+   AND machine_state.status = 'running'
+GROUP BY config_path, config_name, current_state, status, machine_state.pid,
+         machine_state.host,
+         CASE WHEN machine_state.heartbeat_at < :stale_before
+               AND (beat.heartbeat_at IS NULL OR beat.heartbeat_at < :stale_before)
+              THEN 1 ELSE 0 END;
 
 -- name: metric_jobs
 SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;

@@ -29,6 +29,7 @@ export class ActivityView {
         change: () => {
           this.machineFilter = this.select.value;
           this.rebuild();
+          this.onFilter?.(this.machineFilter); // the page keeps it in its URL
         },
       },
     });

@@ -60,6 +60,8 @@ export const api = {
     query.set("limit", String(limit));
     return call("GET", `/api/jobs?${query}`);
   },
+  /** Job types with pending jobs and no running machine that claims them. */
+  queues: () => call("GET", "/api/queues"),
   job: (id) => call("GET", `/api/jobs/${enc(id)}`),
   retryJob: (id) => call("POST", `/api/jobs/${enc(id)}/retry`),
   cancelJob: (id) => call("POST", `/api/jobs/${enc(id)}/cancel`),

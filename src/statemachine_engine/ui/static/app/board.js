@@ -1,9 +1,11 @@
 // The Kanban board: one column per state group (a state without a group has a column of
 // its own), one card per instance. Cards are kept and moved between columns, never
-// rebuilt, so 200 instances moving at once cost little.
+// rebuilt, so 200 instances moving at once cost little. Dead instances leave their work
+// column for a lane of their own, first: they do no work, and they are what to look at.
 
 import { h, setClass, setText } from "./dom.js";
 import { ago, dateTime, restartsText } from "./format.js";
+import { deadText, healthOf } from "./health.js";
 import { compareNames, NOT_RUNNING } from "./model.js";
 
 /**
@@ -71,6 +73,12 @@ export class BoardView {
   }
 
   columnFor(machine) {
+    if (machine.status === "dead") {
+      const lane = this.columns.get("x:dead") ?? this.addColumn("x:dead", "dead");
+      lane.root.classList.add("lane-dead");
+      if (this.root.firstChild !== lane.root) this.root.prepend(lane.root);
+      return lane;
+    }
     // A machine its system should run but does not: a column of its own, on the right.
     if (machine.status === NOT_RUNNING) {
       return this.columns.get(`x:${NOT_RUNNING}`) ?? this.addColumn(`x:${NOT_RUNNING}`, NOT_RUNNING);
@@ -115,7 +123,11 @@ export class BoardView {
         this.cards.delete(name);
       }
     }
-    for (const column of touched) if (column) setText(column.count, column.list.childElementCount);
+    for (const column of touched) {
+      if (!column) continue;
+      setText(column.count, column.list.childElementCount);
+      if (column.root.classList.contains("lane-dead")) column.root.hidden = column.list.childElementCount === 0;
+    }
   }
 
   select(name) {
@@ -127,7 +139,7 @@ export class BoardView {
   tick(machines) {
     for (const machine of machines) {
       const card = this.cards.get(machine.name);
-      if (card && machine.last_activity) setText(card.since, ago(machine.last_activity));
+      if (card && machine.last_activity) setText(card.since, sinceText(machine));
     }
   }
 
@@ -152,12 +164,18 @@ export class BoardView {
 
   fillCard(card, machine) {
     card.root.dataset.status = machine.status;
+    card.root.dataset.health = healthOf(machine);
     card.root.dataset.state = machine.state ?? "";
     card.root.title = `${machine.name}: ${machine.state} (${machine.status}) since ${dateTime(machine.last_activity)}${restartsText(machine, ", ")}`;
     setText(card.state, machine.state || machine.status);
-    setText(card.since, machine.last_activity ? ago(machine.last_activity) : restartsText(machine));
+    setText(card.since, machine.last_activity ? sinceText(machine) : restartsText(machine));
     setClass(card.root, "selected", machine.name === this.selected);
   }
+}
+
+/** A card's time: since when a dead one's process is gone, else its last activity. */
+function sinceText(machine) {
+  return machine.status === "dead" ? deadText(machine) : ago(machine.last_activity);
 }
 
 /** Briefly tint a card that just moved (no forced layout, unlike restarting a CSS animation). */

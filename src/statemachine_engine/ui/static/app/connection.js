@@ -3,12 +3,14 @@
 
 /** First retry delay, in milliseconds; doubles per failed attempt up to BACKOFF_MAX_MS. */
 export const BACKOFF_START_MS = 500;
-export const BACKOFF_MAX_MS = 15000;
+/** The longest wait between attempts: a restarted server is found within 5 s. */
+export const BACKOFF_MAX_MS = 5000;
 
-/** Delay before reconnect attempt `attempt` (1-based), with ±20 % jitter. */
+/** Delay before reconnect attempt `attempt` (1-based), with ±20 % jitter (so many pages
+ *  do not all come back at once), never over BACKOFF_MAX_MS. */
 export function backoffDelay(attempt, random = Math.random) {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + 0.4 * random()));
+  return Math.min(BACKOFF_MAX_MS, Math.round(base * (0.8 + 0.4 * random())));
 }
 
 /**

@@ -110,8 +110,9 @@ class RenderedDiagram {
     return this.nodes.get(id) ?? null;
   }
 
-  /** Re-style: `current` state, the `last` transition, `occupied` states (name -> count). */
-  mark({ current, last, occupied }) {
+  /** Re-style: `current` state, the `last` transition, `occupied` states (name -> count),
+   *  the state a `dead` machine was last in. */
+  mark({ current, last, occupied, dead = null }) {
     for (const [node, cls] of this.marked) node.classList.remove(cls);
     this.marked = [];
     const add = (node, cls) => {
@@ -135,6 +136,7 @@ class RenderedDiagram {
       }
     }
     add(this.node(current), "sm-current");
+    add(this.node(dead), "sm-dead"); // its process is gone: the state it was last in
     this.svg.dataset.current = current ?? "";
   }
 }

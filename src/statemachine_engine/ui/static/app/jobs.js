@@ -168,7 +168,10 @@ export class JobsView {
     const actions = [];
     if (this.control()) {
       if (RETRYABLE.has(job.status)) actions.push(this.actionButton("Retry", () => api.retryJob(id), id));
-      if (CANCELLABLE.has(job.status)) actions.push(this.actionButton("Cancel", () => api.cancelJob(id), id, "danger"));
+      if (CANCELLABLE.has(job.status)) {
+        const cancel = () => (confirm(`Cancel job ${id} (${job.job_type})? It will not run.`) ? api.cancelJob(id) : null);
+        actions.push(this.actionButton("Cancel", cancel, id, "danger"));
+      }
     }
     const fields = [
       ["Type", job.job_type],
@@ -220,9 +223,13 @@ export class JobsView {
       text: label,
       on: {
         click: async (e) => {
-          e.currentTarget.disabled = true;
+          const button = e.currentTarget;
+          button.disabled = true;
           try {
-            await run();
+            if ((await run()) === null) {
+              button.disabled = false; // the operator thought better of it
+              return;
+            }
             this.notify(`Job ${id}: ${label.toLowerCase()} requested`, "success");
           } catch (error) {
             this.notify(`Job ${id}: ${label.toLowerCase()} refused: ${error.message}`, "error");

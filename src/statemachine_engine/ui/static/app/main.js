@@ -7,14 +7,17 @@ import { BoardView } from "./board.js";
 import { backoffDelay, Connection, streamUrl } from "./connection.js";
 import { DiagramView, diagramData, groupOf } from "./diagram.js";
 import { h, replaceChildren, setText } from "./dom.js";
-import { ago, clock, dateTime } from "./format.js";
+import { clock } from "./format.js";
+import { MachineHeader } from "./header.js";
+import { deadText, healthCounts, pageTitle } from "./health.js";
 import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { LogView } from "./log.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
-import { Sidebar, statusSummary } from "./sidebar.js";
+import { QueuesView } from "./queues.js";
+import { Sidebar } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +34,9 @@ const ui = {
   viewOverride: new Map(), // tab key -> "board" | "diagram" (after K)
   panel: "timeline",
   shownView: null, // {tabKey, view} last drawn in the main area
+  linkedAt: null, // the timeline entry a link points at (its timestamp)
+  hashApplied: false, // the URL's links were followed (once machines are known)
+  countsKey: null, // the top bar's counts last drawn
 };
 
 // -- views -----------------------------------------------------------------------------
@@ -39,13 +45,25 @@ const sidebar = new Sidebar($("machines"), { onSelect: (key) => selectTab(key) }
 const viewHost = $("view");
 const diagramHost = h("div", { class: "diagram-host", attrs: { "aria-label": "State diagram" } });
 const boardHost = h("div", { class: "board-host" });
-viewHost.replaceChildren(diagramHost, boardHost);
+const viewNotice = h("p", { class: "view-notice", attrs: { role: "status" }, hidden: true });
+viewHost.replaceChildren(viewNotice, diagramHost, boardHost);
 const diagram = new DiagramView(diagramHost);
 const board = new BoardView(boardHost, { onSelect: (name) => selectInstance(name) });
 const timeline = new TimelineView($("timeline"));
 timeline.liveSource = () => model.transitionsOf(ui.instance);
+timeline.onLink = (at) => {
+  ui.linkedAt = at;
+  writeHash();
+};
 const activity = new ActivityView($("activity"), model);
 const jobs = new JobsView($("jobs"), { control: () => model.control, notify });
+const header = new MachineHeader($("machine-header"), { model, notify });
+const queues = new QueuesView($("unserved"));
+sidebar.onFilter = () => {
+  writeHash();
+  markCountFilter();
+};
+activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
 
 // -- the stream (or, without one, polling) -------------------------------------------------
@@ -98,7 +116,11 @@ model.on("activity", (entry) => {
   pendingActivity.push(entry);
   schedule(drawActivity);
 });
-model.on("job", () => jobs.poke());
+model.on("job", () => {
+  jobs.poke();
+  queues.poke();
+});
+model.on("outcome", (outcome) => header.settle(outcome));
 model.on("connection", () => schedule(drawConnection));
 
 // -- drawing ---------------------------------------------------------------------------
@@ -121,10 +143,17 @@ function drawAll() {
     const tab = ui.tabs.find((t) => t.key === wanted.tab) ?? ui.tabs[0] ?? null;
     ui.tabKey = tab?.key ?? null;
     ui.instance = wanted.instance && tab?.members.some((m) => m.name === wanted.instance) ? wanted.instance : null;
+    if (ui.instance && wanted.at !== null) timeline.linked = ui.linkedAt = wanted.at;
   }
   ui.shownView = null;
   drawSelection({ fetchTimeline: true });
   activity.updateFilterOptions();
+  if (!ui.hashApplied && ui.tabs.length) {
+    ui.hashApplied = true;
+    const wanted = fromHash();
+    if (wanted.log) activity.filterBy(wanted.log);
+    if (wanted.filter) sidebar.setFilter(wanted.filter);
+  }
   activity.rebuild();
   drawCounts();
   if (ui.panel === "jobs") jobs.refresh();
@@ -158,10 +187,39 @@ function drawActivity() {
   activity.add(entries);
 }
 
+/** The top bar's counts, worst first; each one filters the machines list by its word. */
 function drawCounts() {
   const machines = [...model.machines.values()];
-  setText($("summary"), machines.length ? statusSummary(machines) : "no machines");
+  const counts = healthCounts(machines);
+  const key = counts.map(([health, n]) => `${health}:${n}`).join();
+  if (key !== ui.countsKey) {
+    ui.countsKey = key;
+    const chips = counts.map(([health, n]) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "count-filter",
+          dataset: { health },
+          title: `Show only ${health} machines`,
+          on: { click: () => sidebar.setFilter(sidebar.filter === health ? "" : health) },
+        },
+        h("span", { class: "dot", dataset: { status: health } }),
+        `${n} ${health}`,
+      ),
+    );
+    replaceChildren($("counts"), ...(chips.length ? chips : [h("span", { text: "no machines" })]));
+    markCountFilter();
+  }
+  document.title = pageTitle(machines);
   $("control-badge").hidden = !model.control;
+}
+
+/** The count whose word filters the machines list shows pressed. */
+function markCountFilter() {
+  for (const chip of $("counts").querySelectorAll(".count-filter")) {
+    chip.setAttribute("aria-pressed", String(sidebar.filter === chip.dataset.health));
+  }
 }
 
 function drawConnection() {
@@ -180,6 +238,11 @@ function drawConnection() {
     text = `Offline · retry in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`;
   }
   setText($("connection-text"), text);
+  // Offline, what the page shows is old: say how old (the page greys it, see app.css).
+  const stale = status === "offline" || status === "reconnecting";
+  const asOf = $("as-of");
+  asOf.hidden = !stale || !model.heardAt;
+  if (model.heardAt) setText(asOf, `as of ${clock(model.heardAt / 1000)}`);
   pill.title =
     status === "live"
       ? "Receiving live events"
@@ -192,8 +255,9 @@ function drawConnection() {
 /** Draw the chosen tab: its header, its diagram or board, its instance's timeline. */
 function drawSelection({ fetchTimeline, changed = null }) {
   const tab = currentTab();
-  drawMachineHeader(tab);
   if (!tab) {
+    header.update(null, null);
+    viewNotice.hidden = true;
     diagramHost.hidden = true;
     boardHost.hidden = false;
     replaceChildren(boardHost, h("p", { class: "empty big", text: "Waiting for machines to report…" }));
@@ -209,7 +273,13 @@ function drawSelection({ fetchTimeline, changed = null }) {
     ui.instance = tab.members[0].name;
     fetchTimeline = true;
   }
+  const selected = model.machines.get(ui.instance);
+  header.update(tab, selected);
+  const dead = selected?.status === "dead" ? deadText(selected) : null;
+  timeline.setDead(dead);
   const view = viewOf(tab);
+  viewNotice.hidden = !dead || view !== "diagram";
+  setText(viewNotice, dead ? `${selected.name}: ${dead} (last state ${selected.state})` : "");
   const fresh = ui.shownView?.tabKey !== tab.key || ui.shownView?.view !== view;
   ui.shownView = { tabKey: tab.key, view };
   diagramHost.hidden = view !== "diagram";
@@ -218,10 +288,14 @@ function drawSelection({ fetchTimeline, changed = null }) {
   $("view-board").setAttribute("aria-pressed", String(view === "board"));
   viewHost.dataset.view = view;
   if (view === "diagram") {
-    const selected = model.machines.get(ui.instance);
     const occupied = new Map();
     if (tab.templated) for (const m of tab.members) occupied.set(m.state, (occupied.get(m.state) ?? 0) + 1);
-    const marks = { current: selected?.state ?? null, last: model.lastTransitionOf(ui.instance), occupied };
+    const marks = {
+      current: dead ? null : (selected?.state ?? null),
+      dead: dead ? selected.state : null,
+      last: model.lastTransitionOf(ui.instance),
+      occupied,
+    };
     if (fresh) diagram.show(tab.config, marks);
     else diagram.mark(tab.config, marks);
   } else if (fresh) {
@@ -241,100 +315,11 @@ function drawSelection({ fetchTimeline, changed = null }) {
   writeHash();
 }
 
-function drawMachineHeader(tab) {
-  const host = $("machine-header");
-  if (!tab) {
-    replaceChildren(host, h("h1", { text: "No machine selected" }));
-    return;
-  }
-  const m = model.machines.get(ui.instance) ?? tab.members[0];
-  const facts = [
-    ["state", m.state, "state"],
-    ["group", m.group ?? "—", "group"],
-    ["config", tab.configName ? `${tab.configName} (${tab.config})` : (tab.config ?? "—"), "config"],
-    ["status", m.process_state === "gave-up" ? `${m.status} (given up)` : m.status, "status"],
-    ["pid", m.pid ?? "—", "pid"],
-    ...(m.expected ? [["restarts", String(m.restarts ?? "—"), "restarts"]] : []),
-    ...(m.last_exit ? [["last exit", m.last_exit, "last-exit"]] : []),
-    ["last activity", m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—", "activity"],
-  ];
-  replaceChildren(
-    host,
-    h(
-      "div",
-      { class: "title-line" },
-      h("span", { class: "dot", dataset: { status: m.status } }),
-      h("h1", { text: tab.label }),
-      tab.templated ? h("span", { class: "tab-count big", text: `×${tab.members.length}` }) : null,
-      tab.templated ? h("span", { class: "instance", text: m.name, title: "Selected instance" }) : null,
-    ),
-    h(
-      "dl",
-      { class: "facts" },
-      ...facts.flatMap(([label, value, key]) => [
-        h("dt", { text: label }),
-        h("dd", { text: value, dataset: { fact: key }, title: key === "activity" ? dateTime(m.last_activity) : "" }),
-      ]),
-    ),
-    model.control ? sendEventForm(m.name, tab.config) : null,
-  );
-}
-
-function sendEventForm(name, config) {
-  const type = h("input", {
-    type: "text",
-    placeholder: "event",
-    required: true,
-    attrs: { list: "known-events", "aria-label": "Event to send", autocomplete: "off", spellcheck: "false" },
-  });
-  const payload = h("input", {
-    type: "text",
-    placeholder: '{"payload": "json"}',
-    attrs: { "aria-label": "Payload (JSON)", spellcheck: "false" },
-  });
-  const events = h("datalist", { id: "known-events" });
-  if (config) {
-    diagramData(config).then(
-      (data) => events.replaceChildren(...(data.metadata?.events ?? []).map((e) => h("option", { value: e }))),
-      () => {},
-    );
-  }
-  return h(
-    "form",
-    {
-      class: "send-event",
-      on: {
-        submit: async (e) => {
-          e.preventDefault();
-          let body = {};
-          try {
-            body = payload.value.trim() ? JSON.parse(payload.value) : {};
-          } catch {
-            notify("The payload is not valid JSON.", "error");
-            return;
-          }
-          try {
-            const sent = await api.sendEvent(name, type.value.trim(), body);
-            if (sent && sent.warning) notify(`Sent ${type.value.trim()}, but ${sent.warning}`, "warning");
-            else notify(`Sent ${type.value.trim()} to ${name}`, "success");
-            type.value = "";
-          } catch (error) {
-            notify(`Sending to ${name} failed: ${error.message}`, "error");
-          }
-        },
-      },
-    },
-    type,
-    payload,
-    events,
-    h("button", { type: "submit", class: "button", text: "Send event" }),
-  );
-}
-
 // -- selection -------------------------------------------------------------------------
 
 function selectTab(key) {
   if (key === ui.tabKey) return;
+  ui.linkedAt = timeline.linked = null;
   ui.tabKey = key;
   sidebar.select(key);
   const tab = currentTab();
@@ -349,6 +334,7 @@ function selectInstance(name) {
     ui.tabKey = key;
     sidebar.select(key);
   }
+  if (name !== ui.instance) ui.linkedAt = timeline.linked = null;
   ui.instance = name;
   board.select(name);
   drawSelection({ fetchTimeline: true });
@@ -383,15 +369,28 @@ function showPanel(name) {
 
 // -- the URL keeps the selection across reloads ------------------------------------------
 
+/** `#tab=…&i=…` the selection, `&at=…` a timeline entry (its timestamp), `&log=m:NAME`
+ *  the activity log's filter, `&filter=dead` the machines list's. */
 function fromHash() {
   const hash = new URLSearchParams(location.hash.slice(1));
-  return { tab: hash.get("tab"), instance: hash.get("i") };
+  const at = Number.parseFloat(hash.get("at") ?? "");
+  return {
+    tab: hash.get("tab"),
+    instance: hash.get("i"),
+    at: Number.isFinite(at) ? at : null,
+    log: hash.get("log"),
+    filter: hash.get("filter"),
+  };
 }
 
 function writeHash() {
+  if (!ui.hashApplied) return; // the links in the URL are not read yet
   const hash = new URLSearchParams();
   if (ui.tabKey) hash.set("tab", ui.tabKey);
   if (ui.instance) hash.set("i", ui.instance);
+  if (ui.instance && ui.linkedAt !== null && ui.linkedAt !== undefined) hash.set("at", String(ui.linkedAt));
+  if (activity.machineFilter) hash.set("log", activity.machineFilter);
+  if (sidebar.filter) hash.set("filter", sidebar.filter);
   const text = `#${hash}`;
   if (location.hash !== text) history.replaceState(null, "", text);
 }
@@ -426,13 +425,12 @@ setInterval(() => {
   const tab = currentTab();
   if (!tab || document.hidden) return;
   if (ui.shownView?.view === "board") board.tick(tab.members);
-  const m = model.machines.get(ui.instance);
-  const fact = document.querySelector('[data-fact="activity"]');
-  if (m && fact) setText(fact, m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—");
+  header.tick();
 }, 1000);
 
 showPanel("timeline");
 drawConnection();
 drawAll();
 startFeed();
+queues.start();
 window.smUi = { model, ui, costs }; // for debugging from the console

@@ -7,6 +7,8 @@ import { compactJson } from "./format.js";
 export const ACTIVITY_LIMIT = 2000;
 /** Most live transitions kept per machine for its timeline. */
 export const TRANSITIONS_PER_MACHINE = 200;
+/** Outcomes of sent events remembered (a reply may come after the event was taken). */
+export const OUTCOMES_KEPT = 200;
 
 const LEVELS = new Set(["debug", "info", "success", "warning", "error"]);
 
@@ -74,6 +76,10 @@ export function activityEntry(event) {
       const why = p.error ?? p.message ?? p.last_error;
       return { ...base, level: "error", text: why ? `${job} failed: ${textOf(why)}` : `${job} failed` };
     }
+    case "event_held":
+      return { ...base, level: "info", text: `holding ${textOf(p.event)} until ${textOf(p.state)}'s actions finish` };
+    case "event_dropped":
+      return { ...base, level: "warning", text: `dropped ${textOf(p.event)}: ${textOf(p.reason)}` };
     case "action_finished":
       return null; // an action's duration, for /metrics: too many to list
     case "machine_registered":
@@ -126,6 +132,19 @@ class Emitter {
   }
 }
 
+/** What a sent event did, from the event that says so (null: it says nothing of one). */
+export function outcomeOf(event) {
+  const p = event.payload ?? {};
+  if (typeof p.event_id !== "number") return null;
+  const base = { event_id: p.event_id, machine: event.machine_name, timestamp: event.timestamp };
+  if (event.type === "event_dropped") return { ...base, kind: "dropped", event: p.event, state: p.state ?? null };
+  if (event.type === "event_held") return { ...base, kind: "held", event: p.event, state: p.state ?? null };
+  if (event.type === "state_change") {
+    return { ...base, kind: "taken", event: p.event_trigger, from: p.from_state ?? null, to: p.to_state };
+  }
+  return null;
+}
+
 /**
  * Everything the page knows. Events:
  *  - "reset": a snapshot replaced everything;
@@ -133,6 +152,7 @@ class Emitter {
  *  - "transition" (name, transition): a machine moved;
  *  - "activity" (entry): a new activity entry;
  *  - "job" (event): a job event (the jobs table refreshes);
+ *  - "outcome" (outcome): what an event sent with an id did (see outcomeOf);
  *  - "connection" (status): the stream's status.
  */
 export class Model extends Emitter {
@@ -143,6 +163,9 @@ export class Model extends Emitter {
     this.activity = [];
     this.control = false;
     this.connection = { status: "connecting", retryAt: null, attempts: 0 };
+    /** When the server was last heard from (ms since the epoch; null: never). */
+    this.heardAt = null;
+    this.outcomes = new Map(); // event id -> outcome
     /** `(config, state) -> group | null`, from the diagrams' metadata (set by the page). */
     this.groupOf = () => null;
   }
@@ -152,7 +175,18 @@ export class Model extends Emitter {
     this.emit("connection", status);
   }
 
+  /** Note that the server spoke (any message): the page is current as of now. */
+  heard() {
+    this.heardAt = Date.now();
+  }
+
+  /** What the sent event `id` did, if that is known yet. */
+  outcomeOf(id) {
+    return this.outcomes.get(id) ?? null;
+  }
+
   applySnapshot(snapshot) {
+    this.heard();
     this.control = Boolean(snapshot.control);
     this.machines = new Map((snapshot.machines ?? []).map((m) => [m.name, m]));
     this.transitions = new Map();
@@ -163,6 +197,7 @@ export class Model extends Emitter {
 
   /** A liveness refresh: the server's current list. Machines absent from it are gone. */
   applyMachines(list) {
+    this.heard();
     const changed = new Set();
     const seen = new Set();
     for (const machine of list) {
@@ -183,6 +218,7 @@ export class Model extends Emitter {
   }
 
   applyEvent(event) {
+    this.heard();
     this.recordEvent(event, { quiet: false });
   }
 
@@ -203,7 +239,10 @@ export class Model extends Emitter {
             ...machine,
             state: transition.to,
             group: this.groupOf(machine.config, transition.to),
-            status: "live",
+            status: "running",
+            stuck: false,
+            dead_since: null,
+            entered_at: transition.timestamp,
             last_activity: transition.timestamp,
           });
         }
@@ -221,6 +260,12 @@ export class Model extends Emitter {
       this.emit("machines", new Set([name]));
     }
     if (!quiet && event.type.startsWith("job_")) this.emit("job", event);
+    const outcome = outcomeOf(event);
+    if (outcome) {
+      this.outcomes.set(outcome.event_id, outcome);
+      if (this.outcomes.size > OUTCOMES_KEPT) this.outcomes.delete(this.outcomes.keys().next().value);
+      if (!quiet) this.emit("outcome", outcome);
+    }
     const entry = activityEntry(event);
     if (entry) {
       this.activity.push(entry);
@@ -250,6 +295,9 @@ function sameMachine(a, b) {
     a.group === b.group &&
     a.config === b.config &&
     a.pid === b.pid &&
+    a.stuck === b.stuck &&
+    a.dead_since === b.dead_since &&
+    a.entered_at === b.entered_at &&
     a.last_activity === b.last_activity
   );
 }
@@ -268,7 +316,7 @@ function placeholderMachine(event) {
   return {
     name: event.machine_name,
     state: p.initial_state ?? p.state ?? "…",
-    status: "live",
+    status: "running",
     config: p.config_type ?? p.config ?? null,
     config_name: p.config_name ?? null,
     group: null,
@@ -276,5 +324,7 @@ function placeholderMachine(event) {
     pid: p.pid ?? null,
     last_activity: event.timestamp,
     started_at: event.timestamp,
+    entered_at: event.timestamp,
+    stuck: false,
   };
 }

@@ -1,35 +1,20 @@
 // The machines list: one entry per tab (a unique machine, or a template's instances with
-// their count), with state, group, config and liveness. Arrow keys move the selection.
+// their count), with state, group, config and liveness, grouped by health, worst first
+// (dead, not running, stale, stuck, running; finished folded). Arrow keys move the selection.
 
 import { h, setClass, setText } from "./dom.js";
 import { ago, restartsText } from "./format.js";
+import { HEALTH_ORDER, matchesFilter, statusSummary, worstHealth } from "./health.js";
 import { NOT_RUNNING } from "./model.js";
 
-const STATUS_ORDER = ["live", "stale", "dead", NOT_RUNNING, "finished"];
-
-/** "3 live · 1 dead" for a template's instances. */
-export function statusSummary(members) {
-  const counts = new Map();
-  for (const m of members) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
-  return STATUS_ORDER.filter((s) => counts.has(s))
-    .map((s) => `${counts.get(s)} ${s}`)
-    .join(" · ");
-}
-
-/** The liveness shown for a template's dot: dead, else not running, else stale, else
- *  live, else finished. */
-export function worstStatus(members) {
-  for (const status of ["dead", NOT_RUNNING, "stale", "live"]) {
-    if (members.some((m) => m.status === status)) return status;
-  }
-  return "finished";
-}
-
-/** Does the filter text appear in the tab's label, config, or a member's name or state? */
-export function matchesFilter(tab, filter) {
-  const haystack = `${tab.label} ${tab.configName ?? ""} ${tab.config ?? ""} ${tab.members.map((m) => `${m.name} ${m.state}`).join(" ")}`;
-  return haystack.toLowerCase().includes(filter);
-}
+const GROUP_LABELS = {
+  dead: "Dead",
+  [NOT_RUNNING]: "Not running",
+  stale: "Stale",
+  stuck: "Stuck",
+  running: "Running",
+  finished: "Finished",
+};
 
 export class Sidebar {
   constructor(root, { onSelect }) {
@@ -38,6 +23,8 @@ export class Sidebar {
     this.filter = "";
     this.items = new Map(); // tab key -> {root, ...}
     this.selected = null;
+    this.foldFinished = true;
+    this.heads = new Map(); // health -> {li, button, count}
     this.list = h("ul", { class: "tabs", attrs: { role: "listbox", "aria-label": "Machines" } });
     this.input = h("input", {
       type: "search",
@@ -48,6 +35,7 @@ export class Sidebar {
         input: () => {
           this.filter = this.input.value.trim().toLowerCase();
           this.render(this.tabs ?? []);
+          this.onFilter?.(this.filter);
         },
         keydown: (e) => {
           if (e.key === "ArrowDown" || e.key === "Enter") {
@@ -67,13 +55,21 @@ export class Sidebar {
     this.list.addEventListener("keydown", (e) => this.onKey(e));
   }
 
+  /** Filter by `text` (a top-bar count chooses its health word). */
+  setFilter(text) {
+    this.input.value = text;
+    this.filter = text.trim().toLowerCase();
+    this.render(this.tabs ?? []);
+    this.onFilter?.(this.filter);
+  }
+
   focusFilter() {
     this.input.focus();
     this.input.select();
   }
 
   visibleItems() {
-    return [...this.list.children].filter((li) => !li.hidden).map((li) => this.items.get(li.dataset.tab));
+    return [...this.list.children].filter((li) => !li.hidden && li.dataset.tab).map((li) => this.items.get(li.dataset.tab));
   }
 
   onKey(event) {
@@ -105,23 +101,37 @@ export class Sidebar {
     this.onSelect(next.key);
   }
 
-  /** Draw `tabs` (from buildTabs), reusing entries. */
+  /** Draw `tabs` (from buildTabs) grouped by health, reusing entries. */
   render(tabs) {
     this.tabs = tabs;
     const keys = new Set();
+    const byHealth = new Map(HEALTH_ORDER.map((health) => [health, []]));
+    for (const tab of tabs) byHealth.get(worstHealth(tab.members)).push(tab);
     let previous = null;
-    for (const tab of tabs) {
-      keys.add(tab.key);
-      let item = this.items.get(tab.key);
-      if (!item) {
-        item = this.createItem(tab.key);
-        this.items.set(tab.key, item);
-      }
-      this.fill(item, tab);
+    const place = (li) => {
       const wanted = previous ? previous.nextSibling : this.list.firstChild;
-      if (wanted !== item.li) this.list.insertBefore(item.li, wanted);
-      previous = item.li;
-      item.li.hidden = Boolean(this.filter) && !matchesFilter(tab, this.filter);
+      if (wanted !== li) this.list.insertBefore(li, wanted);
+      previous = li;
+    };
+    for (const [health, group] of byHealth) {
+      const head = this.head(health);
+      const shown = group.filter((tab) => !this.filter || matchesFilter(tab, this.filter));
+      head.li.hidden = shown.length === 0;
+      setText(head.count, shown.length);
+      const folded = health === "finished" && this.foldFinished && !this.filter;
+      head.button.setAttribute("aria-expanded", String(!folded));
+      place(head.li);
+      for (const tab of group) {
+        keys.add(tab.key);
+        let item = this.items.get(tab.key);
+        if (!item) {
+          item = this.createItem(tab.key);
+          this.items.set(tab.key, item);
+        }
+        this.fill(item, tab);
+        place(item.li);
+        item.li.hidden = folded || !shown.includes(tab);
+      }
     }
     for (const [key, item] of this.items) {
       if (!keys.has(key)) {
@@ -130,6 +140,36 @@ export class Sidebar {
       }
     }
     this.empty.hidden = tabs.length > 0;
+  }
+
+  /** The heading of a health group (a button folds the finished ones). */
+  head(health) {
+    let head = this.heads.get(health);
+    if (!head) {
+      const count = h("span", { class: "group-count" });
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "group-head",
+          dataset: { health },
+          on: {
+            click: () => {
+              if (health !== "finished") return;
+              this.foldFinished = !this.foldFinished;
+              this.render(this.tabs ?? []);
+            },
+          },
+        },
+        h("span", { class: "dot", dataset: { status: health } }),
+        h("span", { class: "group-label", text: GROUP_LABELS[health] }),
+        count,
+      );
+      if (health !== "finished") button.disabled = true;
+      head = { li: h("li", { class: "group", dataset: { group: health } }, button), button, count };
+      this.heads.set(health, head);
+    }
+    return head;
   }
 
   select(key) {
@@ -179,13 +219,13 @@ export class Sidebar {
       setText(item.count, `×${members.length}`);
       item.count.title = `${members.length} instances`;
       setText(item.state, statusSummary(members));
-      item.dot.dataset.status = worstStatus(members);
+      item.dot.dataset.status = worstHealth(members);
     } else {
       const m = members[0];
       setText(item.count, "");
       setText(item.state, m.status === NOT_RUNNING ? NOT_RUNNING : m.group ? `${m.state} · ${m.group}` : m.state);
-      item.dot.dataset.status = m.status;
-      item.dot.title = m.status;
+      item.dot.dataset.status = worstHealth(members);
+      item.dot.title = item.dot.dataset.status;
     }
     item.root.dataset.status = item.dot.dataset.status;
     // Instances share their process, so its restarts: the most any of them shows.

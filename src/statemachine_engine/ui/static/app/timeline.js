@@ -45,6 +45,20 @@ export class TimelineView {
     this.waits = [];
     this.error = null;
     this.request = 0;
+    /** "process dead since …" when the shown machine's process is gone (else null). */
+    this.dead = null;
+    /** The timestamp of the entry a link points at (highlighted, scrolled to once). */
+    this.linked = null;
+    this.scrolledTo = null;
+    /** `onLink(timestamp)`: the operator chose an entry's link. */
+    this.onLink = null;
+  }
+
+  /** Say the machine's process is dead (`text`) or alive (null); redraws on change. */
+  setDead(text) {
+    if (this.dead === text) return;
+    this.dead = text;
+    if (this.name) this.render(this.liveSource ? this.liveSource() : []);
   }
 
   /** Show `name`'s timeline (fetching its history) or nothing. */
@@ -84,8 +98,28 @@ export class TimelineView {
       list.append(
         h(
           "li",
-          { class: i === 0 ? "latest" : "", dataset: { to: row.to ?? "" } },
-          h("time", { text: clock(row.timestamp, { millis: true }), title: dateTime(row.timestamp) }),
+          {
+            class: [i === 0 ? "latest" : "", sameTime(row.timestamp, this.linked) ? "linked" : ""].join(" ").trim(),
+            dataset: { to: row.to ?? "", at: String(row.timestamp) },
+          },
+          h(
+            "a",
+            {
+              href: "#",
+              class: "time-link",
+              title: `${dateTime(row.timestamp)} (a link to this entry)`,
+              on: {
+                click: (e) => {
+                  e.preventDefault();
+                  this.linked = row.timestamp;
+                  this.scrolledTo = row.timestamp;
+                  this.onLink?.(row.timestamp);
+                  this.render(this.liveSource ? this.liveSource() : live);
+                },
+              },
+            },
+            h("time", { text: clock(row.timestamp, { millis: true }) }),
+          ),
           h(
             "span",
             { class: "move" },
@@ -96,8 +130,8 @@ export class TimelineView {
           h("span", { class: "event-chip", text: row.event ?? "—" }),
           h("span", {
             class: "stayed",
-            text: stayed === null ? "now" : duration(stayed),
-            title: stayed === null ? `in ${row.to} now` : `${duration(stayed)} in ${row.to}`,
+            text: stayed === null ? (this.dead ? "dead" : "now") : duration(stayed),
+            title: stayed === null ? (this.dead ?? `in ${row.to} now`) : `${duration(stayed)} in ${row.to}`,
           }),
         ),
       );
@@ -107,6 +141,7 @@ export class TimelineView {
       { class: "panel-note" },
       h("strong", { text: this.name }),
       ` · ${rows.length} transition${rows.length === 1 ? "" : "s"}`,
+      this.dead ? h("span", { class: "dead-note", text: ` · ${this.dead}` }) : null,
       this.error ? h("span", { class: "error-text", text: ` · history unavailable: ${this.error}` }) : null,
     );
     const parts = [header];
@@ -129,5 +164,17 @@ export class TimelineView {
       );
     }
     replaceChildren(this.container, ...parts);
+    if (this.linked !== null && this.scrolledTo !== this.linked) {
+      const row = list.querySelector("li.linked");
+      if (row) {
+        this.scrolledTo = this.linked;
+        row.scrollIntoView({ block: "center" });
+      }
+    }
   }
+}
+
+/** Timestamps from the URL (text) and the rows (numbers) are the same entry within 1 ms. */
+function sameTime(a, b) {
+  return a !== null && b !== null && Math.abs(a - b) < 0.001;
 }
