@@ -17,6 +17,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _tracing
 from ..actions.base import ActionRuntime
 from ..config._transitions import GuardScope, TransitionTable
 from ..config.model import WILDCARD, MachineConfig, Transition
@@ -192,6 +193,10 @@ class Stepper:
             spec = self.config.events.get(event.name)
             context.update(promoted_fields(spec.context_map if spec else None, data))
         self.arm_timers(target)
+        trace = _tracing.current()
+        if event.traceparent is not None:
+            trace.event_taken(event.name, event.traceparent)
+        trace.transition(source, target, event.name)
         self.log.transition(
             source,
             target,
@@ -251,6 +256,7 @@ class Stepper:
     async def settle(self) -> None:
         """The state's actions are done and nothing moved the machine on."""
         assert self.state is not None
+        _tracing.current().settled()
         if self.config.actions.get(self.state):
             # (A state without actions was recorded as done with its transition.)
             self.log.actions_done(self.state, self.context, self._timers.deadlines)

@@ -14,6 +14,12 @@ END * :jitter
 -- name: get_job
 SELECT * FROM jobs WHERE job_id = :job_id;
 
+-- name: trace_job
+-- A job added outside any trace keeps the trace of its first traced attempt, which its
+-- later attempts and a machine it is handed over to then continue.
+UPDATE jobs SET traceparent = :traceparent
+WHERE job_id = :job_id AND traceparent IS NULL;
+
 -- name: job_counts
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
 

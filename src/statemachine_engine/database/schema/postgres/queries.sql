@@ -26,9 +26,10 @@ INSERT INTO statemachine_schema (version, applied_at) VALUES (%(version)s, %(now
 -- name: insert_job
 WITH job AS (
     INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
-                      run_after, source_job_id, created_at, updated_at)
+                      run_after, source_job_id, traceparent, created_at, updated_at)
     VALUES (%(job_id)s, %(job_type)s, %(machine_type)s, 'pending', %(priority)s, %(data)s,
-            %(max_attempts)s, %(run_after)s, %(source_job_id)s, %(now)s, %(now)s)
+            %(max_attempts)s, %(run_after)s, %(source_job_id)s, %(traceparent)s, %(now)s,
+            %(now)s)
     ON CONFLICT (job_id) DO NOTHING
     RETURNING *
 ), logged AS (
@@ -289,9 +290,9 @@ SELECT least(
 -- Events to one machine commit in id order (the lock is held until the commit), so a
 -- machine reading its inbox after the last id it saw never skips one committed late.
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            due_at, created_at)
+                            due_at, traceparent, created_at)
 SELECT %(target)s, %(source)s, %(event_type)s, %(payload)s, %(job_id)s,
-       %(due_at)s::double precision, %(now)s
+       %(due_at)s::double precision, %(traceparent)s::text, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
 RETURNING id;

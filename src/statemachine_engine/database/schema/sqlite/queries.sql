@@ -33,9 +33,9 @@ VALUES (:job_id, 'processing', :attempts, :worker, :now, max(:created_at, :run_a
 -- name: insert_job
 -- wakes: jobs
 INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
-                  run_after, source_job_id, created_at, updated_at)
+                  run_after, source_job_id, traceparent, created_at, updated_at)
 VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_attempts,
-        :run_after, :source_job_id, :now, :now)
+        :run_after, :source_job_id, :traceparent, :now, :now)
 ON CONFLICT (job_id) DO NOTHING
 RETURNING *;
 -- for each row:
@@ -247,8 +247,8 @@ SELECT min(at) AS at FROM (
 
 -- name: insert_event
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            due_at, created_at)
-VALUES (:target, :source, :event_type, :payload, :job_id, :due_at, :now)
+                            due_at, traceparent, created_at)
+VALUES (:target, :source, :event_type, :payload, :job_id, :due_at, :traceparent, :now)
 RETURNING id;
 
 -- name: mark_events
