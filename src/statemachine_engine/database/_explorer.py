@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from ._connector import Operations
 from ._job_search import CANCELLABLE, RETRYABLE, JobPage, JobSearch, total_of
+from ._records import JobStatus
 from ._rows import job_record, loads_payload
 
 
@@ -37,8 +38,8 @@ class ExplorerOperations(Operations):
 
     async def search_jobs(self, search: JobSearch) -> JobPage:
         """One page of the jobs ``search`` matches, with the totals."""
-        counts = await self._rows("search_job_counts", **search.match_params(with_statuses=False))
-        by_status = {str(row["status"]): int(row["n"]) for row in counts}
+        rows = await self._rows("search_job_counts", **search.match_params(with_statuses=False))
+        by_status = {str(row["status"]): int(row["n"]) for row in rows}
         total = total_of(by_status, search.statuses)
         jobs = []
         if total > search.offset:
@@ -46,7 +47,11 @@ class ExplorerOperations(Operations):
                 job_record(row) for row in await self._rows("search_jobs", **search.page_params())
             ]
         workers = await self.last_workers([job.job_id for job in jobs])
-        return JobPage(jobs, total, by_status, workers)
+        every = by_status
+        if not search.by_status_only:  # else by_status counts every job already
+            every = {str(row["status"]): int(row["n"]) for row in await self._rows("job_counts")}
+        counts = {status: every.get(status, 0) for status in JobStatus.ALL}
+        return JobPage(jobs, total, by_status, counts, workers)
 
     async def last_workers(self, job_ids: list[str]) -> dict[str, str]:
         """The machine that last held each of ``job_ids`` (those held by none left out)."""

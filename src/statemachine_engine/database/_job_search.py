@@ -25,7 +25,7 @@ class JobSearch:
     """A filter over jobs, an order and a page; an empty tuple or None filters nothing.
 
     Attributes:
-        text: matches a job id exactly, or a part of its id, data or error (any case).
+        text: a part of a job's id, data (as JSON text) or error, case-sensitive.
         statuses: the statuses to keep.
         job_types: the job types to keep.
         worker: only jobs this machine (a worker) held at some attempt.
@@ -69,6 +69,13 @@ class JobSearch:
         if self.text is not None and len(self.text) > MAX_TEXT:
             raise StoreError(f"search text is longer than {MAX_TEXT} characters")
 
+    @property
+    def by_status_only(self) -> bool:
+        """Whether the filter keeps jobs by their status alone (or keeps every job)."""
+        return not (self.text or self.job_types or self.worker or self.job_ids) and (
+            self.since is None and self.until is None
+        )
+
     def only(self, statuses: tuple[str, ...]) -> JobSearch | None:
         """This filter kept to ``statuses`` (what a bulk change may touch); None when
         it then matches nothing."""
@@ -86,7 +93,6 @@ class JobSearch:
         window[f"{prefix}_to"] = self.until
         return {
             "text": text or None,
-            "pattern": f"%{like_escape(text)}%" if text else None,
             "job_ids": list(self.job_ids) or None,
             "statuses": (list(self.statuses) or None) if with_statuses else None,
             "job_types": list(self.job_types) or None,
@@ -99,7 +105,8 @@ class JobSearch:
         order: dict[str, bool | None] = {
             f"by_{key}{suffix}": None for key in SORT_KEYS for suffix in ("", "_desc")
         }
-        order[f"by_{self.sort}{'_desc' if self.descending else ''}"] = True
+        if self.sort != "created_at":  # the id order (see job_order in queries.sql)
+            order[f"by_{self.sort}{'_desc' if self.descending else ''}"] = True
         return {
             **self.match_params(),
             **order,
@@ -116,13 +123,10 @@ class JobPage(NamedTuple):
     jobs: list[Job]
     total: int
     by_status: dict[str, int]
+    #: How many jobs of every status there are (the filter left out).
+    counts: dict[str, int]
     #: The machine that last held each job of the page (by job id).
     workers: dict[str, str]
-
-
-def like_escape(text: str) -> str:
-    """``text`` matched literally by ``LIKE ... ESCAPE '\\'`` (and PostgreSQL's ILIKE)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def total_of(by_status: dict[str, int], statuses: tuple[str, ...]) -> int:

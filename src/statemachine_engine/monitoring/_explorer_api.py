@@ -70,7 +70,7 @@ async def jobs(request: Request) -> Response:
         "limit": search.limit,
         "sort": f"{'-' if search.descending else ''}{search.sort}",
         "by_status": page.by_status,
-        "counts": await store.job_counts(),
+        "counts": page.counts,
         "jobs": [
             job_object(job, worker=page.workers.get(job.job_id), now=now) for job in page.jobs
         ],

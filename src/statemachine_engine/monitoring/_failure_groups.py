@@ -12,25 +12,31 @@ from typing import Any
 MAX_MESSAGE = 300
 NO_MESSAGE = "(no message)"
 
-_RULES = [
-    # Quoted values: 'x', "x", `x` (a quote inside a word, as in "don't", is left).
-    (re.compile(r"""(?<![\w'"`])(['"`])(?:(?!\1).){0,200}\1(?![\w'"`])"""), "<value>"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE), "<url>"),
-    # Paths: /a/b, ./a, ~/a, C:\a (at least one separator after the start).
-    (
-        re.compile(r"(?:(?<=\s)|(?<=^)|(?<=[=:(\[]))(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s:,;'\")\]]*"),
-        "<path>",
-    ),
-    (
-        re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
-        "<id>",
-    ),
+# Quoted values: 'x', "x", `x` (a quote inside a word, as in "don't", is left).
+_QUOTED = re.compile(
+    r"""(?<![\w'"`])(?P<quote>['"`])(?:(?!(?P=quote)).){0,200}(?P=quote)(?![\w'"`])"""
+)
+#: A word with none of these is kept as it is (most words: no regex run over them).
+_MAY_HOLD = re.compile(r"[\d/\\:]").search
+#: The particulars of a word, in the order tried at each place, named by placeholder.
+_PARTS = [
+    ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+"),
+    # Paths: /a/b, ./a, ~/a, C:\a, at the start of a word or after = : ( [.
+    ("path", r"""(?:(?<=[=:(\[])|^)(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s:,;'")\]]*"""),
+    ("id", r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
     # Ids: hex of 8+ with a digit, or a word joined to digits by - or _ (job_3fa9, w-12).
-    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.IGNORECASE), "<id>"),
-    (re.compile(r"\b[A-Za-z]+[-_](?=[\w-]*\d)[A-Za-z0-9_-]+\b"), "<id>"),
-    (re.compile(r"[-+]?\b\d+(?:[.,:]\d+)*(?:e[-+]?\d+)?"), "<n>"),
-    (re.compile(r"\s+"), " "),
+    ("id", r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"),
+    ("id", r"\b[A-Za-z]+[-_](?=[\w-]*\d)[A-Za-z0-9_-]+\b"),
+    ("n", r"[-+]?\b\d+(?:[.,:]\d+)*(?:[eE][-+]?\d+)?"),
 ]
+_PARTICULARS = re.compile(
+    "|".join(f"(?P<{kind}{i}>{code})" for i, (kind, code) in enumerate(_PARTS))
+)
+_PLACEHOLDERS = {f"{kind}{i}": f"<{kind}>" for i, (kind, _) in enumerate(_PARTS)}
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    return _PLACEHOLDERS[match.lastgroup or ""]
 
 
 def normalise_message(message: str | None) -> str:
@@ -40,10 +46,11 @@ def normalise_message(message: str | None) -> str:
     """
     if message is None or not message.strip():
         return NO_MESSAGE
-    text = message.strip()[: MAX_MESSAGE * 4]
-    for pattern, placeholder in _RULES:
-        text = pattern.sub(placeholder, text)
-    return text.strip()[:MAX_MESSAGE]
+    text = _QUOTED.sub("<value>", message.strip()[: MAX_MESSAGE * 4])
+    words = [
+        _PARTICULARS.sub(_placeholder, word) if _MAY_HOLD(word) else word for word in text.split()
+    ]
+    return " ".join(words)[:MAX_MESSAGE]
 
 
 @dataclass
