@@ -4,31 +4,10 @@ retry and cancel by filter and by failure group, under the control and token rul
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 from statemachine_engine.database._sqlite import SqliteStore
-from tests.support.files import create_store
+from tests.support.files import on_store
 
 from .conftest import StartServer
-
-
-def with_store(work: Callable[[SqliteStore], Awaitable[Any]]) -> Any:
-    """Run ``work`` on the test's store (in a thread: the test may run a loop)."""
-
-    async def run() -> Any:
-        store = SqliteStore(os.environ["STATEMACHINE_DB"])
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    create_store()
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(lambda: asyncio.run(run())).result()
 
 
 async def fail(store: SqliteStore, job_id: str, worker: str, error: str) -> None:
@@ -51,7 +30,7 @@ async def some_jobs(store: SqliteStore) -> None:
 
 
 def test_jobs_are_searched_filtered_sorted_and_paged_with_totals(ui_server: StartServer) -> None:
-    with_store(some_jobs)
+    on_store(some_jobs)
     server = ui_server()
     first = server.get("/api/jobs", params={"limit": 5, "facets": 1})
     assert (first["total"], len(first["jobs"]), first["offset"]) == (17, 5, 0)
@@ -102,13 +81,14 @@ def test_a_job_shows_every_attempt_with_its_worker_and_errors(ui_server: StartSe
         assert await store.retry_job("j1")  # not waiting for its backoff
         assert await store.claim_job_by_id("j1", "w2") is not None
 
-    with_store(scenario)
+    on_store(scenario)
     server = ui_server()
     job = server.get("/api/jobs/j1")
     assert (job["status"], job["worker"], job["lease_owner"]) == ("processing", "w2", "w2")
     assert job["next_retry"] is None
     assert job["started_at"] is not None
-    first, second = job["attempts"]
+    assert (job["attempts"], job["max_attempts"]) == (1, 2)
+    first, second = job["runs"]
     assert (first["worker"], first["outcome"], first["message"]) == (
         "w1",
         "failed",
@@ -128,7 +108,7 @@ def test_a_job_shows_every_attempt_with_its_worker_and_errors(ui_server: StartSe
 
 
 def test_bulk_retry_and_cancel_need_control_and_the_token(ui_server: StartServer) -> None:
-    with_store(some_jobs)
+    on_store(some_jobs)
     viewer = ui_server()
     with viewer.http() as http:
         refused = http.post("/api/jobs/bulk/retry", json={"status": "dead"})
@@ -169,7 +149,7 @@ def test_failures_are_grouped_by_message_and_retried_by_group(ui_server: StartSe
             [("renderer-1", "error", {"message": "disk full on /tmp/x"})]
         )
 
-    with_store(scenario)
+    on_store(scenario)
     server = ui_server("--allow-control")
     answer = server.get("/api/failures")
     assert (answer["jobs_read"], answer["events_read"], answer["capped"]) == (5, 1, False)

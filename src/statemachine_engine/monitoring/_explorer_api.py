@@ -82,8 +82,8 @@ async def jobs(request: Request) -> Response:
 
 
 async def job(request: Request) -> Response:
-    """One job: every field, its history, and its attempts, each failed one with the
-    error events its worker recorded while it ran."""
+    """One job: every field, its history, and its ``runs`` (one per attempt), each that
+    did not complete with the error events its worker recorded while it ran."""
     store = monitor_of(request).store
     job_id = request.path_params["job_id"]
     found = await store.get_job(job_id)
@@ -110,7 +110,7 @@ async def job(request: Request) -> Response:
         {
             **job_object(found, worker=last_worker, now=now),
             "history": history,
-            "attempts": attempts,
+            "runs": attempts,
         }
     )
 

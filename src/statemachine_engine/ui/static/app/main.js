@@ -14,6 +14,7 @@ import { LogView } from "./log.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
+import { installRoutes } from "./routes.js";
 import { Sidebar, statusSummary } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
@@ -34,6 +35,8 @@ const ui = {
 };
 
 // -- views -----------------------------------------------------------------------------
+
+let routes = null; // the job explorer's and the failures view's routes (installed below)
 
 const sidebar = new Sidebar($("machines"), { onSelect: (key) => selectTab(key) });
 const viewHost = $("view");
@@ -389,6 +392,7 @@ function fromHash() {
 }
 
 function writeHash() {
+  if (routes?.shown()) return; // the hash names the job explorer or the failures view
   const hash = new URLSearchParams();
   if (ui.tabKey) hash.set("tab", ui.tabKey);
   if (ui.instance) hash.set("i", ui.instance);
@@ -430,6 +434,21 @@ setInterval(() => {
   const fact = document.querySelector('[data-fact="activity"]');
   if (m && fact) setText(fact, m.last_activity ? `${clock(m.last_activity)} · ${ago(m.last_activity)}` : "—");
 }, 1000);
+
+// The job explorer and the failures view (#jobs, #job/<id>, #failures), over the rest.
+routes = installRoutes({
+  host: $("explorer"),
+  control: () => model.control,
+  notify,
+  model,
+  showMachine: (name) => {
+    if (!model.machines.has(name)) return false;
+    selectInstance(name);
+    showPanel("timeline");
+    return true;
+  },
+  left: () => writeHash(),
+});
 
 showPanel("timeline");
 drawConnection();
