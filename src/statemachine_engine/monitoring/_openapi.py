@@ -105,22 +105,6 @@ SCHEMAS: dict[str, Any] = {
             "seq": {"type": ["integer", "null"]},
         },
     },
-    "Job": {
-        "type": "object",
-        "properties": {
-            "job_id": {"type": "string"},
-            "job_type": {"type": "string"},
-            "status": {"type": "string"},
-            "priority": {"type": "integer"},
-            "attempts": {"type": "integer"},
-            "max_attempts": {"type": "integer"},
-            "worker": _NULLABLE_STRING,
-            "created_at": {"type": "number"},
-            "updated_at": {"type": "number"},
-            "last_error": _NULLABLE_STRING,
-            "data": {},
-        },
-    },
     "Diagrams": {
         "type": "object",
         "properties": {
@@ -239,38 +223,6 @@ PATHS: dict[str, Any] = {
             },
         }
     },
-    "/api/jobs": {
-        "get": {
-            "summary": "Job counts by status and the newest jobs",
-            "parameters": [
-                _query("status", "only jobs with this status"),
-                _query("type", "only jobs of this type"),
-                _query("limit", "at most this many jobs (default 100)", "integer"),
-            ],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "counts": {
-                                "type": "object",
-                                "additionalProperties": {"type": "integer"},
-                            },
-                            "jobs": {"type": "array", "items": _ref("Job")},
-                        },
-                    }
-                ),
-                "400": _ERROR,
-            },
-        }
-    },
-    "/api/jobs/{job_id}": {
-        "get": {
-            "summary": "One job and its history",
-            "parameters": [_path("job_id")],
-            "responses": {"200": _json(_ref("Job")), "404": _ERROR},
-        }
-    },
     "/api/jobs/{job_id}/retry": {
         "post": {
             "summary": "Queue a failed, dead or cancelled job again (needs --allow-control)",
@@ -311,6 +263,9 @@ PATHS: dict[str, Any] = {
 
 
 def description() -> dict[str, Any]:
+    from ._openapi_explorer import PATHS as EXPLORER_PATHS  # it builds on this module
+    from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -319,9 +274,9 @@ def description() -> dict[str, Any]:
             "description": "Live machines, jobs and events. The stream is the WebSocket "
             "/ws/events: a snapshot message, then event, machines and dropped messages.",
         },
-        "paths": PATHS,
+        "paths": {**PATHS, **EXPLORER_PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **EXPLORER_SCHEMAS},
             "securitySchemes": {
                 "token": {"type": "apiKey", "in": "header", "name": "X-Statemachine-Token"}
             },
