@@ -173,3 +173,27 @@ def test_failures_are_grouped_by_message_and_retried_by_group(ui_server: StartSe
     assert [g["key"] for g in server.get("/api/failures")["groups"]] == [disk["key"]]
     later = server.get("/api/failures", params={"since": disk["last_seen"] + 60})
     assert later["groups"] == []
+
+
+def test_openapi_describes_every_field_a_job_has(ui_server: StartServer) -> None:
+    on_store(some_jobs)
+    server = ui_server()
+    described = server.get("/openapi.json")
+    paths = described["paths"]
+    for path in ("/api/jobs/bulk/retry", "/api/jobs/bulk/cancel", "/api/failures/retry"):
+        assert "post" in paths[path]
+    assert {p["name"] for p in paths["/api/jobs"]["get"]["parameters"]} >= {
+        "q",
+        "status",
+        "type",
+        "worker",
+        "since",
+        "until",
+        "sort",
+        "offset",
+        "limit",
+    }
+    job = server.get("/api/jobs", params={"q": "c0"})["jobs"][0]
+    assert set(job) == set(described["components"]["schemas"]["Job"]["properties"])
+    runs = server.get("/api/jobs/c0")["runs"]
+    assert set(runs[0]) == set(described["components"]["schemas"]["Run"]["properties"])

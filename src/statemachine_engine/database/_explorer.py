@@ -3,8 +3,8 @@ jobs by any filter, the workers named in the history, bulk retry and cancel by f
 failed and dead jobs, and the error events machines recorded. Over any dialect's
 connector; the filter is :class:`~._job_search.JobSearch`."""
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import time
 from typing import Any, NamedTuple
 

@@ -1,8 +1,8 @@
 """What the job explorer asks of the store: a filter over jobs, a sort and a page
 (:class:`JobSearch`), turned into the parameters of the ``job_match`` queries. Pure."""
 
-from __future__ import annotations
-
+# Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
+# turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -76,7 +76,7 @@ class JobSearch:
             self.since is None and self.until is None
         )
 
-    def only(self, statuses: tuple[str, ...]) -> JobSearch | None:
+    def only(self, statuses: tuple[str, ...]) -> "JobSearch | None":
         """This filter kept to ``statuses`` (what a bulk change may touch); None when
         it then matches nothing."""
         kept = tuple(s for s in (self.statuses or JobStatus.ALL) if s in statuses)

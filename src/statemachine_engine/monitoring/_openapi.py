@@ -10,33 +10,18 @@ from starlette.routing import Route
 
 from .._jsondata import MAX_BYTES
 from .._version import __version__
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-_ERROR = _json(_ref("Error"), "Error")
-_CONTROL = {
-    "200": _json(_ref("Ok")),
-    "403": _json(_ref("Error"), "Control is off (--allow-control)"),
-    "404": _ERROR,
-}
-
-
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": {"type": kind}}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
+from ._openapi_explorer import PATHS as EXPLORER_PATHS
+from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
+from ._openapi_parts import (
+    _CONTROL,
+    _ERROR,
+    _NULLABLE_NUMBER,
+    _NULLABLE_STRING,
+    _json,
+    _path,
+    _query,
+    _ref,
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"detail": {"type": "string"}}},
@@ -263,9 +248,6 @@ PATHS: dict[str, Any] = {
 
 
 def description() -> dict[str, Any]:
-    from ._openapi_explorer import PATHS as EXPLORER_PATHS  # it builds on this module
-    from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
-
     return {
         "openapi": "3.1.0",
         "info": {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..database._job_search import MAX_PAGE, SORT_KEYS
-from ._openapi import (
+from ._openapi_parts import (
     _CONTROL,
     _ERROR,
     _NULLABLE_NUMBER,
