@@ -159,8 +159,20 @@ def test_jobs_are_searched_filtered_sorted_and_paged(page: Page, explorer: Monit
 def test_bulk_retry_asks_with_the_count_and_does_nothing_unless_agreed(
     page: Page, explorer: Monitor
 ) -> None:
-    page.goto(f"{explorer.url}#jobs?type=crawl&q=timeout")
+    # The jobs panel under a machine leads to the explorer, its status filter kept.
+    page.goto(explorer.url)
+    page.keyboard.press("j")
+    page.locator('#jobs .count-chip[data-status="dead"]').click()
+    expect(page.locator('#jobs .count-chip[data-status="dead"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("link", name="Search all jobs →").click()
     pager = page.locator(".page-text")
+    expect(pager).to_have_text(shown(1, 31, 31, 1, 1))
+    page.get_by_role("link", name="Machines").click()
+    expect(page.locator("#explorer")).to_be_hidden()
+
+    page.goto(f"{explorer.url}#jobs?type=crawl&q=timeout")
     expect(pager).to_have_text(shown(1, 10, 10, 1, 1))
     page.get_by_role("button", name="Retry matching…").click()
     dialog = page.locator("dialog.confirm")

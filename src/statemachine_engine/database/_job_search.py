@@ -66,6 +66,8 @@ class JobSearch:
             raise StoreError(f"a page holds 1 to {MAX_PAGE} jobs")
         if self.offset < 0:
             raise StoreError("offset must not be negative")
+        if len(self.job_ids) > MAX_PAGE:
+            raise StoreError(f"a search names at most {MAX_PAGE} job ids")
         if self.text is not None and len(self.text) > MAX_TEXT:
             raise StoreError(f"search text is longer than {MAX_TEXT} characters")
 

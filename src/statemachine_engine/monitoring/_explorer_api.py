@@ -36,6 +36,9 @@ def search_from(values: Mapping[str, Any], *, default_limit: int = DEFAULT_PAGE)
     ``time`` (``updated``, ``created``), ``job_ids``, ``sort`` (``-`` first: newest or
     largest first), ``offset``, ``limit``. 400 for what does not parse."""
     sort = str(values.get("sort") or "-created_at")
+    time_of = values.get("time") or "updated"
+    if time_of not in ("updated", "created"):
+        raise HTTPException(400, f"time must be updated or created, not {time_of!r}")
     descending = sort.startswith("-")
     try:
         return JobSearch(
@@ -45,7 +48,7 @@ def search_from(values: Mapping[str, Any], *, default_limit: int = DEFAULT_PAGE)
             worker=_text(values.get("worker")),
             since=_number(values, "since"),
             until=_number(values, "until"),
-            time_field=f"{values.get('time') or 'updated'}_at",
+            time_field=f"{time_of}_at",
             job_ids=_names(values.get("job_ids")),
             sort=sort.lstrip("-"),
             descending=descending,

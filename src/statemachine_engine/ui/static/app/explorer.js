@@ -29,6 +29,7 @@ const COLUMNS = [
   ["Last error", null],
 ];
 const REFRESH_MS = 10_000;
+const POKE_MS = 2_000;
 const EVERY_JOB = "every job";
 
 /** The GET /api/jobs parameters of an explorer state (the hash's keys). */
@@ -147,18 +148,21 @@ export class JobExplorer {
     this.state = { ...(state ?? {}) };
     this.search.value = this.state.q ?? "";
     this.refresh({ facets: true });
-    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.timer = setInterval(() => {
+      if (!document.hidden) this.refresh();
+    }, REFRESH_MS);
     if (this.state.job) this.details.show(this.state.job);
     else this.details.close({ quiet: true });
   }
 
-  /** A job changed somewhere: refresh soon (coalesced). */
+  /** A job changed somewhere: refresh soon (at most every POKE_MS: a busy queue changes
+   * jobs many times a second, and each refresh counts every matching job). */
   poke() {
     if (!this.active || this.poked) return;
     this.poked = setTimeout(() => {
       this.poked = null;
-      this.refresh();
-    }, 500);
+      if (!document.hidden) this.refresh();
+    }, POKE_MS);
   }
 
   change(patch) {

@@ -77,15 +77,17 @@ export class FailuresView {
     this.range = RANGE_LABELS[range] ? range : "";
     this.rangeSelect.value = this.range;
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.timer = setInterval(() => {
+      if (!document.hidden) this.refresh();
+    }, REFRESH_MS);
   }
 
   poke() {
     if (!this.active || this.poked) return;
     this.poked = setTimeout(() => {
       this.poked = null;
-      this.refresh();
-    }, 1000);
+      if (!document.hidden) this.refresh();
+    }, 3000);
   }
 
   async refresh() {
