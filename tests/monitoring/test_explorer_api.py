@@ -50,6 +50,9 @@ def test_jobs_are_searched_filtered_sorted_and_paged_with_totals(ui_server: Star
     by_worker = server.get("/api/jobs", params={"worker": "renderer-2", "sort": "-job_id"})
     assert [job["job_id"] for job in by_worker["jobs"]] == ["r04", "r03"]
     assert {job["worker"] for job in by_worker["jobs"]} == {"renderer-2"}
+    assert "counts" not in by_worker  # a count more: only when asked for
+    assert server.get("/api/jobs", params={"worker": "x", "counts": 1})["counts"]["dead"] == 5
+    assert first["counts"]["pending"] == 11  # a filter by status alone: counted already
     found = server.get("/api/jobs", params={"q": "example.org/3"})
     assert [job["job_id"] for job in found["jobs"]] == ["c3"]
     assert server.get("/api/jobs", params={"q": "c0"})["jobs"][0]["result"] == {"pages": 3}

@@ -47,10 +47,9 @@ class ExplorerOperations(Operations):
                 job_record(row) for row in await self._rows("search_jobs", **search.page_params())
             ]
         workers = await self.last_workers([job.job_id for job in jobs])
-        every = by_status
-        if not search.by_status_only:  # else by_status counts every job already
-            every = {str(row["status"]): int(row["n"]) for row in await self._rows("job_counts")}
-        counts = {status: every.get(status, 0) for status in JobStatus.ALL}
+        counts = None
+        if search.by_status_only:  # by_status counts every job then
+            counts = {status: by_status.get(status, 0) for status in JobStatus.ALL}
         return JobPage(jobs, total, by_status, counts, workers)
 
     async def last_workers(self, job_ids: list[str]) -> dict[str, str]:

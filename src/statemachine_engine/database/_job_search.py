@@ -125,8 +125,9 @@ class JobPage(NamedTuple):
     jobs: list[Job]
     total: int
     by_status: dict[str, int]
-    #: How many jobs of every status there are (the filter left out).
-    counts: dict[str, int]
+    #: How many jobs of every status there are, when the filter keeps jobs by status
+    #: alone (``by_status`` holds them then; None otherwise: that would be a scan more).
+    counts: "dict[str, int] | None"
     #: The machine that last held each job of the page (by job id).
     workers: dict[str, str]
 

@@ -61,8 +61,8 @@ def search_from(values: Mapping[str, Any], *, default_limit: int = DEFAULT_PAGE)
 
 async def jobs(request: Request) -> Response:
     """A page of jobs by the filter in the query, with ``total`` (matching), ``by_status``
-    (matching, every status), ``counts`` (all jobs) and with ``facets=1`` the job types
-    and workers to filter by."""
+    (matching, every status), ``counts`` (all jobs: when the filter is by status alone,
+    or asked for with ``counts=1``) and with ``facets=1`` the job types and workers."""
     store = monitor_of(request).store
     search = search_from(request.query_params)
     page = await store.search_jobs(search)
@@ -73,11 +73,15 @@ async def jobs(request: Request) -> Response:
         "limit": search.limit,
         "sort": f"{'-' if search.descending else ''}{search.sort}",
         "by_status": page.by_status,
-        "counts": page.counts,
         "jobs": [
             job_object(job, worker=page.workers.get(job.job_id), now=now) for job in page.jobs
         ],
     }
+    counts = page.counts
+    if counts is None and request.query_params.get("counts"):
+        counts = await store.job_counts()
+    if counts is not None:
+        answer["counts"] = counts
     if request.query_params.get("facets"):
         answer["types"] = await store.job_type_counts()
         answer["workers"] = await store.job_workers(MAX_WORKERS)

@@ -158,6 +158,7 @@ PATHS: dict[str, Any] = {
                 *_params(_FILTER),
                 *_params(_ORDER),
                 _query("facets", "1: add the job types (per status) and workers to filter by"),
+                _query("counts", "1: add counts (every job per status) whatever the filter"),
             ],
             "responses": {
                 "200": _json(
@@ -173,7 +174,11 @@ PATHS: dict[str, Any] = {
                                 "description": "matching jobs per status, the status "
                                 "filter left out",
                             },
-                            "counts": {**_COUNTS, "description": "all jobs per status"},
+                            "counts": {
+                                **_COUNTS,
+                                "description": "all jobs per status: when the filter is by "
+                                "status alone, or with counts=1",
+                            },
                             "jobs": {"type": "array", "items": _ref("Job")},
                             "types": {"type": "object", "description": "with facets=1"},
                             "workers": {"type": "array", "items": {"type": "string"}},
