@@ -4,22 +4,26 @@ message and retried by group. Changes need ``--allow-control``, as every change 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..database._job_search import RETRYABLE, SORT_KEYS, JobSearch
+from ..database._job_search import CANCELLABLE, RETRYABLE, JobSearch
 from ..errors import StoreError
 from ._api import JSONResponse, _controlled, _json_body, monitor_of
 from ._failure_groups import FailureGroup, group_failures
 from ._job_details import attempts_of, failed_attempt, job_object
+
+if TYPE_CHECKING:
+    from ._monitor import Monitor
 
 DEFAULT_PAGE = 100
 #: The failures view reads at most this many failing jobs and error events (the newest).
@@ -137,7 +141,7 @@ async def _bulk(request: Request, verb: str) -> Response:
     body = await _json_body(request)
     search = search_from(body)
     if body.get("dry_run"):
-        allowed = RETRYABLE if verb == "retry" else ("pending", "processing", "failed")
+        allowed = RETRYABLE if verb == "retry" else CANCELLABLE
         kept = search.only(allowed)
         matched = 0 if kept is None else (await store.search_jobs(_counting(kept))).total
         return JSONResponse({"matched": matched})
@@ -183,11 +187,15 @@ async def retry_failures(request: Request) -> Response:
     return JSONResponse({"changed": await monitor.store.retry_matching(search)})
 
 
-async def _groups(monitor: Any, since: float | None) -> tuple[list[FailureGroup], tuple[int, int]]:
+async def _groups(
+    monitor: Monitor, since: float | None
+) -> tuple[list[FailureGroup], tuple[int, int]]:
     store = monitor.store
     failing = await store.failing_jobs(since=since, limit=FAILURES_READ)
     events = await store.error_events(since=since, limit=FAILURES_READ)
-    groups = group_failures(
+    # Thousands of messages take a while to normalise: not on the loop the stream runs on.
+    groups = await asyncio.to_thread(
+        group_failures,
         [(j.job_id, j.job_type, j.status, j.error, j.at) for j in failing],
         [(e.machine, e.payload, e.at) for e in events],
     )
@@ -236,8 +244,6 @@ def _number(values: Mapping[str, Any], name: str) -> float | None:
         raise HTTPException(400, f"{name} must be a finite number")
     return number
 
-
-SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))
 
 ROUTES = [
     Route("/api/jobs", jobs),

@@ -84,7 +84,13 @@ export function installRoutes({ host, control, notify, model, showMachine, left 
     if (shown === "failures") failures.poke();
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && shown === "jobs" && !document.querySelector("dialog[open]")) explorer.closeDetails();
+    if (shown !== "jobs" || document.querySelector("dialog[open]")) return;
+    if (event.key === "Escape") explorer.closeDetails();
+    const typing = event.target instanceof HTMLElement && ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName);
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      explorer.search.focus(); // the machines' filter is under the explorer
+    }
   });
   show(parseRoute(location.hash), true);
   return { shown: () => shown !== null };
