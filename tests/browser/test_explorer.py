@@ -157,6 +157,16 @@ def test_jobs_are_searched_filtered_sorted_and_paged(page: Page, explorer: Monit
     expect(page.locator('.explorer-table tr[data-job="c012"] td').nth(5)).to_have_text("crawler-1")
     shots(page, "explorer-worker")
 
+    # A time range of one's own: from a date on.
+    page.get_by_label("Time", exact=True).select_option("custom")
+    page.get_by_label("From").fill("2099-01-01T00:00")
+    expect(pager).to_have_text("0 jobs")
+    assert "range=custom&since=" in page.evaluate("location.hash")
+    page.get_by_label("From").fill("2000-01-01T00:00")
+    expect(pager).to_have_text(shown(1, 15, 15, 1, 1))
+    page.get_by_label("Time", exact=True).select_option("")
+    expect(page.get_by_label("From")).to_be_hidden()
+
 
 def test_bulk_retry_asks_with_the_count_and_does_nothing_unless_agreed(
     page: Page, explorer: Monitor

@@ -14,7 +14,29 @@ export const PAGE_SIZES = [25, 50, 100, 200];
 const DEFAULT_SIZE = 50;
 /** Time windows offered, in seconds back from now. */
 export const RANGES = { "15m": 900, "1h": 3600, "24h": 86400, "7d": 604800 };
-const RANGE_LABELS = { "": "Any time", "15m": "Last 15 min", "1h": "Last hour", "24h": "Last 24 h", "7d": "Last 7 days" };
+const RANGE_LABELS = {
+  "": "Any time",
+  "15m": "Last 15 min",
+  "1h": "Last hour",
+  "24h": "Last 24 h",
+  "7d": "Last 7 days",
+  custom: "Custom range…",
+};
+
+/** `YYYY-MM-DDTHH:MM` (local time, as a datetime-local input shows it) of epoch seconds. */
+export function localInput(seconds) {
+  if (!seconds) return "";
+  const d = new Date(Number(seconds) * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Epoch seconds of a datetime-local input's value ("" for none). */
+export function fromLocalInput(value) {
+  if (!value) return "";
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? String(Math.floor(ms / 1000)) : "";
+}
 /** [label, sort key or null] of each column. */
 const COLUMNS = [
   ["Job", "job_id"],
@@ -84,6 +106,16 @@ export class JobExplorer {
     this.typeSelect = this.select("Job type", (value) => this.change({ type: value }));
     this.workerSelect = this.select("Worker", (value) => this.change({ worker: value }));
     this.rangeSelect = this.select("Time", (value) => this.change({ range: value, since: "", until: "" }));
+    const edge = (label, key) =>
+      h("input", {
+        type: "datetime-local",
+        class: "range-edge",
+        title: label,
+        attrs: { "aria-label": label },
+        on: { change: (e) => this.change({ range: "custom", [key]: fromLocalInput(e.target.value) }) },
+      });
+    this.fromInput = edge("From", "since");
+    this.toInput = edge("Until", "until");
     this.timeField = this.select("Time of", (value) => this.change({ time: value }));
     replaceChildren(this.timeField, h("option", { value: "", text: "by last change" }), h("option", { value: "created", text: "by creation" }));
     this.chips = h("div", { class: "job-counts", attrs: { role: "group", "aria-label": "Filter by status" } });
@@ -126,7 +158,7 @@ export class JobExplorer {
           h("span", { class: "spacer" }),
           this.bulk,
         ),
-        h("div", { class: "explorer-filters" }, this.search, this.typeSelect, this.workerSelect, this.rangeSelect, this.timeField),
+        h("div", { class: "explorer-filters" }, this.search, this.typeSelect, this.workerSelect, this.rangeSelect, this.fromInput, this.toInput, this.timeField),
         this.chips,
         h("div", { class: "table-wrap" }, h("table", { class: "jobs explorer-table" }, h("thead", {}, this.head), this.body), this.message),
         this.pager,
@@ -230,7 +262,12 @@ export class JobExplorer {
     const lastShown = answer.offset + (answer.jobs?.length ?? 0);
     const page = Math.floor(answer.offset / size) + 1;
     const pages = Math.max(1, Math.ceil(answer.total / size));
-    setText(this.pageText, `${first.toLocaleString()}–${lastShown.toLocaleString()} of ${answer.total.toLocaleString()} jobs · page ${page} of ${pages.toLocaleString()}`);
+    setText(
+      this.pageText,
+      answer.total
+        ? `${first.toLocaleString()}–${lastShown.toLocaleString()} of ${answer.total.toLocaleString()} jobs · page ${page} of ${pages.toLocaleString()}`
+        : "0 jobs",
+    );
     this.sizeSelect.value = String(size);
     for (const button of this.pager.querySelectorAll("button[data-page]")) {
       const back = button.dataset.page === "first" || button.dataset.page === "prev";
@@ -249,9 +286,11 @@ export class JobExplorer {
       this.state.type ?? "",
     );
     fillSelect(this.workerSelect, [["", "Any worker"], ...(this.facets?.workers ?? []).map((w) => [w, w])], this.state.worker ?? "");
-    const ranges = Object.entries(RANGE_LABELS);
-    if (!this.state.range && (this.state.since || this.state.until)) ranges.push(["custom", "Custom range"]);
-    fillSelect(this.rangeSelect, ranges, this.state.range ?? (this.state.since || this.state.until ? "custom" : ""));
+    const custom = this.state.range === "custom" || (!this.state.range && Boolean(this.state.since || this.state.until));
+    fillSelect(this.rangeSelect, Object.entries(RANGE_LABELS), custom ? "custom" : (this.state.range ?? ""));
+    this.fromInput.hidden = this.toInput.hidden = !custom;
+    if (document.activeElement !== this.fromInput) this.fromInput.value = localInput(this.state.since);
+    if (document.activeElement !== this.toInput) this.toInput.value = localInput(this.state.until);
     this.timeField.value = this.state.time ?? "";
   }
 
