@@ -50,10 +50,10 @@ SEARCHES = {
     "job id (q=<id>)": JobSearch(text="bench-77777", limit=50),
     "worker=worker-7": JobSearch(worker="worker-7", limit=50),
     "last hour, sorted by updated": JobSearch(since=0.0, sort="updated_at", limit=50),
-    "sorted by type, page 1,000 (offset)": JobSearch(
+    "by type, page 1,000": JobSearch(
         sort="job_type", descending=False, offset=49_950, limit=50
     ),
-    "dead+failed, last page by attempts": JobSearch(
+    "dead+failed by attempts, last page": JobSearch(
         statuses=("dead", "failed"), sort="attempts", offset=14_950, limit=50
     ),
 }
