@@ -50,9 +50,7 @@ SEARCHES = {
     "job id (q=<id>)": JobSearch(text="bench-77777", limit=50),
     "worker=worker-7": JobSearch(worker="worker-7", limit=50),
     "last hour, sorted by updated": JobSearch(since=0.0, sort="updated_at", limit=50),
-    "by type, page 1,000": JobSearch(
-        sort="job_type", descending=False, offset=49_950, limit=50
-    ),
+    "by type, page 1,000": JobSearch(sort="job_type", descending=False, offset=49_950, limit=50),
     "dead+failed by attempts, last page": JobSearch(
         statuses=("dead", "failed"), sort="attempts", offset=14_950, limit=50
     ),
