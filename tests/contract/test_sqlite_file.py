@@ -192,7 +192,7 @@ async def test_a_write_lock_never_released_is_a_clear_error(
 
 
 async def test_a_version_9_store_gets_the_traceparent_columns(tmp_path: Path) -> None:
-    """Store version 10: the jobs and events of a version-9 file stay, with no trace."""
+    """Store version 12: the jobs and events of a version-9 file stay, with no trace."""
     from statemachine_engine.database._queries import migrations
     from tests.contract.test_traceparent import VERSION_9_ROWS, check_version_9_rows
 

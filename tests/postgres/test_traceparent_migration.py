@@ -1,4 +1,4 @@
-"""Store version 10 on PostgreSQL: a schema at version 9, with its jobs and events, gets
+"""Store version 12 on PostgreSQL: a schema at version 9, with its jobs and events, gets
 the traceparent columns and keeps its rows."""
 
 from __future__ import annotations

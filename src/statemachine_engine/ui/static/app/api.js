@@ -66,4 +66,10 @@ export const api = {
   retryJob: (id) => call("POST", `/api/jobs/${enc(id)}/retry`),
   cancelJob: (id) => call("POST", `/api/jobs/${enc(id)}/cancel`),
   sendEvent: (name, type, payload) => call("POST", `/api/machines/${enc(name)}/events`, { type, payload }),
+  /** The job explorer: a page of jobs by `filter` (query parameters of GET /api/jobs). */
+  searchJobs: (filter) => call("GET", `/api/jobs?${new URLSearchParams(filter)}`),
+  /** Retry or cancel every job `filter` matches; `dryRun` only counts them. */
+  bulkJobs: (verb, filter, dryRun = false) => call("POST", `/api/jobs/bulk/${verb}`, { ...filter, dry_run: dryRun }),
+  failures: (since) => call("GET", `/api/failures${since ? `?since=${since}` : ""}`),
+  retryFailures: (key, since, dryRun = false) => call("POST", "/api/failures/retry", { key, since, dry_run: dryRun }),
 };

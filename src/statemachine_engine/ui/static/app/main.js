@@ -17,6 +17,7 @@ import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
 import { QueuesView } from "./queues.js";
+import { installRoutes } from "./routes.js";
 import { Sidebar } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
@@ -40,6 +41,8 @@ const ui = {
 };
 
 // -- views -----------------------------------------------------------------------------
+
+let routes = null; // the job explorer's and the failures view's routes (installed below)
 
 const sidebar = new Sidebar($("machines"), { onSelect: (key) => selectTab(key) });
 const viewHost = $("view");
@@ -385,6 +388,7 @@ function fromHash() {
 
 function writeHash() {
   if (!ui.hashApplied) return; // the links in the URL are not read yet
+  if (routes?.shown()) return; // the hash names the job explorer or the failures view
   const hash = new URLSearchParams();
   if (ui.tabKey) hash.set("tab", ui.tabKey);
   if (ui.instance) hash.set("i", ui.instance);
@@ -427,6 +431,21 @@ setInterval(() => {
   if (ui.shownView?.view === "board") board.tick(tab.members);
   header.tick();
 }, 1000);
+
+// The job explorer and the failures view (#jobs, #job/<id>, #failures), over the rest.
+routes = installRoutes({
+  host: $("explorer"),
+  control: () => model.control,
+  notify,
+  model,
+  showMachine: (name) => {
+    if (!model.machines.has(name)) return false;
+    selectInstance(name);
+    showPanel("timeline");
+    return true;
+  },
+  left: () => writeHash(),
+});
 
 showPanel("timeline");
 drawConnection();
