@@ -65,8 +65,9 @@ def test_counts_are_what_each_counter_made_since_the_sample_before() -> None:
     got = answer(book, interval=10.0)
     assert got["times"] == [100.0, 110.0, 130.0, 140.0]
     assert got["events_per_second"] == [None, 2.0, 0.0, 0.4]
-    assert got["jobs_per_minute"] == {"completed": [None, 12.0, 0.0, 0.0],
-                                      "failed": [None, 6.0, 0.0, 0.0]}  # fmt: skip
+    # Per whole minute: each sample in the minute its middle falls in (105 s; 120 and 135 s).
+    assert got["jobs_per_minute"] == {"minutes": [60.0, 120.0], "completed": [2.0, 0.0],
+                                      "failed": [1.0, 0.0]}  # fmt: skip
     assert got["totals"] == {"transitions": 24, "completed": 2, "failed": 1}
     assert got["backfilled"] is False
 
@@ -139,7 +140,8 @@ def test_a_back_filled_book_ends_with_the_first_reading() -> None:
     assert got["backfilled"] is True
     assert got["times"] == [110.0, 115.0, 125.0]
     assert got["events_per_second"] == [2.0, 1.0, 1.0]
-    assert got["jobs_per_minute"]["failed"] == [0.0, 12.0, 0.0]
+    assert got["jobs_per_minute"] == {"minutes": [60.0, 120.0], "completed": [1.0, 0.0],
+                                      "failed": [1.0, 0.0]}  # fmt: skip
     assert got["totals"] == {"transitions": 35, "completed": 1, "failed": 1}
     # Gauges have no history: unknown before the first reading.
     assert got["queues"]["render"]["pending"] == [None, 15.0, 15.0]

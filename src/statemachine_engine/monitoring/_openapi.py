@@ -78,8 +78,9 @@ SCHEMAS: dict[str, Any] = {
             "jobs_per_minute": {
                 "type": "object",
                 "description": "job attempts that ended completed, and failed or dead, per "
-                "minute over each sample",
-                "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER},
+                "whole minute: minutes (each one's start, epoch seconds), completed and failed "
+                "(counts, aligned with minutes; minutes without samples left out)",
+                "additionalProperties": {"type": "array", "items": {"type": "number"}},
             },
             "totals": {
                 "type": "object",

@@ -248,6 +248,7 @@ def answer(
         return list(ring)[start:]
 
     spans = cut(book.spans)
+    times = list(book.times)[start:]
 
     def rate(name: str, per: float) -> list[float | None]:
         ring = book.counts.rings.get(name)
@@ -280,14 +281,39 @@ def answer(
     return {
         "interval": interval,
         "window": book.capacity * interval,
-        "times": cut(book.times),
+        "times": times,
         "backfilled": book.backfilled,
         "events_per_second": rate(TRANSITIONS, 1.0),
-        "jobs_per_minute": {name: rate(name, 60.0) for name in (COMPLETED, FAILED)},
+        "jobs_per_minute": per_minute(
+            times,
+            spans,
+            {name: cut(book.counts.rings.get(name, ())) for name in (COMPLETED, FAILED)},
+        ),
         "totals": {name: total(name) for name in COUNTERS},
         "queues": queues,
         "configs": sorted(configs),
         "config": chosen,
         "states": states,
         "dropped_series": book.dropped,
+    }
+
+
+def per_minute(
+    times: list[float], spans: list[float | None], counts: Mapping[str, list[float | None]]
+) -> dict[str, list[float]]:
+    """Counts per whole minute (``minutes``: each one's start, epoch seconds): a sample
+    counts in the minute its middle falls in; minutes no known sample falls in are left
+    out."""
+    totals: dict[int, dict[str, float]] = {}
+    for index, (end, span) in enumerate(zip(times, spans, strict=True)):
+        known = {name: values[index] for name, values in counts.items() if index < len(values)}
+        if span is None or any(value is None for value in known.values()):
+            continue
+        minute = totals.setdefault(math.floor((end - span / 2) / 60), dict.fromkeys(counts, 0.0))
+        for name, value in known.items():
+            minute[name] += value or 0.0
+    minutes = sorted(totals)
+    return {
+        "minutes": [minute * 60.0 for minute in minutes],
+        **{name: [totals[minute][name] for minute in minutes] for name in counts},
     }
