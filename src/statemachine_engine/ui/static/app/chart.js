@@ -5,7 +5,7 @@
 import { svg } from "./dom.js";
 
 const MARGIN = { top: 8, right: 12, bottom: 22, left: 42 };
-/** Steps of the time axis (seconds); the first that leaves ~90 px per label is used. */
+/** Steps of the time axis (seconds); the first that leaves ~70 px per label is used. */
 const TIME_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800];
 
 /** A round step that splits `max` in about `count` parts (1, 2 or 5 times a power of 10). */
@@ -26,10 +26,14 @@ export function valueTicks(max, integer = false) {
 }
 
 /** Ticks of a time axis over [start, end] (epoch seconds) for `width` pixels. */
-export function timeTicks(start, end, width) {
+export function timeStep(start, end, width) {
   const span = Math.max(1, end - start);
-  const room = Math.max(1, Math.floor(width / 90));
-  const step = TIME_STEPS.find((s) => span / s <= room) ?? TIME_STEPS.at(-1);
+  const room = Math.max(1, Math.floor(width / 70));
+  return TIME_STEPS.find((s) => span / s <= room) ?? TIME_STEPS.at(-1);
+}
+
+export function timeTicks(start, end, width) {
+  const step = timeStep(start, end, width);
   const ticks = [];
   for (let at = Math.ceil(start / step) * step; at <= end; at += step) ticks.push(at);
   return ticks;
@@ -43,9 +47,40 @@ export function formatValue(value) {
   return String(Number(value.toPrecision(3)));
 }
 
-function clockLabel(at) {
+function clockLabel(at, seconds = false) {
   const date = new Date(at * 1000);
-  return `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
+  const parts = [date.getHours(), date.getMinutes(), ...(seconds ? [date.getSeconds()] : [])];
+  return parts.map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+/** Stacked series: each one's values added to those below it (null where none is known). */
+export function stacked(series) {
+  const length = Math.max(0, ...series.map((s) => s.values.length));
+  const below = Array(length).fill(null);
+  return series.map((one) => {
+    const lower = [...below];
+    one.values.forEach((value, i) => {
+      if (value !== null && value !== undefined) below[i] = (below[i] ?? 0) + value;
+    });
+    return { ...one, lower, values: [...below] };
+  });
+}
+
+/** The SVG path of a band between `lower` and `values` (a stacked series), run by run. */
+function bandPath(times, lower, values, x, y) {
+  let path = "";
+  let run = [];
+  const flush = () => {
+    if (run.length) {
+      const top = run.map((i) => `${x(times[i]).toFixed(1)},${y(values[i]).toFixed(1)}`);
+      const bottom = run.reverse().map((i) => `${x(times[i]).toFixed(1)},${y(lower[i] ?? 0).toFixed(1)}`);
+      path += `M${top.join("L")}L${bottom.join("L")}Z`;
+    }
+    run = [];
+  };
+  values.forEach((value, i) => (value === null || value === undefined ? flush() : run.push(i)));
+  flush();
+  return path;
 }
 
 /** The SVG path of one series: a line through known values, broken where one is null. */
@@ -69,7 +104,8 @@ export function linePath(times, values, x, y) {
  * draws each value as a bar over `[time, time + bars.seconds)`, the `bars.index`-th of
  * `bars.of` side by side. The x axis runs from `start` to `end`.
  */
-export function lineChart({ width, height, times, series, start, end, integer = false, label }) {
+export function lineChart({ width, height, times, series: given, start, end, integer = false, label, stack = false }) {
+  const series = stack ? stacked(given) : given;
   const root = svg("svg", {
     class: "chart-svg",
     width,
@@ -95,7 +131,7 @@ export function lineChart({ width, height, times, series, start, end, integer = 
   for (const at of timeTicks(start, end, inner.w)) {
     root.append(
       svg("line", { class: "chart-axis", x1: x(at), x2: x(at), y1: MARGIN.top + inner.h, y2: MARGIN.top + inner.h + 4 }),
-      svg("text", { class: "chart-tick", x: x(at), y: height - 6, "text-anchor": "middle" }, clockLabel(at)),
+      svg("text", { class: "chart-tick", x: x(at), y: height - 6, "text-anchor": "middle" }, clockLabel(at, timeStep(start, end, inner.w) < 60)),
     );
   }
   root.append(svg("line", { class: "chart-axis", x1: MARGIN.left, x2: MARGIN.left + inner.w, y1: y(0), y2: y(0) }));
@@ -117,7 +153,9 @@ export function lineChart({ width, height, times, series, start, end, integer = 
     const values = one.values.map((v, i) => (visible(i) ? v : null));
     const path = linePath(times, values, x, y);
     if (!path) continue;
-    if (one.area) {
+    if (one.lower) {
+      root.append(svg("path", { class: `chart-area chart-band ${one.cls}`, d: bandPath(times, one.lower, values, x, y) }));
+    } else if (one.area) {
       // Close each run of known values down to 0, so gaps stay gaps.
       const runs = path.split("M").filter(Boolean).map((run) => {
         const points = run.split("L");

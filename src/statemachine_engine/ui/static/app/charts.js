@@ -20,6 +20,8 @@ const QUEUE_HEIGHT = 120;
 const MAX_QUEUES = 12;
 const MAX_STATES = 8;
 const MIN_REFRESH_MS = 2000;
+/** The shortest time a gauge's chart spans (seconds). */
+const MIN_GAUGE_SPAN = 120;
 
 /** The numbers a series' table row gives: now (the last known value), highest, total. */
 export function summary(values) {
@@ -28,6 +30,17 @@ export function summary(values) {
     now: known.length ? known.at(-1) : null,
     max: known.length ? Math.max(...known) : null,
   };
+}
+
+/** The time of the first sample with a known gauge (the server's first), or null. */
+export function firstKnown(data) {
+  const series = [...Object.values(data.states), ...Object.values(data.queues).flatMap((parts) => Object.values(parts))];
+  let first = null;
+  for (const values of series) {
+    const index = values.findIndex((v) => v !== null && v !== undefined);
+    if (index >= 0 && (first === null || data.times[index] < first)) first = data.times[index];
+  }
+  return first;
 }
 
 /** Job types, those with pending jobs and no consumer first, then by pending jobs. */
@@ -138,9 +151,20 @@ export class ChartsView {
     const end = data.now;
     const start = end - Math.min(this.window, kept);
     const frame = { times: data.times, start, end };
+    // Gauges have no history: their charts begin at the first sample that knows them.
+    const first = firstKnown(data);
+    const gaugeFrame = { ...frame, first, start: Math.min(end - MIN_GAUGE_SPAN, Math.max(start, first ?? start)) };
     const span = windowName(Math.min(this.window, kept));
     this.body.style.gridTemplateColumns = `repeat(${this.columns()}, minmax(0, 1fr))`;
-    replaceChildren(this.body, this.events(data, frame, span), this.jobs(data, frame, span), this.states(data, frame), this.queues(data, frame));
+    replaceChildren(this.body, this.events(data, frame, span), this.jobs(data, frame, span), this.states(data, gaugeFrame), this.queues(data, gaugeFrame));
+  }
+
+  /** "since HH:MM" when a gauge chart starts after the window does. */
+  since(frame) {
+    if (frame.first === null || frame.first <= frame.end - Math.min(this.window, this.data?.window ?? DEFAULT_WINDOW) + 1) return null;
+    const at = new Date(frame.first * 1000);
+    const clock = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+    return h("p", { class: "muted chart-since", text: `Since ${clock}: counted from the server's start, no history before.` });
   }
 
   card(title, id, ...children) {
@@ -238,6 +262,7 @@ export class ChartsView {
     return this.card(
       "Queue depth and live consumers",
       "queues",
+      rows.length ? this.since(frame) : null,
       rows.length ? h("div", { class: "queue-charts", attrs: { style: `grid-template-columns: repeat(${perRow}, minmax(0, 1fr))` } }, ...items) : h("p", { class: "empty", text: "No job type has jobs waiting, running or a live consumer." }),
       rows.length > shown.length ? h("p", { class: "muted", text: `${rows.length - shown.length} more job types in the table.` }) : null,
       rows.length ? legend([["c-pending", "pending jobs"], ["c-consumers", "live consumers"]]) : null,
@@ -266,12 +291,14 @@ export class ChartsView {
       "Instances per state",
       "states",
       h("div", { class: "chart-caption" }, data.configs.length ? h("label", {}, "Template ", select) : null),
+      states.length ? this.since(frame) : null,
       states.length
         ? lineChart({
             ...frame,
             width: this.width(),
             height: CHART_HEIGHT,
             integer: true,
+            stack: true,
             label,
             series: drawn.map((s, i) => ({ label: s.state, values: s.values, cls: `c-state-${i}` })),
           })
