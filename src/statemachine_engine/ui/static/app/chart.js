@@ -155,7 +155,9 @@ export function lineChart({ width, height, times, series: given, start, end, int
     if (!path) continue;
     if (one.lower) {
       root.append(svg("path", { class: `chart-area chart-band ${one.cls}`, d: bandPath(times, one.lower, values, x, y) }));
-    } else if (one.area) {
+      continue; // a band is its own outline
+    }
+    if (one.area) {
       // Close each run of known values down to 0, so gaps stay gaps.
       const runs = path.split("M").filter(Boolean).map((run) => {
         const points = run.split("L");

@@ -284,8 +284,10 @@ export class ChartsView {
     replaceChildren(select, ...data.configs.map((name) => h("option", { value: name, text: name })));
     if (data.config) select.value = data.config;
     const states = Object.entries(data.states).map(([state, values]) => ({ state, values, ...summary(values) }));
-    states.sort((a, b) => (b.now ?? 0) - (a.now ?? 0) || a.state.localeCompare(b.state));
-    const drawn = states.slice(0, MAX_STATES);
+    states.sort((a, b) => a.state.localeCompare(b.state));
+    // The busiest states are drawn, by name: each keeps its colour from one refresh to the next.
+    const busiest = new Set([...states].sort((a, b) => (b.max ?? 0) - (a.max ?? 0)).slice(0, MAX_STATES));
+    const drawn = states.filter((s) => busiest.has(s));
     const label = `Instances of ${data.config ?? "no template"} per state now: ${states.map((s) => `${s.state} ${formatValue(s.now)}`).join(", ") || "none"}`;
     return this.card(
       "Instances per state",
