@@ -162,6 +162,11 @@ def test_charts_give_the_numbers_of_a_known_workload_live(
         expect(charts).to_be_hidden()
         expect(page.locator("main.main")).to_be_visible()
         assert "#charts" not in page.url
+        page.keyboard.press("c")  # and back, from the keyboard
+        expect(charts).to_be_visible()
+        expect(page.locator('[data-chart="jobs"] .chart-caption')).to_contain_text("4 completed")
+        page.keyboard.press("c")
+        expect(charts).to_be_hidden()
         for worker in workers:
             worker.stop()
     finally:

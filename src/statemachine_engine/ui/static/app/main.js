@@ -420,6 +420,7 @@ installShortcuts({
   retry: () => feed?.retryNow(),
   closeDetails: () => jobs.closeDetails(),
   step: (delta) => sidebar.step(delta),
+  toggleCharts: () => charts.show(!charts.shown()),
 });
 
 setInterval(() => {
