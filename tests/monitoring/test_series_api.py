@@ -12,8 +12,9 @@ from typing import Any
 
 from statemachine_engine.database import open_store
 from statemachine_engine.database.store import OperatorStore
+from tests.support.processes import run_cli
 
-from .conftest import Server, StartServer
+from .conftest import UI, Server, StartServer
 
 INTERVAL = 0.2
 
@@ -117,3 +118,15 @@ def test_series_questions_are_checked(tmp_path: Path, ui_server: StartServer) ->
     assert (empty["queues"], empty["states"], empty["config"]) == ({}, {}, None)
     assert empty["totals"] == {"transitions": 0, "completed": 0, "failed": 0}
     assert "/api/series" in server.get("/openapi.json")["paths"]
+
+
+def test_series_flags_are_bounded(tmp_path: Path) -> None:
+    for args, said in (
+        (("--series-interval", "0.01"), "--series-interval: at least 0.1 s"),
+        (("--series-interval", "1", "--series-window", "3000"), "more than 2160 samples"),
+        (("--series-interval", "0"), "--series-interval"),
+    ):
+        result = run_cli(*args, cwd=tmp_path, argv=UI)
+        assert result.returncode == 2, args
+        assert said in result.stderr
+        assert "Traceback" not in result.stderr

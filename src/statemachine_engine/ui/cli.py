@@ -27,6 +27,10 @@ from ..monitoring._settings import (
 
 __all__ = ["build_parser", "main"]
 
+#: Samples of the charts come at most this often (seconds): the metrics are read at most
+#: once a second anyway.
+MIN_SERIES_INTERVAL = 0.1
+
 PROG = "statemachine-ui"
 
 
@@ -93,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(args.project_root).expanduser()
     if not root.is_dir():
         parser.error(f"--project-root {args.project_root}: not a directory")
+    if args.series_interval < MIN_SERIES_INTERVAL:
+        parser.error(f"--series-interval: at least {MIN_SERIES_INTERVAL:g} s")
     if args.series_window / args.series_interval > MAX_SERIES_SAMPLES:
         parser.error(
             f"--series-window {args.series_window:g} keeps more than {MAX_SERIES_SAMPLES} "
