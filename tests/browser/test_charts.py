@@ -155,6 +155,12 @@ def test_charts_give_the_numbers_of_a_known_workload_live(
         events = page.locator('[data-chart="events"] .chart-table tr[data-row="transitions"] td')
         transitions = int(events.nth(2).text_content() or "0")
         assert transitions >= 2 + 6 * 3  # starts, and three moves per job (idle polls besides)
+        # A table opened stays open while the charts are drawn again with each sample.
+        page.locator('[data-chart="jobs"] summary').click()
+        drawn = page.locator('[data-chart="jobs"] svg.chart-svg').element_handle()
+        page.wait_for_function("svg => !svg.isConnected", arg=drawn)
+        expect(page.locator('[data-chart="jobs"] details')).to_have_attribute("open", "")
+        expect(page.locator('[data-chart="jobs"] .chart-table')).to_be_visible()
         shots(page, "charts-workload")
 
         # Closing the view brings the machines back, and the hash the machines view keeps.

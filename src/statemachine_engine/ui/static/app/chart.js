@@ -47,7 +47,8 @@ export function formatValue(value) {
   return String(Number(value.toPrecision(3)));
 }
 
-function clockLabel(at, seconds = false) {
+/** `HH:MM` (with `seconds`: `HH:MM:SS`) of a time in epoch seconds, local time. */
+export function clockLabel(at, seconds = false) {
   const date = new Date(at * 1000);
   const parts = [date.getHours(), date.getMinutes(), ...(seconds ? [date.getSeconds()] : [])];
   return parts.map((n) => String(n).padStart(2, "0")).join(":");

@@ -4,7 +4,7 @@
 // Each chart says its numbers in its label and in a table under it.
 
 import { api } from "./api.js";
-import { formatValue, lineChart } from "./chart.js";
+import { clockLabel, formatValue, lineChart } from "./chart.js";
 import { h, replaceChildren, setText } from "./dom.js";
 
 /** Windows offered (seconds), those the server keeps. */
@@ -113,10 +113,11 @@ export class ChartsView {
 
   setWindow(seconds) {
     this.window = seconds;
-    this.refresh();
+    this.refresh(true);
   }
 
-  async refresh() {
+  /** Ask for the series and draw them (unless someone is choosing, or `chosen` they did). */
+  async refresh(chosen = false) {
     clearTimeout(this.timer);
     if (!this.active) return;
     try {
@@ -126,7 +127,7 @@ export class ChartsView {
       this.error = error.message;
     }
     if (!this.active) return;
-    this.draw();
+    if (chosen || !this.busy()) this.draw();
     const every = Math.max(MIN_REFRESH_MS, (this.data?.interval ?? 10) * 1000);
     this.timer = setTimeout(() => this.refresh(), document.hidden ? every * 3 : every);
   }
@@ -155,16 +156,24 @@ export class ChartsView {
     const first = firstKnown(data);
     const gaugeFrame = { ...frame, first, start: Math.min(end - MIN_GAUGE_SPAN, Math.max(start, first ?? start)) };
     const span = windowName(Math.min(this.window, kept));
+    // Tables someone opened stay open through the redraw.
+    const open = new Set([...this.body.querySelectorAll("[data-chart]:has(> details[open])")].map((card) => card.dataset.chart));
     this.body.style.gridTemplateColumns = `repeat(${this.columns()}, minmax(0, 1fr))`;
     replaceChildren(this.body, this.events(data, frame, span), this.jobs(data, frame, span), this.states(data, gaugeFrame), this.queues(data, gaugeFrame));
+    for (const card of this.body.querySelectorAll("[data-chart]")) {
+      if (open.has(card.dataset.chart)) card.querySelector(":scope > details")?.setAttribute("open", "");
+    }
+  }
+
+  /** Whether someone is choosing in the charts (a redraw now would close their list). */
+  busy() {
+    return this.body.contains(document.activeElement) && document.activeElement.tagName === "SELECT";
   }
 
   /** "since HH:MM" when a gauge chart starts after the window does. */
   since(frame) {
     if (frame.first === null || frame.first <= frame.end - Math.min(this.window, this.data?.window ?? DEFAULT_WINDOW) + 1) return null;
-    const at = new Date(frame.first * 1000);
-    const clock = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
-    return h("p", { class: "muted chart-since", text: `Since ${clock}: counted from the server's start, no history before.` });
+    return h("p", { class: "muted chart-since", text: `Since ${clockLabel(frame.first)}: counted from the server's start, no history before.` });
   }
 
   card(title, id, ...children) {
@@ -277,7 +286,7 @@ export class ChartsView {
       on: {
         change: () => {
           this.config = select.value || null;
-          this.refresh();
+          this.refresh(true);
         },
       },
     });
