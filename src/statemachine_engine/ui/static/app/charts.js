@@ -217,7 +217,7 @@ export class ChartsView {
       h(
         "p",
         { class: "chart-caption" },
-        h("span", { class: "ok-text", text: `${data.totals.completed} completed` }),
+        h("span", { class: data.totals.completed ? "ok-text" : "", text: `${data.totals.completed} completed` }),
         " · ",
         h("span", { class: data.totals.failed ? "error-text" : "", text: `${data.totals.failed} failed` }),
         ` in the last ${span}`,
