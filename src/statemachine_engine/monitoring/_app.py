@@ -21,6 +21,7 @@ from . import _api as api
 from . import _explorer_api as explorer_api
 from . import _exposition as exposition
 from . import _openapi as openapi
+from . import _series_api as series_api
 from . import _websocket as websocket
 from ._security import Guard
 
@@ -57,7 +58,7 @@ def create_app(monitor: Monitor) -> Starlette:
         routes.append(Route("/metrics", exposition.metrics))
     if not settings.stream_only:
         # The explorer's first: /api/jobs/bulk/retry is not a job named "bulk".
-        routes += explorer_api.ROUTES + api.ROUTES + openapi.ROUTES
+        routes += explorer_api.ROUTES + api.ROUTES + series_api.ROUTES + openapi.ROUTES
         routes += [
             Route("/", index),
             Mount("/static", StaticFiles(packages=[(UI_PACKAGE, "static")]), name="static"),

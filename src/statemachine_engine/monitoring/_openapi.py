@@ -42,6 +42,58 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Series": {
+        "type": "object",
+        "description": "Every list of values is aligned with times (null: not known then).",
+        "properties": {
+            "interval": {"type": "number", "description": "seconds between samples"},
+            "window": {"type": "number", "description": "seconds of samples kept"},
+            "now": {"type": "number", "description": "the server's time (epoch seconds)"},
+            "times": {
+                "type": "array",
+                "items": {"type": "number"},
+                "description": "each sample's end (epoch seconds), oldest first",
+            },
+            "backfilled": {"type": "boolean"},
+            "events_per_second": {
+                "type": "array",
+                "items": _NULLABLE_NUMBER,
+                "description": "transitions made per second over each sample",
+            },
+            "jobs_per_minute": {
+                "type": "object",
+                "description": "job attempts that ended completed, and failed or dead, per "
+                "whole minute: minutes (each one's start, epoch seconds), completed and failed "
+                "(counts, aligned with minutes; minutes without samples left out)",
+                "additionalProperties": {"type": "array", "items": {"type": "number"}},
+            },
+            "totals": {
+                "type": "object",
+                "description": "transitions, completed and failed over the samples answered",
+                "additionalProperties": {"type": "integer"},
+            },
+            "queues": {
+                "type": "object",
+                "description": "by job type: pending, processing and consumers (live "
+                "machines claiming the type) per sample",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER},
+                },
+            },
+            "configs": {"type": "array", "items": {"type": "string"}},
+            "config": _NULLABLE_STRING,
+            "states": {
+                "type": "object",
+                "description": "instances of config (not finished) per state, per sample",
+                "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER},
+            },
+            "dropped_series": {
+                "type": "integer",
+                "description": "series not kept: their family holds 300 already",
+            },
+        },
+    },
     "Machine": {
         "type": "object",
         "properties": {
@@ -245,6 +297,29 @@ PATHS: dict[str, Any] = {
                     }
                 ),
             },
+        }
+    },
+    "/api/series": {
+        "get": {
+            "summary": "The charts' time series: one sample every --series-interval seconds "
+            "(default 10) for --series-window seconds (default 3600), the window before the "
+            "server started back-filled from history for the counts",
+            "parameters": [
+                _query("window", "only the samples of the last this many seconds", "number"),
+                _query(
+                    "config",
+                    "the config (file stem) of the instances per state; "
+                    "default: the one with most instances now",
+                ),
+            ],
+            "responses": {"200": _json(_ref("Series")), "400": _ERROR},
+        }
+    },
+    "/api/jobs/{job_id}": {
+        "get": {
+            "summary": "One job and its history",
+            "parameters": [_path("job_id")],
+            "responses": {"200": _json(_ref("Job")), "404": _ERROR},
         }
     },
     "/api/jobs/{job_id}/retry": {

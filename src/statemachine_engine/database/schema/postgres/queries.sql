@@ -545,3 +545,25 @@ WITH changed AS (
     {{job_match}}
     RETURNING job_id, status, attempts, 'cancel_job' AS message
 ), {{log_changed}};
+
+-- name: series_transitions
+-- The charts' back-fill (/api/series): transitions made since `since` (epoch seconds),
+-- counted per time slot of `slot` seconds (slot number: floor(at / slot)), of the state
+-- history up to id `upto_id` (the rows /metrics counted when the live series began).
+SELECT floor(at / %(slot)s)::bigint AS slot, count(*) AS n
+FROM state_history
+WHERE at >= %(since)s AND id <= %(upto_id)s
+GROUP BY 1;
+
+-- name: series_job_ends
+-- The charts' back-fill: job attempts that ended completed, failed or dead (a history row
+-- right after the job's processing row, as metric_job_runs counts them) since `since`,
+-- per time slot of `slot` seconds, of the job history up to id `upto_id`.
+SELECT floor(ended.at / %(slot)s)::bigint AS slot, ended.status AS outcome, count(*) AS n
+FROM job_history AS ended
+WHERE ended.at >= %(since)s AND ended.id <= %(upto_id)s
+  AND ended.status IN ('completed', 'failed', 'dead')
+  AND (SELECT previous.status FROM job_history AS previous
+       WHERE previous.job_id = ended.job_id AND previous.id < ended.id
+       ORDER BY previous.id DESC LIMIT 1) = 'processing'
+GROUP BY 1, 2;

@@ -454,3 +454,25 @@ RETURNING job_id, attempts;
 -- for each row:
 INSERT INTO job_history (job_id, status, attempt, message, at)
 VALUES (:job_id, 'cancelled', :attempts, 'cancel_job', :now);
+
+-- name: series_transitions
+-- The charts' back-fill (/api/series): transitions made since `since` (epoch seconds),
+-- counted per time slot of `slot` seconds (slot number: at / slot), of the state history
+-- up to id `upto_id` (the rows /metrics counted when the live series began).
+SELECT CAST(at / :slot AS INTEGER) AS slot, count(*) AS n
+FROM state_history
+WHERE at >= :since AND id <= :upto_id
+GROUP BY CAST(at / :slot AS INTEGER);
+
+-- name: series_job_ends
+-- The charts' back-fill: job attempts that ended completed, failed or dead (a history row
+-- right after the job's processing row, as metric_job_runs counts them) since `since`,
+-- per time slot of `slot` seconds, of the job history up to id `upto_id`.
+SELECT CAST(ended.at / :slot AS INTEGER) AS slot, ended.status AS outcome, count(*) AS n
+FROM job_history AS ended
+WHERE ended.at >= :since AND ended.id <= :upto_id
+  AND ended.status IN ('completed', 'failed', 'dead')
+  AND (SELECT previous.status FROM job_history AS previous
+       WHERE previous.job_id = ended.job_id AND previous.id < ended.id
+       ORDER BY previous.id DESC LIMIT 1) = 'processing'
+GROUP BY CAST(ended.at / :slot AS INTEGER), ended.status;

@@ -62,6 +62,13 @@ export const api = {
   },
   /** Job types with pending jobs and no running machine that claims them. */
   queues: () => call("GET", "/api/queues"),
+  /** The charts' time series (the last `window` seconds; `config`: its instances per state). */
+  series: ({ window = null, config = null } = {}) => {
+    const query = new URLSearchParams();
+    if (window) query.set("window", String(window));
+    if (config) query.set("config", config);
+    return call("GET", `/api/series?${query}`);
+  },
   job: (id) => call("GET", `/api/jobs/${enc(id)}`),
   retryJob: (id) => call("POST", `/api/jobs/${enc(id)}/retry`),
   cancelJob: (id) => call("POST", `/api/jobs/${enc(id)}/cancel`),

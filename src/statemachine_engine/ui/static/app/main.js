@@ -13,6 +13,7 @@ import { deadText, healthCounts, pageTitle } from "./health.js";
 import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { LogView } from "./log.js";
+import { installCharts } from "./charts.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
@@ -68,6 +69,7 @@ sidebar.onFilter = () => {
 };
 activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
+const charts = installCharts({ toggle: $("charts-toggle"), host: $("charts"), onClose: () => writeHash() });
 
 // -- the stream (or, without one, polling) -------------------------------------------------
 
@@ -387,7 +389,7 @@ function fromHash() {
 }
 
 function writeHash() {
-  if (!ui.hashApplied) return; // the links in the URL are not read yet
+  if (!ui.hashApplied || charts.shown()) return; // the links in the URL are not read yet, or #charts
   if (routes?.shown()) return; // the hash names the job explorer or the failures view
   const hash = new URLSearchParams();
   if (ui.tabKey) hash.set("tab", ui.tabKey);
@@ -422,6 +424,7 @@ installShortcuts({
   retry: () => feed?.retryNow(),
   closeDetails: () => jobs.closeDetails(),
   step: (delta) => sidebar.step(delta),
+  toggleCharts: () => charts.show(!charts.shown()),
 });
 
 setInterval(() => {
