@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, use_wal
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 WAL_CHECKPOINT_PAGES = 10_000
+#: How often the inbox watch's tick (:meth:`SqliteConnector.change_token`) checks that the
+#: file is still this store; heartbeats check at each beat too.
+IDENTITY_CHECK_SECONDS = 3.0
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("statemachine_engine.store")
 
@@ -107,6 +111,8 @@ class SqliteConnector:
         self.socket_dir = self._settings.socket_dir_path(self.location)
         #: Whether the file at the path is still this store: see :meth:`check_identity`.
         self._identity: SqliteIdentity | None = SqliteIdentity(self.path, self._conn)
+        #: When :meth:`change_token` next checks the identity (monotonic seconds).
+        self._identity_due = 0.0
 
     def check_identity(self) -> None:
         """Raise :class:`StoreReplaced` if the file at the store's path is no longer the
@@ -370,7 +376,12 @@ class SqliteConnector:
             StoreReplaced: the file was deleted, replaced or overwritten
                 (:meth:`check_identity`).
         """
-        self.check_identity()
+        now = time.monotonic()
+        if now >= self._identity_due:  # not at every tick: a quarter of an idle one's CPU
+            self._identity_due = now + IDENTITY_CHECK_SECONDS
+            self.check_identity()
+        else:
+            self._usable()
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as exc:
