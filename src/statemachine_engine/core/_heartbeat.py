@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("statemachine_engine.engine")
 
 #: How often a durable machine records that it is alive (and renews its job leases).
-HEARTBEAT_SECONDS = 4.0
+HEARTBEAT_SECONDS = 10.0
 #: Leases are never renewed more often than this.
 MIN_RENEWAL_SECONDS = 0.1
 
@@ -84,8 +84,13 @@ class Heartbeat:
             lease = self.jobs.shortest_lease
             if lease is not None:
                 period: float | None = renewal_period(lease)
+            elif self.own:
+                from ..database._names import SPANNING_HEARTBEAT_SECONDS
+
+                spans = self.store().spans_hosts
+                period = SPANNING_HEARTBEAT_SECONDS if spans else HEARTBEAT_SECONDS
             else:
-                period = HEARTBEAT_SECONDS if self.own else None
+                period = None
             self._period = period
             now = time.monotonic()
             remaining = None if period is None else last + period - now

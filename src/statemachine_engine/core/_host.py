@@ -48,8 +48,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("statemachine_engine.host")
 
-#: How often the host records that its machines are alive (one row for all of them).
-HOST_HEARTBEAT_SECONDS = 4.0
+#: How often the host records that its machines are alive (one row for all of them), on a
+#: store of one host; one that spans hosts is beaten every SPANNING_HEARTBEAT_SECONDS.
+HOST_HEARTBEAT_SECONDS = 20.0
 
 
 class MachineHost:
@@ -380,9 +381,12 @@ class MachineHost:
 
     async def _beat(self) -> None:
         assert self._store is not None
+        from ..database._names import SPANNING_HEARTBEAT_SECONDS
+
         pid, host = os.getpid(), socket.gethostname()
+        period = SPANNING_HEARTBEAT_SECONDS if self._store.spans_hosts else HOST_HEARTBEAT_SECONDS
         while True:
-            await asyncio.sleep(HOST_HEARTBEAT_SECONDS)
+            await asyncio.sleep(period)
             if not self._machines:
                 continue
             try:

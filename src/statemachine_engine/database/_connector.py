@@ -38,6 +38,9 @@ class Connector(Protocol):
     #: Committing an event to a machine's inbox wakes the machine by itself (see
     #: :attr:`Operations.notifies_machines`).
     notifies_machines: bool
+    #: Machines on other hosts use the database too (PostgreSQL): their liveness is known
+    #: from heartbeats alone, which must come often (see :func:`._names.heartbeat_seconds`).
+    spans_hosts: bool
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
         """Run the named query ``name`` with ``params``, in one transaction.
@@ -84,6 +87,7 @@ class Operations:
         #: itself, wherever it runs (it listens on topic ``machine:<name>``); False when
         #: the sender wakes it through its control socket on this host.
         self.notifies_machines = connector.notifies_machines
+        self.spans_hosts = connector.spans_hosts
         #: ``await self._run(name, params)``: one named query (the connector's ``run``).
         self._run = connector.run
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._connector import Operations, first
-from ._names import STALE_HEARTBEAT_SECONDS
+from ._names import REMOTE_STALE_HEARTBEAT_SECONDS, STALE_HEARTBEAT_SECONDS
 
 #: The histogram queries take this many bucket bounds (``:b0`` ... ``:b11``).
 BUCKET_COUNT = 12
@@ -30,7 +30,11 @@ class MetricsOperations(Operations):
         config, state and liveness inputs; jobs by type and status; each inbox's events
         pending and dropped."""
         now = time.time() if now is None else now
-        params = {"now": now, "stale_before": now - STALE_HEARTBEAT_SECONDS}
+        params = {
+            "now": now,
+            "stale_before": now - STALE_HEARTBEAT_SECONDS,
+            "remote_stale_before": now - REMOTE_STALE_HEARTBEAT_SECONDS,
+        }
         return {name: [dict(row) for row in await self._rows(name, **params)] for name in GAUGES}
 
     async def metric_heads(self) -> dict[str, int]:

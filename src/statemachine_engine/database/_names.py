@@ -80,28 +80,47 @@ def refuse_if_held(
         raise name_taken(holder, location=location, now=now)
 
 
-#: A running machine whose heartbeat is older than this is ``stale``: three missed beats,
-#: so that a machine on another host whose process died is shown so within 15 s.
-STALE_HEARTBEAT_SECONDS = 12.0
+#: A running machine on this host whose heartbeat is older than this is ``stale`` (its
+#: process lives, but has not beaten for three beats): one whose process died is found
+#: ``dead`` by its pid at once.
+STALE_HEARTBEAT_SECONDS = 60.0
+#: A running machine on another host is ``stale`` after this long without a heartbeat:
+#: three missed beats of a store that spans hosts (:data:`SPANNING_HEARTBEAT_SECONDS`),
+#: so that one whose process died is shown so within 15 s.
+REMOTE_STALE_HEARTBEAT_SECONDS = 12.0
+#: How often machines on a store that spans hosts (PostgreSQL) record that they are
+#: alive; on a store of one host (SQLite) the pid tells, and they beat less often.
+SPANNING_HEARTBEAT_SECONDS = 4.0
+
+
+def is_local(host: str | None) -> bool:
+    """Whether a record's host is this one (its pid can be checked)."""
+    return host in (None, "", socket.gethostname())
+
+
+def stale_seconds(host: str | None) -> float:
+    """How long without a heartbeat makes a running machine on ``host`` stale."""
+    return STALE_HEARTBEAT_SECONDS if is_local(host) else REMOTE_STALE_HEARTBEAT_SECONDS
 
 
 def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
     """The status of a machine as seen now, from its record and its process.
 
     A ``running`` record becomes ``dead`` when its process (on this host) is gone and
-    ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; other
-    recorded statuses (``finished``, ``stopped``) are returned as they are.
+    ``stale`` when its heartbeat is older than :func:`stale_seconds`; other recorded
+    statuses (``finished``, ``stopped``) are returned as they are.
     """
-    stale = (time.time() if now is None else now) - record.heartbeat_at > STALE_HEARTBEAT_SECONDS
+    silent = (time.time() if now is None else now) - record.heartbeat_at
+    stale = silent > stale_seconds(record.host)
     return liveness_of(record.status, record.pid, record.host, stale=stale)
 
 
 def liveness_of(status: str, pid: int | None, host: str | None, *, stale: bool) -> str:
     """:func:`liveness` from a record's fields (``stale``: its heartbeat is older than
-    :data:`STALE_HEARTBEAT_SECONDS`)."""
+    :func:`stale_seconds` of its host)."""
     if status != "running":
         return status
-    if pid and host in (None, "", socket.gethostname()) and not pid_alive(pid):
+    if pid and is_local(host) and not pid_alive(pid):
         return "dead"
     return "stale" if stale else "running"
 

@@ -97,6 +97,7 @@ class PostgresConnector:
 
     #: Committing an event NOTIFYs its target, on whatever host it runs.
     notifies_machines = True
+    spans_hosts = True
 
     def __init__(self, url: str, settings: Settings) -> None:
         self.location = redact(url)

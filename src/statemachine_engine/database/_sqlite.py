@@ -88,6 +88,7 @@ class SqliteConnector:
 
     #: Senders wake machines through their control sockets (:mod:`..messaging._delivery`).
     notifies_machines = False
+    spans_hosts = False
 
     def __init__(self, path: str | Path, settings: Settings, *, create: bool = True) -> None:
         self.path = Path(path)

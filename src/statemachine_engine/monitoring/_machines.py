@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..database.models.machine_state import STALE_HEARTBEAT_SECONDS
+from ..database._names import stale_seconds
 from ._stuck import StayTimes, stuck_after
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ class MachineRegistry:
                 machine.pid = record.pid
             elif liveness == "dead" and machine.pid in (None, record.pid):
                 machine.status = "dead"  # the process that sent the last event is gone
-            elif liveness == "stale" and now - machine.status_at > STALE_HEARTBEAT_SECONDS:
+            elif liveness == "stale" and now - machine.status_at > stale_seconds(record.host):
                 machine.status = "stale"
             if machine.pid is None:
                 # Its registration was older than the events replayed at a server start.

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..database._metrics import BUCKET_COUNT
-from ..database._names import liveness_of
+from ..database._names import is_local, liveness_of
 from ._machines import RUNNING, shown_status
 
 if TYPE_CHECKING:
@@ -135,7 +135,12 @@ def gauges(
     configs = functools.cache(configs)  # a config file is read once per scrape
     for row in rows["metric_machines"]:
         status = shown_status(
-            liveness_of(row["status"], row["pid"], row["host"], stale=bool(row["stale"]))
+            liveness_of(
+                row["status"],
+                row["pid"],
+                row["host"],
+                stale=bool(row["stale"] if is_local(row["host"]) else row["remote_stale"]),
+            )
         )
         count = int(row["n"])
         into.machines[

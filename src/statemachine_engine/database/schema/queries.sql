@@ -194,22 +194,24 @@ CASE WHEN seconds <= :b0 THEN 0 WHEN seconds <= :b1 THEN 1 WHEN seconds <= :b2 T
 
 -- name: metric_machines
 -- Instances by config, state and what their liveness depends on (one row for the many
--- instances a process hosts).
-SELECT config_path, config_name, current_state, status, machine_state.pid,
-       machine_state.host,
-       CASE WHEN machine_state.heartbeat_at < :stale_before
-             AND (beat.heartbeat_at IS NULL OR beat.heartbeat_at < :stale_before)
-            THEN 1 ELSE 0 END AS stale,
+-- instances a process hosts): `stale` past the threshold of a machine on this host,
+-- `remote_stale` past that of one on another host (database/_names.py).
+SELECT config_path, config_name, current_state, status, pid, host,
+       CASE WHEN latest < :stale_before THEN 1 ELSE 0 END AS stale,
+       CASE WHEN latest < :remote_stale_before THEN 1 ELSE 0 END AS remote_stale,
        count(*) AS n
-FROM machine_state
-LEFT JOIN process_heartbeats AS beat
-    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
-   AND machine_state.status = 'running'
-GROUP BY config_path, config_name, current_state, status, machine_state.pid,
-         machine_state.host,
-         CASE WHEN machine_state.heartbeat_at < :stale_before
-               AND (beat.heartbeat_at IS NULL OR beat.heartbeat_at < :stale_before)
-              THEN 1 ELSE 0 END;
+FROM (
+    SELECT machine_state.config_path, machine_state.config_name,
+           machine_state.current_state, machine_state.status, machine_state.pid,
+           machine_state.host,
+           CASE WHEN beat.heartbeat_at > machine_state.heartbeat_at THEN beat.heartbeat_at
+                ELSE machine_state.heartbeat_at END AS latest
+    FROM machine_state
+    LEFT JOIN process_heartbeats AS beat
+        ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+       AND machine_state.status = 'running'
+) AS machines
+GROUP BY config_path, config_name, current_state, status, pid, host, 7, 8;
 
 -- name: metric_jobs
 SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
