@@ -4,6 +4,7 @@
 import { ActivityView } from "./activity.js";
 import { api, useToken } from "./api.js";
 import { BoardView } from "./board.js";
+import { BottomPanel } from "./bottom_panel.js";
 import { backoffDelay, Connection, streamUrl } from "./connection.js";
 import { DiagramView, diagramData, groupOf } from "./diagram.js";
 import { h, replaceChildren, setText } from "./dom.js";
@@ -14,7 +15,7 @@ import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { LogView } from "./log.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
-import { costs, schedule } from "./frame.js";
+import { costs, schedule, scheduleThrottled } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
 import { QueuesView } from "./queues.js";
 import { Sidebar } from "./sidebar.js";
@@ -65,6 +66,7 @@ sidebar.onFilter = () => {
 };
 activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
+const bottomPanel = new BottomPanel(document.querySelector("main.main"), $("panel-collapse"));
 
 // -- the stream (or, without one, polling) -------------------------------------------------
 
@@ -105,9 +107,11 @@ model.on("reset", () => {
   dirty.clear();
   schedule(drawAll);
 });
+/** Least time between redraws of the machines (ms): a few a second with many of them. */
+const machinesInterval = () => (model.machines.size > 50 ? 250 : 0);
 model.on("machines", (names) => {
   for (const name of names) dirty.add(name);
-  schedule(drawMachines);
+  scheduleThrottled(drawMachines, machinesInterval);
 });
 model.on("transition", (name) => {
   if (name === ui.instance) schedule(drawTimeline);
@@ -338,7 +342,7 @@ function selectInstance(name) {
   ui.instance = name;
   board.select(name);
   drawSelection({ fetchTimeline: true });
-  if (ui.panel !== "log") showPanel("timeline"); // the log follows the chosen instance
+  if (ui.panel !== "log") showPanel("timeline", { unfold: false }); // the log follows the chosen instance
 }
 
 function toggleView() {
@@ -354,8 +358,9 @@ function setView(view) {
   toggleView();
 }
 
-function showPanel(name) {
+function showPanel(name, { unfold = true } = {}) {
   if (name === "log" && $("log-tab").hidden) return;
+  if (unfold && bottomPanel.collapsed) bottomPanel.set(false);
   ui.panel = name;
   for (const button of document.querySelectorAll("[data-panel-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.panelTab === name));
@@ -428,7 +433,7 @@ setInterval(() => {
   header.tick();
 }, 1000);
 
-showPanel("timeline");
+showPanel("timeline", { unfold: false });
 drawConnection();
 drawAll();
 startFeed();
