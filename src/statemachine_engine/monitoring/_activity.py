@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 #: ``bash`` command wrote).
 LEVELS = frozenset({"debug", "info", "success", "warning", "error", "transition", "output"})
 #: Rows read per query.
-PAGE = 500
+PAGE = 1000
 #: Rows read at most per request: a rare level far back answers in parts, each quickly.
-MAX_SCAN = 5000
+MAX_SCAN = 20_000
 
 _FIXED_LEVELS = {
     "error": "error",

@@ -25,6 +25,8 @@ export { matchesMachine };
 export const ACTIVITY_ROWS = 400;
 /** Entries asked of the store per page. */
 export const STORE_PAGE = 200;
+/** Answers asked for at most at once while few entries match. */
+const STORE_ROUNDS = 5;
 /** Scrolled further than this from the top (px), the log pauses. */
 const PAUSE_AT_PX = 24;
 /** Most entries waiting behind "N new" (the count goes on). */
@@ -218,27 +220,32 @@ export class ActivityView {
     this.add(held);
   }
 
-  /** Ask the store for entries older than those shown (for the filter chosen). */
+  /** Ask the store for entries older than those shown (for the filter chosen); a rare
+   *  match far back takes a few answers (each scans a bounded part of the log). */
   async fetchOlder() {
     const request = this.request;
-    const query = { ...storeQuery(this.filter), limit: STORE_PAGE };
-    if (this.before !== null) query.before_id = this.before;
     setText(this.status, "Reading older entries from the store…");
     this.older.hidden = true;
-    let answer;
-    try {
-      answer = await api.activity(query);
-    } catch (error) {
-      if (request === this.request) setText(this.status, `Could not read older entries: ${error.message}`);
-      return;
+    const found = [];
+    for (let round = 0; round < STORE_ROUNDS && found.length < STORE_PAGE / 4; round++) {
+      const query = { ...storeQuery(this.filter), limit: STORE_PAGE };
+      if (this.before !== null) query.before_id = this.before;
+      let answer;
+      try {
+        answer = await api.activity(query);
+      } catch (error) {
+        if (request === this.request) setText(this.status, `Could not read older entries: ${error.message}`);
+        return;
+      }
+      if (request !== this.request) return;
+      const known = new Set([...this.stored, ...found, ...this.liveMatches()].map(identityOf));
+      found.push(...answer.events.map(activityEntry).filter((e) => e && !known.has(identityOf(e)) && this.visible(e)));
+      this.before = answer.before;
+      if (answer.before === null) break;
     }
-    if (request !== this.request) return;
-    const known = new Set([...this.stored, ...this.liveMatches()].map(identityOf));
-    const found = answer.events.map(activityEntry).filter((e) => e && !known.has(identityOf(e)) && this.visible(e));
     this.stored.push(...found);
-    this.before = answer.before;
-    this.older.hidden = answer.before === null;
-    setText(this.status, answer.before === null ? "The store holds nothing older." : "");
+    this.older.hidden = this.before === null;
+    setText(this.status, this.before === null ? "The store holds nothing older." : "");
     if (found.length) {
       const atTop = !this.paused();
       const scroll = this.body.scrollTop;

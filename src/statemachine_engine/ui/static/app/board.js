@@ -33,7 +33,7 @@ export function boardColumns(metadata) {
 
 export class BoardView {
   /** `onSelect(name)` is called when a card is chosen. */
-  constructor(container, { onSelect }) {
+  constructor(container, { onSelect, toolsHost = null }) {
     this.container = container;
     this.onSelect = onSelect;
     this.tabKey = null;
@@ -44,6 +44,7 @@ export class BoardView {
     this.root = h("div", { class: "board", attrs: { role: "list", "aria-label": "Kanban board" } });
     this.sort = "name";
     this.compactChoice = new Map(); // tab key -> the operator's choice (else by size)
+    this.toolsHost = toolsHost; // where the compact and sort controls go (default: above)
     this.tools = boardToolbar({
       onCompact: (on) => {
         this.compactChoice.set(this.tabKey, on);
@@ -64,10 +65,10 @@ export class BoardView {
     this.cards.clear();
     this.root.replaceChildren();
     for (const column of this.layout.columns) this.addColumn(column.key, column.label, column.states);
-    if (!this.root.isConnected) this.container.replaceChildren(this.tools.root, this.root);
-    const compact = this.compactChoice.get(tab.key) ?? machines.length > COMPACT_FROM;
-    this.tools.compact.checked = compact;
-    setClass(this.root, "compact", compact);
+    if (!this.root.isConnected) {
+      this.container.replaceChildren(this.root);
+      (this.toolsHost ?? this.container).prepend(this.tools.root);
+    }
     this.selected = selected;
     this.update(machines);
   }
@@ -142,12 +143,21 @@ export class BoardView {
         this.cards.delete(name);
       }
     }
+    // Unless the operator chose, the grid turns compact as instances grow many.
+    const compact = this.compactChoice.get(this.tabKey) ?? this.cards.size > COMPACT_FROM;
+    if (this.tools.compact.checked !== compact) this.tools.compact.checked = compact;
+    setClass(this.root, "compact", compact);
     for (const column of touched) {
       if (!column) continue;
       setText(column.count, column.list.childElementCount);
       if (column.states) this.countStates(column);
       if (column.root.classList.contains("lane-dead")) column.root.hidden = column.list.childElementCount === 0;
     }
+  }
+
+  /** Show or hide the board's controls with the board. */
+  setVisible(visible) {
+    this.tools.root.hidden = !visible;
   }
 
   select(name) {

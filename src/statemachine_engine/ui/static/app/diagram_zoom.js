@@ -27,8 +27,9 @@ export class ZoomPan {
       this.level,
       button("+", "Zoom in", () => this.zoomBy(STEP)),
       button("Fit", "Fit the diagram to the panel", () => this.fit()),
-      button("⛶", "Full screen", () => this.fullScreen()),
+      button("", "Full screen", () => this.fullScreen()),
     );
+    this.toolbar.lastChild.append(fullScreenIcon());
     this.viewport = h("div", { class: "diagram-viewport" });
     host.replaceChildren(this.toolbar, this.viewport);
     this.toolbar.hidden = true;
@@ -119,7 +120,15 @@ export class ZoomPan {
     this.svg.style.transform = `translate(${x}px, ${y}px) scale(${k})`;
     this.level.textContent = `${Math.round(k * 100)}%`;
     this.svg.dataset.scale = k.toFixed(3);
+    this.svg.style.setProperty("--badge-scale", String(Math.min(4, Math.max(1, 1 / k))));
   }
+}
+
+/** Four corners: the usual full screen sign (no font has to carry it). */
+function fullScreenIcon() {
+  const corners = "M1 5V1h4M11 1h4v4M15 11v4h-4M5 15H1v-4";
+  return svg("svg", { viewBox: "0 0 16 16", width: 12, height: 12, "aria-hidden": "true" },
+    svg("path", { d: corners, fill: "none", stroke: "currentColor", "stroke-width": 2 }));
 }
 
 function clamp(k) {
@@ -133,15 +142,16 @@ export function countBadge(node, count) {
     const shape = node.querySelector("rect, polygon, circle, path");
     const box = shape?.getBBox?.() ?? { x: 0, y: 0, width: 0, height: 0 };
     const x = box.x + box.width;
-    badge = svg("g", { class: "sm-count", transform: `translate(${x}, ${box.y})` }, svg("rect", { rx: 9, ry: 9, height: 18, y: -9 }), svg("text", { "text-anchor": "middle", y: 4 }));
+    const scaled = svg("g", {}, svg("rect", { rx: 9, ry: 9, height: 18, y: -9 }), svg("text", { "text-anchor": "middle", y: 4, x: 0 }));
+    badge = svg("g", { class: "sm-count", transform: `translate(${x}, ${box.y})` }, scaled);
     node.append(badge);
   }
+  const [rect, label] = badge.firstChild.children;
   const text = String(count);
-  badge.lastChild.textContent = text;
+  label.textContent = text;
   const width = 10 + 7 * text.length;
-  badge.firstChild.setAttribute("width", String(width));
-  badge.firstChild.setAttribute("x", String(-width / 2));
-  badge.lastChild.setAttribute("x", "0");
+  rect.setAttribute("width", String(width));
+  rect.setAttribute("x", String(-width / 2));
   badge.removeAttribute("display");
   return badge;
 }

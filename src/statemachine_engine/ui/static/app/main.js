@@ -49,7 +49,10 @@ const boardHost = h("div", { class: "board-host" });
 const viewNotice = h("p", { class: "view-notice", attrs: { role: "status" }, hidden: true });
 viewHost.replaceChildren(viewNotice, diagramHost, boardHost);
 const diagram = new DiagramView(diagramHost);
-const board = new BoardView(boardHost, { onSelect: (name) => selectInstance(name) });
+const board = new BoardView(boardHost, {
+  onSelect: (name) => selectInstance(name),
+  toolsHost: document.querySelector(".view-bar"),
+});
 const timeline = new TimelineView($("timeline"));
 timeline.liveSource = () => model.transitionsOf(ui.instance);
 timeline.onLink = (at) => {
@@ -264,6 +267,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
     viewNotice.hidden = true;
     diagramHost.hidden = true;
     boardHost.hidden = false;
+    board.setVisible(false);
     replaceChildren(boardHost, h("p", { class: "empty big", text: "Waiting for machines to report…" }));
     ui.shownView = null;
     if (fetchTimeline || ui.instance) {
@@ -288,6 +292,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
   ui.shownView = { tabKey: tab.key, view };
   diagramHost.hidden = view !== "diagram";
   boardHost.hidden = view !== "board";
+  board.setVisible(view === "board");
   $("view-diagram").setAttribute("aria-pressed", String(view === "diagram"));
   $("view-board").setAttribute("aria-pressed", String(view === "board"));
   viewHost.dataset.view = view;
