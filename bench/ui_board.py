@@ -159,7 +159,9 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 820})
             page.goto(f"http://127.0.0.1:{port}/#tab=t:crawler|crawler")
             page.wait_for_function(
-                f"document.querySelectorAll('.board .card').length >= {per}", timeout=30_000
+                "(n) => document.querySelectorAll('.board .card').length >= n",
+                arg=per,
+                timeout=30_000,
             )
             time.sleep(2)  # the start's burst of registrations is over
             cdp = page.context.new_cdp_session(page)

@@ -171,10 +171,10 @@ def test_hundreds_of_instances_on_a_compact_board_and_a_zoomable_diagram(
     page.get_by_role("button", name="Fit the diagram to the panel").click()
     assert scale_of(page) == pytest.approx(fitted, rel=0.01)
     page.get_by_role("button", name="Full screen").click()
-    page.wait_for_function("document.fullscreenElement?.classList.contains('diagram-host')")
+    page.wait_for_function("() => document.fullscreenElement?.classList.contains('diagram-host')")
     page.keyboard.press("Escape")
     page.evaluate("document.fullscreenElement && document.exitFullscreen()")
-    page.wait_for_function("!document.fullscreenElement")
+    page.wait_for_function("() => !document.fullscreenElement")
     shots(page, "diagram-counts")
 
     # The bottom panel folds away (remembered), and T brings it back.
