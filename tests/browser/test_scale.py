@@ -126,7 +126,24 @@ def test_hundreds_of_instances_on_a_compact_board_and_a_zoomable_diagram(
     # A column of two states counts each.
     working = board.locator('.column[data-column="WORKING"]')
     expect(working.locator(".column-states")).to_be_visible()
+    assert working.evaluate(
+        """column => [...column.querySelectorAll('.state-count b')]
+             .reduce((sum, b) => sum + Number(b.textContent), 0)
+           === Number(column.querySelector('header .count').textContent)"""
+    )
     shots(page, "board-compact")
+    # 800 px wide: each label stays on the line of its value, and the board keeps room.
+    page.set_viewport_size({"width": 800, "height": 820})
+    apart = page.locator("#machine-header .fact").evaluate_all(
+        """facts => facts.filter((fact) => {
+             const [label, value] = fact.children;
+             return Math.abs(label.getBoundingClientRect().bottom
+                             - value.getBoundingClientRect().bottom) > 4;
+           }).map((fact) => fact.textContent)"""
+    )
+    assert apart == []
+    assert page.locator(".board").bounding_box()["height"] > 200  # type: ignore[index]
+    page.set_viewport_size({"width": 1280, "height": 820})
 
     # Sorted by time in state: in each column, the longest there first.
     page.get_by_label("Sort cards by").select_option("time")
