@@ -289,3 +289,75 @@ def test_the_activity_log_pauses_filters_reads_the_store_and_streams_output(
     chatty.expect(moved("chatty", None, "stop", "stopped").replace("None", r"\w+"))
     send("quiet", "stop")
     quiet.expect(moved("quiet", "waiting", "stop", "stopped"))
+
+
+def test_the_rules_of_the_log_filters_the_board_order_and_the_picker(
+    page: Page, monitor: Monitor
+) -> None:
+    page.goto(monitor.url)
+    found = page.evaluate(
+        """async () => {
+          const filter = await import("/static/app/activity_filter.js");
+          const order = await import("/static/app/board_order.js");
+          const picker = await import("/static/app/machine_picker.js");
+          const model = await import("/static/app/model.js");
+          const e = (machine, level, text, timestamp, type = "activity_log") =>
+            ({ machine, level, text, timestamp, type });
+          const all = { machine: "", level: "", text: "", transitions: false };
+          const output = model.activityEntry({ machine_name: "m", type: "bash_output",
+            timestamp: 1, payload: { lines: [{ stream: "stdout", text: "out" },
+                                             { stream: "stderr", text: "err" }], skipped: 3 } });
+          return {
+            output,
+            hidesStates: filter.matches(e("m", "transition", "a → b", 1), all),
+            showsStates: filter.matches(e("m", "transition", "a → b", 1),
+                                        { ...all, transitions: true }),
+            problems: ["info", "warning", "error"].map((level) =>
+              filter.matches(e("m", level, "x", 1), { ...all, level: "problems" })),
+            text: [
+              filter.matches(e("crawler_001", "info", "Fetched", 1), { ...all, text: "fetch" }),
+              filter.matches(e("crawler_001", "info", "x", 1), { ...all, text: "CRAWLER_0" }),
+              filter.matches(e("m", "info", "x", 1), { ...all, text: "fetch" }),
+            ],
+            template: [filter.matchesMachine(e("crawler_001"), "t:crawler"),
+                       filter.matchesMachine(e("crawlerx"), "t:crawler")],
+            query: [filter.storeQuery({ ...all, machine: "t:crawler", text: "boom" }),
+                    filter.storeQuery({ ...all, machine: "m:solo", level: "error",
+                                        transitions: true })],
+            filtering: [filter.filtering(all), filter.filtering({ ...all, level: "error" })],
+            merged: filter.mergeNewestFirst([e("a", "info", "new", 3), e("a", "info", "mid", 2)],
+                                            [e("a", "info", "mid", 2), e("a", "info", "old", 1)])
+                      .map((x) => x.text),
+            byTime: [{ name: "b", at: 5 }, { name: "a", at: 5 }, { name: "c", at: 1 },
+                     { name: "d", at: null }]
+                      .sort((x, y) => order.compareCards("time", x, y)).map((x) => x.name),
+            byName: [{ name: "w_10" }, { name: "w_9" }]
+                      .sort((x, y) => order.compareCards("name", x, y)).map((x) => x.name),
+            short: ["crawler_017", "worker-3", "solo"].map(order.shortName),
+            counts: order.stateCounts(["b", "a", "b", "c", "a", "b"]),
+            picked: picker.pickMatches(
+              [{ value: "", label: "All machines" },
+               { value: "t:crawler", label: "crawler_* (all)" },
+               { value: "m:crawler_001", label: "crawler_001" },
+               { value: "m:solo", label: "solo" }],
+              "CRAW 001").map((c) => c.value),
+          };
+        }"""
+    )
+    assert found["output"]["level"] == "output"
+    assert found["output"]["text"] == "out\n! err\n… 3 more lines (see its log)"
+    assert (found["hidesStates"], found["showsStates"]) == (False, True)
+    assert found["problems"] == [False, True, True]
+    assert found["text"] == [True, True, False]
+    assert found["template"] == [True, False]
+    assert found["query"] == [
+        {"level": "debug,info,success,warning,error,output", "template": "crawler", "text": "boom"},
+        {"level": "error", "machine": "solo"},
+    ]
+    assert found["filtering"] == [False, True]
+    assert found["merged"] == ["new", "mid", "old"]
+    assert found["byTime"] == ["c", "a", "b", "d"]
+    assert found["byName"] == ["w_9", "w_10"]
+    assert found["short"] == ["017", "3", "solo"]
+    assert found["counts"] == [["b", 3], ["a", 2], ["c", 1]]
+    assert found["picked"] == ["m:crawler_001"]
