@@ -24,9 +24,10 @@ pytest_plugins = ["tests.support.fixtures", "tests.support.browser"]
 def _clean_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No STATEMACHINE_* variable leaks in; sockets go to a per-test private directory."""
+    """No STATEMACHINE_* (nor OpenTelemetry's OTEL_*) variable leaks in; sockets go to a
+    per-test private directory."""
     for key in list(os.environ):
-        if key.startswith("STATEMACHINE_"):
+        if key.startswith(("STATEMACHINE_", "OTEL_")):
             monkeypatch.delenv(key)
     # Unix socket paths are limited to ~107 bytes: keep the directory short.
     socket_dir = Path(tmp_path_factory.mktemp("s", numbered=True))

@@ -206,7 +206,13 @@ def _run(args: argparse.Namespace) -> int:
         configs.append(config)
     check_before_start(configs, actions)  # refuses configs that would get stuck
     launches = _launches(configs, args)
-    return asyncio.run(_serve(launches, actions, initial_context, args, settings))
+    from . import _tracing
+
+    _tracing.configure(settings.traces_exporters)  # OTEL_TRACES_EXPORTER; else nothing
+    try:
+        return asyncio.run(_serve(launches, actions, initial_context, args, settings))
+    finally:
+        _tracing.shutdown()  # the spans waiting (a forked child ends with os._exit)
 
 
 def _launches(

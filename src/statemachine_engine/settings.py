@@ -12,6 +12,7 @@ entry points, each answering from the environment as it is now.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -37,6 +38,7 @@ __all__ = [
     "SOCKET_DIR_MODE",
     "SQLITE_SYNC_ENV",
     "SQLITE_SYNC_MODES",
+    "TRACES_EXPORTER_ENV",
     "UI_TOKEN_ENV",
     "Settings",
     "cache_dir",
@@ -64,6 +66,12 @@ PG_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
 PG_RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
 PG_RECONNECT_TIMEOUT_SECONDS = 120.0
 UI_TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
+#: OpenTelemetry's own variables (docs/observability.md): the span exporters to use,
+#: comma-separated (``console``, ``otlp``; unset or ``none``: no tracing), and the switch
+#: that turns the SDK off. The SDK reads the others (``OTEL_SERVICE_NAME``,
+#: ``OTEL_EXPORTER_OTLP_ENDPOINT``...) itself.
+TRACES_EXPORTER_ENV = "OTEL_TRACES_EXPORTER"
+SDK_DISABLED_ENV = "OTEL_SDK_DISABLED"
 _OFF = ("off", "0", "no", "false")
 
 
@@ -89,6 +97,9 @@ class Settings:
         ui_token: the monitoring API's token (``--token``, ``$STATEMACHINE_UI_TOKEN``).
         no_color: ``$NO_COLOR`` is set (to anything but an empty text): no colours on a
             terminal.
+        traces_exporters: the OpenTelemetry span exporters to trace to
+            (``$OTEL_TRACES_EXPORTER``); empty: no tracing (also when
+            ``$OTEL_SDK_DISABLED`` is ``true``).
         environ: the environment as it was read, handed on to children.
     """
 
@@ -101,6 +112,7 @@ class Settings:
     pg_reconnect_timeout: float = PG_RECONNECT_TIMEOUT_SECONDS
     ui_token: str | None = None
     no_color: bool = False
+    traces_exporters: tuple[str, ...] = ()
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @classmethod
@@ -126,6 +138,7 @@ class Settings:
             pg_reconnect_timeout=_seconds(env, PG_RECONNECT_TIMEOUT_ENV),
             ui_token=ui_token or env.get(UI_TOKEN_ENV) or None,
             no_color=bool(env.get("NO_COLOR")),
+            traces_exporters=_exporters(env),
             environ=env,
         )
 
@@ -144,7 +157,7 @@ class Settings:
     def socket_dir_path(self, location: str | None = None) -> Path:
         """The socket directory of the store at ``location`` (default: :attr:`db`),
         without creating or checking it: ``socket_base / store_namespace(location)``."""
-        return self.socket_base / store_namespace(location or self.db)
+        return _socket_dir_path(self.socket_base, location or self.db)
 
     def socket_dir(self, location: str | None = None) -> Path:
         """The private directory holding the sockets of the machines of one store.
@@ -231,6 +244,21 @@ def _choice(
     return value
 
 
+def _exporters(env: Mapping[str, str]) -> tuple[str, ...]:
+    if env.get(SDK_DISABLED_ENV, "").strip().lower() == "true":
+        return ()
+    names = [name.strip().lower() for name in env.get(TRACES_EXPORTER_ENV, "").split(",")]
+    if "none" in names:
+        return ()
+    for name in names:
+        if name and not re.fullmatch(r"[a-z0-9_]{1,64}", name):
+            raise StateMachineError(
+                f"{TRACES_EXPORTER_ENV} names exporters such as console or otlp "
+                f"(comma-separated), got {env[TRACES_EXPORTER_ENV]!r}"
+            )
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
 def _seconds(env: Mapping[str, str], name: str) -> float:
     raw = env.get(name)
     if not raw:
@@ -241,6 +269,13 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
         raise StoreError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _socket_dir_path(base: Path, location: str) -> Path:
+    # Asked once per machine a host links: thousands of times for one or two stores.
+    return base / store_namespace(location)
+
+
+@functools.lru_cache(maxsize=64)
 def store_namespace(location: str) -> str:
     """A short name for the store at ``location`` (a resolved path or URL): the stem of
     a SQLite file or ``pg``, and a checksum of the whole location, e.g.

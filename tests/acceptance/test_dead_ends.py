@@ -331,3 +331,29 @@ def test_set_state_without_a_store_creates_none(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no store at" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_set_state_waits_out_the_name_lease_of_a_machine_on_another_host(
+    tmp_path: Path,
+) -> None:
+    """Silent for longer than 'stale' but not for as long as it holds its name: it may be
+    alive (a long lock wait), so its state is not moved under it."""
+    import os
+    import sqlite3
+    import time
+
+    create_store()
+    with sqlite3.connect(os.environ["STATEMACHINE_DB"]) as conn:
+        for name, silent in (("recent", 30.0), ("gone", 90.0)):
+            conn.execute(
+                "INSERT INTO machine_state (machine_name, config_name, current_state, pid, "
+                "host, status, started_at, heartbeat_at, updated_at) "
+                "VALUES (?, 'w', 'a', 1, 'elsewhere', 'running', ?, ?, ?)",
+                (name, time.time() - 100, time.time() - silent, time.time() - 100),
+            )
+    refused = db("set-state", "recent", "b", cwd=tmp_path)
+    assert refused.returncode == 1
+    [line] = errors(refused)
+    assert "machine 'recent' is running (pid 1 on elsewhere" in line
+    moved_on = db("set-state", "gone", "b", cwd=tmp_path)
+    assert moved_on.returncode == 0, moved_on.stderr

@@ -26,6 +26,7 @@ NOT_IN_A_MACHINE = [
     "websockets",
     "psycopg",
     "prometheus_client",
+    "opentelemetry",  # tracing: only with OTEL_TRACES_EXPORTER set
     "statemachine_engine.monitoring",
     "statemachine_engine.tools",
     "celpy",  # if: guards: only configs that have one load the expression language

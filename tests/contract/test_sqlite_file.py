@@ -189,3 +189,30 @@ async def test_a_write_lock_never_released_is_a_clear_error(
     finally:
         other.close()
         await store.close()
+
+
+async def test_a_version_9_store_gets_the_traceparent_columns(tmp_path: Path) -> None:
+    """Store version 12: the jobs and events of a version-9 file stay, with no trace."""
+    from statemachine_engine.database._queries import migrations
+    from tests.contract.test_traceparent import VERSION_9_ROWS, check_version_9_rows
+
+    path = tmp_path / "v9.db"
+    conn = sqlite3.connect(path)
+    for number, script in migrations("sqlite"):
+        if number <= 9:
+            conn.executescript(script)
+    conn.execute("PRAGMA user_version = 9")
+    for statement in VERSION_9_ROWS:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        await check_version_9_rows(store)
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations("sqlite")[-1][0]
+    finally:
+        conn.close()

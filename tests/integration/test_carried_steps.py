@@ -112,6 +112,7 @@ class CarriedJob:
             "max_attempts": 3,
             "run_after": time.time(),
             "source_job_id": None,
+            "traceparent": None,
             "now": time.time(),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 from collections.abc import Callable
@@ -41,6 +42,7 @@ async def test_a_host_runs_many_instances_of_one_config_each_reached_by_its_name
             recorder = Recorder()
             host.spawn(config, machine_name=f"waiter_{n:03d}", observers=[recorder])
             recorders[f"waiter_{n:03d}"] = recorder
+        assert not gc.isenabled(), "200 machines starting: the cyclic collector waits"
         await asyncio.gather(*(r.entered("waiting") for r in recorders.values()))
         store = open_store()
         try:
@@ -51,6 +53,7 @@ async def test_a_host_runs_many_instances_of_one_config_each_reached_by_its_name
         results = await host.wait()
     assert results == {name: "completed" for name in recorders}
     assert not host.failures
+    assert gc.isenabled(), "every machine started: the collector runs again"
     # One parsed config and one transition table serve every instance.
     assert len(host._configs) == 1
     assert len(host._tables) == 1

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from statemachine_engine.database._sqlite import SqliteStore
-from statemachine_engine.database.models.machine_state import MachineStateRecord
+from statemachine_engine.database.models.machine_state import (
+    STALE_HEARTBEAT_SECONDS,
+    MachineStateRecord,
+)
 from statemachine_engine.monitoring import _recent as recent
 from statemachine_engine.monitoring import _stream as stream
 from statemachine_engine.monitoring._fanout import ClientQueue, Hub
@@ -70,7 +73,8 @@ def test_a_silent_machine_turns_stale() -> None:
     registry = MachineRegistry(groups)
     registry.apply_event(event("m", "state_change", 100.0, to_state="idle"))
     row = MachineStateRecord("m", "idle", heartbeat_at=50.0, updated_at=50.0)
-    registry.apply_records([(row, "stale")], now=120.0)
+    # Its last event is recent: the store's silence is not yet the machine's.
+    registry.apply_records([(row, "stale")], now=100.0 + STALE_HEARTBEAT_SECONDS - 1)
     assert registry.get("m")["status"] == "running"  # type: ignore[index]
     registry.apply_records([(row, "stale")], now=200.0)
     assert registry.get("m")["status"] == "stale"  # type: ignore[index]

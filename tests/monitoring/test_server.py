@@ -155,18 +155,30 @@ def test_jobs_api_lists_counts_and_details(tmp_path: Path, ui_server: StartServe
     assert listing["counts"]["pending"] == 3
     assert len(listing["jobs"]) == 3
     job = listing["jobs"][0]
+    # Every field `statemachine-db details` shows, and what follows from them.
     assert set(job) == {
         "job_id",
         "job_type",
+        "machine_type",
         "status",
         "priority",
         "attempts",
         "max_attempts",
+        "run_after",
         "worker",
+        "lease_owner",
+        "lease_expires",
+        "source_job_id",
         "created_at",
+        "started_at",
+        "completed_at",
         "updated_at",
+        "error",
         "last_error",
         "data",
+        "result",
+        "duration",
+        "next_retry",
     }
     assert job["job_type"] == "task"
     assert server.get("/api/jobs", params={"status": "failed"})["jobs"] == []

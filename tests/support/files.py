@@ -57,3 +57,24 @@ def create_store(location: Path | str | None = None) -> None:
 def statuses(history: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
     """``(status, attempt)`` of each row of a job's history."""
     return [(row["status"], row["attempt"]) for row in history]
+
+
+def on_store(work: Any) -> Any:
+    """``await work(store)`` on the test's SQLite store (``$STATEMACHINE_DB``, created if
+    missing), in a thread of its own (the test may run an event loop, or Playwright's);
+    what it returns."""
+    import asyncio
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from statemachine_engine.database._sqlite import SqliteStore
+
+    async def run() -> Any:
+        store = SqliteStore(os.environ["STATEMACHINE_DB"])
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(run())).result()

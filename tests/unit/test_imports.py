@@ -19,6 +19,7 @@ HEAVY = [
     "uvicorn",
     "psycopg",
     "prometheus_client",
+    "opentelemetry",
 ]
 
 

@@ -256,6 +256,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "SOCKET_DIR_MODE",
         "SQLITE_SYNC_ENV",
         "SQLITE_SYNC_MODES",
+        "TRACES_EXPORTER_ENV",
         "UI_TOKEN_ENV",
         "Settings",
         "cache_dir",

@@ -14,6 +14,7 @@ import time
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._tracing import current_traceparent
 from ..actions._machine_verbs import MachineVerbs
 from ..database._delivery import deliver
 from ..database._records import JobStatus
@@ -53,7 +54,7 @@ class Machine(MachineVerbs, Protocol):
     @property
     def worker_id(self) -> str: ...
 
-    def adopt_job(self, job: Job) -> None: ...
+    def adopt_job(self, job: Job) -> str | None: ...
 
     async def claim_next_job(self, claim: JobClaim) -> Job | None: ...
 
@@ -134,6 +135,7 @@ class ActionPort:
             due_at=due_at,
             source=machine.machine_name,
             job_id=job_id,
+            traceparent=current_traceparent(),
         )
 
     async def cancel_event(self, event_id: int) -> bool:
@@ -177,6 +179,7 @@ class ActionPort:
                 delay=job.delay,
                 machine_type=job.machine_type,
                 source_job_id=job.source_job_id,
+                traceparent=current_traceparent(),
             )
         except JobExists:
             return None
@@ -191,8 +194,8 @@ class ActionPort:
             machine.worker_id,
             lease_seconds=DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds,
         )
-        if job is not None:
-            machine.adopt_job(job)
+        if job is not None and (traceparent := machine.adopt_job(job)) is not None:
+            await machine.store.trace_job(job.job_id, traceparent)
         return job
 
     async def complete_job(self, job_id: str, *, result: Any = None) -> bool:

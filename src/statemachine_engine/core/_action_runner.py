@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from .. import _tracing
 from ..actions.base import ActionRuntime, BaseAction
 from ..config.model import ActionSpec
 from ..context.interpolation import interpolate
@@ -91,6 +92,7 @@ async def run_action(
     policy = RetryPolicy.from_option(spec.options.get("retry"))
     explicit = "success" in spec.options or cls.default_success is None
     name = runtime.machine_name
+    trace = _tracing.current()
     attempt = 0
     while True:
         attempt += 1
@@ -98,14 +100,17 @@ async def run_action(
         action: BaseAction | None = None
         result: Any  # user-written actions may return something other than a str
         started = time.monotonic()
+        span = trace.action_started(runtime.state or "", spec.type)
         try:
             action = cls(action_config(cls, spec, context))
             action.runtime = runtime
             result = await action.execute(context)
         except asyncio.CancelledError:
+            trace.action_ended(span)
             raise
         except Exception as exc:
             message = str(exc) or type(exc).__name__
+            trace.action_ended(span, message)
             context["last_error"] = message
             tell(
                 functools.partial(
@@ -127,6 +132,7 @@ async def run_action(
             )
         else:
             failed = result is not None and action is not None and result == action.error_event
+            trace.action_ended(span, str(context.get("last_error", spec.type)) if failed else None)
         runtime.emit(
             ACTION_FINISHED,
             {

@@ -16,6 +16,7 @@ class Event(NamedTuple):
         generation: for timer events, the state entry that armed them; a timer
             from an earlier visit to a state is stale and ignored.
         event_id: the event's id in the store's inbox, for events delivered durably.
+        traceparent: the trace its sender was in (a stored event; see ``_tracing``).
     """
 
     name: str
@@ -24,6 +25,7 @@ class Event(NamedTuple):
     job_id: str | None = None
     generation: int | None = None
     event_id: int | None = None
+    traceparent: str | None = None
 
     @property
     def from_action(self) -> bool:

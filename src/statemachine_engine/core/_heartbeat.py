@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("statemachine_engine.engine")
 
 #: How often a durable machine records that it is alive (and renews its job leases).
-HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 4.0
 #: Leases are never renewed more often than this.
 MIN_RENEWAL_SECONDS = 0.1
 

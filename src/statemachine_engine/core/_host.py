@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -30,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 from ..config._transitions import TransitionTable
 from ..config.loader import load_config
 from ..config.model import MachineConfig
-from ..errors import MachineFailed, StateMachineError, StoreReplaced
+from ..errors import MachineFailed, StateMachineError, StoreError, StoreReplaced
 from ..settings import Settings
 from ._preflight import check_before_start
+from ._start_burst import StartBurst
 from .action_loader import ActionLoader
 
 if TYPE_CHECKING:
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("statemachine_engine.host")
 
-#: How often the host records that its machines are alive (one statement for all).
-HOST_HEARTBEAT_SECONDS = 20.0
+#: How often the host records that its machines are alive (one row for all of them).
+HOST_HEARTBEAT_SECONDS = 4.0
 
 
 class MachineHost:
@@ -102,6 +104,9 @@ class MachineHost:
         self._heartbeat: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._burst = StartBurst()
+        #: Whether the host's heartbeat row was written (and is removed at the end).
+        self._beaten = False
         self._opened = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -140,14 +145,15 @@ class MachineHost:
             return
         self.stop()
         await self.wait()
+        self._burst.release()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
-            if self._store is not None:
-                try:  # its machines have ended: their records no longer read it
+            if self._beaten and self._store is not None:
+                # Its machines have ended: their records no longer read it. A store that is
+                # gone or refuses keeps the row, which goes stale like any heartbeat.
+                with contextlib.suppress(StoreError):
                     await self._store.forget_process_heartbeat(os.getpid(), socket.gethostname())
-                except Exception:
-                    logger.warning("could not remove the host's heartbeat", exc_info=True)
         if self._deliveries:
             await asyncio.wait(self._deliveries)
         if self._control is not None:
@@ -280,6 +286,8 @@ class MachineHost:
                 },
             )
         engine.observers.extend(observers)
+        self._burst.starting()
+        engine.on_started = self._burst.started
         self._machines[name] = engine
         delivery.register_local(name, engine.request_pull)
         self._idle.clear()
@@ -379,6 +387,7 @@ class MachineHost:
                 continue
             try:
                 await self._store.heartbeat_process(pid, host)
+                self._beaten = True
             except StoreReplaced as exc:  # nothing the machines write now would be kept
                 for engine in list(self._machines.values()):
                     engine.abort(exc)

@@ -100,6 +100,7 @@ class Inbox:
                 source=stored.source_machine,
                 job_id=stored.job_id,
                 event_id=stored.id,
+                traceparent=stored.traceparent,
             )
         )
 

@@ -33,6 +33,7 @@ import time
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .. import _tracing
 from ..context._entries import JOB_LEASE, forget_job_data, merge_job
 from ..database.store import DEFAULT_LEASE_SECONDS
 
@@ -183,19 +184,23 @@ class JobTracker:
         )
         return given
 
-    def adopt(self, job: Job, context: MutableMapping[str, Any]) -> None:
-        """Hold ``job`` and expose it in ``context`` (in place of the previous job)."""
+    def adopt(self, job: Job, context: MutableMapping[str, Any]) -> str | None:
+        """Hold ``job`` and expose it in ``context`` (in place of the previous job).
+        Returns the ``traceparent`` the store is to keep for a job added outside any
+        trace (:meth:`Store.trace_job`), if tracing is on."""
         self._leases[job.job_id] = _lease_of(job)
         self._attempts[job.job_id] = job.attempts
         forget_job_data(context)
         merge_job(context, job.as_context())
         context[JOB_LEASE] = lease_record(job.job_id, job.attempts, self._leases[job.job_id])
+        return _tracing.current().job_started(job)
 
     def hand_over(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)`` to
         pass to it, or None when this machine does not hold the job."""
         if job_id not in self._leases:
             return None
+        _tracing.current().job_ended(job_id, "handed_over")
         return self._attempts.pop(job_id), self._leases.pop(job_id)
 
     def take_back(self, job_id: str, attempt: int, lease: float) -> None:
@@ -224,6 +229,7 @@ class JobTracker:
             return reason
         self._leases[job_id] = lease
         self._attempts[job_id] = attempt
+        _tracing.current().job_started(job)
         self._log_job(
             "job_handed_over",
             "%s holds job %s (attempt %d), handed over by the machine that started it",
@@ -270,6 +276,7 @@ class JobTracker:
                 assert job is not None
                 self._leases[job.job_id] = seconds
                 self._attempts[job.job_id] = job.attempts
+                _tracing.current().job_started(job)
                 return None
         if attempt is None:
             return None
@@ -298,6 +305,7 @@ class JobTracker:
         this machine does not hold it (any more)."""
         self._leases.pop(job_id, None)
         attempt = self._attempts.pop(job_id, None)
+        outcome = "completed"
         if error is None:
             done = await store.complete_job(
                 job_id, result=result, worker=self.worker, attempt=attempt
@@ -307,6 +315,7 @@ class JobTracker:
                 job_id, error, worker=self.worker, retry=retry, attempt=attempt
             )
             done = failed is not None
+            outcome = "failed" if failed is None else failed.status
             if failed is not None and failed.status == "dead":
                 logger.warning(
                     "job %s is dead (out of attempts after %d): %s",
@@ -321,6 +330,7 @@ class JobTracker:
                         "error": error,
                     },
                 )
+        _tracing.current().job_ended(job_id, outcome if done else "refused", error)
         if not done:
             logger.warning(
                 "%s cannot %s job %s: %s",
@@ -350,6 +360,7 @@ class JobTracker:
         for job_id in list(self._leases):
             self._leases.pop(job_id)
             attempt = self._attempts.pop(job_id, None)
+            _tracing.current().job_ended(job_id, "given_back")
             if attempt is not None and await store.release_job_unused(
                 job_id, worker=self.worker, attempt=attempt
             ):

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _tracing
 from ..database._records import MachineSnapshot, StepRecord, WaitingSteps
 from ..database._rows import snapshot
 
@@ -134,7 +135,7 @@ class StepLog:
         """Tell the observers something (``notice`` does): now, or once the steps that
         wait are committed."""
         if self.pending:
-            self._notices.append(notice)
+            self._notices.append(_tracing.deferred(notice))
         else:
             notice()
 

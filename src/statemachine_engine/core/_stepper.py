@@ -17,6 +17,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _tracing
 from ..actions.base import ActionRuntime
 from ..config._transitions import GuardScope, TransitionTable
 from ..config.model import WILDCARD, MachineConfig, Transition
@@ -26,6 +27,7 @@ from . import _failures as failures
 from . import _resume as resume
 from ._entry_actions import EntryActions
 from ._event import ACTION_SOURCE, Event
+from ._held import HeldEvents
 from ._step_log import StepLog
 from ._timers import StateTimers
 from .action_loader import ActionLoader
@@ -96,9 +98,8 @@ class Stepper:
         #: The visit to the current state: bumped on every entry.
         self.generation = 0
         #: Events waiting for the running actions, in arrival order.
-        #: Events held while actions ran, each with the state it was held in (rarely any:
-        #: a list is a tenth of a deque's size).
-        self.held: list[tuple[Event, str | None]] = []
+        #: Events held while actions ran (:mod:`._held`).
+        self.held = HeldEvents()
         #: A job handed over that this machine could not take (``(job_id, why)``): the
         #: first state that would work on it does not run its actions.
         self.refused_job: tuple[str, str] | None = None
@@ -132,7 +133,7 @@ class Stepper:
                         "event": event.name,
                     },
                 )
-                self.held.append((event, self.state))
+                self.held.hold(event, self.state)
                 if event.event_id is not None:  # its sender learns why nothing happens yet
                     self._emit(
                         "event_held",
@@ -192,6 +193,10 @@ class Stepper:
             spec = self.config.events.get(event.name)
             context.update(promoted_fields(spec.context_map if spec else None, data))
         self.arm_timers(target)
+        trace = _tracing.current()
+        if event.traceparent is not None:
+            trace.event_taken(event.name, event.traceparent)
+        trace.transition(source, target, event.name)
         self.log.transition(
             source,
             target,
@@ -223,18 +228,12 @@ class Stepper:
         )
 
     async def _enter(self, state: str) -> None:
-        for index, (held, _) in enumerate(self.held):
-            transition = self.lookup(state, held)
-            if transition is not None:
-                del self.held[index]
-                await self.take(transition, held)
+        if self.held:
+            taken, dropped = self.held.enter(state, lambda held: self.lookup(state, held))
+            if taken is not None:
+                await self.take(taken[1], taken[0])
                 return
-        if any(held_in == state for _, held_in in self.held):
-            # Back in the state it was held in, and still not taken: a state that loops on
-            # itself (a poller) is never idle, and would hold it for ever.
-            came_back = [held for held, held_in in self.held if held_in == state]
-            self.held = [entry for entry in self.held if entry[1] != state]
-            for held in came_back:
+            for held in dropped:
                 await self.drop(held, explicit=True)
         await self.begin_actions(state)
 
@@ -257,11 +256,12 @@ class Stepper:
     async def settle(self) -> None:
         """The state's actions are done and nothing moved the machine on."""
         assert self.state is not None
+        _tracing.current().settled()
         if self.config.actions.get(self.state):
             # (A state without actions was recorded as done with its transition.)
             self.log.actions_done(self.state, self.context, self._timers.deadlines)
         while self.held:
-            held, _ = self.held.pop(0)
+            held = self.held.pop()
             transition = self.lookup(self.state, held)
             if transition is not None:
                 await self.take(transition, held)

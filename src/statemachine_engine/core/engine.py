@@ -20,9 +20,10 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import _tracing
 from ..actions._process_groups import record_group
 from ..config._transitions import TransitionTable
 from ..config.model import START_EVENT, MachineConfig
@@ -36,16 +37,15 @@ from ._action_port import ActionPort, MachineStarter
 from ._event import Event
 from ._heartbeat import Heartbeat
 from ._inbox import Inbox
-from ._jobs import HandedJob, JobTracker, forget_lease, lease_record
+from ._jobs import HandedJob, JobTracker
+from ._machine_jobs import MachineJobs
 from ._stepper import Stepper
 from .action_loader import ActionLoader
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..actions.base import JobClaim
     from ..database._records import EventOrigin
-    from ..database.models.job import Job
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
 
@@ -76,7 +76,7 @@ class MachineObserver(Protocol):
         """Anything else worth streaming: ``job_started``, ``job_completed``, ``error``..."""
 
 
-class StateMachineEngine:
+class StateMachineEngine(MachineJobs):
     """Runs one machine from a :class:`MachineConfig`.
 
     Args:
@@ -130,6 +130,9 @@ class StateMachineEngine:
         self.settings = settings or Settings.load()
         self.table = transition_table or TransitionTable.build(config.transitions)
         self._name = machine_name or config.default_machine_name or _stem(config) or config.name
+        #: Called once, when the machine is in its first state and waits for events, or
+        #: ends before (set by a host that counts its machines starting).
+        self.on_started: Callable[[], None] | None = None
         self.actions = action_loader or ActionLoader()
         self.observers: list[MachineObserver] = list(observers)
         self.context: dict[str, Any] = dict(initial_context or {})
@@ -297,57 +300,16 @@ class StateMachineEngine:
 
         self._stepper.log.tell(tell)
 
-    async def claim_next_job(self, claim: JobClaim) -> Job | None:
-        """Claim the next job (perhaps one claimed ahead already) and adopt it."""
-        if (job := await self._jobs.claim_next(self.store, claim)) is not None:
-            self.adopt_job(job)
-        return job
-
-    def adopt_job(self, job: Job) -> None:
-        self._jobs.adopt(job, self.context)
-        self.emit(
-            "job_started",
-            {"job_id": job.job_id, "job_type": job.job_type, "attempt": job.attempts},
-        )
-        self._heartbeat.lease_taken()
-        if self._durable and not self._heartbeat.running:
-            self._heartbeat.start()  # the leases of the jobs it holds need renewing
-
-    async def release_job(
-        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
-    ) -> bool:
-        done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
-        forget_lease(self.context, job_id)
-        if done:
-            kind = "job_completed" if error is None else "job_failed"
-            self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
-        return done
-
-    def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
-        """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``
-        to pass it, or None when this machine does not hold the job."""
-        handed = self._jobs.hand_over(job_id)
-        if handed is not None:
-            forget_lease(self.context, job_id)
-        return handed
-
-    def take_back_job(self, job_id: str, attempt: int, lease: float) -> None:
-        """Hold again a job whose hand-over failed (the child did not start)."""
-        self._jobs.take_back(job_id, attempt, lease)
-        if self.context.get("job_id") == job_id:
-            self.context[JOB_LEASE] = lease_record(job_id, attempt, lease)
-
     async def record_process_group(self, pgid: int) -> None:
         """Record the process group of the action running now, so that a restart after
         this process was killed ends it before anything runs again."""
         if self._durable:
             await record_group(self.store, self._name, pgid)
 
-    async def release_claimed_jobs(self) -> None:
-        if self._jobs.held:
-            for job_id in await self._jobs.release_all(self.store):
-                self.emit("job_completed", {"job_id": job_id, "implicit": True})
-        self.context.pop(JOB_LEASE, None)
+    def _tell_started(self) -> None:
+        started, self.on_started = self.on_started, None
+        if started is not None:
+            started()
 
     async def run(self) -> str:
         """Run until the machine ends in a terminal state or :meth:`request_stop`.
@@ -355,6 +317,13 @@ class StateMachineEngine:
         Returns:
             The state the machine ended in.
         """
+        token = _tracing.bind(self._name)  # its actions' tasks inherit the trace
+        try:
+            return await self._run()
+        finally:
+            _tracing.unbind(token)
+
+    async def _run(self) -> str:
         stepper = self._stepper
         inbox = None
         try:
@@ -373,6 +342,7 @@ class StateMachineEngine:
                     lost=self.abort,
                 )
                 await self.pull_events()
+            self._tell_started()
             while True:
                 event = await self._inbox.get()
                 # Once ended (a terminal state settled), events queued behind the end
@@ -386,6 +356,7 @@ class StateMachineEngine:
                 async with self._step:
                     await stepper.log.commit()
         finally:
+            self._tell_started()
             await stepper.entry_actions.cancel()
             stepper.cancel_timers()
             self._heartbeat.cancel()
@@ -441,7 +412,7 @@ class StateMachineEngine:
         initial = self.config.initial_state
         start = Event(START_EVENT, {}, source="engine")
         if self.table.leads(initial, START_EVENT):
-            self._stepper.held.append((start, None))
+            self._stepper.held.hold(start, None)
         await self._stepper.change_state(None, initial, start)
 
     async def _resume(self, record: MachineStateRecord) -> None:

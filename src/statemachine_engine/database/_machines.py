@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._jsondata import JSONText
+from .._tracing import valid_traceparent
 from ..errors import EventNotCancelled, EventNotFound, StoreError
 from ._connector import Operations, first
 from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
@@ -110,6 +111,7 @@ class MachineOperations(Operations):
                     "payload": dumps({} if payload is None else payload),
                     "job_id": origin.get("job_id"),
                     "due_at": None if due_at is None else float(due_at),
+                    "traceparent": valid_traceparent(origin.get("traceparent")),
                     "now": time.time(),
                 },
             )

@@ -18,6 +18,8 @@ from ._names import STALE_HEARTBEAT_SECONDS
 BUCKET_COUNT = 12
 GAUGES = ("metric_machines", "metric_jobs", "metric_inbox_pending", "metric_events_dropped")
 HISTORIES = ("metric_transitions", "metric_job_waits", "metric_job_runs", "metric_actions")
+#: The charts' back-fill (``monitoring/_series.py``): history counted per time slot.
+SLOTTED = ("series_transitions", "series_job_ends")
 
 
 class MetricsOperations(Operations):
@@ -50,4 +52,18 @@ class MetricsOperations(Operations):
             if len(bounds) != BUCKET_COUNT:
                 raise ValueError(f"a histogram takes {BUCKET_COUNT} bucket bounds")
             params.update({f"b{index}": float(bound) for index, bound in enumerate(bounds)})
+        return [dict(row) for row in await self._rows(name, **params)]
+
+    async def metric_slots(
+        self, name: str, *, since: float, slot_seconds: float, upto_id: int
+    ) -> list[dict[str, Any]]:
+        """The rows of query ``name`` (:data:`SLOTTED`): the history rows since ``since``
+        (epoch seconds) with ids up to ``upto_id``, counted per slot of ``slot_seconds``
+        (``slot``: the number of the slot, ``at // slot_seconds``; ``n``: the count; the
+        job ends' also ``outcome``). Slots without rows are left out."""
+        if name not in SLOTTED:
+            raise ValueError(f"no slotted history named {name!r}")
+        if slot_seconds <= 0:
+            raise ValueError("a slot lasts more than 0 seconds")
+        params = {"since": float(since), "slot": float(slot_seconds), "upto_id": int(upto_id)}
         return [dict(row) for row in await self._rows(name, **params)]

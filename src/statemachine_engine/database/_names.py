@@ -23,8 +23,9 @@ from ..errors import MachineAlreadyRunning
 if TYPE_CHECKING:
     from ._records import MachineStateRecord
 
-#: A name's holder that has not renewed it for this long has lost it: three missed beats
-#: of a host's heartbeat (every 20 s) or six of a lone machine's (every 10 s).
+#: A name's holder that has not renewed it for this long has lost it: fifteen missed
+#: heartbeats (every 4 s), so that a process stalled a while (a long lock wait, a
+#: blocking action) is not taken over.
 NAME_LEASE_SECONDS = 60.0
 
 
@@ -79,8 +80,9 @@ def refuse_if_held(
         raise name_taken(holder, location=location, now=now)
 
 
-#: A running machine whose heartbeat is older than this is ``stale``.
-STALE_HEARTBEAT_SECONDS = 60.0
+#: A running machine whose heartbeat is older than this is ``stale``: three missed beats,
+#: so that a machine on another host whose process died is shown so within 15 s.
+STALE_HEARTBEAT_SECONDS = 12.0
 
 
 def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._tracing import valid_traceparent
 from ..errors import JobExists, StoreError
 from ._connector import Operations, first, limit_param
 from ._new_jobs import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
@@ -43,8 +44,10 @@ class QueueOperations(Operations):
         delay: float = 0.0,
         machine_type: str | None = None,
         source_job_id: str | None = None,
+        traceparent: str | None = None,
     ) -> Job:
-        """Queue a job; ``job_id`` is generated when not given.
+        """Queue a job; ``job_id`` is generated when not given. ``traceparent``: the trace
+        its attempts continue (a malformed one is not kept).
 
         Raises:
             JobExists: a job with that id is already in the queue (it is left as it is).
@@ -56,6 +59,7 @@ class QueueOperations(Operations):
         )
         now = time.time()
         params = _insert_params(job, now)
+        params["traceparent"] = valid_traceparent(traceparent)
         added = await self._run("insert_job", {**params, "now": now})
         if added.rows:
             return job_record(added.rows[0])
@@ -283,6 +287,12 @@ class QueueOperations(Operations):
             )
         )
         return released is not None
+
+    async def trace_job(self, job_id: str, traceparent: str) -> None:
+        """Keep ``traceparent`` as the trace of a job added without one (a job that has
+        one keeps it)."""
+        if valid_traceparent(traceparent) is not None:
+            await self._run("trace_job", {"job_id": job_id, "traceparent": traceparent})
 
     async def get_job(self, job_id: str) -> Job | None:
         row = first(await self._run("get_job", {"job_id": job_id}))

@@ -11,10 +11,12 @@ from typing import Any, Final, NamedTuple, TypedDict
 
 class EventOrigin(TypedDict, total=False):
     """Where an event comes from, as a sender's keywords (each optional): the machine or
-    tool that sent it and the job it concerns."""
+    tool that sent it, the job it concerns and the trace it continues (a W3C
+    ``traceparent``; a malformed one is not kept)."""
 
     source: str | None
     job_id: str | None
+    traceparent: str | None
 
 
 class JobStatus:
@@ -58,6 +60,9 @@ class Job(NamedTuple):
     completed_at: float | None = None
     updated_at: float = 0.0
     id: int | None = None
+    #: The W3C ``traceparent`` of the trace the job's attempts continue (None: none).
+    #: Untrusted text: checked where it is read (``_tracing.valid_traceparent``).
+    traceparent: str | None = None
 
     def as_context(self) -> dict[str, Any]:
         """The ``current_job`` entry of a machine's context."""
@@ -109,6 +114,8 @@ class MachineEvent(NamedTuple):
     decodable: bool = True
     #: A delayed event's due time (epoch seconds); None: deliverable at once.
     due_at: float | None = None
+    #: The W3C ``traceparent`` of the span that sent it (None: none); untrusted text.
+    traceparent: str | None = None
 
     def is_due(self, now: float) -> bool:
         """Whether the event may be delivered at ``now`` (not a delayed event still

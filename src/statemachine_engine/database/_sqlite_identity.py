@@ -71,7 +71,8 @@ class SqliteIdentity:
         self.location = str(path)
         self._conn = conn
         self._database = _file_id(path)
-        self._shm = _file_id(Path(f"{path}-shm"))
+        self._shm_path = f"{path}-shm"  # looked at every check: made once
+        self._shm = _file_id(self._shm_path)
         self._wal = _file_id(Path(f"{path}-wal"))
         self._replaced: StoreReplaced | None = None
         if self._database is None:
@@ -117,9 +118,9 @@ class SqliteIdentity:
             self._fail(StoreReplaced(self.location, message=_overwritten(self.path)), keep=False)
         if self._shm is None:  # not in WAL mode (a file system without it)
             return
-        if _file_id(Path(f"{self.path}-shm")) != self._shm:
+        if _file_id(self._shm_path) != self._shm:
             self._fail(StoreReplaced(self.location, " (its -shm file)"))
-        if not os.access(f"{self.path}-shm", os.W_OK):
+        if not os.access(self._shm_path, os.W_OK):
             self._replaced = StoreReplaced(self.location, message=shm_unwritable(self.path))
             raise self._replaced
 
@@ -279,7 +280,7 @@ def _damaged(exc: sqlite3.Error) -> bool:
     return str(exc) in _DAMAGED_MESSAGES
 
 
-def _file_id(path: Path) -> FileId | None:
+def _file_id(path: str | Path) -> FileId | None:
     try:
         info = os.stat(path)
     except OSError:

@@ -21,6 +21,7 @@ from ..errors import JobNotFound as JobNotFound  # re-exported: the older import
 from ..errors import StoreError as StoreError
 from ..errors import StoreNotFound as StoreNotFound
 from ..errors import StoreReplaced as StoreReplaced
+from ._explorer import ExplorerOperations
 from ._machines import MachineOperations
 from ._metrics import MetricsOperations
 from ._operator import OperatorOperations
@@ -67,8 +68,8 @@ class Store(QueueOperations, MachineOperations):
         return self.connector.change_token()
 
 
-class OperatorStore(Store, OperatorOperations, MetricsOperations):
+class OperatorStore(Store, OperatorOperations, ExplorerOperations, MetricsOperations):
     """What operators do besides (``statemachine-db``, the monitoring API): cancel, retry,
     remove and purge jobs, return stuck ones to the queue, clean up inboxes, and read the
-    counts, listings, histories, reports and the realtime log, and what ``/metrics``
-    reads."""
+    counts, listings, histories, reports and the realtime log, what ``/metrics``
+    reads, and the job explorer's searches and bulk changes."""

@@ -16,12 +16,10 @@ from .._jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
 from .._version import __version__
 from ..config._due import due_time
 from ..database._waits import machine_waits
-from ..database.models.job import JobStatus
 from . import _stream as stream
 from ._diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
 
 if TYPE_CHECKING:
-    from ..database.models.job import Job
     from ._monitor import Monitor
 
 DEFAULT_LIMIT = 100
@@ -124,36 +122,12 @@ async def machine_log(request: Request) -> Response:
     return JSONResponse(log)
 
 
-async def jobs(request: Request) -> Response:
-    store = monitor_of(request).store
-    status = request.query_params.get("status") or None
-    if status is not None and status not in JobStatus.ALL:
-        raise HTTPException(400, f"unknown status {status!r}; one of {', '.join(JobStatus.ALL)}")
-    found = await store.list_jobs(
-        status=status,
-        job_type=request.query_params.get("type") or None,
-        limit=_limit(request),
-    )
-    return JSONResponse(
-        {"counts": await store.job_counts(), "jobs": [job_object(job) for job in found]}
-    )
-
-
 async def queues(request: Request) -> Response:
     """Job types with pending jobs that no running machine claims."""
     from ._queues import unserved
 
     snapshot = await monitor_of(request).metrics.snapshot()
     return JSONResponse({"unserved": unserved(snapshot)})
-
-
-async def job(request: Request) -> Response:
-    store = monitor_of(request).store
-    job_id = request.path_params["job_id"]
-    found = await store.get_job(job_id)
-    if found is None:
-        raise HTTPException(404, f"no job {job_id!r}")
-    return JSONResponse({**job_object(found), "history": await store.job_history(job_id)})
 
 
 async def retry_job(request: Request) -> Response:
@@ -262,23 +236,6 @@ async def diagrams(request: Request) -> Response:
     return JSONResponse(found)
 
 
-def job_object(job: Job) -> dict[str, Any]:
-    """A job as the API shows it."""
-    return {
-        "job_id": job.job_id,
-        "job_type": job.job_type,
-        "status": job.status,
-        "priority": job.priority,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "worker": job.lease_owner,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "last_error": job.error,
-        "data": job.data,
-    }
-
-
 def _controlled(request: Request) -> Monitor:
     monitor = monitor_of(request)
     if not monitor.settings.allow_control:
@@ -339,9 +296,7 @@ ROUTES = [
     Route("/api/machines/{name}", machine),
     Route("/api/machines/{name}/events", send_event, methods=["POST"]),
     Route("/api/machines/{name}/log", machine_log),
-    Route("/api/jobs", jobs),
     Route("/api/queues", queues),
-    Route("/api/jobs/{job_id}", job),
     Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
     Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/api/events", events),

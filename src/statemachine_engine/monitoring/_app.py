@@ -18,8 +18,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import _api as api
+from . import _explorer_api as explorer_api
 from . import _exposition as exposition
 from . import _openapi as openapi
+from . import _series_api as series_api
 from . import _websocket as websocket
 from ._security import Guard
 
@@ -55,7 +57,8 @@ def create_app(monitor: Monitor) -> Starlette:
     if settings.metrics and not settings.stream_only:
         routes.append(Route("/metrics", exposition.metrics))
     if not settings.stream_only:
-        routes += api.ROUTES + openapi.ROUTES
+        # The explorer's first: /api/jobs/bulk/retry is not a job named "bulk".
+        routes += explorer_api.ROUTES + api.ROUTES + series_api.ROUTES + openapi.ROUTES
         routes += [
             Route("/", index),
             Mount("/static", StaticFiles(packages=[(UI_PACKAGE, "static")]), name="static"),

@@ -97,6 +97,8 @@ class MetricsSnapshot:
     job_runs: dict[Labels, Histogram] = field(default_factory=dict)
     actions: dict[Labels, Histogram] = field(default_factory=dict)
     action_failures: Counter[Labels] = field(default_factory=Counter)
+    #: The newest id of each history the counters have counted (see ``metric_heads``).
+    heads: dict[str, int] = field(default_factory=dict)
 
 
 def claimed_types(config: MachineConfig) -> set[str | None]:
@@ -213,6 +215,7 @@ class StoreMetrics:
             job_runs=self._history.job_runs,
             actions=self._history.actions,
             action_failures=self._history.action_failures,
+            heads=dict(self._counted),
         )
         gauges(await self._store.metric_gauges(), self._configs, snapshot)
         return snapshot

@@ -28,6 +28,7 @@ from ._fanout import Hub
 from ._machines import MachineRegistry, with_expected
 from ._metrics import StoreMetrics
 from ._recent import RecentEvents, merged, newest, read_back
+from ._series_recorder import SeriesRecorder
 from ._settings import MACHINES_REFRESH_SECONDS, SNAPSHOT_EVENTS, ServerSettings
 from ._store_feed import StoreFeed
 
@@ -66,6 +67,16 @@ class Monitor:
         self.recent = RecentEvents(settings.recent_events)
         self.hub = Hub(settings.client_queue_size)
         self.metrics = StoreMetrics(store, self.catalog.get)
+        self.series = (
+            None
+            if settings.stream_only
+            else SeriesRecorder(
+                self.metrics,
+                store,
+                interval=settings.series_interval,
+                window=settings.series_window,
+            )
+        )
         self._socket = event_socket
         self._socket_path = event_socket_path
         self._transport: asyncio.DatagramTransport | None = None
@@ -96,8 +107,12 @@ class Monitor:
         if self._feed is not None:
             self._feed.start(after_id=last_id)
         self._refresher = asyncio.create_task(self._refresh_loop(), name="monitor:refresh")
+        if self.series is not None:
+            self.series.start()
 
     async def stop(self) -> None:
+        if self.series is not None:
+            await self.series.stop()
         if self._refresher is not None:
             await cancel_and_wait(self._refresher)
         if self._feed is not None:

@@ -10,33 +10,18 @@ from starlette.routing import Route
 
 from .._jsondata import MAX_BYTES
 from .._version import __version__
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-_ERROR = _json(_ref("Error"), "Error")
-_CONTROL = {
-    "200": _json(_ref("Ok")),
-    "403": _json(_ref("Error"), "Control is off (--allow-control)"),
-    "404": _ERROR,
-}
-
-
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": {"type": kind}}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
+from ._openapi_explorer import PATHS as EXPLORER_PATHS
+from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
+from ._openapi_parts import (
+    _CONTROL,
+    _ERROR,
+    _NULLABLE_NUMBER,
+    _NULLABLE_STRING,
+    _json,
+    _path,
+    _query,
+    _ref,
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "properties": {"detail": {"type": "string"}}},
@@ -54,6 +39,58 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
                 "description": "set when no machine of that name has run against this store "
                 "(the event is kept: it gets it when it starts)",
+            },
+        },
+    },
+    "Series": {
+        "type": "object",
+        "description": "Every list of values is aligned with times (null: not known then).",
+        "properties": {
+            "interval": {"type": "number", "description": "seconds between samples"},
+            "window": {"type": "number", "description": "seconds of samples kept"},
+            "now": {"type": "number", "description": "the server's time (epoch seconds)"},
+            "times": {
+                "type": "array",
+                "items": {"type": "number"},
+                "description": "each sample's end (epoch seconds), oldest first",
+            },
+            "backfilled": {"type": "boolean"},
+            "events_per_second": {
+                "type": "array",
+                "items": _NULLABLE_NUMBER,
+                "description": "transitions made per second over each sample",
+            },
+            "jobs_per_minute": {
+                "type": "object",
+                "description": "job attempts that ended completed, and failed or dead, per "
+                "whole minute: minutes (each one's start, epoch seconds), completed and failed "
+                "(counts, aligned with minutes; minutes without samples left out)",
+                "additionalProperties": {"type": "array", "items": {"type": "number"}},
+            },
+            "totals": {
+                "type": "object",
+                "description": "transitions, completed and failed over the samples answered",
+                "additionalProperties": {"type": "integer"},
+            },
+            "queues": {
+                "type": "object",
+                "description": "by job type: pending, processing and consumers (live "
+                "machines claiming the type) per sample",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER},
+                },
+            },
+            "configs": {"type": "array", "items": {"type": "string"}},
+            "config": _NULLABLE_STRING,
+            "states": {
+                "type": "object",
+                "description": "instances of config (not finished) per state, per sample",
+                "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER},
+            },
+            "dropped_series": {
+                "type": "integer",
+                "description": "series not kept: their family holds 300 already",
             },
         },
     },
@@ -117,22 +154,6 @@ SCHEMAS: dict[str, Any] = {
             "payload": {"type": "object"},
             "timestamp": {"type": "number"},
             "seq": {"type": ["integer", "null"]},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "properties": {
-            "job_id": {"type": "string"},
-            "job_type": {"type": "string"},
-            "status": {"type": "string"},
-            "priority": {"type": "integer"},
-            "attempts": {"type": "integer"},
-            "max_attempts": {"type": "integer"},
-            "worker": _NULLABLE_STRING,
-            "created_at": {"type": "number"},
-            "updated_at": {"type": "number"},
-            "last_error": _NULLABLE_STRING,
-            "data": {},
         },
     },
     "Diagrams": {
@@ -253,31 +274,6 @@ PATHS: dict[str, Any] = {
             },
         }
     },
-    "/api/jobs": {
-        "get": {
-            "summary": "Job counts by status and the newest jobs",
-            "parameters": [
-                _query("status", "only jobs with this status"),
-                _query("type", "only jobs of this type"),
-                _query("limit", "at most this many jobs (default 100)", "integer"),
-            ],
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "counts": {
-                                "type": "object",
-                                "additionalProperties": {"type": "integer"},
-                            },
-                            "jobs": {"type": "array", "items": _ref("Job")},
-                        },
-                    }
-                ),
-                "400": _ERROR,
-            },
-        }
-    },
     "/api/queues": {
         "get": {
             "summary": "Job types with pending jobs and no running machine that claims them",
@@ -301,6 +297,22 @@ PATHS: dict[str, Any] = {
                     }
                 ),
             },
+        }
+    },
+    "/api/series": {
+        "get": {
+            "summary": "The charts' time series: one sample every --series-interval seconds "
+            "(default 10) for --series-window seconds (default 3600), the window before the "
+            "server started back-filled from history for the counts",
+            "parameters": [
+                _query("window", "only the samples of the last this many seconds", "number"),
+                _query(
+                    "config",
+                    "the config (file stem) of the instances per state; "
+                    "default: the one with most instances now",
+                ),
+            ],
+            "responses": {"200": _json(_ref("Series")), "400": _ERROR},
         }
     },
     "/api/jobs/{job_id}": {
@@ -386,9 +398,9 @@ def description() -> dict[str, Any]:
             "description": "Live machines, jobs and events. The stream is the WebSocket "
             "/ws/events: a snapshot message, then event, machines and dropped messages.",
         },
-        "paths": PATHS,
+        "paths": {**PATHS, **EXPLORER_PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **EXPLORER_SCHEMAS},
             "securitySchemes": {
                 "token": {"type": "apiKey", "in": "header", "name": "X-Statemachine-Token"}
             },

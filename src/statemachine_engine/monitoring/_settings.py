@@ -20,6 +20,9 @@ RECENT_EVENTS = 2000
 SNAPSHOT_EVENTS = 500
 #: How often liveness is recomputed from the store and sent as a ``machines`` message.
 MACHINES_REFRESH_SECONDS = 3.0
+#: The charts' series (``/api/series``): seconds between samples, and seconds kept.
+SERIES_INTERVAL_SECONDS = 10.0
+SERIES_WINDOW_SECONDS = 3600.0
 
 
 class SystemSource(Protocol):
@@ -54,6 +57,8 @@ class ServerSettings:
         process: the process's settings (None: from the environment, with ``db``).
         system: the machines the system the server runs for starts, with their
             supervisor's view (``statemachine-ui --manifest``); None: no system.
+        series_interval: seconds between two samples of the charts' series.
+        series_window: seconds of samples the charts' series keep.
     """
 
     host: str = DEFAULT_HOST
@@ -71,6 +76,8 @@ class ServerSettings:
     recent_events: int = RECENT_EVENTS
     process: Settings | None = None
     system: SystemSource | None = None
+    series_interval: float = SERIES_INTERVAL_SECONDS
+    series_window: float = SERIES_WINDOW_SECONDS
 
     def process_settings(self) -> Settings:
         """The process's settings, for the store :attr:`db`."""

@@ -3,7 +3,7 @@
 statemachine-ui [--host 127.0.0.1] [--port 3001] [--project-root DIR] [--db PATH or URL]
                 [--event-socket-path P] [--no-websocket] [--no-metrics] [--token T]
                 [--allow-control]
-                [--manifest FILE]
+                [--manifest FILE] [--series-interval S] [--series-window S]
 """
 
 from __future__ import annotations
@@ -14,11 +14,22 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .._cli_support import parse_args, run_command
+from .._cli_support import duration, parse_args, run_command
 from ..monitoring._options import add_server_options, settings_from
-from ..monitoring._settings import DEFAULT_UI_PORT, ServerSettings, SystemSource
+from ..monitoring._series import MAX_SAMPLES as MAX_SERIES_SAMPLES
+from ..monitoring._settings import (
+    DEFAULT_UI_PORT,
+    SERIES_INTERVAL_SECONDS,
+    SERIES_WINDOW_SECONDS,
+    ServerSettings,
+    SystemSource,
+)
 
 __all__ = ["build_parser", "main"]
+
+#: Samples of the charts come at most this often (seconds): the metrics are read at most
+#: once a second anyway.
+MIN_SERIES_INTERVAL = 0.1
 
 PROG = "statemachine-ui"
 
@@ -61,6 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
         "even when they are not running, with their restart counts (statemachine-system "
         "up passes it)",
     )
+    parser.add_argument(
+        "--series-interval",
+        metavar="S",
+        type=duration(3600, zero=False),
+        default=SERIES_INTERVAL_SECONDS,
+        help="seconds between two samples of the UI's charts (default: "
+        f"{SERIES_INTERVAL_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--series-window",
+        metavar="S",
+        type=duration(zero=False),
+        default=SERIES_WINDOW_SECONDS,
+        help=f"seconds of samples the charts keep (default: {SERIES_WINDOW_SECONDS:g}; at "
+        f"most {MAX_SERIES_SAMPLES} samples)",
+    )
     return parser
 
 
@@ -70,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(args.project_root).expanduser()
     if not root.is_dir():
         parser.error(f"--project-root {args.project_root}: not a directory")
+    if args.series_interval < MIN_SERIES_INTERVAL:
+        parser.error(f"--series-interval: at least {MIN_SERIES_INTERVAL:g} s")
+    if args.series_window / args.series_interval > MAX_SERIES_SAMPLES:
+        parser.error(
+            f"--series-window {args.series_window:g} keeps more than {MAX_SERIES_SAMPLES} "
+            f"samples of {args.series_interval:g} s: take a longer --series-interval"
+        )
 
     def body() -> int:
         from ..monitoring._server import serve
@@ -80,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             websocket=not args.no_websocket,
             allow_control=args.allow_control,
             metrics=not args.no_metrics,
+            series_interval=args.series_interval,
+            series_window=args.series_window,
         )
         if args.manifest is not None:
             settings = replace(settings, system=_system_of(args.manifest, settings))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..._cli_output import duration, print_json, print_listing, when
 from ..._cli_support import EXIT_OK
 from ...errors import StateMachineError
+from .._names import NAME_LEASE_SECONDS
 from .._waits import Wait, describe, machine_waits
 from ..models.machine_state import ERROR_TRANSITION, MachineStateRecord, liveness
 
@@ -100,7 +101,9 @@ async def set_state(store: OperatorStore, args: argparse.Namespace) -> int:
             f"no machine named {args.machine!r} has run against this store "
             "(statemachine-db machine-state lists them)"
         )
-    if liveness(record) == "running":
+    if liveness(record) == "running" or (
+        liveness(record) == "stale" and time.time() - record.heartbeat_at <= NAME_LEASE_SECONDS
+    ):  # silent a while, but not for as long as it would lose its name: it may be alive
         raise StateMachineError(
             f"machine {args.machine!r} is running (pid {record.pid} on {record.host}, "
             "heartbeat alive): stop it first, then set its state"

@@ -14,6 +14,12 @@ END * :jitter
 -- name: get_job
 SELECT * FROM jobs WHERE job_id = :job_id;
 
+-- name: trace_job
+-- A job added outside any trace keeps the trace of its first traced attempt, which its
+-- later attempts and a machine it is handed over to then continue.
+UPDATE jobs SET traceparent = :traceparent
+WHERE job_id = :job_id AND traceparent IS NULL;
+
 -- name: job_counts
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
 
@@ -280,3 +286,38 @@ FROM (
            ORDER BY previous.id DESC LIMIT 1) = 'processing'
 ) AS runs
 GROUP BY job_type, outcome, bucket;
+
+-- The job explorer and the failures view (monitoring/_explorer_api.py, docs/ui.md).
+
+-- name: job_workers
+-- The workers named in the jobs' history, each found by one seek of the
+-- job_history_worker index (however many rows each worker has).
+SELECT name FROM (
+    WITH RECURSIVE workers (name) AS (
+        SELECT min(worker) FROM job_history WHERE worker > ''
+        UNION ALL
+        SELECT (SELECT min(worker) FROM job_history WHERE worker > workers.name)
+        FROM workers WHERE workers.name IS NOT NULL
+    )
+    SELECT name FROM workers
+) AS found
+WHERE name IS NOT NULL LIMIT :limit;
+
+-- name: failing_jobs
+-- Failed and dead jobs, the latest change first (the jobs_failing index).
+SELECT job_id, job_type, status, error, updated_at FROM jobs
+WHERE status IN ('failed', 'dead')
+  AND updated_at >= :since  -- if: since
+ORDER BY updated_at DESC
+LIMIT :limit;
+
+-- name: error_events
+-- Error events (an action raised), newest first: of every machine, or of one in a
+-- time window (the realtime_events_errors index).
+SELECT id, machine_name, payload, created_at FROM realtime_events
+WHERE event_type = 'error'
+  AND machine_name = :machine  -- if: machine
+  AND created_at >= :since  -- if: since
+  AND created_at <= :until  -- if: until
+ORDER BY created_at DESC, id DESC
+LIMIT :limit;

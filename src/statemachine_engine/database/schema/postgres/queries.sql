@@ -26,9 +26,10 @@ INSERT INTO statemachine_schema (version, applied_at) VALUES (%(version)s, %(now
 -- name: insert_job
 WITH job AS (
     INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
-                      run_after, source_job_id, created_at, updated_at)
+                      run_after, source_job_id, traceparent, created_at, updated_at)
     VALUES (%(job_id)s, %(job_type)s, %(machine_type)s, 'pending', %(priority)s, %(data)s,
-            %(max_attempts)s, %(run_after)s, %(source_job_id)s, %(now)s, %(now)s)
+            %(max_attempts)s, %(run_after)s, %(source_job_id)s, %(traceparent)s, %(now)s,
+            %(now)s)
     ON CONFLICT (job_id) DO NOTHING
     RETURNING *
 ), logged AS (
@@ -289,9 +290,9 @@ SELECT least(
 -- Events to one machine commit in id order (the lock is held until the commit), so a
 -- machine reading its inbox after the last id it saw never skips one committed late.
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            due_at, created_at)
+                            due_at, traceparent, created_at)
 SELECT %(target)s, %(source)s, %(event_type)s, %(payload)s, %(job_id)s,
-       %(due_at)s::double precision, %(now)s
+       %(due_at)s::double precision, %(traceparent)s::text, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
 RETURNING id;
@@ -460,3 +461,109 @@ FROM (
 ) AS actions
 WHERE action IS NOT NULL AND seconds IS NOT NULL
 GROUP BY config_path, config_name, action, failed, bucket;
+
+-- The job explorer's filter (monitoring/_explorer_api.py): each line is kept only when
+-- its parameter is given, so each combination of filters gets its own plan. The text is
+-- found as written (case-sensitive: a plain substring test is several times cheaper
+-- than a case-folding one on every row).
+-- fragment: job_match
+WHERE true
+  AND (job_id = %(text)s OR strpos(job_id, %(text)s) > 0 OR strpos(data, %(text)s) > 0 OR strpos(error, %(text)s) > 0)  -- if: text
+  AND job_id = ANY(%(job_ids)s::text[])  -- if: job_ids
+  AND status = ANY(%(statuses)s::text[])  -- if: statuses
+  AND job_type = ANY(%(job_types)s::text[])  -- if: job_types
+  AND job_id IN (SELECT job_id FROM job_history WHERE worker = %(worker)s)  -- if: worker
+  AND created_at >= %(created_from)s  -- if: created_from
+  AND created_at < %(created_to)s  -- if: created_to
+  AND updated_at >= %(updated_from)s  -- if: updated_from
+  AND updated_at < %(updated_to)s  -- if: updated_to
+
+-- name: last_workers
+-- The machine that last held each of these jobs (a finished job has no lease owner).
+SELECT ids.job_id,
+       (SELECT worker FROM job_history AS history
+        WHERE history.job_id = ids.job_id AND history.worker <> ''
+        ORDER BY history.id DESC LIMIT 1) AS worker
+FROM unnest(%(job_ids)s::text[]) AS ids (job_id);
+
+-- name: search_job_counts
+-- How many jobs match, per status (given without the status filter: the chips' counts).
+SELECT status, count(*) AS n FROM jobs
+{{job_match}}
+GROUP BY status;
+
+-- fragment: job_order
+-- The order of the explorer's listing (one `by_` parameter), ties broken by id; jobs
+-- are numbered as they are added, so the id order is the order they were created in.
+  job_id,  -- if: by_job_id
+  job_type,  -- if: by_job_type
+  status,  -- if: by_status
+  attempts,  -- if: by_attempts
+  priority,  -- if: by_priority
+  updated_at,  -- if: by_updated_at
+  job_id DESC,  -- if: by_job_id_desc
+  job_type DESC,  -- if: by_job_type_desc
+  status DESC,  -- if: by_status_desc
+  attempts DESC,  -- if: by_attempts_desc
+  priority DESC,  -- if: by_priority_desc
+  updated_at DESC,  -- if: by_updated_at_desc
+  id  -- if: ascending
+  id DESC  -- unless: ascending
+
+-- name: search_jobs
+-- One page of the matching jobs: the page's ids found by sorting ids and keys only,
+-- then its rows (a deep page sorts no job's data).
+SELECT jobs.* FROM jobs
+JOIN (
+    SELECT id AS page_id FROM jobs
+    {{job_match}}
+    ORDER BY
+    {{job_order}}
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON page.page_id = jobs.id
+ORDER BY
+{{job_order}}
+;
+
+-- name: retry_matching
+-- Every matching job back to the queue with fresh attempts (the caller keeps `statuses`
+-- to those retry_job takes).
+WITH changed AS (
+    UPDATE jobs
+    SET status = 'pending', attempts = 0, run_after = %(now)s, error = NULL,
+        completed_at = NULL, updated_at = %(now)s
+    {{job_match}}
+    RETURNING job_id, status, attempts, 'retry_job' AS message
+), {{log_changed}};
+
+-- name: cancel_matching
+-- Every matching job cancelled (the caller keeps `statuses` to those cancel_job takes).
+WITH changed AS (
+    UPDATE jobs
+    SET status = 'cancelled', completed_at = %(now)s, updated_at = %(now)s,
+        lease_owner = NULL, lease_expires = NULL
+    {{job_match}}
+    RETURNING job_id, status, attempts, 'cancel_job' AS message
+), {{log_changed}};
+
+-- name: series_transitions
+-- The charts' back-fill (/api/series): transitions made since `since` (epoch seconds),
+-- counted per time slot of `slot` seconds (slot number: floor(at / slot)), of the state
+-- history up to id `upto_id` (the rows /metrics counted when the live series began).
+SELECT floor(at / %(slot)s)::bigint AS slot, count(*) AS n
+FROM state_history
+WHERE at >= %(since)s AND id <= %(upto_id)s
+GROUP BY 1;
+
+-- name: series_job_ends
+-- The charts' back-fill: job attempts that ended completed, failed or dead (a history row
+-- right after the job's processing row, as metric_job_runs counts them) since `since`,
+-- per time slot of `slot` seconds, of the job history up to id `upto_id`.
+SELECT floor(ended.at / %(slot)s)::bigint AS slot, ended.status AS outcome, count(*) AS n
+FROM job_history AS ended
+WHERE ended.at >= %(since)s AND ended.id <= %(upto_id)s
+  AND ended.status IN ('completed', 'failed', 'dead')
+  AND (SELECT previous.status FROM job_history AS previous
+       WHERE previous.job_id = ended.job_id AND previous.id < ended.id
+       ORDER BY previous.id DESC LIMIT 1) = 'processing'
+GROUP BY 1, 2;

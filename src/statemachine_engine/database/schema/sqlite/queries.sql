@@ -33,9 +33,9 @@ VALUES (:job_id, 'processing', :attempts, :worker, :now, max(:created_at, :run_a
 -- name: insert_job
 -- wakes: jobs
 INSERT INTO jobs (job_id, job_type, machine_type, status, priority, data, max_attempts,
-                  run_after, source_job_id, created_at, updated_at)
+                  run_after, source_job_id, traceparent, created_at, updated_at)
 VALUES (:job_id, :job_type, :machine_type, 'pending', :priority, :data, :max_attempts,
-        :run_after, :source_job_id, :now, :now)
+        :run_after, :source_job_id, :traceparent, :now, :now)
 ON CONFLICT (job_id) DO NOTHING
 RETURNING *;
 -- for each row:
@@ -247,8 +247,8 @@ SELECT min(at) AS at FROM (
 
 -- name: insert_event
 INSERT INTO machine_events (target_machine, source_machine, event_type, payload, job_id,
-                            due_at, created_at)
-VALUES (:target, :source, :event_type, :payload, :job_id, :due_at, :now)
+                            due_at, traceparent, created_at)
+VALUES (:target, :source, :event_type, :payload, :job_id, :due_at, :traceparent, :now)
 RETURNING id;
 
 -- name: mark_events
@@ -366,3 +366,113 @@ FROM (
 ) AS actions
 WHERE action IS NOT NULL AND seconds IS NOT NULL
 GROUP BY config_path, config_name, action, failed, bucket;
+
+-- The job explorer's filter (monitoring/_explorer_api.py): each line is kept only when
+-- its parameter is given, so each combination of filters gets its own plan. The text is
+-- found as written (case-sensitive: a plain substring test is several times cheaper
+-- than a case-folding one on every row).
+-- fragment: job_match
+WHERE true
+  AND (job_id = :text OR instr(job_id, :text) OR instr(data, :text) OR instr(error, :text))  -- if: text
+  AND job_id IN (SELECT value FROM json_each(:job_ids))  -- if: job_ids
+  AND status IN (SELECT value FROM json_each(:statuses))  -- if: statuses
+  AND job_type IN (SELECT value FROM json_each(:job_types))  -- if: job_types
+  AND job_id IN (SELECT job_id FROM job_history WHERE worker = :worker)  -- if: worker
+  AND created_at >= :created_from  -- if: created_from
+  AND created_at < :created_to  -- if: created_to
+  AND updated_at >= :updated_from  -- if: updated_from
+  AND updated_at < :updated_to  -- if: updated_to
+
+-- name: last_workers
+-- The machine that last held each of these jobs (a finished job has no lease owner).
+SELECT ids.value AS job_id,
+       (SELECT worker FROM job_history AS history
+        WHERE history.job_id = ids.value AND history.worker <> ''
+        ORDER BY history.id DESC LIMIT 1) AS worker
+FROM json_each(:job_ids) AS ids;
+
+-- name: search_job_counts
+-- How many jobs match, per status (given without the status filter: the chips' counts).
+SELECT status, count(*) AS n FROM jobs
+{{job_match}}
+GROUP BY status;
+
+-- fragment: job_order
+-- The order of the explorer's listing (one `by_` parameter), ties broken by id; jobs
+-- are numbered as they are added, so the id order is the order they were created in.
+  job_id,  -- if: by_job_id
+  job_type,  -- if: by_job_type
+  status,  -- if: by_status
+  attempts,  -- if: by_attempts
+  priority,  -- if: by_priority
+  updated_at,  -- if: by_updated_at
+  job_id DESC,  -- if: by_job_id_desc
+  job_type DESC,  -- if: by_job_type_desc
+  status DESC,  -- if: by_status_desc
+  attempts DESC,  -- if: by_attempts_desc
+  priority DESC,  -- if: by_priority_desc
+  updated_at DESC,  -- if: by_updated_at_desc
+  id  -- if: ascending
+  id DESC  -- unless: ascending
+
+-- name: search_jobs
+-- One page of the matching jobs: the page's ids found by sorting ids and keys only,
+-- then its rows (a deep page sorts no job's data).
+SELECT jobs.* FROM jobs
+JOIN (
+    SELECT id AS page_id FROM jobs
+    {{job_match}}
+    ORDER BY
+    {{job_order}}
+    LIMIT :limit OFFSET :offset
+) AS page ON page.page_id = jobs.id
+ORDER BY
+{{job_order}}
+;
+
+-- name: retry_matching
+-- wakes: jobs
+-- Every matching job back to the queue with fresh attempts (the caller keeps `statuses`
+-- to those retry_job takes).
+UPDATE jobs
+SET status = 'pending', attempts = 0, run_after = :now, error = NULL, completed_at = NULL,
+    updated_at = :now
+{{job_match}}
+RETURNING job_id, attempts;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, message, at)
+VALUES (:job_id, 'pending', :attempts, 'retry_job', :now);
+
+-- name: cancel_matching
+-- wakes: jobs
+-- Every matching job cancelled (the caller keeps `statuses` to those cancel_job takes).
+UPDATE jobs
+SET status = 'cancelled', completed_at = :now, updated_at = :now,
+    lease_owner = NULL, lease_expires = NULL
+{{job_match}}
+RETURNING job_id, attempts;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, message, at)
+VALUES (:job_id, 'cancelled', :attempts, 'cancel_job', :now);
+
+-- name: series_transitions
+-- The charts' back-fill (/api/series): transitions made since `since` (epoch seconds),
+-- counted per time slot of `slot` seconds (slot number: at / slot), of the state history
+-- up to id `upto_id` (the rows /metrics counted when the live series began).
+SELECT CAST(at / :slot AS INTEGER) AS slot, count(*) AS n
+FROM state_history
+WHERE at >= :since AND id <= :upto_id
+GROUP BY CAST(at / :slot AS INTEGER);
+
+-- name: series_job_ends
+-- The charts' back-fill: job attempts that ended completed, failed or dead (a history row
+-- right after the job's processing row, as metric_job_runs counts them) since `since`,
+-- per time slot of `slot` seconds, of the job history up to id `upto_id`.
+SELECT CAST(ended.at / :slot AS INTEGER) AS slot, ended.status AS outcome, count(*) AS n
+FROM job_history AS ended
+WHERE ended.at >= :since AND ended.id <= :upto_id
+  AND ended.status IN ('completed', 'failed', 'dead')
+  AND (SELECT previous.status FROM job_history AS previous
+       WHERE previous.job_id = ended.job_id AND previous.id < ended.id
+       ORDER BY previous.id DESC LIMIT 1) = 'processing'
+GROUP BY CAST(ended.at / :slot AS INTEGER), ended.status;

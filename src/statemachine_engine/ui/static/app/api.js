@@ -64,8 +64,21 @@ export const api = {
   },
   /** Job types with pending jobs and no running machine that claims them. */
   queues: () => call("GET", "/api/queues"),
+  /** The charts' time series (the last `window` seconds; `config`: its instances per state). */
+  series: ({ window = null, config = null } = {}) => {
+    const query = new URLSearchParams();
+    if (window) query.set("window", String(window));
+    if (config) query.set("config", config);
+    return call("GET", `/api/series?${query}`);
+  },
   job: (id) => call("GET", `/api/jobs/${enc(id)}`),
   retryJob: (id) => call("POST", `/api/jobs/${enc(id)}/retry`),
   cancelJob: (id) => call("POST", `/api/jobs/${enc(id)}/cancel`),
   sendEvent: (name, type, payload) => call("POST", `/api/machines/${enc(name)}/events`, { type, payload }),
+  /** The job explorer: a page of jobs by `filter` (query parameters of GET /api/jobs). */
+  searchJobs: (filter) => call("GET", `/api/jobs?${new URLSearchParams(filter)}`),
+  /** Retry or cancel every job `filter` matches; `dryRun` only counts them. */
+  bulkJobs: (verb, filter, dryRun = false) => call("POST", `/api/jobs/bulk/${verb}`, { ...filter, dry_run: dryRun }),
+  failures: (since) => call("GET", `/api/failures${since ? `?since=${since}` : ""}`),
+  retryFailures: (key, since, dryRun = false) => call("POST", "/api/failures/retry", { key, since, dry_run: dryRun }),
 };

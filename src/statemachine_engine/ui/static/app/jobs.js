@@ -121,7 +121,13 @@ export class JobsView {
         h("span", { class: "label", text: label }),
       );
     const statuses = [...JOB_STATUSES, ...Object.keys(counts).filter((s) => !JOB_STATUSES.includes(s))];
-    replaceChildren(this.counts, chip("", "all", total), ...statuses.map((s) => chip(s, s, counts[s] ?? 0)));
+    const explore = h("a", {
+      class: "explorer-link",
+      href: this.status ? `#jobs?status=${encodeURIComponent(this.status)}` : "#jobs",
+      text: "Search all jobs →",
+      title: "The job explorer: search, filters, sorting, pages",
+    });
+    replaceChildren(this.counts, chip("", "all", total), ...statuses.map((s) => chip(s, s, counts[s] ?? 0)), explore);
   }
 
   renderRows(jobs) {

@@ -10,6 +10,7 @@ export const SHORTCUTS = [
   ["T", "timeline panel"],
   ["J", "jobs panel"],
   ["L", "log panel (a system's UI)"],
+  ["C", "charts over time (again: back)"],
   ["R", "reconnect now"],
   ["Esc", "close details / this help"],
   ["?", "this help"],
@@ -49,6 +50,10 @@ export function installShortcuts(actions) {
       case "l":
       case "L":
         actions.showPanel("log");
+        break;
+      case "c":
+      case "C":
+        actions.toggleCharts?.();
         break;
       case "r":
       case "R":

@@ -14,10 +14,12 @@ import { deadText, healthCounts, pageTitle } from "./health.js";
 import { JobsView } from "./jobs.js";
 import { installShortcuts } from "./keys.js";
 import { LogView } from "./log.js";
+import { installCharts } from "./charts.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
 import { costs, schedule, scheduleThrottled } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
 import { QueuesView } from "./queues.js";
+import { installRoutes } from "./routes.js";
 import { Sidebar } from "./sidebar.js";
 import { TimelineView } from "./timeline.js";
 
@@ -41,6 +43,8 @@ const ui = {
 };
 
 // -- views -----------------------------------------------------------------------------
+
+let routes = null; // the job explorer's and the failures view's routes (installed below)
 
 const sidebar = new Sidebar($("machines"), { onSelect: (key) => selectTab(key) });
 const viewHost = $("view");
@@ -70,6 +74,7 @@ sidebar.onFilter = () => {
 activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
 const bottomPanel = new BottomPanel(document.querySelector("main.main"), $("panel-collapse"));
+const charts = installCharts({ toggle: $("charts-toggle"), host: $("charts"), onClose: () => writeHash() });
 
 // -- the stream (or, without one, polling) -------------------------------------------------
 
@@ -394,7 +399,8 @@ function fromHash() {
 }
 
 function writeHash() {
-  if (!ui.hashApplied) return; // the links in the URL are not read yet
+  if (!ui.hashApplied || charts.shown()) return; // the links in the URL are not read yet, or #charts
+  if (routes?.shown()) return; // the hash names the job explorer or the failures view
   const hash = new URLSearchParams();
   if (ui.tabKey) hash.set("tab", ui.tabKey);
   if (ui.instance) hash.set("i", ui.instance);
@@ -428,6 +434,7 @@ installShortcuts({
   retry: () => feed?.retryNow(),
   closeDetails: () => jobs.closeDetails(),
   step: (delta) => sidebar.step(delta),
+  toggleCharts: () => charts.show(!charts.shown()),
 });
 
 setInterval(() => {
@@ -437,6 +444,21 @@ setInterval(() => {
   if (ui.shownView?.view === "board") board.tick(tab.members);
   header.tick();
 }, 1000);
+
+// The job explorer and the failures view (#jobs, #job/<id>, #failures), over the rest.
+routes = installRoutes({
+  host: $("explorer"),
+  control: () => model.control,
+  notify,
+  model,
+  showMachine: (name) => {
+    if (!model.machines.has(name)) return false;
+    selectInstance(name);
+    showPanel("timeline");
+    return true;
+  },
+  left: () => writeHash(),
+});
 
 showPanel("timeline", { unfold: false });
 drawConnection();
