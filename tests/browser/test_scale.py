@@ -142,6 +142,13 @@ def test_hundreds_of_instances_on_a_compact_board_and_a_zoomable_diagram(
            }).map((fact) => fact.textContent)"""
     )
     assert apart == []
+    wrapped = page.locator(
+        ".topbar .count-filter, .topbar .badge:not([hidden]), .brand"
+    ).evaluate_all(
+        "items => items.filter((item) => item.getClientRects().length > 1"
+        " || item.getBoundingClientRect().height > 30).map((item) => item.textContent)"
+    )
+    assert wrapped == []
     assert page.locator(".board").bounding_box()["height"] > 200  # type: ignore[index]
     page.set_viewport_size({"width": 1280, "height": 820})
 
