@@ -169,6 +169,7 @@ def test_jobs_api_lists_counts_and_details(tmp_path: Path, ui_server: StartServe
         "lease_owner",
         "lease_expires",
         "source_job_id",
+        "traceparent",
         "created_at",
         "started_at",
         "completed_at",

@@ -22,6 +22,7 @@ The mechanism is the dialect's, chosen by its connector:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import json
@@ -181,10 +182,17 @@ def _sender() -> socket.socket:
     pid = os.getpid()
     sock = _senders.get(pid)
     if sock is None:
-        _senders.clear()
+        _close_senders()  # a forked child's copy of its parent's
         sock = _senders[pid] = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.setblocking(False)
     return sock
+
+
+@atexit.register
+def _close_senders() -> None:
+    for sock in _senders.values():
+        sock.close()
+    _senders.clear()
 
 
 def _remove_if_stale(path: Path) -> None:

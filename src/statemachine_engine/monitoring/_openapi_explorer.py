@@ -52,6 +52,8 @@ SCHEMAS: dict[str, Any] = {
             "lease_owner": _NULLABLE_STRING,
             "lease_expires": _NULLABLE_NUMBER,
             "source_job_id": _NULLABLE_STRING,
+            # The W3C trace context of the span that added it (tracing on), to find its trace.
+            "traceparent": _NULLABLE_STRING,
             "created_at": {"type": "number"},
             "started_at": _NULLABLE_NUMBER,
             "completed_at": _NULLABLE_NUMBER,

@@ -81,6 +81,7 @@ def _print_job(job: Job) -> None:
         ("lease owner", job.lease_owner or "-"),
         ("lease expires", when(job.lease_expires)),
         ("source job", job.source_job_id or "-"),
+        *([("trace", job.traceparent)] if job.traceparent else []),  # traced: its W3C context
         ("created", when(job.created_at)),
         ("started", when(job.started_at)),
         ("completed", when(job.completed_at)),
