@@ -68,3 +68,54 @@ async def test_events_of_several_machines_are_recorded_together_in_order(store: 
         ("m1", "log", {}),
     ]
     assert [e.id for e in events] == sorted(e.id for e in events)
+
+
+async def test_read_backwards_before_an_id_by_machine_prefix_and_text(store: Store) -> None:
+    ids = [
+        await store.record_realtime(name, kind, payload)
+        for name, kind, payload in [
+            ("crawler_001", "activity_log", {"message": "Fetched 100% of a_b"}),
+            ("crawler_002", "state_change", {"to_state": "parsing"}),
+            ("crawlerx", "activity_log", {"message": "fetched too"}),
+            ("crawler_001", "action_finished", {"action": "bash", "seconds": 0.1}),
+            ("solo", "error", {"message": "Boom"}),
+            ("crawler_001", "activity_log", {"message": "fetched again"}),
+        ]
+    ]
+    end = ids[-1] + 1
+
+    def names(events: list) -> list[tuple[str, str]]:
+        return [(e.machine_name, e.event_type) for e in events]
+
+    # Newest first, before the id given; the durations of actions are no log lines.
+    assert [e.id for e in await store.realtime_before(end)] == [
+        ids[5],
+        ids[4],
+        ids[2],
+        ids[1],
+        ids[0],
+    ]
+    assert [e.id for e in await store.realtime_before(ids[2])] == [ids[1], ids[0]]
+    assert [e.id for e in await store.realtime_before(end, limit=2)] == [ids[5], ids[4]]
+    assert names(await store.realtime_before(end, machine="crawler_001")) == [
+        ("crawler_001", "activity_log"),
+        ("crawler_001", "activity_log"),
+    ]
+    assert names(await store.realtime_before(end, prefix="crawler_")) == [
+        ("crawler_001", "activity_log"),
+        ("crawler_002", "state_change"),
+        ("crawler_001", "activity_log"),
+    ]
+    # Text in any case, in the payload or the machine's name; % and _ are plain text.
+    assert [e.id for e in await store.realtime_before(end, text="FETCHED")] == [
+        ids[5],
+        ids[2],
+        ids[0],
+    ]
+    assert [e.id for e in await store.realtime_before(end, text="100% of a_b")] == [ids[0]]
+    assert [e.id for e in await store.realtime_before(end, text="a%b")] == []
+    assert [e.id for e in await store.realtime_before(end, text="solo")] == [ids[4]]
+    assert [e.id for e in await store.realtime_before(end, prefix="crawler_", text="again")] == [
+        ids[5]
+    ]
+    assert await store.realtime_before(ids[0]) == []

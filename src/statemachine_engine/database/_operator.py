@@ -135,6 +135,40 @@ class OperatorOperations(Operations):
         )
         return [realtime_record(row) for row in rows]
 
+    async def realtime_before(
+        self,
+        before_id: int,
+        *,
+        machine: str | None = None,
+        prefix: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> list[RealtimeEvent]:
+        """Recorded events before ``before_id``, newest first, without the durations of
+        actions (``action_finished``).
+
+        Args:
+            before_id: only ids below this one.
+            machine: only this machine's events.
+            prefix: only machines whose names start with this.
+            text: only events whose machine name or payload holds this (any case).
+            limit: at most this many.
+        """
+        pattern = None
+        if text:
+            escaped = text.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            pattern = f"%{escaped}%"
+        rows = await self._rows(
+            "realtime_before",
+            before_id=int(before_id),
+            machine=machine,
+            prefix=prefix or None,
+            prefix_length=len(prefix or ""),
+            text=pattern,
+            limit=int(limit),
+        )
+        return [realtime_record(row) for row in rows]
+
     async def last_realtime_id(self) -> int:
         """The id of the newest recorded realtime event (0 when there is none)."""
         row = first(await self._run("last_realtime_id", {}))

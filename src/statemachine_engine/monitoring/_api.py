@@ -26,6 +26,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MACHINE_HISTORY = 100
 MAX_EVENT_NAME = 200
+MAX_ACTIVITY = 1000
 CONTROL_SOURCE = "statemachine-ui"
 
 
@@ -163,6 +164,36 @@ async def events(request: Request) -> Response:
     return JSONResponse([stream.from_record(record) for record in records])
 
 
+async def activity(request: Request) -> Response:
+    """The activity log read back from the store, newest first, before ``before_id``:
+    of a ``machine`` or a ``template``'s instances, at the ``level`` (comma-separated)
+    given, holding ``text``; ``before`` in the answer is where older entries go on."""
+    from ._activity import LEVELS, older
+
+    query = request.query_params
+    before = query.get("before_id")
+    if before is not None and not before.isdigit():
+        raise HTTPException(400, f"before_id must be a whole number, not {before!r}")
+    levels = frozenset(filter(None, (query.get("level") or "").split(","))) or None
+    if levels is not None and not levels <= LEVELS:
+        unknown = ", ".join(sorted(levels - LEVELS))
+        raise HTTPException(400, f"unknown level {unknown}; one of {', '.join(sorted(LEVELS))}")
+    limit = _limit(request)
+    if limit > MAX_ACTIVITY:
+        raise HTTPException(400, f"limit must be between 1 and {MAX_ACTIVITY}")
+    return JSONResponse(
+        await older(
+            monitor_of(request).store,
+            before_id=None if before is None else int(before),
+            limit=limit,
+            machine=query.get("machine") or None,
+            template=query.get("template") or None,
+            levels=levels,
+            text=(query.get("text") or "")[:MAX_EVENT_NAME] or None,
+        )
+    )
+
+
 async def send_event(request: Request) -> Response:
     """Commit an event to a machine's inbox; ``warning`` says when no machine of that
     name has ever run against this store (the event is kept for when one starts)."""
@@ -269,5 +300,6 @@ ROUTES = [
     Route("/api/jobs/{job_id}/retry", retry_job, methods=["POST"]),
     Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/api/events", events),
+    Route("/api/activity", activity),
     Route("/api/diagrams/{config}", diagrams),
 ]

@@ -351,6 +351,34 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json({"type": "array", "items": _ref("Event")})},
         }
     },
+    "/api/activity": {
+        "get": {
+            "summary": "The activity log read back from the store, newest first",
+            "parameters": [
+                _query("machine", "only this machine's entries"),
+                _query("template", "only the entries of this template's instances"),
+                _query("level", "only these levels (comma-separated: debug, info, ...)"),
+                _query("text", "only entries whose machine or payload holds this (any case)"),
+                _query("before_id", "only entries recorded before this id", "integer"),
+                _query("limit", "at most this many (default 100, at most 1000)", "integer"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "events": {"type": "array", "items": _ref("Event")},
+                            "before": {
+                                "type": ["integer", "null"],
+                                "description": "before_id for older entries (null: no more)",
+                            },
+                        },
+                    }
+                ),
+                "400": _ERROR,
+            },
+        }
+    },
     "/api/diagrams/{config}": {
         "get": {
             "summary": "Mermaid diagrams and metadata of a config (by file stem)",

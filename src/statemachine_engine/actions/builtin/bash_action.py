@@ -16,8 +16,10 @@ Options:
     error: event on any other status or a timeout (default ``error``).
     error_mappings: ``{exit_status: event}`` overriding ``error`` per status.
     store_as: also store ``{stdout, stderr, exit_code}`` under this context key.
-    log_output: ``false`` keeps the command's lines out of the machine's log (by default
-        each line of its stdout and stderr is logged as it comes, whole).
+    log_output: ``false`` keeps the command's lines out of the machine's log and its
+        realtime events (by default each line of its stdout and stderr is logged as it
+        comes, whole, and streamed to monitors in ``bash_output`` events, a few a second
+        at most: see :mod:`._output_events`).
 
 The command's process group dies with the machine: its shell gets SIGKILL when the
 machine's process dies, a watch process kills the rest of the group then, and the group,
@@ -46,6 +48,7 @@ from ...context._shell_render import shell_command
 from ...errors import ShellValueError
 from .._process_groups import GroupWatch, dying_with_parent
 from ..base import BaseAction, event_names, settings_of
+from ._output_events import OutputEvents
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 TIMEOUT_EXIT_CODE = 124
@@ -77,11 +80,16 @@ class BashAction(BaseAction):
             return events
         return event_names([*events, *mappings.values()])
 
-    def _log_line(self, context: Mapping[str, Any]) -> Callable[[str, str], None]:
-        """Logs each line the command writes, as it comes, under its machine's name."""
+    def _log_line(
+        self, context: Mapping[str, Any], streamed: OutputEvents | None
+    ) -> Callable[[str, str], None]:
+        """Logs each line the command writes, as it comes, under its machine's name (and
+        streams it to monitors in ``bash_output`` events)."""
         machine = context.get("machine_name", "?")
 
         def log(stream: str, line: str) -> None:
+            if streamed is not None:
+                streamed.line(stream, line)
             self.logger.info(
                 "[%s] %s%s",
                 machine,
@@ -120,16 +128,25 @@ class BashAction(BaseAction):
             raise ValueError("bash 'env' must be a mapping of variable names to values")
 
         logged = self.get_config_value("log_output", True) is not False
+        streamed = (
+            OutputEvents(self.runtime.emit, self.runtime.state) if logged and self.runtime else None
+        )
         # Values too large for the environment: the command reads each file named there.
         with _private_files(prepared.files, "statemachine-values-") as file_env:
-            result = await run_command(
-                prepared.command,
-                timeout=timeout,
-                cwd=self.get_config_value("cwd"),
-                env=settings_of(self).child_environment({**extra_env, **prepared.env, **file_env}),
-                on_start=getattr(self.runtime, "record_process_group", None),
-                on_line=self._log_line(context) if logged else None,
-            )
+            try:
+                result = await run_command(
+                    prepared.command,
+                    timeout=timeout,
+                    cwd=self.get_config_value("cwd"),
+                    env=settings_of(self).child_environment(
+                        {**extra_env, **prepared.env, **file_env}
+                    ),
+                    on_start=getattr(self.runtime, "record_process_group", None),
+                    on_line=self._log_line(context, streamed) if logged else None,
+                )
+            finally:
+                if streamed is not None:
+                    streamed.close()
         outputs = {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
         context.update(outputs)
         store_as = self.get_config_value("store_as")

@@ -176,6 +176,19 @@ WHERE id > :after_id
   AND machine_name = :machine  -- if: machine
 ORDER BY id LIMIT :limit;
 
+-- name: realtime_before
+-- The log read backwards (the UI's older activity): events before :before_id, newest
+-- first, of one machine or of the machines named :prefix..., whose machine or payload
+-- text holds :text (lower case, a LIKE pattern escaped with !). Durations of actions,
+-- which no log shows, are left out.
+SELECT * FROM realtime_events
+WHERE id < :before_id
+  AND machine_name = :machine  -- if: machine
+  AND substr(machine_name, 1, :prefix_length) = :prefix  -- if: prefix
+  AND event_type <> 'action_finished'
+  AND (lower(payload) LIKE :text ESCAPE '!' OR lower(machine_name) LIKE :text ESCAPE '!')  -- if: text
+ORDER BY id DESC LIMIT :limit;
+
 -- name: last_realtime_id
 SELECT coalesce(max(id), 0) AS id FROM realtime_events;
 

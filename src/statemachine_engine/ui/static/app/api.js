@@ -53,6 +53,8 @@ export const api = {
     query.set("limit", String(limit));
     return call("GET", `/api/events?${query}`);
   },
+  /** The activity log read back from the store: `{events, before}` (newest first). */
+  activity: (query) => call("GET", `/api/activity?${new URLSearchParams(query)}`),
   jobs: ({ status = "", type = "", limit = 200 } = {}) => {
     const query = new URLSearchParams();
     if (status) query.set("status", status);

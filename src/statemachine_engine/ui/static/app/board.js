@@ -3,10 +3,11 @@
 // rebuilt, so 200 instances moving at once cost little. Dead instances leave their work
 // column for a lane of their own, first: they do no work, and they are what to look at.
 
-import { h, setClass, setText } from "./dom.js";
+import { boardToolbar, COMPACT_FROM, compareCards, shortName, stateCounts } from "./board_order.js";
+import { h, replaceChildren, setClass, setText } from "./dom.js";
 import { ago, dateTime, restartsText } from "./format.js";
 import { deadText, healthOf } from "./health.js";
-import { compareNames, NOT_RUNNING } from "./model.js";
+import { NOT_RUNNING } from "./model.js";
 
 /**
  * The board's columns for a config's metadata: groups and ungrouped states in config
@@ -32,7 +33,7 @@ export function boardColumns(metadata) {
 
 export class BoardView {
   /** `onSelect(name)` is called when a card is chosen. */
-  constructor(container, { onSelect }) {
+  constructor(container, { onSelect, toolsHost = null }) {
     this.container = container;
     this.onSelect = onSelect;
     this.tabKey = null;
@@ -41,6 +42,19 @@ export class BoardView {
     this.cards = new Map(); // name -> {root, ...}
     this.selected = null;
     this.root = h("div", { class: "board", attrs: { role: "list", "aria-label": "Kanban board" } });
+    this.sort = "name";
+    this.compactChoice = new Map(); // tab key -> the operator's choice (else by size)
+    this.toolsHost = toolsHost; // where the compact and sort controls go (default: above)
+    this.tools = boardToolbar({
+      onCompact: (on) => {
+        this.compactChoice.set(this.tabKey, on);
+        setClass(this.root, "compact", on);
+      },
+      onSort: (sort) => {
+        this.sort = sort;
+        this.resort();
+      },
+    });
   }
 
   /** Build the columns of a tab (metadata may be null: columns then follow the machines). */
@@ -51,7 +65,10 @@ export class BoardView {
     this.cards.clear();
     this.root.replaceChildren();
     for (const column of this.layout.columns) this.addColumn(column.key, column.label, column.states);
-    if (!this.root.isConnected) this.container.replaceChildren(this.root);
+    if (!this.root.isConnected) {
+      this.container.replaceChildren(this.root);
+      (this.toolsHost ?? this.container).prepend(this.tools.root);
+    }
     this.selected = selected;
     this.update(machines);
   }
@@ -64,9 +81,10 @@ export class BoardView {
       "section",
       { class: "column", dataset: { column: label }, attrs: { role: "listitem", "aria-label": label } },
       h("header", { title }, h("span", { class: "column-title", text: label }), count),
+      states.length > 1 ? h("div", { class: "column-states" }) : null,
       list,
     );
-    const column = { root, list, count, label };
+    const column = { root, list, count, label, states: root.querySelector(".column-states") };
     this.columns.set(key, column);
     this.root.append(root);
     return column;
@@ -106,14 +124,16 @@ export class BoardView {
         card = this.createCard(machine.name);
         this.cards.set(machine.name, card);
       }
+      const before = card.root.dataset.state;
       this.fillCard(card, machine);
       const column = this.columnFor(machine);
+      if (column === card.column && column.states && before !== card.root.dataset.state) touched.add(column);
       if (card.column !== column) {
         if (card.column) touched.add(card.column);
-        insertSorted(column.list, card.root);
+        insertSorted(column.list, card, this.sort);
         card.column = column;
         touched.add(column);
-        flash(card.root);
+        if (this.cards.size <= COMPACT_FROM) flash(card.root); // hundreds flashing: all paint
       }
     }
     for (const [name, card] of this.cards) {
@@ -123,11 +143,21 @@ export class BoardView {
         this.cards.delete(name);
       }
     }
+    // Unless the operator chose, the grid turns compact as instances grow many.
+    const compact = this.compactChoice.get(this.tabKey) ?? this.cards.size > COMPACT_FROM;
+    if (this.tools.compact.checked !== compact) this.tools.compact.checked = compact;
+    setClass(this.root, "compact", compact);
     for (const column of touched) {
       if (!column) continue;
       setText(column.count, column.list.childElementCount);
+      if (column.states) this.countStates(column);
       if (column.root.classList.contains("lane-dead")) column.root.hidden = column.list.childElementCount === 0;
     }
+  }
+
+  /** Show or hide the board's controls with the board. */
+  setVisible(visible) {
+    this.tools.root.hidden = !visible;
   }
 
   select(name) {
@@ -135,12 +165,32 @@ export class BoardView {
     for (const [cardName, card] of this.cards) setClass(card.root, "selected", cardName === name);
   }
 
-  /** Refresh the "time in state" of every card (once a second). */
+  /** Refresh the "time in state" of every card (once a second), and its order by it. */
   tick(machines) {
     for (const machine of machines) {
       const card = this.cards.get(machine.name);
       if (card && machine.last_activity) setText(card.since, sinceText(machine));
     }
+    if (this.sort === "time") this.resort();
+  }
+
+  /** Put each column's cards in the order chosen (moving only those out of place). */
+  resort() {
+    for (const column of this.columns.values()) {
+      const cards = [...column.list.children].map((root) => this.cards.get(root.dataset.machine)).filter(Boolean);
+      const sorted = [...cards].sort((a, b) => compareCards(this.sort, a, b));
+      if (sorted.every((card, i) => card === cards[i])) continue;
+      column.list.append(...sorted.map((card) => card.root));
+    }
+  }
+
+  /** A column of several states: how many cards are in each. */
+  countStates(column) {
+    const counts = stateCounts([...column.list.children].map((card) => card.dataset.state));
+    replaceChildren(
+      column.states,
+      ...counts.map(([state, n]) => h("span", { class: "state-count", dataset: { state } }, `${state} `, h("b", { text: n }))),
+    );
   }
 
   createCard(name) {
@@ -155,14 +205,16 @@ export class BoardView {
         dataset: { machine: name },
         on: { click: () => this.onSelect(name) },
       },
-      h("span", { class: "card-top" }, dot, h("span", { class: "card-name", text: name })),
+      h("span", { class: "card-top" }, dot, h("span", { class: "card-name", text: name, dataset: { short: shortName(name) } })),
       h("span", { class: "card-bottom" }, state, since),
     );
     setClass(root, "selected", name === this.selected);
-    return { root, dot, state, since, column: null };
+    return { root, dot, state, since, column: null, name, at: null };
   }
 
   fillCard(card, machine) {
+    card.at = machine.last_activity ?? null;
+    card.root.dataset.at = String(card.at ?? "");
     card.root.dataset.status = machine.status;
     card.root.dataset.health = healthOf(machine);
     card.root.dataset.state = machine.state ?? "";
@@ -187,13 +239,26 @@ function flash(card) {
   });
 }
 
-function insertSorted(list, card) {
-  const name = card.dataset.machine;
-  for (const other of list.children) {
-    if (other !== card && compareNames(name, other.dataset.machine) < 0) {
-      list.insertBefore(card, other);
+function insertSorted(list, card, sort) {
+  // Most cards move into a column as the newest in their state: with the time order,
+  // from the end.
+  const children = list.children;
+  if (sort === "time") {
+    let at = children.length;
+    while (at > 0 && compareCards(sort, card, cardOf(children[at - 1])) < 0) at -= 1;
+    list.insertBefore(card.root, children[at] ?? null);
+    return;
+  }
+  for (const other of children) {
+    if (other !== card.root && compareCards(sort, card, cardOf(other)) < 0) {
+      list.insertBefore(card.root, other);
       return;
     }
   }
-  list.append(card);
+  list.append(card.root);
+}
+
+/** What the order needs of a card already placed (its element keeps it). */
+function cardOf(root) {
+  return { name: root.dataset.machine, at: Number.parseFloat(root.dataset.at) || null };
 }

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
+import { countBadge, ZoomPan } from "./diagram_zoom.js";
 import { relationIndex, relations } from "./mermaid_source.js";
 
 let renderCount = 0;
@@ -103,6 +104,7 @@ class RenderedDiagram {
       this.labels.push(svg.querySelector(`.edgeLabel [data-id="edge${i}"]`)?.closest(".edgeLabel") ?? null);
     });
     this.marked = [];
+    this.badges = new Map(); // node -> its count badge
   }
 
   node(stateName) {
@@ -120,11 +122,16 @@ class RenderedDiagram {
       node.classList.add(cls);
       this.marked.push([node, cls]);
     };
+    const counted = new Set();
     for (const [state, count] of occupied ?? []) {
       const node = this.node(state);
       add(node, "sm-occupied");
-      if (node) node.dataset.count = String(count);
+      if (!node) continue;
+      node.dataset.count = String(count);
+      this.badges.set(node, countBadge(node, count));
+      counted.add(node);
     }
+    for (const [node, badge] of this.badges) if (!counted.has(node)) badge.setAttribute("display", "none");
     if (last && last.to === current) {
       if (last.from && last.from !== last.to) add(this.node(last.from), "sm-previous");
       const fromId = this.idByState.get(last.from) ?? last.from;
@@ -144,7 +151,8 @@ class RenderedDiagram {
 /** The diagram panel. `show(config, marks)` renders (once per config) and marks states. */
 export class DiagramView {
   constructor(container) {
-    this.container = container;
+    this.zoom = new ZoomPan(container);
+    this.container = this.zoom.viewport; // messages and the SVG go there
     this.cache = new Map(); // config -> Promise<RenderedDiagram>
     this.shown = null;
     this.wanted = null;
@@ -178,6 +186,7 @@ export class DiagramView {
     this.wanted = { config, marks };
     if (!config) {
       this.shown = null;
+      this.zoom.detach();
       replaceChildren(this.container, h("p", { class: "empty", text: "This machine has no known config, so no diagram." }));
       return;
     }
@@ -186,6 +195,7 @@ export class DiagramView {
       return;
     }
     if (!this.container.querySelector(".sm-diagram")) {
+      this.zoom.detach();
       replaceChildren(this.container, h("p", { class: "empty", text: "Drawing the diagram…" }));
     }
     let diagram;
@@ -194,6 +204,7 @@ export class DiagramView {
     } catch (error) {
       if (this.wanted?.config !== config) return;
       this.shown = null;
+      this.zoom.detach();
       replaceChildren(
         this.container,
         h("p", { class: "empty error-text", text: `No diagram for ${config}: ${error.message}` }),
@@ -202,7 +213,7 @@ export class DiagramView {
     }
     if (this.wanted?.config !== config) return; // another tab was chosen meanwhile
     this.shown = diagram;
-    replaceChildren(this.container, diagram.svg);
+    this.zoom.attach(diagram.svg);
     diagram.mark(this.wanted.marks);
   }
 

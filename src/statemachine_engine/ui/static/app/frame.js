@@ -29,3 +29,25 @@ export function schedule(task) {
   if (document.hidden) setTimeout(run, 250);
   else requestAnimationFrame(run);
 }
+
+const lastRun = new Map(); // task -> when it last ran (performance.now())
+const waiting = new Set(); // tasks with a timer set to schedule them
+
+/**
+ * Like `schedule`, but `task` runs at most once per `minInterval()` ms: under a flood of
+ * events a big view (the board of hundreds of instances) redraws a few times a second
+ * rather than every frame, on an animation frame still.
+ */
+export function scheduleThrottled(task, minInterval) {
+  if (waiting.has(task)) return;
+  waiting.add(task);
+  const run = () => {
+    waiting.delete(task);
+    lastRun.set(task, performance.now());
+    task();
+  };
+  Object.defineProperty(run, "name", { value: task.name }); // its costs under its own name
+  const wait = (lastRun.get(task) ?? -Infinity) + minInterval() - performance.now();
+  if (wait <= 0) schedule(run);
+  else setTimeout(() => schedule(run), wait);
+}

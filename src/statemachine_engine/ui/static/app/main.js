@@ -4,6 +4,7 @@
 import { ActivityView } from "./activity.js";
 import { api, useToken } from "./api.js";
 import { BoardView } from "./board.js";
+import { BottomPanel } from "./bottom_panel.js";
 import { backoffDelay, Connection, streamUrl } from "./connection.js";
 import { DiagramView, diagramData, groupOf } from "./diagram.js";
 import { h, replaceChildren, setText } from "./dom.js";
@@ -15,7 +16,7 @@ import { installShortcuts } from "./keys.js";
 import { LogView } from "./log.js";
 import { installCharts } from "./charts.js";
 import { buildTabs, Model, tabKeyOf } from "./model.js";
-import { costs, schedule } from "./frame.js";
+import { costs, schedule, scheduleThrottled } from "./frame.js";
 import { POLL_INTERVAL_MS, Poller } from "./poller.js";
 import { QueuesView } from "./queues.js";
 import { installRoutes } from "./routes.js";
@@ -52,7 +53,10 @@ const boardHost = h("div", { class: "board-host" });
 const viewNotice = h("p", { class: "view-notice", attrs: { role: "status" }, hidden: true });
 viewHost.replaceChildren(viewNotice, diagramHost, boardHost);
 const diagram = new DiagramView(diagramHost);
-const board = new BoardView(boardHost, { onSelect: (name) => selectInstance(name) });
+const board = new BoardView(boardHost, {
+  onSelect: (name) => selectInstance(name),
+  toolsHost: document.querySelector(".view-bar"),
+});
 const timeline = new TimelineView($("timeline"));
 timeline.liveSource = () => model.transitionsOf(ui.instance);
 timeline.onLink = (at) => {
@@ -69,6 +73,7 @@ sidebar.onFilter = () => {
 };
 activity.onFilter = () => writeHash();
 const log = new LogView($("log"));
+const bottomPanel = new BottomPanel(document.querySelector("main.main"), $("panel-collapse"));
 const charts = installCharts({ toggle: $("charts-toggle"), host: $("charts"), onClose: () => writeHash() });
 
 // -- the stream (or, without one, polling) -------------------------------------------------
@@ -110,9 +115,11 @@ model.on("reset", () => {
   dirty.clear();
   schedule(drawAll);
 });
+/** Least time between redraws of the machines (ms): a few a second with many of them. */
+const machinesInterval = () => (model.machines.size > 50 ? 250 : 0);
 model.on("machines", (names) => {
   for (const name of names) dirty.add(name);
-  schedule(drawMachines);
+  scheduleThrottled(drawMachines, machinesInterval);
 });
 model.on("transition", (name) => {
   if (name === ui.instance) schedule(drawTimeline);
@@ -265,6 +272,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
     viewNotice.hidden = true;
     diagramHost.hidden = true;
     boardHost.hidden = false;
+    board.setVisible(false);
     replaceChildren(boardHost, h("p", { class: "empty big", text: "Waiting for machines to report…" }));
     ui.shownView = null;
     if (fetchTimeline || ui.instance) {
@@ -289,6 +297,7 @@ function drawSelection({ fetchTimeline, changed = null }) {
   ui.shownView = { tabKey: tab.key, view };
   diagramHost.hidden = view !== "diagram";
   boardHost.hidden = view !== "board";
+  board.setVisible(view === "board");
   $("view-diagram").setAttribute("aria-pressed", String(view === "diagram"));
   $("view-board").setAttribute("aria-pressed", String(view === "board"));
   viewHost.dataset.view = view;
@@ -343,7 +352,7 @@ function selectInstance(name) {
   ui.instance = name;
   board.select(name);
   drawSelection({ fetchTimeline: true });
-  if (ui.panel !== "log") showPanel("timeline"); // the log follows the chosen instance
+  if (ui.panel !== "log") showPanel("timeline", { unfold: false }); // the log follows the chosen instance
 }
 
 function toggleView() {
@@ -359,8 +368,9 @@ function setView(view) {
   toggleView();
 }
 
-function showPanel(name) {
+function showPanel(name, { unfold = true } = {}) {
   if (name === "log" && $("log-tab").hidden) return;
+  if (unfold && bottomPanel.collapsed) bottomPanel.set(false);
   ui.panel = name;
   for (const button of document.querySelectorAll("[data-panel-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.panelTab === name));
@@ -450,7 +460,7 @@ routes = installRoutes({
   left: () => writeHash(),
 });
 
-showPanel("timeline");
+showPanel("timeline", { unfold: false });
 drawConnection();
 drawAll();
 startFeed();

@@ -80,6 +80,12 @@ export function activityEntry(event) {
       return { ...base, level: "info", text: `holding ${textOf(p.event)} until ${textOf(p.state)}'s actions finish` };
     case "event_dropped":
       return { ...base, level: "warning", text: `dropped ${textOf(p.event)}: ${textOf(p.reason)}` };
+    case "bash_output": {
+      const lines = Array.isArray(p.lines) ? p.lines : [];
+      const text = lines.map((l) => `${l?.stream === "stderr" ? "! " : ""}${textOf(l?.text)}`).join("\n");
+      const skipped = Number.isInteger(p.skipped) && p.skipped > 0 ? `\n… ${p.skipped} more lines (see its log)` : "";
+      return { ...base, level: "output", text: text + skipped };
+    }
     case "action_finished":
       return null; // an action's duration, for /metrics: too many to list
     case "machine_registered":
