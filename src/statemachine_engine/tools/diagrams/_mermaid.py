@@ -25,7 +25,7 @@ HEADER = "stateDiagram-v2"
 ANY_STATE_LABEL = "any state"
 INDENT = "    "
 TERMINAL_STYLE = "stroke-width:3px"
-WILDCARD_STYLE = "stroke-dasharray:5 5,fill:#ffffff"
+WILDCARD_STYLE = "stroke-dasharray:5 5,fill:none"  # no fill: readable in dark themes
 # Printable ASCII that Mermaid reads literally in a label; anything else ASCII becomes
 # an entity. Non-ASCII text is kept as it is.
 _LITERAL = frozenset(
