@@ -67,6 +67,7 @@ export class TimelineView {
     this.history = [];
     this.context = null;
     this.waits = [];
+    this.waitsAt = 0;
     this.error = null;
     this.render(live);
     if (!name) return;
@@ -77,11 +78,31 @@ export class TimelineView {
       this.history = Array.isArray(detail.history) ? detail.history : [];
       this.context = detail.context ?? null;
       this.waits = Array.isArray(detail.waiting_for) ? detail.waiting_for : [];
+      this.waitsAt = Date.now() / 1000;
     } catch (error) {
       if (request !== this.request) return;
       this.error = error.message;
     }
     this.render(this.liveSource ? this.liveSource() : live);
+  }
+
+  /** The machine moved since its waits were read: read them again (at most once a second). */
+  refreshWaits() {
+    if (this.waitsTimer) return;
+    this.waitsTimer = setTimeout(async () => {
+      const name = this.name;
+      try {
+        const detail = await api.machine(name);
+        if (name !== this.name) return;
+        this.waits = Array.isArray(detail.waiting_for) ? detail.waiting_for : [];
+        this.waitsAt = Date.now() / 1000;
+        this.render(this.liveSource ? this.liveSource() : []);
+      } catch {
+        // the next move tries again
+      } finally {
+        this.waitsTimer = null;
+      }
+    }, 1000);
   }
 
   /** Redraw with the current live transitions of the shown machine. */
@@ -91,6 +112,7 @@ export class TimelineView {
       return;
     }
     const rows = mergeTimeline(this.history, live ?? []);
+    if (this.waitsAt && rows.length && rows[0].timestamp > this.waitsAt) this.refreshWaits();
     const list = h("ol", { class: "timeline", attrs: { "aria-label": `Transitions of ${this.name}` } });
     rows.forEach((row, i) => {
       const newer = i > 0 ? rows[i - 1] : null;
