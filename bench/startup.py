@@ -51,9 +51,36 @@ actions:
 
 
 def one_help(executable: str) -> float:
+    return one_run([executable, "--help"])
+
+
+def one_run(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([executable, "--help"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+#: The floor under a machine's start, each run with the interpreter of ours: what no
+#: change to our package can take away (docs/performance.md, "Where the time goes").
+FLOORS = (
+    ("python -S -c pass (no site)", ["-S", "-c", "pass"]),
+    ("python -c pass", ["-c", "pass"]),
+    ("python: import statemachine_engine.cli", ["-c", "import statemachine_engine.cli"]),
+    (
+        "python: asyncio as a machine imports it",
+        ["-c", "from statemachine_engine._lean_imports import import_asyncio; import_asyncio()"],
+    ),
+)
+
+
+def floors(statemachine: str, runs: int) -> None:
+    """Print the floor figures, the interpreter beside ``statemachine`` taking turns."""
+    python = Path(statemachine).with_name("python")
+    if not python.exists():
+        return
+    samples = turns(runs, *(lambda args=args: one_run([str(python), *args]) for _, args in FLOORS))
+    for (label, _), kept in zip(FLOORS, samples, strict=True):
+        figure(f"  floor: {label}", median_ms(kept), "ms")
 
 
 _names = itertools.count()
@@ -222,6 +249,7 @@ def main() -> None:
             )
         )
         figure("  the same, parsed-config cache off", median_ms(first_uncached), "ms")
+        floors(args.statemachine, args.runs)
         rss_ours, rss_theirs = turns(
             args.rss_runs, ours.idle_rss, theirs.idle_rss if theirs else None
         )

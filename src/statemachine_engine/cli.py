@@ -172,9 +172,9 @@ def _parse_initial_context(raw: str | None) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ._tls import import_asyncio
+    from ._lean_imports import import_asyncio
 
-    import_asyncio()  # without ssl (libcrypto) until a connection needs TLS
+    import_asyncio()  # without ssl (libcrypto), subprocess or inspect until they are used
     import asyncio
     import faulthandler
 
@@ -209,10 +209,31 @@ def _run(args: argparse.Namespace) -> int:
     from . import _tracing
 
     _tracing.configure(settings.traces_exporters)  # OTEL_TRACES_EXPORTER; else nothing
+    _interrupt_until_served()
     try:
         return asyncio.run(_serve(launches, actions, initial_context, args, settings))
     finally:
         _tracing.shutdown()  # the spans waiting (a forked child ends with os._exit)
+
+
+def _interrupt_until_served() -> None:
+    """SIGINT raises KeyboardInterrupt until :func:`_serve` handles it, as by default.
+
+    asyncio.run puts in a SIGINT handler of its own (holding its main task) wherever
+    Python's default one is in place, and :func:`_serve` replaces it at once: asyncio
+    then describes the handler it replaces, and the main task's description alone
+    imports ``inspect`` (with ``ast`` and ``dis``), a few milliseconds of every start.
+    """
+    import signal
+    import threading
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _launches(

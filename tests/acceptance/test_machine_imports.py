@@ -2,7 +2,8 @@
 
 A real ``statemachine`` process runs a custom action that records ``sys.modules``; the
 test reads the record. asyncio's ``ssl`` (OpenSSL, ~3.7 MB) in particular stays out
-until a connection needs TLS, and TLS still works when one does.
+until a connection needs TLS, and ``subprocess`` until an action starts a process; both
+still work when they are needed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ NOT_IN_A_MACHINE = [
     "ssl",
     "_ssl",
     "_hashlib",  # OpenSSL's libcrypto too, by way of hashlib
+    "subprocess",  # only once an action starts a process (bash, start_fsm)
+    "difflib",  # the "did you mean" of a config error
+    "inspect",  # with ast and dis: asyncio's debug descriptions, dataclasses' undocumented
     "starlette",
     "uvicorn",
     "websockets",
@@ -85,7 +89,7 @@ def test_a_machine_process_loads_no_tls_and_no_servers(tmp_path: Path) -> None:
 TLS_CLIENT = """
     import sys
 
-    from statemachine_engine._tls import import_asyncio
+    from statemachine_engine._lean_imports import import_asyncio
 
     import_asyncio()
     import asyncio
@@ -127,3 +131,43 @@ def test_tls_still_works_once_a_connection_needs_it() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ssl", "SSLError", "True"]
+
+
+SUBPROCESS_CLIENT = """
+    import sys
+
+    from statemachine_engine._lean_imports import import_asyncio
+
+    import_asyncio()
+    import asyncio
+    import asyncio.subprocess
+
+    assert "subprocess" not in sys.modules, "asyncio imported subprocess"
+
+    async def main():
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "print('from the child')",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await process.communicate()
+        print(out.decode().strip(), process.returncode)
+        holders = [sys.modules[name].subprocess for name in
+                   ("asyncio.base_events", "asyncio.events", "asyncio.unix_events")]
+        print(all(holder is sys.modules["subprocess"] for holder in holders))
+
+    asyncio.run(main())
+    """
+
+
+def test_asyncio_subprocesses_still_work_once_an_action_starts_one() -> None:
+    """A child started through asyncio after the deferral: it runs, its output comes
+    back through the pipe, and asyncio holds the real ``subprocess`` after."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SUBPROCESS_CLIENT)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["from the child 0", "True"]

@@ -105,3 +105,92 @@ def test_the_machine_path_compiles_few_forward_references() -> None:
     found = json.loads(result.stdout)
     # Only names that exist for type checkers alone remain strings.
     assert len(found) <= 5, found
+
+
+DEFERRED = {"ssl", "_ssl", "subprocess", "_posixsubprocess", "inspect", "ast", "dis"}
+
+
+def test_asyncio_is_imported_without_ssl_subprocess_and_inspect() -> None:
+    """A machine imports asyncio and dataclasses through ``_lean_imports``: OpenSSL,
+    ``subprocess`` and ``inspect`` load only when something uses them
+    (docs/performance.md), not for a loop, a signal handler or a dataclass."""
+    loaded = modules_after(
+        """
+        from statemachine_engine._lean_imports import import_asyncio
+        import_asyncio()
+        import asyncio, asyncio.subprocess, dataclasses, signal
+
+        @dataclasses.dataclass(frozen=True)
+        class Point:
+            "A documented dataclass."
+            x: int
+
+        def on_signal():
+            pass
+
+        async def main():
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, on_signal)
+            await asyncio.sleep(0)
+
+        asyncio.run(main())
+        """
+    )
+    assert "asyncio" in loaded
+    assert sorted(loaded & DEFERRED) == []
+
+
+def test_a_machine_process_path_loads_no_inspect() -> None:
+    """What a machine's command line imports before its loop runs leaves them out."""
+    loaded = modules_after(
+        """
+        from statemachine_engine._lean_imports import import_asyncio
+        import_asyncio()
+        import statemachine_engine.cli, statemachine_engine.core._host
+        import statemachine_engine.core.engine, statemachine_engine.core._preflight
+        import statemachine_engine.database._sqlite, statemachine_engine.settings
+        import statemachine_engine.actions.builtin.log_action
+        """
+    )
+    assert sorted(loaded & (DEFERRED | {"difflib"})) == []
+
+
+async def _a_coroutine_function() -> None:
+    pass
+
+
+def _a_function() -> None:
+    pass
+
+
+def test_the_inspect_stand_in_tells_coroutine_functions_as_inspect_does() -> None:
+    import functools
+    import inspect
+
+    from statemachine_engine._lean_imports import _CO_COROUTINE, _DeferredInspect
+
+    assert inspect.CO_COROUTINE == _CO_COROUTINE
+    kinds = [
+        _a_function,
+        _a_coroutine_function,
+        lambda: None,
+        functools.partial(_a_coroutine_function),
+        print,
+        object(),
+        _DeferredInspect.iscoroutinefunction,
+    ]
+    for kind in kinds:
+        assert _DeferredInspect.iscoroutinefunction(kind) == inspect.iscoroutinefunction(kind)
+
+
+def test_the_subprocess_stand_in_has_the_real_constants() -> None:
+    """What asyncio reads from ``subprocess`` as it is imported has the real values."""
+    import subprocess as real
+
+    from statemachine_engine._lean_imports import _DeferredSubprocess
+
+    stand_in = _DeferredSubprocess("subprocess")
+    assert (stand_in.PIPE, stand_in.STDOUT, stand_in.DEVNULL) == (
+        real.PIPE,
+        real.STDOUT,
+        real.DEVNULL,
+    )

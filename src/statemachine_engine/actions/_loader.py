@@ -8,7 +8,6 @@ builtin), then among the builtins in :mod:`statemachine_engine.actions.builtin`.
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -126,12 +125,12 @@ class ActionLoader:
     def _find_class(module: ModuleType, action_type: str) -> type[BaseAction]:
         expected = class_name_for(action_type)
         cls = getattr(module, expected, None)
-        if inspect.isclass(cls) and issubclass(cls, BaseAction):
+        if isinstance(cls, type) and issubclass(cls, BaseAction):
             return cls
         defined = [
             obj
             for obj in vars(module).values()
-            if inspect.isclass(obj)
+            if isinstance(obj, type)
             and issubclass(obj, BaseAction)
             and obj is not BaseAction
             and obj.__module__ == module.__name__

@@ -26,7 +26,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from ..errors import StateMachineError
 
 if TYPE_CHECKING:
+    import subprocess
+
     from ..database.store import Store
 
 logger = logging.getLogger("statemachine_engine.engine")
@@ -94,6 +95,8 @@ def _setpriv() -> tuple[str, ...]:
     path = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     if path is None:
         return ()
+    import subprocess  # not before an action starts a process (docs/performance.md)
+
     try:
         usage = subprocess.run(
             [path, "--help"], capture_output=True, text=True, timeout=5, check=False
@@ -132,7 +135,7 @@ class GroupWatch:
     :meth:`stop` ends it without a kill, once the group is dealt with.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: "subprocess.Popen[bytes]") -> None:
         self._process = process
 
     @classmethod
@@ -140,6 +143,8 @@ class GroupWatch:
         """Watch group ``pgid``; None, logged, where no watch can be started."""
         if pgid <= 1 or sys.platform == "win32" or not os.path.exists(_SHELL):
             return None
+        import subprocess
+
         try:
             process = subprocess.Popen(
                 [_SHELL, "-c", _WATCH_SCRIPT, "statemachine-group-watch", str(pgid)],

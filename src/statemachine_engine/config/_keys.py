@@ -3,7 +3,6 @@ to suggest for a key that is not among them (``evnt:`` -> "did you mean `event`?
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -61,6 +60,8 @@ def unknown_key_message(
     options = sorted(known)
     nearest = _SYNONYMS.get(key) if _SYNONYMS.get(key) in options else None
     if nearest is None:
+        import difflib  # an error message's hint: not worth loading on every start
+
         close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
         nearest = close[0] if close else None
     shown = options if listed is None else sorted(listed)

@@ -234,7 +234,7 @@ def _validate(manifest: Manifest) -> int:
 
 
 def _up(manifest: Manifest, settings: Settings, grace: float, *, detach: bool) -> int:
-    from .._tls import import_asyncio
+    from .._lean_imports import import_asyncio
 
     import_asyncio()  # the supervisor stays up as long as its machines: no ssl for it either
     import asyncio
