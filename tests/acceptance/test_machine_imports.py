@@ -38,6 +38,7 @@ NOT_IN_A_MACHINE = [
 ]
 
 RECORDER = """
+    import gc
     import json
     import sys
 
@@ -48,6 +49,8 @@ RECORDER = """
         async def execute(self, context):
             with open(self.get_config_value("to"), "w") as out:
                 json.dump(sorted(sys.modules), out)
+            with open(self.get_config_value("to") + ".gc", "w") as out:
+                json.dump([gc.isenabled(), gc.get_freeze_count()], out)
             return "recorded"
     """
 
@@ -84,6 +87,10 @@ def test_a_machine_process_loads_no_tls_and_no_servers(tmp_path: Path) -> None:
     # Started again, the config comes from the parsed-config cache: no YAML parser.
     again = machine_modules(tmp_path, "again")
     assert sorted(again & {*NOT_IN_A_MACHINE, "yaml"}) == []
+    # What the start imported and loaded is out of the collector's way, which runs.
+    enabled, frozen = json.loads((tmp_path / "modules-again.json.gc").read_text())
+    assert enabled
+    assert frozen > 10_000
 
 
 TLS_CLIENT = """

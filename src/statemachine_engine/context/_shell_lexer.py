@@ -53,6 +53,8 @@ def positions(items: Sequence[str | Slot]) -> list[Position]:
 
 @dataclass
 class _Heredoc:
+    """A here-document whose body is being read."""
+
     delimiter: str
     strip_tabs: bool
     literal: bool
