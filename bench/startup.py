@@ -56,7 +56,7 @@ def one_help(executable: str) -> float:
 
 def one_run(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -74,9 +74,14 @@ FLOORS = (
 
 
 def floors(statemachine: str, runs: int) -> None:
-    """Print the floor figures, the interpreter beside ``statemachine`` taking turns."""
+    """Print the floor figures, the interpreter beside ``statemachine`` taking turns
+    (none for an install without ``_lean_imports``, older than these figures)."""
     python = Path(statemachine).with_name("python")
     if not python.exists():
+        return
+    try:
+        one_run([str(python), *FLOORS[-1][1]])
+    except subprocess.CalledProcessError:
         return
     samples = turns(runs, *(lambda args=args: one_run([str(python), *args]) for _, args in FLOORS))
     for (label, _), kept in zip(FLOORS, samples, strict=True):
