@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from ..actions.base import ActionRuntime
@@ -55,7 +54,6 @@ class Steps(Protocol):
     def unhandled_failure(self, action: str, event: str, error: str | None) -> None: ...
 
 
-@dataclass(eq=False)
 class EntryActions:
     """The task running the entry actions of the state the machine is in.
 
@@ -67,13 +65,23 @@ class EntryActions:
         crash: ends the machine after a bug in the engine itself.
     """
 
-    steps: Steps
-    runtime: ActionRuntime
-    lock: asyncio.Lock
-    _: KW_ONLY
-    abort: Callable[[BaseException], None]
-    crash: Callable[[BaseException], None]
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    # A plain class, not a dataclass: dataclasses compile their methods from source, a
+    # cost every machine process paid at import (docs/performance.md).
+    def __init__(
+        self,
+        steps: Steps,
+        runtime: ActionRuntime,
+        lock: asyncio.Lock,
+        *,
+        abort: Callable[[BaseException], None],
+        crash: Callable[[BaseException], None],
+    ) -> None:
+        self.steps = steps
+        self.runtime = runtime
+        self.lock = lock
+        self.abort = abort
+        self.crash = crash
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import StoreReplaced
@@ -24,7 +23,6 @@ HEARTBEAT_SECONDS = 10.0
 MIN_RENEWAL_SECONDS = 0.1
 
 
-@dataclass(eq=False)
 class Heartbeat:
     """The heartbeat task of one machine.
 
@@ -37,19 +35,29 @@ class Heartbeat:
         abort: called when the store was replaced: nothing written now would be kept.
     """
 
-    machine_name: str
-    jobs: JobTracker
-    _: KW_ONLY
-    store: Callable[[], Store]
-    own: bool
-    abort: Callable[[BaseException], None]
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
-    #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
-    _leases_changed: asyncio.Event | None = field(default=None, init=False)  # made by _beat
-    #: How often the heartbeat runs now (None: only when woken).
-    _period: float | None = field(default=None, init=False)
-    #: When (``time.monotonic()``) it runs next (None: only when woken).
-    _next: float | None = field(default=None, init=False)
+    # A plain class, not a dataclass: dataclasses compile their methods from source, a
+    # cost every machine process paid at import (docs/performance.md).
+    def __init__(
+        self,
+        machine_name: str,
+        jobs: JobTracker,
+        *,
+        store: Callable[[], Store],
+        own: bool,
+        abort: Callable[[BaseException], None],
+    ) -> None:
+        self.machine_name = machine_name
+        self.jobs = jobs
+        self.store = store
+        self.own = own
+        self.abort = abort
+        self._task: asyncio.Task[None] | None = None
+        #: Set when a claimed job shortens the leases: the heartbeat must renew sooner.
+        self._leases_changed: asyncio.Event | None = None  # made by _beat
+        #: How often the heartbeat runs now (None: only when woken).
+        self._period: float | None = None
+        #: When (``time.monotonic()``) it runs next (None: only when woken).
+        self._next: float | None = None
 
     @property
     def running(self) -> bool:

@@ -6,12 +6,15 @@ connector; the filter is :class:`~._job_search.JobSearch`."""
 # Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
 # turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._connector import Operations
-from ._job_search import CANCELLABLE, RETRYABLE, JobPage, JobSearch, total_of
 from ._records import JobStatus
 from ._rows import job_record, loads_payload
+
+if TYPE_CHECKING:
+    # Imported where searched: a machine's store has these operations too, never used.
+    from ._job_search import JobPage, JobSearch
 
 
 class FailingJob(NamedTuple):
@@ -36,8 +39,10 @@ class ErrorEvent(NamedTuple):
 class ExplorerOperations(Operations):
     """Searches over jobs and the changes they lead to (:class:`~.store.OperatorStore`)."""
 
-    async def search_jobs(self, search: JobSearch) -> JobPage:
+    async def search_jobs(self, search: "JobSearch") -> "JobPage":
         """One page of the jobs ``search`` matches, with the totals."""
+        from ._job_search import JobPage, total_of
+
         rows = await self._rows("search_job_counts", **search.match_params(with_statuses=False))
         by_status = {str(row["status"]): int(row["n"]) for row in rows}
         total = total_of(by_status, search.statuses)
@@ -70,22 +75,26 @@ class ExplorerOperations(Operations):
             counts.setdefault(str(row["job_type"]), {})[str(row["status"])] = int(row["n"])
         return dict(sorted(counts.items()))
 
-    async def retry_matching(self, search: JobSearch) -> int:
+    async def retry_matching(self, search: "JobSearch") -> int:
         """Put every failed, dead or cancelled job ``search`` matches back in the queue
         with fresh attempts (its order and page do not matter); how many."""
+        from ._job_search import RETRYABLE
+
         kept = search.only(RETRYABLE)
         if kept is None:
             return 0
         return await self._change("retry_matching", kept)
 
-    async def cancel_matching(self, search: JobSearch) -> int:
+    async def cancel_matching(self, search: "JobSearch") -> int:
         """Cancel every pending, processing or failed job ``search`` matches; how many."""
+        from ._job_search import CANCELLABLE
+
         kept = search.only(CANCELLABLE)
         if kept is None:
             return 0
         return await self._change("cancel_matching", kept)
 
-    async def _change(self, name: str, search: JobSearch) -> int:
+    async def _change(self, name: str, search: "JobSearch") -> int:
         result = await self._run(name, {**search.match_params(), "now": time.time()})
         return len(result.rows)
 
