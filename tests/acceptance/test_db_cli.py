@@ -575,6 +575,7 @@ def seed_machines(db: Path) -> None:
             ("crashed", gone, here),
             ("quiet", os.getpid(), here),
             ("remote", 999_999, "another-host"),
+            ("lost", 999_998, "another-host"),
             ("done", gone, here),
         ):
             await store.register_machine(
@@ -590,6 +591,7 @@ def seed_machines(db: Path) -> None:
         db,
         "UPDATE machine_state SET heartbeat_at = heartbeat_at - 300 WHERE machine_name = 'quiet'",
     )
+    sql(db, "UPDATE machine_state SET heartbeat_at = heartbeat_at - 20 WHERE machine_name = 'lost'")
 
 
 def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str]) -> None:
@@ -599,7 +601,8 @@ def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str])
         "alive": "running",
         "crashed": "dead",
         "quiet": "stale",
-        "remote": "running",  # another host's pid cannot be checked here
+        "remote": "running",  # another host's pid cannot be checked here: its heartbeat tells
+        "lost": "dead",  # three heartbeats missed
         "done": "finished",
     }
     assert machines["crashed"]["recorded_status"] == "running"
@@ -617,6 +620,21 @@ def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str])
     assert rows["crashed"][1:3] == ["waiting", "dead"]
     assert rows["quiet"][2] == "stale"
     assert "5m" in rows["quiet"]
+
+
+def test_set_state_waits_out_the_name_lease_of_a_machine_that_may_live(db: Path) -> None:
+    seed_machines(db)
+    # Dead to the eye (three heartbeats missed), but silent for less than the name lease:
+    # its host may only be cut off.
+    [lost] = [m for m in ok_json("machine-state", db=db) if m["machine_name"] == "lost"]
+    assert lost["status"] == "dead"
+    refused = run("set-state", "lost", "waiting", db=db)
+    assert refused.returncode == 1
+    assert "machine 'lost' may still be running (pid 999998 on another-host" in refused.stderr
+    assert "wait until it has been silent for 60 s" in refused.stderr
+    sql(db, "UPDATE machine_state SET heartbeat_at = heartbeat_at - 60 WHERE machine_name = 'lost'")
+    moved = run("set-state", "lost", "waiting", db=db)
+    assert "may still be running" not in moved.stderr
 
 
 def test_machine_state_with_no_machines(db: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..database._names import stale_seconds
+from ..database._names import is_local, silence_limit
 from ._stuck import StayTimes, stuck_after
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class _Machine:
     config_path: str | None = None
     group: str | None = None
     pid: int | None = None
+    #: Its host when that is not this server's (None: this host, or not known yet).
+    host: str | None = None
     last_activity: float | None = None
     started_at: float | None = None
     #: When the machine entered ``state`` (None: unknown).
@@ -85,6 +87,7 @@ class _Machine:
             "group": self.group,
             "template": template_of(self.name),
             "pid": self.pid,
+            "host": self.host,
             "last_activity": self.last_activity,
             "started_at": self.started_at,
             "entered_at": self.entered_at,
@@ -210,12 +213,16 @@ class MachineRegistry:
                 machine.config = Path(record.config_path).stem
                 machine.config_name = record.config_name
             machine.heartbeat_at = record.heartbeat_at
+            machine.host = None if is_local(record.host) else record.host
+            # Silence a newer event contradicts is not yet the machine's.
+            silent = now - machine.status_at > silence_limit(record.host)
             if machine.status_at <= newest_row:
                 machine.status = shown_status(liveness)
                 machine.pid = record.pid
             elif liveness == "dead" and machine.pid in (None, record.pid):
-                machine.status = "dead"  # the process that sent the last event is gone
-            elif liveness == "stale" and now - machine.status_at > stale_seconds(record.host):
+                if machine.host is None or silent:
+                    machine.status = "dead"  # the process that sent the last event is gone
+            elif liveness == "stale" and silent:
                 machine.status = "stale"
             if machine.pid is None:
                 # Its registration was older than the events replayed at a server start.

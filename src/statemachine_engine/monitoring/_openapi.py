@@ -105,6 +105,10 @@ SCHEMAS: dict[str, Any] = {
             "group": _NULLABLE_STRING,
             "template": _NULLABLE_STRING,
             "pid": {"type": ["integer", "null"]},
+            "host": {
+                **_NULLABLE_STRING,
+                "description": "the host it runs on, when that is not the server's",
+            },
             "last_activity": _NULLABLE_NUMBER,
             "started_at": _NULLABLE_NUMBER,
             "entered_at": {**_NULLABLE_NUMBER, "description": "when it entered its state"},

@@ -208,10 +208,10 @@ CASE WHEN seconds <= :b0 THEN 0 WHEN seconds <= :b1 THEN 1 WHEN seconds <= :b2 T
 -- name: metric_machines
 -- Instances by config, state and what their liveness depends on (one row for the many
 -- instances a process hosts): `stale` past the threshold of a machine on this host,
--- `remote_stale` past that of one on another host (database/_names.py).
+-- `remote_dead` past that of one on another host (database/_names.py).
 SELECT config_path, config_name, current_state, status, pid, host,
        CASE WHEN latest < :stale_before THEN 1 ELSE 0 END AS stale,
-       CASE WHEN latest < :remote_stale_before THEN 1 ELSE 0 END AS remote_stale,
+       CASE WHEN latest < :remote_dead_before THEN 1 ELSE 0 END AS remote_dead,
        count(*) AS n
 FROM (
     SELECT machine_state.config_path, machine_state.config_name,
