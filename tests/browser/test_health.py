@@ -238,6 +238,26 @@ def test_a_machine_far_longer_in_a_state_than_usual_is_stuck(
     render.stop()
 
 
+def test_a_machine_past_its_states_max_time_is_stuck(
+    page: Page, monitor: Monitor, statemachine: Start, project: Path
+) -> None:
+    (project / "render.yaml").write_text(RENDER + "max_time: {rendering: 2s}\n")
+    (project / "hang").touch()
+    render = statemachine("render.yaml", "--machine-name", "render")
+    render.expect(moved("render", "idle", "timeout(10ms)", "rendering"))
+    page.goto(monitor.url)
+    tab = page.locator('.tab[data-tab="m:render"]')
+    # No stays to learn from: the config says how long is too long.
+    expect(tab).to_have_attribute("data-status", "stuck")
+    expect(page.locator("#machine-header .problem")).to_contain_text(
+        re.compile(r"stuck: \d+ s in rendering, past 2 s \(its max_time\)")
+    )
+    machines = httpx.get(f"{monitor.url}api/machines").json()
+    [info] = [m for m in machines if m["name"] == "render"]
+    assert (info["stuck"], info["stuck_after"], info["stuck_rule"]) == (True, 2.0, "max_time")
+    render.stop()
+
+
 def test_offline_the_page_greys_and_says_as_of_when_and_pids_come_back_after_a_restart(
     page: Page, monitor: Monitor, statemachine: Start, project: Path
 ) -> None:

@@ -48,7 +48,7 @@ def test_events_drive_the_registry_and_newer_rows_win() -> None:
         "name": "w_1", "state": "busy", "status": "running", "config": "w", "config_name": None,
         "group": None, "template": "w", "pid": 42, "host": None, "last_activity": 11.0,
         "started_at": 10.0, "entered_at": 11.0, "dead_since": None, "stuck": False,
-        "stuck_after": None,
+        "stuck_after": None, "stuck_rule": None,
     }  # fmt: skip
     assert registry.needs_record("w_1")
     # An older row does not undo the event; it brings the config file (and so the group).

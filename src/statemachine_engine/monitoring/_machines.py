@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: ``(config_path or None, state) -> group`` (None when the config or group is unknown).
 GroupLookup = Callable[[str | None, str], str | None]
+#: ``(config_path or None, state) -> seconds`` of the state's ``max_time`` (None: unset).
+MaxTimeLookup = Callable[[str | None, str], float | None]
 
 _TEMPLATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
 #: What ``liveness()`` reports -> what the UI shows (the CLI's words: ``running``...).
@@ -52,6 +54,8 @@ class _Machine:
     config_name: str | None = None
     config_path: str | None = None
     group: str | None = None
+    #: Its state's ``max_time`` in its config (None: none set; the usual stay is used).
+    max_time: float | None = None
     pid: int | None = None
     #: Its host when that is not this server's (None: this host, or not known yet).
     host: str | None = None
@@ -70,7 +74,9 @@ class _Machine:
         times = [t for t in (self.heartbeat_at, self.last_activity) if t]
         return max(times) if times else None
 
-    def info(self, stuck_after: float | None = None, now: float | None = None) -> dict[str, Any]:
+    def info(
+        self, stuck_after: float | None = None, now: float | None = None, rule: str | None = None
+    ) -> dict[str, Any]:
         stuck = (
             self.status == RUNNING
             and stuck_after is not None
@@ -94,6 +100,7 @@ class _Machine:
             "dead_since": self.last_seen() if self.status == "dead" else None,
             "stuck": stuck,
             "stuck_after": stuck_after,
+            "stuck_rule": rule if stuck_after is not None else None,
         }
 
 
@@ -125,10 +132,12 @@ class MachineRegistry:
 
     Args:
         group_of: finds the group of a state in a machine's config.
+        max_time_of: finds the ``max_time`` of a state in a machine's config.
     """
 
-    def __init__(self, group_of: GroupLookup) -> None:
+    def __init__(self, group_of: GroupLookup, max_time_of: MaxTimeLookup | None = None) -> None:
         self._group_of = group_of
+        self._max_time_of = max_time_of
         self._machines: dict[str, _Machine] = {}
         self.stays = StayTimes()
 
@@ -144,8 +153,11 @@ class MachineRegistry:
         return self._info(machine, now) if machine else None
 
     def _info(self, machine: _Machine, now: float | None) -> dict[str, Any]:
-        limit = stuck_after(self.stays.usual(machine.config, machine.state))
-        return machine.info(limit, now)
+        if machine.max_time is not None:
+            return machine.info(machine.max_time, now, "max_time")
+        return machine.info(
+            stuck_after(self.stays.usual(machine.config, machine.state)), now, "usual"
+        )
 
     def config_path(self, stem: str) -> str | None:
         """The config file a machine of config ``stem`` was started from, if one was."""
@@ -234,7 +246,7 @@ class MachineRegistry:
             if machine.started_at is None or machine.status_at <= record.started_at:
                 machine.started_at = record.started_at or machine.started_at
             machine.last_activity = max(machine.last_activity or 0.0, record.updated_at)
-            machine.group = self._group_of(machine.config_path, machine.state)
+            self._place(machine)
 
     def _set_state(self, machine: _Machine, state: str, stamp: float) -> None:
         if stamp >= machine.state_at:
@@ -243,10 +255,16 @@ class MachineRegistry:
             machine.entered_at = stamp
             machine.state = state
             machine.state_at = stamp
-            machine.group = self._group_of(machine.config_path, state)
+            self._place(machine)
 
     @staticmethod
     def _set_status(machine: _Machine, status: str, stamp: float) -> None:
         if stamp >= machine.status_at:
             machine.status = status
             machine.status_at = stamp
+
+    def _place(self, machine: _Machine) -> None:
+        """Look up what its config says of its state: the group and the ``max_time``."""
+        machine.group = self._group_of(machine.config_path, machine.state)
+        if self._max_time_of is not None:
+            machine.max_time = self._max_time_of(machine.config_path, machine.state)

@@ -123,7 +123,13 @@ SCHEMAS: dict[str, Any] = {
             "stuck_after": {
                 **_NULLABLE_NUMBER,
                 "description": "seconds in this state that make a machine stuck: five times "
-                "the usual stay seen (at least 30 s); null until five stays were seen",
+                "the usual stay seen (at least 30 s), or the state's max_time in its config; "
+                "null until five stays were seen",
+            },
+            "stuck_rule": {
+                "enum": ["max_time", "usual", None],
+                "description": "where stuck_after comes from: the config's max_time for the "
+                "state, or the usual stay learnt",
             },
         },
     },

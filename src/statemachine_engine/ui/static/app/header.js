@@ -39,7 +39,7 @@ export function problemText(machine, now = Date.now() / 1000) {
     case "stale":
       return `no heartbeat for a minute: its process lives, but its loop may be blocked or its store unreachable`;
     case "stuck":
-      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state}, past ${duration(machine.stuck_after)} (five times its usual stay, at least 30 s)`;
+      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state}, past ${duration(machine.stuck_after)} (${machine.stuck_rule === "max_time" ? "its max_time" : "five times its usual stay, at least 30 s"})`;
     default:
       return "";
   }
