@@ -16,9 +16,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from statemachine_engine.monitoring._settings import RECENT_EVENTS
-from tests.support.processes import MachineProcess, console_script, moved, run_cli, send, wait_until
+from tests.support.processes import MachineProcess, moved, send, wait_until
 
 from .conftest import Monitor
+from .machines import db, start_worker
 
 pytestmark = pytest.mark.usefixtures("expect_timeout")
 
@@ -69,20 +70,6 @@ def shots(page: Page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 820})
         page.screenshot(path=str(folder / f"{name}-{width}.png"))
     page.set_viewport_size({"width": WIDTHS[0], "height": 820})
-
-
-def start_worker(statemachine: Start, name: str) -> MachineProcess:
-    machine = statemachine("simple_worker.yaml", "--machine-name", name)
-    machine.expect(moved(name, None, "start", "waiting"))
-    return machine
-
-
-def db(*args: str, cwd: Path) -> str:
-    argv = console_script("statemachine-db")
-    assert argv is not None
-    result = run_cli(*args, cwd=cwd, argv=argv)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_a_killed_machine_is_shown_dead_first_and_out_of_its_work_column(

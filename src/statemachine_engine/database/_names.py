@@ -95,6 +95,18 @@ REMOTE_DEAD_HEARTBEAT_SECONDS = 12.0
 SPANNING_HEARTBEAT_SECONDS = 4.0
 
 
+def worker_id(machine: str, host: str | None = None) -> str:
+    """The worker a machine claims jobs as (a job's lease owner): ``name@host``."""
+    return f"{machine}@{socket.gethostname() if host is None else host}"
+
+
+def machine_of_worker(worker: str) -> str:
+    """The machine behind a worker id (``render@web1`` -> ``render``); an id of
+    another form (a name given by hand) is taken as the machine's name."""
+    machine, at, _host = worker.rpartition("@")
+    return machine if at and machine else worker
+
+
 def is_local(host: str | None) -> bool:
     """Whether a record's host is this one (its pid can be checked)."""
     return host in (None, "", socket.gethostname())

@@ -24,7 +24,7 @@ WHERE job_id = :job_id AND traceparent IS NULL;
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
 
 -- name: job_history
-SELECT status, attempt, worker, message, at FROM job_history
+SELECT status, attempt, worker, message, at, output FROM job_history
 WHERE job_id = :job_id ORDER BY id;
 
 -- name: pending_events

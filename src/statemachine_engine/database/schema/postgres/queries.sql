@@ -189,8 +189,8 @@ WITH failed AS (
       AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s::integer)
     RETURNING *
 ), logged AS (
-    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-    SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s FROM failed
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at, output)
+    SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s, %(output)s FROM failed
 )
 SELECT * FROM failed;
 

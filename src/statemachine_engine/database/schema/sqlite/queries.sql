@@ -150,8 +150,8 @@ WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING *;
 -- for each row:
-INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-VALUES (:job_id, :status, :attempts, :worker, :error, :now);
+INSERT INTO job_history (job_id, status, attempt, worker, message, at, output)
+VALUES (:job_id, :status, :attempts, :worker, :error, :now, :output);
 
 -- name: hand_over_job
 -- A job its holder passed to a machine it started: the lease moves to that machine, for
