@@ -444,6 +444,7 @@ def test_max_time_maps_states_to_seconds() -> None:
     [
         ("max_time: [a]", "max_time: must map states to durations, e.g. {rendering: 5m}"),
         ("max_time: {zz: 5m}", "max_time names unknown state 'zz' (states: a, b)"),
+        ("max_time: {bb: 5m}", "max_time names unknown state 'bb' (did you mean 'b'?)"),
         ("max_time: {a: soon}", "max_time of 'a' must be a positive duration (90s, 5m, 1h30m), "
          "got 'soon'"),
         ("max_time: {a: 0}", "max_time of 'a' must be a positive duration (90s, 5m, 1h30m), "

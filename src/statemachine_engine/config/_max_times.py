@@ -8,6 +8,7 @@ replaces, for the states it names, the stay the monitor would otherwise learn.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +37,11 @@ def read_max_times(raw: Any, states: set[str], error: ErrorAt) -> dict[str, floa
     for state, value in raw.items():
         at: YamlPath = ("max_time", str(state))
         if str(state) not in states:
-            known = ", ".join(sorted(states))
-            raise error(f"max_time names unknown state {state!r} (states: {known})", at)
+            close = difflib.get_close_matches(str(state), sorted(states), n=1)
+            hint = (
+                f"did you mean {close[0]!r}?" if close else f"states: {', '.join(sorted(states))}"
+            )
+            raise error(f"max_time names unknown state {state!r} ({hint})", at)
         seconds = parse_duration(value)
         if not seconds:
             raise error(
