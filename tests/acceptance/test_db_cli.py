@@ -267,7 +267,7 @@ def test_add_job_with_every_option(db: Path, tmp_path: Path) -> None:
     assert created["priority"] == 7
     assert created["max_attempts"] == 5
     assert created["run_after"] >= before + 120
-    assert job(db, "job-42") == created
+    assert job(db, "job-42") == {**created, "last_output": None}  # details adds it
 
 
 def test_add_job_relative_input_file_is_stored_absolute(tmp_path: Path, db: Path) -> None:
@@ -575,6 +575,7 @@ def seed_machines(db: Path) -> None:
             ("crashed", gone, here),
             ("quiet", os.getpid(), here),
             ("remote", 999_999, "another-host"),
+            ("lost", 999_998, "another-host"),
             ("done", gone, here),
         ):
             await store.register_machine(
@@ -590,6 +591,7 @@ def seed_machines(db: Path) -> None:
         db,
         "UPDATE machine_state SET heartbeat_at = heartbeat_at - 300 WHERE machine_name = 'quiet'",
     )
+    sql(db, "UPDATE machine_state SET heartbeat_at = heartbeat_at - 20 WHERE machine_name = 'lost'")
 
 
 def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str]) -> None:
@@ -599,7 +601,8 @@ def test_machine_state_marks_dead_and_stale_machines(db: Path, argv0: list[str])
         "alive": "running",
         "crashed": "dead",
         "quiet": "stale",
-        "remote": "running",  # another host's pid cannot be checked here
+        "remote": "running",  # another host's pid cannot be checked here: its heartbeat tells
+        "lost": "dead",  # three heartbeats missed
         "done": "finished",
     }
     assert machines["crashed"]["recorded_status"] == "running"

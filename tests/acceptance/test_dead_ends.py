@@ -354,6 +354,6 @@ def test_set_state_waits_out_the_name_lease_of_a_machine_on_another_host(
     refused = db("set-state", "recent", "b", cwd=tmp_path)
     assert refused.returncode == 1
     [line] = errors(refused)
-    assert "machine 'recent' is running (pid 1 on elsewhere" in line
+    assert "machine 'recent' may still be running (pid 1 on elsewhere" in line
     moved_on = db("set-state", "gone", "b", cwd=tmp_path)
     assert moved_on.returncode == 0, moved_on.stderr

@@ -19,6 +19,7 @@ from tests.support.files import on_store, sql
 from tests.support.processes import MachineProcess, moved
 
 from .conftest import Monitor
+from .machines import db
 
 pytestmark = pytest.mark.usefixtures("expect_timeout")
 
@@ -277,3 +278,53 @@ def test_failures_are_grouped_by_message_and_a_group_is_retried(
     expect(timeouts).to_have_count(0)
     dead = page.evaluate("fetch('/api/jobs?type=crawl&status=dead').then(r => r.json())")
     assert dead["total"] == 0
+
+
+def test_a_failed_commands_output_is_kept_with_the_job(
+    page: Page, monitor: Monitor, project: Path, statemachine: Callable[..., MachineProcess]
+) -> None:
+    failing = (
+        (project / "simple_worker.yaml")
+        .read_text()
+        .replace(
+            'command: "echo file={file} data={current_job.data|json}"',
+            'command: "echo rendering {file}; echo disk full writing {file} >&2; exit 3"',
+        )
+    )
+    (project / "failing_worker.yaml").write_text(failing)
+    db("add-job", "f1", "--type", "task", "--max-attempts", "1",
+       "--payload", '{"file": "a.txt"}', cwd=project)  # fmt: skip
+    worker = statemachine("failing_worker.yaml", "--machine-name", "worker")
+    worker.expect(moved("worker", "failing", "job_failed", "waiting"))
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{monitor.url}#job/f1")
+    details = page.locator(".explorer-details")
+    expect(details.locator('dd[data-field="status"]')).to_have_text("dead")
+    attempt = details.locator(".attempt")
+    expect(attempt.locator(".attempt-message")).to_have_text(
+        "command exited with status 3: disk full writing a.txt"
+    )
+    output = attempt.locator(".attempt-output")
+    expect(output.locator("summary")).to_have_text("Output (exit status 3)")
+    expect(output.locator(".output-stderr pre")).to_have_text("disk full writing a.txt")
+    expect(output.locator(".output-stdout pre")).to_have_text("rendering a.txt")
+    shots(page, "explorer-output")
+    # The worker (machine@host) links to the machine's timeline.
+    attempt.locator(".machine-link").click()
+    expect(page.locator("#timeline")).to_be_visible()
+    page.wait_for_function("location.hash.includes('i=worker')")
+
+    printed = db("details", "f1", cwd=project)
+    assert printed.splitlines()[-5:] == [
+        "output (attempt 1, exit status 3):",
+        "  stderr:",
+        "    disk full writing a.txt",
+        "  stdout:",
+        "    rendering a.txt",
+    ]
+    as_json = json.loads(db("details", "f1", "--format", "json", cwd=project))
+    assert as_json["last_output"] == {
+        "stdout": "rendering a.txt", "stderr": "disk full writing a.txt", "exit_code": 3,
+        "attempt": 1,
+    }  # fmt: skip

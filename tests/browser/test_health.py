@@ -16,9 +16,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from statemachine_engine.monitoring._settings import RECENT_EVENTS
-from tests.support.processes import MachineProcess, console_script, moved, run_cli, send, wait_until
+from tests.support.processes import MachineProcess, moved, send, wait_until
 
 from .conftest import Monitor
+from .machines import db, start_worker
 
 pytestmark = pytest.mark.usefixtures("expect_timeout")
 
@@ -69,20 +70,6 @@ def shots(page: Page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 820})
         page.screenshot(path=str(folder / f"{name}-{width}.png"))
     page.set_viewport_size({"width": WIDTHS[0], "height": 820})
-
-
-def start_worker(statemachine: Start, name: str) -> MachineProcess:
-    machine = statemachine("simple_worker.yaml", "--machine-name", name)
-    machine.expect(moved(name, None, "start", "waiting"))
-    return machine
-
-
-def db(*args: str, cwd: Path) -> str:
-    argv = console_script("statemachine-db")
-    assert argv is not None
-    result = run_cli(*args, cwd=cwd, argv=argv)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_a_killed_machine_is_shown_dead_first_and_out_of_its_work_column(
@@ -235,6 +222,26 @@ def test_a_machine_far_longer_in_a_state_than_usual_is_stuck(
     expect(page.locator("#machine-header .problem")).to_contain_text("stuck: ")
     expect(page.locator('.count-filter[data-health="stuck"]')).to_have_text("1 stuck")
     shots(page, "stuck")
+    render.stop()
+
+
+def test_a_machine_past_its_states_max_time_is_stuck(
+    page: Page, monitor: Monitor, statemachine: Start, project: Path
+) -> None:
+    (project / "render.yaml").write_text(RENDER + "max_time: {rendering: 2s}\n")
+    (project / "hang").touch()
+    render = statemachine("render.yaml", "--machine-name", "render")
+    render.expect(moved("render", "idle", "timeout(10ms)", "rendering"))
+    page.goto(monitor.url)
+    tab = page.locator('.tab[data-tab="m:render"]')
+    # No stays to learn from: the config says how long is too long.
+    expect(tab).to_have_attribute("data-status", "stuck")
+    expect(page.locator("#machine-header .problem")).to_contain_text(
+        re.compile(r"stuck: \d+ s in rendering, past 2 s \(its max_time\)")
+    )
+    machines = httpx.get(f"{monitor.url}api/machines").json()
+    [info] = [m for m in machines if m["name"] == "render"]
+    assert (info["stuck"], info["stuck_after"], info["stuck_rule"]) == (True, 2.0, "max_time")
     render.stop()
 
 

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.support.processes import MachineProcess, console_script, moved, run_cli, send
+from tests.support.processes import MachineProcess, moved, send
 
 from .conftest import Monitor
+from .machines import db, start_worker
 
 pytestmark = pytest.mark.usefixtures("expect_timeout")
 
@@ -43,20 +44,6 @@ actions:
       level: warning
       message: "note: {event_data.payload.text}"
 """
-
-
-def db(*args: str, cwd: Path) -> str:
-    argv = console_script("statemachine-db")
-    assert argv is not None
-    result = run_cli(*args, cwd=cwd, argv=argv)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def start_worker(statemachine: Start, name: str) -> MachineProcess:
-    machine = statemachine("simple_worker.yaml", "--machine-name", name)
-    machine.expect(moved(name, None, "start", "waiting"))
-    return machine
 
 
 def state_node(page: Page, state: str) -> str:

@@ -57,11 +57,19 @@ class Holder:
         return False
 
     async def release_job(
-        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        retry: bool = True,
+        output: Any = None,
     ) -> bool:
         if error is None:
             return await self.store.complete_job(job_id, result=result, worker=self.worker_id)
-        failed = await self.store.fail_job(job_id, error, worker=self.worker_id, retry=retry)
+        failed = await self.store.fail_job(
+            job_id, error, worker=self.worker_id, retry=retry, output=output
+        )
         return failed is not None
 
 

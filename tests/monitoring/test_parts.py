@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from statemachine_engine.database._names import REMOTE_DEAD_HEARTBEAT_SECONDS
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.machine_state import (
     STALE_HEARTBEAT_SECONDS,
@@ -45,8 +46,9 @@ def test_events_drive_the_registry_and_newer_rows_win() -> None:
     registry.apply_event(event("w_1", "state_change", 11.0, to_state="busy"))
     assert registry.get("w_1") == {
         "name": "w_1", "state": "busy", "status": "running", "config": "w", "config_name": None,
-        "group": None, "template": "w", "pid": 42, "last_activity": 11.0, "started_at": 10.0,
-        "entered_at": 11.0, "dead_since": None, "stuck": False, "stuck_after": None,
+        "group": None, "template": "w", "pid": 42, "host": None, "last_activity": 11.0,
+        "started_at": 10.0, "entered_at": 11.0, "dead_since": None, "stuck": False,
+        "stuck_after": None, "stuck_rule": None,
     }  # fmt: skip
     assert registry.needs_record("w_1")
     # An older row does not undo the event; it brings the config file (and so the group).
@@ -78,6 +80,19 @@ def test_a_silent_machine_turns_stale() -> None:
     assert registry.get("m")["status"] == "running"  # type: ignore[index]
     registry.apply_records([(row, "stale")], now=200.0)
     assert registry.get("m")["status"] == "stale"  # type: ignore[index]
+
+
+def test_a_machine_on_another_host_is_dead_once_silent_past_its_limit() -> None:
+    registry = MachineRegistry(groups)
+    registry.apply_event(event("far", "state_change", 100.0, to_state="idle"))
+    row = MachineStateRecord("far", "idle", host="far-host", heartbeat_at=90.0, updated_at=90.0)
+    # Its heartbeat row is old, but an event came through the store a moment ago.
+    registry.apply_records([(row, "dead")], now=100.0 + REMOTE_DEAD_HEARTBEAT_SECONDS - 1)
+    assert registry.get("far")["status"] == "running"  # type: ignore[index]
+    assert registry.get("far")["host"] == "far-host"  # type: ignore[index]
+    registry.apply_records([(row, "dead")], now=100.0 + REMOTE_DEAD_HEARTBEAT_SECONDS + 1)
+    assert registry.get("far")["status"] == "dead"  # type: ignore[index]
+    assert registry.get("far")["dead_since"] == 100.0  # type: ignore[index]
 
 
 async def test_a_full_queue_drops_its_oldest_and_counts_them() -> None:

@@ -108,6 +108,7 @@ def test_written_keys_follow_the_options() -> None:
         "stderr",
         "exit_code",
         "last_error",
+        "last_output",
         "run",
     }
     assert traits("get_pending_jobs").written_keys({}) == {"pending_jobs"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statemachine_engine.database._job_search import JobSearch
+from statemachine_engine.database.cli._jobs import last_failure_output, output_lines
 from statemachine_engine.database.models.job import Job
 from statemachine_engine.monitoring._job_details import attempts_of, failed_attempt, job_object
 
@@ -24,7 +25,14 @@ def test_attempts_are_claims_and_what_ended_them() -> None:
     history = [
         {"status": "pending", "attempt": 0, "worker": None, "message": None, "at": 1.0},
         {"status": "processing", "attempt": 1, "worker": "w1", "message": None, "at": 2.0},
-        {"status": "failed", "attempt": 1, "worker": "w1", "message": "boom", "at": 5.0},
+        {
+            "status": "failed",
+            "attempt": 1,
+            "worker": "w1",
+            "message": "boom",
+            "at": 5.0,
+            "output": {"stderr": "boom", "stdout": "", "exit_code": 1},
+        },
         {"status": "processing", "attempt": 2, "worker": "w2", "message": None, "at": 9.0},
         {"status": "processing", "attempt": 3, "worker": "w3", "message": None, "at": 70.0},
     ]
@@ -37,9 +45,10 @@ def test_attempts_are_claims_and_what_ended_them() -> None:
         "seconds": 3.0,
         "outcome": "failed",
         "message": "boom",
+        "output": {"stderr": "boom", "stdout": "", "exit_code": 1},
     }
     assert (lost["outcome"], lost["ended_at"], lost["seconds"]) == ("lost", 70.0, 61.0)
-    assert (running["outcome"], running["ended_at"]) == (None, None)
+    assert (running["outcome"], running["ended_at"], running["output"]) == (None, None, None)
     assert [failed_attempt(a) for a in (first, lost, running)] == [True, True, True]
     assert not failed_attempt({"outcome": "completed"})
     assert attempts_of([]) == []
@@ -72,3 +81,22 @@ def test_a_search_gives_its_filters_and_order_as_query_parameters() -> None:
     assert kept.statuses == ("failed", "dead")
     assert JobSearch(statuses=("pending",)).by_status_only
     assert not JobSearch(worker="w1").by_status_only
+
+
+def test_details_show_the_output_of_the_newest_failure_that_kept_one() -> None:
+    output = {"stderr": "disk full\nno space", "stdout": "frame 1", "exit_code": 3}
+    history = [
+        {"status": "failed", "attempt": 1, "output": output},
+        {"status": "dead", "attempt": 2, "output": None},
+    ]
+    failure = last_failure_output(history)
+    assert failure == {**output, "attempt": 1}
+    assert output_lines(failure) == [
+        "output (attempt 1, exit status 3):",
+        "  stderr:",
+        "    disk full",
+        "    no space",
+        "  stdout:",
+        "    frame 1",
+    ]
+    assert last_failure_output([{"status": "dead", "attempt": 1, "output": None}]) is None

@@ -433,6 +433,30 @@ def test_groups_must_be_a_mapping() -> None:
     assert exc.line == 2
 
 
+def test_max_time_maps_states_to_seconds() -> None:
+    config = load("initial_state: a\nstates: [a, b]\nmax_time: {a: 1h30m, b: 90}\n")
+    assert dict(config.max_times) == {"a": 5400.0, "b": 90.0}
+    assert dict(load("initial_state: a\n").max_times) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max_time: [a]", "max_time: must map states to durations, e.g. {rendering: 5m}"),
+        ("max_time: {zz: 5m}", "max_time names unknown state 'zz' (states: a, b)"),
+        ("max_time: {bb: 5m}", "max_time names unknown state 'bb' (did you mean 'b'?)"),
+        ("max_time: {a: soon}", "max_time of 'a' must be a positive duration (90s, 5m, 1h30m), "
+         "got 'soon'"),
+        ("max_time: {a: 0}", "max_time of 'a' must be a positive duration (90s, 5m, 1h30m), "
+         "got 0"),
+    ],
+)  # fmt: skip
+def test_max_time_errors_name_the_state_and_the_line(text: str, message: str) -> None:
+    exc = error(f"initial_state: a\nstates: [a, b]\n{text}\n")
+    assert exc.message == message
+    assert exc.line == 3
+
+
 # --- load_config: files ---------------------------------------------------------------------
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from statemachine_engine.database._names import NAME_LEASE_SECONDS, live_holder, refuse_if_held
+from statemachine_engine.database._names import (
+    NAME_LEASE_SECONDS,
+    live_holder,
+    machine_of_worker,
+    refuse_if_held,
+    worker_id,
+)
 from statemachine_engine.database.models.machine_state import MachineStateRecord
 from statemachine_engine.errors import MachineAlreadyRunning
 
@@ -68,3 +74,17 @@ def test_the_refusal_names_the_holder_and_the_store() -> None:
         "5s ago); stop it first or choose another --machine-name"
     )
     assert (refused.value.machine_name, refused.value.pid, refused.value.host) == ("w", 42, "here")
+
+
+@pytest.mark.parametrize(
+    ("worker", "machine"),
+    [("render@web1", "render"), ("a@b@web1", "a@b"), ("renderer-1", "renderer-1"),
+     ("@web1", "@web1"), ("render@", "render")],
+)  # fmt: skip
+def test_a_worker_id_names_its_machine(worker: str, machine: str) -> None:
+    assert machine_of_worker(worker) == machine
+
+
+def test_a_machine_claims_as_its_name_at_its_host() -> None:
+    assert worker_id("render", "web1") == "render@web1"
+    assert machine_of_worker(worker_id("render")) == "render"

@@ -161,9 +161,13 @@ class ActionRuntime(MachineVerbs, Protocol):
     async def complete_job(self, job_id: str, *, result: Any = None) -> bool:
         """Complete a job this machine holds; False (logged) when it does not hold it."""
 
-    async def fail_job(self, job_id: str, reason: str, *, retry: bool = True) -> bool:
+    async def fail_job(
+        self, job_id: str, reason: str, *, retry: bool = True, output: Any = None
+    ) -> bool:
         """Fail a job this machine holds: retried later while it has attempts left
-        (unless ``retry`` is False), else dead. False (logged) when it does not hold it."""
+        (unless ``retry`` is False), else dead. ``output``: what the failing action
+        printed (a JSON value), kept with the failure. False (logged) when it does not
+        hold it."""
 
     async def complete_held_jobs(self) -> None:
         """Complete every job this machine still holds (its config never finished them)."""

@@ -26,7 +26,7 @@ from ..settings import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported
 from ..settings import cache_dir
 from .model import ActionSpec, EventSpec, MachineConfig, Position, Transition
 
-_FORMAT = 3
+_FORMAT = 4
 
 
 def _key(path: Path, stat: os.stat_result) -> str:
@@ -137,6 +137,7 @@ def _dump(config: MachineConfig) -> dict[str, Any]:
             name: [dict(e.context_map), _position(e.position)] for name, e in config.events.items()
         },
         "groups": dict(config.groups),
+        "max_times": dict(config.max_times),
         "final_states": sorted(config.final_states),
         "declared_states": config.declared_states,
         "metadata": dict(config.metadata),
@@ -176,6 +177,7 @@ def _load(raw: dict[str, Any], display: str) -> MachineConfig:
             }
         ),
         groups=MappingProxyType(raw["groups"]),
+        max_times=MappingProxyType(raw["max_times"]),
         final_states=frozenset(raw["final_states"]),
         declared_states=raw["declared_states"],
         metadata=MappingProxyType(raw["metadata"]),

@@ -26,6 +26,7 @@ TOP_LEVEL_KEYS = frozenset(
         "actions",
         "metadata",
         "groups",
+        "max_time",
         "final",
         "template",
     }

@@ -22,6 +22,7 @@ from ._keys import (
     TRANSITION_KEYS,
     unknown_key_message,
 )
+from ._max_times import read_max_times
 from ._timeouts import parse_timeout
 from .model import (
     DEFAULT_TERMINAL_STATES,
@@ -240,6 +241,7 @@ class _ConfigBuilder:
             actions=MappingProxyType(actions),
             events=MappingProxyType(events),
             groups=MappingProxyType(groups),
+            max_times=MappingProxyType(read_max_times(data.get("max_time"), seen, self.error)),
             final_states=DEFAULT_TERMINAL_STATES | final,
             declared_states=declared is not None,
             metadata=MappingProxyType(dict(metadata)),

@@ -105,6 +105,8 @@ class MachineConfig(NamedTuple):
             mentioned by transitions or actions.
         declared_states: whether ``states:`` was given (unknown states are then errors).
         groups: state -> group name, from ``# === GROUP ===`` comments or ``groups:``.
+        max_times: state -> seconds a machine may stay there before the monitor calls
+            it stuck (``max_time:``).
         events: declared events by name.
         transitions: in file order.
         actions: state -> its entry actions, in order.
@@ -122,6 +124,7 @@ class MachineConfig(NamedTuple):
     actions: Mapping[str, tuple[ActionSpec, ...]] = _EMPTY
     events: Mapping[str, EventSpec] = _EMPTY
     groups: Mapping[str, str] = _EMPTY
+    max_times: Mapping[str, float] = _EMPTY
     final_states: frozenset[str] = DEFAULT_TERMINAL_STATES
     declared_states: bool = False
     metadata: Mapping[str, Any] = _EMPTY

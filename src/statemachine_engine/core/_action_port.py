@@ -59,7 +59,13 @@ class Machine(MachineVerbs, Protocol):
     async def claim_next_job(self, claim: JobClaim) -> Job | None: ...
 
     async def release_job(
-        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        retry: bool = True,
+        output: Any = None,
     ) -> bool: ...
 
     async def release_claimed_jobs(self) -> None: ...
@@ -201,8 +207,10 @@ class ActionPort:
     async def complete_job(self, job_id: str, *, result: Any = None) -> bool:
         return await self._machine.release_job(job_id, result=result)
 
-    async def fail_job(self, job_id: str, reason: str, *, retry: bool = True) -> bool:
-        return await self._machine.release_job(job_id, error=reason, retry=retry)
+    async def fail_job(
+        self, job_id: str, reason: str, *, retry: bool = True, output: Any = None
+    ) -> bool:
+        return await self._machine.release_job(job_id, error=reason, retry=retry, output=output)
 
     async def complete_held_jobs(self) -> None:
         await self._machine.release_claimed_jobs()

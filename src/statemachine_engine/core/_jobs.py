@@ -300,9 +300,10 @@ class JobTracker:
         result: Any = None,
         error: str | None = None,
         retry: bool = True,
+        output: Any = None,
     ) -> bool:
-        """Complete (or with ``error`` fail) a job; False, logged with the reason, when
-        this machine does not hold it (any more)."""
+        """Complete (or with ``error`` fail, keeping the failing action's ``output``) a
+        job; False, logged with the reason, when this machine does not hold it (any more)."""
         self._leases.pop(job_id, None)
         attempt = self._attempts.pop(job_id, None)
         outcome = "completed"
@@ -312,7 +313,7 @@ class JobTracker:
             )
         else:
             failed = await store.fail_job(
-                job_id, error, worker=self.worker, retry=retry, attempt=attempt
+                job_id, error, worker=self.worker, retry=retry, attempt=attempt, output=output
             )
             done = failed is not None
             outcome = "failed" if failed is None else failed.status

@@ -52,9 +52,17 @@ class MachineJobs:
         return traceparent
 
     async def release_job(
-        self, job_id: str, *, result: Any = None, error: str | None = None, retry: bool = True
+        self,
+        job_id: str,
+        *,
+        result: Any = None,
+        error: str | None = None,
+        retry: bool = True,
+        output: Any = None,
     ) -> bool:
-        done = await self._jobs.release(self.store, job_id, result=result, error=error, retry=retry)
+        done = await self._jobs.release(
+            self.store, job_id, result=result, error=error, retry=retry, output=output
+        )
         forget_lease(self.context, job_id)
         if done:
             kind = "job_completed" if error is None else "job_failed"

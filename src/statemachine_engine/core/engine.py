@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +27,7 @@ from ..actions._process_groups import record_group
 from ..config._transitions import TransitionTable
 from ..config.model import START_EVENT, MachineConfig
 from ..context._entries import JOB_LEASE
+from ..database._names import worker_id
 from ..errors import MachineFailed
 from ..messaging._delivery import follow_inbox
 from ..settings import Settings
@@ -144,7 +144,7 @@ class StateMachineEngine(MachineJobs):
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).
         self.wake_address: str | None = None
-        self._jobs = JobTracker(f"{self._name}@{socket.gethostname()}")
+        self._jobs = JobTracker(worker_id(self._name))
         self._heartbeat = Heartbeat(
             self._name, self._jobs, store=lambda: self.store, own=own_heartbeat, abort=self.abort
         )

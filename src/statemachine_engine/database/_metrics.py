@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._connector import Operations, first
-from ._names import REMOTE_STALE_HEARTBEAT_SECONDS, STALE_HEARTBEAT_SECONDS
+from ._names import REMOTE_DEAD_HEARTBEAT_SECONDS, STALE_HEARTBEAT_SECONDS
 
 #: The histogram queries take this many bucket bounds (``:b0`` ... ``:b11``).
 BUCKET_COUNT = 12
@@ -33,7 +33,7 @@ class MetricsOperations(Operations):
         params = {
             "now": now,
             "stale_before": now - STALE_HEARTBEAT_SECONDS,
-            "remote_stale_before": now - REMOTE_STALE_HEARTBEAT_SECONDS,
+            "remote_dead_before": now - REMOTE_DEAD_HEARTBEAT_SECONDS,
         }
         return {name: [dict(row) for row in await self._rows(name, **params)] for name in GAUGES}
 

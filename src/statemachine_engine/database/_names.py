@@ -84,13 +84,27 @@ def refuse_if_held(
 #: process lives, but has not beaten for three beats): one whose process died is found
 #: ``dead`` by its pid at once.
 STALE_HEARTBEAT_SECONDS = 60.0
-#: A running machine on another host is ``stale`` after this long without a heartbeat:
+#: A running machine on another host is ``dead`` after this long without a heartbeat:
 #: three missed beats of a store that spans hosts (:data:`SPANNING_HEARTBEAT_SECONDS`),
-#: so that one whose process died is shown so within 15 s.
-REMOTE_STALE_HEARTBEAT_SECONDS = 12.0
+#: so that one whose process died is shown so within 15 s. Its pid cannot be checked
+#: from here, so silence is the only sign; its name stays held for the longer
+#: :data:`NAME_LEASE_SECONDS`, in case it was only cut off a while.
+REMOTE_DEAD_HEARTBEAT_SECONDS = 12.0
 #: How often machines on a store that spans hosts (PostgreSQL) record that they are
 #: alive; on a store of one host (SQLite) the pid tells, and they beat less often.
 SPANNING_HEARTBEAT_SECONDS = 4.0
+
+
+def worker_id(machine: str, host: str | None = None) -> str:
+    """The worker a machine claims jobs as (a job's lease owner): ``name@host``."""
+    return f"{machine}@{socket.gethostname() if host is None else host}"
+
+
+def machine_of_worker(worker: str) -> str:
+    """The machine behind a worker id (``render@web1`` -> ``render``); an id of
+    another form (a name given by hand) is taken as the machine's name."""
+    machine, at, _host = worker.rpartition("@")
+    return machine if at and machine else worker
 
 
 def is_local(host: str | None) -> bool:
@@ -98,31 +112,36 @@ def is_local(host: str | None) -> bool:
     return host in (None, "", socket.gethostname())
 
 
-def stale_seconds(host: str | None) -> float:
-    """How long without a heartbeat makes a running machine on ``host`` stale."""
-    return STALE_HEARTBEAT_SECONDS if is_local(host) else REMOTE_STALE_HEARTBEAT_SECONDS
+def silence_limit(host: str | None) -> float:
+    """How long without a heartbeat changes the verdict on a running machine on ``host``:
+    stale on this host, dead on another."""
+    return STALE_HEARTBEAT_SECONDS if is_local(host) else REMOTE_DEAD_HEARTBEAT_SECONDS
 
 
 def liveness(record: MachineStateRecord, *, now: float | None = None) -> str:
     """The status of a machine as seen now, from its record and its process.
 
-    A ``running`` record becomes ``dead`` when its process (on this host) is gone and
-    ``stale`` when its heartbeat is older than :func:`stale_seconds`; other recorded
-    statuses (``finished``, ``stopped``) are returned as they are.
+    A ``running`` record on this host becomes ``dead`` when its process is gone and
+    ``stale`` when its heartbeat is older than :data:`STALE_HEARTBEAT_SECONDS`; one on
+    another host becomes ``dead`` when its heartbeat is older than
+    :data:`REMOTE_DEAD_HEARTBEAT_SECONDS`. Other recorded statuses (``finished``,
+    ``stopped``) are returned as they are.
     """
     silent = (time.time() if now is None else now) - record.heartbeat_at
-    stale = silent > stale_seconds(record.host)
-    return liveness_of(record.status, record.pid, record.host, stale=stale)
+    quiet = silent > silence_limit(record.host)
+    return liveness_of(record.status, record.pid, record.host, silent=quiet)
 
 
-def liveness_of(status: str, pid: int | None, host: str | None, *, stale: bool) -> str:
-    """:func:`liveness` from a record's fields (``stale``: its heartbeat is older than
-    :func:`stale_seconds` of its host)."""
+def liveness_of(status: str, pid: int | None, host: str | None, *, silent: bool) -> str:
+    """:func:`liveness` from a record's fields (``silent``: its heartbeat is older than
+    :func:`silence_limit` of its host)."""
     if status != "running":
         return status
-    if pid and is_local(host) and not pid_alive(pid):
+    if not is_local(host):
+        return "dead" if silent else "running"
+    if pid and not pid_alive(pid):
         return "dead"
-    return "stale" if stale else "running"
+    return "stale" if silent else "running"
 
 
 def pid_alive(pid: int) -> bool:

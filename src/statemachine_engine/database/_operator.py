@@ -18,7 +18,7 @@ from ._records import (
     RealtimeEvent,
     TransitionRecord,
 )
-from ._rows import event_record, machine_record, realtime_record, record
+from ._rows import event_record, loads, machine_record, realtime_record, record
 
 
 class OperatorOperations(Operations):
@@ -65,7 +65,11 @@ class OperatorOperations(Operations):
         return counts
 
     async def job_history(self, job_id: str) -> list[dict[str, Any]]:
-        return [dict(row) for row in await self._rows("job_history", job_id=job_id)]
+        """A job's history rows, oldest first; ``output`` (a failure's) decoded."""
+        rows = [dict(row) for row in await self._rows("job_history", job_id=job_id)]
+        for row in rows:
+            row["output"] = loads(row["output"])
+        return rows
 
     # -- inboxes ------------------------------------------------------------------------
 

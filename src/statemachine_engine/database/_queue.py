@@ -235,9 +235,11 @@ class QueueOperations(Operations):
         worker: str | None = None,
         retry: bool = True,
         attempt: int | None = None,
+        output: Any = None,
     ) -> Job | None:
         """Record a failure: ``failed`` with a backoff if attempts remain, else ``dead``
-        (fenced by ``worker`` and ``attempt`` like :meth:`complete_job`)."""
+        (fenced by ``worker`` and ``attempt`` like :meth:`complete_job`). ``output``: what
+        the failing action printed (a JSON value), kept with the failure in the history."""
         failed = first(
             await self._run(
                 "fail_job",
@@ -247,6 +249,7 @@ class QueueOperations(Operations):
                     "worker": worker,
                     "attempt": attempt,
                     "retry": bool(retry),
+                    "output": None if output is None else dumps(output),
                     "backoff_base": RETRY_BACKOFF_SECONDS,
                     "backoff_cap": RETRY_BACKOFF_CAP_SECONDS,
                     "backoff_doublings": BACKOFF_DOUBLINGS,

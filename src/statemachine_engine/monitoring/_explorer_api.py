@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..database._job_search import CANCELLABLE, RETRYABLE, JobSearch
+from ..database._names import machine_of_worker
 from ..errors import StoreError
 from ._api import JSONResponse, _controlled, _json_body, monitor_of
 from ._failure_groups import FailureGroup, group_failures
@@ -107,7 +108,7 @@ async def job(request: Request) -> Response:
         attempt["errors"] = []
         if attempt["worker"] and failed_attempt(attempt):
             events = await store.error_events(
-                machine=attempt["worker"],
+                machine=machine_of_worker(attempt["worker"]),
                 since=attempt["started_at"],
                 until=attempt["ended_at"] or now,
                 limit=ATTEMPT_ERRORS,

@@ -37,7 +37,8 @@ def attempts_of(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The attempts a job's history rows (oldest first) tell of: each claim (a
     ``processing`` row) with its worker, and the row after it that ended it (its status
     the outcome, its message the reason). An attempt still running has no end; a claim
-    followed by another claim lost its lease (outcome ``lost``)."""
+    followed by another claim lost its lease (outcome ``lost``). A failure keeps the
+    ``output`` the failing command printed, when it was kept."""
     attempts: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for row in history:
@@ -52,10 +53,12 @@ def attempts_of(history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "seconds": None,
                 "outcome": None,
                 "message": None,
+                "output": None,
             }
             attempts.append(current)
         elif current is not None:
             _end(current, row.get("status"), row.get("message"), row.get("at"))
+            current["output"] = row.get("output")
             current = None
     return attempts
 

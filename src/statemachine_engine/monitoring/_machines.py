@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..database._names import stale_seconds
+from ..database._names import is_local, silence_limit
 from ._stuck import StayTimes, stuck_after
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: ``(config_path or None, state) -> group`` (None when the config or group is unknown).
 GroupLookup = Callable[[str | None, str], str | None]
+#: ``(config_path or None, state) -> seconds`` of the state's ``max_time`` (None: unset).
+MaxTimeLookup = Callable[[str | None, str], float | None]
 
 _TEMPLATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
 #: What ``liveness()`` reports -> what the UI shows (the CLI's words: ``running``...).
@@ -52,7 +54,11 @@ class _Machine:
     config_name: str | None = None
     config_path: str | None = None
     group: str | None = None
+    #: Its state's ``max_time`` in its config (None: none set; the usual stay is used).
+    max_time: float | None = None
     pid: int | None = None
+    #: Its host when that is not this server's (None: this host, or not known yet).
+    host: str | None = None
     last_activity: float | None = None
     started_at: float | None = None
     #: When the machine entered ``state`` (None: unknown).
@@ -68,7 +74,9 @@ class _Machine:
         times = [t for t in (self.heartbeat_at, self.last_activity) if t]
         return max(times) if times else None
 
-    def info(self, stuck_after: float | None = None, now: float | None = None) -> dict[str, Any]:
+    def info(
+        self, stuck_after: float | None = None, now: float | None = None, rule: str | None = None
+    ) -> dict[str, Any]:
         stuck = (
             self.status == RUNNING
             and stuck_after is not None
@@ -85,12 +93,14 @@ class _Machine:
             "group": self.group,
             "template": template_of(self.name),
             "pid": self.pid,
+            "host": self.host,
             "last_activity": self.last_activity,
             "started_at": self.started_at,
             "entered_at": self.entered_at,
             "dead_since": self.last_seen() if self.status == "dead" else None,
             "stuck": stuck,
             "stuck_after": stuck_after,
+            "stuck_rule": rule if stuck_after is not None else None,
         }
 
 
@@ -122,10 +132,12 @@ class MachineRegistry:
 
     Args:
         group_of: finds the group of a state in a machine's config.
+        max_time_of: finds the ``max_time`` of a state in a machine's config.
     """
 
-    def __init__(self, group_of: GroupLookup) -> None:
+    def __init__(self, group_of: GroupLookup, max_time_of: MaxTimeLookup | None = None) -> None:
         self._group_of = group_of
+        self._max_time_of = max_time_of
         self._machines: dict[str, _Machine] = {}
         self.stays = StayTimes()
 
@@ -141,8 +153,11 @@ class MachineRegistry:
         return self._info(machine, now) if machine else None
 
     def _info(self, machine: _Machine, now: float | None) -> dict[str, Any]:
-        limit = stuck_after(self.stays.usual(machine.config, machine.state))
-        return machine.info(limit, now)
+        if machine.max_time is not None:
+            return machine.info(machine.max_time, now, "max_time")
+        return machine.info(
+            stuck_after(self.stays.usual(machine.config, machine.state)), now, "usual"
+        )
 
     def config_path(self, stem: str) -> str | None:
         """The config file a machine of config ``stem`` was started from, if one was."""
@@ -210,12 +225,16 @@ class MachineRegistry:
                 machine.config = Path(record.config_path).stem
                 machine.config_name = record.config_name
             machine.heartbeat_at = record.heartbeat_at
+            machine.host = None if is_local(record.host) else record.host
+            # Silence a newer event contradicts is not yet the machine's.
+            silent = now - machine.status_at > silence_limit(record.host)
             if machine.status_at <= newest_row:
                 machine.status = shown_status(liveness)
                 machine.pid = record.pid
             elif liveness == "dead" and machine.pid in (None, record.pid):
-                machine.status = "dead"  # the process that sent the last event is gone
-            elif liveness == "stale" and now - machine.status_at > stale_seconds(record.host):
+                if machine.host is None or silent:
+                    machine.status = "dead"  # the process that sent the last event is gone
+            elif liveness == "stale" and silent:
                 machine.status = "stale"
             if machine.pid is None:
                 # Its registration was older than the events replayed at a server start.
@@ -227,7 +246,7 @@ class MachineRegistry:
             if machine.started_at is None or machine.status_at <= record.started_at:
                 machine.started_at = record.started_at or machine.started_at
             machine.last_activity = max(machine.last_activity or 0.0, record.updated_at)
-            machine.group = self._group_of(machine.config_path, machine.state)
+            self._place(machine)
 
     def _set_state(self, machine: _Machine, state: str, stamp: float) -> None:
         if stamp >= machine.state_at:
@@ -236,10 +255,16 @@ class MachineRegistry:
             machine.entered_at = stamp
             machine.state = state
             machine.state_at = stamp
-            machine.group = self._group_of(machine.config_path, state)
+            self._place(machine)
 
     @staticmethod
     def _set_status(machine: _Machine, status: str, stamp: float) -> None:
         if stamp >= machine.status_at:
             machine.status = status
             machine.status_at = stamp
+
+    def _place(self, machine: _Machine) -> None:
+        """Look up what its config says of its state: the group and the ``max_time``."""
+        machine.group = self._group_of(machine.config_path, machine.state)
+        if self._max_time_of is not None:
+            machine.max_time = self._max_time_of(machine.config_path, machine.state)

@@ -139,7 +139,7 @@ def gauges(
                 row["status"],
                 row["pid"],
                 row["host"],
-                stale=bool(row["stale"] if is_local(row["host"]) else row["remote_stale"]),
+                silent=bool(row["stale"] if is_local(row["host"]) else row["remote_dead"]),
             )
         )
         count = int(row["n"])

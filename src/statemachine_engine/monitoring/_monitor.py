@@ -63,7 +63,7 @@ class Monitor:
         self.settings = settings
         self.store = store
         self.catalog = ConfigCatalog()
-        self.registry = MachineRegistry(self.catalog.group_of)
+        self.registry = MachineRegistry(self.catalog.group_of, self.catalog.max_time_of)
         self.recent = RecentEvents(settings.recent_events)
         self.hub = Hub(settings.client_queue_size)
         self.metrics = StoreMetrics(store, self.catalog.get)

@@ -105,6 +105,10 @@ SCHEMAS: dict[str, Any] = {
             "group": _NULLABLE_STRING,
             "template": _NULLABLE_STRING,
             "pid": {"type": ["integer", "null"]},
+            "host": {
+                **_NULLABLE_STRING,
+                "description": "the host it runs on, when that is not the server's",
+            },
             "last_activity": _NULLABLE_NUMBER,
             "started_at": _NULLABLE_NUMBER,
             "entered_at": {**_NULLABLE_NUMBER, "description": "when it entered its state"},
@@ -119,7 +123,13 @@ SCHEMAS: dict[str, Any] = {
             "stuck_after": {
                 **_NULLABLE_NUMBER,
                 "description": "seconds in this state that make a machine stuck: five times "
-                "the usual stay seen (at least 30 s); null until five stays were seen",
+                "the usual stay seen (at least 30 s), or the state's max_time in its config; "
+                "null until five stays were seen",
+            },
+            "stuck_rule": {
+                "enum": ["max_time", "usual", None],
+                "description": "where stuck_after comes from: the config's max_time for the "
+                "state, or the usual stay learnt",
             },
         },
     },

@@ -91,6 +91,11 @@ SCHEMAS: dict[str, Any] = {
                 "lost (claimed again after its lease expired); null while it runs",
             },
             "message": _NULLABLE_STRING,
+            "output": {
+                "type": ["object", "null"],
+                "description": "a failure's: the ends of what the failing command printed "
+                "(stdout, stderr, exit_code), when a bash action's failure was kept by fail_job",
+            },
             "errors": {
                 "type": "array",
                 "description": "error events its worker recorded while it ran (an attempt "

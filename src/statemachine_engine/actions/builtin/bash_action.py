@@ -28,7 +28,9 @@ should the watch be gone too (see :mod:`.._process_groups`).
 
 Context written: ``stdout``, ``stderr`` (trailing newlines stripped, at most 1 MiB
 each), ``exit_code`` (124 on timeout, like coreutils' ``timeout``) and, on failure,
-``last_error``. A job's data never supplies the command: only the config does.
+``last_error`` and ``last_output`` (the ends of stdout and stderr, which ``fail_job``
+keeps with the job; removed again on success). A job's data never supplies the command:
+only the config does.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any, NamedTuple
 
 from ...context._shell_render import shell_command
 from ...errors import ShellValueError
+from .._failure_output import LAST_OUTPUT, failure_output
 from .._process_groups import GroupWatch, dying_with_parent
 from ..base import BaseAction, event_names, settings_of
 from ._output_events import OutputEvents
@@ -68,7 +71,7 @@ class BashAction(BaseAction):
 
     default_success = "job_done"
     other_events = {}
-    writes = frozenset({"stdout", "stderr", "exit_code", "last_error"})
+    writes = frozenset({"stdout", "stderr", "exit_code", "last_error", LAST_OUTPUT})
     raw_options = frozenset({"command"})
     shell_options = frozenset({"command"})
 
@@ -153,7 +156,9 @@ class BashAction(BaseAction):
         if store_as:
             context[str(store_as)] = outputs
         if result.exit_code == 0:
+            context.pop(LAST_OUTPUT, None)
             return self.success_event
+        context[LAST_OUTPUT] = failure_output(result.stdout, result.stderr, result.exit_code)
         if result.timed_out:
             context["last_error"] = f"command timed out after {timeout:g}s"
         else:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..._cli_output import json_text, one_of, print_json, print_listing, table, when
@@ -60,13 +60,37 @@ async def list_jobs(store: OperatorStore, args: argparse.Namespace) -> int:
 
 
 async def details(store: OperatorStore, args: argparse.Namespace) -> int:
-    """``details``: every field of a job."""
+    """``details``: every field of a job, and what its last failed command printed."""
     job = await get_job(store, args.job_id)
+    failure = last_failure_output(await store.job_history(args.job_id))
     if args.format == "json":
-        print_json(job.as_dict())
+        print_json({**job.as_dict(), "last_output": failure})
         return EXIT_OK
     _print_job(job)
+    if failure is not None:
+        print("\n".join(output_lines(failure)))
     return EXIT_OK
+
+
+def last_failure_output(history: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The output kept with the newest failure of a job's history (oldest row first),
+    with its ``attempt``; None when no failure kept any."""
+    for row in reversed(history):
+        output = row.get("output")
+        if isinstance(output, Mapping):
+            return {**output, "attempt": row.get("attempt")}
+    return None
+
+
+def output_lines(failure: Mapping[str, Any]) -> list[str]:
+    """A failure's output as ``details`` prints it: each stream that printed, indented."""
+    lines = [f"output (attempt {failure.get('attempt')}, exit status {failure.get('exit_code')}):"]
+    for stream in ("stderr", "stdout"):
+        text = failure.get(stream)
+        if isinstance(text, str) and text:
+            lines.append(f"  {stream}:")
+            lines.extend("    " + line for line in text.splitlines())
+    return lines
 
 
 def _print_job(job: Job) -> None:

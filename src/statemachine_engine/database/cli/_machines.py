@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..._cli_output import duration, print_json, print_listing, when
 from ..._cli_support import EXIT_OK
 from ...errors import StateMachineError
-from .._names import NAME_LEASE_SECONDS
+from .._names import NAME_LEASE_SECONDS, is_local
 from .._waits import Wait, describe, machine_waits
 from ..models.machine_state import ERROR_TRANSITION, MachineStateRecord, liveness
 
@@ -101,13 +101,7 @@ async def set_state(store: OperatorStore, args: argparse.Namespace) -> int:
             f"no machine named {args.machine!r} has run against this store "
             "(statemachine-db machine-state lists them)"
         )
-    if liveness(record) == "running" or (
-        liveness(record) == "stale" and time.time() - record.heartbeat_at <= NAME_LEASE_SECONDS
-    ):  # silent a while, but not for as long as it would lose its name: it may be alive
-        raise StateMachineError(
-            f"machine {args.machine!r} is running (pid {record.pid} on {record.host}, "
-            "heartbeat alive): stop it first, then set its state"
-        )
+    _refuse_while_held(record)
     _check_state_of_config(record.config_path, args.machine, args.state)
     context = dict(record.context)
     context.update(
@@ -140,6 +134,24 @@ async def set_state(store: OperatorStore, args: argparse.Namespace) -> int:
             "it resumes there when it next starts"
         )
     return EXIT_OK
+
+
+def _refuse_while_held(record: MachineStateRecord) -> None:
+    """Refuse to move a machine that runs, or may: one silent a while but not for as long
+    as it would lose its name (a stalled process, another host cut off)."""
+    status = liveness(record)
+    silent = time.time() - record.heartbeat_at
+    if status == "running":
+        raise StateMachineError(
+            f"machine {record.machine_name!r} is running (pid {record.pid} on {record.host}, "
+            "heartbeat alive): stop it first, then set its state"
+        )
+    if silent <= NAME_LEASE_SECONDS and (status == "stale" or not is_local(record.host)):
+        raise StateMachineError(
+            f"machine {record.machine_name!r} may still be running (pid {record.pid} on "
+            f"{record.host}, last heartbeat {silent:.0f}s ago): stop it first, or wait "
+            f"until it has been silent for {NAME_LEASE_SECONDS:.0f} s"
+        )
 
 
 def _check_state_of_config(path: str | None, machine: str, state: str) -> None:

@@ -33,7 +33,7 @@ from ..._cli_support import (
 )
 from ..._version import __version__
 from ...errors import JSONDataError, StateMachineError, UsageError
-from .._names import REMOTE_STALE_HEARTBEAT_SECONDS
+from .._names import REMOTE_DEAD_HEARTBEAT_SECONDS
 from ..models.job import JobStatus
 from ..models.machine_event import EventStatus
 from ..models.machine_state import STALE_HEARTBEAT_SECONDS
@@ -308,8 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
         "machine-state",
         machines.machine_state,
         "every machine's state, status, pid and heartbeat age ('dead': its process is "
-        f"gone; 'stale': no heartbeat for {STALE_HEARTBEAT_SECONDS:.0f} s, or "
-        f"{REMOTE_STALE_HEARTBEAT_SECONDS:.0f} s for a machine on another host)",
+        f"gone, or a machine on another host has had no heartbeat for "
+        f"{REMOTE_DEAD_HEARTBEAT_SECONDS:.0f} s; 'stale': alive, but no heartbeat for "
+        f"{STALE_HEARTBEAT_SECONDS:.0f} s)",
     )
     p = command(
         "set-state",

@@ -24,7 +24,7 @@ WHERE job_id = :job_id AND traceparent IS NULL;
 SELECT status, count(*) AS n FROM jobs GROUP BY status;
 
 -- name: job_history
-SELECT status, attempt, worker, message, at FROM job_history
+SELECT status, attempt, worker, message, at, output FROM job_history
 WHERE job_id = :job_id ORDER BY id;
 
 -- name: pending_events
@@ -208,10 +208,10 @@ CASE WHEN seconds <= :b0 THEN 0 WHEN seconds <= :b1 THEN 1 WHEN seconds <= :b2 T
 -- name: metric_machines
 -- Instances by config, state and what their liveness depends on (one row for the many
 -- instances a process hosts): `stale` past the threshold of a machine on this host,
--- `remote_stale` past that of one on another host (database/_names.py).
+-- `remote_dead` past that of one on another host (database/_names.py).
 SELECT config_path, config_name, current_state, status, pid, host,
        CASE WHEN latest < :stale_before THEN 1 ELSE 0 END AS stale,
-       CASE WHEN latest < :remote_stale_before THEN 1 ELSE 0 END AS remote_stale,
+       CASE WHEN latest < :remote_dead_before THEN 1 ELSE 0 END AS remote_dead,
        count(*) AS n
 FROM (
     SELECT machine_state.config_path, machine_state.config_name,
@@ -323,3 +323,44 @@ WHERE event_type = 'error'
   AND created_at <= :until  -- if: until
 ORDER BY created_at DESC, id DESC
 LIMIT :limit;
+
+-- The job explorer's listing: its filter, `job_match`, is each dialect's own (a substring
+-- test and list parameters are written differently).
+-- name: search_job_counts
+-- How many jobs match, per status (given without the status filter: the chips' counts).
+SELECT status, count(*) AS n FROM jobs
+{{job_match}}
+GROUP BY status;
+
+-- fragment: job_order
+-- The order of the explorer's listing (one `by_` parameter), ties broken by id; jobs
+-- are numbered as they are added, so the id order is the order they were created in.
+  job_id,  -- if: by_job_id
+  job_type,  -- if: by_job_type
+  status,  -- if: by_status
+  attempts,  -- if: by_attempts
+  priority,  -- if: by_priority
+  updated_at,  -- if: by_updated_at
+  job_id DESC,  -- if: by_job_id_desc
+  job_type DESC,  -- if: by_job_type_desc
+  status DESC,  -- if: by_status_desc
+  attempts DESC,  -- if: by_attempts_desc
+  priority DESC,  -- if: by_priority_desc
+  updated_at DESC,  -- if: by_updated_at_desc
+  id  -- if: ascending
+  id DESC  -- unless: ascending
+
+-- name: search_jobs
+-- One page of the matching jobs: the page's ids found by sorting ids and keys only,
+-- then its rows (a deep page sorts no job's data).
+SELECT jobs.* FROM jobs
+JOIN (
+    SELECT id AS page_id FROM jobs
+    {{job_match}}
+    ORDER BY
+    {{job_order}}
+    LIMIT :limit OFFSET :offset
+) AS page ON page.page_id = jobs.id
+ORDER BY
+{{job_order}}
+;

@@ -189,8 +189,8 @@ WITH failed AS (
       AND (%(attempt)s::integer IS NULL OR attempts = %(attempt)s::integer)
     RETURNING *
 ), logged AS (
-    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-    SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s FROM failed
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at, output)
+    SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s, %(output)s FROM failed
 )
 SELECT * FROM failed;
 
@@ -485,45 +485,6 @@ SELECT ids.job_id,
         WHERE history.job_id = ids.job_id AND history.worker <> ''
         ORDER BY history.id DESC LIMIT 1) AS worker
 FROM unnest(%(job_ids)s::text[]) AS ids (job_id);
-
--- name: search_job_counts
--- How many jobs match, per status (given without the status filter: the chips' counts).
-SELECT status, count(*) AS n FROM jobs
-{{job_match}}
-GROUP BY status;
-
--- fragment: job_order
--- The order of the explorer's listing (one `by_` parameter), ties broken by id; jobs
--- are numbered as they are added, so the id order is the order they were created in.
-  job_id,  -- if: by_job_id
-  job_type,  -- if: by_job_type
-  status,  -- if: by_status
-  attempts,  -- if: by_attempts
-  priority,  -- if: by_priority
-  updated_at,  -- if: by_updated_at
-  job_id DESC,  -- if: by_job_id_desc
-  job_type DESC,  -- if: by_job_type_desc
-  status DESC,  -- if: by_status_desc
-  attempts DESC,  -- if: by_attempts_desc
-  priority DESC,  -- if: by_priority_desc
-  updated_at DESC,  -- if: by_updated_at_desc
-  id  -- if: ascending
-  id DESC  -- unless: ascending
-
--- name: search_jobs
--- One page of the matching jobs: the page's ids found by sorting ids and keys only,
--- then its rows (a deep page sorts no job's data).
-SELECT jobs.* FROM jobs
-JOIN (
-    SELECT id AS page_id FROM jobs
-    {{job_match}}
-    ORDER BY
-    {{job_order}}
-    LIMIT %(limit)s OFFSET %(offset)s
-) AS page ON page.page_id = jobs.id
-ORDER BY
-{{job_order}}
-;
 
 -- name: retry_matching
 -- Every matching job back to the queue with fresh attempts (the caller keeps `statuses`

@@ -150,8 +150,8 @@ WHERE job_id = :job_id AND status IN ('processing', 'pending', 'failed')
   AND (:attempt IS NULL OR attempts = :attempt)
 RETURNING *;
 -- for each row:
-INSERT INTO job_history (job_id, status, attempt, worker, message, at)
-VALUES (:job_id, :status, :attempts, :worker, :error, :now);
+INSERT INTO job_history (job_id, status, attempt, worker, message, at, output)
+VALUES (:job_id, :status, :attempts, :worker, :error, :now, :output);
 
 -- name: hand_over_job
 -- A job its holder passed to a machine it started: the lease moves to that machine, for
@@ -390,45 +390,6 @@ SELECT ids.value AS job_id,
         WHERE history.job_id = ids.value AND history.worker <> ''
         ORDER BY history.id DESC LIMIT 1) AS worker
 FROM json_each(:job_ids) AS ids;
-
--- name: search_job_counts
--- How many jobs match, per status (given without the status filter: the chips' counts).
-SELECT status, count(*) AS n FROM jobs
-{{job_match}}
-GROUP BY status;
-
--- fragment: job_order
--- The order of the explorer's listing (one `by_` parameter), ties broken by id; jobs
--- are numbered as they are added, so the id order is the order they were created in.
-  job_id,  -- if: by_job_id
-  job_type,  -- if: by_job_type
-  status,  -- if: by_status
-  attempts,  -- if: by_attempts
-  priority,  -- if: by_priority
-  updated_at,  -- if: by_updated_at
-  job_id DESC,  -- if: by_job_id_desc
-  job_type DESC,  -- if: by_job_type_desc
-  status DESC,  -- if: by_status_desc
-  attempts DESC,  -- if: by_attempts_desc
-  priority DESC,  -- if: by_priority_desc
-  updated_at DESC,  -- if: by_updated_at_desc
-  id  -- if: ascending
-  id DESC  -- unless: ascending
-
--- name: search_jobs
--- One page of the matching jobs: the page's ids found by sorting ids and keys only,
--- then its rows (a deep page sorts no job's data).
-SELECT jobs.* FROM jobs
-JOIN (
-    SELECT id AS page_id FROM jobs
-    {{job_match}}
-    ORDER BY
-    {{job_order}}
-    LIMIT :limit OFFSET :offset
-) AS page ON page.page_id = jobs.id
-ORDER BY
-{{job_order}}
-;
 
 -- name: retry_matching
 -- wakes: jobs

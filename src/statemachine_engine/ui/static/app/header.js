@@ -37,9 +37,9 @@ export function problemText(machine, now = Date.now() / 1000) {
     case "dead":
       return `${deadText(machine)} · last state ${machine.state}`;
     case "stale":
-      return `no heartbeat for a while: its process may hang or its host be unreachable`;
+      return `no heartbeat for a minute: its process lives, but its loop may be blocked or its store unreachable`;
     case "stuck":
-      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state}, past ${duration(machine.stuck_after)} (five times its usual stay, at least 30 s)`;
+      return `stuck: ${duration(now - machine.entered_at)} in ${machine.state}, past ${duration(machine.stuck_after)} (${machine.stuck_rule === "max_time" ? "its max_time" : "five times its usual stay, at least 30 s"})`;
     default:
       return "";
   }
@@ -127,7 +127,7 @@ export class MachineHeader {
     this.fact("group", machine.group ?? "—");
     this.fact("config", tab.configName ? `${tab.configName} (${tab.config})` : (tab.config ?? "—"));
     this.fact("status", status);
-    this.fact("pid", machine.pid ?? "—");
+    this.fact("pid", machine.host ? `${machine.pid ?? "—"} on ${machine.host}` : (machine.pid ?? "—"));
     this.fact("restarts", machine.expected ? String(machine.restarts ?? "—") : null);
     this.fact("last-exit", machine.last_exit ?? null);
     this.tick();

@@ -12,7 +12,14 @@ const CANCELLABLE = new Set(["pending", "processing", "failed"]);
 
 /** `#machine/<name>`: the machines view, that machine's timeline. */
 export function machineLink(name) {
-  return h("a", { href: `#machine/${encodeURIComponent(name)}`, class: "mono machine-link", text: name, title: `Timeline of ${name}` });
+  const machine = machineOfWorker(name);
+  return h("a", { href: `#machine/${encodeURIComponent(machine)}`, class: "mono machine-link", text: name, title: `Timeline of ${machine}` });
+}
+
+/** The machine behind a worker id, as the server says it: `render@web1` -> `render`. */
+export function machineOfWorker(worker) {
+  const at = worker.lastIndexOf("@");
+  return at > 0 ? worker.slice(0, at) : worker;
 }
 
 function jobLink(id) {
@@ -124,7 +131,7 @@ export class JobDetails {
       h(
         "ol",
         { class: "attempt-list" },
-        ...attempts.map((a) =>
+        ...attempts.map((a, index) =>
           h(
             "li",
             { class: `attempt outcome-${a.outcome ?? "running"}`, dataset: { attempt: String(a.attempt ?? ""), outcome: a.outcome ?? "running" } },
@@ -138,6 +145,7 @@ export class JobDetails {
               h("span", { class: `status-pill status-${a.outcome ?? "processing"}`, text: a.outcome ?? "running" }),
             ),
             a.message ? h("pre", { class: "attempt-message", text: a.message }) : null,
+            a.output ? outputBlock(a.output, index === attempts.length - 1) : null,
             ...(a.errors ?? []).map((e) =>
               h(
                 "pre",
@@ -210,4 +218,18 @@ export class JobDetails {
       },
     });
   }
+}
+
+/** What a failed attempt's command printed (the ends of stderr and stdout), folded
+ * except for the newest attempt. */
+function outputBlock(output, open) {
+  const streams = ["stderr", "stdout"].filter((name) => typeof output[name] === "string" && output[name]);
+  return h(
+    "details",
+    { class: "attempt-output", attrs: open ? { open: "" } : {} },
+    h("summary", { text: `Output (exit status ${output.exit_code ?? "?"})` }),
+    ...(streams.length
+      ? streams.map((name) => h("div", { class: `output-${name}` }, h("span", { class: "muted", text: name }), h("pre", { text: output[name] })))
+      : [h("p", { class: "muted", text: "It printed nothing." })]),
+  );
 }

@@ -301,6 +301,7 @@ function sameMachine(a, b) {
     a.group === b.group &&
     a.config === b.config &&
     a.pid === b.pid &&
+    a.host === b.host &&
     a.stuck === b.stuck &&
     a.dead_since === b.dead_since &&
     a.entered_at === b.entered_at &&
