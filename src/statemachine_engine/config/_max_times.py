@@ -8,7 +8,6 @@ replaces, for the states it names, the stay the monitor would otherwise learn.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,8 @@ def read_max_times(raw: Any, states: set[str], error: ErrorAt) -> dict[str, floa
     for state, value in raw.items():
         at: YamlPath = ("max_time", str(state))
         if str(state) not in states:
+            import difflib  # an error message's hint: not worth loading on every start
+
             close = difflib.get_close_matches(str(state), sorted(states), n=1)
             hint = (
                 f"did you mean {close[0]!r}?" if close else f"states: {', '.join(sorted(states))}"
