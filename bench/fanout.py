@@ -38,12 +38,19 @@ from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
 CLIENT_CODE = r"""
-import asyncio, json, sys, time
+import asyncio, json, os, re, sys, time
+from base64 import b64encode
+from urllib.parse import urlsplit
 import websockets
 
-async def client(url, expected, latencies, ready, probe):
-    # Probes parse every message and time each event; the others only count events (a
-    # substring count), so the clients' own CPU does not drown what is measured.
+# Probes take every message through a full WebSocket client, parse it and time each
+# event. The other clients only count: each is a minimal WebSocket client that reads
+# every frame the server sends and counts the events in it by a substring, so that the
+# clients' own CPU (on the server's two cores) does not drown what is measured.
+SENT = b'"sent": '
+DROPPED = re.compile(rb'"kind": "dropped", "count": (\d+)')
+
+async def probe(url, expected, latencies, ready):
     async with websockets.connect(url, max_queue=None, compression=None) as ws:
         await ws.recv()  # the snapshot
         ready.append(1)
@@ -51,12 +58,6 @@ async def client(url, expected, latencies, ready, probe):
         while seen < expected:
             text = await ws.recv()
             now = time.time()
-            if not probe:
-                seen += text.count('"sent": ')
-                if '"dropped"' in text:
-                    notices = [m for m in unpack(json.loads(text)) if m["kind"] == "dropped"]
-                    dropped += sum(m["count"] for m in notices)
-                continue
             for message in unpack(json.loads(text)):
                 if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
                     latencies.append(now - message["event"]["payload"]["sent"])
@@ -68,11 +69,89 @@ async def client(url, expected, latencies, ready, probe):
 def unpack(received):
     return received["messages"] if received["kind"] == "batch" else [received]
 
+def masked(opcode, payload):
+    # What a client sends is masked (RFC 6455 5.3); payloads here are < 126 bytes.
+    mask = os.urandom(4)
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(
+        b ^ mask[i % 4] for i, b in enumerate(payload))
+
+class Counter(asyncio.Protocol):
+    def __init__(self, url, expected, ready):
+        self.url, self.expected, self.ready = urlsplit(url), expected, ready
+        self.buffer = bytearray()
+        self.upgraded = self.snapshot = False
+        self.seen = self.dropped = 0
+        self.done = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        key = b64encode(os.urandom(16)).decode()
+        transport.write((
+            f"GET {self.url.path}?{self.url.query} HTTP/1.1\r\nHost: {self.url.netloc}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def data_received(self, data):
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buffer[:end]:
+                raise SystemExit(f"no upgrade: {bytes(buffer[:end])!r}")
+            del buffer[:end + 4]
+            self.upgraded = True
+        start = 0
+        while len(buffer) - start >= 2:
+            length, head = buffer[start + 1] & 0x7F, 2
+            if length == 126:
+                length, head = int.from_bytes(buffer[start + 2:start + 4], "big"), 4
+            elif length == 127:
+                length, head = int.from_bytes(buffer[start + 2:start + 10], "big"), 10
+            if len(buffer) - start < head + length:
+                break
+            opcode = buffer[start] & 0x0F
+            payload = bytes(buffer[start + head:start + head + length])
+            start += head + length
+            if opcode == 0x9:  # ping
+                self.transport.write(masked(0xA, payload))
+            elif opcode == 0x8:  # close
+                self.done.set_exception(RuntimeError("the server closed the stream"))
+                return
+            elif not self.snapshot:
+                self.snapshot = True
+                self.ready.append(1)
+            else:
+                self.seen += payload.count(SENT)
+                if b'"dropped"' in payload:
+                    self.dropped += sum(int(n) for n in DROPPED.findall(payload))
+        del buffer[:start]
+        if self.seen >= self.expected and not self.done.done():
+            self.done.set_result((self.seen, self.dropped))
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_exception(RuntimeError(f"connection lost: {exc}"))
+
+async def counter(url, expected, ready):
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    transport, client = await loop.create_connection(
+        lambda: Counter(url, expected, ready), parts.hostname, parts.port)
+    try:
+        return await client.done
+    finally:
+        transport.write(masked(0x8, (1000).to_bytes(2, "big")))
+        transport.close()
+
 async def main():
     url, count, expected, probes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     latencies, ready = [], []
     tasks = [
-        asyncio.create_task(client(url, expected, latencies, ready, index < probes))
+        asyncio.create_task(
+            probe(url, expected, latencies, ready) if index < probes
+            else counter(url, expected, ready))
         for index in range(count)
     ]
     while len(ready) < count:

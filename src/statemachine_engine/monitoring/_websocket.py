@@ -1,8 +1,9 @@
 """``/ws/events``: a snapshot on connect, then every server message as it happens.
 
-A client that connects with ``?batch=1`` receives what accumulated every
-:data:`BATCH_WINDOW_SECONDS` as one ``{"kind": "batch", "messages": [...]}`` message
-(the same messages, in order): one frame instead of dozens when events are frequent.
+A client that connects with ``?batch=1`` receives what accumulated during
+:data:`~._fanout.BATCH_WINDOW_SECONDS` as one ``{"kind": "batch", "messages": [...]}``
+message (the same messages, in order): one frame instead of dozens when events are
+frequent. The hub builds that frame once for all batching clients.
 
 Each connection is a session with two tasks: a sender that drains the client's queue
 (it may block on a client that does not read; only that client's queue fills and drops
@@ -14,18 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import TYPE_CHECKING
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ._fanout import dropped_notice
+
 if TYPE_CHECKING:
     from ._fanout import ClientQueue
     from ._monitor import Monitor
-
-#: How long a batching client's messages gather before they are sent together.
-BATCH_WINDOW_SECONDS = 0.01
 
 
 async def events_socket(websocket: WebSocket) -> None:
@@ -33,14 +32,12 @@ async def events_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     # Subscribing and taking the snapshot without an await between them: every event
     # is either in the snapshot or in the queue, never in both or neither.
-    queue = monitor.hub.subscribe()
+    batched = websocket.query_params.get("batch") in ("1", "true")
+    queue = monitor.hub.subscribe(batched=batched)
     snapshot = monitor.snapshot()
     try:
         await websocket.send_text(snapshot)
-        batch = websocket.query_params.get("batch") in ("1", "true")
-        sender = asyncio.create_task(
-            _send_batches(websocket, queue) if batch else _send(websocket, queue)
-        )
+        sender = asyncio.create_task(_send(websocket, queue))
         reader = asyncio.create_task(_read_until_closed(websocket))
         try:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -58,23 +55,11 @@ async def events_socket(websocket: WebSocket) -> None:
 
 async def _send(websocket: WebSocket, queue: ClientQueue) -> None:
     while True:
-        dropped, messages = await queue.take()
+        dropped, frames = await queue.take()
         if dropped:
-            await websocket.send_text(json.dumps({"kind": "dropped", "count": dropped}))
-        for message in messages:
-            await websocket.send_text(message)
-
-
-async def _send_batches(websocket: WebSocket, queue: ClientQueue) -> None:
-    while True:
-        dropped, messages = await queue.take()
-        if dropped:
-            messages.insert(0, json.dumps({"kind": "dropped", "count": dropped}))
-        if len(messages) == 1:
-            await websocket.send_text(messages[0])
-        else:
-            await websocket.send_text('{"kind":"batch","messages":[' + ",".join(messages) + "]}")
-        await asyncio.sleep(BATCH_WINDOW_SECONDS)
+            await websocket.send_text(dropped_notice(dropped))
+        for frame in frames:
+            await websocket.send_text(frame)
 
 
 async def _read_until_closed(websocket: WebSocket) -> None:
