@@ -38,7 +38,7 @@ from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
 CLIENT_CODE = r"""
-import asyncio, json, os, re, sys, time
+import asyncio, gc, json, os, re, sys, time
 from base64 import b64encode
 from urllib.parse import urlsplit
 import websockets
@@ -156,6 +156,7 @@ async def main():
     ]
     while len(ready) < count:
         await asyncio.sleep(0.01)
+    gc.freeze()  # a full collection of the clients' own objects would stall the probes
     print("ready", flush=True)
     results = await asyncio.gather(*tasks)
     print(json.dumps({
