@@ -11,6 +11,12 @@ event reaches them. Latency is receive time minus send time (one host, one clock
 Clients ask for batched messages (``?batch=1``), as the web UI does; ``--per-event``
 measures clients that take one WebSocket message per event instead.
 
+The clients share the server's two cores, where real ones would not: ``--probes`` of
+them (20) are full WebSocket clients that parse every message and time each event; the
+others read every frame the server sends but only count the events in it, so that their
+CPU does not stand in for the server's. The CPU figures cover the sending only (not the
+server's start-up or the clients' connecting).
+
 Bar (issue 15; DESIGN.md's was 50 ms): 100 clients receive 1,000 events/s with p99
 delivery < 20 ms, the server's CPU printed.
 """
@@ -257,6 +263,9 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             for client in clients:
                 assert client.stdout is not None
                 assert client.stdout.readline().strip() == "ready"
+            # CPU from here on only: not the server's start-up nor the clients' connecting.
+            server_before = cpu_seconds(server.pid)
+            clients_before = sum(cpu_seconds(client.pid) for client in clients)
             started = time.monotonic()
             namespace = store_namespace(resolve_db_path(env["STATEMACHINE_DB"]))
             events_path = workdir / "s" / namespace / "events.sock"
@@ -264,7 +273,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             elapsed = time.monotonic() - started
             latencies: list[float] = []
             received = dropped = 0
-            server_cpu = cpu_seconds(server.pid)
+            server_cpu = cpu_seconds(server.pid) - server_before
+            clients_cpu = sum(cpu_seconds(client.pid) for client in clients) - clients_before
             for client in clients:
                 out, _ = client.communicate(timeout=60 + args.seconds)
                 result = json.loads(out.strip().splitlines()[-1])
@@ -286,6 +296,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         "expected": sent * args.clients,
         "dropped": dropped,
         "server_cpu": server_cpu / elapsed * 100,
+        "clients_cpu": clients_cpu / elapsed * 100,
         "elapsed": elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": percentile(latencies, 0.99) * 1000,
@@ -314,6 +325,7 @@ def main() -> None:
     figure("events sent", result["sent"], "events")
     figure("send rate achieved", result["rate"], "events/s")
     figure("server CPU while sending", result["server_cpu"], "% of one core")
+    figure("  the clients' processes (same cores)", result["clients_cpu"], "% of one core")
     figure("deliveries (events x clients)", result["received"], "messages")
     figure("  expected", result["expected"], "messages")
     figure("  reported dropped (slow client notices)", result["dropped"], "messages")

@@ -8,7 +8,9 @@ frequent. The hub builds that frame once for all batching clients.
 Each connection is a session with two tasks: a sender that drains the client's queue
 (it may block on a client that does not read; only that client's queue fills and drops
 its oldest messages) and a reader that notices the client leaving. Clients need send
-nothing.
+nothing. The sender hands its frames straight to the server's ASGI ``send``: with a
+hundred clients and a frame each every 10 ms, Starlette's checks and wrappers around
+each message were a fifth of the server's CPU.
 """
 
 from __future__ import annotations
@@ -23,11 +25,20 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ._fanout import dropped_notice
 
 if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
     from ._fanout import ClientQueue
     from ._monitor import Monitor
 
 
-async def events_socket(websocket: WebSocket) -> None:
+class _EventsEndpoint:
+    """``/ws/events`` as an ASGI application (Starlette's session for the handshake)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await events_socket(WebSocket(scope, receive=receive, send=send), send)
+
+
+async def events_socket(websocket: WebSocket, send: Send) -> None:
     monitor: Monitor = websocket.app.state.monitor
     await websocket.accept()
     # Subscribing and taking the snapshot without an await between them: every event
@@ -37,7 +48,7 @@ async def events_socket(websocket: WebSocket) -> None:
     snapshot = monitor.snapshot()
     try:
         await websocket.send_text(snapshot)
-        sender = asyncio.create_task(_send(websocket, queue))
+        sender = asyncio.create_task(_send(send, queue))
         reader = asyncio.create_task(_read_until_closed(websocket))
         try:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -53,13 +64,13 @@ async def events_socket(websocket: WebSocket) -> None:
         monitor.hub.unsubscribe(queue)
 
 
-async def _send(websocket: WebSocket, queue: ClientQueue) -> None:
+async def _send(send: Send, queue: ClientQueue) -> None:
     while True:
         dropped, frames = await queue.take()
         if dropped:
-            await websocket.send_text(dropped_notice(dropped))
+            await send({"type": "websocket.send", "text": dropped_notice(dropped)})
         for frame in frames:
-            await websocket.send_text(frame)
+            await send({"type": "websocket.send", "text": frame})
 
 
 async def _read_until_closed(websocket: WebSocket) -> None:
@@ -69,4 +80,4 @@ async def _read_until_closed(websocket: WebSocket) -> None:
             return
 
 
-ROUTES = [WebSocketRoute("/ws/events", events_socket)]
+ROUTES = [WebSocketRoute("/ws/events", _EventsEndpoint())]
