@@ -11,9 +11,10 @@ event reaches them. Latency is receive time minus send time (one host, one clock
 Clients ask for batched messages (``?batch=1``), as the web UI does; ``--per-event``
 measures clients that take one WebSocket message per event instead.
 
-The clients share the server's two cores, where real ones would not: ``--probes`` of
-them (20) are full WebSocket clients that parse every message and time each event; the
-others read every frame the server sends but only count the events in it, so that their
+The clients share the server's two cores, where real ones would not, so each is a
+minimal WebSocket client (a frame reader over asyncio's protocol, no library between):
+``--probes`` of them (20) note when each frame is complete, parse it and time every
+event in it; the others read every frame but only count the events in it, so that their
 CPU does not stand in for the server's. The CPU figures cover the sending only (not the
 server's start-up or the clients' connecting).
 
@@ -47,30 +48,13 @@ CLIENT_CODE = r"""
 import asyncio, gc, json, os, re, sys, time
 from base64 import b64encode
 from urllib.parse import urlsplit
-import websockets
 
-# Probes take every message through a full WebSocket client, parse it and time each
-# event. The other clients only count: each is a minimal WebSocket client that reads
-# every frame the server sends and counts the events in it by a substring, so that the
-# clients' own CPU (on the server's two cores) does not drown what is measured.
+# Each client is a minimal WebSocket client that reads every frame the server sends.
+# Probes note the time a frame is complete, parse it whole and time each event in it;
+# the others only count the events in it by a substring, so that the clients' own CPU
+# (on the server's two cores) does not stand in for the server's.
 SENT = b'"sent": '
 DROPPED = re.compile(rb'"kind": "dropped", "count": (\d+)')
-
-async def probe(url, expected, latencies, ready):
-    async with websockets.connect(url, max_queue=None, compression=None) as ws:
-        await ws.recv()  # the snapshot
-        ready.append(1)
-        seen = dropped = 0
-        while seen < expected:
-            text = await ws.recv()
-            now = time.time()
-            for message in unpack(json.loads(text)):
-                if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
-                    latencies.append(now - message["event"]["payload"]["sent"])
-                    seen += 1
-                elif message["kind"] == "dropped":
-                    dropped += message["count"]
-        return seen, dropped
 
 def unpack(received):
     return received["messages"] if received["kind"] == "batch" else [received]
@@ -81,9 +65,10 @@ def masked(opcode, payload):
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(
         b ^ mask[i % 4] for i, b in enumerate(payload))
 
-class Counter(asyncio.Protocol):
-    def __init__(self, url, expected, ready):
+class Client(asyncio.Protocol):
+    def __init__(self, url, expected, ready, latencies):
         self.url, self.expected, self.ready = urlsplit(url), expected, ready
+        self.latencies = latencies  # None: count only
         self.buffer = bytearray()
         self.upgraded = self.snapshot = False
         self.seen = self.dropped = 0
@@ -98,6 +83,7 @@ class Counter(asyncio.Protocol):
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
 
     def data_received(self, data):
+        now = time.time()
         buffer = self.buffer
         buffer += data
         if not self.upgraded:
@@ -110,6 +96,8 @@ class Counter(asyncio.Protocol):
             self.upgraded = True
         start = 0
         while len(buffer) - start >= 2:
+            if buffer[start] & 0x80 == 0:
+                raise SystemExit("a fragmented message: not expected from this server")
             length, head = buffer[start + 1] & 0x7F, 2
             if length == 126:
                 length, head = int.from_bytes(buffer[start + 2:start + 4], "big"), 4
@@ -128,6 +116,8 @@ class Counter(asyncio.Protocol):
             elif not self.snapshot:
                 self.snapshot = True
                 self.ready.append(1)
+            elif self.latencies is not None:
+                self.probe(json.loads(payload), now)
             else:
                 self.seen += payload.count(SENT)
                 if b'"dropped"' in payload:
@@ -136,17 +126,25 @@ class Counter(asyncio.Protocol):
         if self.seen >= self.expected and not self.done.done():
             self.done.set_result((self.seen, self.dropped))
 
+    def probe(self, received, now):
+        for message in unpack(received):
+            if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
+                self.latencies.append(now - message["event"]["payload"]["sent"])
+                self.seen += 1
+            elif message["kind"] == "dropped":
+                self.dropped += message["count"]
+
     def connection_lost(self, exc):
         if not self.done.done():
             self.done.set_exception(RuntimeError(f"connection lost: {exc}"))
 
-async def counter(url, expected, ready):
+async def client(url, expected, ready, latencies):
     loop = asyncio.get_running_loop()
     parts = urlsplit(url)
-    transport, client = await loop.create_connection(
-        lambda: Counter(url, expected, ready), parts.hostname, parts.port)
+    transport, protocol = await loop.create_connection(
+        lambda: Client(url, expected, ready, latencies), parts.hostname, parts.port)
     try:
-        return await client.done
+        return await protocol.done
     finally:
         transport.write(masked(0x8, (1000).to_bytes(2, "big")))
         transport.close()
@@ -155,9 +153,7 @@ async def main():
     url, count, expected, probes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     latencies, ready = [], []
     tasks = [
-        asyncio.create_task(
-            probe(url, expected, latencies, ready) if index < probes
-            else counter(url, expected, ready))
+        asyncio.create_task(client(url, expected, ready, latencies if index < probes else None))
         for index in range(count)
     ]
     while len(ready) < count:
