@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from statemachine_engine.monitoring._fanout import ClientQueue, Hub, batch_frame, dropped_notice
@@ -36,6 +38,20 @@ async def test_a_frame_larger_than_the_queue_waits_alone_and_whole() -> None:
     queue.put("small", 1)
     queue.put("large", 10)
     assert await queue.take() == (1, ["large"])
+
+
+async def test_a_take_waits_for_a_frame_and_a_cancelled_one_leaves_the_queue_usable() -> None:
+    queue = ClientQueue(5)
+    cancelled = asyncio.create_task(queue.take())
+    await asyncio.sleep(0)  # let it start waiting
+    cancelled.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await cancelled
+    taking = asyncio.create_task(queue.take())
+    await asyncio.sleep(0)
+    assert not taking.done()
+    queue.put("a")
+    assert await taking == (0, ["a"])
 
 
 async def test_batching_clients_share_one_frame_and_others_get_each_message() -> None:

@@ -47,7 +47,9 @@ class ClientQueue:
         self._frames: deque[tuple[str, int]] = deque()
         self._waiting = 0
         self._size = size
-        self._ready = asyncio.Event()
+        #: The sender waiting in :meth:`take` (a bare future: an ``asyncio.Event`` per
+        #: client costs more, a hundred times a window).
+        self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0
         #: Messages of the batch being gathered that this client must not get (they
         #: were published before it subscribed, so its snapshot holds them).
@@ -65,13 +67,19 @@ class ClientQueue:
             _, lost = self._frames.popleft()
             self._waiting -= lost
             self.dropped += lost
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def take(self) -> tuple[int, list[str]]:
         """Wait for frames; return how many messages were dropped since the last take,
         and all frames that wait now (oldest first)."""
-        await self._ready.wait()
-        self._ready.clear()
+        while not self._frames:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         frames = [frame for frame, _ in self._frames]
         self._frames.clear()
         self._waiting = 0
