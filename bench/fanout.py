@@ -11,6 +11,13 @@ event reaches them. Latency is receive time minus send time (one host, one clock
 Clients ask for batched messages (``?batch=1``), as the web UI does; ``--per-event``
 measures clients that take one WebSocket message per event instead.
 
+The clients share the server's two cores, where real ones would not, so each is a
+minimal WebSocket client (a frame reader over asyncio's protocol, no library between):
+``--probes`` of them (20) note when each frame is complete, parse it and time every
+event in it; the others read every frame but only count the events in it, so that their
+CPU does not stand in for the server's. The CPU figures cover the sending only (not the
+server's start-up or the clients' connecting).
+
 Bar (issue 15; DESIGN.md's was 50 ms): 100 clients receive 1,000 events/s with p99
 delivery < 20 ms, the server's CPU printed.
 """
@@ -38,45 +45,120 @@ from statemachine_engine.settings import resolve_db_path, store_namespace
 
 UI = [sys.executable, "-m", "statemachine_engine.ui.cli"]
 CLIENT_CODE = r"""
-import asyncio, json, sys, time
-import websockets
+import asyncio, gc, json, os, re, sys, time
+from base64 import b64encode
+from urllib.parse import urlsplit
 
-async def client(url, expected, latencies, ready, probe):
-    # Probes parse every message and time each event; the others only count events (a
-    # substring count), so the clients' own CPU does not drown what is measured.
-    async with websockets.connect(url, max_queue=None, compression=None) as ws:
-        await ws.recv()  # the snapshot
-        ready.append(1)
-        seen = dropped = 0
-        while seen < expected:
-            text = await ws.recv()
-            now = time.time()
-            if not probe:
-                seen += text.count('"sent": ')
-                if '"dropped"' in text:
-                    notices = [m for m in unpack(json.loads(text)) if m["kind"] == "dropped"]
-                    dropped += sum(m["count"] for m in notices)
-                continue
-            for message in unpack(json.loads(text)):
-                if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
-                    latencies.append(now - message["event"]["payload"]["sent"])
-                    seen += 1
-                elif message["kind"] == "dropped":
-                    dropped += message["count"]
-        return seen, dropped
+# Each client is a minimal WebSocket client that reads every frame the server sends.
+# Probes note the time a frame is complete, parse it whole and time each event in it;
+# the others only count the events in it by a substring, so that the clients' own CPU
+# (on the server's two cores) does not stand in for the server's.
+SENT = b'"sent": '
+DROPPED = re.compile(rb'"kind": "dropped", "count": (\d+)')
 
 def unpack(received):
     return received["messages"] if received["kind"] == "batch" else [received]
+
+def masked(opcode, payload):
+    # What a client sends is masked (RFC 6455 5.3); payloads here are < 126 bytes.
+    mask = os.urandom(4)
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(
+        b ^ mask[i % 4] for i, b in enumerate(payload))
+
+class Client(asyncio.Protocol):
+    def __init__(self, url, expected, ready, latencies):
+        self.url, self.expected, self.ready = urlsplit(url), expected, ready
+        self.latencies = latencies  # None: count only
+        self.buffer = bytearray()
+        self.upgraded = self.snapshot = False
+        self.seen = self.dropped = 0
+        self.done = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        key = b64encode(os.urandom(16)).decode()
+        transport.write((
+            f"GET {self.url.path}?{self.url.query} HTTP/1.1\r\nHost: {self.url.netloc}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def data_received(self, data):
+        now = time.time()
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buffer[:end]:
+                raise SystemExit(f"no upgrade: {bytes(buffer[:end])!r}")
+            del buffer[:end + 4]
+            self.upgraded = True
+        start = 0
+        while len(buffer) - start >= 2:
+            if buffer[start] & 0x80 == 0:
+                raise SystemExit("a fragmented message: not expected from this server")
+            length, head = buffer[start + 1] & 0x7F, 2
+            if length == 126:
+                length, head = int.from_bytes(buffer[start + 2:start + 4], "big"), 4
+            elif length == 127:
+                length, head = int.from_bytes(buffer[start + 2:start + 10], "big"), 10
+            if len(buffer) - start < head + length:
+                break
+            opcode = buffer[start] & 0x0F
+            payload = bytes(buffer[start + head:start + head + length])
+            start += head + length
+            if opcode == 0x9:  # ping
+                self.transport.write(masked(0xA, payload))
+            elif opcode == 0x8:  # close
+                self.done.set_exception(RuntimeError("the server closed the stream"))
+                return
+            elif not self.snapshot:
+                self.snapshot = True
+                self.ready.append(1)
+            elif self.latencies is not None:
+                self.probe(json.loads(payload), now)
+            else:
+                self.seen += payload.count(SENT)
+                if b'"dropped"' in payload:
+                    self.dropped += sum(int(n) for n in DROPPED.findall(payload))
+        del buffer[:start]
+        if self.seen >= self.expected and not self.done.done():
+            self.done.set_result((self.seen, self.dropped))
+
+    def probe(self, received, now):
+        for message in unpack(received):
+            if message["kind"] == "event" and message["event"]["machine_name"] == "bench":
+                self.latencies.append(now - message["event"]["payload"]["sent"])
+                self.seen += 1
+            elif message["kind"] == "dropped":
+                self.dropped += message["count"]
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_exception(RuntimeError(f"connection lost: {exc}"))
+
+async def client(url, expected, ready, latencies):
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    transport, protocol = await loop.create_connection(
+        lambda: Client(url, expected, ready, latencies), parts.hostname, parts.port)
+    try:
+        return await protocol.done
+    finally:
+        transport.write(masked(0x8, (1000).to_bytes(2, "big")))
+        transport.close()
 
 async def main():
     url, count, expected, probes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     latencies, ready = [], []
     tasks = [
-        asyncio.create_task(client(url, expected, latencies, ready, index < probes))
+        asyncio.create_task(client(url, expected, ready, latencies if index < probes else None))
         for index in range(count)
     ]
     while len(ready) < count:
         await asyncio.sleep(0.01)
+    gc.freeze()  # a full collection of the clients' own objects would stall the probes
     print("ready", flush=True)
     results = await asyncio.gather(*tasks)
     print(json.dumps({
@@ -177,6 +259,9 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             for client in clients:
                 assert client.stdout is not None
                 assert client.stdout.readline().strip() == "ready"
+            # CPU from here on only: not the server's start-up nor the clients' connecting.
+            server_before = cpu_seconds(server.pid)
+            clients_before = sum(cpu_seconds(client.pid) for client in clients)
             started = time.monotonic()
             namespace = store_namespace(resolve_db_path(env["STATEMACHINE_DB"]))
             events_path = workdir / "s" / namespace / "events.sock"
@@ -184,7 +269,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             elapsed = time.monotonic() - started
             latencies: list[float] = []
             received = dropped = 0
-            server_cpu = cpu_seconds(server.pid)
+            server_cpu = cpu_seconds(server.pid) - server_before
+            clients_cpu = sum(cpu_seconds(client.pid) for client in clients) - clients_before
             for client in clients:
                 out, _ = client.communicate(timeout=60 + args.seconds)
                 result = json.loads(out.strip().splitlines()[-1])
@@ -206,6 +292,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         "expected": sent * args.clients,
         "dropped": dropped,
         "server_cpu": server_cpu / elapsed * 100,
+        "clients_cpu": clients_cpu / elapsed * 100,
         "elapsed": elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": percentile(latencies, 0.99) * 1000,
@@ -234,6 +321,7 @@ def main() -> None:
     figure("events sent", result["sent"], "events")
     figure("send rate achieved", result["rate"], "events/s")
     figure("server CPU while sending", result["server_cpu"], "% of one core")
+    figure("  the clients' processes (same cores)", result["clients_cpu"], "% of one core")
     figure("deliveries (events x clients)", result["received"], "messages")
     figure("  expected", result["expected"], "messages")
     figure("  reported dropped (slow client notices)", result["dropped"], "messages")

@@ -34,6 +34,7 @@ from ._store_feed import StoreFeed
 
 if TYPE_CHECKING:
     from ..database.store import OperatorStore
+    from ..messaging._event_socket import Listener
     from ._stream import Event
 
 logger = logging.getLogger("statemachine_engine.monitoring")
@@ -79,7 +80,7 @@ class Monitor:
         )
         self._socket = event_socket
         self._socket_path = event_socket_path
-        self._transport: asyncio.DatagramTransport | None = None
+        self._listener: Listener | None = None
         self._feed = StoreFeed(store, self.on_event) if event_socket is None else None
         self._refresher: asyncio.Task[None] | None = None
         self._lookup_wanted: asyncio.Event | None = None
@@ -103,7 +104,7 @@ class Monitor:
         await self.refresh_machines()
         self._last_machines = self._machines_message()
         if self._socket is not None:
-            self._transport = await event_socket.listen(self._socket, self.on_datagram)
+            self._listener = await event_socket.listen(self._socket, self.on_datagram)
         if self._feed is not None:
             self._feed.start(after_id=last_id)
         self._refresher = asyncio.create_task(self._refresh_loop(), name="monitor:refresh")
@@ -117,8 +118,8 @@ class Monitor:
             await cancel_and_wait(self._refresher)
         if self._feed is not None:
             await self._feed.stop()
-        if self._transport is not None:
-            self._transport.close()
+        if self._listener is not None:
+            self._listener.close()
         if self._socket is not None and self._socket_path is not None:
             event_socket.release(self._socket, self._socket_path)
         await self.store.close()

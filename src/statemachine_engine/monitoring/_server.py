@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 import sys
@@ -77,6 +78,9 @@ async def _serve(settings: ServerSettings, prog: str) -> int:
         cleanup.pop_all()  # the monitor owns the event socket and the store now
         try:
             server = _Server(_uvicorn_config(create_app(monitor)))
+            # Everything loaded so far lives as long as the server: out of the collector's
+            # sight, a full collection walks only what the stream keeps (35 ms -> a few).
+            gc.freeze()
             host, port = tcp.getsockname()[:2]
             where = f"events from {path}" if path else f"events recorded in {store.location}"
             if not settings.websocket:

@@ -1,46 +1,54 @@
 """``/ws/events``: a snapshot on connect, then every server message as it happens.
 
-A client that connects with ``?batch=1`` receives what accumulated every
-:data:`BATCH_WINDOW_SECONDS` as one ``{"kind": "batch", "messages": [...]}`` message
-(the same messages, in order): one frame instead of dozens when events are frequent.
+A client that connects with ``?batch=1`` receives what accumulated during
+:data:`~._fanout.BATCH_WINDOW_SECONDS` as one ``{"kind": "batch", "messages": [...]}``
+message (the same messages, in order): one frame instead of dozens when events are
+frequent. The hub builds that frame once for all batching clients.
 
 Each connection is a session with two tasks: a sender that drains the client's queue
 (it may block on a client that does not read; only that client's queue fills and drops
 its oldest messages) and a reader that notices the client leaving. Clients need send
-nothing.
+nothing. The sender hands its frames straight to the server's ASGI ``send``: with a
+hundred clients and a frame each every 10 ms, Starlette's checks and wrappers around
+each message were a fifth of the server's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import TYPE_CHECKING
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ._fanout import dropped_notice
+
 if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
     from ._fanout import ClientQueue
     from ._monitor import Monitor
 
-#: How long a batching client's messages gather before they are sent together.
-BATCH_WINDOW_SECONDS = 0.01
+
+class _EventsEndpoint:
+    """``/ws/events`` as an ASGI application (Starlette's session for the handshake)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await events_socket(WebSocket(scope, receive=receive, send=send), send)
 
 
-async def events_socket(websocket: WebSocket) -> None:
+async def events_socket(websocket: WebSocket, send: Send) -> None:
     monitor: Monitor = websocket.app.state.monitor
     await websocket.accept()
     # Subscribing and taking the snapshot without an await between them: every event
     # is either in the snapshot or in the queue, never in both or neither.
-    queue = monitor.hub.subscribe()
+    batched = websocket.query_params.get("batch") in ("1", "true")
+    queue = monitor.hub.subscribe(batched=batched)
     snapshot = monitor.snapshot()
     try:
         await websocket.send_text(snapshot)
-        batch = websocket.query_params.get("batch") in ("1", "true")
-        sender = asyncio.create_task(
-            _send_batches(websocket, queue) if batch else _send(websocket, queue)
-        )
+        sender = asyncio.create_task(_send(send, queue))
         reader = asyncio.create_task(_read_until_closed(websocket))
         try:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -56,25 +64,13 @@ async def events_socket(websocket: WebSocket) -> None:
         monitor.hub.unsubscribe(queue)
 
 
-async def _send(websocket: WebSocket, queue: ClientQueue) -> None:
+async def _send(send: Send, queue: ClientQueue) -> None:
     while True:
-        dropped, messages = await queue.take()
+        dropped, frames = await queue.take()
         if dropped:
-            await websocket.send_text(json.dumps({"kind": "dropped", "count": dropped}))
-        for message in messages:
-            await websocket.send_text(message)
-
-
-async def _send_batches(websocket: WebSocket, queue: ClientQueue) -> None:
-    while True:
-        dropped, messages = await queue.take()
-        if dropped:
-            messages.insert(0, json.dumps({"kind": "dropped", "count": dropped}))
-        if len(messages) == 1:
-            await websocket.send_text(messages[0])
-        else:
-            await websocket.send_text('{"kind":"batch","messages":[' + ",".join(messages) + "]}")
-        await asyncio.sleep(BATCH_WINDOW_SECONDS)
+            await send({"type": "websocket.send", "text": dropped_notice(dropped)})
+        for frame in frames:
+            await send({"type": "websocket.send", "text": frame})
 
 
 async def _read_until_closed(websocket: WebSocket) -> None:
@@ -84,4 +80,4 @@ async def _read_until_closed(websocket: WebSocket) -> None:
             return
 
 
-ROUTES = [WebSocketRoute("/ws/events", events_socket)]
+ROUTES = [WebSocketRoute("/ws/events", _EventsEndpoint())]
