@@ -126,17 +126,23 @@ TLS_CLIENT = """
     """
 
 
-def test_tls_still_works_once_a_connection_needs_it() -> None:
-    """A TLS handshake with a server that does not speak TLS: the client's ssl module
-    runs the handshake (an ``ssl.SSLError``), and asyncio holds the real ``ssl`` after."""
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a fresh interpreter, which must succeed."""
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(TLS_CLIENT)],
+        [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_tls_still_works_once_a_connection_needs_it() -> None:
+    """A TLS handshake with a server that does not speak TLS: the client's ssl module
+    runs the handshake (an ``ssl.SSLError``), and asyncio holds the real ``ssl`` after."""
+    result = run_python(TLS_CLIENT)
     assert result.stdout.split() == ["ssl", "SSLError", "True"]
 
 
@@ -169,12 +175,5 @@ SUBPROCESS_CLIENT = """
 def test_asyncio_subprocesses_still_work_once_an_action_starts_one() -> None:
     """A child started through asyncio after the deferral: it runs, its output comes
     back through the pipe, and asyncio holds the real ``subprocess`` after."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SUBPROCESS_CLIENT)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python(SUBPROCESS_CLIENT)
     assert result.stdout.split("\n")[:2] == ["from the child 0", "True"]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._jsondata import check
+from ._names import this_host
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -92,16 +93,6 @@ def wake_at(path: str, target: str) -> bool:
             sock.sendto(json.dumps({"type": WAKE_EVENT, "target": target}).encode(), path)
             return True
     return False
-
-
-_HOST: list[str] = []
-
-
-def this_host() -> str:
-    """This host's name, as machines record it."""
-    if not _HOST:
-        _HOST.append(socket.gethostname())
-    return _HOST[0]
 
 
 async def unseen_machine_warning(store: OperatorStore, target: str) -> str | None:

@@ -12,6 +12,7 @@ The rules of the hold are pure (the caller says whether a pid is alive here);
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -95,9 +96,16 @@ REMOTE_DEAD_HEARTBEAT_SECONDS = 12.0
 SPANNING_HEARTBEAT_SECONDS = 4.0
 
 
+@functools.cache
+def this_host() -> str:
+    """This host's name, as machines record it (asked once: liveness asks it of every
+    record the monitor reads)."""
+    return socket.gethostname()
+
+
 def worker_id(machine: str, host: str | None = None) -> str:
     """The worker a machine claims jobs as (a job's lease owner): ``name@host``."""
-    return f"{machine}@{socket.gethostname() if host is None else host}"
+    return f"{machine}@{this_host() if host is None else host}"
 
 
 def machine_of_worker(worker: str) -> str:
@@ -109,7 +117,7 @@ def machine_of_worker(worker: str) -> str:
 
 def is_local(host: str | None) -> bool:
     """Whether a record's host is this one (its pid can be checked)."""
-    return host in (None, "", socket.gethostname())
+    return host in (None, "", this_host())
 
 
 def silence_limit(host: str | None) -> float:
