@@ -138,6 +138,9 @@ def test_charts_give_the_numbers_of_a_known_workload_live(
         expect(upload.locator("h4")).to_have_text(
             "upload 5 pending · 0 running · 0 consumers — nobody takes them"
         )
+        expect(upload.locator("h4")).to_have_attribute(  # whole when the heading is cut short
+            "title", "upload: 5 pending · 0 running · 0 consumers — nobody takes them"
+        )
         first_queue = page.locator(".queue-chart").first
         expect(first_queue).to_have_attribute("data-job-type", "upload")
         expect(upload.locator("svg")).to_have_attribute(

@@ -248,6 +248,33 @@ def test_a_job_shows_its_attempts_with_workers_linked_to_their_timelines(
     page.wait_for_function("location.hash.includes('i=renderer-1')")
 
 
+def test_a_jobs_details_cancel_it_after_asking_and_retry_it(
+    page: Page, explorer: Monitor, project: Path
+) -> None:
+    """The explorer's details offer the buttons the jobs panel does, and ask the same way."""
+    page.goto(f"{explorer.url}#job/m000")
+    details = page.locator(".explorer-details")
+    status = details.locator('dd[data-field="status"]')
+    expect(status).to_have_text("pending")
+    expect(details.get_by_role("button", name="Retry")).to_have_count(0)
+    details.get_by_role("button", name="Cancel").click()
+    dialog = page.locator("dialog.confirm")
+    expect(dialog.locator(".confirm-message")).to_have_text(
+        "The pending job m000 (mail) will be cancelled: it will not run."
+    )
+    dialog.get_by_role("button", name="Keep it").click()
+    expect(dialog).to_have_count(0)
+    assert json.loads(db("details", "m000", "--format", "json", cwd=project))["status"] == "pending"
+
+    details.get_by_role("button", name="Cancel").click()
+    dialog.get_by_role("button", name="Cancel 1 job").click()
+    expect(status).to_have_text("cancelled")
+    expect(page.locator(".toast")).to_contain_text("Job m000: cancel done")
+    details.get_by_role("button", name="Retry").click()
+    expect(status).to_have_text("pending")
+    assert json.loads(db("details", "m000", "--format", "json", cwd=project))["status"] == "pending"
+
+
 def test_failures_are_grouped_by_message_and_a_group_is_retried(
     page: Page, explorer: Monitor
 ) -> None:

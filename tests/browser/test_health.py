@@ -330,15 +330,20 @@ def test_cancelling_a_job_asks_first(page: Page, monitor: Monitor, project: Path
     row = page.locator(f'tr[data-job="{job_id}"]')
     row.click()
     cancel = page.locator(".job-details").get_by_role("button", name="Cancel")
-    asked: list[str] = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     cancel.click()
+    dialog = page.locator("dialog.confirm")
+    expect(dialog.locator("h2")).to_have_text(f"Cancel job {job_id}?")
+    expect(dialog.locator(".confirm-message")).to_have_text(
+        f"The pending job {job_id} (task) will be cancelled: it will not run."
+    )
+    dialog.get_by_role("button", name="Keep it").click()
+    expect(dialog).to_have_count(0)
     expect(cancel).to_be_enabled()
-    assert asked == [f"Cancel job {job_id} (task)? It will not run."]
     assert json.loads(db("details", job_id, "--format", "json", cwd=project))["status"] == "pending"
-    page.once("dialog", lambda dialog: dialog.accept())
     cancel.click()
+    dialog.get_by_role("button", name="Cancel 1 job").click()
     expect(row).to_have_attribute("data-status", "cancelled")
+    expect(page.locator(".toast")).to_contain_text(f"Job {job_id}: cancel done")
 
 
 def test_static_files_come_compressed(monitor: Monitor) -> None:

@@ -3,6 +3,7 @@ starts are on screen, running or not. A module of its own: see tests/support/bro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def test_the_machines_a_system_starts_show_when_they_are_not_running(
     expect(solo.locator(".dot")).to_have_attribute("data-status", "not running")
     workers = page.locator('.tab[data-tab="t:worker|simple_worker"]')
     expect(workers.locator(".tab-state")).to_have_text("1 not running · 1 running")
+    summary = re.compile(r"\ninstances: 1 not running · 1 running\n")  # whole in the tooltip
+    expect(workers).to_have_attribute("title", summary)
     workers.click()
     expect(page.locator("#view")).to_have_attribute("data-view", "board")
     missing = page.locator('.column[data-column="not running"] .card[data-machine="worker_002"]')

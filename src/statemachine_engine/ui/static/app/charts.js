@@ -251,10 +251,16 @@ export class ChartsView {
     const items = shown.map((row) => {
       const unserved = row.pending > 0 && row.consumers === 0;
       const text = `${row.type}: ${row.pending} pending, ${row.consumers} consumer${row.consumers === 1 ? "" : "s"}`;
+      const counts = ` ${row.pending} pending · ${row.processing} running · ${row.consumers} consumer${row.consumers === 1 ? "" : "s"}${unserved ? " — nobody takes them" : ""}`;
       return h(
         "div",
         { class: "queue-chart", dataset: { jobType: row.type, unserved: String(unserved) } },
-        h("h4", {}, h("span", { class: "mono", text: row.type }), h("span", { class: unserved ? "queue-alert" : "muted", text: ` ${row.pending} pending · ${row.processing} running · ${row.consumers} consumer${row.consumers === 1 ? "" : "s"}${unserved ? " — nobody takes them" : ""}` })),
+        h(
+          "h4",
+          { title: `${row.type}:${counts}` }, // cut short when three charts share a row
+          h("span", { class: "mono", text: row.type }),
+          h("span", { class: unserved ? "queue-alert" : "muted", text: counts }),
+        ),
         lineChart({
           ...frame,
           width: Math.max(200, Math.floor((this.width(true) - (perRow - 1) * 12) / perRow)),

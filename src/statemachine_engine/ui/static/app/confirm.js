@@ -5,9 +5,9 @@ import { h } from "./dom.js";
 
 /**
  * Ask; resolves true when the operator chose `action`, false when they kept things as they
- * are (the other button, Escape, or a click outside).
+ * are (the `keep` button, Escape, or a click outside).
  */
-export function confirmAction({ title, message, details = [], action, danger = false }) {
+export function confirmAction({ title, message, details = [], action, keep = "Keep them", danger = false }) {
   return new Promise((resolve) => {
     const dialog = h(
       "dialog",
@@ -18,7 +18,7 @@ export function confirmAction({ title, message, details = [], action, danger = f
       h(
         "form",
         { method: "dialog", class: "confirm-buttons" },
-        h("button", { class: "button", value: "no", text: "Keep them", autofocus: true }),
+        h("button", { class: "button", value: "no", text: keep, autofocus: true }),
         h("button", { class: `button primary${danger ? " danger" : ""}`, value: "yes", text: action }),
       ),
     );

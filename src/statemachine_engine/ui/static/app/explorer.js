@@ -187,6 +187,14 @@ export class JobExplorer {
     else this.details.close({ quiet: true });
   }
 
+  /** The server has said what this page may do (its first snapshot comes after a linked
+   * job's details may already show): show the controls it allows. */
+  controlChanged() {
+    if (!this.active) return;
+    this.refresh();
+    if (this.details.id !== null) this.details.show(this.details.id);
+  }
+
   /** A job changed somewhere: refresh soon (at most every POKE_MS: a busy queue changes
    * jobs many times a second, and each refresh counts every matching job). */
   poke() {

@@ -3,12 +3,10 @@
 // timeline) and the errors the worker recorded while it ran, and its status history.
 
 import { api } from "./api.js";
-import { confirmAction } from "./confirm.js";
 import { h, replaceChildren } from "./dom.js";
 import { ago, clock, dateTime, duration, prettyJson } from "./format.js";
+import { jobActionButtons } from "./job_actions.js";
 
-const RETRYABLE = new Set(["failed", "dead", "cancelled"]);
-const CANCELLABLE = new Set(["pending", "processing", "failed"]);
 
 /** `#machine/<name>`: the machines view, that machine's timeline. */
 export function machineLink(name) {
@@ -83,11 +81,11 @@ export class JobDetails {
   }
 
   render(job) {
-    const actions = [];
-    if (this.control()) {
-      if (RETRYABLE.has(job.status)) actions.push(this.action("Retry", "retry", job));
-      if (CANCELLABLE.has(job.status)) actions.push(this.action("Cancel", "cancel", job, "danger"));
-    }
+    const after = () => {
+      this.onChange();
+      this.show(job.job_id);
+    };
+    const actions = this.control() ? jobActionButtons(job, { notify: this.notify, after }) : [];
     const now = Date.now() / 1000;
     const when = (t) => (t === null || t === undefined ? "—" : `${dateTime(t)} (${relative(t, now)})`);
     const fields = [
@@ -186,37 +184,6 @@ export class JobDetails {
         ),
       ),
     );
-  }
-
-  action(label, verb, job, kind = "") {
-    return h("button", {
-      type: "button",
-      class: `button ${kind}`,
-      text: label,
-      on: {
-        click: async (e) => {
-          const button = e.currentTarget;
-          if (verb === "cancel") {
-            const agreed = await confirmAction({
-              title: `Cancel job ${job.job_id}?`,
-              message: `The ${job.status} job ${job.job_id} (${job.job_type}) will be cancelled.`,
-              action: "Cancel 1 job",
-              danger: true,
-            });
-            if (!agreed) return;
-          }
-          button.disabled = true;
-          try {
-            await (verb === "retry" ? api.retryJob(job.job_id) : api.cancelJob(job.job_id));
-            this.notify(`Job ${job.job_id}: ${verb} done`, "success");
-          } catch (error) {
-            this.notify(`Job ${job.job_id}: ${verb} refused: ${error.message}`, "error");
-          }
-          this.onChange();
-          this.show(job.job_id);
-        },
-      },
-    });
   }
 }
 

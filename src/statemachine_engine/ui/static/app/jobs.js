@@ -4,10 +4,9 @@
 import { api } from "./api.js";
 import { h, replaceChildren, setClass } from "./dom.js";
 import { ago, compactJson, dateTime, prettyJson } from "./format.js";
+import { jobActionButtons } from "./job_actions.js";
 
 export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "dead", "cancelled"];
-const RETRYABLE = new Set(["failed", "dead", "cancelled"]);
-const CANCELLABLE = new Set(["pending", "processing", "failed"]);
 /** While the table is shown it refreshes this often (and after every job event). */
 export const JOBS_REFRESH_MS = 5000;
 
@@ -171,14 +170,7 @@ export class JobsView {
     }
     if (this.selectedId !== id) return;
     this.details.hidden = false;
-    const actions = [];
-    if (this.control()) {
-      if (RETRYABLE.has(job.status)) actions.push(this.actionButton("Retry", () => api.retryJob(id), id));
-      if (CANCELLABLE.has(job.status)) {
-        const cancel = () => (confirm(`Cancel job ${id} (${job.job_type})? It will not run.`) ? api.cancelJob(id) : null);
-        actions.push(this.actionButton("Cancel", cancel, id, "danger"));
-      }
-    }
+    const actions = this.control() ? jobActionButtons(job, { notify: this.notify, after: () => this.refresh() }) : [];
     const fields = [
       ["Type", job.job_type],
       ["Status", job.status],
@@ -220,30 +212,6 @@ export class JobsView {
     this.selectedId = null;
     this.details.hidden = true;
     for (const row of this.table.children) setClass(row, "selected", false);
-  }
-
-  actionButton(label, run, id, kind = "") {
-    return h("button", {
-      type: "button",
-      class: `button ${kind}`,
-      text: label,
-      on: {
-        click: async (e) => {
-          const button = e.currentTarget;
-          button.disabled = true;
-          try {
-            if ((await run()) === null) {
-              button.disabled = false; // the operator thought better of it
-              return;
-            }
-            this.notify(`Job ${id}: ${label.toLowerCase()} requested`, "success");
-          } catch (error) {
-            this.notify(`Job ${id}: ${label.toLowerCase()} refused: ${error.message}`, "error");
-          }
-          this.refresh();
-        },
-      },
-    });
   }
 }
 

@@ -83,6 +83,13 @@ export function installRoutes({ host, control, notify, model, showMachine, left 
     if (shown === "jobs") explorer.poke();
     if (shown === "failures") failures.poke();
   });
+  let allowed = model.control;
+  model.on("reset", () => {
+    if (model.control === allowed) return;
+    allowed = model.control;
+    explorer.controlChanged();
+    failures.refresh();
+  });
   document.addEventListener("keydown", (event) => {
     if (shown !== "jobs" || document.querySelector("dialog[open]")) return;
     if (event.key === "Escape") explorer.closeDetails();

@@ -232,6 +232,12 @@ export class Sidebar {
     const restarts = restartsText({ restarts: Math.max(...members.map((m) => m.restarts ?? 0)) });
     setText(item.meta, [tab.configName ?? tab.config ?? "", restarts].filter(Boolean).join(" · "));
     const latest = Math.max(...members.map((m) => m.last_activity ?? 0));
-    item.root.title = `${tab.label}\nconfig: ${tab.config ?? "?"}\nlast activity: ${latest ? ago(latest) : "—"}`;
+    // The summary and config are cut short in a narrow sidebar: the tooltip has them whole.
+    item.root.title = [
+      tab.label,
+      `${tab.templated ? "instances" : "state"}: ${item.state.textContent}`,
+      `config: ${tab.config ?? "?"}`,
+      `last activity: ${latest ? ago(latest) : "—"}`,
+    ].join("\n");
   }
 }
