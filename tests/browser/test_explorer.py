@@ -262,6 +262,7 @@ def test_a_jobs_details_cancel_it_after_asking_and_retry_it(
     expect(dialog.locator(".confirm-message")).to_have_text(
         "The pending job m000 (mail) will be cancelled: it will not run."
     )
+    shots(page, "explorer-cancel-one")
     dialog.get_by_role("button", name="Keep it").click()
     expect(dialog).to_have_count(0)
     assert json.loads(db("details", "m000", "--format", "json", cwd=project))["status"] == "pending"
