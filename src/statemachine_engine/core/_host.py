@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..messaging._control import ControlMessage, ControlSocket
     from ..messaging._realtime import RealtimeStream
     from ..messaging._routing import HostControlSocket
+    from ._registrations import Registrations
     from .engine import MachineObserver, StateMachineEngine
 
 logger = logging.getLogger("statemachine_engine.host")
@@ -106,6 +107,8 @@ class MachineHost:
         self._idle = asyncio.Event()
         self._idle.set()
         self._burst = StartBurst()
+        #: Registers the names of machines starting together (None: one by one).
+        self._registrations: Registrations | None = None
         #: Whether the host's heartbeat row was written (and is removed at the end).
         self._beaten = False
         self._opened = False
@@ -128,6 +131,10 @@ class MachineHost:
             self._store = open_store(settings=self.settings)
         if self._store is not None:
             self._location = self._store.location
+            if self._durable and self._store.registers_together:
+                from ._registrations import Registrations
+
+                self._registrations = Registrations(self._store)
         if self._event_socket_path is not False:
             path = (
                 default_event_socket_path(self.settings, self._location)
@@ -287,6 +294,7 @@ class MachineHost:
                 },
             )
         engine.observers.extend(observers)
+        engine.registrations = self._registrations
         self._burst.starting()
         engine.on_started = self._burst.started
         self._machines[name] = engine
