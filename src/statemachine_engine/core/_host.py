@@ -153,7 +153,7 @@ class MachineHost:
             return
         self.stop()
         await self.wait()
-        self._burst.release()
+        self._burst.close()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
