@@ -24,8 +24,8 @@ async def test_the_watch_slows_down_in_a_quiet_store_and_speeds_up_on_a_change(
     watch = InboxWatch.of(store)
     try:
         watch.add("m", seen=lambda: 0, request_pull=lambda: pulled.append("m"))
-        while watch._look is not None:  # its first read of the inbox heads
-            await asyncio.sleep(0)
+        if watch._look is not None:  # its first read of the inbox heads
+            await watch._look
 
         def next_check() -> float:
             assert watch._timer is not None
@@ -40,8 +40,8 @@ async def test_the_watch_slows_down_in_a_quiet_store_and_speeds_up_on_a_change(
         await other.send_event("m", "ping")  # committed by another connection, no wake-up
         watch._timer.cancel()
         watch._tick()
-        while watch._look is not None:
-            await asyncio.sleep(0)
+        assert watch._look is not None, "the change is seen: the heads are read"
+        await watch._look
         assert pulled == ["m"], "the event found without its wake-up"
         assert next_check() <= WATCH_INTERVAL_SECONDS
     finally:
