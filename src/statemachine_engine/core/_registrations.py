@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Most names registered in one transaction: the first machines need not wait for the
 #: last ones' records to be read.
-REGISTER_MOST = 1000
+REGISTER_MOST = 250
 
 #: Looks at a machine's recorded run before its name is taken; raises to refuse it.
 Vet = Callable[["MachineStateRecord"], None]
@@ -77,6 +77,10 @@ class Registrations:
                 batch = self._waiting[:REGISTER_MOST]
                 del self._waiting[:REGISTER_MOST]
                 await self._take([entry for entry in batch if not entry[2].done()])
+                # The machines just registered enter their first states before the next
+                # ones register (whose transaction then carries their steps): what waits
+                # to commit at once stays a batch's worth.
+                await asyncio.sleep(0)
         finally:
             self._running = None
 
