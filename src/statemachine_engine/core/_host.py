@@ -34,6 +34,7 @@ from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreError, StoreReplaced
 from ..settings import Settings
 from ._preflight import check_before_start
+from ._publisher import RealtimePublisher
 from ._start_burst import StartBurst
 from .action_loader import ActionLoader
 
@@ -100,6 +101,8 @@ class MachineHost:
         self._loaders: dict[str | None, ActionLoader] = {}
         self._configs: dict[tuple[str, int], MachineConfig] = {}
         self._tables: dict[int, tuple[MachineConfig, TransitionTable]] = {}
+        #: Each config's file stem (its realtime ``config_type``), beside its table.
+        self._stems: dict[int, str | None] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         self._control: HostControlSocket | None = None
         self._stream: RealtimeStream | None = None
@@ -242,7 +245,6 @@ class MachineHost:
         """
         from ..database import _delivery as delivery
         from ..messaging._control import ControlSocket, already_running
-        from ._publisher import RealtimePublisher
         from .engine import StateMachineEngine
 
         if not self._opened:
@@ -282,17 +284,7 @@ class MachineHost:
                 routed.link(name)
                 engine.wake_address = str(routed.path)
         if self._stream is not None:
-            publisher = RealtimePublisher(name, self._stream)
-            engine.observers.append(publisher)
-            publisher.publish(
-                "machine_registered",
-                {
-                    "config_type": _stem(config),
-                    "config_name": config.name,
-                    "pid": os.getpid(),
-                    "timestamp": time.time(),
-                },
-            )
+            engine.observers.append(RealtimePublisher(name, self._stream))
         engine.observers.extend(observers)
         engine.registrations = self._registrations
         self._burst.starting()
@@ -329,6 +321,22 @@ class MachineHost:
         from ..database import _delivery as delivery
 
         name = engine.machine_name
+        if self._stream is not None:
+            # Sent as its task starts, not from spawn(): a host spawning thousands links
+            # their control paths meanwhile, and each change to the socket directory
+            # makes a send look again for the monitor's socket there.
+            publisher = engine.observers[0]
+            assert isinstance(publisher, RealtimePublisher)
+            publisher.publish(
+                "machine_registered",
+                {
+                    "config_type": self._stems.get(id(engine.config)),
+                    "config_name": engine.config.name,
+                    "pid": os.getpid(),
+                    "timestamp": time.time(),
+                },
+                checked=True,  # names, a pid and a clock reading
+            )
         try:
             final = await engine.run()
             self._results[name] = final
@@ -430,6 +438,7 @@ class MachineHost:
         cached = self._tables.get(id(config))
         if cached is None or cached[0] is not config:
             cached = self._tables[id(config)] = (config, TransitionTable.build(config.transitions))
+            self._stems[id(config)] = _stem(config)
         return cached[1]
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -154,7 +153,14 @@ class RealtimeStream:
         self._sock.close()
 
 
-@functools.lru_cache(maxsize=4096)
 def _head(machine_name: str, event_type: str) -> str:
-    """The start of a datagram: its machine and event type, encoded once for many."""
-    return f'{{"machine_name":{json.dumps(machine_name)},"type":{json.dumps(event_type)},'
+    """The start of a datagram: its machine and event type."""
+    return f'{{"machine_name":{_quoted(machine_name)},"type":{_quoted(event_type)},'
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a JSON string: as it is between quotes when nothing in it needs an
+    escape (machine names and event types nearly always), else as ``json`` writes it."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
