@@ -37,6 +37,10 @@ RECORD_BATCH = 500
 RECORD_DELAY_SECONDS = 0.05
 
 
+#: One encoder for every event sent (``json.dumps`` builds one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
     """``events.sock`` in the socket directory of the store at ``location`` (default: the
     one the settings name): each store's machines feed that store's monitor."""
@@ -85,9 +89,7 @@ class RealtimeStream:
                 payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
-            text = JSONText(
-                json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-            )
+            text = JSONText(_encode(payload))
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
         data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
