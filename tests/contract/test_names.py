@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from statemachine_engine.database._records import MachineStateRecord, Registration
 from statemachine_engine.database.store import Store, WakeAddress
 from statemachine_engine.errors import MachineAlreadyRunning
 from tests.support.pids import ended_pid, zombie_pid
@@ -142,3 +143,48 @@ async def test_pending_heads_name_each_inbox_holding_unconsumed_events(store: St
     assert sorted(await store.pending_heads()) == [("a", a1), ("b", b1)]
     await store.mark_events([a1, b1], "dropped")
     assert await store.pending_heads() == []
+
+
+def registration(name: str) -> Registration:
+    return Registration(name, "worker", "/etc/worker.yaml", "abc123", None)
+
+
+async def test_names_registered_together_are_judged_as_one_by_one(store: Store) -> None:
+    """A host's machines register in one transaction (one by one where the store cannot):
+    a name a live process holds is refused with the error a lone registration gets, a
+    gone holder's name is taken with its record to resume, a new name is taken."""
+    holder = os.getppid()
+    await register(store, "held", pid=holder)
+    await register(store, "orphaned", pid=ended_pid())
+    await store.save_transition(
+        "orphaned", from_state=None, to_state="idle", event="start", context={}, timers=[]
+    )
+    names = ["held", "orphaned", "new"]
+    recorded = await store.load_machines(names)
+    assert sorted(recorded) == ["held", "orphaned"]
+    held, orphaned, new = await store.register_machines(
+        [registration(name) for name in names], recorded, pid=os.getpid(), host=HERE
+    )
+    assert isinstance(held, MachineAlreadyRunning)
+    assert f"pid {holder} on {HERE}" in str(held)
+    assert "'held' is already running against" in str(held)
+    assert isinstance(orphaned, MachineStateRecord)
+    assert orphaned.current_state == "idle"
+    assert new is None
+    after = await store.load_machines(names)
+    assert after["held"].pid == holder, "the refused name changed nothing"
+    assert (after["orphaned"].pid, after["new"].pid) == (os.getpid(), os.getpid())
+    assert after["new"].config_hash == "abc123"
+
+
+async def test_a_name_taken_between_the_read_and_the_write_is_judged_again(
+    store: Store,
+) -> None:
+    recorded = await store.load_machines(["raced"])
+    holder = os.getppid()
+    await register(store, "raced", pid=holder)  # after the read: the write finds it moved
+    [result] = await store.register_machines(
+        [registration("raced")], recorded, pid=os.getpid(), host=HERE
+    )
+    assert isinstance(result, MachineAlreadyRunning)
+    assert f"pid {holder}" in str(result)

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from statemachine_engine.core._host import MachineHost
 from statemachine_engine.database import open_store
 from statemachine_engine.database._delivery import deliver
-from statemachine_engine.messaging._control import MachineAlreadyRunning
+from statemachine_engine.messaging._control import MachineAlreadyRunning, hosting_pid
 from tests.support.files import write
 from tests.support.processes import MachineProcess, control_path, moved, run_cli, send
 from tests.support.recorder import Recorder
@@ -66,8 +67,9 @@ async def test_events_from_another_process_reach_a_hosted_machine(tmp_path: Path
         for name, recorder in recorders.items():
             host.spawn(config, machine_name=name, observers=[recorder])
         await asyncio.gather(*(r.entered("waiting") for r in recorders.values()))
-        # Each name's control path leads to the host's one socket.
-        assert os.readlink(control_path("a_2")).endswith(f"host-{os.getpid()}.sock")
+        # Each name's control path leads to the host's one socket (a hard link to it).
+        host_socket = control_path("a_2").with_name(f"host-{os.getpid()}.sock")
+        assert control_path("a_2").samefile(host_socket)
         result = await asyncio.to_thread(
             run_cli,
             "send-event",
@@ -117,6 +119,43 @@ async def test_a_name_runs_once(tmp_path: Path, statemachine: StartMachine) -> N
         host.stop()
         await host.wait()
         other.stop()
+
+
+async def test_machines_starting_together_register_together_and_a_taken_name_is_refused(
+    tmp_path: Path, statemachine: StartMachine
+) -> None:
+    """Machines spawned in one go register their names in one transaction; one whose name
+    a live process holds is refused as alone (with its pid), the others start, and each
+    first state is committed before its observers hear of it."""
+    config = write(tmp_path / "waiter.yaml", WAITER)
+    other = statemachine(config, "--machine-name", "batch_07", "--no-control-socket")
+    await asyncio.to_thread(other.expect, moved("batch_07", None, "start", "waiting"))
+    names = [f"batch_{n:02d}" for n in range(80)]
+    async with MachineHost() as host:
+        assert host._registrations is not None, "SQLite takes many names at once"
+        recorders = {}
+        for name in names:
+            recorders[name] = Recorder()
+            host.spawn(config, machine_name=name, observers=[recorders[name]])
+        started = [name for name in names if name != "batch_07"]
+        await asyncio.gather(*(recorders[name].entered("waiting") for name in started))
+        await host.wait("batch_07")
+        refused = host.failures["batch_07"]
+        assert isinstance(refused, MachineAlreadyRunning)
+        assert f"pid {other.pid}" in str(refused)
+        assert "'batch_07' is already running against" in str(refused)
+        store = open_store()  # another connection: what is committed
+        try:
+            records = await store.load_machines(names)
+        finally:
+            await store.close()
+        assert {name: records[name].current_state for name in started} == dict.fromkeys(
+            started, "waiting"
+        )
+        assert records["batch_07"].pid == other.pid, "the refused name changed nothing"
+        host.stop()
+        await host.wait()
+    other.stop()
 
 
 async def test_a_host_without_a_store_runs_machines_in_memory(tmp_path: Path) -> None:
@@ -233,3 +272,18 @@ def _db_cli() -> list[str]:
         "-m",
         "statemachine_engine.database.cli",
     ]
+
+
+def test_a_control_path_hard_linked_to_a_live_host_socket_names_its_host(
+    tmp_path: Path,
+) -> None:
+    host_socket = tmp_path / "host-4242.sock"
+    reader = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    reader.bind(str(host_socket))
+    link = tmp_path / "control-m.sock"
+    os.link(host_socket, link)
+    try:
+        assert hosting_pid(link) == 4242
+    finally:
+        reader.close()
+    assert hosting_pid(link) is None, "nobody reads it any more: a stale link"

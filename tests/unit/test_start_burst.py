@@ -15,6 +15,7 @@ def collector_enabled() -> Iterator[None]:
     assert gc.isenabled()
     yield
     gc.enable()
+    gc.unfreeze()
 
 
 def test_a_few_machines_starting_leave_the_collector_alone() -> None:
@@ -36,6 +37,18 @@ def test_a_burst_holds_the_collector_until_every_machine_has_started() -> None:
     burst.started()
     assert gc.isenabled()
     assert not burst.holding
+
+
+def test_what_a_burst_left_is_frozen_until_the_host_closes() -> None:
+    burst = StartBurst()
+    for _ in range(BURST):
+        burst.starting()
+    left = [object() for _ in range(3)]
+    for _ in range(BURST):
+        burst.started()
+    assert gc.get_freeze_count() >= len(left), "the next collections skip it"
+    burst.close()
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_collector_disabled_by_someone_else_stays_disabled() -> None:

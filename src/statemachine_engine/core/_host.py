@@ -34,6 +34,7 @@ from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreError, StoreReplaced
 from ..settings import Settings
 from ._preflight import check_before_start
+from ._publisher import RealtimePublisher
 from ._start_burst import StartBurst
 from .action_loader import ActionLoader
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from ..messaging._control import ControlMessage, ControlSocket
     from ..messaging._realtime import RealtimeStream
     from ..messaging._routing import HostControlSocket
+    from ._registrations import Registrations
     from .engine import MachineObserver, StateMachineEngine
 
 logger = logging.getLogger("statemachine_engine.host")
@@ -99,6 +101,8 @@ class MachineHost:
         self._loaders: dict[str | None, ActionLoader] = {}
         self._configs: dict[tuple[str, int], MachineConfig] = {}
         self._tables: dict[int, tuple[MachineConfig, TransitionTable]] = {}
+        #: Each config's file stem (its realtime ``config_type``), beside its table.
+        self._stems: dict[int, str | None] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         self._control: HostControlSocket | None = None
         self._stream: RealtimeStream | None = None
@@ -106,6 +110,8 @@ class MachineHost:
         self._idle = asyncio.Event()
         self._idle.set()
         self._burst = StartBurst()
+        #: Registers the names of machines starting together (None: one by one).
+        self._registrations: Registrations | None = None
         #: Whether the host's heartbeat row was written (and is removed at the end).
         self._beaten = False
         self._opened = False
@@ -128,6 +134,10 @@ class MachineHost:
             self._store = open_store(settings=self.settings)
         if self._store is not None:
             self._location = self._store.location
+            if self._durable and self._store.registers_together:
+                from ._registrations import Registrations
+
+                self._registrations = Registrations(self._store)
         if self._event_socket_path is not False:
             path = (
                 default_event_socket_path(self.settings, self._location)
@@ -146,7 +156,7 @@ class MachineHost:
             return
         self.stop()
         await self.wait()
-        self._burst.release()
+        self._burst.close()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])
@@ -235,7 +245,6 @@ class MachineHost:
         """
         from ..database import _delivery as delivery
         from ..messaging._control import ControlSocket, already_running
-        from ._publisher import RealtimePublisher
         from .engine import StateMachineEngine
 
         if not self._opened:
@@ -275,18 +284,9 @@ class MachineHost:
                 routed.link(name)
                 engine.wake_address = str(routed.path)
         if self._stream is not None:
-            publisher = RealtimePublisher(name, self._stream)
-            engine.observers.append(publisher)
-            publisher.publish(
-                "machine_registered",
-                {
-                    "config_type": _stem(config),
-                    "config_name": config.name,
-                    "pid": os.getpid(),
-                    "timestamp": time.time(),
-                },
-            )
+            engine.observers.append(RealtimePublisher(name, self._stream))
         engine.observers.extend(observers)
+        engine.registrations = self._registrations
         self._burst.starting()
         engine.on_started = self._burst.started
         self._machines[name] = engine
@@ -321,6 +321,22 @@ class MachineHost:
         from ..database import _delivery as delivery
 
         name = engine.machine_name
+        if self._stream is not None:
+            # Sent as its task starts, not from spawn(): a host spawning thousands links
+            # their control paths meanwhile, and each change to the socket directory
+            # makes a send look again for the monitor's socket there.
+            publisher = engine.observers[0]
+            assert isinstance(publisher, RealtimePublisher)
+            publisher.publish(
+                "machine_registered",
+                {
+                    "config_type": self._stems.get(id(engine.config)),
+                    "config_name": engine.config.name,
+                    "pid": os.getpid(),
+                    "timestamp": time.time(),
+                },
+                checked=True,  # names, a pid and a clock reading
+            )
         try:
             final = await engine.run()
             self._results[name] = final
@@ -422,6 +438,7 @@ class MachineHost:
         cached = self._tables.get(id(config))
         if cached is None or cached[0] is not config:
             cached = self._tables[id(config)] = (config, TransitionTable.build(config.transitions))
+            self._stems[id(config)] = _stem(config)
         return cached[1]
 
 

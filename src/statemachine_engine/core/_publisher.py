@@ -44,7 +44,11 @@ class RealtimePublisher:
         self.publish("state_change", payload, checked=True)
 
     def activity(self, machine: StateMachineEngine, message: str, level: str) -> None:
-        self.publish("activity_log", {"message": message, "level": level, "timestamp": time.time()})
+        self.publish(
+            "activity_log",
+            {"message": message, "level": level, "timestamp": time.time()},
+            checked=True,  # two strings and a clock reading
+        )
 
     def finished(self, machine: StateMachineEngine, reason: str) -> None:
         self.publish(

@@ -22,6 +22,7 @@ from ..actions._process_groups import ACTION_GROUP_KEY, end_left_group, left_gro
 from ..config._transitions import TransitionTable
 from ..config.model import LOST_JOB_EVENT, MachineConfig
 from ..context._entries import JOB_LEASE
+from ..database._records import Registration
 from ..errors import StateMachineError, UnknownStateError
 from . import _failures as failures
 from ._jobs import HandedJob, JobTracker, lease_record
@@ -30,6 +31,7 @@ from .action_loader import ActionLoader
 if TYPE_CHECKING:
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+    from ._registrations import Registrations
 
 logger = logging.getLogger("statemachine_engine.engine")
 
@@ -45,9 +47,10 @@ async def register_run(
     fresh: bool,
     config_path: str | None,
     wake_address: str | None,
+    together: Registrations | None = None,
 ) -> MachineStateRecord | None:
     """Record in ``store`` that the machine runs here, ending what a killed run of it
-    left running.
+    left running (``together``: with the host's other machines starting now).
 
     Returns:
         The previous run's record when this run resumes it; None when it starts over.
@@ -55,26 +58,32 @@ async def register_run(
     Raises:
         UnknownStateError: the previous run was in a state the config no longer has.
     """
-    if not fresh:
+
+    def vet(recorded: MachineStateRecord) -> None:
         # Refused before registering: the record (its config hash, its status) stays as
         # the last real run left it.
-        recorded = await store.load_machine(machine_name)
-        if (
-            recorded is not None
-            and recorded.status != "finished"
-            and recorded.current_state
-            and recorded.current_state not in config.states
-        ):
+        if recorded.status != "finished" and recorded.current_state not in config.states:
             raise unknown_state(machine_name, config, recorded)
-    previous = await store.register_machine(
-        machine_name,
-        config_name=config.name,
-        config_path=config_path,
-        pid=os.getpid(),
-        host=socket.gethostname(),
-        wake_address=wake_address,
-        config_hash=config.source_hash,
-    )
+
+    if together is not None:
+        registration = Registration(
+            machine_name, config.name, config_path, config.source_hash, wake_address
+        )
+        previous = await together.register(registration, None if fresh else vet)
+    else:
+        if not fresh:
+            recorded = await store.load_machine(machine_name)
+            if recorded is not None and recorded.current_state:
+                vet(recorded)
+        previous = await store.register_machine(
+            machine_name,
+            config_name=config.name,
+            config_path=config_path,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            wake_address=wake_address,
+            config_hash=config.source_hash,
+        )
     if previous is None:
         return None
     # What a killed run left running ends before anything runs again.

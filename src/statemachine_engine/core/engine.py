@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ..database._records import EventOrigin
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+    from ._registrations import Registrations
 
 __all__ = [
     "MachineObserver",
@@ -144,6 +145,9 @@ class StateMachineEngine(MachineJobs):
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).
         self.wake_address: str | None = None
+        #: Registers the machine's name with others starting at the same time (set by a
+        #: :class:`MachineHost` whose store takes many names in one transaction).
+        self.registrations: Registrations | None = None
         self._jobs = JobTracker(worker_id(self._name))
         self._heartbeat = Heartbeat(
             self._name, self._jobs, store=lambda: self.store, own=own_heartbeat, abort=self.abort
@@ -400,6 +404,7 @@ class StateMachineEngine(MachineJobs):
                 fresh=self._fresh,
                 config_path=self._config_path,
                 wake_address=self.wake_address,
+                together=self.registrations,
             )
             if previous is not None:
                 # Jobs handed over on the command line went to the run resumed here: it

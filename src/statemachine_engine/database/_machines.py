@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .._jsondata import JSONText
 from .._tracing import valid_traceparent
 from ..errors import EventNotCancelled, EventNotFound, StoreError
-from ._connector import Operations, first
-from ._names import NAME_LEASE_SECONDS, pid_alive, refuse_if_held
+from ._connector import first
 from ._records import (
     EventStatus,
     MachineEvent,
@@ -22,6 +21,7 @@ from ._records import (
     WaitingSteps,
     WakeAddress,
 )
+from ._registration import RegistrationOperations
 from ._rows import Row, dumps, dumps_lenient, event_record, machine_record, snapshot
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _steps_params(steps: WaitingSteps) -> dict[str, Any]:
     }
 
 
-class MachineOperations(Operations):
+class MachineOperations(RegistrationOperations):
     """Send and consume events, register and record machines, record realtime events."""
 
     # -- inboxes ------------------------------------------------------------------------
@@ -200,67 +200,6 @@ class MachineOperations(Operations):
         ).rowcount
 
     # -- machine state ------------------------------------------------------------------
-
-    async def register_machine(
-        self,
-        machine_name: str,
-        *,
-        config_name: str | None,
-        config_path: str | None,
-        pid: int,
-        host: str,
-        wake_address: str | None = None,
-        lease_seconds: float = NAME_LEASE_SECONDS,
-        config_hash: str | None = None,
-    ) -> MachineStateRecord | None:
-        """Take the machine's name for this process and mark it running; return its
-        previous record if any.
-
-        Args:
-            wake_address: the socket senders on ``host`` wake the machine through.
-            lease_seconds: a holder silent for this long has lost the name.
-            config_hash: identifies the config's content (``MachineConfig.source_hash``);
-                the previous record carries the one it ran under.
-
-        Raises:
-            MachineAlreadyRunning: a live process holds the name (see :mod:`._names`).
-        """
-        while True:  # until the name is taken or found held (each turn: someone moved)
-            row = first(await self._run("load_machine", {"machine_name": machine_name}))
-            previous = machine_record(row) if row is not None else None
-            now = time.time()
-            refuse_if_held(
-                previous,
-                pid=pid,
-                host=host,
-                now=now,
-                location=self.location,
-                pid_alive=pid_alive,
-                lease_seconds=lease_seconds,
-            )
-            taken = first(
-                await self._run(
-                    "register_machine",
-                    {
-                        "machine_name": machine_name,
-                        "config_name": config_name,
-                        "config_path": config_path,
-                        "pid": pid,
-                        "host": host,
-                        "wake_address": wake_address,
-                        "config_hash": config_hash,
-                        "now": now,
-                        "expected_heartbeat": None if previous is None else previous.heartbeat_at,
-                        "expected_status": None if previous is None else previous.status,
-                        "expected_pid": None if previous is None else previous.pid,
-                    },
-                )
-            )
-            if taken is not None:
-                break
-        if previous is None or not previous.current_state:
-            return None
-        return previous
 
     async def wake_address(self, machine_name: str) -> WakeAddress | None:
         """Where the running machine ``machine_name`` is woken (None: not running, or

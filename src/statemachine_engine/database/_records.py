@@ -151,6 +151,17 @@ class MachineStateRecord(NamedTuple):
         return self._asdict()
 
 
+class Registration(NamedTuple):
+    """A machine of this process taking its name (``register_machines``)."""
+
+    machine_name: str
+    config_name: str | None
+    config_path: str | None
+    config_hash: str | None
+    #: The socket senders on this host wake the machine through.
+    wake_address: str | None
+
+
 class TransitionRecord(NamedTuple):
     """One recorded transition."""
 

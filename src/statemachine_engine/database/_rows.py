@@ -62,6 +62,13 @@ def snapshot(
     )
 
 
+#: ``json.dumps(value, ...)`` for every step's context, without building an encoder each
+#: time (a host starting 10,000 machines writes 20,000).
+_encode_lenient = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=repr, allow_nan=False
+).encode
+
+
 def dumps_lenient(value: Any) -> str:
     """JSON for contexts: values JSON cannot hold are kept as their text.
 
@@ -69,9 +76,7 @@ def dumps_lenient(value: Any) -> str:
     that what is written can always be read back.
     """
     try:
-        return json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), default=repr, allow_nan=False
-        )
+        return _encode_lenient(value)
     except (ValueError, RecursionError):
         return json.dumps(
             sanitize(value, max_depth=STORED_MAX_DEPTH),

@@ -226,10 +226,23 @@ class SqliteConnector:
             except sqlite3.Error as exc:
                 raise self._failed(exc, "query failed") from exc
             return Result(rows, len(rows))
-        result = self._write(part)
+        [result] = self._write((part,))
         if query.wakes is not None and (result.rows or result.rowcount > 0):
             self._wake(query.wakes)
         return result
+
+    async def run_each(self, name: str, params: Sequence[Mapping[str, Any]]) -> list[Result]:
+        """Run the named write query once for each of ``params``, all in one transaction
+        (one commit for many: a host registering its machines together)."""
+        query = self._queries[name]
+        parts = [self._prepared(query, each) for each in params]
+        if not parts:
+            return []
+        self._usable()
+        results = self._write(parts)
+        if query.wakes is not None and any(r.rows or r.rowcount > 0 for r in results):
+            self._wake(query.wakes)
+        return results
 
     def _prepared(self, query: Query, params: Mapping[str, Any]) -> _Part:
         """``query``'s statements for ``params`` (its optional lines kept or dropped), and
@@ -257,7 +270,7 @@ class SqliteConnector:
         """Commit the carried writes now, in one transaction (with ``key``'s among them)."""
         if self._carried:
             self._usable()
-            self._write(None, first=key)
+            self._write((), first=key)
 
     def flush_soon(self) -> None:
         """Commit the carried writes once the process has run what is ready, unless a
@@ -267,18 +280,18 @@ class SqliteConnector:
     def _flush_due(self) -> bool:
         try:
             self._usable()
-            self._write(None)
+            self._write(())
         except StoreError as exc:  # they wait; the machines' own commits will tell
             logger.warning("could not commit the steps waiting: %s", exc)
             return False
         return True
 
-    def _write(self, part: _Part | None, *, first: object = None) -> Result:
-        """Commit ``part`` (None: nothing of its own) with the carried writes before it
-        (``first``'s among them); the result is ``part``'s. A carried write fails with
+    def _write(self, own: Sequence[_Part], *, first: object = None) -> list[Result]:
+        """Commit ``own`` (none: nothing of its own) with the carried writes before them
+        (``first``'s among them); the results are ``own``'s. A carried write fails with
         the transaction, and waits for the next one."""
         if not self._carried:
-            return self._transaction((part,)) if part is not None else Result([], 0)
+            return self._transaction(own, len(own)) if own else []
         parts: list[_Part] = []
         wakes: set[str] = set()
         taken_by: list[tuple[object, CarriedWrite]] = []
@@ -290,10 +303,9 @@ class SqliteConnector:
                 parts.append(self._prepared(query, taken[1]))
                 if query.wakes is not None:
                     wakes.add(query.wakes)
-        if part is not None:
-            parts.append(part)
+        parts.extend(own)
         try:
-            result = self._transaction(parts) if parts else Result([], 0)
+            results = self._transaction(parts, len(own)) if parts else []
         except BaseException:
             self._carried.put_back(taken_by)
             raise
@@ -301,28 +313,30 @@ class SqliteConnector:
             write.committed()
         for topic in wakes:
             self._wake(topic)
-        return result
+        return results
 
-    def _transaction(self, parts: Sequence[_Part]) -> Result:
+    def _transaction(self, parts: Sequence[_Part], returned: int) -> list[Result]:
         """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
-        across processes): the rows of the last part's last statement that returns
-        rows, else its last one's count. A statement ``each_row`` runs once per row of the
-        one before (none: not at all)."""
+        across processes); the results of its last ``returned`` parts: the rows of each
+        one's last statement that returns rows, else its last one's count. A statement
+        ``each_row`` runs once per row of the one before (none: not at all)."""
         cursor = self._cursor
         try:
             begin_immediate(cursor)
         except sqlite3.Error as exc:
             raise self._failed(exc, "cannot write") from exc
-        rows: list[Any] = []
-        rowcount = 0
+        results: list[Result] = []
+        keep_from = len(parts) - returned
         try:
-            for statements, each_row, params in parts:
+            for index, (statements, each_row, params) in enumerate(parts):
                 if len(statements) == 1:  # most writes: no bookkeeping of steps
                     cursor.execute(statements[0], params)
                     rows = [] if cursor.description is None else cursor.fetchall()
                     rowcount = cursor.rowcount
                 else:
                     rows, rowcount = self._steps(statements, each_row, params)
+                if index >= keep_from:
+                    results.append(Result(rows, rowcount))
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
             if self._conn.in_transaction:
@@ -333,7 +347,7 @@ class SqliteConnector:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        return Result(rows, rowcount)
+        return results
 
     def _steps(
         self, statements: tuple[str, ...], each_row: tuple[bool, ...], params: Mapping[str, Any]

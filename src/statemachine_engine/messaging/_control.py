@@ -19,6 +19,7 @@ import fcntl
 import logging
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -149,15 +150,25 @@ def already_running(machine_name: str, pid: object) -> MachineAlreadyRunning:
     )
 
 
-def hosting_pid(path: Path) -> int | None:
-    """The live process hosting the machine whose control path is ``path``, if any.
+def hosting_pid(path: Path) -> int | str | None:
+    """The live process hosting the machine whose control path is ``path``, if any
+    (``"?"``: one lives, its pid not found).
 
     A process hosting many machines serves them through one socket, ``host-<pid>.sock``,
-    and links each machine's control path to it.
+    and makes each machine's control path a hard link to it (a symbolic link where the
+    two are on different file systems).
     """
     try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISSOCK(info.st_mode):
+        return _hard_linked_host(path, info)
+    if not stat.S_ISLNK(info.st_mode):
+        return None
+    try:
         target = os.readlink(path)
-    except OSError:  # no link: no hosted machine there
+    except OSError:  # gone meanwhile
         return None
     name = Path(target).name
     if not (name.startswith(HOST_SOCKET_PREFIX) and name.endswith(".sock")):
@@ -170,6 +181,39 @@ def hosting_pid(path: Path) -> int | None:
     except PermissionError:  # alive, another user's
         pass
     return None if pid == os.getpid() else pid
+
+
+def _hard_linked_host(path: Path, info: os.stat_result) -> int | str | None:
+    """The live host whose socket ``path`` is a hard link to (None: a socket of its own,
+    which its lock guards, or one nobody reads any more)."""
+    if info.st_nlink < 2:
+        return None
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(str(path))  # refused: its process is gone, or closed it
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    # Someone reads it: name them by the host socket of the same inode beside it.
+    try:
+        entries = [e for e in os.scandir(path.parent) if e.name.startswith(HOST_SOCKET_PREFIX)]
+    except OSError:
+        return "?"
+    for entry in entries:
+        try:
+            same = entry.inode() == info.st_ino and entry.stat(follow_symlinks=False).st_dev == (
+                info.st_dev
+            )
+        except OSError:
+            continue
+        if same:
+            try:
+                pid = int(entry.name[len(HOST_SOCKET_PREFIX) : -len(".sock")])
+            except ValueError:
+                return "?"
+            return None if pid == os.getpid() else pid
+    return "?"
 
 
 def parse_message(data: bytes) -> ControlMessage | None:

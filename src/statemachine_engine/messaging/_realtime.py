@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -36,6 +35,10 @@ EVENT_SOCKET_NAME = "events.sock"
 RECORD_BATCH = 500
 #: Events are recorded this long after the first of a batch: one commit for many events.
 RECORD_DELAY_SECONDS = 0.05
+
+
+#: One encoder for every event sent (``json.dumps`` builds one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
@@ -86,9 +89,7 @@ class RealtimeStream:
                 payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
-            text = JSONText(
-                json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-            )
+            text = JSONText(_encode(payload))
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
         data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
@@ -154,7 +155,14 @@ class RealtimeStream:
         self._sock.close()
 
 
-@functools.lru_cache(maxsize=4096)
 def _head(machine_name: str, event_type: str) -> str:
-    """The start of a datagram: its machine and event type, encoded once for many."""
-    return f'{{"machine_name":{json.dumps(machine_name)},"type":{json.dumps(event_type)},'
+    """The start of a datagram: its machine and event type."""
+    return f'{{"machine_name":{_quoted(machine_name)},"type":{_quoted(event_type)},'
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a JSON string: as it is between quotes when nothing in it needs an
+    escape (machine names and event types nearly always), else as ``json`` writes it."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)

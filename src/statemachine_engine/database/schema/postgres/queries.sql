@@ -344,6 +344,14 @@ WITH state AS (
 )
 SELECT 1;
 
+-- name: load_machines
+-- `load_machine` of several names at once (a host registering its machines together).
+SELECT machine_state.*, beat.heartbeat_at AS process_heartbeat_at FROM machine_state
+LEFT JOIN process_heartbeats AS beat
+    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+   AND machine_state.status = 'running'
+WHERE machine_state.machine_name = ANY(%(names)s::text[]);
+
 -- name: actions_done
 UPDATE machine_state SET actions_done = true, context = %(context)s, updated_at = %(now)s
 WHERE machine_name = %(machine_name)s;

@@ -291,6 +291,14 @@ WHERE id IN (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) FROM json_each(
   AND status = 'pending'  -- if: dropped
 ;
 
+-- name: load_machines
+-- `load_machine` of several names at once (a host registering its machines together).
+SELECT machine_state.*, beat.heartbeat_at AS process_heartbeat_at FROM machine_state
+LEFT JOIN process_heartbeats AS beat
+    ON beat.host = machine_state.host AND beat.pid = machine_state.pid
+   AND machine_state.status = 'running'
+WHERE machine_state.machine_name IN (SELECT value FROM json_each(:names));
+
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
 WHERE machine_name = :machine_name;
