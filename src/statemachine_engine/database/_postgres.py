@@ -59,6 +59,7 @@ from ._postgres_connection import (
     first_line,
     reopen,
 )
+from ._postgres_merge import Merger
 from ._queries import Query, load_queries, migrations
 from ._sql_store import SqlStore
 
@@ -137,6 +138,7 @@ class PostgresConnector:
         #: Writes waiting to commit with the next write transaction (:meth:`carry`).
         self._carried = CarriedWrites(self._flush_due)
         self._flushing: asyncio.Task[None] | None = None
+        self._merger = Merger()
 
     def _bind_loop(self) -> None:
         """Connections belong to one event loop: a handle used from a new one starts over.
@@ -283,8 +285,9 @@ class PostgresConnector:
     async def _transaction(
         self, conn: AsyncConnection, parts: list[_Part], retried: bool
     ) -> Result:
-        """Run ``parts`` in one transaction: a lone statement in autocommit, several in
-        one pipeline. The server runs a pipeline's statements up to its Sync (psycopg
+        """Run ``parts`` in one transaction: a lone statement in autocommit, a carried
+        write and its carrier as one statement where they can be (:mod:`._postgres_merge`),
+        else all in one pipeline. The server runs a pipeline's statements up to its Sync (psycopg
         sends one, at the end) as one implicit transaction: all commit at the Sync, or
         none (a statement failing rolls back the ones before; the rest are skipped). One
         round trip, and cheaper than ``BEGIN`` ... ``COMMIT`` around them. The rows and
@@ -295,7 +298,10 @@ class PostgresConnector:
         if cursor is None or cursor.connection is not conn:
             cursor = self._cursor = conn.cursor()
             self._other_cursor = conn.cursor()
-        if len(parts) == 1:
+        merged = self._merger.merge(*parts) if len(parts) == 2 else None
+        if merged is not None:
+            await cursor.execute(*merged)
+        elif len(parts) == 1:
             await cursor.execute(*parts[0])
         else:
             other = self._other_cursor  # the other statements' results, never read
@@ -369,7 +375,7 @@ class PostgresConnector:
         return None  # inbox wake-ups are NOTIFYs committed with the events
 
 
-_JSON_LIST = re.compile(r"json_array_elements\(%\((\w+)\)s::json\)")
+_JSON_LIST = re.compile(r"jsonb_array_elements\(%\((\w+)\)s::jsonb\)")
 
 
 def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:

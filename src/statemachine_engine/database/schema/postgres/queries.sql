@@ -328,7 +328,7 @@ WITH steps AS (SELECT 1)
     INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)  -- if: transitions
     SELECT %(machine_name)s, step.s->>0, step.s->>1, step.s->>2, step.s->>3,  -- if: transitions
            (step.s->>4)::double precision  -- if: transitions
-    FROM json_array_elements(%(transitions)s::json) WITH ORDINALITY AS step(s, n)  -- if: transitions
+    FROM jsonb_array_elements(%(transitions)s::jsonb) WITH ORDINALITY AS step(s, n)  -- if: transitions
     ORDER BY step.n  -- if: transitions
 )  -- if: transitions
 , consumed AS (  -- if: consumed
@@ -338,7 +338,7 @@ WITH steps AS (SELECT 1)
 , dropped AS (  -- if: dropped
     UPDATE machine_events AS target  -- if: dropped
     SET status = 'dropped', processed_at = %(now)s, reason = drop_.s->>1  -- if: dropped
-    FROM json_array_elements(%(dropped)s::json) AS drop_(s)  -- if: dropped
+    FROM jsonb_array_elements(%(dropped)s::jsonb) AS drop_(s)  -- if: dropped
     WHERE target.id = (drop_.s->>0)::bigint AND target.status = 'pending'  -- if: dropped
 )  -- if: dropped
 SELECT 1;
@@ -355,7 +355,7 @@ INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
 SELECT event.e->>0, event.e->>1, event.e->>2, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':realtime', 0))) AS log_order,
-     json_array_elements(%(events)s::json) WITH ORDINALITY AS event(e, n)
+     jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS event(e, n)
 ORDER BY event.n
 RETURNING id;
 
