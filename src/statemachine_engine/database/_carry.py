@@ -1,7 +1,8 @@
-"""Writes that wait to commit in a connection's next transaction (SQLite).
+"""Writes that wait to commit in a connection's next transaction (SQLite, PostgreSQL).
 
-A process writes to its SQLite store through one connection, and its writes never
-interleave (none awaits inside a transaction). So a write that need not commit at once,
+A process writes to its store through one connection, and its writes never interleave
+(SQLite: none awaits inside a transaction; PostgreSQL: a transaction holds the
+connection's lock until it ends). So a write that need not commit at once,
 a machine's waiting steps (``core/_step_log.py``), can wait for whatever the process
 writes next and commit in that transaction, before it: a worker's claim or completion
 carries the steps that led to it. What nothing carries commits on its own once the

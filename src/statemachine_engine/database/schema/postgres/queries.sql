@@ -1,8 +1,10 @@
 -- Named queries for the PostgreSQL store. Parameters are named: %(name)s; a list is bound
--- as an array. Each runs as one statement in autocommit mode, so it is one transaction
--- and one round trip; steps that must commit together (a change and its history row) are
--- data-modifying WITH clauses of that statement. Wake-ups are NOTIFYs sent by triggers
--- (0001_initial.sql, 0002_watchers.sql).
+-- as an array, or as JSON text where a query reads it with jsonb_array_elements. Each runs
+-- as one statement in autocommit mode, so it is one transaction and one round trip; steps
+-- that must commit together (a change and its history row) are data-modifying WITH
+-- clauses of that statement. A machine's waiting steps (save_steps) may join the next
+-- write's statement or pipeline (_postgres_merge.py). Wake-ups are NOTIFYs sent by
+-- triggers (0001_initial.sql, 0002_watchers.sql).
 
 -- name: migration_lock
 -- Held until the migrating transaction ends: processes starting together wait here,
