@@ -6,15 +6,10 @@ written together share it.
 
 from __future__ import annotations
 
-import asyncio
-
 import psycopg
-import pytest
 
 from statemachine_engine.database._postgres import PostgresStore
-from statemachine_engine.errors import StoreError
-from tests.integration.test_carried_steps import WORKER, CarriedJob
-from tests.support.engines import Machines, run_to_end
+from tests.integration.test_carried_steps import CarriedJob, add_tasks, run_worker
 
 
 def rows(url: str, query: str) -> list[tuple[object, ...]]:
@@ -26,11 +21,8 @@ async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(
     store: PostgresStore, url: str
 ) -> None:
     jobs = 100
-    for number in range(jobs):
-        await store.add_job("task", {"n": number}, job_id=f"j{number:03}")
-    async with Machines(store=store, machine_name="worker") as machines:
-        engine, _ = machines.build(WORKER)
-        assert await run_to_end(engine) == "stopped"
+    await add_tasks(store, jobs)
+    await run_worker(store)
 
     steps = rows(url, "SELECT from_state, to_state, job_id FROM state_history ORDER BY id")
     assert len(steps) == 2 * jobs + 2  # the start, two steps per job, the end
@@ -68,30 +60,6 @@ async def test_a_carried_write_commits_with_the_next_write_only_once(
     assert carried == following  # one transaction for both
     await store.add_job("task", job_id="after")
     assert (write.taken, write.outcomes) == (1, ["committed"])
-
-
-async def test_a_carried_write_that_fails_fails_the_write_and_waits_for_the_next(
-    store: PostgresStore,
-) -> None:
-    write = CarriedJob(bad_first=True)
-    store.connector.carry("key", write)
-    with pytest.raises(StoreError):
-        await store.add_job("task", job_id="first")
-    assert await store.get_job("first") is None  # one transaction: nothing of it kept
-    await store.add_job("task", job_id="second")
-    assert await store.get_job("carried") is not None
-    assert await store.get_job("second") is not None
-    assert write.outcomes == ["failed", "committed"]
-
-
-async def test_carried_writes_commit_on_their_own_soon_when_nothing_else_writes(
-    store: PostgresStore,
-) -> None:
-    write = CarriedJob()
-    store.connector.carry("key", write)
-    store.connector.flush_soon()
-    await asyncio.wait_for(write.done.wait(), 5)
-    assert await store.get_job("carried") is not None
 
 
 async def test_a_read_does_not_carry_what_waits(store: PostgresStore) -> None:
