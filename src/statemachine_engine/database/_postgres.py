@@ -330,12 +330,12 @@ class PostgresConnector:
         write carries them first (:meth:`._carry.CarriedWrites.soon`)."""
         self._carried.soon()
 
-    def _flush_due(self) -> bool:
-        """Start committing what waits (in a task: statements take turns on the
-        connection, and what is queued before it commits first)."""
+    def _flush_due(self) -> None:
+        """Start committing what waits, in a task (statements take turns on the
+        connection, and what is queued before it commits first); it looks again for
+        what waits once it is done (:class:`._carry.CarriedWrites`)."""
         if self._flushing is None:
             self._flushing = asyncio.get_running_loop().create_task(self._flush_waiting())
-        return True
 
     async def _flush_waiting(self) -> None:
         try:
@@ -343,8 +343,10 @@ class PostgresConnector:
         except StoreError as exc:  # they wait; the machines' own commits will tell
             logger.warning("could not commit the steps waiting: %s", exc)
             asyncio.get_running_loop().call_later(RETRY_SECONDS, self._carried.soon)
+            return
         finally:
             self._flushing = None
+        self._carried.soon()  # what came meanwhile
 
     async def close(self) -> None:
         if self._listener is not None:
