@@ -21,7 +21,7 @@ import pytest
 
 from statemachine_engine.database._carry import CARRY_MOST
 from statemachine_engine.database._sqlite import SqliteStore
-from statemachine_engine.errors import StoreError
+from statemachine_engine.database.store import Store
 from tests.support.engines import Machines, run_to_end
 from tests.support.files import sql
 
@@ -64,16 +64,26 @@ WORKER = """
     """
 
 
+async def add_tasks(store: Store, jobs: int) -> None:
+    """Queue ``jobs`` zero-work jobs of type ``task``: j000, j001..."""
+    for number in range(jobs):
+        await store.add_job("task", {"n": number}, job_id=f"j{number:03}")
+
+
+async def run_worker(store: Store) -> None:
+    """Run :data:`WORKER` (as ``worker``) until the queue is empty."""
+    async with Machines(store=store, machine_name="worker") as machines:
+        engine, _ = machines.build(WORKER)
+        assert await run_to_end(engine) == "stopped"
+
+
 async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(
     store: SqliteStore, db: Path
 ) -> None:
     jobs = 200
-    for number in range(jobs):
-        await store.add_job("task", {"n": number}, job_id=f"j{number:03}")
+    await add_tasks(store, jobs)
     transactions = Transactions(store)
-    async with Machines(store=store, machine_name="worker") as machines:
-        engine, _ = machines.build(WORKER)
-        assert await run_to_end(engine) == "stopped"
+    await run_worker(store)
 
     [(completed,)] = sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")
     assert completed == jobs
@@ -137,30 +147,6 @@ async def test_a_carried_write_commits_with_the_next_write_only_once(store: Sqli
     assert "'next'" in inserted[1]
     await store.add_job("task", job_id="after")
     assert (write.taken, write.outcomes) == (1, ["committed"])
-
-
-async def test_a_carried_write_that_fails_fails_the_write_and_waits_for_the_next(
-    store: SqliteStore,
-) -> None:
-    write = CarriedJob(bad_first=True)
-    store.connector.carry("key", write)  # type: ignore[attr-defined]
-    with pytest.raises(StoreError):
-        await store.add_job("task", job_id="first")
-    assert await store.get_job("first") is None  # one transaction: nothing of it kept
-    await store.add_job("task", job_id="second")
-    assert await store.get_job("carried") is not None
-    assert await store.get_job("second") is not None
-    assert write.outcomes == ["failed", "committed"]
-
-
-async def test_carried_writes_commit_on_their_own_soon_when_nothing_else_writes(
-    store: SqliteStore,
-) -> None:
-    write = CarriedJob()
-    store.connector.carry("key", write)  # type: ignore[attr-defined]
-    store.connector.flush_soon()  # type: ignore[attr-defined]
-    await asyncio.wait_for(write.done.wait(), 5)
-    assert await store.get_job("carried") is not None
 
 
 async def test_more_carried_writes_than_one_transaction_holds_all_commit_soon(

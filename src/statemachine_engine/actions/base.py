@@ -263,7 +263,7 @@ class BaseAction:
     stays_in_process: ClassVar[bool] = False
     #: Whether all it does outside this process is read and write the machine's store
     #: (claims, completions, events sent): where the store carries a machine's waiting
-    #: steps into the next write's transaction (SQLite), its first write commits them
+    #: steps into the next write's transaction (SQLite, PostgreSQL), its first write commits them
     #: with it, so they need not be committed before it runs.
     store_only: ClassVar[bool] = False
     #: Options of :attr:`other_events` whose event means "nothing yet" for an action

@@ -3,8 +3,8 @@
 Steps taken one after another commit together (group commit): while more events wait in
 the machine's inbox, and the states it passes through run no action that reaches outside
 the process, their writes wait here and go to the store as one transaction. Where the
-store carries waiting steps (SQLite: one connection per process, whose writes never
-interleave), they also commit with the next write anyone in the process makes: an
+store carries waiting steps (SQLite and PostgreSQL: one connection per store handle,
+whose writes take turns), they also commit with the next write anyone in the process makes: an
 action's claim, completion or sent event carries the steps that led to it, in its own
 transaction, so a state whose actions only write to the store needs no commit of its
 own first. Either way no effect outside the process precedes the steps behind it, and a

@@ -1,7 +1,8 @@
-"""Writes that wait to commit in a connection's next transaction (SQLite).
+"""Writes that wait to commit in a connection's next transaction (SQLite, PostgreSQL).
 
-A process writes to its SQLite store through one connection, and its writes never
-interleave (none awaits inside a transaction). So a write that need not commit at once,
+A process writes to its store through one connection, and its writes never interleave
+(SQLite: none awaits inside a transaction; PostgreSQL: a transaction holds the
+connection's lock until it ends). So a write that need not commit at once,
 a machine's waiting steps (``core/_step_log.py``), can wait for whatever the process
 writes next and commit in that transaction, before it: a worker's claim or completion
 carries the steps that led to it. What nothing carries commits on its own once the
@@ -31,12 +32,13 @@ class CarriedWrites:
 
     Args:
         commit_now: commits what waits, in a transaction of its own; False when the
-            store refused (it logs why).
+            store refused (it logs why); None when the commit is under way and not done
+            yet (PostgreSQL: the committer calls :meth:`soon` once it is).
     """
 
     __slots__ = ("_commit_now", "_hopping", "_takes", "_waiting")
 
-    def __init__(self, commit_now: Callable[[], bool]) -> None:
+    def __init__(self, commit_now: Callable[[], bool | None]) -> None:
         self._commit_now = commit_now
         self._waiting: dict[object, CarriedWrite] = {}
         #: How many times writes were taken: a commit on its own waits afresh after one.
@@ -91,7 +93,8 @@ class CarriedWrites:
             asyncio.get_running_loop().call_soon(self._hop, hops - 1, takes)
         else:
             self._hopping = False
-            if self._commit_now():
+            committed = self._commit_now()
+            if committed:
                 self.soon()  # what did not fit in that transaction
-            else:  # the store refused: try again in a while, not in a loop
+            elif committed is not None:  # the store refused: try again in a while
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.soon)

@@ -251,8 +251,8 @@ class MachineOperations(RegistrationOperations):
     @property
     def carries_steps(self) -> bool:
         """Whether steps waiting for their commit (:meth:`wait_to_commit`) commit with
-        the next write of this store handle, whoever makes it (SQLite: one connection
-        per process, its writes never interleave)."""
+        the next write of this store handle, whoever makes it (SQLite, PostgreSQL: one
+        connection per handle, its writes take turns)."""
         return hasattr(self.connector, "carry")
 
     def wait_to_commit(self, source: StepSource) -> None:

@@ -10,6 +10,10 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   clauses. Calls from tasks of one process take turns on the connection; a process
   runs one machine or tool, whose calls are sequential anyway, so a pool would not
   earn its keep.
+- **Machines' waiting steps are carried** (:mod:`._carry`), as on SQLite: they commit
+  in the transaction of the handle's next write, before it, sent with it in one
+  pipeline (one round trip, one implicit transaction), so a worker's claim or
+  completion commits with the steps that led to it.
 - **Claims** use ``FOR UPDATE SKIP LOCKED``: concurrent claims never wait for each
   other and never hand out one job twice.
 - **Wake-ups** are ``NOTIFY`` sent by triggers in the same transaction as the change
@@ -33,6 +37,9 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -44,20 +51,26 @@ from psycopg.rows import DictRow
 
 from ..errors import StoreError
 from ..settings import Settings
-from ._connector import Result
+from ._carry import RETRY_SECONDS, CarriedWrites
+from ._connector import CarriedWrite, Result
 from ._postgres_connection import (
     AsyncConnection,
     connect,
     first_line,
     reopen,
 )
-from ._queries import load_queries, migrations
+from ._postgres_merge import Merger
+from ._queries import Query, load_queries, migrations
 from ._sql_store import SqlStore
 
 if TYPE_CHECKING:
     from ._postgres_listener import PostgresListener
 
+logger = logging.getLogger("statemachine_engine.store")
+
 URL_SCHEMES = ("postgresql", "postgres")
+#: One statement of a transaction, and its parameters.
+_Part = tuple[str, Mapping[str, Any] | Sequence[Any]]
 
 
 def is_postgres_url(location: str) -> bool:
@@ -109,15 +122,23 @@ class PostgresConnector:
             raise StoreError(f"not a usable PostgreSQL URL: {exc}", location=self.location) from exc
         self._url = url
         self._queries = load_queries("postgres")
+        self._json_params = _json_params(self._queries)
+        self._reads = {name: query.reads for name, query in self._queries.items()}
         self._conn: AsyncConnection | None = None
         #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
         self._cursor: psycopg.AsyncCursor[DictRow] | None = None
+        #: Runs the statements of a transaction whose results are not read.
+        self._other_cursor: psycopg.AsyncCursor[DictRow] | None = None
         self._ready = False  # connected once and migrated
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._listener: PostgresListener | None = None
         self._listener_lock = asyncio.Lock()
         self._closed = False
+        #: Writes waiting to commit with the next write transaction (:meth:`carry`).
+        self._carried = CarriedWrites(self._flush_due)
+        self._flushing: asyncio.Task[None] | None = None
+        self._merger = Merger()
 
     def _bind_loop(self) -> None:
         """Connections belong to one event loop: a handle used from a new one starts over.
@@ -137,6 +158,7 @@ class PostgresConnector:
                 self._listener = None
             self._lock = asyncio.Lock()
             self._listener_lock = asyncio.Lock()
+            self._flushing = None
 
     # -- connection -----------------------------------------------------------------
 
@@ -201,24 +223,39 @@ class PostgresConnector:
         (statement,), _ = self._queries[name].render(params or {})
         return statement
 
+    def _prepared(self, name: str, params: Mapping[str, Any]) -> _Part:
+        """The named query's statement for ``params``, and the parameters as it binds
+        them: the lists it reads with ``json_array_elements`` as JSON text (psycopg
+        writes a nested list as an array literal in Python, escaping each item)."""
+        lists = self._json_params.get(name)
+        if lists is not None:
+            params = {
+                **params,
+                **{key: json.dumps(params[key]) for key in lists if params[key] is not None},
+            }
+        return self._statement(name, params), params
+
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
-        return await self.run_sql(self._statement(name, params), params)
+        return await self._execute(self._prepared(name, params), carry=not self._reads[name])
 
     async def run_sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Result:
         """Run one statement; a lost connection is reopened and the statement run again."""
+        return await self._execute((query, params), carry=False)
+
+    async def _execute(self, part: _Part | None, *, carry: bool, first: object = None) -> Result:
+        """Run ``part`` (None: nothing of its own), with the carried writes before it in
+        its transaction when ``carry``; a lost connection is reopened and it all runs
+        again. The result is ``part``'s."""
         self._bind_loop()
         async with self._lock:
             retried = False
             while True:
                 conn = await self._connection()
+                taken = self._carried.take(first) if carry and self._carried else []
                 try:
-                    cursor = self._cursor
-                    if cursor is None or cursor.connection is not conn:
-                        cursor = self._cursor = conn.cursor()
-                    await cursor.execute(query, params)
-                    rows = await cursor.fetchall() if cursor.rownumber is not None else []
-                    return Result(rows, cursor.rowcount, retried)
+                    result = await self._transaction(conn, self._parts(taken, part), retried)
                 except psycopg.Error as exc:
+                    self._carried.put_back(taken)
                     if conn.closed and not retried:
                         retried = True
                         await self._reconnect(exc)
@@ -226,6 +263,90 @@ class PostgresConnector:
                     raise StoreError(
                         f"query failed: {first_line(exc)}", location=self.location
                     ) from exc
+                except BaseException:
+                    self._carried.put_back(taken)
+                    raise
+                for _, write in taken:
+                    write.committed()
+                return result
+
+    def _parts(self, taken: list[tuple[object, CarriedWrite]], part: _Part | None) -> list[_Part]:
+        """The statements of one transaction: the carried writes (those with something
+        to commit), then ``part``."""
+        parts: list[_Part] = []
+        for _, write in taken:
+            carried = write.take()
+            if carried is not None:
+                parts.append(self._prepared(*carried))
+        if part is not None:
+            parts.append(part)
+        return parts
+
+    async def _transaction(
+        self, conn: AsyncConnection, parts: list[_Part], retried: bool
+    ) -> Result:
+        """Run ``parts`` in one transaction: a lone statement in autocommit, a carried
+        write and its carrier as one statement where they can be (:mod:`._postgres_merge`),
+        else all in one pipeline. The server runs a pipeline's statements up to its Sync (psycopg
+        sends one, at the end) as one implicit transaction: all commit at the Sync, or
+        none (a statement failing rolls back the ones before; the rest are skipped). One
+        round trip, and cheaper than ``BEGIN`` ... ``COMMIT`` around them. The rows and
+        count are the last statement's."""
+        if not parts:
+            return Result([], 0, retried)
+        cursor = self._cursor
+        if cursor is None or cursor.connection is not conn:
+            cursor = self._cursor = conn.cursor()
+            self._other_cursor = conn.cursor()
+        merged = self._merger.merge(*parts) if len(parts) == 2 else None
+        if merged is not None:
+            await cursor.execute(*merged)
+        elif len(parts) == 1:
+            await cursor.execute(*parts[0])
+        else:
+            other = self._other_cursor  # the other statements' results, never read
+            assert other is not None
+            async with conn.pipeline():
+                for query, params in parts[:-1]:
+                    await other.execute(query, params)
+                await cursor.execute(*parts[-1])
+        rows = await cursor.fetchall() if cursor.rownumber is not None else []
+        return Result(rows, cursor.rowcount, retried)
+
+    # -- writes carried by the next transaction (._carry) -------------------------------
+
+    def carry(self, key: object, write: CarriedWrite) -> None:
+        """Let ``write`` (one per ``key``) wait for this handle's next write and commit
+        in its transaction, before it (:mod:`._carry`)."""
+        self._carried.add(key, write)
+
+    async def flush(self, key: object = None) -> None:
+        """Commit the carried writes now, in one transaction (with ``key``'s among them)."""
+        if self._carried:
+            await self._execute(None, carry=True, first=key)
+
+    def flush_soon(self) -> None:
+        """Commit the carried writes once the process has run what is ready, unless a
+        write carries them first (:meth:`._carry.CarriedWrites.soon`)."""
+        self._carried.soon()
+
+    def _flush_due(self) -> None:
+        """Start committing what waits, in a task (statements take turns on the
+        connection, and what is queued before it commits first); it looks again for
+        what waits once it is done (:class:`._carry.CarriedWrites`)."""
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_waiting())
+
+    async def _flush_waiting(self) -> None:
+        try:
+            await self.flush()
+        except StoreError as exc:  # they wait; the machines' own commits will tell
+            logger.warning("could not commit the steps waiting: %s", exc)
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self._carried.soon)
+            return
+        finally:
+            self._flushing = None
+        self._carried.soon()  # what came meanwhile
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -254,3 +375,17 @@ class PostgresConnector:
 
     def change_token(self) -> int | None:
         return None  # inbox wake-ups are NOTIFYs committed with the events
+
+
+_JSON_LIST = re.compile(r"jsonb_array_elements\(%\((\w+)\)s::jsonb\)")
+
+
+def _json_params(queries: Mapping[str, Query]) -> dict[str, tuple[str, ...]]:
+    """The parameters each query reads with ``json_array_elements``: lists, bound as
+    JSON text."""
+    found = {}
+    for name, query in queries.items():
+        lists = _JSON_LIST.findall(" ".join(query.statements))
+        if lists:
+            found[name] = tuple(dict.fromkeys(lists))
+    return found

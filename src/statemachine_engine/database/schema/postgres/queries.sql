@@ -1,8 +1,10 @@
 -- Named queries for the PostgreSQL store. Parameters are named: %(name)s; a list is bound
--- as an array. Each runs as one statement in autocommit mode, so it is one transaction
--- and one round trip; steps that must commit together (a change and its history row) are
--- data-modifying WITH clauses of that statement. Wake-ups are NOTIFYs sent by triggers
--- (0001_initial.sql, 0002_watchers.sql).
+-- as an array, or as JSON text where a query reads it with jsonb_array_elements. Each runs
+-- as one statement in autocommit mode, so it is one transaction and one round trip; steps
+-- that must commit together (a change and its history row) are data-modifying WITH
+-- clauses of that statement. A machine's waiting steps (save_steps) may join the next
+-- write's statement or pipeline (_postgres_merge.py). Wake-ups are NOTIFYs sent by
+-- triggers (0001_initial.sql, 0002_watchers.sql).
 
 -- name: migration_lock
 -- Held until the migrating transaction ends: processes starting together wait here,
@@ -306,42 +308,41 @@ WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
 -- last of them (when a step changed it), their history rows in order, and the events
 -- they consumed or dropped. One transition comes as `from_state`, `to_state`, `event`,
 -- `job_id`, `at`; several as `transitions`: [[from_state, to_state, event, job_id, at],
--- ...] as text; `consumed`: event ids; `dropped`: [[event id, reason], ...] as text
--- (each None when there are none).
-WITH state AS (
-    INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done,
-                               status, started_at, heartbeat_at, updated_at)
-    SELECT %(machine_name)s, %(state)s, %(context)s, %(timers)s, %(actions_done)s,
-           'running', %(now)s, %(now)s, %(now)s
-    WHERE %(state)s::text IS NOT NULL
-    ON CONFLICT (machine_name) DO UPDATE
-    SET current_state = excluded.current_state, context = excluded.context,
-        timers = excluded.timers, actions_done = excluded.actions_done,
-        heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at
-), one AS (
-    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
-    SELECT %(machine_name)s, %(from_state)s, %(to_state)s, %(event)s, %(job_id)s,
-           %(at)s::double precision
-    WHERE %(to_state)s::text IS NOT NULL
-), history AS (
-    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)
-    SELECT %(machine_name)s, step.from_state, step.to_state, step.event, step.job_id,
-           step.at::double precision
-    FROM unnest((%(transitions)s::text[])[:][1:1], (%(transitions)s::text[])[:][2:2],
-                (%(transitions)s::text[])[:][3:3], (%(transitions)s::text[])[:][4:4],
-                (%(transitions)s::text[])[:][5:5])
-             WITH ORDINALITY AS step(from_state, to_state, event, job_id, at, n)
-    ORDER BY step.n
-), consumed AS (
-    UPDATE machine_events SET status = 'processed', processed_at = %(now)s
-    WHERE id = ANY(%(consumed)s::bigint[]) AND status = 'pending'
-), dropped AS (
-    UPDATE machine_events AS target
-    SET status = 'dropped', processed_at = %(now)s, reason = drop_.reason
-    FROM unnest((%(dropped)s::text[])[:][1:1], (%(dropped)s::text[])[:][2:2])
-             AS drop_(id, reason)
-    WHERE target.id = drop_.id::bigint AND target.status = 'pending'
-)
+-- ...] as JSON; `consumed`: event ids; `dropped`: [[event id, reason], ...] as JSON (each
+-- None when there are none, and its part of the statement left out: the server plans
+-- only what runs).
+WITH steps AS (SELECT 1)
+, state AS (  -- if: state
+    INSERT INTO machine_state (machine_name, current_state, context, timers, actions_done,  -- if: state
+                               status, started_at, heartbeat_at, updated_at)  -- if: state
+    VALUES (%(machine_name)s, %(state)s, %(context)s, %(timers)s, %(actions_done)s,  -- if: state
+            'running', %(now)s, %(now)s, %(now)s)  -- if: state
+    ON CONFLICT (machine_name) DO UPDATE  -- if: state
+    SET current_state = excluded.current_state, context = excluded.context,  -- if: state
+        timers = excluded.timers, actions_done = excluded.actions_done,  -- if: state
+        heartbeat_at = excluded.heartbeat_at, updated_at = excluded.updated_at  -- if: state
+)  -- if: state
+, one AS (  -- if: to_state
+    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)  -- if: to_state
+    VALUES (%(machine_name)s, %(from_state)s, %(to_state)s, %(event)s, %(job_id)s, %(at)s)  -- if: to_state
+)  -- if: to_state
+, history AS (  -- if: transitions
+    INSERT INTO state_history (machine_name, from_state, to_state, event, job_id, at)  -- if: transitions
+    SELECT %(machine_name)s, step.s->>0, step.s->>1, step.s->>2, step.s->>3,  -- if: transitions
+           (step.s->>4)::double precision  -- if: transitions
+    FROM jsonb_array_elements(%(transitions)s::jsonb) WITH ORDINALITY AS step(s, n)  -- if: transitions
+    ORDER BY step.n  -- if: transitions
+)  -- if: transitions
+, consumed AS (  -- if: consumed
+    UPDATE machine_events SET status = 'processed', processed_at = %(now)s  -- if: consumed
+    WHERE id = ANY(%(consumed)s::bigint[]) AND status = 'pending'  -- if: consumed
+)  -- if: consumed
+, dropped AS (  -- if: dropped
+    UPDATE machine_events AS target  -- if: dropped
+    SET status = 'dropped', processed_at = %(now)s, reason = drop_.s->>1  -- if: dropped
+    FROM jsonb_array_elements(%(dropped)s::jsonb) AS drop_(s)  -- if: dropped
+    WHERE target.id = (drop_.s->>0)::bigint AND target.status = 'pending'  -- if: dropped
+)  -- if: dropped
 SELECT 1;
 
 -- name: load_machines
@@ -357,16 +358,14 @@ UPDATE machine_state SET actions_done = true, context = %(context)s, updated_at 
 WHERE machine_name = %(machine_name)s;
 
 -- name: insert_realtime
--- `events`: [[machine_name, event_type, payload], ...], recorded in this order. One lock
--- for the whole log: batches commit in id order, so a follower that reads after the last
--- id it saw never skips a batch committed late.
+-- `events`: [[machine_name, event_type, payload], ...] as JSON, recorded in this order.
+-- One lock for the whole log: batches commit in id order, so a follower that reads after
+-- the last id it saw never skips a batch committed late.
 INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
-SELECT event.machine_name, event.event_type, event.payload, %(now)s
+SELECT event.e->>0, event.e->>1, event.e->>2, %(now)s
 FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':realtime', 0))) AS log_order,
-     unnest((%(events)s::text[])[:][1:1], (%(events)s::text[])[:][2:2],
-            (%(events)s::text[])[:][3:3])
-         WITH ORDINALITY AS event(machine_name, event_type, payload, n)
+     jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS event(e, n)
 ORDER BY event.n
 RETURNING id;
 
