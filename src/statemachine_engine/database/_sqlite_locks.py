@@ -53,7 +53,8 @@ def read_all(
 @contextlib.contextmanager
 def sqlite_waits(conn: sqlite3.Connection) -> Iterator[None]:
     """SQLite's own busy timeout for what cannot wait here: a ``FULL`` checkpoint waits
-    for readers inside SQLite (rare: opening a new store, leaving a replaced one)."""
+    for readers inside SQLite (rare: leaving a store whose file was replaced; a new
+    store's first checkpoint runs before the timeout is set to 0)."""
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     try:
         yield
