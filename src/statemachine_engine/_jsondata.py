@@ -202,11 +202,22 @@ class JSONText(str):
     __slots__ = ()
 
 
+#: Encoders made once: ``json.dumps`` with any option makes one per call (a third of
+#: what it costs for the small values a machine writes at every step).
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: :data:`COMPACT` for values that may hold what JSON has no type for: their ``repr``.
+COMPACT_REPR = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=repr, allow_nan=False
+)
+#: :data:`COMPACT` for values that may hold what JSON has no type for: their ``str``.
+COMPACT_STR = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def encode(value: Any, *, what: str = "value") -> str:
     """Compact JSON text of ``value`` after :func:`check`; :class:`JSONDataError` otherwise."""
     check(value, what=what)
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return COMPACT.encode(value)
     except (TypeError, ValueError) as exc:
         raise JSONDataError(f"{what} is not JSON-serialisable: {exc}") from None
 

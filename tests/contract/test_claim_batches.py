@@ -71,6 +71,23 @@ async def test_concurrent_batch_claims_never_share_a_job(
     assert sorted(taken) == sorted(f"j{number}" for number in range(60))
 
 
+async def test_a_batch_whose_holder_stopped_renewing_goes_back_to_the_queue(
+    store: Store, store_factory: Callable[[], Store]
+) -> None:
+    """A worker that dies holding a batch (started or not) renews no lease: each job goes
+    back when its lease runs out, with the attempt counted, and another worker takes it."""
+    for number in range(4):
+        await store.add_job("task", job_id=f"j{number}")
+    held = await store.claim_jobs("task", "dead-worker", limit=4, lease_seconds=0.0)
+    assert len(held) == 4
+    other = store_factory()
+    again = await other.claim_jobs("task", "w2", limit=4, lease_seconds=30)
+    assert sorted(job.job_id for job in again) == ["j0", "j1", "j2", "j3"]
+    assert {(job.lease_owner, job.attempts) for job in again} == {("w2", 2)}
+    assert not await store.complete_job("j0", worker="dead-worker")
+    assert await other.complete_job("j0", worker="w2")
+
+
 async def test_renew_leases_of_named_jobs_only(store: Store) -> None:
     for number in range(3):
         await store.add_job("task", job_id=f"j{number}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from statemachine_engine.database.models.job import JobStatus
 from statemachine_engine.database.store import Store
 
@@ -29,12 +31,14 @@ async def test_handles_share_the_queue(store: Store, store_factory: Callable[[],
     assert (await store.job_counts())["completed"] == 10
 
 
+@pytest.mark.parametrize("claims", ["drain", "drain-batches"])
 async def test_four_processes_drain_the_queue_exactly_once(
-    store: Store, location: str, worker_pool: WorkerPool
+    store: Store, location: str, worker_pool: WorkerPool, claims: str
 ) -> None:
+    """One job at a time, and 8 at a time (``claim_jobs``): every job once, by one."""
     added = {(await store.add_job("task", {"n": n})).job_id for n in range(JOBS)}
     decoy = await store.add_job("other")  # another type must be left alone
-    worker_pool.start(WORKERS, "drain", location, "task")
+    worker_pool.start(WORKERS, claims, location, "task")
     outputs = worker_pool.release(timeout=110)
 
     done: Counter[str] = Counter()

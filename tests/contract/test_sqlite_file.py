@@ -191,6 +191,55 @@ async def test_a_write_lock_never_released_is_a_clear_error(
         await store.close()
 
 
+def _exclusively_locked(path: Path) -> sqlite3.Connection:
+    """A connection holding ``path`` (a rollback-journal file: its readers can be kept
+    out, as a WAL file's are only while it is recovered) locked against readers too."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    return holder
+
+
+def test_a_read_waits_for_a_lock_that_keeps_readers_out(tmp_path: Path) -> None:
+    """A store's connection has no SQLite busy timeout once open: its reads wait for
+    locks themselves (``_sqlite_locks.read_all``)."""
+    path = tmp_path / "plain.db"
+    holder = _exclusively_locked(path)
+    reader = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            reader.execute("SELECT count(*) FROM t").fetchall()
+        threading.Timer(0.05, holder.execute, ("COMMIT",)).start()
+        assert _sqlite_locks.read_all(reader.cursor(), "SELECT count(*) FROM t") == [(1,)]
+    finally:
+        reader.close()
+        holder.close()
+
+
+def test_a_read_lock_never_released_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_locks, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "plain.db"
+    holder = _exclusively_locked(path)
+    reader = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            _sqlite_locks.read_all(reader.cursor(), "SELECT count(*) FROM t")
+    finally:
+        reader.close()
+        holder.close()
+
+
+async def test_an_open_store_leaves_lock_waits_to_itself(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    try:
+        assert store.connector._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    finally:
+        await store.close()
+
+
 async def test_a_version_9_store_gets_the_traceparent_columns(tmp_path: Path) -> None:
     """Store version 12: the jobs and events of a version-9 file stay, with no trace."""
     from statemachine_engine.database._queries import migrations

@@ -1,8 +1,9 @@
 """The realtime stream sends to the monitor's socket when one is there, stops trying while
-none is, and reaches a monitor the moment it starts."""
+none is, and reaches a monitor from the next turn of the event loop after it starts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -37,6 +38,24 @@ async def test_a_monitor_that_starts_after_sends_that_found_none_hears_the_next(
     listening = monitor(path)  # in the same clock tick as the sends, perhaps
     stream.send("m", 3, "after", {"n": 1})
     assert received(listening) == ["after"]
+    await stream.close()
+    listening.close()
+
+
+async def test_while_none_listens_the_directory_is_looked_at_once_a_turn(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.sock"
+    stamp = os.stat(tmp_path).st_mtime_ns - 10**9  # a directory long as it is
+    os.utime(tmp_path, ns=(stamp, stamp))
+    stream = RealtimeStream(path)
+    stream.send("m", 1, "before", {})  # nobody listens: the directory is stamped
+    stream.send("m", 2, "still_before", {})  # as stamped: dropped, for this turn
+    listening = monitor(path)
+    stream.send("m", 3, "same_turn", {})  # not looked at again in this turn
+    await asyncio.sleep(0)
+    stream.send("m", 4, "next_turn", {"n": 1})
+    assert received(listening) == ["next_turn"]
     await stream.close()
     listening.close()
 

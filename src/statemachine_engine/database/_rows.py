@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from .._jsondata import STORED_MAX_DEPTH, decode, encode, sanitize
+from .._jsondata import COMPACT_REPR, STORED_MAX_DEPTH, decode, encode, sanitize
 from ..errors import JSONDataError, StoreError
 from ._records import (
     ErrorRecord,
@@ -62,13 +62,6 @@ def snapshot(
     )
 
 
-#: ``json.dumps(value, ...)`` for every step's context, without building an encoder each
-#: time (a host starting 10,000 machines writes 20,000).
-_encode_lenient = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=repr, allow_nan=False
-).encode
-
-
 def dumps_lenient(value: Any) -> str:
     """JSON for contexts: values JSON cannot hold are kept as their text.
 
@@ -76,7 +69,7 @@ def dumps_lenient(value: Any) -> str:
     that what is written can always be read back.
     """
     try:
-        return _encode_lenient(value)
+        return COMPACT_REPR.encode(value)
     except (ValueError, RecursionError):
         return json.dumps(
             sanitize(value, max_depth=STORED_MAX_DEPTH),

@@ -38,7 +38,7 @@ from ._connector import CarriedWrite, Result
 from ._queries import Query, latest_version, load_queries, migrations, statements_of
 from ._sql_store import SqlStore
 from ._sqlite_identity import SqliteIdentity, shm_blocked, shm_unwritable
-from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, use_wal
+from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, no_busy_timeout, read_all, use_wal
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 WAL_CHECKPOINT_PAGES = 10_000
@@ -152,6 +152,7 @@ class SqliteConnector:
         try:
             self._configure(conn, sync)
             self._migrate(conn)
+            no_busy_timeout(conn)  # statements wait for locks in ._sqlite_locks from now
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"not a usable database: {exc}", location=self.location) from exc
@@ -222,7 +223,7 @@ class SqliteConnector:
         self._usable()
         if query.reads:
             try:
-                rows = self._cursor.execute(part[0][0], part[2]).fetchall()
+                rows = read_all(self._cursor, part[0][0], part[2])
             except sqlite3.Error as exc:
                 raise self._failed(exc, "query failed") from exc
             return Result(rows, len(rows))
@@ -398,7 +399,7 @@ class SqliteConnector:
         else:
             self._usable()
         try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return int(read_all(self._cursor, "PRAGMA data_version")[0][0])
         except sqlite3.Error as exc:
             raise self._failed(exc, "query failed") from exc
 

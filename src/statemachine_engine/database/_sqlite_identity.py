@@ -37,6 +37,7 @@ from typing import NoReturn
 
 from ..errors import StoreError, StoreReplaced
 from ._queries import load_queries
+from ._sqlite_locks import read_all, sqlite_waits
 
 _Q = load_queries("sqlite")
 #: SQLite's primary result codes for a file that is not (or no longer) a sound database.
@@ -177,16 +178,16 @@ class SqliteIdentity:
     def _where(self) -> tuple[bytes, tuple[int, int]]:
         """The identity as the connection reads it, and its page: (offset, size)."""
         try:
-            row = self._conn.execute(_Q["store_identity"].statements[0]).fetchone()
+            rows = read_all(self._conn.cursor(), _Q["store_identity"].statements[0])
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store's identity: {exc}") from exc
-        if row is None:
+        if not rows:
             raise StoreError(
                 "the store has no identity (its table store_identity is empty or gone: "
                 "changed by another program?)",
                 location=self.location,
             )
-        value, rootpage, page_size = row
+        value, rootpage, page_size = rows[0]
         return str(value).encode(), ((int(rootpage) - 1) * int(page_size), int(page_size))
 
     def _page_holds_identity(self) -> bool:
@@ -207,8 +208,8 @@ class SqliteIdentity:
         if they are still there: whoever opened the new file next would otherwise apply
         our WAL to it, overwriting it with pages of the old database.
         """
-        with contextlib.suppress(sqlite3.Error):  # if nothing can be saved, the files still go
-            self._conn.execute("PRAGMA wal_checkpoint(FULL)")
+        with contextlib.suppress(sqlite3.Error), sqlite_waits(self._conn):
+            self._conn.execute("PRAGMA wal_checkpoint(FULL)")  # if not, the files still go
         self._remove_ours()
 
     def _abandon(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._dir_stamp import DirectoryStamp
-from .._jsondata import MAX_DEPTH, JSONText, check, lenient_text, sanitize
+from .._jsondata import COMPACT_STR, MAX_DEPTH, JSONText, check, lenient_text, sanitize
 from ..errors import JSONDataError, StoreError
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ EVENT_SOCKET_NAME = "events.sock"
 RECORD_BATCH = 500
 #: Events are recorded this long after the first of a batch: one commit for many events.
 RECORD_DELAY_SECONDS = 0.05
-
-
-#: One encoder for every event sent (``json.dumps`` builds one per call).
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
@@ -65,6 +61,8 @@ class RealtimeStream:
         self._directory = os.path.dirname(self.socket_path) or "."
         #: Set while no monitor's socket is there (:meth:`_deliver`).
         self._absent: DirectoryStamp | None = None
+        #: Whether a send in this turn of the event loop found it still absent.
+        self._absent_this_turn = False
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._store = store
@@ -89,7 +87,7 @@ class RealtimeStream:
                 payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
-            text = JSONText(_encode(payload))
+            text = JSONText(COMPACT_STR.encode(payload))
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
         data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
@@ -103,9 +101,15 @@ class RealtimeStream:
     def _deliver(self, data: bytes) -> None:
         # With no monitor, each send would fail after a path lookup (9 µs); while the
         # socket directory stays as it was when a send found no socket, none is tried.
+        # The directory is looked at once per turn of the event loop (a `stat`, ~5 µs
+        # here; a worker sends six events a job, most of them in one turn): a monitor
+        # binding its socket is seen from the next turn on.
         absent = self._absent
         if absent is not None:
+            if self._absent_this_turn:
+                return
             if absent.unchanged():
+                self._still_absent_this_turn()
                 return
             self._absent = None
         try:
@@ -122,6 +126,17 @@ class RealtimeStream:
                     pass
         except OSError:  # a monitor that cannot keep up: this one is dropped
             pass
+
+    def _still_absent_this_turn(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop, no turns: look at every send
+            return
+        self._absent_this_turn = True
+        loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._absent_this_turn = False
 
     async def _flush(self, delay: float = RECORD_DELAY_SECONDS) -> None:
         store = self._store
