@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from pathlib import Path
 
 sys.path.append(sys.path.pop(0))  # this folder last: bench/queue.py must not hide `queue`
 
-from _report import figure, header
+from _report import figure, header, median_ms
 from _stores import BenchDatabase, bare_commits_per_second, bench_database, is_postgres
 from statemachine_engine.database._delivery import deliver
 from statemachine_engine.settings import socket_dir
@@ -56,6 +57,33 @@ transitions:
   - {from: "*", to: stopped, event: stop}
 """
 IDLE_GAP_SECONDS = 0.02
+
+
+def commit_after_idle(gap: float = IDLE_GAP_SECONDS, rounds: int = 200) -> tuple[float, float]:
+    """Milliseconds a one-row SQLite commit (WAL, NORMAL) takes back to back and right
+    after a ``gap`` of sleep (medians). On these VMs a process's system calls run several
+    times slower after its core idled: a floor under the idle latency (two commits and
+    two datagrams per event), whatever the engine does."""
+    with tempfile.TemporaryDirectory() as scratch:
+        conn = sqlite3.connect(Path(scratch) / "floor.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+
+        def commit() -> float:
+            started = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES ('x')")
+            conn.execute("COMMIT")
+            return time.perf_counter() - started
+
+        back_to_back = [commit() for _ in range(rounds)]
+        after_idle = []
+        for _ in range(rounds):
+            time.sleep(gap)
+            after_idle.append(commit())
+        conn.close()
+    return median_ms(back_to_back), median_ms(after_idle)
 
 
 class Monitor:
@@ -355,6 +383,11 @@ def main() -> None:
                 ok=mine[key] < limit,
                 reference=ref.get(key),
             )
+    busy_commit, idle_commit = commit_after_idle()
+    print(
+        f"  floor: one SQLite commit, back to back / after {IDLE_GAP_SECONDS * 1000:g} ms idle"
+        f"   {busy_commit:.3f} / {idle_commit:.3f} ms"
+    )
     for stat in ("p50", "p99"):
         figure(
             f"no wake-up at all -> state_change, {stat}",
