@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from statemachine_engine.database import _carry as carry
 from statemachine_engine.database._carry import CARRY_HOPS, CarriedWrites
 
 
@@ -22,7 +25,12 @@ async def turns(count: int) -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_commit_under_way_is_not_started_again_until_its_committer_says() -> None:
+async def test_a_commit_under_way_is_not_started_again_until_its_committer_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Were "under way" taken for a refusal, the retry (made immediate here) would call
+    # commit_now again within the turns awaited below.
+    monkeypatch.setattr(carry, "RETRY_SECONDS", 0.0)
     calls: list[int] = []
     carried: CarriedWrites
 

@@ -349,6 +349,8 @@ class PostgresConnector:
         self._carried.soon()  # what came meanwhile
 
     async def close(self) -> None:
+        if self._flushing is not None:  # a commit of carried writes under way ends first
+            await asyncio.wait([self._flushing])
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
