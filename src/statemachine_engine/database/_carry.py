@@ -49,7 +49,12 @@ class CarriedWrites:
         return bool(self._waiting)
 
     def add(self, key: object, write: CarriedWrite) -> None:
-        self._waiting[key] = write
+        """Let ``write`` wait, after every write waiting now (a key added again moves
+        last: a write carried later commits in the same transaction as those before it,
+        or after them)."""
+        waiting = self._waiting
+        waiting.pop(key, None)
+        waiting[key] = write
 
     def take(self, first: object = None) -> list[tuple[object, CarriedWrite]]:
         """The writes to commit in the transaction starting now (at most
