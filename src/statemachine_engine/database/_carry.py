@@ -17,10 +17,12 @@ from itertools import islice
 
 from ._connector import CarriedWrite
 
-#: Turns of the event loop carried writes wait for a write to carry them: what a step
-#: set going (its actions, their results' steps, the next actions' writes) runs within a
-#: few. Each turn takes microseconds in an idle process, which commits almost at once.
-CARRY_HOPS = 8
+#: Most turns of the event loop carried writes wait for a write to carry them. They
+#: commit sooner, at the first turn that leaves nothing ready to run (the process has
+#: run what the steps set going and waits for the world): see :func:`_idle`. A busy
+#: worker takes about two turns a job, so at most about 32 jobs' steps and completions
+#: wait for one commit.
+CARRY_HOPS = 64
 #: Most carried writes in one transaction: what it holds in memory stays small.
 CARRY_MOST = 256
 #: After a commit of its own failed, what waits tries again this much later.
@@ -79,8 +81,9 @@ class CarriedWrites:
             self._waiting.setdefault(key, write)
 
     def soon(self) -> None:
-        """Commit what waits after :data:`CARRY_HOPS` turns of the event loop with no
-        write carrying it (each carry starts the count again)."""
+        """Commit what waits once the event loop has nothing else ready to run, or after
+        :data:`CARRY_HOPS` turns with no write carrying it (each carry starts the count
+        again)."""
         if not self._hopping and self._waiting:
             try:
                 loop = asyncio.get_running_loop()
@@ -94,8 +97,8 @@ class CarriedWrites:
             self._hopping = False
         elif takes != self._takes:  # carried since: what waits now waits afresh
             asyncio.get_running_loop().call_soon(self._hop, CARRY_HOPS, self._takes)
-        elif hops > 1:
-            asyncio.get_running_loop().call_soon(self._hop, hops - 1, takes)
+        elif hops > 1 and not _idle(loop := asyncio.get_running_loop()):
+            loop.call_soon(self._hop, hops - 1, takes)
         else:
             self._hopping = False
             committed = self._commit_now()
@@ -103,3 +106,11 @@ class CarriedWrites:
                 self.soon()  # what did not fit in that transaction
             elif committed is not None:  # the store refused: try again in a while
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.soon)
+
+
+def _idle(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether nothing but the caller is ready to run in ``loop`` (asyncio's own loop:
+    its queue of ready callbacks is empty; another loop is never taken for idle, and
+    what waits commits after :data:`CARRY_HOPS` turns)."""
+    ready = getattr(loop, "_ready", None)
+    return ready is not None and not ready
