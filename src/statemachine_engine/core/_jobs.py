@@ -53,9 +53,11 @@ AHEAD_MAX_AGE_SECONDS = 1.0
 _PACE_WEIGHT = 0.2
 #: A completion carried by the store's next write (:meth:`JobTracker.release_later`)
 #: is reported done at once only while the lease the machine knows it holds has this
-#: long left at least: what a carried write waits (a few turns of the event loop, the
-#: wait for another process's write lock) is far shorter.
-CARRY_MARGIN_SECONDS = 10.0
+#: long left at least: longer than a carried write can wait for its commit short of a
+#: failing store (a few turns of the event loop, then at most SQLite's 30 s wait for
+#: another process's write lock), so the lease cannot run out before it. Leases of 60 s,
+#: renewed every 10 s, always have over 50 s left.
+CARRY_MARGIN_SECONDS = 35.0
 
 
 class HandedJob(NamedTuple):
