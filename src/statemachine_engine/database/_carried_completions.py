@@ -53,6 +53,10 @@ class CarriedCompletions:
 
     __slots__ = ("_in_flight", "_waiting")
 
+    #: The worker goes on without its completions: they may wait longer for a write
+    #: (:data:`._carry.PATIENT_HOPS`).
+    patient = True
+
     def __init__(self) -> None:
         self._waiting: list[tuple[JobCompletion, Outcome]] = []
         self._in_flight: list[tuple[JobCompletion, Outcome]] = []

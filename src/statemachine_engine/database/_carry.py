@@ -17,12 +17,16 @@ from itertools import islice
 
 from ._connector import CarriedWrite
 
-#: Most turns of the event loop carried writes wait for a write to carry them. They
-#: commit sooner, at the first turn that leaves nothing ready to run (the process has
-#: run what the steps set going and waits for the world): see :func:`_idle`. A busy
-#: worker takes about two turns a job, so at most about 32 jobs' steps and completions
-#: wait for one commit.
-CARRY_HOPS = 64
+#: Most turns of the event loop carried writes wait for a write to carry them: what a
+#: step set going (its actions, their results' steps, the next actions' writes) runs
+#: within a few. They commit sooner, at the first turn that leaves nothing else ready to
+#: run (the process waits for the world: :func:`_idle`).
+CARRY_HOPS = 8
+#: The same while a patient write waits (a job's completion, whose worker goes on
+#: without it): a worker running through jobs claimed ahead takes about two turns a job,
+#: so the steps and completions of about 32 jobs commit together. Observers hear of
+#: them that much later (a few milliseconds).
+PATIENT_HOPS = 64
 #: Most carried writes in one transaction: what it holds in memory stays small.
 CARRY_MOST = 256
 #: After a commit of its own failed, what waits tries again this much later.
@@ -38,7 +42,7 @@ class CarriedWrites:
             yet (PostgreSQL: the committer calls :meth:`soon` once it is).
     """
 
-    __slots__ = ("_commit_now", "_hopping", "_takes", "_waiting")
+    __slots__ = ("_commit_now", "_hopping", "_patient", "_takes", "_waiting")
 
     def __init__(self, commit_now: Callable[[], bool | None]) -> None:
         self._commit_now = commit_now
@@ -46,6 +50,8 @@ class CarriedWrites:
         #: How many times writes were taken: a commit on its own waits afresh after one.
         self._takes = 0
         self._hopping = False
+        #: The keys of the patient writes waiting (``write.patient``: see PATIENT_HOPS).
+        self._patient: set[object] = set()
 
     def __bool__(self) -> bool:
         return bool(self._waiting)
@@ -57,6 +63,8 @@ class CarriedWrites:
         waiting = self._waiting
         waiting.pop(key, None)
         waiting[key] = write
+        if getattr(write, "patient", False):
+            self._patient.add(key)
 
     def take(self, first: object = None) -> list[tuple[object, CarriedWrite]]:
         """The writes to commit in the transaction starting now (at most
@@ -66,11 +74,13 @@ class CarriedWrites:
         if len(waiting) <= CARRY_MOST:
             taken = list(waiting.items())
             waiting.clear()
+            self._patient.clear()
             return taken
         keys = list(islice(waiting, CARRY_MOST))
         if first is not None and first in waiting and first not in keys:
             keys[-1] = first
         taken = [(key, waiting.pop(key)) for key in keys]
+        self._patient.difference_update(keys)
         self.soon()  # the rest must not wait for a write that may be long in coming
         return taken
 
@@ -79,26 +89,30 @@ class CarriedWrites:
         for key, write in taken:
             write.failed()
             self._waiting.setdefault(key, write)
+            if getattr(write, "patient", False):
+                self._patient.add(key)
 
     def soon(self) -> None:
         """Commit what waits once the event loop has nothing else ready to run, or after
-        :data:`CARRY_HOPS` turns with no write carrying it (each carry starts the count
-        again)."""
+        :data:`CARRY_HOPS` turns with no write carrying it (:data:`PATIENT_HOPS` while
+        a patient write waits; each carry starts the count again)."""
         if not self._hopping and self._waiting:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:  # no loop (a tool's plain call): the next write carries it
                 return
             self._hopping = True
-            loop.call_soon(self._hop, CARRY_HOPS, self._takes)
+            loop.call_soon(self._hop, 1, self._takes)
 
-    def _hop(self, hops: int, takes: int) -> None:
+    def _hop(self, turns: int, takes: int) -> None:
         if not self._waiting:
             self._hopping = False
         elif takes != self._takes:  # carried since: what waits now waits afresh
-            asyncio.get_running_loop().call_soon(self._hop, CARRY_HOPS, self._takes)
-        elif hops > 1 and not _idle(loop := asyncio.get_running_loop()):
-            loop.call_soon(self._hop, hops - 1, takes)
+            asyncio.get_running_loop().call_soon(self._hop, 1, self._takes)
+        elif turns < (PATIENT_HOPS if self._patient else CARRY_HOPS) and not _idle(
+            loop := asyncio.get_running_loop()
+        ):
+            loop.call_soon(self._hop, turns + 1, takes)
         else:
             self._hopping = False
             committed = self._commit_now()
