@@ -79,29 +79,25 @@ class MachineJobs:
         """Complete ``job_id`` with the store's next write, reported done now, where
         :meth:`JobTracker.release_later` can; the observers hear how it ended, in its
         place, once it committed (``job_completed``, or ``job_completion_refused``)."""
-        decide = self.emit_later()
+        decided: list[Callable[[str, dict[str, Any]], None]] = []
 
-        def committed(done: bool) -> None:
+        def committed(done: bool) -> None:  # (never before release_later returned)
+            [decide] = decided
             if done:
-                decide(
-                    "job_completed", {"job_id": job_id, **({"implicit": True} if implicit else {})}
-                )
+                extra = {"implicit": True} if implicit else {}
+                decide("job_completed", {"job_id": job_id, **extra})
             else:
-                decide(
-                    "job_completion_refused",
-                    {
-                        "job_id": job_id,
-                        "message": f"the store refused the completion of job {job_id} "
-                        "when it committed: the job was cancelled, failed or claimed "
-                        "again meanwhile",
-                    },
+                message = (
+                    f"the store refused the completion of job {job_id} when it committed: "
+                    "the job was cancelled, failed or claimed again meanwhile"
                 )
+                decide("job_completion_refused", {"job_id": job_id, "message": message})
 
-        if self._jobs.release_later(self.store, job_id, committed, result):
-            forget_lease(self.context, job_id)
-            return True
-        decide("", {})  # (nothing to tell: the place is given up)
-        return False
+        if not self._jobs.release_later(self.store, job_id, committed, result):
+            return False
+        decided.append(self.emit_later())
+        forget_lease(self.context, job_id)
+        return True
 
     def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``

@@ -313,7 +313,7 @@ class StateMachineEngine(MachineJobs):
 
         def tell() -> None:
             for event_type, payload in decided:
-                for observer in self.observers if event_type else ():
+                for observer in self.observers:
                     observer.event(self, event_type, payload)
 
         log.hold()
