@@ -113,11 +113,9 @@ async def commits_when_idle(write: Write) -> None:
     await asyncio.wait_for(done, 10)
 
 
-async def test_writes_commit_at_the_first_turn_that_leaves_nothing_else_to_run(
+async def test_patient_writes_commit_once_the_loop_has_nothing_else_to_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Counting turns alone, these would wait for hours.
-    monkeypatch.setattr(carry, "CARRY_HOPS", 10**10)
+    # Counting turns alone, it would wait for hours.
     monkeypatch.setattr(carry, "PATIENT_HOPS", 10**10)
-    await commits_when_idle(Write())
     await commits_when_idle(PatientWrite())

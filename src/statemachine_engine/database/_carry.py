@@ -17,15 +17,15 @@ from itertools import islice
 
 from ._connector import CarriedWrite
 
-#: Most turns of the event loop carried writes wait for a write to carry them: what a
-#: step set going (its actions, their results' steps, the next actions' writes) runs
-#: within a few. They commit sooner, at the first turn that leaves nothing else ready to
-#: run (the process waits for the world: :func:`_idle`).
+#: Turns of the event loop carried writes wait for a write to carry them: what a step
+#: set going (its actions, their results' steps, the next actions' writes) runs within a
+#: few. Each turn takes microseconds in an idle process, which commits almost at once.
 CARRY_HOPS = 8
-#: The same while a patient write waits (a job's completion, whose worker goes on
+#: The most turns while a patient write waits (a job's completion, whose worker goes on
 #: without it): a worker running through jobs claimed ahead takes about two turns a job,
-#: so the steps and completions of about 32 jobs commit together. Observers hear of
-#: them that much later (a few milliseconds).
+#: so the steps and completions of about 32 jobs commit together, and observers hear of
+#: them that much later (a few milliseconds). They commit sooner, at the first turn that
+#: leaves nothing else ready to run (the worker waits for the world: :func:`_idle`).
 PATIENT_HOPS = 64
 #: Most carried writes in one transaction: what it holds in memory stays small.
 CARRY_MOST = 256
@@ -93,9 +93,10 @@ class CarriedWrites:
                 self._patient.add(key)
 
     def soon(self) -> None:
-        """Commit what waits once the event loop has nothing else ready to run, or after
-        :data:`CARRY_HOPS` turns with no write carrying it (:data:`PATIENT_HOPS` while
-        a patient write waits; each carry starts the count again)."""
+        """Commit what waits after :data:`CARRY_HOPS` turns of the event loop with no
+        write carrying it (while a patient write waits: once the loop has nothing else
+        ready to run, at most :data:`PATIENT_HOPS` turns); each carry starts the count
+        again."""
         if not self._hopping and self._waiting:
             try:
                 loop = asyncio.get_running_loop()
@@ -109,10 +110,10 @@ class CarriedWrites:
             self._hopping = False
         elif takes != self._takes:  # carried since: what waits now waits afresh
             asyncio.get_running_loop().call_soon(self._hop, 1, self._takes)
-        elif turns < (PATIENT_HOPS if self._patient else CARRY_HOPS) and not _idle(
-            loop := asyncio.get_running_loop()
+        elif turns < CARRY_HOPS or (
+            self._patient and turns < PATIENT_HOPS and not _idle(asyncio.get_running_loop())
         ):
-            loop.call_soon(self._hop, turns + 1, takes)
+            asyncio.get_running_loop().call_soon(self._hop, turns + 1, takes)
         else:
             self._hopping = False
             committed = self._commit_now()
@@ -125,6 +126,6 @@ class CarriedWrites:
 def _idle(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether nothing but the caller is ready to run in ``loop`` (asyncio's own loop:
     its queue of ready callbacks is empty; another loop is never taken for idle, and
-    what waits commits after :data:`CARRY_HOPS` turns)."""
+    patient writes commit after :data:`PATIENT_HOPS` turns)."""
     ready = getattr(loop, "_ready", None)
     return ready is not None and not ready
