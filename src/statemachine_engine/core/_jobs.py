@@ -379,9 +379,10 @@ class JobTracker:
         self._expires.pop(job_id, None)
         attempt = self._attempts.pop(job_id, None)
         trace = _tracing.current()
+        ending = trace.job_ending(job_id)
 
         def committed(done: bool) -> None:
-            trace.job_ended(job_id, "completed" if done else "refused")
+            trace.job_outcome(ending, "completed" if done else "refused")
             if not done:
                 logger.warning(
                     "%s completed job %s, but the store refused the completion when it "
