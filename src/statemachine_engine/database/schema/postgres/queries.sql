@@ -68,7 +68,11 @@ SELECT job_id FROM job;
 -- fragment: expire_leases
 -- Expired leases go back to the queue (or die) first. A job freed by this statement's
 -- expiry is claimable from the next one on (one snapshot): `expired` says how many there
--- were.
+-- were. At most 100 a statement, oldest first, read in index order: jobs_leased keeps an
+-- entry for every job claimed since the last VACUUM, and a bitmap scan (what the planner
+-- takes without the order and limit) looks at each of them and at its table row at every
+-- claim, where an index scan marks the dead entries it meets, and skips them from then
+-- on (with 100,000 jobs completed since: 4.5 -> 1.3 ms a claim; docs/performance.md).
 expired AS (
     UPDATE jobs
     SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
@@ -77,6 +81,7 @@ expired AS (
         lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
     WHERE id IN (SELECT id FROM jobs
                  WHERE status = 'processing' AND lease_expires < %(now)s
+                 ORDER BY lease_expires LIMIT 100
                  FOR UPDATE SKIP LOCKED)
     RETURNING job_id, status, attempts
 ), expired_logged AS (
