@@ -60,6 +60,21 @@ def one_run(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
+_LEAN_ASYNCIO = "from statemachine_engine._lean_imports import import_asyncio; import_asyncio()"
+#: The standard library a machine process has loaded by its first state, beside asyncio
+#: and what asyncio imports (read off ``python -X importtime``; Python 3.11).
+STANDARD_MODULES = (
+    "argparse",
+    "datetime",
+    "faulthandler",
+    "json",
+    "logging",
+    "pathlib",
+    "socket",
+    "sqlite3",
+    "zlib",
+)
+
 #: The floor under a machine's start, each run with the interpreter of ours: what no
 #: change to our package can take away (docs/performance.md, "Where the time goes").
 FLOORS = (
@@ -68,7 +83,15 @@ FLOORS = (
     ("python: import statemachine_engine.cli", ["-c", "import statemachine_engine.cli"]),
     (
         "python: asyncio as a machine imports it",
-        ["-c", "from statemachine_engine._lean_imports import import_asyncio; import_asyncio()"],
+        ["-c", _LEAN_ASYNCIO],
+    ),
+    (
+        "python: and the stdlib a machine loads",
+        ["-c", f"{_LEAN_ASYNCIO}; import {', '.join(STANDARD_MODULES)}"],
+    ),
+    (
+        "python: that stdlib, no asyncio",
+        ["-c", f"import dataclasses, {', '.join(STANDARD_MODULES)}"],
     ),
 )
 
@@ -80,7 +103,7 @@ def floors(statemachine: str, runs: int) -> None:
     if not python.exists():
         return
     try:
-        one_run([str(python), *FLOORS[-1][1]])
+        one_run([str(python), "-c", _LEAN_ASYNCIO])
     except subprocess.CalledProcessError:
         return
     samples = turns(runs, *(lambda args=args: one_run([str(python), *args]) for _, args in FLOORS))

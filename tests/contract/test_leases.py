@@ -141,3 +141,16 @@ async def test_next_job_ready_at_includes_lease_expiry(store: Store) -> None:
     assert await store.next_job_ready_at(None) == renewed.lease_expires
     assert await store.complete_job(job.job_id)
     assert await store.next_job_ready_at("task") is None
+
+
+async def test_every_expired_lease_returns_when_many_expire_at_once(store: Store) -> None:
+    """A claim frees expired leases a batch at a time (PostgreSQL: 100 a statement);
+    the claims after it free the rest, and every job is taken again."""
+    jobs = {(await store.add_job("task", max_attempts=3)).job_id for _ in range(250)}
+    lost = await store.claim_jobs("task", "dead-worker", limit=250, lease_seconds=EXPIRED)
+    assert {job.job_id for job in lost} == jobs
+    retaken = []
+    while (job := await store.claim_job("task", "live-worker", lease_seconds=30)) is not None:
+        retaken.append(job)
+    assert sorted(job.job_id for job in retaken) == sorted(jobs)
+    assert {job.attempts for job in retaken} == {2}

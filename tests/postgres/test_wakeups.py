@@ -124,3 +124,22 @@ async def test_a_job_added_with_psql_from_another_search_path_wakes_a_waiter(
             " VALUES ('by-hand', 'task', 0, 0, 0)"
         )
     assert await waiting
+
+
+async def test_the_wake_up_triggers_change_no_setting_at_each_call(store: PostgresStore) -> None:
+    """Schema version 15: a function with a SET clause saves, sets and restores the
+    setting at every call, a job's completion included; the triggers name their
+    schema's table in their text instead (the search_path test above: still the
+    right table whoever writes)."""
+    rows = (
+        await store.connector.run_sql(
+            "SELECT proname, proconfig FROM pg_proc"
+            " WHERE pronamespace = current_schema()::regnamespace"
+            " AND proname LIKE 'statemachine_notify_%%' ORDER BY proname"
+        )
+    ).rows
+    assert [(row["proname"], row["proconfig"]) for row in rows] == [
+        ("statemachine_notify_inbox", None),
+        ("statemachine_notify_jobs", None),
+        ("statemachine_notify_realtime", None),
+    ]
