@@ -2,8 +2,9 @@
 
 (a) One process claims and completes N pre-added jobs through the store API, in each
     sync mode: claims in batches (``store.claim_jobs``, 32 at a time, as a worker that
-    can take several does) and ``store.complete_job`` for each, then one claim per job
-    (``store.claim_job``: two committed transactions per job).
+    can take several does) and their completions in batches (``store.complete_jobs``:
+    two transactions per 32 jobs), then one claim and one completion per job
+    (``store.claim_job``, ``store.complete_job``: two transactions per job).
 (b) 1, 2 and 4 ``statemachine`` worker processes run a worker config without
     subprocess actions (waiting: check_database_queue -> processing: complete_job ->
     waiting; an empty queue or a ``stop`` event ends them). N jobs are added first; the
@@ -144,6 +145,7 @@ async def api_drain(location: str, count: int, batch: int) -> dict[str, float]:
     """Claim (``batch`` at a time) and complete ``count`` jobs in this process (the
     child of :func:`run_api`)."""
     from statemachine_engine.database import open_store
+    from statemachine_engine.database.models.job import JobCompletion
 
     store = open_store(location)
     worker = f"api-bench-{os.getpid()}"
@@ -151,10 +153,15 @@ async def api_drain(location: str, count: int, batch: int) -> dict[str, float]:
     done = 0
     start = time.time()
     while jobs := await store.claim_jobs(JOB_TYPE, worker, limit=batch):
-        for job in jobs:
-            if not await store.complete_job(job.job_id, worker=worker):
-                raise RuntimeError(f"could not complete {job.job_id}")
-            done += 1
+        if batch == 1:
+            for job in jobs:
+                if not await store.complete_job(job.job_id, worker=worker):
+                    raise RuntimeError(f"could not complete {job.job_id}")
+        else:
+            completions = [JobCompletion(job.job_id, worker, job.attempts) for job in jobs]
+            if not all(await store.complete_jobs(completions)):
+                raise RuntimeError(f"could not complete {[job.job_id for job in jobs]}")
+        done += len(jobs)
     end = time.time()
     await store.close()
     return {"jobs": done, "start": start, "end": end}
@@ -602,7 +609,7 @@ def main() -> int:
         # (a) through the API: one process, then several draining one queue.
         print(
             f"   (a) store API, one process: add, then claim_jobs ({API_BATCH} at a time) "
-            "+ complete_job per job"
+            f"+ complete_jobs ({API_BATCH} at a time)"
         )
         modes = ("off", "on") if postgres else ("NORMAL", "FULL")
         rates: dict[int, float] = {}
@@ -625,7 +632,7 @@ def main() -> int:
                     args.db if postgres else None, workdir / "api-single.db"
                 ) as api_db:
                     single = run_api(api_db, workdir, count, mode, batch=1)[1]
-                figure(f"  one claim per job (claim_job), sync={mode}", single, "/s")
+                figure(f"  one claim and one completion per job, sync={mode}", single, "/s")
             if mode == modes[0]:
                 rates[1] = drained
         mode = modes[0]

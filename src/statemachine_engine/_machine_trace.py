@@ -53,6 +53,16 @@ class MachineTrace:
         """The attempt's span ends: ``completed``, ``failed``, ``dead``, ``handed_over``
         or ``given_back`` (with the failure's ``error``)."""
 
+    def job_ending(self, job_id: str) -> object:
+        """The attempt's work is done and its outcome comes later (a completion that
+        commits with the store's next write): nothing after this belongs to its span.
+        Returns what :meth:`job_outcome` takes."""
+        return None
+
+    def job_outcome(self, ending: object, outcome: str) -> None:
+        """The outcome of the attempt :meth:`job_ending` returned ``ending`` for
+        (``completed``, or ``refused``): its span ends."""
+
     def event_taken(self, event: str, traceparent: str | None) -> None:
         """A stored event carrying ``traceparent`` moves the machine: a span continuing
         the sender's trace covers what follows until the machine settles."""

@@ -205,6 +205,17 @@ class OtelMachineTrace(MachineTrace):
         span.end()
         self._fall_back(span)
 
+    def job_ending(self, job_id: str) -> object:
+        span = self._jobs.pop(job_id, None)
+        if span is not None:
+            self._fall_back(span)
+        return span
+
+    def job_outcome(self, ending: object, outcome: str) -> None:
+        if isinstance(ending, Span):
+            ending.set_attribute("statemachine.outcome", outcome)
+            ending.end()
+
     def event_taken(self, event: str, traceparent: str | None) -> None:
         parent = _parent(traceparent)
         if parent is None:

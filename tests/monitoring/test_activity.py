@@ -23,6 +23,7 @@ from .conftest import StartServer
         ("error", {}, "error"),
         ("job_failed", {}, "error"),
         ("job_completed", {}, "success"),
+        ("job_completion_refused", {}, "warning"),
         ("job_started", {}, "info"),
         ("event_dropped", {}, "warning"),
         ("machine_terminated", {"reason": "final"}, "info"),

@@ -8,14 +8,14 @@ import asyncio
 import pytest
 
 from statemachine_engine.database import _carry as carry
-from statemachine_engine.database._carry import CARRY_HOPS, CarriedWrites
+from statemachine_engine.database._carry import CARRY_HOPS, PATIENT_HOPS, CarriedWrites
 
 
 class Write:
     def take(self) -> None:
         return None
 
-    def committed(self) -> None: ...
+    def committed(self, result: object = None) -> None: ...
 
     def failed(self) -> None: ...
 
@@ -61,3 +61,61 @@ async def test_a_commit_done_looks_again_for_what_waits() -> None:
     await turns(2 * CARRY_HOPS)
     assert calls == [0]
     assert not carried
+
+
+class PatientWrite(Write):
+    patient = True
+
+
+async def commits_after_busy_turns(write: Write) -> int:
+    """How many turns of a busy event loop ``write`` waited for its commit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[int] = loop.create_future()
+    turns = 0
+
+    def commit_now() -> bool:
+        carried.take()
+        done.set_result(turns)
+        return True
+
+    async def busy() -> None:  # always something ready to run: the loop never idles
+        nonlocal turns
+        while not done.done():
+            turns += 1
+            await asyncio.sleep(0)
+
+    carried = CarriedWrites(commit_now)
+    carried.add("key", write)
+    spinner = asyncio.create_task(busy())
+    carried.soon()
+    waited = await done
+    await spinner
+    return waited
+
+
+async def test_in_a_busy_loop_writes_wait_a_few_turns_and_patient_ones_more() -> None:
+    assert CARRY_HOPS - 1 <= await commits_after_busy_turns(Write()) <= CARRY_HOPS + 1
+    assert PATIENT_HOPS - 1 <= await commits_after_busy_turns(PatientWrite()) <= PATIENT_HOPS + 1
+
+
+async def commits_when_idle(write: Write) -> None:
+    """Returns once ``write`` committed, the loop having nothing else to run."""
+    done = asyncio.get_running_loop().create_future()
+
+    def commit_now() -> bool:
+        carried.take()
+        done.set_result(None)
+        return True
+
+    carried = CarriedWrites(commit_now)
+    carried.add("key", write)
+    carried.soon()
+    await asyncio.wait_for(done, 10)
+
+
+async def test_patient_writes_commit_once_the_loop_has_nothing_else_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Counting turns alone, it would wait for hours.
+    monkeypatch.setattr(carry, "PATIENT_HOPS", 10**10)
+    await commits_when_idle(PatientWrite())

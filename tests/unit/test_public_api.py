@@ -182,7 +182,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "TransitionRecord",
     ],
     "database.models.base": ["BaseModel", "StoreHandle"],
-    "database.models.job": ["Job", "JobModel", "JobStatus", "NewJob"],
+    "database.models.job": ["Job", "JobCompletion", "JobModel", "JobStatus", "NewJob"],
     "database.models.machine_event": ["EventStatus", "MachineEvent", "MachineEventModel"],
     "database.models.machine_state": [
         "DEAD_JOB",

@@ -30,11 +30,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import _tracing
 from ..context._entries import JOB_LEASE, forget_job_data, merge_job
+from ..database._records import JobCompletion
 from ..database.store import DEFAULT_LEASE_SECONDS
 
 if TYPE_CHECKING:
@@ -50,6 +51,13 @@ AHEAD_WINDOW_SECONDS = 0.02
 AHEAD_MAX_AGE_SECONDS = 1.0
 #: How much one claim-to-claim interval moves the measured pace.
 _PACE_WEIGHT = 0.2
+#: A completion carried by the store's next write (:meth:`JobTracker.release_later`)
+#: is reported done at once only while the lease the machine knows it holds has this
+#: long left at least: longer than a carried write can wait for its commit short of a
+#: failing store (a few turns of the event loop, then at most SQLite's 30 s wait for
+#: another process's write lock), so the lease cannot run out before it. Leases of 60 s,
+#: renewed every 10 s, always have over 50 s left.
+CARRY_MARGIN_SECONDS = 35.0
 
 
 class HandedJob(NamedTuple):
@@ -81,6 +89,7 @@ class JobTracker:
         "_ahead_claim",
         "_ahead_since",
         "_attempts",
+        "_expires",
         "_last_claim",
         "_leases",
         "_pace",
@@ -91,6 +100,9 @@ class JobTracker:
         self.worker = worker
         self._leases: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
+        #: When each lease runs out (epoch seconds) by what this machine wrote last: its
+        #: claim or its last renewal (0: not known).
+        self._expires: dict[str, float] = {}
         #: Jobs claimed ahead, not started yet, and the claim they answer.
         self._ahead: list[Job] = []
         self._ahead_claim: tuple[str | None, str | None, float] | None = None
@@ -190,6 +202,7 @@ class JobTracker:
         trace (:meth:`Store.trace_job`), if tracing is on."""
         self._leases[job.job_id] = _lease_of(job)
         self._attempts[job.job_id] = job.attempts
+        self._expires[job.job_id] = job.lease_expires or 0.0
         forget_job_data(context)
         merge_job(context, job.as_context())
         context[JOB_LEASE] = lease_record(job.job_id, job.attempts, self._leases[job.job_id])
@@ -200,6 +213,7 @@ class JobTracker:
         pass to it, or None when this machine does not hold the job."""
         if job_id not in self._leases:
             return None
+        self._expires.pop(job_id, None)
         _tracing.current().job_ended(job_id, "handed_over")
         return self._attempts.pop(job_id), self._leases.pop(job_id)
 
@@ -229,6 +243,7 @@ class JobTracker:
             return reason
         self._leases[job_id] = lease
         self._attempts[job_id] = attempt
+        self._expires[job_id] = job.lease_expires or 0.0
         _tracing.current().job_started(job)
         self._log_job(
             "job_handed_over",
@@ -276,6 +291,7 @@ class JobTracker:
                 assert job is not None
                 self._leases[job.job_id] = seconds
                 self._attempts[job.job_id] = job.attempts
+                self._expires[job.job_id] = job.lease_expires or 0.0
                 _tracing.current().job_started(job)
                 return None
         if attempt is None:
@@ -305,6 +321,7 @@ class JobTracker:
         """Complete (or with ``error`` fail, keeping the failing action's ``output``) a
         job; False, logged with the reason, when this machine does not hold it (any more)."""
         self._leases.pop(job_id, None)
+        self._expires.pop(job_id, None)
         attempt = self._attempts.pop(job_id, None)
         outcome = "completed"
         if error is None:
@@ -343,6 +360,47 @@ class JobTracker:
             )
         return done  # the store wakes waiters (wait_for_jobs, idle workers) itself
 
+    def release_later(
+        self, store: Store, job_id: str, outcome: Callable[[bool], None], result: Any = None
+    ) -> bool:
+        """Complete ``job_id`` in the transaction of the store's next write, and report it
+        done now, when the store can and the job's lease, as this machine last wrote it,
+        runs out in :data:`CARRY_MARGIN_SECONDS` or later; False (nothing done: complete
+        it with :meth:`release`) otherwise.
+
+        Once the transaction has committed, ``outcome(done)`` is called; a completion
+        the store refused then (the job was cancelled, failed or claimed again in the
+        meantime) is logged at WARNING.
+        """
+        expires = self._expires.get(job_id, 0.0)
+        if expires - time.time() < CARRY_MARGIN_SECONDS or not store.carries_completions:
+            return False
+        self._leases.pop(job_id, None)
+        self._expires.pop(job_id, None)
+        attempt = self._attempts.pop(job_id, None)
+        trace = _tracing.current()
+        ending = trace.job_ending(job_id)
+
+        def committed(done: bool) -> None:
+            trace.job_outcome(ending, "completed" if done else "refused")
+            if not done:
+                logger.warning(
+                    "%s completed job %s, but the store refused the completion when it "
+                    "committed: the job was no longer processing under %s in attempt %s "
+                    "(cancelled, failed or claimed again meanwhile)",
+                    self.worker,
+                    job_id,
+                    self.worker,
+                    attempt,
+                    extra={"action": "job_completion_refused", "job_id": job_id},
+                )
+            outcome(done)
+
+        store.complete_job_with_next_write(
+            JobCompletion(job_id, self.worker, attempt, result), committed
+        )
+        return True
+
     async def release_all(self, store: Store) -> list[str]:
         """Implicitly complete every job still held; the ids completed."""
         done: list[str] = []
@@ -360,6 +418,7 @@ class JobTracker:
         given: list[str] = []
         for job_id in list(self._leases):
             self._leases.pop(job_id)
+            self._expires.pop(job_id, None)
             attempt = self._attempts.pop(job_id, None)
             _tracing.current().job_ended(job_id, "given_back")
             if attempt is not None and await store.release_job_unused(
@@ -390,9 +449,17 @@ class JobTracker:
         await self.give_back_ahead(store, older_than=AHEAD_MAX_AGE_SECONDS)
         lease = self.shortest_lease
         if lease is not None:
-            await store.renew_leases(
-                self.worker, lease, [*self._leases, *(job.job_id for job in self._ahead)]
-            )
+            job_ids = [*self._leases, *(job.job_id for job in self._ahead)]
+            since = time.time()  # the renewal counts from a moment after this one
+            renewed = await store.renew_leases(self.worker, lease, job_ids)
+            if renewed == len(job_ids):  # else which ones is not known: none is counted
+                until = since + lease
+                for job_id in self._leases:
+                    self._expires[job_id] = max(self._expires.get(job_id, 0.0), until)
+                self._ahead = [
+                    job._replace(lease_expires=max(job.lease_expires or 0.0, until))
+                    for job in self._ahead
+                ]
 
 
 def _lease_of(job: Job) -> float:

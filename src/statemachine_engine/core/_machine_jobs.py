@@ -3,6 +3,7 @@ release and hand over the jobs it holds, told to its observers and its trace."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..context._entries import JOB_LEASE
@@ -28,6 +29,9 @@ class MachineJobs:
         raise NotImplementedError
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def emit_later(self) -> Callable[[str, dict[str, Any]], None]:
         raise NotImplementedError
 
     async def claim_next_job(self, claim: JobClaim) -> Job | None:
@@ -60,6 +64,8 @@ class MachineJobs:
         retry: bool = True,
         output: Any = None,
     ) -> bool:
+        if error is None and self._complete_later(job_id, result):
+            return True
         done = await self._jobs.release(
             self.store, job_id, result=result, error=error, retry=retry, output=output
         )
@@ -68,6 +74,30 @@ class MachineJobs:
             kind = "job_completed" if error is None else "job_failed"
             self.emit(kind, {"job_id": job_id, **({"error": error} if error else {})})
         return done
+
+    def _complete_later(self, job_id: str, result: Any = None, *, implicit: bool = False) -> bool:
+        """Complete ``job_id`` with the store's next write, reported done now, where
+        :meth:`JobTracker.release_later` can; the observers hear how it ended, in its
+        place, once it committed (``job_completed``, or ``job_completion_refused``)."""
+        decided: list[Callable[[str, dict[str, Any]], None]] = []
+
+        def committed(done: bool) -> None:  # (never before release_later returned)
+            [decide] = decided
+            if done:
+                extra = {"implicit": True} if implicit else {}
+                decide("job_completed", {"job_id": job_id, **extra})
+            else:
+                message = (
+                    f"the store refused the completion of job {job_id} when it committed: "
+                    "the job was cancelled, failed or claimed again meanwhile"
+                )
+                decide("job_completion_refused", {"job_id": job_id, "message": message})
+
+        if not self._jobs.release_later(self.store, job_id, committed, result):
+            return False
+        decided.append(self.emit_later())
+        forget_lease(self.context, job_id)
+        return True
 
     def hand_over_job(self, job_id: str) -> tuple[int, float] | None:
         """Stop holding ``job_id`` for a machine this one starts: ``(attempt, lease)``
@@ -84,7 +114,10 @@ class MachineJobs:
             self.context[JOB_LEASE] = lease_record(job_id, attempt, lease)
 
     async def release_claimed_jobs(self) -> None:
-        if self._jobs.held:
-            for job_id in await self._jobs.release_all(self.store):
+        jobs = self._jobs
+        if jobs.held:
+            for job_id in jobs.held:
+                self._complete_later(job_id, implicit=True)
+            for job_id in await jobs.release_all(self.store):  # those not carried
                 self.emit("job_completed", {"job_id": job_id, "implicit": True})
         self.context.pop(JOB_LEASE, None)

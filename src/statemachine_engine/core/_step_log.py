@@ -44,6 +44,7 @@ class StepLog:
     __slots__ = (
         "_consumed",
         "_dropped",
+        "_holds",
         "_in_flight",
         "_latest",
         "_name",
@@ -67,6 +68,8 @@ class StepLog:
         self._notices: list[Callable[[], None]] = []
         #: Steps taken out for a commit under way (:meth:`take_steps`).
         self._in_flight: WaitingSteps | None = None
+        #: Places held for what is told once a write commits (:meth:`hold`).
+        self._holds = 0
         #: Whether steps wait for their commit.
         self.pending = False
 
@@ -134,10 +137,20 @@ class StepLog:
     def tell(self, notice: Callable[[], None]) -> None:
         """Tell the observers something (``notice`` does): now, or once the steps that
         wait are committed."""
-        if self.pending:
+        if self.pending or self._holds:
             self._notices.append(_tracing.deferred(notice))
         else:
             notice()
+
+    def hold(self) -> None:
+        """Hold back what the observers are told from now until :meth:`unhold`: the
+        next notice tells what a write carried by the store learns when it commits (a
+        completion's outcome), in its place."""
+        self._holds += 1
+
+    def unhold(self) -> None:
+        self._holds -= 1
+        self._tell_waiting()
 
     def _wait(self) -> None:
         if not self.pending:
@@ -208,7 +221,7 @@ class StepLog:
     def _tell_waiting(self) -> None:
         # A notice may run inside another machine's write (one that carried these
         # steps): a failing observer must not fail that write.
-        while self._notices and not self.pending:
+        while self._notices and not self.pending and not self._holds:
             notices, self._notices = self._notices, []
             for notice in notices:
                 try:

@@ -304,6 +304,27 @@ class StateMachineEngine(MachineJobs):
 
         self._stepper.log.tell(tell)
 
+    def emit_later(self) -> Callable[[str, dict[str, Any]], None]:
+        """Keep the observers' place for an event decided once a carried write commits
+        (a completion's outcome): they hear nothing after it until the function returned
+        is called with it."""
+        log = self._stepper.log
+        decided: list[tuple[str, dict[str, Any]]] = []
+
+        def tell() -> None:
+            for event_type, payload in decided:
+                for observer in self.observers:
+                    observer.event(self, event_type, payload)
+
+        log.hold()
+        log.tell(tell)
+
+        def decide(event_type: str, payload: dict[str, Any]) -> None:
+            decided.append((event_type, payload))
+            log.unhold()
+
+        return decide
+
     async def record_process_group(self, pgid: int) -> None:
         """Record the process group of the action running now, so that a restart after
         this process was killed ends it before anything runs again."""

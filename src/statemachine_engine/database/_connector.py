@@ -64,13 +64,15 @@ class Connector(Protocol):
 
 class CarriedWrite(Protocol):
     """A write that may wait to commit with a connector's next write transaction (a
-    connector that can carry writes has ``carry(key, write)`` and ``flush()``)."""
+    connector that can carry writes has ``carry(key, write)`` and ``flush()``; one that
+    also hands each carried write its query's result has ``carried_results = True``)."""
 
     def take(self) -> "tuple[str, Mapping[str, Any]] | None":
         """The named query and its parameters to commit now (None: nothing waits)."""
 
-    def committed(self) -> None:
-        """What :meth:`take` gave was committed."""
+    def committed(self, result: "Result | None" = None) -> None:
+        """What :meth:`take` gave was committed; ``result``: what its query returned,
+        where the connector reads it (SQLite; see ``carried_results``)."""
 
     def failed(self) -> None:
         """What :meth:`take` gave was not committed (it waits for a later write)."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .._jsondata import JSONText
 from .._tracing import valid_traceparent
 from ..errors import EventNotCancelled, EventNotFound, StoreError
-from ._connector import first
+from ._connector import Result, first
 from ._records import (
     EventStatus,
     MachineEvent,
@@ -55,7 +55,7 @@ class _CarriedSteps:
         steps = self._source.take_steps()
         return None if steps is None else ("save_steps", _steps_params(steps))
 
-    def committed(self) -> None:
+    def committed(self, result: Result | None = None) -> None:
         self._source.steps_committed()
 
     def failed(self) -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._tracing import valid_traceparent
 from ..errors import JobExists, StoreError
+from ._carried_completions import CarriedCompletions, completion_params
 from ._connector import Operations, first, limit_param
 from ._new_jobs import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
 from ._new_jobs import NewJob
-from ._records import Job
+from ._records import Job, JobCompletion
 from ._rows import backoff_jitter, dumps, job_record
 
 DEFAULT_LEASE_SECONDS = 60.0
@@ -32,6 +33,9 @@ BACKOFF_DOUBLINGS = math.ceil(math.log2(RETRY_BACKOFF_CAP_SECONDS / RETRY_BACKOF
 
 class QueueOperations(Operations):
     """Add, claim, renew, complete, fail, hand over and read jobs."""
+
+    #: Completions waiting for this handle's next write (:meth:`complete_job_with_next_write`).
+    _carried_completions: CarriedCompletions | None = None
 
     async def add_job(
         self,
@@ -226,6 +230,51 @@ class QueueOperations(Operations):
             )
         )
         return done is not None
+
+    async def complete_jobs(self, completions: Sequence[JobCompletion]) -> list[bool]:
+        """Complete several processing jobs in one transaction (each fenced as
+        :meth:`complete_job` is); returns once it has committed, whether each was
+        completed, in order. A job named twice is completed once (the first says so)."""
+        if not completions:
+            return []
+        result = await self._run(
+            "complete_jobs", {"jobs": completion_params(list(completions)), "now": time.time()}
+        )
+        done = {row["job_id"] for row in result.rows}
+        told: set[str] = set()
+        outcomes = []
+        for completion in completions:
+            outcomes.append(completion.job_id in done and completion.job_id not in told)
+            told.add(completion.job_id)
+        return outcomes
+
+    @property
+    def carries_completions(self) -> bool:
+        """Whether :meth:`complete_job_with_next_write` can carry a completion (a
+        connector that hands each carried write its result: SQLite)."""
+        return getattr(self.connector, "carried_results", False)
+
+    def complete_job_with_next_write(
+        self, completion: JobCompletion, outcome: Callable[[bool], None]
+    ) -> None:
+        """Let ``completion`` wait for this handle's next write and commit in its
+        transaction, after the machines' steps waiting now (or on its own a few turns of
+        the event loop later, when nothing writes first: :mod:`._carried_completions`).
+        ``outcome(done)`` is called once it committed: False when it was refused then
+        (the job was no longer ``processing`` under its worker in its attempt).
+
+        Raises:
+            StoreError: this store cannot carry completions.
+        """
+        if not self.carries_completions:
+            raise StoreError(f"{self.location} cannot carry job completions")
+        carried = self._carried_completions
+        if carried is None:
+            carried = self._carried_completions = CarriedCompletions()
+        carried.add(completion, outcome)
+        connector: Any = self.connector
+        connector.carry(carried, carried)  # after the steps waiting now
+        connector.flush_soon()
 
     async def fail_job(
         self,

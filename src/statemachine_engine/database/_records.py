@@ -82,6 +82,17 @@ class Job(NamedTuple):
         return self._asdict()
 
 
+class JobCompletion(NamedTuple):
+    """One completion of a batch (:meth:`~.store.Store.complete_jobs`), fenced as
+    :meth:`~.store.Store.complete_job`'s are: only by its lease holder ``worker`` when
+    given, only in ``attempt`` when given; ``result``: any JSON value kept with the job."""
+
+    job_id: str
+    worker: str | None = None
+    attempt: int | None = None
+    result: Any = None
+
+
 class EventStatus:
     """The statuses of an event in a machine's inbox.
 

@@ -89,6 +89,9 @@ class SqliteConnector:
     #: Senders wake machines through their control sockets (:mod:`..messaging._delivery`).
     notifies_machines = False
     spans_hosts = False
+    #: Each carried write is handed its query's result when it commits (:mod:`._carry`):
+    #: job completions can be carried (:mod:`._carried_completions`).
+    carried_results = True
 
     def __init__(self, path: str | Path, settings: Settings, *, create: bool = True) -> None:
         self.path = Path(path)
@@ -306,15 +309,15 @@ class SqliteConnector:
                     wakes.add(query.wakes)
         parts.extend(own)
         try:
-            results = self._transaction(parts, len(own)) if parts else []
+            results = self._transaction(parts, len(parts)) if parts else []
         except BaseException:
             self._carried.put_back(taken_by)
             raise
-        for _, write in taken_by:
-            write.committed()
+        for (_, write), result in zip(taken_by, results, strict=False):
+            write.committed(result)
         for topic in wakes:
             self._wake(topic)
-        return results
+        return results[len(taken_by) :]
 
     def _transaction(self, parts: Sequence[_Part], returned: int) -> list[Result]:
         """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
@@ -404,6 +407,8 @@ class SqliteConnector:
             raise self._failed(exc, "query failed") from exc
 
     async def close(self) -> None:
+        if self._carried:  # (the machines commit their own steps as they end; completions
+            self._flush_due()  # carried by a tool's handle would be lost with it)
         self._conn.close()
         if self._identity is not None:
             self._identity.close()  # after the connection: see sqlite_identity._descriptors

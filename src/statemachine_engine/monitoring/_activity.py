@@ -30,6 +30,7 @@ _FIXED_LEVELS = {
     "error": "error",
     "job_failed": "error",
     "job_completed": "success",
+    "job_completion_refused": "warning",
     "event_dropped": "warning",
     "state_change": "transition",
     "bash_output": "output",

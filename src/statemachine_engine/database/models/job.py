@@ -7,11 +7,13 @@ from typing import Any
 
 from .._new_jobs import NewJob as NewJob
 from .._records import Job as Job
+from .._records import JobCompletion as JobCompletion
 from .._records import JobStatus as JobStatus
 from .base import BaseModel
 
 __all__ = [
     "Job",
+    "JobCompletion",
     "JobModel",
     "JobStatus",
     "NewJob",

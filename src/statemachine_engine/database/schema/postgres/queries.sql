@@ -185,6 +185,31 @@ WITH done AS (
 )
 SELECT attempts FROM done;
 
+-- name: complete_jobs
+-- Several completions in one statement: `jobs` is [{"job_id", "worker", "attempt",
+-- "result"}, ...] as JSON, each fenced as complete_job is (a null worker or attempt:
+-- any; a job named twice: its first); the ids of the jobs completed are returned.
+WITH batch AS (
+    SELECT DISTINCT ON (item.c->>'job_id')
+           item.c->>'job_id' AS job_id, item.c->>'worker' AS worker,
+           (item.c->>'attempt')::integer AS attempt, item.c->>'result' AS result
+    FROM jsonb_array_elements(%(jobs)s::jsonb) WITH ORDINALITY AS item(c, n)
+    ORDER BY item.c->>'job_id', item.n
+), done AS (
+    UPDATE jobs
+    SET status = 'completed', result = batch.result, completed_at = %(now)s,
+        updated_at = %(now)s, lease_owner = NULL, lease_expires = NULL
+    FROM batch
+    WHERE jobs.job_id = batch.job_id AND jobs.status = 'processing'
+      AND (batch.worker IS NULL OR jobs.lease_owner = batch.worker)
+      AND (batch.attempt IS NULL OR jobs.attempts = batch.attempt)
+    RETURNING jobs.job_id, jobs.attempts, batch.worker
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, at)
+    SELECT job_id, 'completed', attempts, worker, %(now)s FROM done
+)
+SELECT job_id FROM done;
+
 -- name: fail_job
 WITH failed AS (
     UPDATE jobs

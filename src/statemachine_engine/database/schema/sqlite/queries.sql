@@ -137,6 +137,37 @@ RETURNING attempts;
 INSERT INTO job_history (job_id, status, attempt, worker, at)
 VALUES (:job_id, 'completed', :attempts, :worker, :now);
 
+-- name: complete_jobs
+-- wakes: jobs
+-- Several completions in one transaction: `jobs` is [{"job_id", "worker", "attempt",
+-- "result"}, ...], each fenced as complete_job is (a null worker or attempt: any; a job
+-- named twice: its first); the ids of the jobs completed are returned. (The history rows
+-- first: an UPDATE ... FROM cannot return the worker it matched.)
+INSERT INTO job_history (job_id, status, attempt, worker, at)
+SELECT jobs.job_id, 'completed', jobs.attempts, batch.worker, :now
+FROM (
+    SELECT json_extract(value, '$.job_id') AS job_id, json_extract(value, '$.worker') AS worker,
+           json_extract(value, '$.attempt') AS attempt, min(key)
+    FROM json_each(:jobs) GROUP BY 1
+) AS batch
+JOIN jobs ON jobs.job_id = batch.job_id
+WHERE jobs.status = 'processing'
+  AND (batch.worker IS NULL OR jobs.lease_owner = batch.worker)
+  AND (batch.attempt IS NULL OR jobs.attempts = batch.attempt);
+UPDATE jobs
+SET status = 'completed', result = batch.result, completed_at = :now, updated_at = :now,
+    lease_owner = NULL, lease_expires = NULL
+FROM (
+    SELECT json_extract(value, '$.job_id') AS job_id, json_extract(value, '$.worker') AS worker,
+           json_extract(value, '$.attempt') AS attempt, json_extract(value, '$.result') AS result,
+           min(key)
+    FROM json_each(:jobs) GROUP BY 1
+) AS batch
+WHERE jobs.job_id = batch.job_id AND jobs.status = 'processing'
+  AND (batch.worker IS NULL OR jobs.lease_owner = batch.worker)
+  AND (batch.attempt IS NULL OR jobs.attempts = batch.attempt)
+RETURNING job_id;
+
 -- name: fail_job
 -- wakes: jobs
 UPDATE jobs

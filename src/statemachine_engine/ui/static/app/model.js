@@ -72,6 +72,8 @@ export function activityEntry(event) {
       return { ...base, level: "info", text: `${job} started` };
     case "job_completed":
       return { ...base, level: "success", text: `${job} completed` };
+    case "job_completion_refused":
+      return { ...base, level: "warning", text: p.message ? textOf(p.message) : `${job}: completion refused` };
     case "job_failed": {
       const why = p.error ?? p.message ?? p.last_error;
       return { ...base, level: "error", text: why ? `${job} failed: ${textOf(why)}` : `${job} failed` };
