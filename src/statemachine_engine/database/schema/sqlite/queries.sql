@@ -299,6 +299,12 @@ LEFT JOIN process_heartbeats AS beat
    AND machine_state.status = 'running'
 WHERE machine_state.machine_name IN (SELECT value FROM json_each(:names));
 
+-- name: waiting_inboxes
+-- Which of several machines have events waiting in their inboxes (a host whose machines
+-- registered together: one read for all their first looks; the partial inbox index).
+SELECT DISTINCT target_machine FROM machine_events
+WHERE status = 'pending' AND target_machine IN (SELECT value FROM json_each(:names));
+
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
 WHERE machine_name = :machine_name;
