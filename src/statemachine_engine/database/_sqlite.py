@@ -49,8 +49,9 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("statemachine_engine.store")
 
 MEMORY = ":memory:"
-#: A query's statements, their ``each_row`` flags and their parameters, ready to run.
-_Part = tuple[tuple[str, ...], tuple[bool, ...], Mapping[str, Any]]
+#: A query's statements, their ``each_row`` flags and their parameters, ready to run (a
+#: list of them: a statement run once for each, see :meth:`SqliteConnector.run_rows`).
+_Part = tuple[tuple[str, ...], tuple[bool, ...], "Mapping[str, Any] | list[Mapping[str, Any]]"]
 
 
 class SqliteStore(SqlStore):
@@ -245,6 +246,20 @@ class SqliteConnector:
             self._wake(query.wakes)
         return results
 
+    async def run_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the named write query, one plain statement, once for each of ``rows`` in
+        one transaction (``executemany``); returns the number of rows changed."""
+        query = self._queries[name]
+        if not rows:
+            return 0
+        assert len(query.statements) == 1 and not query.optional, name
+        assert name not in self._json_params, name
+        self._usable()
+        [result] = self._write(((query.statements, query.each_row, list(rows)),))
+        if query.wakes is not None and result.rowcount > 0:
+            self._wake(query.wakes)
+        return result.rowcount
+
     def _prepared(self, query: Query, params: Mapping[str, Any]) -> _Part:
         """``query``'s statements for ``params`` (its optional lines kept or dropped), and
         the parameters as SQLite binds them (lists as JSON text)."""
@@ -331,8 +346,12 @@ class SqliteConnector:
         try:
             for index, (statements, each_row, params) in enumerate(parts):
                 if len(statements) == 1:  # most writes: no bookkeeping of steps
-                    cursor.execute(statements[0], params)
-                    rows = [] if cursor.description is None else cursor.fetchall()
+                    if type(params) is list:  # once for each row of them (run_rows)
+                        cursor.executemany(statements[0], params)
+                        rows = []
+                    else:
+                        cursor.execute(statements[0], params)
+                        rows = [] if cursor.description is None else cursor.fetchall()
                     rowcount = cursor.rowcount
                 else:
                     rows, rowcount = self._steps(statements, each_row, params)

@@ -324,6 +324,13 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
 FROM json_each(:events) ORDER BY key
 RETURNING id;
 
+-- name: insert_realtime_row
+-- wakes: realtime
+-- One event of `insert_realtime`, run once for each of a batch (executemany: no JSON
+-- to build, nor to take apart again, for thousands of events).
+INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
+VALUES (:machine_name, :event_type, :payload, :now);
+
 -- name: error_history
 -- `statemachine-db error-history`: transitions on an error event (`error`, or ending in
 -- `_failed` or `error`; compared case-sensitively) and dead jobs with the machine that last
