@@ -49,9 +49,10 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("statemachine_engine.store")
 
 MEMORY = ":memory:"
-#: A query's statements, their ``each_row`` flags and their parameters, ready to run (a
-#: list of them: a statement run once for each, see :meth:`SqliteConnector.run_rows`).
-_Part = tuple[tuple[str, ...], tuple[bool, ...], "Mapping[str, Any] | list[Mapping[str, Any]]"]
+#: A query's statements, their ``each_row`` flags and their parameters, ready to run.
+_Part = tuple[tuple[str, ...], tuple[bool, ...], Mapping[str, Any]]
+#: One statement and the parameters of each of its runs (:meth:`SqliteConnector.run_rows`).
+_Rows = tuple[tuple[str, ...], tuple[bool, ...], list[Mapping[str, Any]]]
 
 
 class SqliteStore(SqlStore):
@@ -252,7 +253,9 @@ class SqliteConnector:
         query = self._queries[name]
         if not rows:
             return 0
-        assert len(query.statements) == 1 and not query.optional, name
+        # One plain statement: no optional lines, no lists to bind as JSON.
+        assert len(query.statements) == 1, name
+        assert not query.optional, name
         assert name not in self._json_params, name
         self._usable()
         [result] = self._write(((query.statements, query.each_row, list(rows)),))
@@ -302,13 +305,13 @@ class SqliteConnector:
             return False
         return True
 
-    def _write(self, own: Sequence[_Part], *, first: object = None) -> list[Result]:
+    def _write(self, own: Sequence[_Part | _Rows], *, first: object = None) -> list[Result]:
         """Commit ``own`` (none: nothing of its own) with the carried writes before them
         (``first``'s among them); the results are ``own``'s. A carried write fails with
         the transaction, and waits for the next one."""
         if not self._carried:
             return self._transaction(own, len(own)) if own else []
-        parts: list[_Part] = []
+        parts: list[_Part | _Rows] = []
         wakes: set[str] = set()
         taken_by: list[tuple[object, CarriedWrite]] = []
         for key, write in self._carried.take(first):
@@ -331,7 +334,7 @@ class SqliteConnector:
             self._wake(topic)
         return results
 
-    def _transaction(self, parts: Sequence[_Part], returned: int) -> list[Result]:
+    def _transaction(self, parts: Sequence[_Part | _Rows], returned: int) -> list[Result]:
         """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
         across processes); the results of its last ``returned`` parts: the rows of each
         one's last statement that returns rows, else its last one's count. A statement
@@ -346,7 +349,7 @@ class SqliteConnector:
         try:
             for index, (statements, each_row, params) in enumerate(parts):
                 if len(statements) == 1:  # most writes: no bookkeeping of steps
-                    if type(params) is list:  # once for each row of them (run_rows)
+                    if isinstance(params, list):  # once for each of them (run_rows)
                         cursor.executemany(statements[0], params)
                         rows = []
                     else:
@@ -354,6 +357,7 @@ class SqliteConnector:
                         rows = [] if cursor.description is None else cursor.fetchall()
                     rowcount = cursor.rowcount
                 else:
+                    assert not isinstance(params, list)
                     rows, rowcount = self._steps(statements, each_row, params)
                 if index >= keep_from:
                     results.append(Result(rows, rowcount))
