@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._dir_stamp import DirectoryStamp
-from .._jsondata import COMPACT_STR, MAX_DEPTH, JSONText, check, lenient_text, sanitize
+from .._jsondata import (
+    MAX_DEPTH,
+    JSONText,
+    check,
+    encode_compact_str,
+    lenient_text,
+    sanitize,
+)
 from ..errors import JSONDataError, StoreError
 
 if TYPE_CHECKING:
@@ -87,7 +94,7 @@ class RealtimeStream:
                 payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
-            text = JSONText(COMPACT_STR.encode(payload))
+            text = JSONText(encode_compact_str(payload))
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
         data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
