@@ -35,10 +35,11 @@ from ..errors import StoreError, StoreNotFound
 from ..settings import Settings
 from ._carry import CarriedWrites
 from ._connector import CarriedWrite, Result
-from ._queries import Query, latest_version, load_queries, migrations, statements_of
+from ._queries import Query, load_queries
 from ._sql_store import SqlStore
 from ._sqlite_identity import SqliteIdentity, shm_blocked, shm_unwritable
 from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, no_busy_timeout, read_all, use_wal
+from ._sqlite_migrate import migrate
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 WAL_CHECKPOINT_PAGES = 10_000
@@ -153,7 +154,7 @@ class SqliteConnector:
         conn.row_factory = sqlite3.Row
         try:
             self._configure(conn, sync)
-            self._migrate(conn)
+            migrate(conn, self.location)
             no_busy_timeout(conn)  # statements wait for locks in ._sqlite_locks from now
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -182,40 +183,6 @@ class SqliteConnector:
         # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest_version("sqlite"):
-            return
-        steps = migrations("sqlite")
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if (
-                version == 0
-                and conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
-                ).fetchone()
-            ):
-                raise StoreError(
-                    "this database was created by another program or an earlier "
-                    "statemachine-engine (1.x); move it aside or choose another with --db",
-                    location=self.location,
-                )
-            for number, script in steps:
-                if number > version:
-                    for statement in statements_of(script):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        if version < latest_version("sqlite"):
-            # Into the file at once, the store's identity with it: until its page is in
-            # the file, a copy over the file cannot be told (sqlite_identity). A few pages
-            # for a new store; a FULL checkpoint waits out readers of older snapshots.
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(FULL)")
 
     # -- queries --------------------------------------------------------------------------
 
