@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._logs import lines_together
 from ..errors import StoreError, StoreNotFound
 from ..settings import Settings
 from ._carry import CarriedWrites
@@ -295,8 +296,9 @@ class SqliteConnector:
         except BaseException:
             self._carried.put_back(taken_by)
             raise
-        for _, write in taken_by:
-            write.committed()
+        with lines_together:  # (what many machines' steps waited to say: one write)
+            for _, write in taken_by:
+                write.committed()
         for topic in wakes:
             self._wake(topic)
         return results
