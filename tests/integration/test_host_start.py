@@ -44,13 +44,13 @@ async def test_the_read_after_registering_names_the_inboxes_holding_events(
     registered = await asyncio.gather(
         *(together.register(_registration(name), None) for name in names)
     )
-    assert {name: r.inbox_empty for name, r in zip(names, registered, strict=True)} == {
+    assert {name: empty for name, (_, empty) in zip(names, registered, strict=True)} == {
         "empty": True,
         "has_one": False,
         "has_a_delayed_one": False,
         "had_one": True,
     }
-    assert all(r.previous is None for r in registered)
+    assert all(previous is None for previous, _ in registered)
     records = await store.load_machines(names)
     assert {name: records[name].status for name in names} == dict.fromkeys(names, "running")
 

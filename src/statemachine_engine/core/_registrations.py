@@ -27,7 +27,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..database._records import Registration
 
@@ -48,14 +48,11 @@ SETTLE_TURNS = 2
 Vet = Callable[["MachineStateRecord"], None]
 
 
-class Registered(NamedTuple):
-    """A name taken."""
-
-    #: The previous run's record (None: none in a state).
-    previous: MachineStateRecord | None
-    #: Whether the machine's inbox held no event once the name was taken (so it need not
-    #: look before it waits: every event after that wakes it).
-    inbox_empty: bool
+#: A name taken: the previous run's record (None: none in a state), and whether the
+#: machine's inbox held no event once the name was taken (so it need not look before it
+#: waits: every event after that wakes it). A plain tuple: a NamedTuple compiles its
+#: string annotations at import, in every machine process (docs/performance.md).
+Registered = tuple["MachineStateRecord | None", bool]
 
 
 _Waiting = tuple[Registration, "Vet | None", "asyncio.Future[Registered]"]
@@ -149,7 +146,7 @@ class Registrations:
                 future.set_exception(result)
             else:
                 empty = waiting is not None and registration.machine_name not in waiting
-                future.set_result(Registered(result, empty))
+                future.set_result((result, empty))
 
     async def _waiting_inboxes(self, taken: list[str]) -> set[str] | None:
         """Which of the machines whose names were just taken have events waiting (None:
