@@ -46,13 +46,88 @@ class TextFormatter(logging.Formatter):
         self.converter = time.localtime
 
 
+class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing each line at once, except while :data:`lines_together`
+    holds them: those go out in one write when it ends.
+
+    A commit that carries many machines' steps tells what waited for it (their
+    transition and activity lines among it) in one go; a host starting thousands of
+    machines would otherwise make a system call per line (a fifth of its start). Lines
+    are held only while those notices are told, synchronously, after the commit: no
+    action runs meanwhile, so a line is never held while something stalls.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._held: list[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        held = self._held
+        if held is None:
+            super().emit(record)
+            return
+        try:
+            held.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+
+    def hold_lines(self) -> None:
+        """Keep the lines emitted from now until :meth:`write_held`."""
+        self.acquire()
+        try:
+            if self._held is None:
+                self._held = []
+        finally:
+            self.release()
+
+    def write_held(self) -> None:
+        """Write the lines held since :meth:`hold_lines`, in one write."""
+        self.acquire()
+        try:
+            held, self._held = self._held, None
+            if held:
+                try:
+                    self.stream.write("".join(held))
+                    self.flush()
+                except Exception:  # as a failed emit does
+                    self.handleError(logging.makeLogRecord({"msg": "(lines held together)"}))
+        finally:
+            self.release()
+
+
+class _LinesTogether:
+    """``with lines_together:``: the lines of this process's :class:`LineStream` handlers
+    emitted inside go out in one write each at its end (nested: at the outermost)."""
+
+    def __init__(self) -> None:
+        self.handlers: list[LineStream] = []
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._depth += 1
+        if self._depth == 1:
+            for handler in self.handlers:
+                handler.hold_lines()
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            for handler in self.handlers:
+                handler.write_held()
+
+
+lines_together = _LinesTogether()
+
+
 def configure_logging(
     *, debug: bool = False, json_lines: bool = False, log_file: str | None = None
 ) -> None:
     """Send the package's logs to stderr (INFO, or DEBUG with ``debug``), and to
     ``log_file`` as well when given (rotated: :func:`rotating_file_handler`)."""
     formatter = JsonFormatter() if json_lines else TextFormatter()
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    stream = LineStream(sys.stderr)
+    lines_together.handlers[:] = [stream]
+    handlers: list[logging.Handler] = [stream]
     if log_file is not None:
         handlers.append(rotating_file_handler(log_file))
     for handler in handlers:

@@ -188,3 +188,14 @@ async def test_a_name_taken_between_the_read_and_the_write_is_judged_again(
     )
     assert isinstance(result, MachineAlreadyRunning)
     assert f"pid {holder}" in str(result)
+
+
+async def test_waiting_inboxes_name_those_holding_unconsumed_events(store: Store) -> None:
+    await store.send_event("pending", "go")
+    await store.send_event("delayed", "go", due_at=9_999_999_999.0)
+    handled = await store.send_event("handled", "go")
+    await store.mark_events([handled], "processed")
+    names = ["pending", "delayed", "handled", "never"]
+    assert await store.waiting_inboxes(names) == {"pending", "delayed"}
+    assert await store.waiting_inboxes(["never"]) == set()
+    assert await store.waiting_inboxes([]) == set()

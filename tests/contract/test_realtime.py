@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from statemachine_engine._jsondata import JSONText
 from statemachine_engine.database.store import Store
 
 
@@ -68,6 +69,19 @@ async def test_events_of_several_machines_are_recorded_together_in_order(store: 
         ("m1", "log", {}),
     ]
     assert [e.id for e in events] == sorted(e.id for e in events)
+
+
+async def test_a_batch_takes_payloads_encoded_already_or_not(store: Store) -> None:
+    await store.record_realtime_events(
+        [
+            ("m1", "encoded", JSONText('{"a":[1,2]}')),
+            ("m1", "odd", {"value": object()}),
+            ("m2", "plain", {"b": "é"}),
+        ]
+    )
+    events = await store.list_realtime()
+    assert [e.payload for e in events][::2] == [{"a": [1, 2]}, {"b": "é"}]
+    assert isinstance(events[1].payload["value"], str)
 
 
 async def test_read_backwards_before_an_id_by_machine_prefix_and_text(store: Store) -> None:

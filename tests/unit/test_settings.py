@@ -119,6 +119,23 @@ def test_sockets_are_placed_per_store(tmp_path: Path) -> None:
     assert prefixed.control_socket_path("w1") == tmp_path / "legacy-w1.sock"
 
 
+@pytest.mark.parametrize("prefix", [None, "legacy", "legacy/"])
+@pytest.mark.parametrize("name", ["w1", "a b", "a/b", "a//b", "x/./y", "é"])
+def test_the_control_socket_namer_names_as_the_location_does(
+    tmp_path: Path, prefix: str | None, name: str
+) -> None:
+    settings = Settings.load(
+        db=str(tmp_path / "pipeline.db"),
+        control_socket_prefix=None if prefix is None else str(tmp_path / prefix),
+        environ={"STATEMACHINE_SOCKET_DIR": str(tmp_path / "sockets")},
+    )
+    other = str(tmp_path / "other.db")
+    assert settings.control_socket_namer()(name) == str(settings.control_socket_location(name))
+    assert settings.control_socket_namer(location=other)(name) == str(
+        settings.control_socket_location(name, location=other)
+    )
+
+
 def test_children_get_the_store_and_prefix_back(tmp_path: Path) -> None:
     settings = Settings.load(
         db=str(tmp_path / "flag.db"),

@@ -31,7 +31,7 @@ POSTGRES_ONLY = {
 }
 
 #: Queries only SQLite has: where its identity lies in the file (_sqlite_identity.py).
-SQLITE_ONLY = {"store_identity"}
+SQLITE_ONLY = {"store_identity", "insert_realtime_row"}
 
 
 @pytest.fixture

@@ -243,7 +243,9 @@ class MachineHost:
                 never leave (a config object is not linted; the engine still ends a
                 machine that enters such a state).
         """
-        from ..database import _delivery as delivery
+        # (From modules, not packages: an import of a package's module runs Python code
+        # at every call, thousands of times here.)
+        from ..database._delivery import is_local, register_local
         from ..messaging._control import ControlSocket, already_running
         from .engine import StateMachineEngine
 
@@ -267,7 +269,7 @@ class MachineHost:
             settings=self.settings,
         )
         name = engine.machine_name
-        if name in self._machines or delivery.is_local(name):
+        if name in self._machines or is_local(name):
             raise already_running(name, os.getpid())
         if self._serve_control:
             if dedicated_socket:
@@ -290,7 +292,7 @@ class MachineHost:
         self._burst.starting()
         engine.on_started = self._burst.started
         self._machines[name] = engine
-        delivery.register_local(name, engine.request_pull)
+        register_local(name, engine.request_pull)
         self._idle.clear()
         task = asyncio.create_task(self._run(engine), name=f"machine:{name}")
         self._tasks[name] = task
@@ -318,7 +320,7 @@ class MachineHost:
     # -- inside ----------------------------------------------------------------
 
     async def _run(self, engine: StateMachineEngine) -> str:
-        from ..database import _delivery as delivery
+        from ..database._delivery import unregister_local
 
         name = engine.machine_name
         if self._stream is not None:
@@ -357,7 +359,7 @@ class MachineHost:
             )
             return engine.state or ""
         finally:
-            delivery.unregister_local(name)
+            unregister_local(name)
             dedicated = self._dedicated.pop(name, None)
             if dedicated is not None:
                 dedicated.close()

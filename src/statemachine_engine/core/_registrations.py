@@ -8,6 +8,17 @@ turn of the event loop register as one: one read of their records, one transacti
 all of them. A name held by a live process elsewhere is refused as it would be alone,
 and a name whose record moved between the read and the write is taken the one-by-one
 way (read again until taken or found held): only the number of commits differs.
+
+Once the names are taken, one more read says which of the machines have events waiting
+in their inboxes; the others need not look at theirs before they wait for events (a
+query each). The read comes after the commit that recorded where each machine is woken:
+an event committed after it wakes its machine as any event does (its sender reads the
+wake address after its own commit), and one committed before it is in it.
+
+The machines of a batch enter their first states, and run what of their first actions
+finishes at once (a ``log``, a context change), before the next batch registers: the
+next registration carries their steps, each machine's first state and its actions done
+in one write.
 """
 
 from __future__ import annotations
@@ -28,10 +39,23 @@ if TYPE_CHECKING:
 #: last ones' records to be read.
 REGISTER_MOST = 250
 
+#: Turns of the event loop the machines of a batch have before the next batch registers:
+#: the first resumes them (first state entered, first actions started), the second runs
+#: the actions' first steps (all of a ``log``).
+SETTLE_TURNS = 2
+
 #: Looks at a machine's recorded run before its name is taken; raises to refuse it.
 Vet = Callable[["MachineStateRecord"], None]
 
-_Waiting = tuple[Registration, "Vet | None", "asyncio.Future[MachineStateRecord | None]"]
+
+#: A name taken: the previous run's record (None: none in a state), and whether the
+#: machine's inbox held no event once the name was taken (so it need not look before it
+#: waits: every event after that wakes it). A plain tuple: a NamedTuple compiles its
+#: string annotations at import, in every machine process (docs/performance.md).
+Registered = tuple["MachineStateRecord | None", bool]
+
+
+_Waiting = tuple[Registration, "Vet | None", "asyncio.Future[Registered]"]
 
 
 class Registrations:
@@ -44,24 +68,17 @@ class Registrations:
         self._waiting: list[_Waiting] = []
         self._running: asyncio.Task[None] | None = None
 
-    async def register(
-        self, registration: Registration, vet: Vet | None
-    ) -> MachineStateRecord | None:
+    async def register(self, registration: Registration, vet: Vet | None) -> Registered:
         """Take ``registration``'s name with the others asking in this turn of the loop.
 
         Args:
             vet: judges the name's recorded run (one in a state) before the name is
                 taken; what it raises refuses this machine, before anything is written.
 
-        Returns:
-            The previous run's record (None: none in a state).
-
         Raises:
             MachineAlreadyRunning: a live process holds the name.
         """
-        future: asyncio.Future[MachineStateRecord | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        future: asyncio.Future[Registered] = asyncio.get_running_loop().create_future()
         self._waiting.append((registration, vet, future))
         if self._running is None:
             self._running = asyncio.get_running_loop().create_task(
@@ -80,7 +97,8 @@ class Registrations:
                 # The machines just registered enter their first states before the next
                 # ones register (whose transaction then carries their steps): what waits
                 # to commit at once stays a batch's worth.
-                await asyncio.sleep(0)
+                for _ in range(SETTLE_TURNS):
+                    await asyncio.sleep(0)
         finally:
             self._running = None
 
@@ -114,10 +132,26 @@ class Registrations:
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, _, future), result in zip(taking, results, strict=True):
+        waiting = await self._waiting_inboxes(
+            [
+                entry[0].machine_name
+                for entry, result in zip(taking, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+        )
+        for (registration, _, future), result in zip(taking, results, strict=True):
             if future.done():  # its machine was cancelled meanwhile
                 continue
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
-                future.set_result(result)
+                empty = waiting is not None and registration.machine_name not in waiting
+                future.set_result((result, empty))
+
+    async def _waiting_inboxes(self, taken: list[str]) -> set[str] | None:
+        """Which of the machines whose names were just taken have events waiting (None:
+        the read failed, and each machine looks at its own inbox as it would alone)."""
+        try:
+            return await self._store.waiting_inboxes(taken)
+        except Exception:
+            return None

@@ -48,12 +48,15 @@ async def register_run(
     config_path: str | None,
     wake_address: str | None,
     together: Registrations | None = None,
-) -> MachineStateRecord | None:
+) -> tuple[MachineStateRecord | None, bool]:
     """Record in ``store`` that the machine runs here, ending what a killed run of it
     left running (``together``: with the host's other machines starting now).
 
     Returns:
-        The previous run's record when this run resumes it; None when it starts over.
+        The previous run's record when this run resumes it (None when it starts over),
+        and whether its inbox was read empty after the name was taken (registered
+        ``together``): every event committed since wakes the machine, so it need not
+        look before it waits.
 
     Raises:
         UnknownStateError: the previous run was in a state the config no longer has.
@@ -69,8 +72,9 @@ async def register_run(
         registration = Registration(
             machine_name, config.name, config_path, config.source_hash, wake_address
         )
-        previous = await together.register(registration, None if fresh else vet)
+        previous, inbox_empty = await together.register(registration, None if fresh else vet)
     else:
+        inbox_empty = False
         if not fresh:
             recorded = await store.load_machine(machine_name)
             if recorded is not None and recorded.current_state:
@@ -85,15 +89,15 @@ async def register_run(
             config_hash=config.source_hash,
         )
     if previous is None:
-        return None
+        return None, inbox_empty
     # What a killed run left running ends before anything runs again.
     await end_left_group(machine_name, left_group(previous.context))
     if previous.status == "finished" or fresh:
-        return None
+        return None, inbox_empty
     if previous.current_state not in config.states:  # changed meanwhile
         await store.finish_machine(machine_name, "stopped")
         raise unknown_state(machine_name, config, previous)
-    return previous
+    return previous, inbox_empty
 
 
 def unknown_state(

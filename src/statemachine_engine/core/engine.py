@@ -156,6 +156,8 @@ class StateMachineEngine(MachineJobs):
         self._inbox = Inbox(self._name, self.actions.consumed_events(config))
         self._inbox.on_drop = self._tell_dropped
         self._step = asyncio.Lock()
+        #: Whether the inbox was read empty once the name was taken (see _registrations).
+        self._inbox_empty = False
         self._stopping = False
         self._failure: BaseException | None = None
         self._port = ActionPort(self, start_machine)
@@ -366,7 +368,8 @@ class StateMachineEngine(MachineJobs):
                     seen=lambda: self._inbox.last_id,
                     lost=self.abort,
                 )
-                await self.pull_events()
+                if not self._inbox_empty:  # (read empty: every event since wakes it)
+                    await self.pull_events()
             self._tell_started()
             while True:
                 event = await self._inbox.get()
@@ -418,7 +421,7 @@ class StateMachineEngine(MachineJobs):
 
     async def _start(self) -> None:
         if self._durable:
-            previous = await resume.register_run(
+            previous, self._inbox_empty = await resume.register_run(
                 self.store,
                 self.config,
                 self._name,

@@ -347,8 +347,25 @@ class MachineOperations(RegistrationOperations):
         """Record ``(machine_name, event_type, payload)`` of any machines, in this order,
         in one transaction (a process hosting many machines records theirs together). A
         payload may come encoded already, as :class:`~.._jsondata.JSONText`."""
-        if events:
+        if not events:
+            return
+        run_rows = getattr(self.connector, "run_rows", None)
+        if run_rows is None:
             await self._insert_realtime(events)
+            return
+        now = time.time()
+        await run_rows(
+            "insert_realtime_row",
+            [
+                {
+                    "machine_name": machine_name,
+                    "event_type": event_type,
+                    "payload": _payload_text(payload),
+                    "now": now,
+                }
+                for machine_name, event_type, payload in events
+            ],
+        )
 
     async def _insert_realtime(self, events: Sequence[tuple[str, str, Any]]) -> Sequence[Row]:
         return (
@@ -356,19 +373,20 @@ class MachineOperations(RegistrationOperations):
                 "insert_realtime",
                 {
                     "events": [
-                        [
-                            machine_name,
-                            event_type,
-                            payload
-                            if isinstance(payload, JSONText)
-                            else dumps_lenient({} if payload is None else payload),
-                        ]
+                        [machine_name, event_type, _payload_text(payload)]
                         for machine_name, event_type, payload in events
                     ],
                     "now": time.time(),
                 },
             )
         ).rows
+
+
+def _payload_text(payload: Any) -> str:
+    """A realtime event's payload as recorded: JSON text (given as such, or encoded)."""
+    if isinstance(payload, JSONText):
+        return payload
+    return dumps_lenient({} if payload is None else payload)
 
 
 def _history(transitions: Sequence[StepRecord]) -> dict[str, Any]:

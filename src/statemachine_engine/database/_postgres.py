@@ -49,6 +49,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 
+from .._logs import lines_together
 from ..errors import StoreError
 from ..settings import Settings
 from ._carry import RETRY_SECONDS, CarriedWrites
@@ -266,8 +267,9 @@ class PostgresConnector:
                 except BaseException:
                     self._carried.put_back(taken)
                     raise
-                for _, write in taken:
-                    write.committed()
+                with lines_together:  # (what many machines' steps waited to say: one write)
+                    for _, write in taken:
+                        write.committed()
                 return result
 
     def _parts(self, taken: list[tuple[object, CarriedWrite]], part: _Part | None) -> list[_Part]:

@@ -67,6 +67,14 @@ class RegistrationOperations(Operations):
         rows = await self._rows("load_machines", names=list(machine_names))
         return {row["machine_name"]: machine_record(row) for row in rows}
 
+    async def waiting_inboxes(self, machine_names: Sequence[str]) -> set[str]:
+        """Which of ``machine_names`` have events waiting in their inboxes, in one read
+        (delayed ones too, due or not)."""
+        if not machine_names:
+            return set()
+        rows = await self._rows("waiting_inboxes", names=list(machine_names))
+        return {row["target_machine"] for row in rows}
+
     async def register_machines(
         self,
         registrations: Sequence[Registration],

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from .._jsondata import COMPACT_REPR, STORED_MAX_DEPTH, decode, encode, sanitize
+from .._jsondata import STORED_MAX_DEPTH, decode, encode, encode_compact_repr, sanitize
 from ..errors import JSONDataError, StoreError
 from ._records import (
     ErrorRecord,
@@ -69,7 +69,7 @@ def dumps_lenient(value: Any) -> str:
     that what is written can always be read back.
     """
     try:
-        return COMPACT_REPR.encode(value)
+        return encode_compact_repr(value)
     except (ValueError, RecursionError):
         return json.dumps(
             sanitize(value, max_depth=STORED_MAX_DEPTH),

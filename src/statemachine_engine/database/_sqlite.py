@@ -31,14 +31,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._logs import lines_together
 from ..errors import StoreError, StoreNotFound
 from ..settings import Settings
 from ._carry import CarriedWrites
 from ._connector import CarriedWrite, Result
-from ._queries import Query, latest_version, load_queries, migrations, statements_of
+from ._queries import Query, load_queries
 from ._sql_store import SqlStore
 from ._sqlite_identity import SqliteIdentity, shm_blocked, shm_unwritable
 from ._sqlite_locks import BUSY_TIMEOUT_MS, begin_immediate, no_busy_timeout, read_all, use_wal
+from ._sqlite_migrate import migrate
 from ._wakeup import Listener, TopicWaiters, WakeupListener, notify
 
 WAL_CHECKPOINT_PAGES = 10_000
@@ -51,6 +53,8 @@ logger = logging.getLogger("statemachine_engine.store")
 MEMORY = ":memory:"
 #: A query's statements, their ``each_row`` flags and their parameters, ready to run.
 _Part = tuple[tuple[str, ...], tuple[bool, ...], Mapping[str, Any]]
+#: One statement and the parameters of each of its runs (:meth:`SqliteConnector.run_rows`).
+_Rows = tuple[tuple[str, ...], tuple[bool, ...], list[Mapping[str, Any]]]
 
 
 class SqliteStore(SqlStore):
@@ -154,7 +158,7 @@ class SqliteConnector:
         conn.row_factory = sqlite3.Row
         try:
             self._configure(conn, sync)
-            self._migrate(conn)
+            migrate(conn, self.location)
             no_busy_timeout(conn)  # statements wait for locks in ._sqlite_locks from now
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -183,40 +187,6 @@ class SqliteConnector:
         # fewer stalls for short transactions; the WAL is truncated back to 64 MB.
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest_version("sqlite"):
-            return
-        steps = migrations("sqlite")
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if (
-                version == 0
-                and conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
-                ).fetchone()
-            ):
-                raise StoreError(
-                    "this database was created by another program or an earlier "
-                    "statemachine-engine (1.x); move it aside or choose another with --db",
-                    location=self.location,
-                )
-            for number, script in steps:
-                if number > version:
-                    for statement in statements_of(script):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        if version < latest_version("sqlite"):
-            # Into the file at once, the store's identity with it: until its page is in
-            # the file, a copy over the file cannot be told (sqlite_identity). A few pages
-            # for a new store; a FULL checkpoint waits out readers of older snapshots.
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(FULL)")
 
     # -- queries --------------------------------------------------------------------------
 
@@ -247,6 +217,22 @@ class SqliteConnector:
         if query.wakes is not None and any(r.rows or r.rowcount > 0 for r in results):
             self._wake(query.wakes)
         return results
+
+    async def run_rows(self, name: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the named write query, one plain statement, once for each of ``rows`` in
+        one transaction (``executemany``); returns the number of rows changed."""
+        query = self._queries[name]
+        if not rows:
+            return 0
+        # One plain statement: no optional lines, no lists to bind as JSON.
+        assert len(query.statements) == 1, name
+        assert not query.optional, name
+        assert name not in self._json_params, name
+        self._usable()
+        [result] = self._write(((query.statements, query.each_row, list(rows)),))
+        if query.wakes is not None and result.rowcount > 0:
+            self._wake(query.wakes)
+        return result.rowcount
 
     def _prepared(self, query: Query, params: Mapping[str, Any]) -> _Part:
         """``query``'s statements for ``params`` (its optional lines kept or dropped), and
@@ -290,13 +276,13 @@ class SqliteConnector:
             return False
         return True
 
-    def _write(self, own: Sequence[_Part], *, first: object = None) -> list[Result]:
+    def _write(self, own: Sequence[_Part | _Rows], *, first: object = None) -> list[Result]:
         """Commit ``own`` (none: nothing of its own) with the carried writes before them
         (``first``'s among them); the results are ``own``'s. A carried write fails with
         the transaction, and waits for the next one."""
         if not self._carried:
             return self._transaction(own, len(own)) if own else []
-        parts: list[_Part] = []
+        parts: list[_Part | _Rows] = []
         wakes: set[str] = set()
         taken_by: list[tuple[object, CarriedWrite]] = []
         for key, write in self._carried.take(first):
@@ -313,13 +299,14 @@ class SqliteConnector:
         except BaseException:
             self._carried.put_back(taken_by)
             raise
-        for (_, write), result in zip(taken_by, results, strict=False):
-            write.committed(result)
+        with lines_together:  # (what many machines' steps waited to say: one write)
+            for (_, write), result in zip(taken_by, results, strict=False):
+                write.committed(result)
         for topic in wakes:
             self._wake(topic)
         return results[len(taken_by) :]
 
-    def _transaction(self, parts: Sequence[_Part], returned: int) -> list[Result]:
+    def _transaction(self, parts: Sequence[_Part | _Rows], returned: int) -> list[Result]:
         """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
         across processes); the results of its last ``returned`` parts: the rows of each
         one's last statement that returns rows, else its last one's count. A statement
@@ -334,10 +321,15 @@ class SqliteConnector:
         try:
             for index, (statements, each_row, params) in enumerate(parts):
                 if len(statements) == 1:  # most writes: no bookkeeping of steps
-                    cursor.execute(statements[0], params)
-                    rows = [] if cursor.description is None else cursor.fetchall()
+                    if isinstance(params, list):  # once for each of them (run_rows)
+                        cursor.executemany(statements[0], params)
+                        rows = []
+                    else:
+                        cursor.execute(statements[0], params)
+                        rows = [] if cursor.description is None else cursor.fetchall()
                     rowcount = cursor.rowcount
                 else:
+                    assert not isinstance(params, list)
                     rows, rowcount = self._steps(statements, each_row, params)
                 if index >= keep_from:
                     results.append(Result(rows, rowcount))

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._dir_stamp import DirectoryStamp
-from .._jsondata import COMPACT_STR, MAX_DEPTH, JSONText, check, lenient_text, sanitize
+from .._jsondata import (
+    MAX_DEPTH,
+    JSONText,
+    check,
+    encode_compact_str,
+    lenient_text,
+    sanitize,
+)
 from ..errors import JSONDataError, StoreError
 
 if TYPE_CHECKING:
@@ -87,31 +94,40 @@ class RealtimeStream:
                 payload = sanitize(payload, max_depth=MAX_DEPTH)
         try:
             # Checked above: one plain encoding, for the datagram and the store alike.
-            text = JSONText(COMPACT_STR.encode(payload))
+            text = JSONText(encode_compact_str(payload))
         except (ValueError, RecursionError):
             text = JSONText(lenient_text(payload))
-        data = f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
-        self._deliver(data)
+        if self._may_listen():  # (no datagram made for a monitor known to be absent)
+            self._deliver(
+                f'{_head(machine_name, event_type)}"payload":{text},"seq":{int(seq)}}}'.encode()
+            )
         if self._store is not None:
             self._pending.append((machine_name, event_type, text))
             if self._flushing is None or self._flushing.done():
                 with contextlib.suppress(RuntimeError):  # no running loop: flush later
                     self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
-    def _deliver(self, data: bytes) -> None:
-        # With no monitor, each send would fail after a path lookup (9 µs); while the
-        # socket directory stays as it was when a send found no socket, none is tried.
-        # The directory is looked at once per turn of the event loop (a `stat`, ~5 µs
-        # here; a worker sends six events a job, most of them in one turn): a monitor
-        # binding its socket is seen from the next turn on.
+    def _may_listen(self) -> bool:
+        """Whether a monitor's socket may be there (else nothing is sent).
+
+        With no monitor, each send would fail after a path lookup (9 µs); while the
+        socket directory stays as it was when a send found no socket, none is tried.
+        The directory is looked at once per turn of the event loop (a `stat`, ~5 µs
+        here; a worker sends six events a job, most of them in one turn): a monitor
+        binding its socket is seen from the next turn on.
+        """
         absent = self._absent
-        if absent is not None:
-            if self._absent_this_turn:
-                return
-            if absent.unchanged():
-                self._still_absent_this_turn()
-                return
-            self._absent = None
+        if absent is None:
+            return True
+        if self._absent_this_turn:
+            return False
+        if absent.unchanged():
+            self._still_absent_this_turn()
+            return False
+        return True  # (the directory changed: _deliver tries)
+
+    def _deliver(self, data: bytes) -> None:
+        absent, self._absent = self._absent, None
         try:
             self._sock.sendto(data, self.socket_path)
         except (FileNotFoundError, ConnectionRefusedError):  # no monitor, or a stale socket

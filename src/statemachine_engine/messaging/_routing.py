@@ -61,9 +61,11 @@ class HostControlSocket:
         self._handler = handler
         self._settings = settings
         self._location = location
-        self._links: dict[str, Path] = {}
+        self._links: dict[str, str] = {}
+        #: The control path of a machine name.
+        self._path_of = settings.control_socket_namer(location=location)
         #: The directories of control paths checked already.
-        self._checked: set[Path] = set()
+        self._checked: set[str] = set()
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.path: Path | None = None
@@ -87,14 +89,15 @@ class HostControlSocket:
     def link(self, machine_name: str) -> None:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
         assert self.path is not None, "open() first"
-        path = self._settings.control_socket_location(machine_name, location=self._location)
-        if path.parent not in self._checked:  # once per directory, not once per machine
+        path = self._path_of(machine_name)
+        directory = os.path.dirname(path)
+        if directory not in self._checked:  # once per directory, not once per machine
             self._settings.control_socket_path(machine_name, location=self._location)
-            check_directory(path.parent, "control sockets")
-            self._checked.add(path.parent)
+            check_directory(Path(directory), "control sockets")
+            self._checked.add(directory)
         if os.path.lexists(path):  # (nothing there, the usual case: one system call)
-            _refuse_if_served(path, machine_name)
-            clear_socket_path(path)  # a stale socket or link: its owner is gone
+            _refuse_if_served(Path(path), machine_name)
+            clear_socket_path(Path(path))  # a stale socket or link: its owner is gone
         # else a machine process can only be about to bind there (it takes its lock,
         # then binds): the store, which registers a name once, refuses one of the two.
         try:
@@ -114,7 +117,7 @@ class HostControlSocket:
             raise StateMachineError(f"cannot link {path}: {exc.strerror}") from exc
         self._links[machine_name] = path
 
-    def _is_ours(self, path: Path) -> bool:
+    def _is_ours(self, path: str) -> bool:
         """Whether ``path`` still leads to this process's socket."""
         try:
             info = os.lstat(path)
@@ -128,7 +131,7 @@ class HostControlSocket:
         path = self._links.pop(machine_name, None)
         if path is not None and self.path is not None and self._is_ours(path):
             with contextlib.suppress(OSError):
-                path.unlink()
+                os.unlink(path)
 
     def close(self) -> None:
         for name in list(self._links):

@@ -386,6 +386,12 @@ LEFT JOIN process_heartbeats AS beat
    AND machine_state.status = 'running'
 WHERE machine_state.machine_name = ANY(%(names)s::text[]);
 
+-- name: waiting_inboxes
+-- Which of several machines have events waiting in their inboxes (a host whose machines
+-- registered together: one read for all their first looks).
+SELECT DISTINCT target_machine FROM machine_events
+WHERE status = 'pending' AND target_machine = ANY(%(names)s::text[]);
+
 -- name: actions_done
 UPDATE machine_state SET actions_done = true, context = %(context)s, updated_at = %(now)s
 WHERE machine_name = %(machine_name)s;

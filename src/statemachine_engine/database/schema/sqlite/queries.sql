@@ -330,6 +330,12 @@ LEFT JOIN process_heartbeats AS beat
    AND machine_state.status = 'running'
 WHERE machine_state.machine_name IN (SELECT value FROM json_each(:names));
 
+-- name: waiting_inboxes
+-- Which of several machines have events waiting in their inboxes (a host whose machines
+-- registered together: one read for all their first looks; the partial inbox index).
+SELECT DISTINCT target_machine FROM machine_events
+WHERE status = 'pending' AND target_machine IN (SELECT value FROM json_each(:names));
+
 -- name: actions_done
 UPDATE machine_state SET actions_done = 1, context = :context, updated_at = :now
 WHERE machine_name = :machine_name;
@@ -348,6 +354,13 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(va
        :now
 FROM json_each(:events) ORDER BY key
 RETURNING id;
+
+-- name: insert_realtime_row
+-- wakes: realtime
+-- One event of `insert_realtime`, run once for each of a batch (executemany: no JSON
+-- to build, nor to take apart again, for thousands of events).
+INSERT INTO realtime_events (machine_name, event_type, payload, created_at)
+VALUES (:machine_name, :event_type, :payload, :now);
 
 -- name: error_history
 -- `statemachine-db error-history`: transitions on an error event (`error`, or ending in
