@@ -19,6 +19,13 @@ COMPAT_CONFIGS = REPO.parent / "shared" / "compat-configs"
 
 pytest_plugins = ["tests.support.fixtures", "tests.support.browser"]
 
+# A suite started in the background of a non-interactive shell (`pytest &` in a script)
+# inherits SIGINT ignored, and passes it on to every process it starts: the tests that
+# stop a machine or a monitor with SIGINT, as Ctrl-C does, would wait on it forever.
+# Processes started from here get the default back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(
