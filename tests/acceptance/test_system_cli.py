@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.support.pids import is_zombie
-from tests.support.processes import MachineProcess, console_script, run_cli, socket_dir
+from tests.support.processes import (
+    DEADLINE,
+    MachineProcess,
+    console_script,
+    run_cli,
+    socket_dir,
+    wait_until,
+)
 from tests.support.system_configs import BOOM, WAITER
 
 SYSTEM = console_script("statemachine-system") or [
@@ -164,6 +171,28 @@ def test_ctrl_c_brings_the_system_down(project: Path) -> None:
     try:
         up.expect("is up")
         os.kill(up.pid, signal.SIGINT)
+        up.expect("statemachine-system: worker: exited 0")
+        assert up.wait() == 0
+    finally:
+        up.close()
+
+
+def test_a_second_ctrl_c_ends_a_pre_stop_hook_that_hangs_and_the_down_goes_on(
+    project: Path,
+) -> None:
+    manifest = project / "statemachine-project.yaml"
+    manifest.write_text("pre_stop: echo hook-waiting; exec sleep 300\n" + manifest.read_text())
+    up = MachineProcess([*SYSTEM, "up"], cwd=project)
+    try:
+        up.expect("is up")
+        os.kill(up.pid, signal.SIGINT)
+        wait_until(
+            lambda: any("hook-waiting" in line for line in up.stdout_lines),
+            DEADLINE,
+            "the pre_stop hook started",
+        )
+        os.killpg(up.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
+        up.expect(r"pre_stop exited -2|pre_stop exited 130")
         up.expect("statemachine-system: worker: exited 0")
         assert up.wait() == 0
     finally:

@@ -131,7 +131,11 @@ async def run_foreground(
             await control.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the down short
+            # A second Ctrl-C must not cut the down short. Held by a handler that does
+            # nothing, not ignored: the pre_stop hook started below would inherit an
+            # ignored SIGINT and SIGTERM, and a hook that hung could then be ended only
+            # with SIGKILL; with a handler it gets the defaults, and Ctrl-C ends it.
+            signal.signal(signum, _held_during_down)
         if supervisor.processes:  # pre_stop is for a system that started
             await _hook(manifest, "pre_stop", env, echo)
         for line in await supervisor.down(grace):
@@ -139,6 +143,10 @@ async def run_foreground(
         writer.cancel()
         stopped.cancel()
     return status
+
+
+def _held_during_down(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM while the system goes down: it goes on going down."""
 
 
 async def _answer(
