@@ -382,7 +382,6 @@ class JobTracker:
         ending = trace.job_ending(job_id)
 
         def committed(done: bool) -> None:
-            trace.job_outcome(ending, "completed" if done else "refused")
             if not done:
                 logger.warning(
                     "%s completed job %s, but the store refused the completion when it "
@@ -394,7 +393,10 @@ class JobTracker:
                     attempt,
                     extra={"action": "job_completion_refused", "job_id": job_id},
                 )
-            outcome(done)
+            try:
+                trace.job_outcome(ending, "completed" if done else "refused")
+            finally:  # the observers wait for it: a failing exporter must not hold them
+                outcome(done)
 
         store.complete_job_with_next_write(
             JobCompletion(job_id, self.worker, attempt, result), committed
