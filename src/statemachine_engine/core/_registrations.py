@@ -24,6 +24,7 @@ in one write.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from ..database._records import Registration
 if TYPE_CHECKING:
     from ..database.models.machine_state import MachineStateRecord
     from ..database.store import Store
+
+logger = logging.getLogger("statemachine_engine.engine")
 
 #: Most names registered in one transaction: the first machines need not wait for the
 #: last ones' records to be read.
@@ -153,5 +156,11 @@ class Registrations:
         the read failed, and each machine looks at its own inbox as it would alone)."""
         try:
             return await self._store.waiting_inboxes(taken)
-        except Exception:
+        except Exception as exc:
+            logger.warning(
+                "could not read which of %d machines have events waiting (%s); each reads "
+                "its own inbox",
+                len(taken),
+                exc,
+            )
             return None

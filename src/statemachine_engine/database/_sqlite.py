@@ -281,7 +281,7 @@ class SqliteConnector:
         (``first``'s among them); the results are ``own``'s. A carried write fails with
         the transaction, and waits for the next one."""
         if not self._carried:
-            return self._transaction(own, len(own)) if own else []
+            return self._transaction(own) if own else []
         parts: list[_Part | _Rows] = []
         wakes: set[str] = set()
         taken_by: list[tuple[object, CarriedWrite]] = []
@@ -295,7 +295,7 @@ class SqliteConnector:
                     wakes.add(query.wakes)
         parts.extend(own)
         try:
-            results = self._transaction(parts, len(parts)) if parts else []
+            results = self._transaction(parts) if parts else []
         except BaseException:
             self._carried.put_back(taken_by)
             raise
@@ -306,10 +306,10 @@ class SqliteConnector:
             self._wake(topic)
         return results[len(taken_by) :]
 
-    def _transaction(self, parts: Sequence[_Part | _Rows], returned: int) -> list[Result]:
+    def _transaction(self, parts: Sequence[_Part | _Rows]) -> list[Result]:
         """Run the statements of ``parts`` in one ``BEGIN IMMEDIATE`` transaction (atomic
-        across processes); the results of its last ``returned`` parts: the rows of each
-        one's last statement that returns rows, else its last one's count. A statement
+        across processes); the result of each part: the rows of its last statement that
+        returns rows, else its last one's count. A statement
         ``each_row`` runs once per row of the one before (none: not at all)."""
         cursor = self._cursor
         try:
@@ -317,9 +317,8 @@ class SqliteConnector:
         except sqlite3.Error as exc:
             raise self._failed(exc, "cannot write") from exc
         results: list[Result] = []
-        keep_from = len(parts) - returned
         try:
-            for index, (statements, each_row, params) in enumerate(parts):
+            for statements, each_row, params in parts:
                 if len(statements) == 1:  # most writes: no bookkeeping of steps
                     if isinstance(params, list):  # once for each of them (run_rows)
                         cursor.executemany(statements[0], params)
@@ -331,8 +330,7 @@ class SqliteConnector:
                 else:
                     assert not isinstance(params, list)
                     rows, rowcount = self._steps(statements, each_row, params)
-                if index >= keep_from:
-                    results.append(Result(rows, rowcount))
+                results.append(Result(rows, rowcount))
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:  # a constraint, a full disk...: ours, and nothing kept
             if self._conn.in_transaction:
