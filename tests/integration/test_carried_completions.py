@@ -234,18 +234,21 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
     # Nothing lost: every job completed, and each one's history says so once.
     [(completions,)] = sql(db, "SELECT count(*) FROM job_history WHERE status = 'completed'")
     assert completions == JOBS
+    check_runs(marks)
+
+
+def check_runs(marks: Path) -> None:
+    """Every job ran to its end in the marks file but the run a kill cut short (if it cut
+    one short); a run whose completion the kill lost ran again, never beside another run
+    of the same job; and only those of the last few dozen turns of the killed worker's
+    event loop (what waited for a commit) ran again."""
     by_job = runs(marks)
     assert len(by_job) == JOBS
-    # Every run ended but the one the kill cut short (if it cut one short).
     assert sum(ended is None for spans in by_job.values() for _, ended in spans) <= 1
-    # A run whose completion the kill lost ran again (at least once), never beside
-    # another run of the same job.
     again = 0
     for job_id, spans in by_job.items():
         spans.sort()
         for (_, ended), (began, _) in itertools.pairwise(spans):
             assert ended is None or ended <= began, (job_id, spans)
         again += len(spans) > 1
-    # Only the jobs whose completions waited for a commit when the kill came ran again:
-    # those of the last few dozen turns of its event loop at most.
     assert again <= 64, again

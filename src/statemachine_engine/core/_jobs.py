@@ -55,7 +55,8 @@ _PACE_WEIGHT = 0.2
 #: is reported done at once only while the lease the machine knows it holds has this
 #: long left at least: longer than a carried write can wait for its commit short of a
 #: failing store (a few turns of the event loop, then at most SQLite's 30 s wait for
-#: another process's write lock), so the lease cannot run out before it. Leases of 60 s,
+#: another process's write lock; PostgreSQL's row locks are held by our statements only
+#: while each runs), so the lease cannot run out before it. Leases of 60 s,
 #: renewed every 10 s, always have over 50 s left.
 CARRY_MARGIN_SECONDS = 35.0
 

@@ -1,4 +1,4 @@
-"""Job completions that commit with the process's next write (SQLite).
+"""Job completions that commit with the process's next write (SQLite, PostgreSQL).
 
 A worker whose next job was claimed ahead needs no write to start it, so its completion
 need not commit on its own either: it waits, like the machine's steps

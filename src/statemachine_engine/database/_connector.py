@@ -72,7 +72,7 @@ class CarriedWrite(Protocol):
 
     def committed(self, result: "Result | None" = None) -> None:
         """What :meth:`take` gave was committed; ``result``: what its query returned,
-        where the connector reads it (SQLite; see ``carried_results``)."""
+        where the connector reads it (see ``carried_results``)."""
 
     def failed(self) -> None:
         """What :meth:`take` gave was not committed (it waits for a later write)."""

@@ -10,10 +10,11 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   clauses. Calls from tasks of one process take turns on the connection; a process
   runs one machine or tool, whose calls are sequential anyway, so a pool would not
   earn its keep.
-- **Machines' waiting steps are carried** (:mod:`._carry`), as on SQLite: they commit
-  in the transaction of the handle's next write, before it, sent with it in one
-  pipeline (one round trip, one implicit transaction), so a worker's claim or
-  completion commits with the steps that led to it.
+- **Machines' waiting steps and a worker's completions are carried** (:mod:`._carry`,
+  :mod:`._carried_completions`), as on SQLite: they commit in the transaction of the
+  handle's next write, before it, sent with it as one statement or one pipeline (one
+  round trip, one implicit transaction), so a worker's claim commits with the steps and
+  completions before it, each handed its own result.
 - **Claims** use ``FOR UPDATE SKIP LOCKED``: concurrent claims never wait for each
   other and never hand out one job twice.
 - **Wake-ups** are ``NOTIFY`` sent by triggers in the same transaction as the change
@@ -112,6 +113,9 @@ class PostgresConnector:
     #: Committing an event NOTIFYs its target, on whatever host it runs.
     notifies_machines = True
     spans_hosts = True
+    #: Each carried write is handed its statement's result when it commits (:mod:`._carry`):
+    #: job completions can be carried (:mod:`._carried_completions`).
+    carried_results = True
 
     def __init__(self, url: str, settings: Settings) -> None:
         self.location = redact(url)
@@ -128,8 +132,8 @@ class PostgresConnector:
         self._conn: AsyncConnection | None = None
         #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
         self._cursor: psycopg.AsyncCursor[DictRow] | None = None
-        #: Runs the statements of a transaction whose results are not read.
-        self._other_cursor: psycopg.AsyncCursor[DictRow] | None = None
+        #: The other statements' cursors in a pipeline (each holds its own result).
+        self._other_cursors: list[psycopg.AsyncCursor[DictRow]] = []
         self._ready = False  # connected once and migrated
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
@@ -246,15 +250,18 @@ class PostgresConnector:
     async def _execute(self, part: _Part | None, *, carry: bool, first: object = None) -> Result:
         """Run ``part`` (None: nothing of its own), with the carried writes before it in
         its transaction when ``carry``; a lost connection is reopened and it all runs
-        again. The result is ``part``'s."""
+        again. The result is ``part``'s; each carried write is handed its own."""
         self._bind_loop()
         async with self._lock:
             retried = False
             while True:
                 conn = await self._connection()
                 taken = self._carried.take(first) if carry and self._carried else []
+                carried, parts = self._parts(taken)
+                if part is not None:
+                    parts.append(part)
                 try:
-                    result = await self._transaction(conn, self._parts(taken, part), retried)
+                    results = await self._transaction(conn, parts, retried)
                 except psycopg.Error as exc:
                     self._carried.put_back(taken)
                     if conn.closed and not retried:
@@ -268,52 +275,77 @@ class PostgresConnector:
                     self._carried.put_back(taken)
                     raise
                 with lines_together:  # (what many machines' steps waited to say: one write)
-                    for _, write in taken:
-                        write.committed()
-                return result
+                    for write, result in zip(carried, results, strict=False):
+                        write.committed(result)
+                if part is None:
+                    return Result([], 0, retried)
+                return results[-1]
 
-    def _parts(self, taken: list[tuple[object, CarriedWrite]], part: _Part | None) -> list[_Part]:
-        """The statements of one transaction: the carried writes (those with something
-        to commit), then ``part``."""
+    def _parts(
+        self, taken: list[tuple[object, CarriedWrite]]
+    ) -> tuple[list[CarriedWrite], list[_Part]]:
+        """The carried writes with something to commit, and their statements."""
+        writes: list[CarriedWrite] = []
         parts: list[_Part] = []
         for _, write in taken:
             carried = write.take()
             if carried is not None:
+                writes.append(write)
                 parts.append(self._prepared(*carried))
-        if part is not None:
-            parts.append(part)
-        return parts
+        return writes, parts
 
     async def _transaction(
         self, conn: AsyncConnection, parts: list[_Part], retried: bool
-    ) -> Result:
-        """Run ``parts`` in one transaction: a lone statement in autocommit, a carried
-        write and its carrier as one statement where they can be (:mod:`._postgres_merge`),
-        else all in one pipeline. The server runs a pipeline's statements up to its Sync (psycopg
-        sends one, at the end) as one implicit transaction: all commit at the Sync, or
-        none (a statement failing rolls back the ones before; the rest are skipped). One
-        round trip, and cheaper than ``BEGIN`` ... ``COMMIT`` around them. The rows and
-        count are the last statement's."""
+    ) -> list[Result]:
+        """Run ``parts`` in one transaction, and return each one's result: a lone
+        statement in autocommit; else a carried write and the part after it as one
+        statement where they can be (:mod:`._postgres_merge`; the carried write's result
+        is then empty), and the statements in one pipeline. The server runs a
+        pipeline's statements up to its Sync (psycopg sends one, at the end) as one
+        implicit transaction: all commit at the Sync, or none (a statement failing rolls
+        back the ones before; the rest are skipped). One round trip, and cheaper than
+        ``BEGIN`` ... ``COMMIT`` around them."""
         if not parts:
-            return Result([], 0, retried)
+            return []
         cursor = self._cursor
         if cursor is None or cursor.connection is not conn:
             cursor = self._cursor = conn.cursor()
-            self._other_cursor = conn.cursor()
-        merged = self._merger.merge(*parts) if len(parts) == 2 else None
-        if merged is not None:
-            await cursor.execute(*merged)
-        elif len(parts) == 1:
-            await cursor.execute(*parts[0])
+            self._other_cursors = []
+        statements = self._merged(parts)
+        if len(statements) == 1:
+            await cursor.execute(*statements[0][0])
+            cursors = [cursor]
         else:
-            other = self._other_cursor  # the other statements' results, never read
-            assert other is not None
-            async with conn.pipeline():
-                for query, params in parts[:-1]:
-                    await other.execute(query, params)
-                await cursor.execute(*parts[-1])
-        rows = await cursor.fetchall() if cursor.rownumber is not None else []
-        return Result(rows, cursor.rowcount, retried)
+            others = self._other_cursors
+            while len(others) < len(statements) - 1:
+                others.append(conn.cursor())
+            cursors = [*others[: len(statements) - 1], cursor]
+            async with conn.pipeline():  # each statement's result on a cursor of its own
+                for each, (statement, _) in zip(cursors, statements, strict=True):
+                    await each.execute(*statement)
+        results: list[Result] = []
+        for each, (_, merged) in zip(cursors, statements, strict=True):
+            if merged:  # the carried write folded into this statement returns nothing
+                results.append(Result([], 0, retried))
+            rows = await each.fetchall() if each.rownumber is not None else []
+            results.append(Result(rows, each.rowcount, retried))
+        return results
+
+    def _merged(self, parts: list[_Part]) -> list[tuple[_Part, bool]]:
+        """The statements that run ``parts``, each with whether it is two of them: a
+        part merged into the one after it where it can be."""
+        statements: list[tuple[_Part, bool]] = []
+        index = 0
+        while index < len(parts):
+            if index + 1 < len(parts):
+                merged = self._merger.merge(parts[index], parts[index + 1])
+                if merged is not None:
+                    statements.append((merged, True))
+                    index += 2
+                    continue
+            statements.append((parts[index], False))
+            index += 1
+        return statements
 
     # -- writes carried by the next transaction (._carry) -------------------------------
 

@@ -251,7 +251,7 @@ class QueueOperations(Operations):
     @property
     def carries_completions(self) -> bool:
         """Whether :meth:`complete_job_with_next_write` can carry a completion (a
-        connector that hands each carried write its result: SQLite)."""
+        connector that hands each carried write its result: SQLite and PostgreSQL)."""
         return getattr(self.connector, "carried_results", False)
 
     def complete_job_with_next_write(
