@@ -18,6 +18,7 @@ import pytest
 from statemachine_engine.database._postgres import PostgresStore
 from statemachine_engine.database._postgres_listener import CHANNEL
 from statemachine_engine.database._wakeup import JOBS, REALTIME
+from statemachine_engine.database.models.job import JobCompletion, NewJob
 
 WAIT_SECONDS = 30.0
 
@@ -143,3 +144,32 @@ async def test_the_wake_up_triggers_change_no_setting_at_each_call(store: Postgr
         ("statemachine_notify_jobs", None),
         ("statemachine_notify_realtime", None),
     ]
+
+
+async def test_claims_and_renewals_wake_nobody_and_finished_jobs_wake_the_waiters(
+    url: str, store: PostgresStore, other: PostgresStore
+) -> None:
+    """The jobs' trigger notifies only when a job leaves or never reaches ``processing``
+    (a worker's claims and renewals would wake every waiter for nothing). The server
+    delivers notifications in commit order, so a realtime event recorded after the claim
+    and the renewal, heard first, says that they sent none."""
+    await other.add_jobs([NewJob("task", {}, f"j{n}") for n in range(3)])
+    jobs_waiting = await registered_wait(store, JOBS)
+    realtime_waiting = await registered_wait(store, REALTIME)
+    with psycopg.connect(url, autocommit=True) as listening:
+        listening.execute(f"LISTEN {CHANNEL}")
+        claimed = await other.claim_jobs("task", "w1", limit=3)
+        assert len(claimed) == 3
+        assert await other.renew_leases("w1", 60.0) == 3
+        await other.record_realtime("m1", "state_change", {"to_state": "b"})
+        done = await other.complete_jobs(
+            [JobCompletion(j.job_id, "w1", j.attempts) for j in claimed]
+        )
+        assert done == [True, True, True]
+        heard = [
+            note.payload.rsplit("\t", 1)[1]
+            for note in listening.notifies(timeout=WAIT_SECONDS, stop_after=2)
+        ]
+    assert heard == [REALTIME, JOBS]
+    assert await jobs_waiting
+    assert await realtime_waiting
