@@ -22,6 +22,8 @@ commit rate of the same disk measured in the same run.
 Bars (DESIGN.md): p50 < 1 ms, p99 < 5 ms; >= 5,000 events/s through one machine with
 none lost; a backlog drained at >= 20,000 events/s and at least half the bare commit
 rate; an event whose wake-up never arrives handled within 1 s (p99); idle CPU < 0.05 %.
+They are set on the embedded default (SQLite); with ``--db`` the figures are printed
+beside them, unjudged.
 The earlier implementation (run as a black box when `--reference` exists)
 sends fire-and-forget datagrams; its figures are printed beside ours.
 """
@@ -370,6 +372,12 @@ def main() -> None:
                     args.idle_seconds,
                 )
             )
+
+    def judged(ok: bool) -> bool | None:
+        return None if postgres else ok
+
+    if postgres:
+        print("   the bars are DESIGN.md's, set on the embedded default (SQLite): unjudged here")
     bars = {"p50": (1.0, "< 1 ms"), "p99": (5.0, "< 5 ms")}
     for case in ("busy", "idle"):
         for stat in ("p50", "p99"):
@@ -380,7 +388,7 @@ def main() -> None:
                 mine[key],
                 "ms",
                 bar=text,
-                ok=mine[key] < limit,
+                ok=judged(mine[key] < limit),
                 reference=ref.get(key),
             )
     busy_commit, idle_commit = commit_after_idle()
@@ -394,14 +402,14 @@ def main() -> None:
             mine[f"missed {stat}"],
             "ms",
             bar="< 1 s (p99)" if stat == "p99" else None,
-            ok=mine["missed p99"] < 1000 if stat == "p99" else None,
+            ok=judged(mine["missed p99"] < 1000) if stat == "p99" else None,
         )
     figure(
         f"idle machine CPU over {args.idle_seconds:g} s, inbox watch on",
         mine["idle cpu %"],
         "%",
         bar="< 0.05 %",
-        ok=mine["idle cpu %"] < 0.05,
+        ok=judged(mine["idle cpu %"] < 0.05),
         reference=ref.get("idle cpu %"),
         digits=3,
     )
@@ -410,7 +418,7 @@ def main() -> None:
         mine["burst events/s"],
         "/s",
         bar=">= 5,000/s, none lost",
-        ok=mine["burst events/s"] >= 5000 and mine["lost"] == 0,
+        ok=judged(mine["burst events/s"] >= 5000 and mine["lost"] == 0),
         reference=ref.get("burst events/s"),
     )
     drained = mine["backlog events/s"]
@@ -419,7 +427,7 @@ def main() -> None:
         drained,
         "/s",
         bar=">= 20,000/s" + ("" if bare is None else ", >= half the bare commit rate"),
-        ok=drained >= 20_000 and (bare is None or drained >= bare / 2),
+        ok=judged(drained >= 20_000 and (bare is None or drained >= bare / 2)),
     )
     if bare is not None:
         print(f"   bare SQLite commits/s on this disk (NORMAL): {bare:,.0f}")

@@ -28,7 +28,8 @@
                           [--io-workers 1,2,4,8] [--io-jobs-per-worker N] [--io-work-ms MS]
                           [--reference PATH] [--reference-jobs N]
 
-Bars (issue 15): >= 15,000 jobs/s through the API with claims in batches; >= 3,000
+Bars (issue 15): >= 15,000 jobs/s through the API with claims in batches (on the
+embedded default, SQLite with synchronous=NORMAL; FULL and PostgreSQL print figures only); >= 3,000
 jobs/s through one worker process [earlier implementation: ~9/s with one worker, ~18/s
 with two]; 2 and 4 workers no slower in total than one; on PostgreSQL, >= 3,000 jobs/s
 with 4 workers on this host; zero duplicates. Figures are
@@ -73,6 +74,9 @@ from pathlib import Path  # noqa: E402
 from _report import figure, header  # noqa: E402
 from _stores import BenchDatabase, bench_database, cpu_seconds_between, is_postgres  # noqa: E402
 
+#: The store API's bar (DESIGN.md, issue 15), set on the embedded default: SQLite with
+#: synchronous=NORMAL. Other modes and PostgreSQL print their figures beside it, unjudged
+#: (FULL waits for the disk at each commit; PostgreSQL's bar is on four workers).
 API_BAR = 15_000
 WORKER_BAR = 3_000
 #: How many workers the worker bar is for: one on SQLite, four on PostgreSQL.
@@ -623,12 +627,13 @@ def main() -> int:
                 args.db if postgres else None, workdir / f"api-{mode.lower()}.db"
             ) as api_db:
                 added, drained = run_api(api_db, workdir, count, mode)
+            judged = not postgres and mode == modes[0]  # the bar's store: see API_BAR
             figure(
                 f"claimed+completed jobs/s, API (sync={mode})",
                 drained,
                 "/s",
-                bar=">= 15,000/s",
-                ok=drained >= API_BAR,
+                bar=">= 15,000/s" if judged else None,
+                ok=drained >= API_BAR if judged else None,
             )
             figure(f"  jobs added/s, API ({count:,} jobs, sync={mode})", added, "/s")
             if mode == modes[0]:
