@@ -215,3 +215,18 @@ def check_event_socket_directory(path: Path) -> None:
             "and could listen there in place of the monitor; use a directory of your own "
             "(the default is events.sock in the store's private socket directory)"
         )
+
+
+_ABSOLUTE: dict[str, str] = {}
+
+
+def absolute_path(path: str) -> str:
+    """``os.path.abspath(path)``, worked out once for each absolute ``path`` (thousands of
+    machines started from one config ask for the same one). A relative path depends on
+    the working directory at the time: worked out each time."""
+    if not os.path.isabs(path):
+        return os.path.abspath(path)
+    found = _ABSOLUTE.get(path)
+    if found is None:
+        found = _ABSOLUTE[path] = os.path.normpath(path)
+    return found

@@ -141,10 +141,14 @@ class UnknownActionError(ConfigError):
         line: int | None = None,
         column: int | None = None,
     ) -> None:
+        import difflib  # (only for the message: not on every start's path)
+
         self.action_type = action_type
         self.known = tuple(known)
+        close = difflib.get_close_matches(action_type, self.known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         super().__init__(
-            f"unknown action type {action_type!r}; known types: {', '.join(self.known)}",
+            f"unknown action type {action_type!r}{hint}; known types: {', '.join(self.known)}",
             path=path,
             line=line,
             column=column,

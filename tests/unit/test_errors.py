@@ -122,8 +122,13 @@ def test_a_config_error_carries_the_rule_it_breaks() -> None:
     assert errors.ConfigError("bad").rule == errors.LOAD_RULE == "SM001"
     assert errors.ConfigError("bad", rule="SM101").rule == "SM101"
     unknown = errors.UnknownActionError("bsh", ["bash"], path="m.yaml", line=3)
+    assert errors.UnknownActionError("zzz", ["bash"]).message == (
+        "unknown action type 'zzz'; known types: bash"  # nothing near: no guess
+    )
     assert unknown.rule == errors.UNKNOWN_ACTION_RULE == "SM102"
-    assert str(unknown) == "m.yaml:3: unknown action type 'bsh'; known types: bash"
+    assert str(unknown) == (
+        "m.yaml:3: unknown action type 'bsh' (did you mean 'bash'?); known types: bash"
+    )
 
 
 def test_errors_that_are_also_value_errors_keep_their_message() -> None:

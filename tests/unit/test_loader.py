@@ -285,12 +285,15 @@ def test_unknown_action_type() -> None:
         )
     exc = info.value
     assert isinstance(exc, ConfigError)
-    assert exc.message == "unknown action type 'bsah'; known types: bash, log, set_context"
+    assert exc.message == (
+        "unknown action type 'bsah' (did you mean 'bash'?); known types: bash, log, set_context"
+    )
     assert (exc.path, exc.line, exc.column) == ("m.yaml", 6, 7)
     assert exc.action_type == "bsah"
     assert exc.known == tuple(KNOWN)
     assert str(exc) == (
-        "m.yaml:6:7: unknown action type 'bsah'; known types: bash, log, set_context"
+        "m.yaml:6:7: unknown action type 'bsah' (did you mean 'bash'?); "
+        "known types: bash, log, set_context"
     )
 
 

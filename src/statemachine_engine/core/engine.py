@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _tracing
+from .._files import absolute_path
 from ..actions._process_groups import record_group
 from ..config._transitions import TransitionTable
 from ..config.model import START_EVENT, MachineConfig
@@ -140,7 +140,7 @@ class StateMachineEngine(MachineJobs):
         self.context.update(machine_name=self._name, config_name=config.name)
         self._store = store
         self._durable = store is not None
-        self._config_path = os.path.abspath(config.path) if config.path else None
+        self._config_path = absolute_path(config.path) if config.path else None
         self._fresh = fresh
         #: The socket senders wake this machine through, recorded in the store (set by
         #: :class:`MachineHost`; None: the store's inbox watch finds its events).

@@ -88,34 +88,46 @@ class HostControlSocket:
 
     def link(self, machine_name: str) -> None:
         """Make ``machine_name``'s control path lead here; refuse a name another process serves."""
-        assert self.path is not None, "open() first"
+        source = self.path
+        assert source is not None, "open() first"
         path = self._path_of(machine_name)
         directory = os.path.dirname(path)
         if directory not in self._checked:  # once per directory, not once per machine
             self._settings.control_socket_path(machine_name, location=self._location)
             check_directory(Path(directory), "control sockets")
             self._checked.add(directory)
-        if os.path.lexists(path):  # (nothing there, the usual case: one system call)
-            _refuse_if_served(Path(path), machine_name)
-            clear_socket_path(Path(path))  # a stale socket or link: its owner is gone
-        # else a machine process can only be about to bind there (it takes its lock,
-        # then binds): the store, which registers a name once, refuses one of the two.
+        # Nothing is there, the usual case: the link is the one system call. Something
+        # there: a live process's socket (refused), else a stale socket or link whose
+        # owner is gone, cleared before linking again. A machine process binding there
+        # meanwhile (it takes its lock, then binds): the store, which registers a name
+        # once, refuses one of the two.
         try:
-            # A hard link: a directory entry, where a symbolic link is a new inode (up to
-            # 1.5 ms each on a busy ext4, against 20 µs). Either fails, never follows, if
-            # something is there again.
-            if self._hard_links:
-                try:
-                    os.link(self.path, path)
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                        raise
-                    self._hard_links = False  # another file system: symbolic links
-            if not self._hard_links:
-                os.symlink(self.path, path)
+            self._make_link(source, path)
+        except FileExistsError:
+            _refuse_if_served(Path(path), machine_name)
+            clear_socket_path(Path(path))
+            try:
+                self._make_link(source, path)
+            except OSError as exc:
+                raise StateMachineError(f"cannot link {path}: {exc.strerror}") from exc
         except OSError as exc:
             raise StateMachineError(f"cannot link {path}: {exc.strerror}") from exc
         self._links[machine_name] = path
+
+    def _make_link(self, source: Path, path: str) -> None:
+        """A hard link to our socket at ``path``: a directory entry, where a symbolic link
+        is a new inode (up to 1.5 ms each on a busy ext4, against 20 µs); a symbolic link
+        where the file system refuses hard links. Either fails, never follows, if
+        something is there."""
+        if self._hard_links:
+            try:
+                os.link(source, path)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                self._hard_links = False  # another file system: symbolic links
+        os.symlink(source, path)
 
     def _is_ours(self, path: str) -> bool:
         """Whether ``path`` still leads to this process's socket."""
