@@ -12,11 +12,13 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from statemachine_engine.database._sqlite import SqliteStore
 from statemachine_engine.database.models.job import JobStatus, NewJob
+from statemachine_engine.database.store import Store
 from tests.support.engines import Machines, run_to_end
 from tests.support.files import sql, write
 from tests.support.processes import MachineProcess, wait_until
@@ -61,14 +63,27 @@ REFUSED = """
 async def test_a_completion_the_store_refuses_at_its_commit_is_reported(
     tmp_path: Path, db: Path, store: SqliteStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    await refused_at_commit(tmp_path, store, CANCEL_ACTION, str(db), caplog)
+
+
+async def refused_at_commit(
+    tmp_path: Path,
+    store: Store,
+    cancel_action: str,
+    location: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A worker completes its job; ``cancel_action`` (the source of a ``cancel_current``
+    action, given the store's ``location``) cancels it before the completion commits."""
     caplog.set_level(logging.INFO, logger="statemachine_engine")
     actions = tmp_path / "actions"
     actions.mkdir()
-    (actions / "cancel_current_action.py").write_text(CANCEL_ACTION)
+    (actions / "cancel_current_action.py").write_text(cancel_action)
     await store.add_job("task", job_id="j1")
+    assert store.carries_completions
 
     async with Machines(actions_dir=actions, store=store, machine_name="worker") as machines:
-        engine, recorder = machines.build(REFUSED.replace("@DB@", str(db)))
+        engine, recorder = machines.build(REFUSED.replace("@DB@", location))
         # The action reported the job completed, and the operator's cancel came before
         # the completion's commit: the commit refused it.
         assert await run_to_end(engine) == "done"
@@ -199,6 +214,24 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
     store: SqliteStore,
     statemachine: Callable[..., MachineProcess],
 ) -> None:
+    def worker(config: Path, actions: Path, name: str) -> MachineProcess:
+        return statemachine(config, "--db", db, "--machine-name", name, "--actions-dir", actions)
+
+    await kill_mid_drain(tmp_path, store, worker, lambda query: sql(db, query))
+
+
+#: Starts a worker process: ``(config, actions dir, machine name)``.
+StartWorker = Callable[[Path, Path, str], MachineProcess]
+#: Runs one SQL statement on the test's store; its rows.
+RunSql = Callable[[str], list[Any]]
+
+
+async def kill_mid_drain(
+    tmp_path: Path, store: Store, worker: StartWorker, run_sql: RunSql
+) -> None:
+    """Two workers drain :data:`JOBS` jobs; one is killed with SIGKILL mid-drain and
+    started again under its name; every job completes once, and no two runs of a job
+    overlap (:func:`check_runs`)."""
     actions = tmp_path / "actions"
     actions.mkdir()
     (actions / "run_job_action.py").write_text(RUN_ACTION)
@@ -207,10 +240,7 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
     for first in range(0, JOBS, 500):
         await store.add_jobs([NewJob("task", {}, f"j{n:04}") for n in range(first, first + 500)])
 
-    def worker(name: str) -> MachineProcess:
-        return statemachine(config, "--db", db, "--machine-name", name, "--actions-dir", actions)
-
-    victim, survivor = worker("victim"), worker("survivor")
+    victim, survivor = worker(config, actions, "victim"), worker(config, actions, "survivor")
 
     def ended() -> int:
         if not marks.exists():
@@ -220,11 +250,11 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
     wait_until(lambda: ended() >= 600, timeout=30.0, what="600 jobs run")
     victim.kill()  # SIGKILL, mid-drain: its last completions wait for a commit
     # Its leases would run out in a minute: that minute passes at once.
-    sql(db, "UPDATE jobs SET lease_expires = 0 WHERE lease_owner LIKE 'victim@%'")
-    restarted = worker("victim")  # resumes in the state of its last commit
+    run_sql("UPDATE jobs SET lease_expires = 0 WHERE lease_owner LIKE 'victim@%'")
+    restarted = worker(config, actions, "victim")  # resumes in the state of its last commit
 
     def completed() -> int:
-        [(count,)] = sql(db, "SELECT count(*) FROM jobs WHERE status = 'completed'")
+        [(count,)] = run_sql("SELECT count(*) FROM jobs WHERE status = 'completed'")
         return int(count)
 
     wait_until(lambda: completed() == JOBS, timeout=60.0, what=f"{JOBS} jobs completed")
@@ -232,7 +262,7 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
     assert restarted.stop() == 0, restarted.stderr
 
     # Nothing lost: every job completed, and each one's history says so once.
-    [(completions,)] = sql(db, "SELECT count(*) FROM job_history WHERE status = 'completed'")
+    [(completions,)] = run_sql("SELECT count(*) FROM job_history WHERE status = 'completed'")
     assert completions == JOBS
     check_runs(marks)
 

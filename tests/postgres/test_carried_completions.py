@@ -6,26 +6,18 @@ never beside another run of itself (docs/durability.md)."""
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from statemachine_engine.database._postgres import PostgresStore
-from statemachine_engine.database.models.job import JobCompletion, JobStatus, NewJob
-from tests.integration.test_carried_completions import (
-    DRAIN,
-    JOBS,
-    REFUSED,
-    RUN_ACTION,
-    check_runs,
-)
+from statemachine_engine.database.models.job import JobCompletion, NewJob
+from tests.integration.test_carried_completions import kill_mid_drain, refused_at_commit
 from tests.postgres.conftest import Host
-from tests.support.engines import Machines, run_to_end
-from tests.support.files import write
-from tests.support.processes import wait_until
+from tests.support.processes import MachineProcess
 
 #: Cancels the machine's current job through a handle of its own (as an operator would),
 #: between the worker's completion and its commit; ``cancelled`` or ``too_late``. The
@@ -68,26 +60,7 @@ def rows(url: str, query: str) -> list[tuple[object, ...]]:
 async def test_the_server_refusing_a_carried_completion_at_its_commit_is_reported(
     tmp_path: Path, url: str, store: PostgresStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="statemachine_engine")
-    actions = tmp_path / "actions"
-    actions.mkdir()
-    (actions / "cancel_current_action.py").write_text(CANCEL_ACTION)
-    await store.add_job("task", job_id="j1")
-    assert store.carries_completions
-
-    async with Machines(actions_dir=actions, store=store, machine_name="worker") as machines:
-        engine, recorder = machines.build(REFUSED.replace("@DB@", url))
-        assert await run_to_end(engine) == "done"
-
-    job = await store.get_job("j1")
-    assert job is not None
-    assert job.status == JobStatus.CANCELLED
-    assert "completed" not in [row["status"] for row in await store.job_history("j1")]
-    refused = [r for r in caplog.records if getattr(r, "action", None) == "job_completion_refused"]
-    assert len(refused) == 1
-    assert refused[0].levelno == logging.WARNING
-    kinds = [kind for kind, _ in recorder.others if kind != "action_finished"]
-    assert kinds == ["job_started", "job_completion_refused"]
+    await refused_at_commit(tmp_path, store, CANCEL_ACTION, url, caplog)
 
 
 async def test_completions_and_a_claim_in_one_transaction_each_get_their_own_rows(
@@ -120,40 +93,11 @@ async def test_completions_and_a_claim_in_one_transaction_each_get_their_own_row
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses signals")
 async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_once(
-    tmp_path: Path, url: str, store: PostgresStore, hosts: type[Host]
+    tmp_path: Path, url: str, store: PostgresStore, hosts: Callable[[str], Host]
 ) -> None:
     host = hosts("one")
-    actions = tmp_path / "actions"
-    actions.mkdir()
-    (actions / "run_job_action.py").write_text(RUN_ACTION)
-    marks = tmp_path / "marks.txt"
-    config = write(tmp_path / "drain.yaml", DRAIN.replace("@MARKS@", str(marks)))
-    for first in range(0, JOBS, 500):
-        await store.add_jobs([NewJob("task", {}, f"j{n:04}") for n in range(first, first + 500)])
 
-    def worker(name: str):  # type: ignore[no-untyped-def]
+    def worker(config: Path, actions: Path, name: str) -> MachineProcess:
         return host.run(config, "--machine-name", name, "--actions-dir", actions)
 
-    victim, survivor = worker("victim"), worker("survivor")
-
-    def ended() -> int:
-        if not marks.exists():
-            return 0
-        return sum(1 for line in marks.read_text().splitlines() if line.startswith("E "))
-
-    wait_until(lambda: ended() >= 600, timeout=30.0, what="600 jobs run")
-    victim.kill()  # SIGKILL, mid-drain: its last completions wait for a commit
-    rows(url, "UPDATE jobs SET lease_expires = 0 WHERE lease_owner LIKE 'victim@%'")
-    restarted = worker("victim")
-
-    def completed() -> int:
-        [(count,)] = rows(url, "SELECT count(*) FROM jobs WHERE status = 'completed'")
-        return int(count)  # type: ignore[call-overload]
-
-    wait_until(lambda: completed() == JOBS, timeout=60.0, what=f"{JOBS} jobs completed")
-    assert survivor.stop() == 0, survivor.stderr
-    assert restarted.stop() == 0, restarted.stderr
-
-    [(completions,)] = rows(url, "SELECT count(*) FROM job_history WHERE status = 'completed'")
-    assert completions == JOBS
-    check_runs(marks)
+    await kill_mid_drain(tmp_path, store, worker, lambda query: rows(url, query))
