@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from statemachine_engine.database._sqlite import SqliteStore
-from statemachine_engine.database.models.job import JobStatus, NewJob
+from statemachine_engine.database.models.job import JobCompletion, JobStatus, NewJob
 from statemachine_engine.database.store import Store
 from tests.support.engines import Machines, run_to_end
 from tests.support.files import sql, write
@@ -282,3 +282,15 @@ def check_runs(marks: Path) -> None:
             assert ended is None or ended <= began, (job_id, spans)
         again += len(spans) > 1
     assert again <= 64, again
+
+
+async def test_a_handle_closed_with_a_completion_waiting_commits_it_first(
+    db: Path, store: SqliteStore
+) -> None:
+    await store.add_job("task", job_id="j1")
+    [job] = await store.claim_jobs("task", "w", limit=1)
+    told: list[bool] = []
+    store.complete_job_with_next_write(JobCompletion("j1", "w", job.attempts), told.append)
+    await store.close()
+    assert told == [True]
+    assert sql(db, "SELECT status FROM jobs WHERE job_id = 'j1'") == [("completed",)]

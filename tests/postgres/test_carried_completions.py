@@ -10,13 +10,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from statemachine_engine.database._postgres import PostgresStore
 from statemachine_engine.database.models.job import JobCompletion, NewJob
 from tests.integration.test_carried_completions import kill_mid_drain, refused_at_commit
 from tests.postgres.conftest import Host
+from tests.postgres.test_carried_steps import rows
 from tests.support.processes import MachineProcess
 
 #: Cancels the machine's current job through a handle of its own (as an operator would),
@@ -49,12 +49,6 @@ class CancelCurrentAction(BaseAction):
         thread.join()
         return "cancelled" if done[0] else "too_late"
 """
-
-
-def rows(url: str, query: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(query)
-        return cursor.fetchall() if cursor.description else []
 
 
 async def test_the_server_refusing_a_carried_completion_at_its_commit_is_reported(
@@ -101,3 +95,15 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
         return host.run(config, "--machine-name", name, "--actions-dir", actions)
 
     await kill_mid_drain(tmp_path, store, worker, lambda query: rows(url, query))
+
+
+async def test_a_handle_closed_with_a_completion_waiting_commits_it_first(
+    url: str, store: PostgresStore
+) -> None:
+    await store.add_job("task", job_id="j1")
+    [job] = await store.claim_jobs("task", "w", limit=1)
+    told: list[bool] = []
+    store.complete_job_with_next_write(JobCompletion("j1", "w", job.attempts), told.append)
+    await store.close()
+    assert told == [True]
+    assert rows(url, "SELECT status FROM jobs WHERE job_id = 'j1'") == [("completed",)]

@@ -13,8 +13,11 @@ from tests.integration.test_carried_steps import CarriedJob, add_tasks, run_work
 
 
 def rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """Run ``query`` on the schema of ``url``, in a session of its own; its rows (none
+    for a statement that returns none)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(query).fetchall()
+        cursor = conn.execute(query)
+        return cursor.fetchall() if cursor.description else []
 
 
 async def test_a_worker_commits_each_job_with_the_steps_that_led_to_it(

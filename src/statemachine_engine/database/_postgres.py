@@ -385,6 +385,11 @@ class PostgresConnector:
     async def close(self) -> None:
         if self._flushing is not None:  # a commit of carried writes under way ends first
             await asyncio.wait([self._flushing])
+        if self._carried and not self._closed:  # (completions carried by a tool's handle
+            try:  # would be lost with it)
+                await self.flush()
+            except StoreError as exc:
+                logger.warning("closing with writes not committed: %s", exc)
         if self._listener is not None:
             await self._listener.close()
             self._listener = None

@@ -4,7 +4,7 @@ Options: ``job_id`` (default: the context's ``job_id``), ``result`` (any JSON va
 with the job), ``success`` (default ``success``), ``error`` (when the job is not being
 processed by anyone, default ``error``).
 
-Where the store carries completions (SQLite) and the machine's lease on the job has long
+Where the store carries completions (SQLite, PostgreSQL) and the machine's lease on the job has long
 enough left, ``success`` comes before the completion commits (with the steps after it);
 one the store refuses then is logged and streamed as ``job_completion_refused``, not
 turned into ``error`` (docs/durability.md).
