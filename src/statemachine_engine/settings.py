@@ -34,6 +34,8 @@ __all__ = [
     "PG_RECONNECT_TIMEOUT_SECONDS",
     "PG_SYNC_ENV",
     "PG_SYNC_MODES",
+    "REALTIME_MAX_EVENTS_ENV",
+    "REALTIME_RETENTION_ENV",
     "SOCKET_DIR_ENV",
     "SOCKET_DIR_MODE",
     "SQLITE_SYNC_ENV",
@@ -66,6 +68,13 @@ PG_SYNC_MODES = ("off", "local", "on", "remote_write", "remote_apply")
 PG_RECONNECT_TIMEOUT_ENV = "STATEMACHINE_PG_RECONNECT_TIMEOUT"
 PG_RECONNECT_TIMEOUT_SECONDS = 120.0
 UI_TOKEN_ENV = "STATEMACHINE_UI_TOKEN"  # noqa: S105 - a variable name
+#: How long recorded realtime events are kept, in seconds (``off``: for ever), and the
+#: most of them kept (``off``: no limit): the store's ``realtime_events`` would otherwise
+#: grow with every transition (six rows a job for a worker).
+REALTIME_RETENTION_ENV = "STATEMACHINE_REALTIME_RETENTION"
+REALTIME_RETENTION_SECONDS = 24 * 3600.0
+REALTIME_MAX_EVENTS_ENV = "STATEMACHINE_REALTIME_MAX_EVENTS"
+REALTIME_MAX_EVENTS = 1_000_000
 #: OpenTelemetry's own variables (docs/observability.md): the span exporters to use,
 #: comma-separated (``console``, ``otlp``; unset or ``none``: no tracing), and the switch
 #: that turns the SDK off. The SDK reads the others (``OTEL_SERVICE_NAME``,
@@ -94,6 +103,10 @@ class Settings:
         pg_sync: PostgreSQL's ``synchronous_commit`` (``$STATEMACHINE_PG_SYNC``).
         pg_reconnect_timeout: seconds a lost PostgreSQL connection is retried before an
             operation fails (``$STATEMACHINE_PG_RECONNECT_TIMEOUT``).
+        realtime_retention: seconds a recorded realtime event is kept
+            (``$STATEMACHINE_REALTIME_RETENTION``; None: for ever).
+        realtime_max_events: the most recorded realtime events kept, the newest
+            (``$STATEMACHINE_REALTIME_MAX_EVENTS``; None: no limit).
         ui_token: the monitoring API's token (``--token``, ``$STATEMACHINE_UI_TOKEN``).
         no_color: ``$NO_COLOR`` is set (to anything but an empty text): no colours on a
             terminal.
@@ -110,6 +123,8 @@ class Settings:
     sqlite_sync: str = "NORMAL"
     pg_sync: str = "off"
     pg_reconnect_timeout: float = PG_RECONNECT_TIMEOUT_SECONDS
+    realtime_retention: float | None = REALTIME_RETENTION_SECONDS
+    realtime_max_events: int | None = REALTIME_MAX_EVENTS
     ui_token: str | None = None
     no_color: bool = False
     traces_exporters: tuple[str, ...] = ()
@@ -136,6 +151,12 @@ class Settings:
             sqlite_sync=_choice(env, SQLITE_SYNC_ENV, SQLITE_SYNC_MODES, "NORMAL", str.upper),
             pg_sync=_choice(env, PG_SYNC_ENV, PG_SYNC_MODES, "off", str.lower),
             pg_reconnect_timeout=_seconds(env, PG_RECONNECT_TIMEOUT_ENV),
+            realtime_retention=_limit(
+                env, REALTIME_RETENTION_ENV, REALTIME_RETENTION_SECONDS, float, "seconds"
+            ),
+            realtime_max_events=_limit(
+                env, REALTIME_MAX_EVENTS_ENV, REALTIME_MAX_EVENTS, int, "events"
+            ),
             ui_token=ui_token or env.get(UI_TOKEN_ENV) or None,
             no_color=bool(env.get("NO_COLOR")),
             traces_exporters=_exporters(env),
@@ -281,6 +302,25 @@ def _seconds(env: Mapping[str, str], name: str) -> float:
         return max(0.0, float(raw))
     except ValueError:
         raise StoreError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _limit(
+    env: Mapping[str, str], name: str, default: Any, kind: Callable[[str], Any], what: str
+) -> Any:
+    """A positive number from ``env[name]`` (``default`` when unset; None for ``off``)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "off":
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        number = "a number of" if kind is float else "a whole number of"
+        raise StoreError(f"{name} must be {number} {what} above 0, or off, got {raw!r}")
+    return value
 
 
 @functools.lru_cache(maxsize=64)

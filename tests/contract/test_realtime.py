@@ -133,3 +133,36 @@ async def test_read_backwards_before_an_id_by_machine_prefix_and_text(store: Sto
         ids[5]
     ]
     assert await store.realtime_before(ids[0]) == []
+
+
+async def ids_left(store: Store) -> list[int]:
+    return [event.id for event in await store.list_realtime(limit=10_000)]
+
+
+async def test_pruning_keeps_the_newest_events_and_deletes_at_most_the_limit(store: Store) -> None:
+    await store.record_realtime_events([("m", "tick", {"n": n}) for n in range(30)])
+    recorded = await ids_left(store)
+    assert await store.prune_realtime_events(older_than=None, keep=10, limit=8) == 8
+    assert await ids_left(store) == recorded[8:]  # the oldest first
+    assert await store.prune_realtime_events(older_than=None, keep=10, limit=8) == 8
+    assert await store.prune_realtime_events(older_than=None, keep=10, limit=8) == 4
+    assert await store.prune_realtime_events(older_than=None, keep=10, limit=8) == 0
+    assert await ids_left(store) == recorded[-10:]
+    assert await store.prune_realtime_events(older_than=3600, keep=None, limit=100) == 0
+    assert await store.prune_realtime_events(older_than=None, keep=None, limit=100) == 0
+    assert await ids_left(store) == recorded[-10:]
+
+
+async def test_pruning_by_age_keeps_the_newest_event_so_ids_never_start_again(
+    store: Store,
+) -> None:
+    await store.record_realtime_events([("m", "tick", {"n": n}) for n in range(5)])
+    recorded = await ids_left(store)
+    # Every event is older than a microsecond by now: all go but the newest, which
+    # followers (the monitor, the metrics) read after.
+    assert await store.prune_realtime_events(older_than=1e-6, keep=None, limit=100) == 4
+    assert await ids_left(store) == recorded[-1:]
+    assert await store.prune_realtime_events(older_than=1e-6, keep=1, limit=100) == 0
+    later = await store.record_realtime("m", "tick", {"n": 5})
+    assert later > recorded[-1]
+    assert [e.payload for e in await store.list_realtime(after_id=recorded[-1])] == [{"n": 5}]

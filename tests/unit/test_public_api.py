@@ -252,6 +252,8 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "PG_RECONNECT_TIMEOUT_SECONDS",
         "PG_SYNC_ENV",
         "PG_SYNC_MODES",
+        "REALTIME_MAX_EVENTS_ENV",
+        "REALTIME_RETENTION_ENV",
         "SOCKET_DIR_ENV",
         "SOCKET_DIR_MODE",
         "SQLITE_SYNC_ENV",

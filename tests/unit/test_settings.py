@@ -36,6 +36,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.cache_dir == tmp_path / "c" / "statemachine-engine"
     assert (settings.sqlite_sync, settings.pg_sync) == ("NORMAL", "off")
     assert settings.pg_reconnect_timeout == PG_RECONNECT_TIMEOUT_SECONDS
+    assert (settings.realtime_retention, settings.realtime_max_events) == (86_400, 1_000_000)
     assert settings.ui_token is None
 
 
@@ -49,6 +50,8 @@ def test_flags_beat_the_environment_which_beats_the_defaults(tmp_path: Path) -> 
         "STATEMACHINE_SQLITE_SYNC": "full",
         "STATEMACHINE_PG_SYNC": "ON",
         "STATEMACHINE_PG_RECONNECT_TIMEOUT": "7.5",
+        "STATEMACHINE_REALTIME_RETENTION": "3600.5",
+        "STATEMACHINE_REALTIME_MAX_EVENTS": "off",
     }
     from_env = Settings.load(environ=environ)
     assert from_env.db == str(tmp_path / "env.db")
@@ -58,6 +61,7 @@ def test_flags_beat_the_environment_which_beats_the_defaults(tmp_path: Path) -> 
     assert from_env.cache_dir is None
     assert (from_env.sqlite_sync, from_env.pg_sync) == ("FULL", "on")
     assert from_env.pg_reconnect_timeout == 7.5
+    assert (from_env.realtime_retention, from_env.realtime_max_events) == (3600.5, None)
 
     flagged = Settings.load(
         db=str(tmp_path / "flag.db"),
@@ -86,6 +90,10 @@ def test_urls_are_kept_and_paths_made_absolute(
         ("STATEMACHINE_SQLITE_SYNC", "sometimes", "STATEMACHINE_SQLITE_SYNC must be one of"),
         ("STATEMACHINE_PG_SYNC", "maybe", "STATEMACHINE_PG_SYNC must be one of"),
         ("STATEMACHINE_PG_RECONNECT_TIMEOUT", "soon", "must be a number of seconds"),
+        ("STATEMACHINE_REALTIME_RETENTION", "1d", "must be a number of seconds above 0, or off"),
+        ("STATEMACHINE_REALTIME_RETENTION", "0", "must be a number of seconds above 0, or off"),
+        ("STATEMACHINE_REALTIME_MAX_EVENTS", "1e6", "must be a whole number of events above 0"),
+        ("STATEMACHINE_REALTIME_MAX_EVENTS", "-5", "must be a whole number of events above 0"),
     ],
 )
 def test_a_malformed_value_names_its_variable(variable: str, value: str, says: str) -> None:

@@ -144,7 +144,12 @@ class MachineHost:
                 if self._event_socket_path in (None, True)
                 else Path(str(self._event_socket_path))
             )
-            self._stream = RealtimeStream(path, self._store if self._durable else None)
+            self._stream = RealtimeStream(
+                path,
+                self._store if self._durable else None,
+                older_than=self.settings.realtime_retention,
+                keep=self.settings.realtime_max_events,
+            )
         if self._durable:
             self._heartbeat = asyncio.create_task(self._beat(), name="host:heartbeat")
         self._opened = True

@@ -367,6 +367,18 @@ class MachineOperations(RegistrationOperations):
             ],
         )
 
+    async def prune_realtime_events(
+        self, *, older_than: float | None, keep: int | None, limit: int
+    ) -> int:
+        """Delete up to ``limit`` of the oldest recorded realtime events that are more
+        than ``older_than`` seconds old or beyond the newest ``keep`` (None: no such
+        bound); the newest event always stays. Returns how many were deleted."""
+        if older_than is None and keep is None:
+            return 0
+        cutoff = None if older_than is None else time.time() - older_than
+        params = {"cutoff": cutoff, "keep": keep, "limit": limit}
+        return (await self._run("prune_realtime", params)).rowcount
+
     async def _insert_realtime(self, events: Sequence[tuple[str, str, Any]]) -> Sequence[Row]:
         return (
             await self._run(

@@ -6,7 +6,9 @@ earlier implementation's wire format ``{"machine_name": M, "type": T, "payload":
 plus a per-machine sequence number ``seq``. Sending never blocks and never fails the
 machine: with no monitor listening, or a monitor too slow to keep up, the datagram is
 dropped. The events are also recorded in the store's ``realtime_events`` table, in
-batches written off the machine's path, so a monitor started later can replay them.
+batches written off the machine's path, so a monitor started later can replay them; the
+process that records them also deletes the oldest beyond the settings' retention, as
+many as it records, so the table keeps its size whatever the traffic.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +45,10 @@ EVENT_SOCKET_NAME = "events.sock"
 RECORD_BATCH = 500
 #: Events are recorded this long after the first of a batch: one commit for many events.
 RECORD_DELAY_SECONDS = 0.05
+#: The oldest events beyond the retention are deleted after this many were recorded, at
+#: a process's first batch, and at least this often: a busy worker records six a job.
+PRUNE_EVERY_EVENTS = 5_000
+PRUNE_EVERY_SECONDS = 60.0
 
 
 def default_event_socket_path(settings: Settings, location: str | None = None) -> Path:
@@ -61,9 +68,19 @@ class RealtimeStream:
     Args:
         socket_path: the monitor's event socket.
         store: where events are recorded for replay (None: not recorded).
+        older_than: recorded events older than this many seconds are deleted (None:
+            kept for ever).
+        keep: the most recorded events kept, the newest (None: no limit).
     """
 
-    def __init__(self, socket_path: Path, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        store: Store | None = None,
+        *,
+        older_than: float | None = None,
+        keep: int | None = None,
+    ) -> None:
         self.socket_path = str(socket_path)
         self._directory = os.path.dirname(self.socket_path) or "."
         #: Set while no monitor's socket is there (:meth:`_deliver`).
@@ -75,6 +92,10 @@ class RealtimeStream:
         self._store = store
         self._pending: list[tuple[str, str, Any]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._older_than = older_than
+        self._keep = keep
+        self._recorded_since_prune = 0
+        self._pruned_at: float | None = None  # (monotonic clock) None: the next batch prunes
 
     def send(
         self,
@@ -168,12 +189,32 @@ class RealtimeStream:
                 # One statement for the whole batch, whichever machines it mixes: the
                 # recording keeps up with a host of many busy machines.
                 await store.record_realtime_events(batch)
+                self._recorded_since_prune += len(batch)
+                if self._prune_due():
+                    await self._prune(store)
             except StoreError as exc:  # recording is for replay only; never take a machine down
                 logger.warning("could not record realtime events: %s", exc)
                 return
             except Exception:
                 logger.warning("could not record realtime events", exc_info=True)
                 return
+
+    def _prune_due(self) -> bool:
+        if self._older_than is None and self._keep is None:
+            return False
+        return (
+            self._pruned_at is None
+            or self._recorded_since_prune >= PRUNE_EVERY_EVENTS
+            or time.monotonic() - self._pruned_at >= PRUNE_EVERY_SECONDS
+        )
+
+    async def _prune(self, store: Store) -> None:
+        # Twice what was recorded since: the process deletes at least as fast as it
+        # records, and many processes recording a little each catch up together.
+        limit = max(PRUNE_EVERY_EVENTS, 2 * self._recorded_since_prune)
+        self._recorded_since_prune = 0
+        self._pruned_at = time.monotonic()
+        await store.prune_realtime_events(older_than=self._older_than, keep=self._keep, limit=limit)
 
     async def close(self) -> None:
         """Record what is still queued and close the socket."""

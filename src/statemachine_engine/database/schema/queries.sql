@@ -313,6 +313,21 @@ WHERE status IN ('failed', 'dead')
 ORDER BY updated_at DESC
 LIMIT :limit;
 
+-- name: prune_realtime
+-- The oldest recorded realtime events, at most :limit of them, that are older than
+-- :cutoff or beyond the newest :keep (None: no such bound). Only the oldest :limit rows
+-- are read, and none when the oldest is within both bounds. The newest event always
+-- stays: followers read after the last id they saw, and ids must never start again.
+DELETE FROM realtime_events
+WHERE EXISTS (
+        SELECT 1 FROM (SELECT id, created_at FROM realtime_events ORDER BY id LIMIT 1) AS oldest
+        WHERE oldest.created_at < :cutoff
+           OR oldest.id <= (SELECT max(id) FROM realtime_events) - :keep
+    )
+  AND id IN (SELECT id FROM realtime_events ORDER BY id LIMIT :limit)
+  AND id < (SELECT max(id) FROM realtime_events)
+  AND (created_at < :cutoff OR id <= (SELECT max(id) FROM realtime_events) - :keep);
+
 -- name: error_events
 -- Error events (an action raised), newest first: of every machine, or of one in a
 -- time window (the realtime_events_errors index).
