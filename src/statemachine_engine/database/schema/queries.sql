@@ -315,17 +315,19 @@ LIMIT :limit;
 
 -- name: prune_realtime
 -- The oldest recorded realtime events, at most :limit of them, that are older than
--- :cutoff or beyond the newest :keep (None: no such bound). Only the oldest :limit rows
--- are read, and none when the oldest is within both bounds. The newest event always
--- stays: followers read after the last id they saw, and ids must never start again.
+-- :cutoff or beyond the newest :keep (None: no such bound). The scan is an id range from
+-- the oldest: empty when the oldest is within both bounds (a worker's every 5,000
+-- events). The newest event always stays: followers read after the last id they saw,
+-- and ids must never start again.
 DELETE FROM realtime_events
-WHERE EXISTS (
-        SELECT 1 FROM (SELECT id, created_at FROM realtime_events ORDER BY id LIMIT 1) AS oldest
-        WHERE oldest.created_at < :cutoff
-           OR oldest.id <= (SELECT max(id) FROM realtime_events) - :keep
+WHERE id < (
+        SELECT CASE WHEN oldest.created_at < :cutoff OR oldest.id <= newest.id - :keep
+                    THEN CASE WHEN oldest.id + :limit < newest.id
+                              THEN oldest.id + :limit ELSE newest.id END
+                    ELSE 0 END
+        FROM (SELECT id, created_at FROM realtime_events ORDER BY id LIMIT 1) AS oldest,
+             (SELECT max(id) AS id FROM realtime_events) AS newest
     )
-  AND id IN (SELECT id FROM realtime_events ORDER BY id LIMIT :limit)
-  AND id < (SELECT max(id) FROM realtime_events)
   AND (created_at < :cutoff OR id <= (SELECT max(id) FROM realtime_events) - :keep);
 
 -- name: error_events
