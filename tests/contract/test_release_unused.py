@@ -58,3 +58,35 @@ async def test_the_action_group_is_recorded_in_the_context(store: Store) -> None
     record = await store.load_machine("m")
     assert record is not None
     assert record.context == {"k": 1, "_engine_action_group": {"pgid": 1234, "host": "h"}}
+
+
+async def test_the_jobs_a_killed_run_left_go_back_as_if_their_leases_ran_out(
+    store: Store,
+) -> None:
+    for job_id, attempts in (("a", 3), ("b", 3), ("last", 1), ("kept", 3)):
+        await store.add_job("task", job_id=job_id, max_attempts=attempts)
+    await store.add_job("task", job_id="theirs")
+    assert await store.claim_job_by_id("last", "w@h") is not None  # (never claimed ahead)
+    held = {job.job_id for job in await store.claim_jobs("task", "w@h", limit=3)}
+    assert held == {"a", "b", "kept"}
+    assert await store.claim_job("task", "x@h") is not None  # "theirs": another worker's
+
+    released = await store.release_left_jobs("w@h", kept=["kept"])
+    assert sorted(released) == ["a", "b", "last"]
+    statuses = {}
+    for job_id in ("a", "b", "last", "kept", "theirs"):
+        job = await store.get_job(job_id)
+        assert job is not None
+        statuses[job_id] = (job.status, job.attempts, job.lease_owner)
+    assert statuses == {
+        "a": (JobStatus.PENDING, 1, None),  # the attempt counted, as a lease running out
+        "b": (JobStatus.PENDING, 1, None),
+        "last": (JobStatus.DEAD, 1, None),  # its only attempt used
+        "kept": (JobStatus.PROCESSING, 1, "w@h"),
+        "theirs": (JobStatus.PROCESSING, 1, "x@h"),
+    }
+    [*_, last_row] = await store.job_history("a")
+    assert (last_row["status"], last_row["attempt"], last_row["worker"]) == ("pending", 1, "w@h")
+    assert last_row["message"] == "worker killed: released by its next run"
+    assert await store.release_left_jobs("w@h") == ["kept"]
+    assert await store.release_left_jobs("w@h") == []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ..actions._process_groups import ACTION_GROUP_KEY, end_left_group, left_group
@@ -48,9 +48,13 @@ async def register_run(
     config_path: str | None,
     wake_address: str | None,
     together: Registrations | None = None,
+    worker: str | None = None,
+    handed: Iterable[str] = (),
 ) -> tuple[MachineStateRecord | None, bool]:
     """Record in ``store`` that the machine runs here, ending what a killed run of it
-    left running (``together``: with the host's other machines starting now).
+    left running (``together``: with the host's other machines starting now) and putting
+    back in the queue the jobs it left under ``worker`` (but those ``handed`` to this
+    run, and the one this run holds again when it resumes).
 
     Returns:
         The previous run's record when this run resumes it (None when it starts over),
@@ -92,12 +96,51 @@ async def register_run(
         return None, inbox_empty
     # What a killed run left running ends before anything runs again.
     await end_left_group(machine_name, left_group(previous.context))
-    if previous.status == "finished" or fresh:
+    resumes = previous.status != "finished" and not fresh
+    if worker is not None:
+        await release_left_jobs(store, machine_name, previous, worker, handed, resumes=resumes)
+    if not resumes:
         return None, inbox_empty
     if previous.current_state not in config.states:  # changed meanwhile
         await store.finish_machine(machine_name, "stopped")
         raise unknown_state(machine_name, config, previous)
     return previous, inbox_empty
+
+
+async def release_left_jobs(
+    store: Store,
+    machine_name: str,
+    previous: MachineStateRecord,
+    worker: str,
+    handed: Iterable[str],
+    *,
+    resumes: bool,
+) -> None:
+    """Put back in the queue the jobs a run killed on this host left under ``worker``
+    (jobs claimed ahead, and the one it worked on unless this run resumes with it),
+    instead of leaving them to their leases: the name was taken, so its holder's
+    process is gone. A run on another host may only be cut off: its leases stand."""
+    if previous.status != "running" or previous.host != socket.gethostname():
+        return
+    if previous.pid == os.getpid():
+        return
+    kept = list(handed)
+    lease = previous.context.get(JOB_LEASE) if resumes else None
+    if isinstance(lease, Mapping) and lease.get("job_id"):
+        kept.append(str(lease["job_id"]))
+    elif resumes:
+        current = previous.context.get("current_job")  # recorded before JOB_LEASE was
+        if isinstance(current, Mapping) and current.get("job_id"):
+            kept.append(str(current["job_id"]))
+    released = await store.release_left_jobs(worker, kept=kept)
+    if released:
+        logger.info(
+            "[%s] %d job(s) its killed run held went back to the queue: %s",
+            machine_name,
+            len(released),
+            ", ".join(released[:10]) + (" ..." if len(released) > 10 else ""),
+            extra={"action": "jobs_released", "machine": machine_name, "jobs": released},
+        )
 
 
 def unknown_state(

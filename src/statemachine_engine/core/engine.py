@@ -429,6 +429,8 @@ class StateMachineEngine(MachineJobs):
                 config_path=self._config_path,
                 wake_address=self.wake_address,
                 together=self.registrations,
+                worker=self._jobs.worker,
+                handed=[handed.job_id for handed in self._handed_jobs],
             )
             if previous is not None:
                 # Jobs handed over on the command line went to the run resumed here: it

@@ -340,6 +340,14 @@ class QueueOperations(Operations):
         )
         return released is not None
 
+    async def release_left_jobs(self, worker: str, *, kept: Sequence[str] = ()) -> list[str]:
+        """Put back in the queue every job ``worker`` holds but those ``kept``, as if their
+        leases had run out now (attempts counted; dead after the last): the jobs a run
+        that was killed left, released by the next run under its name once that run knows
+        it is dead. Returns their ids."""
+        params = {"worker": worker, "kept": list(kept), "now": time.time()}
+        return [row["job_id"] for row in (await self._run("release_left_jobs", params)).rows]
+
     async def trace_job(self, job_id: str, traceparent: str) -> None:
         """Keep ``traceparent`` as the trace of a job added without one (a job that has
         one keeps it)."""

@@ -446,6 +446,27 @@ WITH released AS (
 )
 SELECT attempts FROM released;
 
+-- name: release_left_jobs
+-- The jobs a killed run of a machine left under its worker, but for `kept` (those its
+-- next run holds again): back to the queue at once, as their leases running out would
+-- put them (their attempts counted; dead after the last).
+WITH released AS (
+    UPDATE jobs
+    SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+        error = 'worker ' || lease_owner || ' was killed',
+        completed_at = CASE WHEN attempts >= max_attempts THEN %(now)s END,
+        lease_owner = NULL, lease_expires = NULL, updated_at = %(now)s
+    WHERE status = 'processing' AND lease_owner = %(worker)s
+      AND NOT (job_id = ANY(%(kept)s::text[]))
+    RETURNING job_id, status, attempts
+), logged AS (
+    INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+    SELECT job_id, status, attempts, %(worker)s, 'worker killed: released by its next run',
+           %(now)s
+    FROM released
+)
+SELECT job_id, status, attempts FROM released;
+
 -- name: record_action_group
 -- The process group of the action a machine runs now, under an engine-owned context key,
 -- so that a restart can end what a killed machine left running.

@@ -208,6 +208,23 @@ RETURNING attempts;
 INSERT INTO job_history (job_id, status, attempt, worker, message, at)
 VALUES (:job_id, 'pending', :attempt, :worker, 'given back unused', :now);
 
+-- name: release_left_jobs
+-- wakes: jobs
+-- The jobs a killed run of a machine left under its worker, but for :kept (those its
+-- next run holds again): back to the queue at once, as their leases running out would
+-- put them (their attempts counted; dead after the last).
+UPDATE jobs
+SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+    error = 'worker ' || lease_owner || ' was killed',
+    completed_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END,
+    lease_owner = NULL, lease_expires = NULL, updated_at = :now
+WHERE status = 'processing' AND lease_owner = :worker
+  AND job_id NOT IN (SELECT value FROM json_each(:kept))
+RETURNING job_id, status, attempts;
+-- for each row:
+INSERT INTO job_history (job_id, status, attempt, worker, message, at)
+VALUES (:job_id, :status, :attempts, :worker, 'worker killed: released by its next run', :now);
+
 -- name: cancel_job
 -- wakes: jobs
 UPDATE jobs
