@@ -43,6 +43,7 @@ COMMANDS = [
     "list-events",
     "cancel-event",
     "cleanup-events",
+    "cleanup-history",
     "machine-state",
     "transition-history",
     "error-history",
@@ -683,6 +684,22 @@ def test_transition_history(db: Path, argv0: list[str]) -> None:
     assert table[0].split() == ["TIME", "MACHINE", "FROM", "TO", "EVENT", "JOB", "ID"]
     assert table[2].split()[2:] == ["worker", "error_state", "waiting", "retry", "-"]
     assert table[-1].split()[2:] == ["worker", "-", "waiting", "start", "-"]
+
+
+def test_cleanup_history_deletes_the_transitions_recorded_long_ago(db: Path) -> None:
+    seed_transitions(db)
+    sql(db, "UPDATE state_history SET at = at - 7200 WHERE machine_name = 'controller'")
+    assert ok("cleanup-history", "--older-than", "3600", db=db).strip() == (
+        "deleted 3 transitions recorded over 1h 0m ago"
+    )
+    assert {r["machine_name"] for r in ok_json("transition-history", db=db)} == {"worker"}
+    assert ok_json("cleanup-history", "--older-than", "3600", db=db) == {
+        "deleted": 0,
+        "older_than": 3600.0,
+    }
+    result = run("cleanup-history", db=db)
+    assert result.returncode == 2
+    assert "--older-than" in result.stderr
 
 
 def test_error_history_has_error_transitions_and_dead_jobs(db: Path) -> None:

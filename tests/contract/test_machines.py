@@ -321,3 +321,14 @@ async def test_restart_resumes_from_another_handle(
     assert previous.context == {"job_id": "j1"}
     assert previous.timers == [("timeout(5)", 9.5)]
     assert previous.actions_done is False
+
+
+async def test_cleanup_history_deletes_old_transitions_a_batch_at_a_time(store: Store) -> None:
+    for n in range(5):
+        await store.save_transition(
+            "m1", from_state=None, to_state=f"s{n}", event="go", context={}, timers=[]
+        )
+    assert await store.cleanup_history(3600) == 0  # none an hour old
+    assert len(await store.transition_history("m1")) == 5
+    assert await store.cleanup_history(1e-6, batch=2) == 5  # batches of 2, 2 and 1
+    assert await store.transition_history("m1") == []

@@ -52,6 +52,17 @@ class OperatorOperations(Operations):
             await self._run("purge_jobs", {"statuses": list(statuses), "before": before})
         ).rowcount
 
+    async def cleanup_history(self, older_than: float, *, batch: int = 10_000) -> int:
+        """Delete the transitions (the state history) recorded over ``older_than``
+        seconds ago, ``batch`` of them a transaction; returns how many went."""
+        before = time.time() - older_than
+        deleted = 0
+        while True:
+            removed = await self._run("cleanup_history", {"before": before, "limit": batch})
+            deleted += removed.rowcount
+            if removed.rowcount < batch:
+                return deleted
+
     async def reset_processing(self, older_than: float | None = None) -> int:
         """Return processing jobs (started before ``older_than`` s ago) to the queue."""
         now = time.time()

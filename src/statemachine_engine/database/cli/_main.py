@@ -4,7 +4,8 @@ Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-jo
 ``fail-job``, ``retry``, ``cancel``, ``remove-job``, ``cleanup``, ``purge``,
 ``reset-processing``), machine inboxes (``send-event``, ``list-events``,
 ``cancel-event``, ``cleanup-events``) and machines
-(``machine-state``, ``set-state``, ``transition-history``, ``error-history``).
+(``machine-state``, ``set-state``, ``transition-history``, ``error-history``,
+``cleanup-history``).
 
 This module is the command line: the parser, and the dispatch to the commands, which live
 one module per noun beside it (:mod:`._jobs`, :mod:`._events`, :mod:`._machines`,
@@ -304,6 +305,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=EventStatus.ALL, help="only events with this status")
 
     # machines
+    p = command(
+        "cleanup-history",
+        maintenance.cleanup_history,
+        "delete the transitions (state history) machines recorded long ago",
+    )
+    p.add_argument(
+        "--older-than",
+        type=_seconds,
+        metavar="SECONDS",
+        required=True,
+        help="only transitions recorded more than this many seconds ago",
+    )
     command(
         "machine-state",
         machines.machine_state,

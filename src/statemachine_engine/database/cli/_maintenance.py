@@ -1,5 +1,6 @@
 """``statemachine-db`` commands that clear out the store: ``cleanup``, ``purge`` and
-``reset-processing`` for jobs, ``cleanup-events`` for machines' inboxes."""
+``reset-processing`` for jobs, ``cleanup-events`` for machines' inboxes, ``cleanup-history``
+for their transitions."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ async def _purge(store: OperatorStore, args: argparse.Namespace, statuses: list[
     else:
         age = f" older than {duration(args.older_than)}" if args.older_than is not None else ""
         print(f"deleted {count(deleted, 'job')} ({', '.join(statuses)}){age}")
+    return EXIT_OK
+
+
+async def cleanup_history(store: OperatorStore, args: argparse.Namespace) -> int:
+    """``cleanup-history``: delete transitions recorded over ``--older-than`` seconds ago."""
+    deleted = await store.cleanup_history(args.older_than)
+    if args.format == "json":
+        print_json({"deleted": deleted, "older_than": args.older_than})
+    else:
+        print(
+            f"deleted {count(deleted, 'transition')} recorded over {duration(args.older_than)} ago"
+        )
     return EXIT_OK
 
 

@@ -313,6 +313,13 @@ WHERE status IN ('failed', 'dead')
 ORDER BY updated_at DESC
 LIMIT :limit;
 
+-- name: cleanup_history
+-- Up to :limit of the oldest transitions recorded before :before (`statemachine-db
+-- cleanup-history`, a batch a transaction: machines write between). Old rows come first
+-- in id order, so a batch reads little more than what it deletes.
+DELETE FROM state_history
+WHERE id IN (SELECT id FROM state_history WHERE at < :before ORDER BY id LIMIT :limit);
+
 -- name: prune_realtime
 -- The oldest recorded realtime events, at most :limit of them, that are older than
 -- :cutoff or beyond the newest :keep (None: no such bound). The scan is an id range from
