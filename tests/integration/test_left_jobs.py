@@ -14,6 +14,7 @@ import pytest
 
 from statemachine_engine.database._names import worker_id
 from statemachine_engine.database._sqlite import SqliteStore
+from statemachine_engine.database.models.job import Job
 from tests.support.files import write
 from tests.support.processes import MachineProcess
 
@@ -33,23 +34,36 @@ actions:
 """
 
 
-async def test_the_next_run_puts_back_what_a_killed_run_held(
-    store: SqliteStore,
-    db: Path,
-    tmp_path: Path,
-    statemachine: Callable[..., MachineProcess],
-) -> None:
+@pytest.fixture
+def start(
+    statemachine: Callable[..., MachineProcess], db: Path, tmp_path: Path
+) -> Callable[[], MachineProcess]:
+    """``start()`` runs the worker ``w`` on ``db``."""
     config = write(tmp_path / "worker.yaml", WORKER)
-    first = statemachine(config, "--machine-name", "w", "--db", db)
-    first.expect(r"\[w\] None --start--> waiting")
-    for number in range(3):
+    return lambda: statemachine(config, "--machine-name", "w", "--db", db)
+
+
+async def run_holding(
+    store: SqliteStore, start: Callable[[], MachineProcess], *, jobs: int
+) -> tuple[MachineProcess, list[Job]]:
+    """A run of ``w`` in its first state, and ``jobs`` `b` jobs processing in its name,
+    as if it had claimed them ahead."""
+    run = start()
+    run.expect(r"\[w\] None --start--> waiting")
+    for number in range(jobs):
         await store.add_job("b", {"n": number}, job_id=f"b{number}")
-    # As if the worker had claimed them ahead: processing under its worker id.
-    held = await store.claim_jobs("b", worker_id("w"), limit=2)
+    return run, await store.claim_jobs("b", worker_id("w"), limit=jobs)
+
+
+async def test_the_next_run_puts_back_what_a_killed_run_held(
+    store: SqliteStore, start: Callable[[], MachineProcess]
+) -> None:
+    first, held = await run_holding(store, start, jobs=2)
+    await store.add_job("b", {}, job_id="theirs")
     [others] = await store.claim_jobs("b", worker_id("other"), limit=1)
     first.kill()
 
-    second = statemachine(config, "--machine-name", "w", "--db", db)
+    second = start()
     line = second.expect(r"job\(s\) its killed run held went back to the queue")
     assert "[w] 2 job(s)" in line
     second.expect(r"\[w\] resumed in 'waiting'")
@@ -70,19 +84,12 @@ async def test_the_next_run_puts_back_what_a_killed_run_held(
 
 
 async def test_a_run_stopped_cleanly_leaves_nothing_to_put_back(
-    store: SqliteStore,
-    db: Path,
-    tmp_path: Path,
-    statemachine: Callable[..., MachineProcess],
+    store: SqliteStore, start: Callable[[], MachineProcess]
 ) -> None:
-    config = write(tmp_path / "worker.yaml", WORKER)
-    first = statemachine(config, "--machine-name", "w", "--db", db)
-    first.expect(r"\[w\] None --start--> waiting")
-    await store.add_job("b", {}, job_id="b0")
-    [job] = await store.claim_jobs("b", worker_id("w"), limit=1)
+    first, [job] = await run_holding(store, start, jobs=1)
     assert first.stop() == 0  # its record says stopped: no killed run to clean up after
 
-    second = statemachine(config, "--machine-name", "w", "--db", db)
+    second = start()
     second.expect(r"\[w\] (resumed in 'waiting'|None --start--> waiting)")
     assert second.stop() == 0
     assert "went back to the queue" not in second.stderr
