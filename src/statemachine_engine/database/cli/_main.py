@@ -208,12 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=JobStatus.ALL,
         help="delete jobs with this status instead (repeat for several)",
     )
-    p.add_argument(
-        "--older-than",
-        type=_seconds,
-        metavar="SECONDS",
-        help="only jobs last changed more than this many seconds ago",
-    )
+    _older_than(p, "jobs last changed")
     p = command("purge", maintenance.purge, "delete jobs with the given statuses")
     p.add_argument(
         "--status",
@@ -222,12 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="delete jobs with this status (repeat for several)",
     )
-    p.add_argument(
-        "--older-than",
-        type=_seconds,
-        metavar="SECONDS",
-        help="only jobs last changed more than this many seconds ago",
-    )
+    _older_than(p, "jobs last changed")
     p = command(
         "reset-processing",
         maintenance.reset_processing,
@@ -310,13 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         maintenance.cleanup_history,
         "delete the transitions (state history) machines recorded long ago",
     )
-    p.add_argument(
-        "--older-than",
-        type=_seconds,
-        metavar="SECONDS",
-        required=True,
-        help="only transitions recorded more than this many seconds ago",
-    )
+    _older_than(p, "transitions recorded", required=True)
     command(
         "machine-state",
         machines.machine_state,
@@ -502,3 +486,14 @@ def _json_argument(option: str, text: str) -> Any:
         return decode(text, what=option)
     except JSONDataError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _older_than(parser: argparse.ArgumentParser, what: str, *, required: bool = False) -> None:
+    """A cleanup command's ``--older-than SECONDS``: only ``what`` more than that ago."""
+    parser.add_argument(
+        "--older-than",
+        type=_seconds,
+        metavar="SECONDS",
+        required=required,
+        help=f"only {what} more than this many seconds ago",
+    )
