@@ -284,13 +284,18 @@ def check_runs(marks: Path) -> None:
     assert again <= 64, again
 
 
-async def test_a_handle_closed_with_a_completion_waiting_commits_it_first(
-    db: Path, store: SqliteStore
-) -> None:
+async def closed_with_a_completion_waiting(store: Store, run_sql: RunSql) -> None:
+    """A handle closed while a completion waits for its next write commits it first."""
     await store.add_job("task", job_id="j1")
     [job] = await store.claim_jobs("task", "w", limit=1)
     told: list[bool] = []
     store.complete_job_with_next_write(JobCompletion("j1", "w", job.attempts), told.append)
     await store.close()
     assert told == [True]
-    assert sql(db, "SELECT status FROM jobs WHERE job_id = 'j1'") == [("completed",)]
+    assert run_sql("SELECT status FROM jobs WHERE job_id = 'j1'") == [("completed",)]
+
+
+async def test_a_handle_closed_with_a_completion_waiting_commits_it_first(
+    db: Path, store: SqliteStore
+) -> None:
+    await closed_with_a_completion_waiting(store, lambda query: sql(db, query))

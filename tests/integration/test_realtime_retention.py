@@ -15,6 +15,7 @@ from statemachine_engine.messaging._realtime import PRUNE_EVERY_EVENTS, Realtime
 from statemachine_engine.settings import REALTIME_MAX_EVENTS_ENV, REALTIME_RETENTION_ENV
 from tests.support.files import sql, write
 from tests.support.processes import MachineProcess, moved, send
+from tests.support.recorder import LogWatcher
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses signals")
 
@@ -71,6 +72,27 @@ async def test_a_stream_deletes_as_it_records(store: SqliteStore, db: Path, tmp_
     assert len(ids) <= 100 + PRUNE_EVERY_EVENTS
     assert ids == list(range(ids[0], ids[0] + len(ids)))  # the newest, none missing
     assert sql(db, "SELECT max(id) FROM realtime_events")[0][0] == 3 * PRUNE_EVERY_EVENTS
+
+
+async def test_a_prune_the_store_refuses_is_logged_and_recording_goes_on(
+    store: SqliteStore, db: Path, tmp_path: Path, log_watcher: LogWatcher
+) -> None:
+    sql(
+        db,
+        "CREATE TRIGGER no_delete BEFORE DELETE ON realtime_events "
+        "BEGIN SELECT RAISE(ABORT, 'deletes refused'); END",
+    )
+    stream = RealtimeStream(tmp_path / "events.sock", store, keep=1)
+    for n in range(3):
+        stream.send("busy", n, "tick", {"n": n}, checked=True)
+    await stream.close()
+    assert len(recorded(db)) == 3
+    warnings = [r.getMessage() for r in log_watcher.records if r.levelname == "WARNING"]
+    assert any("could not delete old realtime events" in w for w in warnings), warnings
+    stream = RealtimeStream(tmp_path / "events.sock", store, keep=1)
+    stream.send("busy", 3, "tick", {"n": 3}, checked=True)  # a later batch still records
+    await stream.close()
+    assert len(recorded(db)) == 4
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,11 @@ import pytest
 
 from statemachine_engine.database._postgres import PostgresStore
 from statemachine_engine.database.models.job import JobCompletion, NewJob
-from tests.integration.test_carried_completions import kill_mid_drain, refused_at_commit
+from tests.integration.test_carried_completions import (
+    closed_with_a_completion_waiting,
+    kill_mid_drain,
+    refused_at_commit,
+)
 from tests.postgres.conftest import Host
 from tests.postgres.test_carried_steps import rows
 from tests.support.processes import MachineProcess
@@ -100,10 +104,4 @@ async def test_a_worker_killed_mid_drain_loses_no_job_and_no_job_runs_twice_at_o
 async def test_a_handle_closed_with_a_completion_waiting_commits_it_first(
     url: str, store: PostgresStore
 ) -> None:
-    await store.add_job("task", job_id="j1")
-    [job] = await store.claim_jobs("task", "w", limit=1)
-    told: list[bool] = []
-    store.complete_job_with_next_write(JobCompletion("j1", "w", job.attempts), told.append)
-    await store.close()
-    assert told == [True]
-    assert rows(url, "SELECT status FROM jobs WHERE job_id = 'j1'") == [("completed",)]
+    await closed_with_a_completion_waiting(store, lambda query: rows(url, query))

@@ -189,15 +189,15 @@ class RealtimeStream:
                 # One statement for the whole batch, whichever machines it mixes: the
                 # recording keeps up with a host of many busy machines.
                 await store.record_realtime_events(batch)
-                self._recorded_since_prune += len(batch)
-                if self._prune_due():
-                    await self._prune(store)
             except StoreError as exc:  # recording is for replay only; never take a machine down
                 logger.warning("could not record realtime events: %s", exc)
                 return
             except Exception:
                 logger.warning("could not record realtime events", exc_info=True)
                 return
+            self._recorded_since_prune += len(batch)
+            if self._prune_due():
+                await self._prune(store)
 
     def _prune_due(self) -> bool:
         if self._older_than is None and self._keep is None:
@@ -214,7 +214,12 @@ class RealtimeStream:
         limit = max(PRUNE_EVERY_EVENTS, 2 * self._recorded_since_prune)
         self._recorded_since_prune = 0
         self._pruned_at = time.monotonic()
-        await store.prune_realtime_events(older_than=self._older_than, keep=self._keep, limit=limit)
+        try:
+            await store.prune_realtime_events(
+                older_than=self._older_than, keep=self._keep, limit=limit
+            )
+        except StoreError as exc:  # recording goes on; the next prune deletes what is due
+            logger.warning("could not delete old realtime events: %s", exc)
 
     async def close(self) -> None:
         """Record what is still queued and close the socket."""
