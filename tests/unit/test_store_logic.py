@@ -8,6 +8,7 @@ named queries decide. What every backend must do is ``tests/contract``'s job.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from statemachine_engine.database import OperatorStore, StoreError, open_store
 from statemachine_engine.database import _queue as queue_operations
-from statemachine_engine.database._queries import load_queries
+from statemachine_engine.database._queries import PROBE, load_queries
 from statemachine_engine.database._wakeup import JOBS, REALTIME
 from statemachine_engine.database.store import RETRY_BACKOFF_CAP_SECONDS, RETRY_BACKOFF_SECONDS
 
@@ -43,7 +44,21 @@ async def store() -> AsyncIterator[OperatorStore]:
 
 def test_every_dialect_has_the_same_operations() -> None:
     sqlite, postgres = load_queries("sqlite"), load_queries("postgres")
-    assert set(sqlite) - SQLITE_ONLY == set(postgres) - POSTGRES_ONLY
+    probes = {name for name in postgres if name.endswith(PROBE)}  # asked after a lost reply
+    assert set(sqlite) - SQLITE_ONLY == set(postgres) - POSTGRES_ONLY - probes
+
+
+def test_a_probe_reads_what_its_write_wrote_with_the_write_s_parameters() -> None:
+    postgres = load_queries("postgres")
+    probes = [name for name in postgres if name.endswith(PROBE)]
+    assert "insert_event.committed" in probes
+    for name in probes:
+        probe, write = postgres[name], postgres[name.removesuffix(PROBE)]
+        assert probe.reads, name
+        assert not write.reads, name
+        used = set(re.findall(r"%\((\w+)\)s", " ".join(probe.statements)))
+        assert "now" in used, name  # found by the time it was stamped with
+        assert used <= set(re.findall(r"%\((\w+)\)s", " ".join(write.statements))), name
 
 
 def test_a_postgres_query_is_one_statement() -> None:

@@ -25,8 +25,8 @@ class Result(NamedTuple):
     rows: "Sequence[Row]"
     #: How many rows it changed (or returned).
     rowcount: int
-    #: It ran again on a new connection after the first one was lost: its first run may
-    #: have committed (PostgreSQL; see ``PostgresConnector``).
+    #: Its connection was lost with it sent (PostgreSQL): it ran again on a new one, or
+    #: its probe read what its first run had committed (see ``PostgresConnector``).
     retried: bool = False
 
 

@@ -30,9 +30,12 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   second of commits, never corrupts.
   ``STATEMACHINE_PG_SYNC=on`` flushes every commit to disk first (several times slower).
 - **A lost connection** (a restarted server, ``pg_terminate_backend``) is reopened with
-  backoff and the interrupted statement runs again; one warning says so. A statement
-  the server had already committed when the connection dropped may then run twice;
-  ``add_job`` recognises its own job in that case.
+  backoff and the interrupted transaction runs again; one warning says so. The server
+  may have committed it before the connection dropped, its reply lost: a write that
+  must not run twice (an event sent, a job added, claimed, completed or failed, a
+  machine's steps) has a probe, ``<name>.committed`` in ``queries.sql``, that finds
+  what it wrote by the time it was stamped with. Asked on the new connection first, a
+  probe that finds it answers for its statement, and the transaction is not run again.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from ._postgres_connection import (
     reopen,
 )
 from ._postgres_merge import Merger
-from ._queries import Query, load_queries, migrations
+from ._queries import PROBE, Query, load_queries, migrations
 from ._sql_store import SqlStore
 
 if TYPE_CHECKING:
@@ -129,6 +132,9 @@ class PostgresConnector:
         self._queries = load_queries("postgres")
         self._json_params = _json_params(self._queries)
         self._reads = {name: query.reads for name, query in self._queries.items()}
+        self._probes = {
+            name.removesuffix(PROBE): name for name in self._queries if name.endswith(PROBE)
+        }
         self._conn: AsyncConnection | None = None
         #: Reused for every statement on ``_conn`` (statements take turns: ``_lock``).
         self._cursor: psycopg.AsyncCursor[DictRow] | None = None
@@ -240,34 +246,57 @@ class PostgresConnector:
             }
         return self._statement(name, params), params
 
+    def _probe(self, name: str, params: Mapping[str, Any]) -> _Part | None:
+        """The statement that finds what ``name`` with ``params`` wrote, if it committed
+        (None: ``name`` has no probe, or none for these parameters)."""
+        probe = self._probes.get(name)
+        if probe is None or not self._queries[probe].render(params)[0]:
+            return None
+        return self._prepared(probe, params)
+
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
-        return await self._execute(self._prepared(name, params), carry=not self._reads[name])
+        return await self._execute(
+            self._prepared(name, params),
+            carry=not self._reads[name],
+            probe=self._probe(name, params),
+        )
 
     async def run_sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Result:
         """Run one statement; a lost connection is reopened and the statement run again."""
         return await self._execute((query, params), carry=False)
 
-    async def _execute(self, part: _Part | None, *, carry: bool, first: object = None) -> Result:
-        """Run ``part`` (None: nothing of its own), with the carried writes before it in
-        its transaction when ``carry``; a lost connection is reopened and it all runs
-        again. The result is ``part``'s; each carried write is handed its own."""
+    async def _execute(
+        self, part: _Part | None, *, carry: bool, first: object = None, probe: _Part | None = None
+    ) -> Result:
+        """Run ``part`` (None: nothing of its own; ``probe``: its probe), with the carried
+        writes before it in its transaction when ``carry``; a lost connection is reopened
+        and it all runs again, unless its probes find it committed. The result is
+        ``part``'s; each carried write is handed its own."""
         self._bind_loop()
         async with self._lock:
             retried = False
             while True:
                 conn = await self._connection()
                 taken = self._carried.take(first) if carry and self._carried else []
-                carried, parts = self._parts(taken)
+                carried, parts, probes = self._parts(taken)
                 if part is not None:
                     parts.append(part)
+                    probes.append(probe)
                 try:
-                    results = await self._transaction(conn, parts, retried)
-                except psycopg.Error as exc:
-                    self._carried.put_back(taken)
-                    if conn.closed and not retried:
+                    try:
+                        results = await self._transaction(conn, parts, retried)
+                    except psycopg.Error as exc:
+                        if not conn.closed or retried:
+                            raise
                         retried = True
                         await self._reconnect(exc)
-                        continue
+                        found = await self._committed(probes, part)
+                        if found is None:
+                            self._carried.put_back(taken)
+                            continue
+                        results = found
+                except psycopg.Error as exc:
+                    self._carried.put_back(taken)
                     raise StoreError(
                         f"query failed: {first_line(exc)}", location=self.location
                     ) from exc
@@ -283,16 +312,39 @@ class PostgresConnector:
 
     def _parts(
         self, taken: list[tuple[object, CarriedWrite]]
-    ) -> tuple[list[CarriedWrite], list[_Part]]:
-        """The carried writes with something to commit, and their statements."""
+    ) -> tuple[list[CarriedWrite], list[_Part], list[_Part | None]]:
+        """The carried writes with something to commit, their statements and probes."""
         writes: list[CarriedWrite] = []
         parts: list[_Part] = []
+        probes: list[_Part | None] = []
         for _, write in taken:
             carried = write.take()
             if carried is not None:
                 writes.append(write)
                 parts.append(self._prepared(*carried))
-        return writes, parts
+                probes.append(self._probe(*carried))
+        return writes, parts, probes
+
+    async def _committed(
+        self, probes: list[_Part | None], part: _Part | None
+    ) -> list[Result] | None:
+        """Each statement's result, read by its probe, if the transaction whose reply
+        was lost had committed: a probe found what its statement wrote. None if it had
+        not (or no statement of it has a probe: it runs again, as it would have). Of a
+        committed transaction, ``part`` without a probe runs again on its own for its
+        result (the carried writes without one are steps: their result is not read)."""
+        if not any(probes):
+            return None
+        conn = await self._connection()
+        results: list[Result] = []
+        for probe in probes:
+            rows = await (await conn.execute(*probe)).fetchall() if probe is not None else []
+            results.append(Result(rows, len(rows), True))
+        if not any(result.rows for result in results):
+            return None
+        if part is not None and probes[-1] is None:
+            results[-1] = (await self._transaction(conn, [part], True))[0]
+        return results
 
     async def _transaction(
         self, conn: AsyncConnection, parts: list[_Part], retried: bool

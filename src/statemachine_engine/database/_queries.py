@@ -20,6 +20,9 @@ written in its own SQL in ``schema/<dialect>/queries.sql``:
 - ``-- wakes: <topic>`` (SQLite): a commit of the query that changed something wakes the
   processes waiting for ``topic`` on this host. (PostgreSQL's triggers notify in the
   database, see ``schema/postgres/0001_initial.sql``.)
+- A query named ``<name>.committed`` (PostgreSQL) is the probe of the write ``<name>``:
+  run with its parameters after the connection was lost with it sent, it returns what
+  the write wrote if it had committed, in the shape the write returns.
 
 The files ship inside the package and are read from beside this module (cheaper at
 start-up than ``importlib.resources``, which a machine would otherwise import just for
@@ -34,6 +37,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+#: What a write's probe is named with after the write's name.
+PROBE = ".committed"
 _SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
 _HEADER = re.compile(r"^--[ \t]*(name|fragment|wakes):[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 #: A line that is only a comment, and not one of the headers above.

@@ -67,10 +67,6 @@ class QueueOperations(Operations):
         added = await self._run("insert_job", {**params, "now": now})
         if added.rows:
             return job_record(added.rows[0])
-        if added.retried:  # the first try committed before its connection was lost
-            existing = await self.get_job(params["job_id"])
-            if existing is not None and existing.created_at == now:
-                return existing
         raise JobExists(params["job_id"])
 
     async def add_jobs(self, jobs: Sequence[NewJob]) -> list[str]:
@@ -102,16 +98,7 @@ class QueueOperations(Operations):
                 ]
             )
         added = await self._run("insert_jobs", {"jobs": rows, "now": now})
-        if not added.retried:
-            return [row["job_id"] for row in added.rows]
-        # The first try may have committed before its connection was lost: the jobs it
-        # added are those created at this very time.
-        ids = []
-        for row in rows:
-            existing = await self.get_job(row[0])
-            if existing is not None and existing.created_at == now:
-                ids.append(row[0])
-        return list(dict.fromkeys(ids))
+        return [row["job_id"] for row in added.rows]
 
     async def claim_job(
         self,

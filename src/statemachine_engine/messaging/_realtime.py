@@ -96,6 +96,10 @@ class RealtimeStream:
         self._keep = keep
         self._recorded_since_prune = 0
         self._pruned_at: float | None = None  # (monotonic clock) None: the next batch prunes
+        #: A batch is on its way to the store (taken from ``_pending``): cancelling the
+        #: write could lose it.
+        self._writing = False
+        self._closing = False
 
     def send(
         self,
@@ -182,9 +186,10 @@ class RealtimeStream:
             # A write waits the delay first unless a full batch is ready: events published
             # while a write awaits the store (PostgreSQL) join the next batch instead of
             # making a write each.
-            if delay and len(self._pending) < RECORD_BATCH:
+            if delay and not self._closing and len(self._pending) < RECORD_BATCH:
                 await asyncio.sleep(delay)
             batch, self._pending = self._pending[:RECORD_BATCH], self._pending[RECORD_BATCH:]
+            self._writing = True
             try:
                 # One statement for the whole batch, whichever machines it mixes: the
                 # recording keeps up with a host of many busy machines.
@@ -195,6 +200,8 @@ class RealtimeStream:
             except Exception:
                 logger.warning("could not record realtime events", exc_info=True)
                 return
+            finally:
+                self._writing = False
             self._recorded_since_prune += len(batch)
             if self._prune_due():
                 await self._prune(store)
@@ -223,10 +230,15 @@ class RealtimeStream:
 
     async def close(self) -> None:
         """Record what is still queued and close the socket."""
-        if self._flushing is not None:
-            self._flushing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flushing
+        self._closing = True
+        flushing = self._flushing
+        if flushing is not None and not flushing.done():
+            if self._writing:  # a batch on its way lands first (a cancel could lose it)
+                await asyncio.wait([flushing])
+            else:  # waiting out its delay, or pruning
+                flushing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flushing
         if self._pending:
             await self._flush(delay=0)
         self._sock.close()

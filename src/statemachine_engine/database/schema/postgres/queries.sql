@@ -40,6 +40,13 @@ WITH job AS (
 )
 SELECT * FROM job;
 
+-- name: insert_job.committed
+-- Probes (`<name>.committed`, run after a connection was lost with the statement sent,
+-- with its parameters): what the statement wrote if it committed, in the shape it
+-- returns; nothing if it did not. Each finds its rows by the time they were stamped
+-- with, `now`, which no other statement shares.
+SELECT * FROM jobs WHERE job_id = %(job_id)s AND created_at = %(now)s;
+
 -- name: insert_jobs
 -- Several jobs in one statement, in order: `jobs` is [[job_id, job_type, machine_type,
 -- priority, data, max_attempts, run_after, source_job_id], ...] as text. An id already in
@@ -64,6 +71,11 @@ WITH job AS (
     SELECT job_id, 'pending', 0, 'added', %(now)s FROM job
 )
 SELECT job_id FROM job;
+
+-- name: insert_jobs.committed
+SELECT job_id FROM jobs
+WHERE job_id = ANY((%(jobs)s::text[])[:][1:1]) AND created_at = %(now)s
+ORDER BY id;
 
 -- fragment: expire_leases
 -- Expired leases go back to the queue (or die) first. A job freed by this statement's
@@ -142,6 +154,15 @@ WITH {{expire_leases}}, candidates AS (
     RETURNING *
 ), {{claimed_and_logged}}
 
+-- name: claim_job.committed
+SELECT 0 AS expired, * FROM jobs
+WHERE status = 'processing' AND lease_owner = %(worker)s AND started_at = %(now)s;
+
+-- name: claim_jobs.committed
+SELECT 0 AS expired, * FROM jobs
+WHERE status = 'processing' AND lease_owner = %(worker)s AND started_at = %(now)s
+ORDER BY priority DESC, run_after, id;
+
 -- fragment: ready_jobs
 SELECT id FROM jobs
 WHERE status IN ('pending', 'failed') AND run_after <= %(now)s
@@ -185,6 +206,10 @@ WITH done AS (
 )
 SELECT attempts FROM done;
 
+-- name: complete_job.committed
+SELECT attempt AS attempts FROM job_history
+WHERE job_id = %(job_id)s AND status = 'completed' AND at = %(now)s;
+
 -- name: complete_jobs
 -- Several completions in one statement: `jobs` is [{"job_id", "worker", "attempt",
 -- "result"}, ...] as JSON, each fenced as complete_job is (a null worker or attempt:
@@ -210,6 +235,11 @@ WITH batch AS (
 )
 SELECT job_id FROM done;
 
+-- name: complete_jobs.committed
+SELECT job_id FROM job_history
+WHERE job_id IN (SELECT item.c->>'job_id' FROM jsonb_array_elements(%(jobs)s::jsonb) AS item(c))
+  AND status = 'completed' AND at = %(now)s;
+
 -- name: fail_job
 WITH failed AS (
     UPDATE jobs
@@ -228,6 +258,12 @@ WITH failed AS (
     SELECT job_id, status, attempts, %(worker)s, %(error)s, %(now)s, %(output)s FROM failed
 )
 SELECT * FROM failed;
+
+-- name: fail_job.committed
+SELECT * FROM jobs
+WHERE job_id = %(job_id)s
+  AND EXISTS (SELECT 1 FROM job_history
+              WHERE job_id = %(job_id)s AND status IN ('failed', 'dead') AND at = %(now)s);
 
 -- name: hand_over_job
 -- A job its holder passed to a machine it started: the lease moves to that machine, for
@@ -332,6 +368,10 @@ FROM (SELECT pg_advisory_xact_lock(
           hashtextextended(current_schema() || ':inbox:' || %(target)s, 0))) AS inbox_order
 RETURNING id;
 
+-- name: insert_event.committed
+SELECT id FROM machine_events
+WHERE target_machine = %(target)s AND event_type = %(event_type)s AND created_at = %(now)s;
+
 -- name: mark_events
 UPDATE machine_events SET status = %(status)s, processed_at = %(now)s, reason = %(reason)s
 WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending';
@@ -377,6 +417,11 @@ WITH steps AS (SELECT 1)
     WHERE target.id = (drop_.s->>0)::bigint AND target.status = 'pending'  -- if: dropped
 )  -- if: dropped
 SELECT 1;
+
+-- name: save_steps.committed
+-- (Steps that changed no state leave nothing to find but history rows, which a
+-- rerun only repeats.)
+SELECT 1 AS saved FROM machine_state WHERE machine_name = %(machine_name)s AND updated_at = %(now)s  -- if: state
 
 -- name: load_machines
 -- `load_machine` of several names at once (a host registering its machines together).
