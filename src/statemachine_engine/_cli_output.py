@@ -13,6 +13,7 @@ command line.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
@@ -141,3 +142,22 @@ def count(number: int, noun: str) -> str:
 def one_of(words: Sequence[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``."""
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+class ProgressLine:
+    """One line of a terminal's stderr, rewritten as long work goes on (``added
+    1500/10000 jobs``); silent when stderr is not a terminal (a log, a pipe)."""
+
+    def __init__(self) -> None:
+        self._shown = sys.stderr.isatty()
+
+    def show(self, text: str) -> None:
+        if self._shown:
+            sys.stderr.write(f"\r{text}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        """Clear the line (the command's result is printed after it)."""
+        if self._shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

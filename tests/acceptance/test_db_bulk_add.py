@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.files import sql
+from tests.support.terminal import run_on_terminal
 
 DB_CLI = [sys.executable, "-m", "statemachine_engine.database.cli"]
 MANY = 10_000
@@ -186,33 +186,11 @@ def test_usage_errors(db: Path, tmp_path: Path, args: list[str], message: str) -
 def test_progress_goes_to_a_terminal(db: Path, tmp_path: Path) -> None:
     source = tmp_path / "jobs.jsonl"
     source.write_text(many(1200))
-    controller, terminal = pty.openpty()
-    try:
-        result = subprocess.run(
-            [*DB_CLI, "--db", str(db), "add-job", "--from", str(source)],
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        os.close(terminal)
-        terminal = -1
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal's other end is closed: all was read
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(controller)
-        if terminal >= 0:
-            os.close(terminal)
-    assert result.returncode == 0
-    assert result.stdout == "queued 1200 jobs\n"
+    stdout, status, shown = run_on_terminal(
+        [*DB_CLI, "--db", str(db), "add-job", "--from", str(source)]
+    )
+    assert status == 0
+    assert stdout == "queued 1200 jobs\n"
     assert b"\radded 500/1200 jobs\radded 1000/1200 jobs\radded 1200/1200 jobs" in shown
 
 

@@ -24,6 +24,7 @@ from statemachine_engine.database._sqlite import SqliteStore
 from tests.support import processes
 from tests.support.files import mode, sql
 from tests.support.pids import exited_pid
+from tests.support.terminal import run_on_terminal
 
 MODULE = [sys.executable, "-m", "statemachine_engine.database.cli"]
 COMMANDS = [
@@ -700,6 +701,23 @@ def test_cleanup_history_deletes_the_transitions_recorded_long_ago(db: Path) -> 
     result = run("cleanup-history", db=db)
     assert result.returncode == 2
     assert "--older-than" in result.stderr
+
+
+def test_cleanup_history_shows_its_progress_on_a_terminal(db: Path) -> None:
+    seed_transitions(db)
+    sql(  # 25,000 old ones: three transactions of 10,000 at most
+        db,
+        "INSERT INTO state_history (machine_name, from_state, to_state, event, at) "
+        "SELECT 'old', 'a', 'b', 'go', 0 FROM "
+        "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000) "
+        "SELECT i FROM n)",
+    )
+    stdout, status, shown = run_on_terminal([*MODULE, "--db", str(db), "cleanup-history",
+                                             "--older-than", "3600"])  # fmt: skip
+    assert status == 0
+    assert stdout == "deleted 25000 transitions recorded over 1h 0m ago\n"
+    assert b"\rdeleted 10000 transitions so far\rdeleted 20000 transitions so far" in shown
+    assert shown.endswith(b"\r\x1b[K")  # the line is cleared before the result
 
 
 def test_error_history_has_error_transitions_and_dead_jobs(db: Path) -> None:

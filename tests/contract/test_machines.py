@@ -330,5 +330,7 @@ async def test_cleanup_history_deletes_old_transitions_a_batch_at_a_time(store: 
         )
     assert await store.cleanup_history(3600) == 0  # none an hour old
     assert len(await store.transition_history("m1")) == 5
-    assert await store.cleanup_history(1e-6, batch=2) == 5  # batches of 2, 2 and 1
+    told: list[int] = []
+    assert await store.cleanup_history(1e-6, batch=2, progress=told.append) == 5
+    assert told == [2, 4]  # after each full batch: 2, 2, then 1 and done
     assert await store.transition_history("m1") == []

@@ -64,8 +64,8 @@ async def test_the_next_run_puts_back_what_a_killed_run_held(
     first.kill()
 
     second = start()
-    line = second.expect(r"job\(s\) its killed run held went back to the queue")
-    assert "[w] 2 job(s)" in line
+    line = second.expect("its killed run held went back to the queue")
+    assert "[w] 2 jobs its killed run held" in line
     second.expect(r"\[w\] resumed in 'waiting'")
     for job in held:
         again = await store.get_job(job.job_id)

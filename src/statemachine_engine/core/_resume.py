@@ -18,6 +18,7 @@ import socket
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from .._cli_output import count
 from ..actions._process_groups import ACTION_GROUP_KEY, end_left_group, left_group
 from ..config._transitions import TransitionTable
 from ..config.model import LOST_JOB_EVENT, MachineConfig
@@ -135,9 +136,9 @@ async def release_left_jobs(
     released = await store.release_left_jobs(worker, kept=kept)
     if released:
         logger.info(
-            "[%s] %d job(s) its killed run held went back to the queue: %s",
+            "[%s] %s its killed run held went back to the queue: %s",
             machine_name,
-            len(released),
+            count(len(released), "job"),
             ", ".join(released[:10]) + (" ..." if len(released) > 10 else ""),
             extra={"action": "jobs_released", "machine": machine_name, "jobs": released},
         )

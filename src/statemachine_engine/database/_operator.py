@@ -5,7 +5,7 @@ counts, listings, histories and the realtime log. Over any dialect's connector."
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import StoreError
@@ -52,9 +52,16 @@ class OperatorOperations(Operations):
             await self._run("purge_jobs", {"statuses": list(statuses), "before": before})
         ).rowcount
 
-    async def cleanup_history(self, older_than: float, *, batch: int = 10_000) -> int:
+    async def cleanup_history(
+        self,
+        older_than: float,
+        *,
+        batch: int = 10_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Delete the transitions (the state history) recorded over ``older_than``
-        seconds ago, ``batch`` of them a transaction; returns how many went."""
+        seconds ago, ``batch`` of them a transaction; returns how many went.
+        ``progress(deleted)`` hears the count so far after each full batch."""
         before = time.time() - older_than
         deleted = 0
         while True:
@@ -62,6 +69,8 @@ class OperatorOperations(Operations):
             deleted += removed.rowcount
             if removed.rowcount < batch:
                 return deleted
+            if progress is not None:
+                progress(deleted)
 
     async def reset_processing(self, older_than: float | None = None) -> int:
         """Return processing jobs (started before ``older_than`` s ago) to the queue."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ..._cli_output import count, print_json
+from ..._cli_output import ProgressLine, count, print_json
 from ..._cli_support import EXIT_OK
 from ...errors import JSONDataError, UsageError
 from .._new_jobs import JOB_FIELDS, NewJob, new_job
@@ -149,34 +148,17 @@ async def add_from(store: OperatorStore, args: argparse.Namespace) -> int:
     by batch; print how many were queued and how many were already; progress goes to
     stderr when it is a terminal."""
     lines: list[Line] = args.jobs
-    progress = _Progress(len(lines)) if sys.stderr.isatty() else None
+    progress = ProgressLine()
     queued = skipped = 0
     for batch in batches(lines):
         added = len(await store.add_jobs(batch))
         queued += added
         skipped += len(batch) - added
-        if progress is not None:
-            progress.show(queued + skipped)
-    if progress is not None:
-        progress.done()
+        progress.show(f"added {queued + skipped}/{len(lines)} jobs")
+    progress.done()
     if args.format == "json":
         print_json({"queued": queued, "already_queued": skipped, "jobs": len(lines)})
     else:
         already = f" ({skipped} already queued)" if skipped else ""
         print(f"queued {count(queued, 'job')}{already}")
     return EXIT_OK
-
-
-class _Progress:
-    """``added 1500/10000 jobs`` on one line of a terminal, rewritten as batches go in."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def show(self, done: int) -> None:
-        sys.stderr.write(f"\radded {done}/{self.total} jobs")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..._cli_output import count, duration, plural, print_json
+from ..._cli_output import ProgressLine, count, duration, plural, print_json
 from ..._cli_support import EXIT_OK
 from ..models.job import JobStatus
 from ..models.machine_event import EventStatus
@@ -42,7 +42,12 @@ async def _purge(store: OperatorStore, args: argparse.Namespace, statuses: list[
 
 async def cleanup_history(store: OperatorStore, args: argparse.Namespace) -> int:
     """``cleanup-history``: delete transitions recorded over ``--older-than`` seconds ago."""
-    deleted = await store.cleanup_history(args.older_than)
+    progress = ProgressLine()
+    deleted = await store.cleanup_history(
+        args.older_than,
+        progress=lambda so_far: progress.show(f"deleted {count(so_far, 'transition')} so far"),
+    )
+    progress.done()
     if args.format == "json":
         print_json({"deleted": deleted, "older_than": args.older_than})
     else:
