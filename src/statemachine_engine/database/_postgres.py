@@ -76,6 +76,8 @@ logger = logging.getLogger("statemachine_engine.store")
 URL_SCHEMES = ("postgresql", "postgres")
 #: One statement of a transaction, and its parameters.
 _Part = tuple[str, Mapping[str, Any] | Sequence[Any]]
+#: A named query and its parameters, as a statement is made from them.
+_Named = tuple[str, Mapping[str, Any]]
 
 
 def is_postgres_url(location: str) -> bool:
@@ -256,9 +258,7 @@ class PostgresConnector:
 
     async def run(self, name: str, params: Mapping[str, Any]) -> Result:
         return await self._execute(
-            self._prepared(name, params),
-            carry=not self._reads[name],
-            probe=self._probe(name, params),
+            self._prepared(name, params), carry=not self._reads[name], named=(name, params)
         )
 
     async def run_sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Result:
@@ -266,22 +266,23 @@ class PostgresConnector:
         return await self._execute((query, params), carry=False)
 
     async def _execute(
-        self, part: _Part | None, *, carry: bool, first: object = None, probe: _Part | None = None
+        self, part: _Part | None, *, carry: bool, first: object = None, named: _Named | None = None
     ) -> Result:
-        """Run ``part`` (None: nothing of its own; ``probe``: its probe), with the carried
-        writes before it in its transaction when ``carry``; a lost connection is reopened
-        and it all runs again, unless its probes find it committed. The result is
-        ``part``'s; each carried write is handed its own."""
+        """Run ``part`` (None: nothing of its own; ``named``: the query and parameters it
+        was made from), with the carried writes before it in its transaction when
+        ``carry``; a lost connection is reopened and it all runs again, unless the
+        statements' probes find it committed. The result is ``part``'s; each carried
+        write is handed its own."""
         self._bind_loop()
         async with self._lock:
             retried = False
             while True:
                 conn = await self._connection()
                 taken = self._carried.take(first) if carry and self._carried else []
-                carried, parts, probes = self._parts(taken)
+                carried, parts, names = self._parts(taken)
                 if part is not None:
                     parts.append(part)
-                    probes.append(probe)
+                    names.append(named)
                 try:
                     try:
                         results = await self._transaction(conn, parts, retried)
@@ -290,7 +291,7 @@ class PostgresConnector:
                             raise
                         retried = True
                         await self._reconnect(exc)
-                        found = await self._committed(probes, part)
+                        found = await self._committed(names, part)
                         if found is None:
                             self._carried.put_back(taken)
                             continue
@@ -312,27 +313,30 @@ class PostgresConnector:
 
     def _parts(
         self, taken: list[tuple[object, CarriedWrite]]
-    ) -> tuple[list[CarriedWrite], list[_Part], list[_Part | None]]:
-        """The carried writes with something to commit, their statements and probes."""
+    ) -> tuple[list[CarriedWrite], list[_Part], list[_Named | None]]:
+        """The carried writes with something to commit, their statements, and the
+        queries and parameters those were made from."""
         writes: list[CarriedWrite] = []
         parts: list[_Part] = []
-        probes: list[_Part | None] = []
+        names: list[_Named | None] = []
         for _, write in taken:
             carried = write.take()
             if carried is not None:
                 writes.append(write)
                 parts.append(self._prepared(*carried))
-                probes.append(self._probe(*carried))
-        return writes, parts, probes
+                names.append(carried)
+        return writes, parts, names
 
     async def _committed(
-        self, probes: list[_Part | None], part: _Part | None
+        self, names: list[_Named | None], part: _Part | None
     ) -> list[Result] | None:
         """Each statement's result, read by its probe, if the transaction whose reply
         was lost had committed: a probe found what its statement wrote. None if it had
         not (or no statement of it has a probe: it runs again, as it would have). Of a
         committed transaction, ``part`` without a probe runs again on its own for its
-        result (the carried writes without one are steps: their result is not read)."""
+        result (the carried writes without one are steps: their result is not read).
+        (Probes are made here, not with every statement: this is rare.)"""
+        probes = [None if named is None else self._probe(*named) for named in names]
         if not any(probes):
             return None
         conn = await self._connection()
