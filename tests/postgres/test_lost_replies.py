@@ -97,6 +97,26 @@ async def test_a_carried_completion_whose_reply_was_lost_is_told_as_completed(
     assert await store.get_job("carrier") is not None
 
 
+async def test_a_write_without_a_probe_carrying_one_that_has_runs_again_alone(
+    relayed: tuple[ReplyCutter, PostgresStore],
+) -> None:
+    cutter, store = relayed
+    (attempt,) = await claimed(store, "j1")
+    await store.add_job("task", job_id="j2")
+    told: list[bool] = []
+    store.complete_job_with_next_write(JobCompletion("j1", "w", attempt, None), told.append)
+    cutter.lose_next_reply()
+    # The completion's probe finds the transaction committed; the cancel has no probe, so
+    # it runs again on its own, and finds its job already cancelled.
+    assert not await store.cancel_job("j2")
+    assert told == [True]
+    assert cutter.cut == 1
+    await completed_once(store, "j1")
+    job = await store.get_job("j2")
+    assert job is not None
+    assert job.status == JobStatus.CANCELLED
+
+
 async def test_a_refusal_stays_a_refusal_when_the_reply_was_lost(
     relayed: tuple[ReplyCutter, PostgresStore], store: PostgresStore
 ) -> None:

@@ -1,8 +1,9 @@
 """A TCP relay to the test PostgreSQL server that can lose one reply, or one request.
 
-:meth:`ReplyCutter.lose_next_reply` arms it: the next reply the server sends, up to and
-including its ``ReadyForQuery`` (by then the server has committed what the client sent),
-never reaches the client, and that connection is closed. The client sees the
+:meth:`ReplyCutter.lose_next_reply` arms it: the next reply the server sends on any of
+its connections (a test's store has one at a time), up to and including its
+``ReadyForQuery`` (by then the server has committed what the client sent), never
+reaches the client, and that connection is closed. The client sees the
 connection lost after its statement committed: the one case where running the statement
 again cannot tell what the first run did by itself. :meth:`ReplyCutter.lose_next_request`
 drops what the client sends next instead, and closes: nothing was committed.

@@ -25,9 +25,6 @@ class Result(NamedTuple):
     rows: "Sequence[Row]"
     #: How many rows it changed (or returned).
     rowcount: int
-    #: Its connection was lost with it sent (PostgreSQL): it ran again on a new one, or
-    #: its probe read what its first run had committed (see ``PostgresConnector``).
-    retried: bool = False
 
 
 class Connector(Protocol):

@@ -285,22 +285,20 @@ class PostgresConnector:
                     names.append(named)
                 try:
                     try:
-                        results = await self._transaction(conn, parts, retried)
+                        results: Sequence[Result | None] = await self._transaction(conn, parts)
                     except psycopg.Error as exc:
                         if not conn.closed or retried:
                             raise
                         retried = True
                         await self._reconnect(exc)
-                        found = await self._committed(names, part)
+                        found = await self._committed(names)
                         if found is None:
                             self._carried.put_back(taken)
                             continue
                         results = found
                 except psycopg.Error as exc:
                     self._carried.put_back(taken)
-                    raise StoreError(
-                        f"query failed: {first_line(exc)}", location=self.location
-                    ) from exc
+                    raise self._query_failed(exc) from exc
                 except BaseException:
                     self._carried.put_back(taken)
                     raise
@@ -308,8 +306,17 @@ class PostgresConnector:
                     for write, result in zip(carried, results, strict=False):
                         write.committed(result)
                 if part is None:
-                    return Result([], 0, retried)
-                return results[-1]
+                    return Result([], 0)
+                mine = results[-1]
+                if mine is None:  # committed, with no probe to read its result: run it alone
+                    try:
+                        return (await self._transaction(await self._connection(), [part]))[0]
+                    except psycopg.Error as exc:
+                        raise self._query_failed(exc) from exc
+                return mine
+
+    def _query_failed(self, exc: psycopg.Error) -> StoreError:
+        return StoreError(f"query failed: {first_line(exc)}", location=self.location)
 
     def _parts(
         self, taken: list[tuple[object, CarriedWrite]]
@@ -327,32 +334,25 @@ class PostgresConnector:
                 names.append(carried)
         return writes, parts, names
 
-    async def _committed(
-        self, names: list[_Named | None], part: _Part | None
-    ) -> list[Result] | None:
-        """Each statement's result, read by its probe, if the transaction whose reply
-        was lost had committed: a probe found what its statement wrote. None if it had
-        not (or no statement of it has a probe: it runs again, as it would have). Of a
-        committed transaction, ``part`` without a probe runs again on its own for its
-        result (the carried writes without one are steps: their result is not read).
-        (Probes are made here, not with every statement: this is rare.)"""
+    async def _committed(self, names: list[_Named | None]) -> list[Result | None] | None:
+        """Each statement's result, read by its probe (None: it has none), if the
+        transaction whose reply was lost had committed: a probe found what its statement
+        wrote. None if it had not (or no statement of it has a probe: it runs again, as
+        it would have). Probes are made here, not with every statement: this is rare."""
         probes = [None if named is None else self._probe(*named) for named in names]
         if not any(probes):
             return None
         conn = await self._connection()
-        results: list[Result] = []
+        results: list[Result | None] = []
         for probe in probes:
-            rows = await (await conn.execute(*probe)).fetchall() if probe is not None else []
-            results.append(Result(rows, len(rows), True))
-        if not any(result.rows for result in results):
-            return None
-        if part is not None and probes[-1] is None:
-            results[-1] = (await self._transaction(conn, [part], True))[0]
-        return results
+            if probe is None:
+                results.append(None)
+                continue
+            rows = await (await conn.execute(*probe)).fetchall()
+            results.append(Result(rows, len(rows)))
+        return results if any(result and result.rows for result in results) else None
 
-    async def _transaction(
-        self, conn: AsyncConnection, parts: list[_Part], retried: bool
-    ) -> list[Result]:
+    async def _transaction(self, conn: AsyncConnection, parts: list[_Part]) -> list[Result]:
         """Run ``parts`` in one transaction, and return each one's result: a lone
         statement in autocommit; else a carried write and the part after it as one
         statement where they can be (:mod:`._postgres_merge`; the carried write's result
@@ -382,9 +382,9 @@ class PostgresConnector:
         results: list[Result] = []
         for each, (_, merged) in zip(cursors, statements, strict=True):
             if merged:  # the carried write folded into this statement returns nothing
-                results.append(Result([], 0, retried))
+                results.append(Result([], 0))
             rows = await each.fetchall() if each.rownumber is not None else []
-            results.append(Result(rows, each.rowcount, retried))
+            results.append(Result(rows, each.rowcount))
         return results
 
     def _merged(self, parts: list[_Part]) -> list[tuple[_Part, bool]]:
