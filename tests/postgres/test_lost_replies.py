@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from statemachine_engine.database._job_search import JobSearch
 from statemachine_engine.database._postgres import PostgresStore
 from statemachine_engine.database.models.job import JobCompletion, JobStatus, NewJob
 from tests.support.reply_cutter import ReplyCutter, reply_cutter
@@ -106,15 +107,14 @@ async def test_a_write_without_a_probe_carrying_one_that_has_runs_again_alone(
     told: list[bool] = []
     store.complete_job_with_next_write(JobCompletion("j1", "w", attempt, None), told.append)
     cutter.lose_next_reply()
-    # The completion's probe finds the transaction committed; the cancel has no probe, so
-    # it runs again on its own, and finds its job already cancelled.
-    assert not await store.cancel_job("j2")
+    # The completion's probe finds the transaction committed; the removal has no probe
+    # (what it deleted leaves nothing to find), so it runs again on its own, and finds
+    # nothing to delete.
+    assert not await store.remove_job("j2")
     assert told == [True]
     assert cutter.cut == 1
     await completed_once(store, "j1")
-    job = await store.get_job("j2")
-    assert job is not None
-    assert job.status == JobStatus.CANCELLED
+    assert await store.get_job("j2") is None
 
 
 async def test_a_refusal_stays_a_refusal_when_the_reply_was_lost(
@@ -228,3 +228,57 @@ async def test_a_write_whose_request_was_lost_runs_again(
     assert cutter.cut == 2
     await completed_once(store, "j1")
     assert [event.id for event in await store.pending_events("m")] == [event_id]
+
+
+async def operators_changes(store: PostgresStore, job_id: str) -> list[tuple[str, str]]:
+    """The job's history rows written by an operator's cancel or retry."""
+    rows = await store.job_history(job_id)
+    return [
+        (row["status"], row["message"])
+        for row in rows
+        if row["message"] in ("cancel_job", "retry_job")
+    ]
+
+
+async def test_an_operator_s_cancel_whose_reply_was_lost_is_told_as_done(
+    relayed: tuple[ReplyCutter, PostgresStore],
+) -> None:
+    cutter, store = relayed
+    await claimed(store, "j1")
+    cutter.lose_next_reply()
+    assert await store.cancel_job("j1")
+    cutter.lose_next_reply()
+    assert await store.retry_job("j1")
+    assert cutter.cut == 2
+    assert await operators_changes(store, "j1") == [
+        ("cancelled", "cancel_job"),
+        ("pending", "retry_job"),
+    ]
+
+
+async def test_an_operator_s_reset_whose_reply_was_lost_tells_how_many(
+    relayed: tuple[ReplyCutter, PostgresStore],
+) -> None:
+    cutter, store = relayed
+    await claimed(store, "j1", "j2")
+    cutter.lose_next_reply()
+    assert await store.reset_processing() == 2
+    assert cutter.cut == 1
+    assert (await store.job_counts())["pending"] == 2
+
+
+async def test_changes_to_every_match_whose_reply_was_lost_tell_how_many(
+    relayed: tuple[ReplyCutter, PostgresStore],
+) -> None:
+    cutter, store = relayed
+    for job_id in ("j1", "j2", "j3"):
+        await store.add_job("task", job_id=job_id)
+    cutter.lose_next_reply()
+    assert await store.cancel_matching(JobSearch(job_types=("task",))) == 3
+    cutter.lose_next_reply()
+    assert await store.retry_matching(JobSearch(job_ids=("j1", "j2"))) == 2
+    assert cutter.cut == 2
+    assert await operators_changes(store, "j1") == [
+        ("cancelled", "cancel_job"),
+        ("pending", "retry_job"),
+    ]

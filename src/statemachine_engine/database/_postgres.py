@@ -33,9 +33,10 @@ Selected by a URL wherever a database is given (``--db postgresql://...``,
   backoff and the interrupted transaction runs again; one warning says so. The server
   may have committed it before the connection dropped, its reply lost: a write that
   must not run twice (an event sent, a job added, claimed, completed or failed, a
-  machine's steps) has a probe, ``<name>.committed`` in ``queries.sql``, that finds
-  what it wrote by the time it was stamped with. Asked on the new connection first, a
-  probe that finds it answers for its statement, and the transaction is not run again.
+  machine's steps, an operator's cancel, retry or reset) has a probe,
+  ``<name>.committed`` in ``queries.sql``, that finds what it wrote by the time it was
+  stamped with. Asked on the new connection first, a probe that finds it answers for
+  its statement, and the transaction is not run again.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class WaitForJobsAction(BaseAction):
             if remaining <= 0:
                 return self.result_event("pending") or None
             self.logger.debug(
-                "[%s] %d tracked job(s) still pending; waiting up to %.3gs",
+                "[%s] tracked jobs still pending: %d; waiting up to %.3gs",
                 runtime.machine_name,
                 len(pending),
                 remaining,

@@ -297,6 +297,11 @@ WITH changed AS (
     RETURNING job_id, status, attempts, 'cancel_job' AS message
 ), {{log_changed}};
 
+-- name: cancel_job.committed
+-- (The history row the change wrote: the job itself may have moved on since.)
+SELECT job_id FROM job_history
+WHERE job_id = %(job_id)s AND message = 'cancel_job' AND at = %(now)s;
+
 -- name: retry_job
 WITH changed AS (
     UPDATE jobs
@@ -306,6 +311,10 @@ WITH changed AS (
     RETURNING job_id, status, attempts, 'retry_job' AS message
 ), {{log_changed}};
 
+-- name: retry_job.committed
+SELECT job_id FROM job_history
+WHERE job_id = %(job_id)s AND message = 'retry_job' AND at = %(now)s;
+
 -- name: reset_processing
 WITH changed AS (
     UPDATE jobs
@@ -314,6 +323,9 @@ WITH changed AS (
       AND (%(before)s::double precision IS NULL OR started_at < %(before)s)
     RETURNING job_id, status, attempts, 'reset' AS message
 ), {{log_changed}};
+
+-- name: reset_processing.committed
+SELECT job_id FROM job_history WHERE message = 'reset' AND at = %(now)s;
 
 -- name: remove_job
 WITH gone AS (
@@ -616,6 +628,9 @@ WITH changed AS (
     RETURNING job_id, status, attempts, 'retry_job' AS message
 ), {{log_changed}};
 
+-- name: retry_matching.committed
+SELECT job_id FROM job_history WHERE message = 'retry_job' AND at = %(now)s;
+
 -- name: cancel_matching
 -- Every matching job cancelled (the caller keeps `statuses` to those cancel_job takes).
 WITH changed AS (
@@ -625,6 +640,9 @@ WITH changed AS (
     {{job_match}}
     RETURNING job_id, status, attempts, 'cancel_job' AS message
 ), {{log_changed}};
+
+-- name: cancel_matching.committed
+SELECT job_id FROM job_history WHERE message = 'cancel_job' AND at = %(now)s;
 
 -- name: series_transitions
 -- The charts' back-fill (/api/series): transitions made since `since` (epoch seconds),
