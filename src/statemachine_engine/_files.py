@@ -169,7 +169,18 @@ def bind_private_stream(path: Path) -> socket.socket:
     return _bind_private(path, socket.SOCK_STREAM)
 
 
+#: The longest path a Unix socket can be bound at (Linux: 108 bytes with the final NUL).
+MAX_SOCKET_PATH = 107
+
+
 def _bind_private(path: Path, kind: socket.SocketKind) -> socket.socket:
+    length = len(os.fsencode(path))
+    if length > MAX_SOCKET_PATH:
+        raise OSError(
+            errno.ENAMETOOLONG,
+            f"the path is {length} bytes long, over the {MAX_SOCKET_PATH} a Unix socket "
+            "takes: use a shorter name or directory",
+        )
     sock = socket.socket(socket.AF_UNIX, kind)
     sock.setblocking(False)
     old_umask = os.umask(0o177)

@@ -57,14 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--machine-name",
         metavar="N",
+        type=_machine_name,
         help="this instance's name (default: metadata.machine_name, else the file's stem); "
         "with --instances, the prefix of N_001, N_002, ...",
     )
     parser.add_argument(
         "--instances",
         metavar="COUNT",
-        type=_positive_int,
-        help="run COUNT instances of each config in this process, named <name>_001, ...",
+        type=_instances,
+        help="run COUNT instances (up to 100000) of each config in this process, named "
+        "<name>_001, ...",
     )
     parser.add_argument(
         "--actions-dir",
@@ -122,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-file",
         metavar="PATH",
-        help="also log to this file (owner-only; rotated at 10 MiB, keeping 5 old files)",
+        help="also log to this file (created owner-only, an existing one keeps its mode; "
+        "rotated at 10 MiB, keeping 5 old files)",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -134,7 +137,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
 
 
-_positive_int = whole_number(minimum=1)
+def _machine_name(text: str) -> str:
+    from .core._launches import check_machine_name
+
+    try:
+        check_machine_name(text)
+    except StateMachineError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _instances(text: str) -> int:
+    from .core._launches import MAX_INSTANCES
+
+    return whole_number(minimum=1, maximum=MAX_INSTANCES)(text)
 
 
 def _handed_job(raw: str) -> tuple[str, int] | tuple[str, int, float]:
@@ -265,12 +281,12 @@ def _launches(
     configs: list[MachineConfig], args: argparse.Namespace
 ) -> list[tuple[str, MachineConfig]]:
     """(machine name, config) of every machine to run; names must not repeat."""
-    from .core._launches import instance_names, machine_name
+    from .core._launches import instance_names, machine_name_for
 
     launches = [
         (name, config)
-        for config, path in zip(configs, args.configs, strict=True)
-        for name in instance_names(machine_name(config, path, args.machine_name), args.instances)
+        for config in configs
+        for name in instance_names(machine_name_for(config, args.machine_name), args.instances)
     ]
     names = [name for name, _ in launches]
     if len(set(names)) != len(names):

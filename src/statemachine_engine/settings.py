@@ -185,10 +185,11 @@ class Settings:
 
         Two projects with two stores never share a socket (two machines called
         ``worker`` run side by side), and each store's ``events.sock`` feeds its own
-        monitor. Both levels are created with mode 0700; one that belongs to another
-        user, or that others can write to, is refused.
+        monitor. Both levels are created with mode 0700. An existing base is used as it
+        is (never chmod-ed: it may be a shared directory) unless another user could plant
+        files in it; the store's own directory must be ours and private.
         """
-        ensure_private_dir(self.socket_base)
+        _ensure_socket_base(self.socket_base)
         return ensure_private_dir(self.socket_dir_path(location))
 
     def control_socket_path(self, machine_name: str, *, location: str | None = None) -> Path:
@@ -340,6 +341,24 @@ def store_namespace(location: str) -> str:
     else:
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(location).stem)[:16] or "db"
     return f"{stem}-{zlib.crc32(location.encode()):08x}"
+
+
+def _ensure_socket_base(directory: Path) -> None:
+    """Create ``directory`` owner-only if it is missing; refuse an existing one that
+    another user could plant files in (``$STATEMACHINE_SOCKET_DIR`` may name a shared
+    directory such as ``/tmp``: its mode is the owner's business, not ours)."""
+    try:
+        directory.mkdir(mode=SOCKET_DIR_MODE, parents=True)
+    except FileExistsError:
+        from ._files import check_directory
+
+        if directory.is_symlink():
+            raise StateMachineError(f"socket directory {directory} is a symbolic link") from None
+        check_directory(directory, f"sockets (set {SOCKET_DIR_ENV} elsewhere)")
+    except OSError as exc:
+        raise StateMachineError(
+            f"cannot create socket directory {directory}: {exc.strerror}"
+        ) from exc
 
 
 def ensure_private_dir(directory: Path) -> Path:

@@ -104,7 +104,7 @@ def test_hello_example_runs_to_the_end(tmp_path: Path, argv: list[str]) -> None:
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     expected = [
-        re.escape("[hello] None --start--> greeting"),
+        re.escape("[hello] --start--> greeting"),
         re.escape("[hello] Hello from hello!"),
         moved("hello", "greeting", "greeted", "counting"),
         re.escape("[hello] count is now 1"),
@@ -217,6 +217,13 @@ GOOD = """
             ["no-such-dir", "not found"],
             id="actions-dir",
         ),
+        pytest.param(
+            GOOD,
+            ["--machine-name", "m" * 100],
+            1,
+            ["cannot bind control socket", "bytes long, over the 107"],
+            id="socket-path-too-long",
+        ),
     ],
 )
 def test_user_errors_give_one_line_and_no_traceback(
@@ -227,6 +234,27 @@ def test_user_errors_give_one_line_and_no_traceback(
     assert result.returncode == code, result.stderr
     assert_one_error_line(result, *patterns)
     assert list(socket_dir().glob("*.sock")) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        pytest.param(["--machine-name", "a/b"], "--machine-name: .*'/'", id="slash"),
+        pytest.param(["--machine-name", ""], "--machine-name: .*empty", id="empty"),
+        pytest.param(
+            ["--machine-name", "a\nb"], "--machine-name: .*control character", id="newline"
+        ),
+        pytest.param(["--instances", "1000000000"], "--instances: must be 1 to 100000", id="many"),
+    ],
+)
+def test_flags_that_cannot_name_machines_are_usage_errors(
+    tmp_path: Path, flags: list[str], says: str
+) -> None:
+    result = run_cli(write(tmp_path / "config.yaml", GOOD), *flags, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(f"^statemachine: error: argument {says}", result.stderr.splitlines()[-1])
+    assert not (tmp_path / "data").exists()  # refused before anything was made
 
 
 def test_a_config_that_is_not_a_mapping_is_a_user_error(tmp_path: Path) -> None:
@@ -282,7 +310,7 @@ def test_machine_name(tmp_path: Path, metadata: str, flag: str | None, expected:
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"[{expected}] I am {expected}" in result.stderr
-    assert f"[{expected}] None --start--> ask" in result.stderr
+    assert f"[{expected}] --start--> ask" in result.stderr
 
 
 # -- signals ---------------------------------------------------------------------------------------
@@ -593,7 +621,7 @@ def test_sigterm_while_a_stopped_machine_closes_still_exits_0(tmp_path: Path) ->
         seen = []
         for line in machine.stderr:
             seen.append(line)
-            if "None --start--> waiting" in line:
+            if "--start--> waiting" in line:
                 send("simple_worker", "stop")
             if "Simple worker stopped" in line:
                 break

@@ -309,7 +309,7 @@ def test_every_compat_config_passes_the_start_up_lint(
 ) -> None:
     actions = EXAMPLES / "custom_actions" / "actions"
     process = statemachine(compat_config(name), "--actions-dir", actions)
-    process.expect(rf"\[{machine}\] None --start--> ")
+    process.expect(rf"\[{machine}\] --start--> ")
     assert process.stop() == 0
     assert ": error: " not in process.stderr
 

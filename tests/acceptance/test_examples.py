@@ -15,8 +15,8 @@ from tests.support.processes import MachineProcess, run_cli, send
 
 
 def transitions(log: str) -> list[str]:
-    """``a --e--> b`` steps in a machine's log, in order."""
-    return re.findall(r"\] (\S+ --\S+--> \S+)$", log, flags=re.MULTILINE)
+    """``a --e--> b`` steps in a machine's log, in order (the first: ``--start--> a``)."""
+    return re.findall(r"\] ((?:\S+ )?--\S+--> \S+)$", log, flags=re.MULTILINE)
 
 
 CUSTOM_ACTIONS = EXAMPLES / "custom_actions"
@@ -51,7 +51,7 @@ def test_custom_actions_example(tmp_path: Path, context: str, message: str, last
     assert result.returncode == 0, result.stderr
     assert message in result.stderr
     assert transitions(result.stderr) == [
-        "None --start--> greeting",
+        "--start--> greeting",
         "greeting --greeted--> calculating",
         last,
     ]
@@ -65,7 +65,7 @@ def test_custom_actions_example_drives_the_compat_config(
     machine = statemachine(
         compat_config("custom_actions_worker.yaml"), "--actions-dir", CUSTOM_ACTIONS / "actions"
     )
-    machine.expect(r"None --start--> waiting", timeout=20)
+    machine.expect(r"--start--> waiting", timeout=20)
     send("custom_worker", "greet", {"name": "Grace"})
     machine.expect(r"--(greeted|calculated)--> waiting", timeout=20)
     send("custom_worker", "calculate", {"a": 6, "b": 7, "operation": "multiply"})
@@ -86,7 +86,7 @@ def test_timeout_demo_example(tmp_path: Path) -> None:
     result = run_cli(EXAMPLES / "timeout_demo" / "timeout_demo.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert transitions(result.stderr) == [
-        "None --start--> waiting",
+        "--start--> waiting",
         "waiting --timeout(1)--> timed_out",
         "timed_out --retry--> waiting",
         "waiting --timeout(1)--> timed_out",

@@ -88,7 +88,7 @@ def test_a_detached_up_that_fails_says_why_and_leaves_nothing(project: Path) -> 
         [*STATEMACHINE, "config/waiter.yaml", "--machine-name", "worker_002"], cwd=project
     )
     try:
-        holder.expect(r"\[worker_002\] None --start--> waiting")
+        holder.expect(r"\[worker_002\] --start--> waiting")
         code, out, err = system("up", "--detach", cwd=project)
         assert (code, out) == (1, "")
         assert re.search(r"statemachine-system: error: worker did not start: exited \d", err)

@@ -95,13 +95,13 @@ def test_a_running_systems_lines_and_a_log_that_comes_later(project: Path) -> No
     try:
         up.expect("is up")
         wait_until(
-            lambda: "[controller] None --start--> waiting" in tail.stdout,
+            lambda: "[controller] --start--> waiting" in tail.stdout,
             DEADLINE,
             "the controller's first line, in a log created after logs -f started",
         )
         code, out, _ = system("logs", "worker", cwd=project)
         assert code == 0
-        assert "[worker_002] None --start--> waiting" in out
+        assert "[worker_002] --start--> waiting" in out
         assert all(line.startswith("worker | ") for line in out.splitlines())
         code, _, _ = system("down", cwd=project)
         assert code == 0

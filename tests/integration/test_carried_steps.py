@@ -194,7 +194,7 @@ async def test_an_action_s_failure_is_logged_after_the_step_into_its_state(
         if getattr(record, "action", None) in ("transition", "action_failed")
     ]
     assert lines == [
-        "[worker] None --start--> waiting",
+        "[worker] --start--> waiting",
         "[worker] action check_database_queue in 'waiting' failed: "
         "prefetch must be a whole number of 0 or more, not 'lots'",
         "[worker] waiting --error--> stopped",

@@ -49,7 +49,7 @@ async def run_holding(
     """A run of ``w`` in its first state, and ``jobs`` `b` jobs processing in its name,
     as if it had claimed them ahead."""
     run = start()
-    run.expect(r"\[w\] None --start--> waiting")
+    run.expect(r"\[w\] --start--> waiting")
     for number in range(jobs):
         await store.add_job("b", {"n": number}, job_id=f"b{number}")
     return run, await store.claim_jobs("b", worker_id("w"), limit=jobs)
@@ -90,7 +90,7 @@ async def test_a_run_stopped_cleanly_leaves_nothing_to_put_back(
     assert first.stop() == 0  # its record says stopped: no killed run to clean up after
 
     second = start()
-    second.expect(r"\[w\] (resumed in 'waiting'|None --start--> waiting)")
+    second.expect(r"\[w\] (resumed in 'waiting'|--start--> waiting)")
     assert second.stop() == 0
     assert "went back to the queue" not in second.stderr
     again = await store.get_job(job.job_id)

@@ -84,7 +84,8 @@ def send(
 
 def moved(machine: str, source: str | None, event: str, target: str) -> str:
     """The regex of the engine's transition log line."""
-    return re.escape(f"[{machine}] {source} --{event}--> {target}")
+    origin = "" if source is None else f"{source} "
+    return re.escape(f"[{machine}] {origin}--{event}--> {target}")
 
 
 def run_cli(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import statemachine_engine
-from statemachine_engine.errors import StoreError
+from statemachine_engine.errors import StateMachineError, StoreError
 from statemachine_engine.settings import (
     CONTROL_PREFIX_ENV,
     DB_ENV,
@@ -199,3 +199,42 @@ def test_nothing_writes_the_environment() -> None:
             assert "environ" not in ast.unparse(node.value)
         if isinstance(node, ast.Call):
             assert ast.unparse(node.func) not in ("os.putenv", "os.environ.update")
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o1777, 0o700])
+def test_an_existing_socket_base_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    base = tmp_path / "shared"
+    base.mkdir()
+    base.chmod(mode)
+    settings = Settings.load(
+        db=str(tmp_path / "a.db"), environ={"STATEMACHINE_SOCKET_DIR": str(base)}
+    )
+    directory = settings.socket_dir()
+    assert base.stat().st_mode & 0o7777 == mode
+    assert directory.parent == base
+    assert directory.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o775, 0o2775, 0o777])
+def test_a_socket_base_others_may_write_to_without_the_sticky_bit_is_refused(
+    tmp_path: Path, mode: int
+) -> None:
+    base = tmp_path / "shared"
+    base.mkdir()
+    base.chmod(mode)
+    settings = Settings.load(
+        db=str(tmp_path / "a.db"), environ={"STATEMACHINE_SOCKET_DIR": str(base)}
+    )
+    with pytest.raises(StateMachineError, match="no sticky bit"):
+        settings.socket_dir()
+    assert base.stat().st_mode & 0o7777 == mode
+    assert list(base.iterdir()) == []
+
+
+def test_a_missing_socket_base_is_made_owner_only(tmp_path: Path) -> None:
+    base = tmp_path / "new" / "sockets"
+    settings = Settings.load(
+        db=str(tmp_path / "a.db"), environ={"STATEMACHINE_SOCKET_DIR": str(base)}
+    )
+    settings.socket_dir()
+    assert base.stat().st_mode & 0o777 == 0o700

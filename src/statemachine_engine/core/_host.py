@@ -33,6 +33,7 @@ from ..config.loader import load_config
 from ..config.model import MachineConfig
 from ..errors import MachineFailed, StateMachineError, StoreError, StoreReplaced
 from ..settings import Settings
+from ._launches import config_stem
 from ._preflight import check_before_start
 from ._publisher import RealtimePublisher
 from ._start_burst import StartBurst
@@ -445,11 +446,5 @@ class MachineHost:
         cached = self._tables.get(id(config))
         if cached is None or cached[0] is not config:
             cached = self._tables[id(config)] = (config, TransitionTable.build(config.transitions))
-            self._stems[id(config)] = _stem(config)
+            self._stems[id(config)] = config_stem(config)
         return cached[1]
-
-
-def _stem(config: MachineConfig) -> str | None:
-    if not config.path:
-        return None
-    return Path(config.path).stem

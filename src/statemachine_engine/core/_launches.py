@@ -1,25 +1,72 @@
-"""The names of the machines a ``statemachine`` command line runs.
+"""The names machines run under.
 
-A machine is named by ``--machine-name``, else its config's ``metadata.machine_name``,
-else the config file's stem; ``--instances N`` runs ``<name>_001`` ... ``<name>_N``
-(three digits at least).
+A machine is named by ``--machine-name`` (or the name a caller gives), else its config's
+``metadata.machine_name``, else the config file's stem, else the config's ``name``;
+``--instances N`` runs ``<name>_001`` ... ``<name>_N`` (three digits at least). A name
+also names a machine's files (its control socket, its lock) and lines of text (logs,
+``statemachine-db machine-state``), so it is refused if it could not do both.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from ..errors import StateMachineError
 
-from ..config.model import MachineConfig
+TYPE_CHECKING = False  # (the command line checks its flags with this module, before typing)
+if TYPE_CHECKING:
+    from ..config.model import MachineConfig
+
+#: The longest machine name (the store and the UI take longer; a control socket's path,
+#: at most 107 bytes, may take less: binding it says so).
+MAX_MACHINE_NAME = 200
+#: The most instances one process runs (about 12 KB each: docs/performance.md).
+MAX_INSTANCES = 100_000
 
 
-def machine_name(config: MachineConfig, path: str, given: str | None = None) -> str:
-    """The name the machine of ``config`` (read from ``path``) runs under."""
-    return given or config.default_machine_name or Path(path).stem or config.name
+def machine_name_for(config: MachineConfig, given: str | None = None) -> str:
+    """The name the machine of ``config`` runs under, checked."""
+    name = given or config.default_machine_name or config_stem(config) or config.name
+    check_machine_name(name)
+    return name
+
+
+def config_stem(config: MachineConfig) -> str | None:
+    """The config file's name without its extension (None: not read from a file)."""
+    if not config.path:
+        return None
+    name = config.path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def check_machine_name(name: str) -> None:
+    """Refuse a name that cannot name a machine's files and log lines."""
+    if not name:
+        raise StateMachineError("a machine name must not be empty")
+    if len(name) > MAX_MACHINE_NAME:
+        raise StateMachineError(
+            f"machine name {name[:40]!r}... is {len(name)} characters long; "
+            f"at most {MAX_MACHINE_NAME}"
+        )
+    if "/" in name:
+        raise StateMachineError(
+            f"machine name {name!r} holds '/': a name also names the machine's files "
+            "(its control socket, its lock)"
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise StateMachineError(
+            f"machine name {name!r} holds a control character (a newline, a tab, ...)"
+        )
 
 
 def instance_names(base: str, instances: int | None) -> list[str]:
     """The machines' names: ``base`` alone, or one per instance."""
     if instances is None:
         return [base]
+    if instances > MAX_INSTANCES:
+        raise StateMachineError(
+            f"{instances} instances are more than one process runs (at most "
+            f"{MAX_INSTANCES}): run several processes"
+        )
     width = max(3, len(str(instances)))
-    return [f"{base}_{n:0{width}d}" for n in range(1, instances + 1)]
+    names = [f"{base}_{n:0{width}d}" for n in range(1, instances + 1)]
+    check_machine_name(names[-1])
+    return names

@@ -213,9 +213,9 @@ class Stepper:
 
     def _log_transition(self, source: str | None, target: str, event: str) -> None:
         logger.info(
-            "[%s] %s --%s--> %s",
+            "[%s] %s--%s--> %s",
             self.machine_name,
-            source,
+            "" if source is None else f"{source} ",  # (the first state comes from nowhere)
             event,
             target,
             extra={

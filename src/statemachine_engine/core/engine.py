@@ -38,6 +38,7 @@ from ._event import Event
 from ._heartbeat import Heartbeat
 from ._inbox import Inbox
 from ._jobs import HandedJob, JobTracker
+from ._launches import machine_name_for
 from ._machine_jobs import MachineJobs
 from ._stepper import Stepper
 from .action_loader import ActionLoader
@@ -130,7 +131,7 @@ class StateMachineEngine(MachineJobs):
         self.config = config
         self.settings = settings or Settings.load()
         self.table = transition_table or TransitionTable.build(config.transitions)
-        self._name = machine_name or config.default_machine_name or _stem(config) or config.name
+        self._name = machine_name_for(config, machine_name)
         #: Called once, when the machine is in its first state and waits for events, or
         #: ends before (set by a host that counts its machines starting).
         self.on_started: Callable[[], None] | None = None
@@ -491,10 +492,3 @@ class StateMachineEngine(MachineJobs):
         """End the machine at once after a bug in the engine itself (:meth:`run` raises)."""
         self._failure = error
         self._inbox.put(_STOP)
-
-
-def _stem(config: MachineConfig) -> str | None:
-    if not config.path:
-        return None
-    name = config.path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[0] if "." in name else name

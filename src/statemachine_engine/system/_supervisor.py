@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from ..config._manifest import Manifest
 from ..config.loader import load_config
-from ..core._launches import instance_names, machine_name
+from ..core._launches import instance_names, machine_name_for
 from ..database import open_store
 from ..database._delivery import deliver
 from ..database.models.machine_event import EventStatus
@@ -44,7 +44,7 @@ def unit_machine_names(unit: Unit) -> list[str]:
     if len(unit.specs) == 1:
         spec = unit.specs[0]
         return instance_names(spec.name, spec.instances if spec.instances > 1 else None)
-    return [machine_name(load_config(spec.config), str(spec.config), None) for spec in unit.specs]
+    return [machine_name_for(load_config(spec.config)) for spec in unit.specs]
 
 
 def started_units(manifest: Manifest) -> list[Unit]:
