@@ -58,6 +58,9 @@ def test_output_dir_check_and_stale_group_files(tmp_path: Path) -> None:
     )
     argv = script("statemachine-fsm")
     out = tmp_path / "out"
+    never_made = run_cli(config, "-o", out, "--check", cwd=tmp_path, argv=argv)
+    assert never_made.returncode == 1
+    assert f"missing: {out / 'm' / 'TWO.mermaid'}" in never_made.stderr
     assert run_cli(config, "--output-dir", out, cwd=tmp_path, argv=argv).returncode == 0
     assert (out / "m" / "TWO.mermaid").exists()
     metadata = json.loads((out / "m" / "metadata.json").read_text())
@@ -71,7 +74,7 @@ def test_output_dir_check_and_stale_group_files(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("  # === TWO ===\n", ""))
     check = run_cli(config, "-o", out, "--check", cwd=tmp_path, argv=argv)
     assert check.returncode == 1
-    assert "TWO.mermaid" in check.stderr
+    assert f"out of date: {out / 'm' / 'TWO.mermaid'}" in check.stderr
     assert run_cli(config, "-o", out, cwd=tmp_path, argv=argv).returncode == 0
     assert not (out / "m" / "TWO.mermaid").exists()
 

@@ -140,3 +140,15 @@ def test_each_store_feeds_its_own_monitor(tmp_path: Path, statemachine: StartMac
     events = json_events(monitor)
     registered = [e for e in events if e["type"] == "machine_registered"]
     assert len(registered) == 1, "the machine of the other store is not heard"
+
+
+def test_negative_or_huge_counts_are_usage_errors(tmp_path: Path) -> None:
+    for flags, says in (
+        (["--duration", "-1"], "--duration: must be 0 or more seconds: -1"),
+        (["--history", "-5"], "--history: must be 0 to 100000: -5"),
+        (["--history", "9" * 20], "--history: must be 0 to 100000"),
+    ):
+        result = run_cli(*flags, cwd=tmp_path, argv=EVENTS)
+        assert result.returncode == 2, result.stderr
+        assert says in result.stderr.splitlines()[-1]
+        assert "Traceback" not in result.stderr

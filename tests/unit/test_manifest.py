@@ -253,3 +253,9 @@ def test_ui_serves_metrics_unless_the_manifest_says_metrics_false(project: Path)
     assert off.ui == UiSpec(port=0, metrics=False)
     assert "--no-metrics" in ui_command(off)
     assert "ui.metrics" in str(error_of(project, "ui: {metrics: sometimes}\n" + machines))
+
+
+def test_a_manifest_named_but_missing_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"manifest not found") as caught:
+        load_manifest(tmp_path / "elsewhere.yaml")
+    assert caught.value.path == str(tmp_path / "elsewhere.yaml")

@@ -59,10 +59,12 @@ def load_manifest(path: str | Path = DEFAULT_MANIFEST) -> Manifest:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(
-            f"no manifest here: create {DEFAULT_MANIFEST} (docs/system.md) or give -f FILE",
-            path=str(path),
-        ) from exc
+        missing = (
+            f"no manifest here: create {DEFAULT_MANIFEST} (docs/system.md) or name another"
+            if file.name == DEFAULT_MANIFEST
+            else "manifest not found"
+        )
+        raise ConfigError(missing, path=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the manifest: {exc}", path=str(path)) from exc
     return manifest_from_text(text, file.resolve(), shown=str(path))

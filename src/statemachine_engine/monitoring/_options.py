@@ -18,7 +18,8 @@ def add_server_options(parser: argparse.ArgumentParser, *, port: int) -> None:
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
-        help=f"interface to listen on (default: {DEFAULT_HOST}; any other needs --token)",
+        help=f"interface to listen on (default: {DEFAULT_HOST}); on any other give --token: "
+        "without one, anyone who can reach it sees everything (a loud warning says so)",
     )
     parser.add_argument(
         "--port", type=_port, default=port, help=f"TCP port, 0 for any free one (default: {port})"

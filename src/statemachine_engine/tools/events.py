@@ -28,9 +28,11 @@ from .._cli_support import (
     EXIT_OK,
     add_debug_and_version,
     add_format_option,
+    duration,
     parse_args,
     run_command,
     run_until_terminated,
+    whole_number,
 )
 from .._jsondata import STORED_MAX_DEPTH, decode
 from ..errors import EventSocketBusy, JSONDataError, StateMachineError
@@ -43,6 +45,8 @@ __all__ = ["build_parser", "main"]
 
 PROG = "statemachine-events"
 MAX_DATAGRAM = 1024 * 1024
+#: The most recorded events ``--history`` replays.
+MAX_HISTORY = 100_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--machine", metavar="M", help="only this machine's events")
     add_format_option(parser)
     parser.add_argument(
-        "--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)"
+        "--duration",
+        type=duration(),
+        metavar="S",
+        help="stop after S seconds (default: until Ctrl-C)",
     )
     parser.add_argument(
         "--history",
-        type=int,
+        type=whole_number(minimum=0, maximum=MAX_HISTORY),
         default=0,
         metavar="N",
-        help="first print the last N recorded events from the store (--db)",
+        help="first print the last N recorded events from the store (--db), up to 100000",
     )
     parser.add_argument(
         "--db",

@@ -146,7 +146,10 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     if stale:
         if args.format == "text":
             for path in stale:
-                print(f"{prog}: out of date: {path}", file=sys.stderr)
+                print(
+                    f"{prog}: {'out of date' if path.exists() else 'missing'}: {path}",
+                    file=sys.stderr,
+                )
         print(f"{prog}: run {prog} without --check to regenerate", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
