@@ -45,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Events reach a running machine through its control socket "
         "(see docs/quickstart.md). Exit status: 0 when the machine ends in a terminal "
         "state or is stopped with SIGTERM; 1 on an error: a config whose lint finds a "
-        "state it could never leave (SM101, SM105, SM106), a resume in a state the config "
-        "no longer has, a machine that enters a non-terminal state with no way out, or "
+        "state it could never leave or an action that would fail every time it runs "
+        "(SM101, SM105, SM106, SM108, SM109, SM110; docs/validate.md), a resume in a "
+        "state the config no longer has, a machine that enters a non-terminal state with "
+        "no way out, or "
         "one that ends in a terminal state right after an action there failed and no "
         "transition took its error event; 2 on bad usage; 130 on SIGINT "
         "(docs/semantics.md, 'Ending').",

@@ -19,6 +19,7 @@ from statemachine_engine.actions.builtin.log_action import LogAction
 from statemachine_engine.actions.builtin.pop_from_list_action import PopFromListAction
 from statemachine_engine.actions.builtin.set_context_action import SetContextAction
 from statemachine_engine.actions.builtin.sleep_action import SleepAction
+from statemachine_engine.errors import ActionError
 from tests.support.engines import Machines
 from tests.support.fifo import Fifo
 from tests.support.files import write
@@ -157,6 +158,20 @@ async def test_bash_cwd_and_env(tmp_path: Path) -> None:
 async def test_bash_without_a_command_raises() -> None:
     with pytest.raises(ValueError, match="command"):
         await run_bash({"success": "ok"})
+
+
+@pytest.mark.parametrize("timeout", ["ten", -1, [5]])
+async def test_bash_a_timeout_that_is_no_number_of_seconds_says_so(timeout: object) -> None:
+    with pytest.raises(ActionError) as info:
+        await run_bash({"command": "true", "timeout": timeout})
+    assert str(info.value).startswith("option timeout must ")
+    assert "got" in str(info.value)
+    assert "float" not in str(info.value)
+
+
+async def test_bash_a_timeout_with_units_is_seconds() -> None:
+    assert await run_bash({"command": "true", "timeout": "2m"}) == "job_done"
+    assert await run_bash({"command": "true", "timeout": None}) == "job_done"  # the default
 
 
 async def test_bash_output_is_capped_to_the_last_mebibyte() -> None:

@@ -337,6 +337,119 @@ def test_failed_import_is_not_cached_and_leaves_no_module_behind(tmp_path: Path)
     assert loader.load("flaky").__name__ == "FlakyAction"
 
 
+def test_sys_exit_while_importing_is_a_failure_to_import_not_an_exit(tmp_path: Path) -> None:
+    file = write(tmp_path / "quits_action.py", "import sys\n\nsys.exit(3)\n")
+
+    with pytest.raises(ConfigError) as info:
+        ActionLoader(tmp_path).load("quits")
+
+    error = info.value
+    assert (error.path, error.line, error.rule) == (str(file.resolve()), 3, "SM109")
+    assert error.message == "cannot import action 'quits': SystemExit: 3"
+    assert isinstance(error.__cause__, SystemExit)
+    assert f"{CUSTOM_MODULE_PREFIX}quits_action" not in sys.modules
+
+
+def test_a_bare_system_exit_is_named_alone(tmp_path: Path) -> None:
+    write(tmp_path / "quits_action.py", "raise SystemExit\n")
+
+    with pytest.raises(ConfigError, match=r"cannot import action 'quits': SystemExit$"):
+        ActionLoader(tmp_path).load("quits")
+
+
+def test_keyboard_interrupt_while_importing_stays_an_interrupt(tmp_path: Path) -> None:
+    write(tmp_path / "interrupted_action.py", "raise KeyboardInterrupt\n")
+
+    with pytest.raises(KeyboardInterrupt):
+        ActionLoader(tmp_path).load("interrupted")
+
+
+def test_every_load_failure_carries_its_lint_rule(tmp_path: Path) -> None:
+    write(tmp_path / "broken_action.py", "def oops(:\n")
+    write(tmp_path / "empty_action.py", "X = 1\n")
+    loader = ActionLoader(tmp_path)
+
+    for action_type in ("broken", "empty"):
+        with pytest.raises(ConfigError) as info:
+            loader.load(action_type)
+        assert info.value.rule == "SM109"
+
+
+# -- execute must be async def ---------------------------------------------------------
+
+
+def test_a_plain_def_execute_is_refused_at_its_line(tmp_path: Path) -> None:
+    file = write(
+        tmp_path / "greet_action.py",
+        """
+        from statemachine_engine.actions import BaseAction
+
+        class GreetAction(BaseAction):
+            def execute(self, context):
+                return "greeted"
+        """,
+    )
+
+    with pytest.raises(ConfigError) as info:
+        ActionLoader(tmp_path).load("greet")
+
+    error = info.value
+    assert (error.path, error.line, error.rule) == (str(file.resolve()), 4, "SM109")
+    assert error.message == (
+        "action 'greet': GreetAction.execute must be `async def` (the engine awaits what it "
+        "returns); write `async def execute(self, context):`"
+    )
+
+
+def test_a_plain_def_execute_inherited_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    write(
+        tmp_path / "greet_action.py",
+        """
+        from statemachine_engine.actions import BaseAction
+
+        class Sync(BaseAction):
+            def execute(self, context):
+                return "greeted"
+
+        class GreetAction(Sync):
+            pass
+        """,
+    )
+
+    with pytest.raises(ConfigError, match=r"GreetAction\.execute must be `async def`") as info:
+        ActionLoader(tmp_path).load("greet")
+    assert info.value.line == 4
+
+
+async def test_a_decorated_async_execute_is_accepted(tmp_path: Path) -> None:
+    write(
+        tmp_path / "greet_action.py",
+        """
+        import functools
+        from statemachine_engine.actions import BaseAction
+
+        def logged(method):
+            @functools.wraps(method)
+            def wrapper(self, context):
+                return method(self, context)
+            return wrapper
+
+        class GreetAction(BaseAction):
+            @logged
+            async def execute(self, context):
+                return "greeted"
+        """,
+    )
+
+    assert await ActionLoader(tmp_path).load("greet")({}).execute({}) == "greeted"
+
+
+def test_every_builtin_execute_is_async() -> None:
+    loader = ActionLoader()
+    for action_type in loader.known_types():
+        loader.load(action_type)  # raises for a plain def
+
+
 # -- finding the class in a file -------------------------------------------------------
 
 

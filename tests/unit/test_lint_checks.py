@@ -107,6 +107,7 @@ def test_the_rule_is_the_one_the_error_carries_not_guessed_from_its_words() -> N
 
 
 def test_the_loader_rules_are_in_the_table() -> None:
+    from statemachine_engine.actions._loader import LOAD_FAILURE_RULE
     from statemachine_engine.config import loader
     from statemachine_engine.errors import LOAD_RULE, UNKNOWN_ACTION_RULE
 
@@ -114,6 +115,7 @@ def test_the_loader_rules_are_in_the_table() -> None:
     assert RULES[UNKNOWN_ACTION_RULE].title == "unknown action type"
     assert RULES[loader.UNDEFINED_STATE_RULE].title == "a transition names an undefined state"
     assert RULES[loader.MALFORMED_TIMEOUT_RULE].title == "malformed timeout"
+    assert RULES[LOAD_FAILURE_RULE].title == "an action file that cannot be loaded"
 
 
 # --- SM102 unknown action types -------------------------------------------------------
@@ -156,10 +158,35 @@ def test_sm103_an_event_spelled_like_a_timeout(event: str) -> None:
     assert lint(text.replace(event, "timeout(5)")) == []
 
 
-@pytest.mark.parametrize("value", ["soon", 0, -1, "true", True])
-def test_sm103_an_action_timeout_that_is_no_positive_number(value: object) -> None:
+@pytest.mark.parametrize("value", [0, True, "0s"])
+def test_sm103_an_action_timeout_that_cannot_be_meant(value: object) -> None:
     text = CLEAN.replace("timeout: 5", f"timeout: {value}")
     assert lint(text) == [("SM103", 9)]
+
+
+@pytest.mark.parametrize("value", ["90s", "1h30m", 2.5])
+def test_sm103_an_action_timeout_with_units_is_accepted(value: object) -> None:
+    assert lint(CLEAN.replace("timeout: 5", f"timeout: {value}")) == []
+
+
+@pytest.mark.parametrize("value", ["soon", -1, "'true'"])
+def test_sm110_a_builtin_action_timeout_that_is_no_number_of_seconds(value: object) -> None:
+    text = CLEAN.replace("timeout: 5", f"timeout: {value}")
+    [found] = run_checks(config_from_text(textwrap.dedent(text), path="m.yaml"), LintContext())
+    assert (found.code, found.position.line) == ("SM110", 9)
+    # The words the action fails with when it runs (see test_builtin_actions).
+    assert found.message.startswith(
+        "bash action in state 'working' fails every time it runs: option timeout must "
+    )
+
+
+def test_sm103_a_custom_action_reads_its_timeout_itself(tmp_path: Path) -> None:
+    text = ASKING.replace("{type: answer}", "{type: answer, timeout: soon, delay: later}")
+    context = custom_context(tmp_path, ANSWER_ACTION)
+    assert [code for code, _ in lint(text, context) if code.startswith("SM1")] == [
+        "SM103",
+        "SM103",
+    ]
 
 
 SENDING = """
@@ -175,8 +202,8 @@ SENDING = """
 @pytest.mark.parametrize(
     "when", ["delay: soon", "delay: -5", "at: tomorrow", "delay: 1, at: '2026-01-01'"]
 )
-def test_sm103_a_delay_or_at_no_time_can_be_made_of(when: str) -> None:
-    assert lint(SENDING.replace("WHEN", when)) == [("SM103", 7)]
+def test_sm110_a_delay_or_at_no_time_can_be_made_of(when: str) -> None:
+    assert lint(SENDING.replace("WHEN", when)) == [("SM110", 7)]
 
 
 @pytest.mark.parametrize(
@@ -720,7 +747,41 @@ def test_a_custom_polling_action_must_lead_somewhere_when_it_finds_nothing(
 
 
 def test_a_custom_action_file_that_cannot_be_imported_is_opaque(tmp_path: Path) -> None:
-    assert lint(ASKING, custom_context(tmp_path, "raise RuntimeError('no')\n")) == []
+    found = lint(ASKING, custom_context(tmp_path, "raise RuntimeError('no')\n"))
+    assert found == [("SM109", 1)]  # and nothing that reads its traits
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        ("def oops(:\n", 1, "cannot import action 'answer': SyntaxError: "),
+        ("import os\nraise SystemExit(3)\n", 2, "cannot import action 'answer': SystemExit: 3"),
+        ("X = 1\n", None, "action 'answer': expected a BaseAction subclass named AnswerAction"),
+        (
+            ANSWER_ACTION.replace("async def execute", "def execute"),
+            10,
+            "action 'answer': AnswerAction.execute must be `async def`",
+        ),
+    ],
+    ids=["syntax-error", "exits", "no-class", "plain-def"],
+)
+def test_sm109_an_action_file_that_cannot_be_loaded_is_reported_where_it_breaks(
+    tmp_path: Path, source: str, line: int | None, words: str
+) -> None:
+    text = ASKING.replace("      telling:", "        - {type: answer}\n      telling:")
+    config = config_from_text(textwrap.dedent(text), path="m.yaml")
+    file = str((tmp_path / "answer_action.py").resolve())
+
+    [found] = run_checks(config, custom_context(tmp_path, source))
+
+    assert (found.code, found.position.path, found.position.line) == ("SM109", file, line)
+    assert found.message.startswith(words)
+    # Once per type, naming the first state that runs it.
+    assert found.message.endswith("; state 'asking' runs it (m.yaml:10)")
+    with pytest.raises(ConfigError) as refused:  # what statemachine refuses to start with
+        ActionLoader(tmp_path).load("answer")
+    assert refused.value.rule == "SM109"
+    assert found.message.startswith(refused.value.message)
 
 
 # --- SM108 unknown keys -------------------------------------------------------------------

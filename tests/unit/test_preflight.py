@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -101,6 +102,61 @@ def test_configs_started_together_count_the_events_they_send_each_other(
 
 def test_refusing_codes_are_errors() -> None:
     assert {RULES[code].severity for code in REFUSING} == {"error"}
+
+
+def test_refusing_codes_are_the_ones_the_docs_and_the_help_name() -> None:
+    from statemachine_engine.cli import build_parser
+    from tests.conftest import REPO
+
+    validate = (REPO / "docs" / "validate.md").read_text(encoding="utf-8")
+    before_start = validate.split("## Before a machine starts")[1].split("\n## ")[0]
+    semantics = (REPO / "docs" / "semantics.md").read_text(encoding="utf-8")
+    start = semantics.split("## Start")[1].split("\n## ")[0]
+    for text in (before_start, start, build_parser().epilog or ""):
+        named = set(re.findall(r"SM1\d\d", text))
+        assert named >= REFUSING, sorted(REFUSING - named)
+
+
+def test_an_action_file_that_cannot_be_loaded_is_refused_until_it_is_fixed(
+    tmp_path: Path,
+) -> None:
+    """A host lints before it imports the config's actions: the lint refuses it first."""
+    actions = tmp_path / "actions"
+    action = actions / "say_action.py"
+    actions.mkdir()
+    action.write_text("raise SystemExit(3)\n")
+    path = tmp_path / "sayer.yaml"
+    path.write_text(
+        "initial_state: a\ntransitions:\n  - {from: a, to: completed, event: said}\n"
+        "actions:\n  a:\n    - {type: say}\n"
+    )
+    with pytest.raises(ConfigRefused) as refused:
+        check_before_start([load_config(path)], ActionLoader(actions))
+    assert refused.value.lines == (
+        f"{action.resolve()}:1: SM109 error cannot import action 'say': SystemExit: 3; "
+        f"state 'a' runs it ({path}:6)",
+    )
+    action.write_text(SAYER.format(traits="    default_success = 'said'"))
+    check_before_start([load_config(path)], ActionLoader(actions))
+
+
+def test_an_option_its_builtin_action_always_fails_on_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "types3.yaml"
+    text = (
+        "initial_state: a\ntransitions:\n  - {from: a, to: completed, event: job_done}\n"
+        "actions:\n  a:\n    - {type: bash, command: 'true', timeout: TIMEOUT}\n"
+    )
+    path.write_text(text.replace("TIMEOUT", "ten"))
+    with pytest.raises(ConfigRefused) as refused:
+        check_before_start([load_config(path)], ActionLoader())
+    [line] = refused.value.lines
+    assert line.startswith(f"{path}:6: SM110 error bash action in state 'a' fails every time")
+    path.write_text(text.replace("TIMEOUT", "0"))  # odd, but it runs: a warning
+    check_before_start([load_config(path)], ActionLoader())
+    [warned] = [r.getMessage() for r in caplog.records if r.name == "statemachine_engine.lint"]
+    assert warned.startswith(f"{path}:6: SM103 error bash action in state 'a': timeout: 0")
 
 
 def test_a_state_that_only_loops_on_itself_is_warned_about_not_refused(

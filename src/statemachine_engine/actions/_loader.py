@@ -3,6 +3,11 @@
 ``type: send_event`` means class ``SendEventAction`` in ``send_event_action.py``. The
 loader looks in the user's actions directory first (so a file there overrides a
 builtin), then among the builtins in :mod:`statemachine_engine.actions.builtin`.
+
+A custom file that cannot be imported (whatever it raises, ``SystemExit`` included; only
+``KeyboardInterrupt`` stays an interrupt), that has no action class, or whose class's
+``execute`` is no ``async def``, is a :class:`ConfigError` of rule :data:`LOAD_FAILURE_RULE`:
+``statemachine`` refuses to start with it and ``statemachine-validate`` reports it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, StateMachineError, UnknownActionError
@@ -23,6 +28,16 @@ _SUFFIX = "_action.py"
 _BUILTIN_PACKAGE = "statemachine_engine.actions.builtin"
 #: Alternative spellings configs already use.
 ALIASES = {"activity_log": "log"}
+#: The lint rule of an action file that cannot be loaded.
+LOAD_FAILURE_RULE = "SM109"
+#: A code object's flags of an ``async def`` and of a ``types.coroutine`` generator (the
+#: same since 3.5; read here because ``inspect`` is too heavy to import at every start).
+_AWAITABLE_CODE_FLAGS = 0x80 | 0x100
+
+
+def is_builtin_class(cls: type[BaseAction]) -> bool:
+    """Whether ``cls`` is one of the builtin actions (not a custom file's class)."""
+    return cls.__module__.startswith(f"{_BUILTIN_PACKAGE}.")
 
 
 def class_name_for(action_type: str) -> str:
@@ -106,18 +121,23 @@ class ActionLoader:
         module_name = f"statemachine_engine_custom_actions.{action_type}_action"
         spec = importlib.util.spec_from_file_location(module_name, file)
         if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
-            raise ConfigError(f"cannot import action {action_type!r}", path=str(file))
+            raise ConfigError(
+                f"cannot import action {action_type!r}", path=str(file), rule=LOAD_FAILURE_RULE
+            )
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        # A module calling sys.exit() as it is imported fails to import like any other;
+        # Ctrl-C (KeyboardInterrupt) stays what it is.
+        except (Exception, SystemExit) as exc:
             sys.modules.pop(module_name, None)
-            line = _error_line(exc, file)
+            raised = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise ConfigError(
-                f"cannot import action {action_type!r}: {type(exc).__name__}: {exc}",
+                f"cannot import action {action_type!r}: {raised}",
                 path=str(file),
-                line=line,
+                line=_error_line(exc, file),
+                rule=LOAD_FAILURE_RULE,
             ) from exc
         return module
 
@@ -126,7 +146,7 @@ class ActionLoader:
         expected = class_name_for(action_type)
         cls = getattr(module, expected, None)
         if isinstance(cls, type) and issubclass(cls, BaseAction):
-            return cls
+            return _awaitable_execute(cls, action_type)
         defined = [
             obj
             for obj in vars(module).values()
@@ -136,10 +156,11 @@ class ActionLoader:
             and obj.__module__ == module.__name__
         ]
         if len(defined) == 1:
-            return defined[0]
+            return _awaitable_execute(defined[0], action_type)
         raise ConfigError(
             f"action {action_type!r}: expected a BaseAction subclass named {expected}",
             path=getattr(module, "__file__", None),
+            rule=LOAD_FAILURE_RULE,
         )
 
     def consumed_events(self, config: MachineConfig) -> frozenset[str]:
@@ -159,6 +180,39 @@ class ActionLoader:
         """Import the classes of ``action_types`` now, so errors surface before running."""
         for action_type in sorted(action_types):
             self.load(action_type)
+
+
+def _awaitable_execute(cls: type[BaseAction], action_type: str) -> type[BaseAction]:
+    """``cls``, whose ``execute`` the engine awaits: a plain ``def`` would fail each time
+    it runs (``object str can't be used in 'await' expression``), so it is refused now.
+
+    Raises:
+        ConfigError: ``execute`` is a plain function, not ``async def``.
+    """
+    execute = cls.execute
+    if not isinstance(execute, FunctionType) or _returns_awaitable(execute):
+        return cls
+    raise ConfigError(
+        f"action {action_type!r}: {cls.__name__}.execute must be `async def` (the engine "
+        "awaits what it returns); write `async def execute(self, context):`",
+        path=execute.__code__.co_filename,
+        line=execute.__code__.co_firstlineno,
+        rule=LOAD_FAILURE_RULE,
+    )
+
+
+def _returns_awaitable(function: FunctionType) -> bool:
+    """Whether calling ``function`` gives an awaitable, as far as its code tells: it is an
+    ``async def``, is marked as one (``inspect.markcoroutinefunction``), or wraps one
+    (``functools.wraps``)."""
+    wrapped: object = function
+    while isinstance(wrapped, FunctionType):
+        if wrapped.__code__.co_flags & _AWAITABLE_CODE_FLAGS:
+            return True
+        if "_is_coroutine_marker" in vars(wrapped):
+            return True
+        wrapped = getattr(wrapped, "__wrapped__", None)
+    return wrapped is not None  # a callable object: what it returns is not known here
 
 
 def _error_line(exc: BaseException, file: Path) -> int | None:

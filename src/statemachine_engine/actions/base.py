@@ -424,16 +424,17 @@ def seconds_option(action: BaseAction, key: str, default: float) -> float: ...
 @overload
 def seconds_option(action: BaseAction, key: str, default: None) -> float | None: ...
 def seconds_option(action: BaseAction, key: str, default: float | None) -> float | None:
-    """Option ``key`` of ``action`` as a number of seconds (``default`` when absent).
+    """Option ``key`` of ``action`` as a number of seconds (``default`` when absent or
+    null).
 
     Raises:
         ActionError: the option is not a non-negative number.
     """
-    raw = action.get_config_value(key, default)
+    raw = action.get_config_value(key)
     if raw is None:
-        return None
+        return default
     try:
-        return parse_seconds(raw, key)
+        return parse_seconds(raw, f"option {key}")
     except ValueError as exc:
         raise ActionError(str(exc)) from None
 

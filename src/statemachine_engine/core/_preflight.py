@@ -31,11 +31,13 @@ logger = logging.getLogger("statemachine_engine.lint")
 #: typo (SM101), a state nothing leads out of (SM105), a polling action whose empty
 #: result leads nowhere, so the machine stops polling (SM106), an action option its
 #: action does not know, most likely a typo that would be silently ignored (SM108; the
-#: loader itself refuses other unknown keys). SM105 refuses only a
+#: loader itself refuses other unknown keys), an action file that cannot be loaded
+#: (SM109: the loader refuses it too, when it imports the config's actions), an action
+#: option that makes the action fail every time it runs (SM110). SM105 refuses only a
 #: state with no transition at all (its own, ``*`` or timeout, even back to itself): one
 #: that loops on itself (a sink handling ``ping``, a periodic ``timeout(60)`` loop) still
 #: does its work until a signal ends it, so it is only warned about.
-REFUSING = frozenset({"SM101", "SM105", "SM106", "SM108"})
+REFUSING = frozenset({"SM101", "SM105", "SM106", "SM108", "SM109", "SM110"})
 _ANNEX = "lint"
 
 

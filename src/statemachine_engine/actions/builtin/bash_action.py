@@ -10,7 +10,8 @@ Options:
         trusted value verbatim and ``quote: false`` does so for the whole command.
         A command text over 64 KiB (long ``{x|raw}`` values, say) runs from a
         private file that ``bash -c`` sources, since argv cannot hold it.
-    timeout: seconds before the whole process group is killed (default 300).
+    timeout: seconds (or ``90s``, ``5m``, ``2h``) before the whole process group is
+        killed (default 300).
     cwd: working directory. env: extra environment variables (mapping).
     success: event on exit status 0 (default ``job_done``).
     error: event on any other status or a timeout (default ``error``).
@@ -50,7 +51,7 @@ from ...context._shell_render import shell_command
 from ...errors import ShellValueError
 from .._failure_output import LAST_OUTPUT, failure_output
 from .._process_groups import GroupWatch, dying_with_parent
-from ..base import BaseAction, event_names, settings_of
+from ..base import BaseAction, event_names, seconds_option, settings_of
 from ._output_events import OutputEvents
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -124,7 +125,7 @@ class BashAction(BaseAction):
                 },
             )
             return self.error_event
-        timeout = float(self.get_config_value("timeout", DEFAULT_TIMEOUT_SECONDS))
+        timeout = seconds_option(self, "timeout", DEFAULT_TIMEOUT_SECONDS)
         self.logger.debug("running: %s", prepared.display, extra={"action": "bash_start"})
         extra_env = self.get_config_value("env") or {}
         if not isinstance(extra_env, Mapping):

@@ -1,6 +1,7 @@
 """The config lint: pure checks from a config model to findings, one per rule.
 
-:mod:`.rules` holds one function per rule of :data:`.findings.RULES`; :mod:`.context`
+:mod:`.rules` holds one function per rule of :data:`.findings.RULES` (a few live in
+:mod:`.shell`, :mod:`.action_files` and :mod:`.action_times`); :mod:`.context`
 says what a check knows besides the config (the actions' classes and their traits,
 events other configs send). The engine lints every config before its machine starts
 (:mod:`.._preflight`); ``statemachine-validate`` (:mod:`statemachine_engine.tools.lint`)

@@ -2,8 +2,9 @@
 
 What an action returns and writes comes from its class's traits
 (:class:`~...actions.base.BaseAction`); a type nothing provides, a custom action file
-that cannot be imported, or a class that declares no traits is opaque: it may return
-any event and write any key.
+that cannot be loaded, or a class that declares no traits is opaque: it may return
+any event and write any key. Why a custom action file cannot be loaded is the
+loader's own error, the one ``statemachine`` refuses to start with (lint SM109).
 """
 
 from __future__ import annotations
@@ -16,24 +17,45 @@ from typing import Any, NamedTuple
 from ...actions._loader import ActionLoader
 from ...actions.base import BaseAction
 from ...config.model import MachineConfig
-from ...errors import StateMachineError
+from ...errors import ConfigError
 
 ActionClasses = Callable[[str], type[BaseAction] | None]
+LoadFailures = Callable[[str], ConfigError | None]
+_Loaded = Callable[[str], type[BaseAction] | ConfigError | None]
 
 
-def action_classes(loader: ActionLoader) -> ActionClasses:
-    """The class behind each action type ``loader`` provides (None: no such type, or a
-    custom file that cannot be imported, which the engine reports when it starts)."""
+def _loading(loader: ActionLoader) -> _Loaded:
+    """The class behind each action type ``loader`` provides, or why it cannot be loaded
+    (None: no such type). Remembered for the run: the loader imports a failing custom
+    file again each time it is asked (it may have been fixed since), and the checks ask
+    for every action of the config."""
 
-    def class_of(action_type: str) -> type[BaseAction] | None:
+    @functools.cache
+    def load(action_type: str) -> type[BaseAction] | ConfigError | None:
         if not loader.is_known(action_type):
             return None
         try:
             return loader.load(action_type)
-        except StateMachineError:
-            return None
+        except ConfigError as exc:
+            return exc
+
+    return load
+
+
+def _classes_of(load: _Loaded) -> ActionClasses:
+    def class_of(action_type: str) -> type[BaseAction] | None:
+        found = load(action_type)
+        return None if isinstance(found, ConfigError) else found
 
     return class_of
+
+
+def _failures_of(load: _Loaded) -> LoadFailures:
+    def failure_of(action_type: str) -> ConfigError | None:
+        found = load(action_type)
+        return found if isinstance(found, ConfigError) else None
+
+    return failure_of
 
 
 @functools.cache
@@ -42,11 +64,16 @@ def _builtin_loader() -> ActionLoader:
 
 
 def _builtin_class(action_type: str) -> type[BaseAction] | None:
-    return action_classes(_builtin_loader())(action_type)
+    loader = _builtin_loader()
+    return loader.load(action_type) if loader.is_known(action_type) else None
 
 
 def _is_builtin(action_type: str) -> bool:
     return _builtin_loader().is_known(action_type)
+
+
+def _no_failure(action_type: str) -> ConfigError | None:
+    return None  # every builtin loads
 
 
 class LintContext(NamedTuple):
@@ -54,18 +81,22 @@ class LintContext(NamedTuple):
 
     Attributes:
         is_known_action: whether some builtin or ``--actions-dir`` file provides a type.
-        action_class: the class providing a type (None: unknown or not importable).
+        action_class: the class providing a type (None: unknown or not loadable).
         external_events: events other configs linted in the same run send to this machine.
+        load_failure: why the custom file providing a type cannot be loaded (None: it
+            loads, or nothing provides the type).
     """
 
     is_known_action: Callable[[str], bool] = _is_builtin
     action_class: ActionClasses = _builtin_class
     external_events: frozenset[str] = frozenset()
+    load_failure: LoadFailures = _no_failure
 
     @classmethod
     def of(cls, loader: ActionLoader, external_events: frozenset[str] = frozenset()) -> LintContext:
         """The context of configs run with ``loader``'s actions."""
-        return cls(loader.is_known, action_classes(loader), external_events)
+        load = _loading(loader)
+        return cls(loader.is_known, _classes_of(load), external_events, _failures_of(load))
 
     def emitted_by(self, action_type: str, options: Mapping[str, Any]) -> frozenset[str] | None:
         """Events an action may return; None when unknowable (see

@@ -32,6 +32,8 @@ RULES: dict[str, Rule] = {
         Rule("SM106", ERROR, "polling action whose empty result leads nowhere"),
         Rule("SM107", ERROR, "an if: guard that cannot be compiled"),
         Rule("SM108", ERROR, "unknown key"),
+        Rule("SM109", ERROR, "an action file that cannot be loaded"),
+        Rule("SM110", ERROR, "an action option that makes the action fail every time it runs"),
         Rule("SM201", WARNING, "unreachable state"),
         Rule("SM202", WARNING, "event that nothing emits"),
         Rule("SM203", WARNING, "success:/error: event with no transition"),

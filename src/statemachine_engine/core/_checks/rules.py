@@ -24,6 +24,8 @@ from ...config.model import (
 )
 from ...context._entries import ENGINE_KEYS
 from ...context.interpolation import interpolate_text, placeholders
+from .action_files import check_action_files
+from .action_times import check_action_times
 from .context import LintContext
 from .findings import Finding, finding
 from .shell import check_arithmetic_placeholders
@@ -101,10 +103,8 @@ def check_action_types(config: MachineConfig, context: LintContext) -> Iterator[
 
 
 def check_timeouts(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
-    """SM103: timeout look-alikes and unusable action ``timeout:`` options.
-
-    (The loader already rejects unusable ``timeout(...)`` events.)
-    """
+    """SM103: events spelled like a timeout that are none. (The loader already rejects
+    unusable ``timeout(...)`` events; :mod:`.action_times` checks actions' times.)"""
     for transition in config.transitions:
         if transition.timeout is None and _TIMEOUT_LOOKALIKE.match(transition.event):
             yield finding(
@@ -113,42 +113,6 @@ def check_timeouts(config: MachineConfig, context: LintContext) -> Iterator[Find
                 "that nothing sends: write timeout(N) in lower case, e.g. timeout(5)",
                 transition.position,
             )
-    for state, spec in _actions(config):
-        if "timeout" in spec.options and not _usable_seconds(spec.options["timeout"]):
-            yield finding(
-                "SM103",
-                f"{spec.type} action in state {state!r} has timeout: "
-                f"{spec.options['timeout']!r}; write a positive number of seconds",
-                spec.position,
-            )
-
-
-def check_due_times(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
-    """SM103 too: a ``delay:`` or ``at:`` (``send_event``, ``add_job``) that no time can
-    be made of, when written without a placeholder (one is only known at run time)."""
-    from ...config._due import due_time
-
-    for state, spec in _actions(config):
-        delay, at = spec.options.get("delay"), spec.options.get("at")
-        if delay is None and at is None:
-            continue
-        if any(isinstance(value, str) and "{" in value for value in (delay, at)):
-            continue
-        try:
-            due_time(delay=delay, at=at, now=0.0)
-        except ValueError as exc:
-            yield finding("SM103", f"{spec.type} action in state {state!r}: {exc}", spec.position)
-
-
-def _usable_seconds(value: Any) -> bool:
-    if isinstance(value, str) and "{" in value:
-        return True  # filled in at run time
-    if isinstance(value, bool):
-        return False
-    try:
-        return float(value) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 def check_conflicting_transitions(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
@@ -473,11 +437,12 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("SM101", check_undefined_states),
     ("SM102", check_action_types),
     ("SM103", check_timeouts),
-    ("SM103", check_due_times),
+    ("SM103", check_action_times),  # and SM110
     ("SM104", check_conflicting_transitions),
     ("SM105", check_dead_ends),
     ("SM106", check_stalled_polling),
     ("SM108", check_unknown_options),
+    ("SM109", check_action_files),
     ("SM201", check_unreachable_states),
     ("SM202", check_unsent_events),
     ("SM203", check_unhandled_results),
