@@ -109,10 +109,15 @@ def cut(text: str) -> str:
 
 
 def when(timestamp: float | None) -> str:
-    """Epoch seconds as local ``YYYY-MM-DD HH:MM:SS`` (``-`` when unset)."""
+    """Epoch seconds as local ``YYYY-MM-DD HH:MM:SS`` (``-`` when unset); a time the
+    platform's clock cannot show (a row an older version let in, far ahead) as
+    ``out of range (3.6e+17)``, its epoch seconds."""
     if timestamp is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return f"out of range ({timestamp:g})"
 
 
 def duration(seconds: float | None) -> str:

@@ -181,6 +181,20 @@ def whole_number(minimum: int = 0, maximum: int | None = None) -> Callable[[str]
     return parse
 
 
+def checked(rule: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` from a rule shared with other doors than the command line:
+    ``rule(text)`` returns the value, or raises ValueError saying what it must be (shown
+    as ``argument --option: <message>``, exit status 2)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return rule(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
 def duration(
     maximum: float = math.inf, *, zero: bool = True, unit: str = "seconds"
 ) -> Callable[[str], float]:

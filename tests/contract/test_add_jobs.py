@@ -3,6 +3,7 @@ transaction (``add_jobs``)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -127,6 +128,38 @@ async def test_add_jobs_refuses_a_bad_job_and_adds_none_of_the_batch(store: Stor
     with pytest.raises(StoreError, match="nan"):
         await store.add_jobs([NewJob("task", job_id="good"), NewJob("task", {"x": float("nan")})])
     assert await store.list_jobs() == []
+
+
+@pytest.mark.parametrize(
+    ("numbers", "refused"),
+    [
+        ({"priority": 2**31}, "priority must be from -2147483648 to 2147483647, not 2147483648"),
+        ({"priority": -(2**63) - 1}, "priority must be from -2147483648 to 2147483647"),
+        ({"max_attempts": 2**31}, "max_attempts must be from 1 to 2147483647"),
+        ({"delay": 1e300}, "delay must be at most 100 years ahead (3155760000 seconds)"),
+        ({"delay": float("inf")}, "delay must be a number of seconds of 0 or more"),
+    ],
+)
+async def test_numbers_some_backend_or_listing_cannot_hold_are_refused_by_every_one(
+    store: Store, numbers: dict[str, float], refused: str
+) -> None:
+    """Each dialect refuses them alike (SQLite would store a priority PostgreSQL's
+    column cannot hold, and a time no listing can show), whole batches too."""
+    with pytest.raises(StoreError, match=re.escape(refused)):
+        await store.add_job("task", **numbers)
+    with pytest.raises(StoreError, match=re.escape(refused)):
+        await store.add_jobs([NewJob("task", job_id="good"), NewJob("task")._replace(**numbers)])
+    assert await store.list_jobs() == []
+
+
+async def test_the_edges_of_those_numbers_are_taken(store: Store) -> None:
+    low = await store.add_job("task", priority=-(2**31), max_attempts=2**31 - 1, delay=0)
+    high = await store.add_job("task", priority=2**31 - 1, delay=99 * 365 * 86400.0)
+    assert (low.priority, low.max_attempts, high.priority) == (-(2**31), 2**31 - 1, 2**31 - 1)
+    assert [job.job_id for job in await store.list_jobs(limit=10**30)] == [
+        high.job_id,
+        low.job_id,
+    ]  # a limit no table reaches is no limit
 
 
 async def test_a_thousand_jobs_in_one_call(store: Store) -> None:

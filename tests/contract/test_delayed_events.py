@@ -3,10 +3,12 @@ cancelled before, and is shown with its due time."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
+from statemachine_engine.config._timeouts import MAX_DELAY_SECONDS
 from statemachine_engine.database._waits import DELAYED_EVENT, TIMEOUT, machine_waits
 from statemachine_engine.database.store import OperatorStore, Store, StoreError
 
@@ -26,6 +28,27 @@ async def test_a_delayed_event_is_stored_with_its_due_time(store: Store) -> None
     assert event.due_at == pytest.approx(due)
     assert not event.is_due(time.time())
     assert event.is_due(due)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "refused"),
+    [
+        (MAX_DELAY_SECONDS + HOUR, "due_at must be at most 100 years ahead (3155760000 seconds)"),
+        (1e300, "due_at must be at most 100 years ahead"),
+        (float("inf"), "due_at must be a time (epoch seconds), not inf"),
+        (float("nan"), "due_at must be a time (epoch seconds), not nan"),
+    ],
+)
+async def test_a_due_time_no_listing_could_show_is_refused(
+    store: Store, ahead: float, refused: str
+) -> None:
+    with pytest.raises(StoreError, match=re.escape(refused)):
+        await store.send_event("m", "late", due_at=time.time() + ahead)
+    assert await store.pending_events("m") == []
+    far = time.time() + MAX_DELAY_SECONDS - HOUR
+    await store.send_event("m", "late", due_at=far)
+    [event] = await store.pending_events("m")
+    assert event.due_at == pytest.approx(far)
 
 
 async def test_an_ordinary_event_has_no_due_time(store: Store) -> None:

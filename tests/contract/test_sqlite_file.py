@@ -66,6 +66,15 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"these are my notes")
 
 
+@pytest.mark.parametrize("create", [True, False], ids=["creating", "reading"])
+def test_a_directory_is_refused_as_one(tmp_path: Path, create: bool) -> None:
+    with pytest.raises(StoreError, match="is a directory, not a store") as caught:
+        SqliteStore(tmp_path, create=create)
+    assert caught.value.location == str(tmp_path)
+    assert str(tmp_path / "pipeline.db") in str(caught.value)  # what to give instead
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_foreign_jobs_table_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

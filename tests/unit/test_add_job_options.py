@@ -68,7 +68,7 @@ def test_none_means_the_default() -> None:
         ({"job_type": "t", "priority": "high"}, "priority must be a whole number, not 'high'"),
         ({"job_type": "t", "priority": 1.5}, "priority must be a whole number, not 1.5"),
         ({"job_type": "t", "priority": False}, "priority must be a whole number, not false"),
-        ({"job_type": "t", "max_attempts": 0}, "max_attempts must be at least 1, not 0"),
+        ({"job_type": "t", "max_attempts": 0}, "max_attempts must be from 1 to 2147483647, not 0"),
         (
             {"job_type": "t", "max_attempts": "2.0"},
             "max_attempts must be a whole number, not '2.0'",
@@ -113,7 +113,10 @@ def test_the_action_reads_its_options_and_the_current_job() -> None:
             {"job_type": "t", "priority": "{prio}"},
             "add_job: priority must be a whole number, not '{prio}'",
         ),
-        ({"job_type": "t", "max_attempts": 0}, "add_job: max_attempts must be at least 1, not 0"),
+        (
+            {"job_type": "t", "max_attempts": 0},
+            "add_job: max_attempts must be from 1 to 2147483647, not 0",
+        ),
         ({"job_type": "t", "delay": "-5s"}, "add_job: delay must be a number of seconds"),
         (
             {"job_type": "{kind}"},
@@ -135,7 +138,7 @@ def test_the_action_refuses_unusable_options_before_queueing(
 
 
 async def test_an_unusable_option_fails_before_the_store_is_needed() -> None:
-    with pytest.raises(ActionError, match="max_attempts must be at least 1"):
+    with pytest.raises(ActionError, match="max_attempts must be from 1 to"):
         await AddJobAction({"job_type": "t", "max_attempts": 0}).execute({})
 
 
@@ -164,6 +167,20 @@ def test_it_declares_its_events_and_the_key_it_writes() -> None:
         ({"job_type": "t", "data": {"k": ["\udfff"]}}, "data holds text that is not valid"),
         ({"job_type": "t", "priority": 2**31}, "priority must be from -2147483648 to"),
         ({"job_type": "t", "max_attempts": "99999999999"}, "max_attempts must be from"),
+        (
+            {"job_type": "t", "priority": "9" * 5000},  # refused without converting it
+            "priority must be from -2147483648 to 2147483647, not 99999",
+        ),
+        (
+            {"job_type": "t", "delay": 1e300},
+            "delay must be at most 100 years ahead (3155760000 seconds)",
+        ),
+        ({"job_type": "t", "delay": "877000h"}, "delay must be at most 100 years ahead"),
+        ({"job_type": "x" * 201}, "job_type must be at most 200 characters, not 201"),
+        (
+            {"job_type": "t", "machine_type": "x" * 201},
+            "machine_type must be at most 200 characters, not 201",
+        ),
     ],
 )
 def test_what_no_store_can_hold_is_refused_before_it_is_queued(
@@ -172,6 +189,19 @@ def test_what_no_store_can_hold_is_refused_before_it_is_queued(
     """What a database would refuse halfway through a bulk add is refused up front."""
     with pytest.raises(ValueError, match=re.escape(message)):
         new_job(fields)
+
+
+def test_the_edges_of_the_bounds_are_taken() -> None:
+    job = new_job(
+        {
+            "job_type": "x" * 200,
+            "job_id": "thumbnail:/" + "d/" * 1000,  # ids are often made of a path: any length
+            "priority": -(2**31),
+            "max_attempts": 2**31 - 1,
+            "delay": "876000h",  # 99.9 years
+        }
+    )
+    assert (job.priority, job.max_attempts, job.delay) == (-(2**31), 2**31 - 1, 876000 * 3600.0)
 
 
 def test_a_nul_in_data_is_kept_as_json_keeps_it() -> None:

@@ -79,6 +79,15 @@ def test_when_is_local_time_or_a_dash() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stamp", "shown"),
+    [(1e300, "1e+300"), (3.6e17, "3.6e+17"), (-1e300, "-1e+300"), (float("nan"), "nan")],
+)
+def test_a_time_the_clock_cannot_show_is_out_of_range(stamp: float, shown: str) -> None:
+    """Rows older versions let in are listed, not crashed on."""
+    assert when(stamp) == f"out of range ({shown})"
+
+
+@pytest.mark.parametrize(
     ("seconds", "text"),
     [(None, "-"), (0, "0s"), (59.9, "59s"), (61, "1m 1s"), (3600, "1h 0m"), (90061, "1d 1h")],
 )

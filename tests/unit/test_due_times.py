@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from statemachine_engine.actions._seconds import parse_seconds
 from statemachine_engine.config._due import due_time, parse_time
-from statemachine_engine.config._timeouts import parse_duration
+from statemachine_engine.config._timeouts import MAX_DELAY_SECONDS, parse_duration
 
 NOW = 1_800_000_000.0
 
@@ -78,6 +79,28 @@ def test_neither_is_at_once_and_both_is_an_error() -> None:
     assert due_time(now=NOW) is None
     with pytest.raises(ValueError, match="give delay or at, not both"):
         due_time(delay=5, at="2026-12-07T09:00:00Z", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [
+        ({"delay": 1e300}, "delay"),
+        ({"delay": "99999999999999h"}, "delay"),
+        ({"delay": MAX_DELAY_SECONDS + 1}, "delay"),
+        ({"at": "2200-01-01T00:00:00Z"}, "at"),
+    ],
+)
+def test_a_due_time_beyond_100_years_is_refused(given: dict[str, object], refused: str) -> None:
+    """Such a time is no date a listing of the inbox could show."""
+    with pytest.raises(
+        ValueError, match=re.escape(f"{refused} must be at most 100 years ahead (3155760000 ")
+    ):
+        due_time(now=NOW, **given)
+
+
+def test_a_due_time_within_100_years_is_taken() -> None:
+    assert due_time(delay=MAX_DELAY_SECONDS, now=NOW) == NOW + MAX_DELAY_SECONDS
+    assert due_time(at="2090-01-01T00:00:00Z", now=NOW) == 3786912000.0
 
 
 def test_action_seconds_accept_durations_with_units() -> None:

@@ -4,14 +4,14 @@ Shared by the ``send_event`` action and ``statemachine-db send-event``. A ``dela
 duration as other settings write them (``30``, ``90s``, ``5m``, ``2h``, ``1h30m``); an
 ``at`` is an ISO 8601 time (``2026-12-07T09:00:00+00:00``, ``...Z``): one without a
 timezone is the local time of the host that sends the event. A time already past means
-at once.
+at once; one further ahead than :data:`~._timeouts.MAX_DELAY_SECONDS` is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ._timeouts import parse_duration
+from ._timeouts import parse_duration, within_reach
 
 #: Longest ISO time text read (anything longer is not one).
 _MAX_TIME_TEXT = 64
@@ -22,7 +22,8 @@ def due_time(*, delay: object = None, at: object = None, now: float) -> float | 
     neither ``delay`` nor ``at`` is given (it is delivered at once).
 
     Raises:
-        ValueError: both are given, or one is not usable (the message says why).
+        ValueError: both are given, or one is not usable or too far ahead (the message
+            says why).
     """
     if delay is not None and at is not None:
         raise ValueError("give delay or at, not both")
@@ -32,10 +33,20 @@ def due_time(*, delay: object = None, at: object = None, now: float) -> float | 
             raise ValueError(
                 f"delay must be a duration (seconds, or 90s, 5m, 2h, 1h30m), got {delay!r}"
             )
-        return now + seconds
+        return now + _ahead("delay", seconds)
     if at is not None:
-        return parse_time(at)
+        moment = parse_time(at)
+        _ahead("at", moment - now)
+        return moment
     return None
+
+
+def _ahead(what: str, seconds: float) -> float:
+    """``seconds`` ahead, if within reach; ValueError naming ``what`` otherwise."""
+    try:
+        return within_reach(seconds)
+    except ValueError as exc:
+        raise ValueError(f"{what} {exc}") from None
 
 
 def parse_time(value: object) -> float:

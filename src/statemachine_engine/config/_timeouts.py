@@ -1,5 +1,6 @@
-"""Durations: ``timeout(N)`` events (which events are timeouts, and how long they wait)
-and the durations other settings are written in (``90s``, ``5m``)."""
+"""Durations: ``timeout(N)`` events (which events are timeouts, and how long they wait),
+the durations other settings are written in (``90s``, ``5m``), and how far ahead a job
+or an event may be put off (:data:`MAX_DELAY_SECONDS`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _PLAIN_DURATION = re.compile(r"(?P<value>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?", re.ASCII)
 # ``1h30m``, ``2m30s``: whole parts with a unit each, largest first.
 _COMPOUND_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?(?:(?P<s>\d+)s)?", re.ASCII)
+
+#: The furthest ahead a job's delay, a delayed event's delay or ``at`` time may put it:
+#: longer is a mistake (a unit typed wrong), and far enough ahead a time is one that no
+#: date (nor the platform's clock) can show, which every listing of it would fail on.
+MAX_DELAY_YEARS = 100
+MAX_DELAY_SECONDS = MAX_DELAY_YEARS * 365.25 * 24 * 3600
 
 
 def is_timeout_event(event: str) -> bool:
@@ -64,3 +71,18 @@ def parse_duration(value: object) -> float | None:
     if parts is None or not text:
         return None
     return sum(float(parts[unit] or 0) * _UNIT_SECONDS[unit] for unit in ("h", "m", "s"))
+
+
+def within_reach(seconds: float) -> float:
+    """``seconds`` (a delay, or how far ahead a time is), if :data:`MAX_DELAY_SECONDS` or
+    less.
+
+    Raises:
+        ValueError: it is more; the message says the bound, not what the value is (the
+            caller names it).
+    """
+    if seconds > MAX_DELAY_SECONDS:
+        raise ValueError(
+            f"must be at most {MAX_DELAY_YEARS} years ahead ({MAX_DELAY_SECONDS:.0f} seconds)"
+        )
+    return seconds

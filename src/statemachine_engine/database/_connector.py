@@ -12,6 +12,8 @@ records, retries of a claim) is written once, in the operations built on it
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from ._input_rules import INT64
+
 if TYPE_CHECKING:
     from ._rows import Row
     from ._wakeup import Listener
@@ -96,8 +98,9 @@ class Operations:
 
 
 def limit_param(limit: int | None) -> int | None:
-    """A listing's ``limit`` as the queries take it (None: no limit)."""
-    return None if limit is None else int(limit)
+    """A listing's ``limit`` as the queries take it (None: no limit, as is one that no
+    table reaches and no dialect's integer holds)."""
+    return None if limit is None or limit >= INT64.stop else int(limit)
 
 
 def first(result: Result) -> "Row | None":

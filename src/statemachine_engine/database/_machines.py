@@ -3,6 +3,7 @@ connector."""
 
 from __future__ import annotations
 
+import math
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .._jsondata import JSONText
 from .._tracing import valid_traceparent
+from ..config._timeouts import within_reach
 from ..errors import EventNotCancelled, EventNotFound, StoreError
 from ._connector import Result, first
 from ._records import (
@@ -100,7 +102,14 @@ class MachineOperations(RegistrationOperations):
 
         ``due_at``: a delayed event's due time (epoch seconds): the machine does not read
         it before then (None, or a time past: at once).
+
+        Raises:
+            StoreError: ``due_at`` is no finite time, or is further ahead than
+                :data:`~..config._timeouts.MAX_DELAY_SECONDS`.
         """
+        now = time.time()
+        if due_at is not None:
+            due_at = _due_at(float(due_at), now)
         row = first(
             await self._run(
                 "insert_event",
@@ -110,9 +119,9 @@ class MachineOperations(RegistrationOperations):
                     "event_type": event_type,
                     "payload": dumps({} if payload is None else payload),
                     "job_id": origin.get("job_id"),
-                    "due_at": None if due_at is None else float(due_at),
+                    "due_at": due_at,
                     "traceparent": valid_traceparent(origin.get("traceparent")),
-                    "now": time.time(),
+                    "now": now,
                 },
             )
         )
@@ -419,3 +428,14 @@ def _history(transitions: Sequence[StepRecord]) -> dict[str, Any]:
         ]
         or None,
     }
+
+
+def _due_at(due_at: float, now: float) -> float:
+    """A delayed event's due time, if a finite one within reach of ``now``."""
+    if not math.isfinite(due_at):
+        raise StoreError(f"due_at must be a time (epoch seconds), not {due_at}")
+    try:
+        within_reach(due_at - now)
+    except ValueError as exc:
+        raise StoreError(f"due_at {exc}") from None
+    return due_at

@@ -4,18 +4,15 @@ its fields checked and converted once, for both. Pure: no I/O."""
 # Annotations are evaluated here (no `from __future__ import annotations`): a NamedTuple
 # turns string annotations into ForwardRefs, each compiled at import (docs/performance.md).
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..config._timeouts import parse_duration
+from ..config._timeouts import parse_duration, within_reach
+from ._input_rules import INT32, shown, usable_name, whole_number
 
 DEFAULT_MAX_ATTEMPTS = 3
-#: The range of ``priority`` and ``max_attempts`` (a 32-bit column in PostgreSQL).
-INT32 = range(-(2**31), 2**31)
 #: The fields a job to queue may have (``type`` is accepted for ``job_type``).
 JOB_FIELDS = ("job_type", "job_id", "data", "priority", "delay", "machine_type", "max_attempts")
-_INTEGER = re.compile(r"[+-]?\d{1,18}", re.ASCII)
 
 
 class NewJob(NamedTuple):
@@ -34,62 +31,86 @@ class NewJob(NamedTuple):
 
 def new_job(fields: Mapping[str, Any]) -> NewJob:
     """The job ``fields`` describe (keys among :data:`JOB_FIELDS`; absent or None: the
-    default). Numbers may be written as text (``"5"``); ``delay`` also as a duration
-    (``500ms``, ``90s``, ``5m``, ``2h``).
+    default), each checked by its rule (:data:`FIELD_RULES`). Numbers may be written as
+    text (``"5"``); ``delay`` also as a duration (``500ms``, ``90s``, ``5m``, ``2h``).
 
     Raises:
         ValueError: a field is missing or unusable; the message names it and what it
             must be.
     """
-    job_type = fields.get("job_type")
-    if job_type is None or job_type == "":
+    if fields.get("job_type") in (None, ""):
         raise ValueError("job_type is missing: every job needs a type")
-    job = NewJob(_name(job_type, "job_type"))
-    given = {key: value for key, value in fields.items() if value is not None}
-    if "job_id" in given:
-        job = job._replace(job_id=_name(given["job_id"], "job_id"))
-    if "machine_type" in given:
-        job = job._replace(machine_type=_name(given["machine_type"], "machine_type"))
-    if "data" in given:
-        data = given["data"]
-        if not isinstance(data, Mapping):
-            raise ValueError(f"data must be a mapping (a JSON object), not {_shown(data)}")
-        if not _unicode(data):
-            raise ValueError(
-                "data holds text that is not valid Unicode (a lone surrogate, as the JSON "
-                "escape \\ud800 gives), which cannot be stored"
-            )
-        job = job._replace(data=data)
-    if "priority" in given:
-        job = job._replace(priority=_integer(given["priority"], "priority"))
-    if "max_attempts" in given:
-        attempts = _integer(given["max_attempts"], "max_attempts")
-        if attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {attempts}")
-        job = job._replace(max_attempts=attempts)
-    if "delay" in given:
-        delay = parse_duration(given["delay"])
-        if delay is None:
-            raise ValueError(
-                "delay must be a number of seconds of 0 or more, or a duration such as "
-                f"500ms, 90s, 5m or 2h, not {_shown(given['delay'])}"
-            )
-        job = job._replace(delay=delay)
-    return job
+    checked: dict[str, Any] = {}
+    for field in JOB_FIELDS:
+        value = fields.get(field)
+        if value is None:
+            continue
+        try:
+            checked[field] = FIELD_RULES[field](value)
+        except ValueError as exc:
+            raise ValueError(f"{field} {exc}") from None
+    return NewJob(**checked)
 
 
-def _name(value: Any, field: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{field} must be text, not {_shown(value)}")
-    text = str(value)
-    if not text.strip():
-        raise ValueError(f"{field} must not be blank")
-    if "\x00" in text or not _unicode(text):
+def job_type(value: Any) -> str:
+    """A job type (or a machine type): a name of at most
+    :data:`~._input_rules.MAX_NAME_LENGTH` characters (a number is taken as its text)."""
+    return usable_name(_text(value))
+
+
+def job_id(value: Any) -> str:
+    """A job's id: a name of any length (ids are often made of a path)."""
+    return usable_name(_text(value), longest=None)
+
+
+def priority(value: Any) -> int:
+    """A job's priority: a whole number of :data:`~._input_rules.INT32`."""
+    return whole_number(value, INT32)
+
+
+def max_attempts(value: Any) -> int:
+    """A job's most attempts: a whole number of :data:`~._input_rules.INT32`, 1 or more."""
+    return whole_number(value, range(1, INT32.stop))
+
+
+def delay(value: Any) -> float:
+    """Seconds before a job may be claimed: a number of seconds or a duration, at most
+    :data:`~..config._timeouts.MAX_DELAY_SECONDS`."""
+    seconds = parse_duration(value)
+    if seconds is None:
         raise ValueError(
-            f"{field} holds a NUL character or a lone surrogate (the JSON escapes \\u0000, "
-            "\\ud800...), which cannot be stored"
+            "must be a number of seconds of 0 or more, or a duration such as 500ms, 90s, "
+            f"5m or 2h, not {shown(value)}"
         )
-    return text
+    return within_reach(seconds)
+
+
+def _data(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"must be a mapping (a JSON object), not {shown(value)}")
+    if not _unicode(value):
+        raise ValueError(
+            "holds text that is not valid Unicode (a lone surrogate, as the JSON escape "
+            "\\ud800 gives), which cannot be stored"
+        )
+    return value
+
+
+def _text(value: Any) -> Any:
+    """A number given for a name, as its text (JSON lines may give ids as numbers)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+#: How each field of :data:`JOB_FIELDS` is checked and converted.
+FIELD_RULES: dict[str, Callable[[Any], Any]] = {
+    "job_type": job_type,
+    "job_id": job_id,
+    "data": _data,
+    "priority": priority,
+    "delay": delay,
+    "machine_type": job_type,
+    "max_attempts": max_attempts,
+}
 
 
 def _unicode(value: Any) -> bool:
@@ -102,28 +123,3 @@ def _unicode(value: Any) -> bool:
     except (TypeError, ValueError, RecursionError):
         return True  # not JSON at all: the store says so when it encodes it
     return True
-
-
-def _integer(value: Any, field: str) -> int:
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        number = int(value)
-    if number is None:
-        raise ValueError(f"{field} must be a whole number, not {_shown(value)}")
-    if number not in INT32:
-        raise ValueError(f"{field} must be from {INT32.start} to {INT32.stop - 1}, not {number}")
-    return number
-
-
-def _shown(value: Any) -> str:
-    """``value`` as a message shows it: short, with its type when that is the point."""
-    if isinstance(value, str):
-        text = repr(value)
-        return text if len(text) <= 60 else f"{text[:57]}...'"
-    if isinstance(value, bool) or value is None:
-        return str(value).lower() if value is not None else "null"
-    if isinstance(value, int | float):
-        return repr(value)
-    return f"a {'list' if isinstance(value, list | tuple) else type(value).__name__}"

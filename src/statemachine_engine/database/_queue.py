@@ -18,7 +18,7 @@ from ..errors import JobExists, StoreError
 from ._carried_completions import CarriedCompletions, completion_params
 from ._connector import Operations, first, limit_param
 from ._new_jobs import DEFAULT_MAX_ATTEMPTS as DEFAULT_MAX_ATTEMPTS
-from ._new_jobs import NewJob
+from ._new_jobs import FIELD_RULES, NewJob
 from ._records import Job, JobCompletion
 from ._rows import backoff_jitter, dumps, job_record
 
@@ -375,9 +375,18 @@ class QueueOperations(Operations):
 
 
 def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
-    """The columns of a job to insert (its id generated when it has none)."""
-    if job.max_attempts < 1:
-        raise StoreError("max_attempts must be at least 1")
+    """The columns of a job to insert (its id generated when it has none), its numbers
+    checked by the rules of :mod:`._new_jobs` first: every dialect refuses the same jobs,
+    and none is put off further than a listing can show."""
+    for field, value in (
+        ("priority", job.priority),
+        ("max_attempts", job.max_attempts),
+        ("delay", max(0.0, job.delay)),
+    ):
+        try:
+            FIELD_RULES[field](value)
+        except ValueError as exc:
+            raise StoreError(f"{field} {exc}") from None
     job_id = job.job_id
     if job_id is None:
         import uuid  # only when adding jobs: it costs a machine's start-up otherwise

@@ -149,6 +149,12 @@ class SqliteConnector:
 
     def _open(self, create: bool) -> sqlite3.Connection:
         sync = self._settings.sqlite_sync
+        if self.path.is_dir():
+            raise StoreError(
+                "is a directory, not a store: give the path of a SQLite file, such as "
+                f"{self.path / 'pipeline.db'}",
+                location=self.location,
+            )
         if not create and not self.path.is_file():
             raise StoreNotFound(self.location)
         try:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from .._jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
 from .._version import __version__
 from ..config._due import due_time
+from ..database._input_rules import MAX_NAME_LENGTH, usable_name
 from ..database._waits import machine_waits
 from . import _stream as stream
 from ._diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MACHINE_HISTORY = 100
-MAX_EVENT_NAME = 200
 MAX_ACTIVITY = 1000
 CONTROL_SOURCE = "statemachine-ui"
 
@@ -189,7 +189,7 @@ async def activity(request: Request) -> Response:
             machine=query.get("machine") or None,
             template=query.get("template") or None,
             levels=levels,
-            text=(query.get("text") or "")[:MAX_EVENT_NAME] or None,
+            text=(query.get("text") or "")[:MAX_NAME_LENGTH] or None,
         )
     )
 
@@ -201,21 +201,19 @@ async def send_event(request: Request) -> Response:
 
     monitor = _controlled(request)
     body = await _json_body(request)
-    event_type = body.get("type")
+    target = _named("the machine's name", request.path_params["name"])
+    event_type = _named('"type"', body.get("type"))
     payload = body.get("payload")
-    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_EVENT_NAME:
-        raise HTTPException(400, f'"type" must be an event name of 1-{MAX_EVENT_NAME} characters')
     if payload is not None and not isinstance(payload, dict):
         raise HTTPException(400, '"payload" must be a JSON object')
     try:
         due_at = due_time(delay=body.get("delay"), at=body.get("at"), now=time.time())
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    name = request.path_params["name"]
     event_id = await deliver(
-        monitor.store, name, event_type, payload, due_at=due_at, source=CONTROL_SOURCE
+        monitor.store, target, event_type, payload, due_at=due_at, source=CONTROL_SOURCE
     )
-    warning = await unseen_machine_warning(monitor.store, name)
+    warning = await unseen_machine_warning(monitor.store, target)
     return JSONResponse({"ok": True, "id": event_id, "due_at": due_at, "warning": warning})
 
 
@@ -234,6 +232,14 @@ async def diagrams(request: Request) -> Response:
     except DiagramUnavailable as exc:
         raise HTTPException(422, str(exc)) from exc
     return JSONResponse(found)
+
+
+def _named(what: str, value: object) -> str:
+    """``value`` if it is a usable name (the rule every door applies); 400 otherwise."""
+    try:
+        return usable_name(value)
+    except ValueError as exc:
+        raise HTTPException(400, f"{what} {exc}") from None
 
 
 def _controlled(request: Request) -> Monitor:

@@ -10,6 +10,8 @@ from starlette.routing import Route
 
 from .._jsondata import MAX_BYTES
 from .._version import __version__
+from ..config._timeouts import MAX_DELAY_YEARS
+from ..database._input_rules import MAX_NAME_LENGTH
 from ._openapi_explorer import PATHS as EXPLORER_PATHS
 from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
 from ._openapi_parts import (
@@ -234,17 +236,22 @@ PATHS: dict[str, Any] = {
                             "type": "object",
                             "required": ["type"],
                             "properties": {
-                                "type": {"type": "string"},
+                                "type": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": MAX_NAME_LENGTH,
+                                },
                                 "payload": {},
                                 "delay": {
                                     "type": ["number", "string"],
                                     "description": "deliver after this long: seconds, or "
-                                    "90s, 5m, 2h, 1h30m",
+                                    f"90s, 5m, 2h, 1h30m (at most {MAX_DELAY_YEARS} years)",
                                 },
                                 "at": {
                                     "type": "string",
                                     "description": "deliver at this ISO 8601 time (without "
-                                    "a timezone: the server's local time)",
+                                    "a timezone: the server's local time; at most "
+                                    f"{MAX_DELAY_YEARS} years ahead)",
                                 },
                             },
                         }

@@ -9,10 +9,11 @@ Jobs (``status``, ``list``, ``details``, ``history``, ``add-job``, ``complete-jo
 
 This module is the command line: the parser, and the dispatch to the commands, which live
 one module per noun beside it (:mod:`._jobs`, :mod:`._events`, :mod:`._machines`,
-:mod:`._maintenance`) and print through :mod:`..._cli_output`. Kept
-light: parsing the command line imports neither the store nor asyncio; they load when a
-command runs. Every command takes ``--format text|json`` (``table`` is the old name of
-``text``); tables print local times as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
+:mod:`._maintenance`) and print through :mod:`..._cli_output`; :mod:`._option_types`
+checks each option by the store's own rules. Kept light: parsing the command line imports
+neither the store nor asyncio; they load when a command runs. Every command takes
+``--format text|json`` (``table`` is the old name of ``text``); tables print local times
+as ``YYYY-MM-DD HH:MM:SS``, JSON keeps epoch seconds.
 """
 
 from __future__ import annotations
@@ -24,14 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..._cli_support import (
-    EXIT_USAGE,
-    add_format_option,
-    duration,
-    parse_args,
-    run_command,
-    whole_number,
-)
+from ..._cli_support import EXIT_USAGE, add_format_option, parse_args, run_command
 from ..._version import __version__
 from ...errors import JSONDataError, StateMachineError, UsageError
 from .._names import REMOTE_DEAD_HEARTBEAT_SECONDS
@@ -43,6 +37,7 @@ from . import _events as events
 from . import _jobs as jobs
 from . import _machines as machines
 from . import _maintenance as maintenance
+from . import _option_types as parse
 from ._command import PROG, Handler
 
 DEFAULT_LIST_LIMIT = 50
@@ -50,11 +45,6 @@ DEFAULT_HISTORY_LIMIT = 20
 
 
 # -- command line ----------------------------------------------------------------------
-
-
-_positive_int = whole_number(minimum=1)
-_seconds = duration()
-_hours = duration(zero=False, unit="hours")
 
 
 def _common_options(*, with_format: bool) -> argparse.ArgumentParser:
@@ -118,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", dest="job_type", metavar="TYPE", help="only jobs of this type")
     p.add_argument(
         "--limit",
-        type=_positive_int,
+        type=parse.limit,
         default=DEFAULT_LIST_LIMIT,
         help=f"at most this many jobs (default: {DEFAULT_LIST_LIMIT})",
     )
@@ -135,9 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
         "line of a file and print how many)",
         creates_store=True,
     )
-    p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job's id (default: generated)")
     p.add_argument(
-        "--type", dest="job_type", metavar="TYPE", help="job type (required without --from)"
+        "job_id",
+        metavar="JOB_ID",
+        nargs="?",
+        type=parse.job_id,
+        help="the job's id (default: generated)",
+    )
+    p.add_argument(
+        "--type",
+        dest="job_type",
+        metavar="TYPE",
+        type=parse.job_type,
+        help="job type (required without --from)",
     )
     p.add_argument(
         "--from",
@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--machine-type",
         metavar="TYPE",
+        type=parse.job_type,
         help="only machines of this type may claim it (default: any)",
     )
     p.add_argument(
@@ -164,19 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
         help='JSON object merged into the job\'s data, e.g. \'{"prompt": "a cat"}\'',
     )
     _add_payload_file_option(p)
-    p.add_argument("--priority", type=int, default=0, help="higher runs first (default: 0)")
+    p.add_argument(
+        "--priority",
+        type=parse.priority,
+        default=0,
+        help="higher runs first, a 32-bit whole number (default: 0)",
+    )
     p.add_argument(
         "--max-attempts",
-        type=_positive_int,
+        type=parse.max_attempts,
         default=None,
         help="attempts before the job is dead (default: 3)",
     )
     p.add_argument(
         "--delay",
-        type=_seconds,
+        type=parse.job_delay,
         default=0.0,
-        metavar="SECONDS",
-        help="not claimable before this many seconds from now (default: 0)",
+        metavar="DURATION",
+        help="not claimable before this long from now: seconds, or 500ms, 90s, 5m, 2h "
+        f"({parse.DELAY_BOUND}; default: 0)",
     )
     p = command("complete-job", jobs.complete, "mark a job completed")
     p.add_argument("job_id", metavar="JOB_ID")
@@ -230,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--older-than",
-        type=_seconds,
+        type=parse.seconds,
         metavar="SECONDS",
         help=f"jobs started more than this many seconds ago "
         f"(default: {maintenance.DEFAULT_RESET_AGE_SECONDS:.0f})",
@@ -244,25 +251,41 @@ def build_parser() -> argparse.ArgumentParser:
         "running gets it when it starts); prints the event's id",
         creates_store=True,
     )
-    p.add_argument("--target", metavar="MACHINE", required=True, help="the receiving machine")
-    p.add_argument("--type", dest="event_type", metavar="EVENT", required=True, help="the event")
+    p.add_argument(
+        "--target",
+        metavar="MACHINE",
+        type=parse.name,
+        required=True,
+        help="the receiving machine",
+    )
+    p.add_argument(
+        "--type",
+        dest="event_type",
+        metavar="EVENT",
+        type=parse.name,
+        required=True,
+        help="the event",
+    )
     p.add_argument("--payload", metavar="JSON", help="JSON object carried by the event")
     _add_payload_file_option(p)
-    p.add_argument("--source", default="cli", help="who sends it (default: cli)")
-    p.add_argument("--job-id", metavar="JOB_ID", help="the job the event is about")
+    p.add_argument("--source", type=parse.name, default="cli", help="who sends it (default: cli)")
+    p.add_argument(
+        "--job-id", metavar="JOB_ID", type=parse.job_id, help="the job the event is about"
+    )
     due = p.add_mutually_exclusive_group()
     due.add_argument(
         "--delay",
-        type=_event_delay,
+        type=parse.event_delay,
         metavar="DURATION",
-        help="deliver the event this long from now: seconds, or 90s, 5m, 2h, 1h30m",
+        help="deliver the event this long from now: seconds, or 90s, 5m, 2h, 1h30m "
+        f"({parse.DELAY_BOUND})",
     )
     due.add_argument(
         "--at",
-        type=_event_time,
+        type=parse.event_time,
         metavar="TIME",
         help="deliver the event at this ISO 8601 time, e.g. 2026-12-07T09:00:00+00:00 "
-        "(without a timezone: local time)",
+        f"(without a timezone: local time; {parse.DELAY_BOUND} ahead)",
     )
     p.add_argument(
         "--control-socket-prefix",
@@ -275,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=EventStatus.ALL, help="only events with this status")
     p.add_argument(
         "--limit",
-        type=_positive_int,
+        type=parse.limit,
         default=DEFAULT_HISTORY_LIMIT,
         help=f"at most this many events (default: {DEFAULT_HISTORY_LIMIT})",
     )
@@ -285,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cancel a delayed event that is not due yet (send-event --delay/--at, or send_event "
         "with store_as:, gives its id): it is never delivered",
     )
-    p.add_argument("event_id", metavar="EVENT_ID", type=_positive_int, help="the event's id")
+    p.add_argument("event_id", metavar="EVENT_ID", type=parse.event_id, help="the event's id")
     p = command(
         "cleanup-events",
         maintenance.cleanup_events,
@@ -329,10 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = command(name, handler, what)
         p.add_argument("--machine", metavar="NAME", help="only this machine")
-        p.add_argument("--hours", type=_hours, metavar="H", help="only the last H hours")
+        p.add_argument("--hours", type=parse.hours, metavar="H", help="only the last H hours")
         p.add_argument(
             "--limit",
-            type=_positive_int,
+            type=parse.limit,
             default=DEFAULT_HISTORY_LIMIT,
             help=f"at most this many rows (default: {DEFAULT_HISTORY_LIMIT})",
         )
@@ -348,28 +371,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format is None:
         args.format = "text"
     return run_command(lambda: _run(args), prog=PROG, debug=bool(args.debug))
-
-
-def _event_delay(text: str) -> float:
-    """``--delay``: a duration, kept as such until the event is sent (see :func:`_prepare`)."""
-    from ...config._timeouts import parse_duration
-
-    seconds = parse_duration(text)
-    if seconds is None:
-        raise argparse.ArgumentTypeError(
-            f"not a duration (seconds, or 90s, 5m, 2h, 1h30m): {text!r}"
-        )
-    return seconds
-
-
-def _event_time(text: str) -> float:
-    """``--at``: an ISO 8601 time, as epoch seconds."""
-    from ...config._due import parse_time
-
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("at must be", "not")) from None
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -492,7 +493,7 @@ def _older_than(parser: argparse.ArgumentParser, what: str, *, required: bool = 
     """A cleanup command's ``--older-than SECONDS``: only ``what`` more than that ago."""
     parser.add_argument(
         "--older-than",
-        type=_seconds,
+        type=parse.seconds,
         metavar="SECONDS",
         required=required,
         help=f"only {what} more than this many seconds ago",
