@@ -15,10 +15,12 @@ from ._cli_support import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     HelpFormatter,
+    checked,
     parse_args,
     run_command,
     whole_number,
 )
+from ._input_rules import usable_machine_name
 from ._version import __version__
 from .errors import JSONDataError, StateMachineError, UsageError
 
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--machine-name",
         metavar="N",
-        type=_machine_name,
+        type=checked(usable_machine_name),
         help="this instance's name (default: metadata.machine_name, else the file's stem); "
         "with --instances, the prefix of N_001, N_002, ...",
     )
@@ -137,16 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine``; returns the exit status."""
     args = parse_args(build_parser(), argv)
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
-
-
-def _machine_name(text: str) -> str:
-    from .core._launches import check_machine_name
-
-    try:
-        check_machine_name(text)
-    except StateMachineError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _instances(text: str) -> int:

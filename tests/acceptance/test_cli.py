@@ -240,7 +240,7 @@ def test_user_errors_give_one_line_and_no_traceback(
     ("flags", "says"),
     [
         pytest.param(["--machine-name", "a/b"], "--machine-name: .*'/'", id="slash"),
-        pytest.param(["--machine-name", ""], "--machine-name: .*empty", id="empty"),
+        pytest.param(["--machine-name", ""], "--machine-name: must not be blank", id="empty"),
         pytest.param(
             ["--machine-name", "a\nb"], "--machine-name: .*control character", id="newline"
         ),

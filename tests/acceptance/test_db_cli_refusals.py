@@ -163,6 +163,15 @@ def test_a_blank_name_is_refused(db: Path, args: list[str], error: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("target", "says"),
+    [("a/b", "holds '/'"), ("a\nb", "holds a control character")],
+)
+def test_a_target_no_machine_could_be_named_is_refused(db: Path, target: str, says: str) -> None:
+    error = refused(db, "send-event", "--target", target, "--type", "e")
+    assert error.startswith(f"statemachine-db send-event: error: argument --target: {says}")
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["add-job", "--type", LONG],

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from statemachine_engine._input_rules import MAX_NAME_LENGTH as MAX_MACHINE_NAME
 from statemachine_engine.config.loader import config_from_text
 from statemachine_engine.config.model import MachineConfig
 from statemachine_engine.core._launches import (
     MAX_INSTANCES,
-    MAX_MACHINE_NAME,
     check_machine_name,
     instance_names,
     machine_name_for,
@@ -39,12 +39,13 @@ def test_the_flag_then_the_metadata_then_the_file_then_the_config_name() -> None
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("", "must not be empty"),
+        ("", "must not be blank"),
+        ("  ", "must not be blank"),
         ("a/b", "holds '/'"),
         ("a\nb", "control character"),
         ("tab\there", "control character"),
         ("del\x7f", "control character"),
-        ("x" * (MAX_MACHINE_NAME + 1), f"{MAX_MACHINE_NAME + 1} characters long"),
+        ("x" * (MAX_MACHINE_NAME + 1), f"at most {MAX_MACHINE_NAME} characters"),
     ],
 )
 def test_a_name_that_cannot_name_a_machine_is_refused(name: str, says: str) -> None:
@@ -68,5 +69,5 @@ def test_instances_are_numbered_and_bounded() -> None:
     assert instance_names("w", 1000)[-1] == "w_1000"
     with pytest.raises(StateMachineError, match=f"at most {MAX_INSTANCES}"):
         instance_names("w", MAX_INSTANCES + 1)
-    with pytest.raises(StateMachineError, match="characters long"):
+    with pytest.raises(StateMachineError, match="at most"):
         instance_names("x" * (MAX_MACHINE_NAME - 3), 10)

@@ -9,15 +9,13 @@ also names a machine's files (its control socket, its lock) and lines of text (l
 
 from __future__ import annotations
 
+from .._input_rules import shown, usable_machine_name
 from ..errors import StateMachineError
 
 TYPE_CHECKING = False  # (the command line checks its flags with this module, before typing)
 if TYPE_CHECKING:
     from ..config.model import MachineConfig
 
-#: The longest machine name (the store and the UI take longer; a control socket's path,
-#: at most 107 bytes, may take less: binding it says so).
-MAX_MACHINE_NAME = 200
 #: The most instances one process runs (about 12 KB each: docs/performance.md).
 MAX_INSTANCES = 100_000
 
@@ -38,23 +36,12 @@ def config_stem(config: MachineConfig) -> str | None:
 
 
 def check_machine_name(name: str) -> None:
-    """Refuse a name that cannot name a machine's files and log lines."""
-    if not name:
-        raise StateMachineError("a machine name must not be empty")
-    if len(name) > MAX_MACHINE_NAME:
-        raise StateMachineError(
-            f"machine name {name[:40]!r}... is {len(name)} characters long; "
-            f"at most {MAX_MACHINE_NAME}"
-        )
-    if "/" in name:
-        raise StateMachineError(
-            f"machine name {name!r} holds '/': a name also names the machine's files "
-            "(its control socket, its lock)"
-        )
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        raise StateMachineError(
-            f"machine name {name!r} holds a control character (a newline, a tab, ...)"
-        )
+    """Refuse a name that cannot name a machine's files and log lines
+    (:func:`~statemachine_engine._input_rules.usable_machine_name`)."""
+    try:
+        usable_machine_name(name)
+    except ValueError as exc:
+        raise StateMachineError(f"machine name {shown(name)} {exc}") from None
 
 
 def instance_names(base: str, instances: int | None) -> list[str]:

@@ -12,7 +12,7 @@ records, retries of a claim) is written once, in the operations built on it
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ._input_rules import INT64
+from .._input_rules import INT64
 
 if TYPE_CHECKING:
     from ._rows import Row

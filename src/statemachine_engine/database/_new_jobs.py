@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from .._input_rules import INT32, shown, usable_name, whole_number
 from ..config._timeouts import parse_duration, within_reach
-from ._input_rules import INT32, shown, usable_name, whole_number
 
 DEFAULT_MAX_ATTEMPTS = 3
 #: The fields a job to queue may have (``type`` is accepted for ``job_type``).
@@ -54,7 +54,8 @@ def new_job(fields: Mapping[str, Any]) -> NewJob:
 
 def job_type(value: Any) -> str:
     """A job type (or a machine type): a name of at most
-    :data:`~._input_rules.MAX_NAME_LENGTH` characters (a number is taken as its text)."""
+    :data:`~statemachine_engine._input_rules.MAX_NAME_LENGTH` characters (a number is
+    taken as its text)."""
     return usable_name(_text(value))
 
 
@@ -64,12 +65,13 @@ def job_id(value: Any) -> str:
 
 
 def priority(value: Any) -> int:
-    """A job's priority: a whole number of :data:`~._input_rules.INT32`."""
+    """A job's priority: a whole number of :data:`~statemachine_engine._input_rules.INT32`."""
     return whole_number(value, INT32)
 
 
 def max_attempts(value: Any) -> int:
-    """A job's most attempts: a whole number of :data:`~._input_rules.INT32`, 1 or more."""
+    """A job's most attempts: a whole number of
+    :data:`~statemachine_engine._input_rules.INT32`, 1 or more."""
     return whole_number(value, range(1, INT32.stop))
 
 

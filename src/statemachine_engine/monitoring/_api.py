@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -12,10 +13,10 @@ from starlette.responses import JSONResponse as _StarletteJSON
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._input_rules import MAX_NAME_LENGTH, usable_machine_name, usable_name
 from .._jsondata import MAX_BYTES, MAX_DEPTH, JSONDataError, decode, sanitize
 from .._version import __version__
 from ..config._due import due_time
-from ..database._input_rules import MAX_NAME_LENGTH, usable_name
 from ..database._waits import machine_waits
 from . import _stream as stream
 from ._diagrams import DiagramNotFound, DiagramUnavailable, load_diagrams
@@ -201,7 +202,7 @@ async def send_event(request: Request) -> Response:
 
     monitor = _controlled(request)
     body = await _json_body(request)
-    target = _named("the machine's name", request.path_params["name"])
+    target = _named("the machine's name", request.path_params["name"], usable_machine_name)
     event_type = _named('"type"', body.get("type"))
     payload = body.get("payload")
     if payload is not None and not isinstance(payload, dict):
@@ -234,10 +235,11 @@ async def diagrams(request: Request) -> Response:
     return JSONResponse(found)
 
 
-def _named(what: str, value: object) -> str:
-    """``value`` if it is a usable name (the rule every door applies); 400 otherwise."""
+def _named(what: str, value: object, rule: Callable[[object], str] = usable_name) -> str:
+    """``value`` if it is a usable name by ``rule`` (which every door applies); 400
+    otherwise."""
     try:
-        return usable_name(value)
+        return rule(value)
     except ValueError as exc:
         raise HTTPException(400, f"{what} {exc}") from None
 

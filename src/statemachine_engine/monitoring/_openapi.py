@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .._input_rules import MAX_NAME_LENGTH
 from .._jsondata import MAX_BYTES
 from .._version import __version__
 from ..config._timeouts import MAX_DELAY_YEARS
-from ..database._input_rules import MAX_NAME_LENGTH
 from ._openapi_explorer import PATHS as EXPLORER_PATHS
 from ._openapi_explorer import SCHEMAS as EXPLORER_SCHEMAS
 from ._openapi_parts import (

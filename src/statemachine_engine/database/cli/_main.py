@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target",
         metavar="MACHINE",
-        type=parse.name,
+        type=parse.machine_name,
         required=True,
         help="the receiving machine",
     )

@@ -11,9 +11,9 @@ import functools
 import time
 
 from ..._cli_support import checked, duration
+from ..._input_rules import INT32, INT64, usable_machine_name, usable_name, whole_number
 from ...config._timeouts import MAX_DELAY_YEARS, parse_duration, within_reach
 from .. import _new_jobs as new_jobs
-from .._input_rules import INT32, INT64, usable_name, whole_number
 
 #: Ages (``--older-than``) and spans (``--hours``).
 seconds = duration()
@@ -22,8 +22,10 @@ hours = duration(zero=False, unit="hours")
 limit = checked(functools.partial(whole_number, within=range(1, INT32.stop)))
 #: An event's id (``cancel-event``): a row's id, 64 bits.
 event_id = checked(functools.partial(whole_number, within=range(1, INT64.stop)))
-#: A machine's or an event's name (``send-event --target``, ``--type``, ``--source``).
+#: An event's name (``send-event --type``, ``--source``).
 name = checked(usable_name)
+#: A machine's name (``send-event --target``).
+machine_name = checked(usable_machine_name)
 #: ``add-job``'s options (and ``send-event --job-id``): the rules of a job's fields.
 job_type = checked(new_jobs.job_type)
 job_id = checked(new_jobs.job_id)

@@ -1,10 +1,12 @@
 """What a name or a whole number given from outside must be before the store takes it.
 
 One definition of each rule, for every door a value comes in by: ``statemachine-db``'s
-options, the lines of ``add-job --from``, the ``add_job`` action's options and the
-monitoring API's request bodies. Each rule returns the value converted, or raises
-ValueError saying what it must be without naming it: the caller names it the way its
-user wrote it (``job_id``, ``argument --type``, ``"type"``). Pure: no I/O.
+options, the lines of ``add-job --from``, the ``add_job`` action's options, the
+monitoring API's request bodies, and the names machines run under (``statemachine
+--machine-name``, a config's ``metadata.machine_name``, a host's ``spawn``). Each rule
+returns the value converted, or raises ValueError saying what it must be without naming
+it: the caller names it the way its user wrote it (``job_id``, ``argument --type``,
+``"type"``). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 #: A NUL character or a lone surrogate (what the JSON escapes ``\u0000`` and ``\ud800``
 #: give): no database stores them as text.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 #: Longer digit strings are outside every range here: not converted (converting a long
 #: text to an int takes time that grows with the square of its length).
 _MOST_DIGITS = 20
@@ -48,6 +51,22 @@ def usable_name(value: object, *, longest: int | None = MAX_NAME_LENGTH) -> str:
             "\\ud800...), which cannot be stored"
         )
     return value
+
+
+def usable_machine_name(value: object) -> str:
+    """``value`` if it can name a machine: a :func:`usable_name` that also names the
+    machine's files (its control socket, its lock) and one line of text (logs,
+    ``statemachine-db machine-state``).
+
+    Raises:
+        ValueError: it cannot.
+    """
+    name = usable_name(value)
+    if "/" in name:
+        raise ValueError("holds '/': a machine's name also names its files (control socket, lock)")
+    if _CONTROL.search(name):
+        raise ValueError("holds a control character (a newline, a tab, ...)")
+    return name
 
 
 def whole_number(value: object, within: range) -> int:
