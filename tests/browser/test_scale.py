@@ -295,7 +295,7 @@ def test_the_activity_log_pauses_filters_reads_the_store_and_streams_output(
     page.goto(f"{monitor.url}#log=m:quiet")
     expect(activity.locator('li[data-machine="quiet"]')).to_have_count(3)
     send("chatty", "stop")
-    chatty.expect(moved("chatty", None, "stop", "stopped").replace("None", r"\w+"))
+    chatty.expect(r"\[chatty\] \w+ --stop--> stopped")  # from ping or pong
     send("quiet", "stop")
     quiet.expect(moved("quiet", "waiting", "stop", "stopped"))
 
