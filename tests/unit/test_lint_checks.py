@@ -180,6 +180,32 @@ def test_sm110_a_builtin_action_timeout_that_is_no_number_of_seconds(value: obje
     )
 
 
+SLEEPING = """
+    initial_state: waiting
+    transitions:
+      - {from: waiting, to: completed, event: wake_up}
+    actions:
+      waiting:
+        - {type: sleep, OPTION}
+"""
+
+
+@pytest.mark.parametrize(
+    ("option", "fine"),
+    [("duration: soon", False), ("seconds: -2", False), ("duration: 90s", True)],
+)
+def test_sm110_a_builtin_s_other_seconds_no_number_can_be_made_of(option: str, fine: bool) -> None:
+    assert lint(SLEEPING.replace("OPTION", option)) == ([] if fine else [("SM110", 7)])
+    with_placeholder = SLEEPING.replace("OPTION", "duration: '{pause|default:1}'")
+    assert lint(with_placeholder) == []  # known only when it runs
+
+
+def test_a_custom_action_s_wait_may_mean_anything(tmp_path: Path) -> None:
+    text = ASKING.replace("{type: answer}", "{type: answer, wait: forever}")
+    context = custom_context(tmp_path, ANSWER_ACTION)
+    assert [code for code, _ in lint(text, context) if code.startswith("SM1")] == []
+
+
 def test_sm103_a_custom_action_reads_its_timeout_itself(tmp_path: Path) -> None:
     text = ASKING.replace("{type: answer}", "{type: answer, timeout: soon, delay: later}")
     context = custom_context(tmp_path, ANSWER_ACTION)

@@ -1,5 +1,7 @@
 """Checks of the times an action's options give: a ``timeout:`` (``bash``,
-``wait_for_jobs``), a ``delay:`` or ``at:`` (``send_event``, ``add_job``).
+``wait_for_jobs``), the other numbers of seconds builtin actions read (``wait``,
+``max_wait``, ``lease``, ``sleep``'s ``duration``), a ``delay:`` or ``at:``
+(``send_event``, ``add_job``).
 
 A value no time can be made of makes a builtin action that reads the option fail every
 time it runs, with the message the check gives: SM110, which refuses the start. A
@@ -23,19 +25,26 @@ from .findings import Finding, finding
 
 #: The option keys a due time is made of.
 _DUE_OPTIONS = ("delay", "at")
+#: The options, beside ``timeout``, that builtin actions read as numbers of seconds
+#: (checked only where a builtin reads them: a custom action's may mean anything).
+_SECONDS_OPTIONS = ("wait", "max_wait", "lease", "duration", "seconds")
 
 
 def check_action_times(config: MachineConfig, context: LintContext) -> Iterator[Finding]:
     """SM103 and SM110: an action ``timeout:``, ``delay:`` or ``at:`` that is unusable."""
     for state, specs in config.actions.items():
         for spec in specs:
+            where = f"{spec.type} action in state {state!r}"
             for option, problem, unusable in _time_problems(spec.options):
-                where = f"{spec.type} action in state {state!r}"
                 if unusable and _reads_itself(spec, option, context):
                     message = f"{where} fails every time it runs: {problem}"
                     yield finding("SM110", message, spec.position)
                 else:
                     yield finding("SM103", f"{where}: {problem}", spec.position)
+            for option, problem in _seconds_problems(spec.options):
+                if _reads_itself(spec, option, context):
+                    message = f"{where} fails every time it runs: {problem}"
+                    yield finding("SM110", message, spec.position)
 
 
 def _reads_itself(spec: ActionSpec, option: str, context: LintContext) -> bool:
@@ -64,6 +73,19 @@ def _time_problems(options: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]
             due_time(**given, now=time.time())
         except ValueError as exc:
             yield next(iter(given)), str(exc), True
+
+
+def _seconds_problems(options: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(option, what is wrong)`` for each of :data:`_SECONDS_OPTIONS` no number of
+    seconds can be made of."""
+    for option in _SECONDS_OPTIONS:
+        value = options.get(option)
+        if value is None or _placeholder(value):
+            continue
+        try:
+            parse_seconds(value, f"option {option}")
+        except ValueError as exc:
+            yield option, str(exc)
 
 
 def _placeholder(value: Any) -> bool:
