@@ -209,7 +209,8 @@ def duration(
             if math.isinf(maximum):
                 bounds = "0 or more" if zero else "more than 0"
             else:
-                bounds = f"0 to {maximum:g}" if zero else f"more than 0, at most {maximum:g}"
+                most = f"{maximum:.0f}" if float(maximum).is_integer() else f"{maximum:g}"
+                bounds = f"0 to {most}" if zero else f"more than 0, at most {most}"
             raise argparse.ArgumentTypeError(f"must be {bounds} {unit}: {text}")
         return value
 

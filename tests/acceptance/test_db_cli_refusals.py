@@ -258,3 +258,21 @@ def test_a_directory_is_not_a_store(tmp_path: Path) -> None:
         assert result.returncode == 1, result.stderr
         assert result.stderr.strip().splitlines()[-1] == f"{argv[0]}: error: {said}"
     assert list(directory.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["cleanup", "--older-than", "1e300"],
+            "cleanup: error: argument --older-than: must be 0 to 3155760000 seconds: 1e300",
+        ),
+        (
+            ["error-history", "--hours", "1e300"],
+            "error-history: error: argument --hours: must be more than 0, at most 876600 "
+            "hours: 1e300",
+        ),
+    ],
+)
+def test_an_age_beyond_a_century_is_refused(db: Path, args: list[str], error: str) -> None:
+    assert refused(db, *args) == f"statemachine-db {error}"

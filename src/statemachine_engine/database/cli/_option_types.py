@@ -12,12 +12,12 @@ import time
 
 from ..._cli_support import checked, duration
 from ..._input_rules import INT32, INT64, usable_machine_name, usable_name, whole_number
-from ...config._timeouts import MAX_DELAY_YEARS, parse_duration, within_reach
+from ...config._timeouts import MAX_DELAY_SECONDS, MAX_DELAY_YEARS, parse_duration, within_reach
 from .. import _new_jobs as new_jobs
 
-#: Ages (``--older-than``) and spans (``--hours``).
-seconds = duration()
-hours = duration(zero=False, unit="hours")
+#: Ages (``--older-than``) and spans (``--hours``), as far back as a delay reaches ahead.
+seconds = duration(MAX_DELAY_SECONDS)
+hours = duration(MAX_DELAY_SECONDS / 3600, zero=False, unit="hours")
 #: ``--limit``: as many rows as a 32-bit whole number counts.
 limit = checked(functools.partial(whole_number, within=range(1, INT32.stop)))
 #: An event's id (``cancel-event``): a row's id, 64 bits.
