@@ -399,3 +399,41 @@ def test_the_pages_rules_for_health_filters_and_retries(page: Page, monitor: Mon
     assert max(found["delays"]) == 5000  # capped at 5 s, jitter included
     assert found["delays"][0] < 1000
     assert found["low"] == 4000  # jitter spreads the capped waits over 4-5 s
+
+
+def test_a_link_pasted_into_the_open_page_selects_its_machine(
+    page: Page, monitor: Monitor, statemachine: Start
+) -> None:
+    workers = {name: start_worker(statemachine, name) for name in ("alpha", "beta")}
+    page.goto(f"{monitor.url}#tab=m:beta&i=beta")
+    title = page.locator("#machine-header h1")
+    expect(title).to_have_text("beta")
+    # ] and [ step from the machine the link selected: beta is the last, so ] stays.
+    page.locator("body").press("]")
+    expect(title).to_have_text("beta")
+    page.locator("body").press("[")
+    expect(title).to_have_text("alpha")
+    # A link typed into the address bar of the open page (the page read the hash at load).
+    page.evaluate("location.hash = '#tab=m:beta&i=beta'")
+    expect(title).to_have_text("beta")
+    expect(page).to_have_url(re.compile(r"#tab=m%3Abeta&i=beta$"))
+    # The send form then goes to the machine the link names (not with a blank name).
+    page.get_by_label("Event to send").fill("   ")
+    page.get_by_role("button", name="Send event").click()
+    expect(page.locator("#machine-header .outcome")).to_have_text("no event name: nothing sent")
+    page.get_by_label("Event to send").fill("stop")
+    page.get_by_role("button", name="Send event").click()
+    workers["beta"].expect(moved("beta", "waiting", "stop", "stopped"))
+    # A link to no known machine says so and leaves the page where it was.
+    page.evaluate("location.hash = '#tab=m:nosuch&i=nosuch'")
+    expect(page.locator(".toast.level-warning")).to_have_text(
+        "No machine named nosuch is known now."
+    )
+    expect(title).to_have_text("beta")
+    page.goto("about:blank")
+    page.goto(f"{monitor.url}#tab=m:ghost&i=ghost")  # so too when the page loads with it
+    expect(page.locator(".toast.level-warning")).to_have_text(
+        "No machine named ghost is known now."
+    )
+    send("alpha", "stop")
+    workers["alpha"].expect(moved("alpha", "waiting", "stop", "stopped"))

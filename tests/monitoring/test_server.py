@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 import websockets
 
+from statemachine_engine.database._sqlite import SqliteStore
 from tests.conftest import EXAMPLES
 from tests.support.files import create_store, write
 from tests.support.processes import MachineProcess, moved, run_cli, send, socket_dir
@@ -394,3 +397,31 @@ def test_sigterm_once_serving_stops_the_server_cleanly(tmp_path: Path, argv: lis
             assert server.wait(timeout=15) == 0, line + rest
         assert not (socket_dir() / "events.sock").exists()
         assert "Traceback" not in rest
+
+
+def test_a_machine_s_detail_says_when_older_transitions_are_left_out(
+    ui_server: StartServer,
+) -> None:
+    async def record(steps: dict[str, int]) -> None:
+        store = SqliteStore(os.environ["STATEMACHINE_DB"])
+        try:
+            for machine, count in steps.items():
+                for n in range(count):
+                    await store.save_transition(
+                        machine,
+                        from_state=None if n == 0 else "a",
+                        to_state="a",
+                        event="start" if n == 0 else "tick",
+                        context={},
+                        timers=(),
+                    )
+        finally:
+            await store.close()
+
+    asyncio.run(record({"long": 101, "short": 100}))
+    server = ui_server()
+    long, short = server.get("/api/machines/long"), server.get("/api/machines/short")
+    assert (len(long["history"]), long["history_more"]) == (100, True)
+    assert (len(short["history"]), short["history_more"]) == (100, False)
+    assert long["history"][-1]["event"] == "tick"  # the oldest, the start, is left out
+    assert short["history"][-1]["event"] == "start"

@@ -81,7 +81,8 @@ async def machine(request: Request) -> Response:
     if info is None:
         await monitor.refresh_machines()
         info = monitor.machine(name) or {"name": name}
-    history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY)
+    # One more than is shown: whether older transitions are left out.
+    history = await monitor.store.transition_history(name, limit=MACHINE_HISTORY + 1)
     delayed = await monitor.store.delayed_events(target=name, limit=MAX_LIMIT)
     waits = machine_waits([record] if record else [], delayed).get(name, [])
     return JSONResponse(
@@ -96,8 +97,9 @@ async def machine(request: Request) -> Response:
                     "timestamp": entry.at,
                     "job_id": entry.job_id,
                 }
-                for entry in history
+                for entry in history[:MACHINE_HISTORY]
             ],
+            "history_more": len(history) > MACHINE_HISTORY,
             "context": dict(record.context) if record else {},
         }
     )

@@ -213,6 +213,11 @@ PATHS: dict[str, Any] = {
                             {
                                 "properties": {
                                     "history": {"type": "array", "items": _ref("Transition")},
+                                    "history_more": {
+                                        "type": "boolean",
+                                        "description": "older transitions than the 100 "
+                                        "in history were recorded",
+                                    },
                                     "context": {"type": "object"},
                                     "waiting_for": {"type": "array", "items": _ref("Wait")},
                                 }

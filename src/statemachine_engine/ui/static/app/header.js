@@ -184,6 +184,10 @@ export class MachineHeader {
     const machine = this.machine;
     if (!machine) return;
     const type = this.eventInput.value.trim();
+    if (!type) {
+      this.showOutcome("error", "no event name: nothing sent");
+      return;
+    }
     let payload = {};
     try {
       payload = this.payloadInput.value.trim() ? JSON.parse(this.payloadInput.value) : {};

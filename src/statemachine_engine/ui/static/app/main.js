@@ -154,6 +154,7 @@ function drawAll() {
     const wanted = fromHash();
     const tab = ui.tabs.find((t) => t.key === wanted.tab) ?? ui.tabs[0] ?? null;
     ui.tabKey = tab?.key ?? null;
+    if (ui.tabKey) sidebar.select(ui.tabKey); // ([ and ] step from it)
     ui.instance = wanted.instance && tab?.members.some((m) => m.name === wanted.instance) ? wanted.instance : null;
     if (ui.instance && wanted.at !== null) timeline.linked = ui.linkedAt = wanted.at;
   }
@@ -165,6 +166,7 @@ function drawAll() {
     const wanted = fromHash();
     if (wanted.log) activity.filterBy(wanted.log);
     if (wanted.filter) sidebar.setFilter(wanted.filter);
+    warnIfUnknown(wanted);
   }
   activity.rebuild();
   drawCounts();
@@ -398,6 +400,28 @@ function fromHash() {
   };
 }
 
+/** Follow a `#tab=…&i=…` link typed or pasted into the open page (it read the hash once,
+ *  at load): select what it names, or say that no such machine is known. */
+function followHash() {
+  const wanted = fromHash();
+  if (ui.hashApplied && !warnIfUnknown(wanted)) {
+    if (wanted.instance) selectInstance(wanted.instance);
+    else if (wanted.tab) selectTab(wanted.tab);
+  }
+  writeHash();
+}
+
+/** Whether the link `wanted` (fromHash) names a machine or tab not known now; a notice
+ *  says so, and the page stays on what it shows. */
+function warnIfUnknown(wanted) {
+  const unknown =
+    (wanted.instance && !model.machines.has(wanted.instance)) ||
+    (!wanted.instance && wanted.tab && !ui.tabs.some((tab) => tab.key === wanted.tab));
+  const name = wanted.instance ?? wanted.tab?.replace(/^[a-z]:/, "").split("|")[0];
+  if (unknown) notify(`No machine named ${name} is known now.`, "warning");
+  return Boolean(unknown);
+}
+
 function writeHash() {
   if (!ui.hashApplied || charts.shown()) return; // the links in the URL are not read yet, or #charts
   if (routes?.shown()) return; // the hash names the job explorer or the failures view
@@ -457,7 +481,7 @@ routes = installRoutes({
     showPanel("timeline");
     return true;
   },
-  left: () => writeHash(),
+  left: () => followHash(),
 });
 
 showPanel("timeline", { unfold: false });

@@ -41,6 +41,7 @@ export class TimelineView {
     this.container = container;
     this.name = null;
     this.history = [];
+    this.historyMore = false;
     this.context = null;
     this.waits = [];
     this.error = null;
@@ -65,6 +66,7 @@ export class TimelineView {
   async show(name, live) {
     this.name = name;
     this.history = [];
+    this.historyMore = false;
     this.context = null;
     this.waits = [];
     this.waitsAt = 0;
@@ -76,6 +78,7 @@ export class TimelineView {
       const detail = await api.machine(name);
       if (request !== this.request) return;
       this.history = Array.isArray(detail.history) ? detail.history : [];
+      this.historyMore = detail.history_more === true;
       this.context = detail.context ?? null;
       this.waits = Array.isArray(detail.waiting_for) ? detail.waiting_for : [];
       this.waitsAt = Date.now() / 1000;
@@ -162,7 +165,9 @@ export class TimelineView {
       "div",
       { class: "panel-note" },
       h("strong", { text: this.name }),
-      ` · ${rows.length} transition${rows.length === 1 ? "" : "s"}`,
+      this.historyMore
+        ? ` · the latest ${rows.length} transitions (older ones: statemachine-db transition-history)`
+        : ` · ${rows.length} transition${rows.length === 1 ? "" : "s"}`,
       this.dead ? h("span", { class: "dead-note", text: ` · ${this.dead}` }) : null,
       this.error ? h("span", { class: "error-text", text: ` · history unavailable: ${this.error}` }) : null,
     );
