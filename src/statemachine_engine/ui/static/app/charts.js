@@ -1,6 +1,6 @@
 // The Charts view (#charts): the server's time series (/api/series) over the last hour:
 // events (transitions) per second, jobs completed and failed per minute, each job type's
-// pending jobs beside its live consumers, and the instances per state of a template.
+// pending jobs beside its live consumers, and the instances per state of a config.
 // Each chart says its numbers in its label and in a table under it.
 
 import { api } from "./api.js";
@@ -88,7 +88,7 @@ export class ChartsView {
     this.error = null;
     this.active = false;
     this.window = DEFAULT_WINDOW;
-    this.config = null; // the template chosen (null: the server's choice)
+    this.config = null; // the config chosen (null: the server's choice)
     this.timer = null;
     this.drawn = null;
     this.status = h("p", { class: "charts-status", attrs: { role: "status" } });
@@ -288,7 +288,7 @@ export class ChartsView {
   states(data, frame) {
     const select = h("select", {
       class: "charts-config",
-      attrs: { "aria-label": "Template" },
+      attrs: { "aria-label": "Config" },
       on: {
         change: () => {
           this.config = select.value || null;
@@ -303,11 +303,11 @@ export class ChartsView {
     // The busiest states are drawn, by name: each keeps its colour from one refresh to the next.
     const busiest = new Set([...states].sort((a, b) => (b.max ?? 0) - (a.max ?? 0)).slice(0, MAX_STATES));
     const drawn = states.filter((s) => busiest.has(s));
-    const label = `Instances of ${data.config ?? "no template"} per state now: ${states.map((s) => `${s.state} ${formatValue(s.now)}`).join(", ") || "none"}`;
+    const label = `Instances of ${data.config ?? "no config"} per state now: ${states.map((s) => `${s.state} ${formatValue(s.now)}`).join(", ") || "none"}`;
     return this.card(
       "Instances per state",
       "states",
-      h("div", { class: "chart-caption" }, data.configs.length ? h("label", {}, "Template ", select) : null),
+      h("div", { class: "chart-caption" }, data.configs.length ? h("label", {}, "Config ", select) : null),
       states.length ? this.since(frame) : null,
       states.length
         ? lineChart({
