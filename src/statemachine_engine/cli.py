@@ -20,7 +20,6 @@ from ._cli_support import (
     run_command,
     whole_number,
 )
-from ._input_rules import usable_machine_name
 from ._version import __version__
 from .errors import JSONDataError, StateMachineError, UsageError
 
@@ -61,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--machine-name",
         metavar="N",
-        type=checked(usable_machine_name),
+        type=_machine_name,
         help="this instance's name (default: metadata.machine_name, else the file's stem); "
         "with --instances, the prefix of N_001, N_002, ...",
     )
@@ -139,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``statemachine``; returns the exit status."""
     args = parse_args(build_parser(), argv)
     return run_command(lambda: _run(args), prog=PROG, debug=args.debug)
+
+
+def _machine_name(text: str) -> str:
+    from ._input_rules import usable_machine_name  # (not for --help: it compiles patterns)
+
+    return str(checked(usable_machine_name)(text))
 
 
 def _instances(text: str) -> int:

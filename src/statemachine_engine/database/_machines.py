@@ -105,7 +105,7 @@ class MachineOperations(RegistrationOperations):
 
         Raises:
             StoreError: ``due_at`` is no finite time, or is further ahead than
-                :data:`~..config._timeouts.MAX_DELAY_SECONDS`.
+                :data:`~statemachine_engine.config._timeouts.MAX_DELAY_SECONDS`.
         """
         now = time.time()
         if due_at is not None:

@@ -77,7 +77,7 @@ def max_attempts(value: Any) -> int:
 
 def delay(value: Any) -> float:
     """Seconds before a job may be claimed: a number of seconds or a duration, at most
-    :data:`~..config._timeouts.MAX_DELAY_SECONDS`."""
+    :data:`~statemachine_engine.config._timeouts.MAX_DELAY_SECONDS`."""
     seconds = parse_duration(value)
     if seconds is None:
         raise ValueError(
