@@ -440,7 +440,9 @@ function writeHash() {
 function notify(message, level = "info") {
   const toast = h("div", { class: `toast level-${level}`, attrs: { role: "status" }, text: message });
   $("toasts").append(toast);
-  setTimeout(() => toast.remove(), level === "error" ? 8000 : 4000);
+  // Counted from the frame that shows it: a page busy for seconds (a large diagram drawn)
+  // would otherwise take a notice away the moment it could first be seen.
+  requestAnimationFrame(() => setTimeout(() => toast.remove(), level === "error" ? 8000 : 4000));
 }
 
 // -- start -----------------------------------------------------------------------------
